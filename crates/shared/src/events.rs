@@ -1,0 +1,285 @@
+//! Events between services: the envelope, the transactional outbox (SQLite schema, insert inside the
+//! caller's transaction, and the relay that delivers to the bus at least once), and the names used.
+
+use crate::client::ServiceClient;
+use crate::retry::Backoff;
+use crate::store::{now_ms, StoreError};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Event type names (the original's).
+pub mod types {
+    /// An order was placed (stock reserved).
+    pub const ORDER_CREATED: &str = "OrderCreated";
+    /// An order changed status.
+    pub const ORDER_UPDATED: &str = "OrderUpdated";
+    /// An order was cancelled.
+    pub const ORDER_CANCELLED: &str = "OrderCancelled";
+    /// A payment succeeded.
+    pub const PAYMENT_PROCESSED: &str = "PaymentProcessed";
+    /// A payment failed for good.
+    pub const PAYMENT_FAILED: &str = "PaymentFailed";
+    /// A payment was refunded.
+    pub const PAYMENT_REFUNDED: &str = "PaymentRefunded";
+}
+
+/// An event as stored and delivered: `{id, type, data, occurredAt, source}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventEnvelope {
+    /// Unique id (ObjectId hex); consumers apply each id once.
+    pub id: String,
+    /// Event type (`OrderCreated`).
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Payload, fields as in the original.
+    pub data: Value,
+    /// When it happened (ISO-8601, ms).
+    pub occurred_at: String,
+    /// Emitting service.
+    pub source: String,
+}
+
+impl EventEnvelope {
+    /// A new event with a fresh id, stamped now.
+    pub fn new(event_type: &str, data: Value, source: &str) -> Self {
+        Self {
+            id: crate::ids::new_object_id(),
+            event_type: event_type.to_string(),
+            data,
+            occurred_at: crate::store::iso_ms(now_ms()),
+            source: source.to_string(),
+        }
+    }
+}
+
+/// Where a service keeps events until the bus acknowledges them.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Up to `limit` undelivered events whose next attempt is due, oldest first.
+    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError>;
+    /// Marks events as delivered.
+    async fn delivered(&self, ids: &[String]) -> Result<(), StoreError>;
+    /// Records a failed attempt; the next one is due after `retry_in`.
+    async fn failed(&self, ids: &[String], retry_in: Duration) -> Result<(), StoreError>;
+    /// Number of undelivered events.
+    async fn pending(&self) -> Result<u64, StoreError>;
+}
+
+/// The outbox table; create it in the service's own migrations.
+pub const SQLITE_OUTBOX_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_attempt_at);";
+
+/// Inserts `event` into the outbox inside the caller's transaction.
+pub async fn sqlite_outbox_insert<'e, E>(exec: E, event: &EventEnvelope) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let now = now_ms();
+    sqlx::query("INSERT INTO outbox (id, event, created_at, next_attempt_at) VALUES (?, ?, ?, ?)")
+        .bind(&event.id)
+        .bind(serde_json::to_string(event)?)
+        .bind(now)
+        .bind(now)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+/// The SQLite outbox of one service database.
+#[derive(Clone)]
+pub struct SqliteOutbox {
+    pool: sqlx::SqlitePool,
+}
+
+impl SqliteOutbox {
+    /// The outbox in `pool`'s database (table from `SQLITE_OUTBOX_SCHEMA`).
+    pub fn new(pool: sqlx::SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteOutbox {
+    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT event FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? \
+             ORDER BY created_at, id LIMIT ?",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(e,)| serde_json::from_str(&e).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn delivered(&self, ids: &[String]) -> Result<(), StoreError> {
+        let now = now_ms();
+        for id in ids {
+            sqlx::query("UPDATE outbox SET delivered_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, ids: &[String], retry_in: Duration) -> Result<(), StoreError> {
+        let next = now_ms() + retry_in.as_millis() as i64;
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+            )
+            .bind(next)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn pending(&self) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+}
+
+/// Delivers outbox events to the bus (`POST /events` with an array) until acknowledged.
+pub struct OutboxRelay {
+    /// The outbox.
+    pub store: Arc<dyn OutboxStore>,
+    /// Client of the event bus (with the internal token).
+    pub bus: ServiceClient,
+    /// Woken when a new event is written, so delivery starts at once.
+    pub wake: Arc<Notify>,
+    /// Retry schedule after a failed delivery.
+    pub backoff: Backoff,
+    /// How often to look for due events without a wake-up.
+    pub poll: Duration,
+}
+
+impl OutboxRelay {
+    /// Runs until `cancel` fires. Every batch is retried with backoff while the bus is down.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            let delivered_any = match self.deliver_batch().await {
+                Ok(n) => {
+                    failures = 0;
+                    n > 0
+                }
+                Err(e) => {
+                    let wait = self.backoff.delay(failures);
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox delivery failed");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {},
+                    }
+                    continue;
+                }
+            };
+            if delivered_any {
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(self.poll) => {},
+            }
+        }
+    }
+
+    async fn deliver_batch(&self) -> Result<usize, String> {
+        let batch = self.store.due(100).await.map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
+        match self.bus.post_json("/events", &batch).await {
+            Ok(_) => {
+                self.store
+                    .delivered(&ids)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(ids.len())
+            }
+            Err(e) => {
+                let _ = self.store.failed(&ids, self.backoff.cap(0)).await;
+                Err(e.to_string())
+            }
+        }
+    }
+}
+
+/// Posts that the caller should check an incoming `POST /events` body: one envelope or an array.
+pub fn parse_incoming(value: &Value) -> Result<Vec<EventEnvelope>, String> {
+    let items: Vec<Value> = match value {
+        Value::Array(a) => a.clone(),
+        v => vec![v.clone()],
+    };
+    items
+        .into_iter()
+        .map(|v| serde_json::from_value::<EventEnvelope>(v).map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outbox_round_trip() {
+        let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let outbox = SqliteOutbox::new(pool.clone());
+        let e = EventEnvelope::new(
+            types::ORDER_CREATED,
+            serde_json::json!({"orderId": "x"}),
+            "order-service",
+        );
+        sqlite_outbox_insert(&pool, &e).await.unwrap();
+        assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
+        outbox
+            .failed(&[e.id.clone()], Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(outbox.due(10).await.unwrap().is_empty());
+        assert_eq!(outbox.pending().await.unwrap(), 1);
+        outbox.delivered(&[e.id.clone()]).await.unwrap();
+        assert_eq!(outbox.pending().await.unwrap(), 0);
+    }
+
+    #[test]
+    fn envelope_serialises_with_original_names() {
+        let e = EventEnvelope::new("OrderCreated", serde_json::json!({}), "s");
+        let v = serde_json::to_value(&e).unwrap();
+        assert!(v.get("type").is_some() && v.get("occurredAt").is_some());
+        assert_eq!(
+            parse_incoming(&serde_json::json!([v.clone(), v]))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}

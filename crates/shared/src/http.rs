@@ -1,0 +1,288 @@
+//! The standard layers every service wears, in one fixed order: request id → trace → timeout →
+//! catch-panic, plus helmet-equivalent security headers, CORS from `ALLOWED_ORIGINS`, gzip/br for
+//! bodies ≥ 1 KiB, and JSON answers for unknown routes and wrong methods.
+
+use crate::error::ApiError;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+/// The request id header.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Options of the standard layers.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Service name, logged on every line.
+    pub service: &'static str,
+    /// `ALLOWED_ORIGINS`; empty means any origin (`*`).
+    pub allowed_origins: Vec<String>,
+    /// Longest a handler may take before a 504.
+    pub request_timeout: Duration,
+}
+
+/// Helmet 7's default headers.
+pub const SECURITY_HEADERS: [(&str, &str); 12] = [
+    ("content-security-policy", "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("origin-agent-cluster", "?1"),
+    ("referrer-policy", "no-referrer"),
+    ("strict-transport-security", "max-age=15552000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("x-dns-prefetch-control", "off"),
+    ("x-download-options", "noopen"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("x-xss-protection", "0"),
+];
+
+/// Adds the security headers a response does not already carry.
+pub fn add_security_headers(headers: &mut axum::http::HeaderMap) {
+    for (name, value) in SECURITY_HEADERS {
+        let name = HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    add_security_headers(res.headers_mut());
+    res
+}
+
+/// A usable incoming request id, or a new one.
+pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+async fn request_context(service: &'static str, mut req: Request, next: Next) -> Response {
+    let id = request_id_of(req.headers());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v);
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        service,
+        http.method = %method,
+        http.route = %route,
+        request_id = %id,
+        user.id = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut res = {
+        use tracing::Instrument;
+        crate::telemetry::with_request_id(id.clone(), next.run(req))
+            .instrument(span.clone())
+            .await
+    };
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms, "response");
+        } else {
+            tracing::info!(status, latency_ms, "response");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "request_timeout",
+            "Request timed out",
+        )
+        .into_response(),
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::internal().into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+    )
+}
+
+/// CORS from `ALLOWED_ORIGINS` (empty: any origin).
+pub fn cors(allowed_origins: &[String]) -> CorsLayer {
+    let origin = if allowed_origins.is_empty() || allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::PATCH,
+            Method::POST,
+            Method::DELETE,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            REQUEST_ID,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Wraps a service router with the JSON fallbacks and every standard layer.
+pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
+    let service = opts.service;
+    let limit = opts.request_timeout;
+    let compress_when = SizeAbove::new(1024)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE);
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Layers run outside-in in reverse order of these calls.
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(move |req, next| {
+            timeout(limit, req, next)
+        }))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(compress_when),
+        )
+        .layer(cors(&opts.allowed_origins))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(move |req, next| {
+            request_context(service, req, next)
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let r = Router::new()
+            .route("/big", get(|| async { "x".repeat(4096) }))
+            .route(
+                "/panic",
+                get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            );
+        standard_layers(
+            r,
+            &HttpOptions {
+                service: "test",
+                allowed_origins: vec![],
+                request_timeout: Duration::from_millis(100),
+            },
+        )
+    }
+
+    async fn call(uri: &str, method: Method, headers: &[(&str, &str)]) -> Response {
+        let mut b = axum::http::Request::builder().uri(uri).method(method);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        app().oneshot(b.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    async fn json(res: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unknown_routes_and_methods_get_json() {
+        let res = call("/nope", Method::GET, &[]).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.headers().contains_key("x-request-id"));
+        assert_eq!(json(res).await["code"], "route_not_found");
+        let res = call("/big", Method::DELETE, &[]).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(json(res).await["code"], "method_not_allowed");
+    }
+
+    #[tokio::test]
+    async fn panics_and_timeouts_become_json() {
+        let res = call("/panic", Method::GET, &[]).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(json(res).await["error"], "Something went wrong");
+        let res = call("/slow", Method::GET, &[]).await;
+        assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn security_headers_request_id_and_compression() {
+        let res = call(
+            "/big",
+            Method::GET,
+            &[("accept-encoding", "gzip"), ("x-request-id", "abc-1")],
+        )
+        .await;
+        assert_eq!(res.headers()["x-request-id"], "abc-1");
+        assert_eq!(res.headers()["x-frame-options"], "SAMEORIGIN");
+        assert_eq!(res.headers()["content-encoding"], "gzip");
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    }
+}

@@ -1,0 +1,24 @@
+//! Cross-cutting building blocks every service uses: configuration, the JSON error envelope and
+//! extractors, HTTP layers, tokens, payload encryption, rate limits, cache, retry, events, storage.
+
+pub mod auth;
+pub mod cache;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod payload;
+pub mod platform;
+pub mod rate_limit;
+pub mod retry;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+pub mod validate;
+
+pub use error::{ApiError, FieldError};

@@ -1,0 +1,175 @@
+//! What every service shares at runtime: the common configuration keys, the backends for cache,
+//! limits and revocation (in-process by default; one set can be shared by services in one process),
+//! and the `Common` state piece that the auth, body and internal-token extractors read.
+
+use crate::auth::{
+    Authenticator, InternalToken, JwtKeys, MemoryRevocations, RemoteRevocations, Revocations,
+};
+use crate::cache::{Cache, MemoryCache};
+use crate::client::{http_client, ServiceClient};
+use crate::config::{EnvReader, Secret};
+use crate::extract::BodyDecryption;
+use crate::payload::{MacPolicy, PayloadCipher};
+use crate::rate_limit::{MemoryRateLimiter, RateLimiter};
+use crate::shutdown::Draining;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// JWT issuer of access tokens.
+pub const TOKEN_ISSUER: &str = "ecommerce-auth";
+/// JWT audience of access tokens.
+pub const TOKEN_AUDIENCE: &str = "ecommerce-api";
+
+/// Configuration keys every service reads.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// `PORT`.
+    pub port: u16,
+    /// `JWT_SECRET` (≥ 32 bytes).
+    pub jwt_secret: Secret<String>,
+    /// `ENCRYPTION_KEY` (exactly 32 bytes).
+    pub encryption_key: Secret<String>,
+    /// `PAYLOAD_MAC`: `optional` (default) or `required`.
+    pub payload_mac: MacPolicy,
+    /// `INTERNAL_TOKEN` (≥ 32 bytes): service-to-service calls and event deliveries.
+    pub internal_token: Secret<String>,
+    /// `ALLOWED_ORIGINS` (comma-separated; empty = any).
+    pub allowed_origins: Vec<String>,
+    /// `REQUEST_TIMEOUT_MS` (default 15000).
+    pub request_timeout: Duration,
+    /// `AUTH_SERVICE_URL`, used to check revocations when running alone without Redis.
+    pub auth_service_url: String,
+    /// `REDIS_URL` (not yet used: in-process backends).
+    pub redis_url: Option<String>,
+}
+
+impl CommonConfig {
+    /// Reads the common keys, recording problems in `r`.
+    pub fn read(r: &mut EnvReader<'_>, default_port: u16) -> Self {
+        let payload_mac = match r.string("PAYLOAD_MAC", "optional").as_str() {
+            "optional" => MacPolicy::Optional,
+            "required" => MacPolicy::Required,
+            other => {
+                r.problem(format!(
+                    "PAYLOAD_MAC: expected optional or required (got {other:?})"
+                ));
+                MacPolicy::Optional
+            }
+        };
+        Self {
+            port: r.parse("PORT", default_port),
+            jwt_secret: r.secret("JWT_SECRET", 32),
+            encryption_key: r.secret_exact("ENCRYPTION_KEY", 32),
+            payload_mac,
+            internal_token: r.secret("INTERNAL_TOKEN", 32),
+            allowed_origins: r.list("ALLOWED_ORIGINS"),
+            request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
+            auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),
+            redis_url: r.opt_string("REDIS_URL"),
+        }
+    }
+
+    /// The HTTP layer options for `service`.
+    pub fn http_options(&self, service: &'static str) -> crate::http::HttpOptions {
+        crate::http::HttpOptions {
+            service,
+            allowed_origins: self.allowed_origins.clone(),
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+/// Cache, rate-limit and revocation backends.
+#[derive(Clone)]
+pub struct Backends {
+    /// Read cache.
+    pub cache: Arc<dyn Cache>,
+    /// Rate limiter.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Ended sessions.
+    pub revocations: Arc<dyn Revocations>,
+}
+
+impl Backends {
+    /// Fresh in-process backends (one process shares them by cloning this value).
+    pub fn in_process() -> Self {
+        Self {
+            cache: Arc::new(MemoryCache::default()),
+            limiter: Arc::new(MemoryRateLimiter::default()),
+            revocations: Arc::new(MemoryRevocations::default()),
+        }
+    }
+
+    /// Backends for a service running alone: in-process cache and limits, and revocations asked of
+    /// the auth service (each answer kept 1 s).
+    pub fn standalone(config: &CommonConfig) -> Self {
+        let auth = ServiceClient::new(
+            http_client(Duration::from_secs(2)),
+            &config.auth_service_url,
+            "Auth",
+            Some(config.internal_token.clone()),
+        );
+        Self {
+            revocations: Arc::new(RemoteRevocations::new(auth)),
+            ..Self::in_process()
+        }
+    }
+}
+
+/// The state piece every service embeds; its parts are reachable through `FromRef`.
+#[derive(Clone)]
+pub struct Common {
+    /// Token verification and revocation.
+    pub authenticator: Authenticator,
+    /// Body decryption for `{"encrypted": …}`.
+    pub decryption: BodyDecryption,
+    /// Internal service token.
+    pub internal_token: InternalToken,
+    /// Set while shutting down.
+    pub draining: Draining,
+    /// Backends.
+    pub backends: Backends,
+}
+
+impl Common {
+    /// Builds the common state from the config and backends.
+    pub fn new(config: &CommonConfig, backends: Backends) -> Result<Self, String> {
+        let cipher = PayloadCipher::new(config.encryption_key.expose(), config.payload_mac)?;
+        Ok(Self {
+            authenticator: Authenticator {
+                keys: Arc::new(JwtKeys::new(
+                    config.jwt_secret.expose(),
+                    TOKEN_ISSUER,
+                    TOKEN_AUDIENCE,
+                )),
+                revocations: backends.revocations.clone(),
+            },
+            decryption: BodyDecryption(Some(Arc::new(cipher))),
+            internal_token: InternalToken(Arc::from(config.internal_token.expose().as_str())),
+            draining: Draining::default(),
+            backends,
+        })
+    }
+}
+
+/// Implements `FromRef<$state>` for the `Common` parts, given the field that holds `Common`.
+#[macro_export]
+macro_rules! impl_common_from_ref {
+    ($state:ty, $field:ident) => {
+        impl ::axum::extract::FromRef<$state> for $crate::auth::Authenticator {
+            fn from_ref(s: &$state) -> Self {
+                s.$field.authenticator.clone()
+            }
+        }
+        impl ::axum::extract::FromRef<$state> for $crate::extract::BodyDecryption {
+            fn from_ref(s: &$state) -> Self {
+                s.$field.decryption.clone()
+            }
+        }
+        impl ::axum::extract::FromRef<$state> for $crate::auth::InternalToken {
+            fn from_ref(s: &$state) -> Self {
+                s.$field.internal_token.clone()
+            }
+        }
+    };
+}

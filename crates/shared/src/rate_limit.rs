@@ -1,0 +1,184 @@
+//! Rate limiting: a backend trait (in-process now, Redis for shared limits across replicas), the
+//! `<count>/<seconds>` rule format, and the JSON 429 with `Retry-After` and `RateLimit-*` headers.
+
+use crate::error::ApiError;
+use async_trait::async_trait;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A limit: `count` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateRule {
+    /// Requests allowed per window.
+    pub count: u32,
+    /// Window length.
+    pub window: Duration,
+}
+
+impl FromStr for RateRule {
+    type Err = String;
+    /// Parses `<count>/<seconds>`, e.g. `5/60`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (count, secs) = s
+            .split_once('/')
+            .ok_or_else(|| "expected <count>/<seconds>".to_string())?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| "count must be a positive integer".to_string())?;
+        let secs: u64 = secs
+            .trim()
+            .parse()
+            .map_err(|_| "seconds must be a positive integer".to_string())?;
+        if count == 0 || secs == 0 {
+            return Err("count and seconds must be positive".into());
+        }
+        Ok(RateRule {
+            count,
+            window: Duration::from_secs(secs),
+        })
+    }
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Whether the request may proceed.
+    pub allowed: bool,
+    /// The rule's count.
+    pub limit: u32,
+    /// Requests left in this window.
+    pub remaining: u32,
+    /// Time until the window resets.
+    pub reset_after: Duration,
+    /// The rule's window.
+    pub window: Duration,
+}
+
+/// A limiter backend could not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("rate limiter unavailable: {0}")]
+pub struct RateLimitError(pub String);
+
+/// Counts requests per key in fixed windows.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request for `key` under `rule` and says whether it is allowed.
+    async fn hit(&self, key: &str, rule: RateRule) -> Result<RateDecision, RateLimitError>;
+}
+
+/// In-process fixed-window counters (one process; use Redis to share across replicas).
+#[derive(Default)]
+pub struct MemoryRateLimiter {
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> Result<RateDecision, RateLimitError> {
+        let now = Instant::now();
+        let mut map = self
+            .windows
+            .lock()
+            .map_err(|_| RateLimitError("lock poisoned".into()))?;
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
+        }
+        let entry = map.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= rule.window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        let reset_after = rule.window.saturating_sub(now.duration_since(entry.0));
+        Ok(RateDecision {
+            allowed: entry.1 <= rule.count,
+            limit: rule.count,
+            remaining: rule.count.saturating_sub(entry.1),
+            reset_after,
+            window: rule.window,
+        })
+    }
+}
+
+fn secs_ceil(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
+/// Adds the IETF draft-6 `RateLimit-*` headers (as express-rate-limit sends them).
+pub fn add_headers(headers: &mut HeaderMap, d: &RateDecision) {
+    let pairs = [
+        (
+            "ratelimit-policy",
+            format!("{};w={}", d.limit, d.window.as_secs()),
+        ),
+        ("ratelimit-limit", d.limit.to_string()),
+        ("ratelimit-remaining", d.remaining.to_string()),
+        ("ratelimit-reset", secs_ceil(d.reset_after).to_string()),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+/// The JSON 429 for a refused request, with `Retry-After` and the `RateLimit-*` headers.
+pub fn too_many_requests(d: &RateDecision) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests, please try again later.",
+    );
+    let mut headers = HeaderMap::new();
+    add_headers(&mut headers, d);
+    for (name, value) in headers.iter() {
+        e = e.with_header(name.clone(), value.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(&secs_ceil(d.reset_after).to_string()) {
+        e = e.with_header(axum::http::header::RETRY_AFTER, v);
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rules() {
+        assert_eq!(
+            "5/60".parse::<RateRule>().unwrap(),
+            RateRule {
+                count: 5,
+                window: Duration::from_secs(60)
+            }
+        );
+        assert!("5".parse::<RateRule>().is_err());
+        assert!("0/60".parse::<RateRule>().is_err());
+    }
+
+    #[tokio::test]
+    async fn memory_limiter_allows_count_then_refuses() {
+        let l = MemoryRateLimiter::default();
+        let rule = RateRule {
+            count: 2,
+            window: Duration::from_secs(60),
+        };
+        assert!(l.hit("k", rule).await.unwrap().allowed);
+        let second = l.hit("k", rule).await.unwrap();
+        assert!(second.allowed);
+        assert_eq!(second.remaining, 0);
+        let third = l.hit("k", rule).await.unwrap();
+        assert!(!third.allowed);
+        assert!(l.hit("other", rule).await.unwrap().allowed);
+        let e = too_many_requests(&third);
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e
+            .headers
+            .iter()
+            .any(|(n, _)| n == axum::http::header::RETRY_AFTER));
+    }
+}

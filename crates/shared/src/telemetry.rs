@@ -1,0 +1,35 @@
+//! Logging setup (`RUST_LOG`, `LOG_FORMAT=json`) and the request id carried through a request's task,
+//! so outbound calls forward it without threading it through every function.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// Installs the global subscriber once (later calls are no-ops). JSON lines when `json` is true.
+pub fn init(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let result = if json {
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        fmt().with_env_filter(filter).compact().try_init()
+    };
+    // Already installed (tests, or the launcher starting several services): keep the first.
+    let _ = result;
+}
+
+/// The id of the request being handled on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+/// Runs `fut` with `id` as the current request id.
+pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    REQUEST_ID.scope(id, fut).await
+}

@@ -1,0 +1,94 @@
+//! Test helpers: serve a router on 127.0.0.1:0 (bound before spawning, so no sleeps), a test
+//! environment with valid secrets, and a stub receiver that records what is posted to it.
+#![allow(clippy::unwrap_used)]
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::Value;
+use shared::config::Env;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// JWT secret used by tests.
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123";
+/// Encryption key used by tests (the original's compose value).
+pub const ENCRYPTION_KEY: &str = "12345678901234567890123456789012";
+/// Internal token used by tests.
+pub const INTERNAL_TOKEN: &str = "test-internal-token-0123456789abcdef";
+
+/// An environment with every common secret set and an in-memory database.
+pub fn test_env() -> Env {
+    Env::from_pairs([
+        ("JWT_SECRET", JWT_SECRET),
+        ("JWT_REFRESH_SECRET", "test-refresh-secret-0123456789abcdef"),
+        ("ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("INTERNAL_TOKEN", INTERNAL_TOKEN),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ])
+}
+
+/// A running server on an ephemeral port; stops when dropped.
+pub struct TestServer {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    cancel: CancellationToken,
+}
+
+impl TestServer {
+    /// Serves `router` on 127.0.0.1:0.
+    pub async fn start(router: Router) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, router)
+    }
+
+    /// Serves `router` on an already bound listener.
+    pub fn start_on(listener: TcpListener, router: Router) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        tokio::spawn(async move {
+            let _ = shared::server::serve(listener, router, token, Default::default()).await;
+        });
+        Self {
+            addr,
+            url: format!("http://{addr}"),
+            cancel,
+        }
+    }
+
+    /// Stops serving.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A stub that accepts `POST /events` and forwards each body to a channel.
+pub async fn stub_receiver() -> (TestServer, mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let router = Router::new()
+        .route(
+            "/events",
+            post(|State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
+                let _ = tx.send(v);
+                Json(serde_json::json!({"success": true}))
+            }),
+        )
+        .with_state(tx);
+    (TestServer::start(router).await, rx)
+}
+
+/// A reqwest client for tests.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}

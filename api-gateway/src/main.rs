@@ -1,0 +1,2 @@
+//! api-gateway binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! auth-service binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! event-bus binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! order-service binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! payment-service binary.
+fn main() {}

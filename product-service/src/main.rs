@@ -1,0 +1,2 @@
+//! product-service binary.
+fn main() {}

@@ -1,1 +1,89 @@
-//! event-bus (being built).
+//! The event bus: stores events from services durably, then fans them out in the background to the
+//! configured subscribers with retries, dead-lettering and replay.
+
+pub mod config;
+pub mod delivery;
+pub mod domain;
+mod routes;
+pub mod state;
+pub mod store;
+
+use config::Config;
+use delivery::{DeliverySettings, Wakers, Worker};
+use shared::platform::{Backends, Common};
+use shared::retry::Backoff;
+use state::AppState;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A built event bus: state, router and the delivery workers to start.
+pub struct App {
+    state: AppState,
+    config: Config,
+}
+
+impl App {
+    /// The fully layered router (for oneshot tests).
+    pub fn router(&self) -> axum::Router {
+        let router = routes::routes().with_state(self.state.clone());
+        shared::http::standard_layers(router, &self.config.common.http_options("event-bus"))
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled. One delivery worker per subscriber runs
+    /// on a child token; all are awaited before returning. `/ready` answers 503 once shutdown starts.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let workers = TaskTracker::new();
+        let settings = self.delivery_settings();
+        let http = shared::client::http_client(self.config.delivery_timeout);
+        for sub in self.config.subscribers.iter().cloned() {
+            let worker = Worker::new(
+                sub,
+                self.state.store.clone(),
+                settings.clone(),
+                http.clone(),
+                &self.state.wakers,
+            );
+            workers.spawn(worker.run(shutdown.child_token()));
+        }
+        workers.close();
+        let router = self.router();
+        let draining = self.state.common.draining.clone();
+        let served = shared::server::serve(listener, router, shutdown.clone(), draining).await;
+        shutdown.cancel();
+        workers.wait().await;
+        served?;
+        Ok(())
+    }
+
+    fn delivery_settings(&self) -> DeliverySettings {
+        DeliverySettings {
+            max_attempts: self.config.max_attempts,
+            backoff: Backoff {
+                initial: self.config.backoff_initial,
+                max: self.config.backoff_max,
+                factor: 2.0,
+            },
+            timeout: self.config.delivery_timeout,
+            internal_token: self.config.common.internal_token.clone(),
+        }
+    }
+}
+
+/// Connects the store (runs migrations), builds state and router.
+pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
+    let store = store::connect(&config.database_url).await?;
+    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let state = AppState {
+        common,
+        store,
+        subscribers: Arc::new(config.subscribers.clone()),
+        wakers: Wakers::new(&config.subscribers),
+    };
+    Ok(App { state, config })
+}

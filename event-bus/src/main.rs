@@ -1,2 +1,21 @@
-//! event-bus binary.
-fn main() {}
+//! event-bus binary: reads the environment, serves on `PORT` (4005) until SIGTERM or Ctrl-C.
+
+use event_bus::{build, config::Config};
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = Config::from_env(&env)?;
+    let port = config.common.port;
+    let backends = Backends::standalone(&config.common);
+    let app = build(config, backends).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "event-bus listening");
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await
+}

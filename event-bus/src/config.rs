@@ -1,0 +1,129 @@
+//! The event bus configuration: the common keys, the database, the subscribers and the delivery
+//! schedule. The only place that reads the environment.
+
+use crate::domain::Subscriber;
+use shared::config::{ConfigError, Env};
+use shared::platform::CommonConfig;
+use std::time::Duration;
+
+/// Everything the bus reads at startup.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Keys every service reads.
+    pub common: CommonConfig,
+    /// `DATABASE_URL` (default `sqlite://data/events.db`).
+    pub database_url: String,
+    /// `EVENT_SUBSCRIBERS`: comma-separated `url` or `name=url` entries.
+    pub subscribers: Vec<Subscriber>,
+    /// `DELIVERY_MAX_ATTEMPTS` (default 10): attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// `DELIVERY_BACKOFF_MS` (default 500): the delay cap before the first retry.
+    pub backoff_initial: Duration,
+    /// `DELIVERY_BACKOFF_MAX_MS` (default 30000): the largest delay cap.
+    pub backoff_max: Duration,
+    /// `DELIVERY_TIMEOUT_MS` (default 5000): the longest one delivery attempt may take.
+    pub delivery_timeout: Duration,
+}
+
+impl Config {
+    /// Reads every key from `env`, naming every bad one.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mut r = env.reader();
+        let common = CommonConfig::read(&mut r, 4005);
+        let database_url = r.string("DATABASE_URL", "sqlite://data/events.db");
+        let mut subscribers: Vec<Subscriber> = Vec::new();
+        for entry in r.list("EVENT_SUBSCRIBERS") {
+            match Subscriber::parse(&entry) {
+                Ok(s) if subscribers.iter().any(|o| o.name == s.name) => r.problem(format!(
+                    "EVENT_SUBSCRIBERS: subscriber name {:?} is used twice",
+                    s.name
+                )),
+                Ok(s) => subscribers.push(s),
+                Err(e) => r.problem(format!("EVENT_SUBSCRIBERS: {e}")),
+            }
+        }
+        let max_attempts: u32 = r.parse("DELIVERY_MAX_ATTEMPTS", 10);
+        let initial: u64 = r.parse("DELIVERY_BACKOFF_MS", 500);
+        let max: u64 = r.parse("DELIVERY_BACKOFF_MAX_MS", 30_000);
+        let timeout: u64 = r.parse("DELIVERY_TIMEOUT_MS", 5_000);
+        if max_attempts == 0 {
+            r.problem("DELIVERY_MAX_ATTEMPTS: must be at least 1");
+        }
+        if max < initial {
+            r.problem(format!(
+                "DELIVERY_BACKOFF_MAX_MS: must be at least DELIVERY_BACKOFF_MS ({initial})"
+            ));
+        }
+        if timeout == 0 {
+            r.problem("DELIVERY_TIMEOUT_MS: must be at least 1");
+        }
+        r.finish()?;
+        Ok(Self {
+            common,
+            database_url,
+            subscribers,
+            max_attempts,
+            backoff_initial: Duration::from_millis(initial),
+            backoff_max: Duration::from_millis(max),
+            delivery_timeout: Duration::from_millis(timeout),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env() -> Env {
+        Env::from_pairs([
+            ("JWT_SECRET", "j".repeat(32)),
+            ("ENCRYPTION_KEY", "k".repeat(32)),
+            ("INTERNAL_TOKEN", "i".repeat(32)),
+        ])
+    }
+
+    #[test]
+    fn defaults_apply_when_only_secrets_are_set() {
+        let c = Config::from_env(&env()).unwrap();
+        assert_eq!(c.common.port, 4005);
+        assert_eq!(c.database_url, "sqlite://data/events.db");
+        assert!(c.subscribers.is_empty());
+        assert_eq!(c.max_attempts, 10);
+        assert_eq!(c.backoff_initial, Duration::from_millis(500));
+        assert_eq!(c.backoff_max, Duration::from_secs(30));
+        assert_eq!(c.delivery_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn subscribers_are_read_with_optional_names() {
+        let e = env().with(
+            "EVENT_SUBSCRIBERS",
+            "orders=http://order-service:4003, http://payment-service:4004/",
+        );
+        let c = Config::from_env(&e).unwrap();
+        let names: Vec<_> = c.subscribers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["orders", "payment-service:4004"]);
+    }
+
+    #[test]
+    fn every_bad_key_is_named() {
+        let e = env()
+            .with("EVENT_SUBSCRIBERS", "a=http://x:1,a=http://y:2,nope")
+            .with("DELIVERY_MAX_ATTEMPTS", "0")
+            .with("DELIVERY_BACKOFF_MS", "100")
+            .with("DELIVERY_BACKOFF_MAX_MS", "10")
+            .with("DELIVERY_TIMEOUT_MS", "soon");
+        let err = Config::from_env(&e).unwrap_err();
+        let text = err.problems.join("\n");
+        assert_eq!(err.problems.len(), 5, "{text}");
+        for key in [
+            "EVENT_SUBSCRIBERS",
+            "DELIVERY_MAX_ATTEMPTS",
+            "DELIVERY_BACKOFF_MAX_MS",
+            "DELIVERY_TIMEOUT_MS",
+        ] {
+            assert!(text.contains(key), "{key} missing in {text}");
+        }
+    }
+}

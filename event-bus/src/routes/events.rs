@@ -1,0 +1,93 @@
+//! The event API: publish (services only), list recent events, list dead deliveries, replay.
+
+use super::wire::{DeadResponse, EventResponse, PublishRequest};
+use crate::state::AppState;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use shared::auth::InternalCaller;
+use shared::error::{ok, ApiError};
+use shared::extract::{JsonBody, QueryMap};
+use shared::store::{now_ms, StoreError};
+use shared::validate::QueryValidator;
+
+/// `POST /events`: stores the events and their deliveries, then answers 202 with their ids.
+pub async fn publish_events(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    JsonBody(PublishRequest(events)): JsonBody<PublishRequest>,
+) -> Result<Response, ApiError> {
+    let stored = state
+        .store
+        .append(&events, &state.subscriber_names(), now_ms())
+        .await?;
+    if !stored.is_empty() {
+        state.wakers.wake_all();
+    }
+    tracing::info!(
+        received = events.len(),
+        stored = stored.len(),
+        "events accepted"
+    );
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let body = json!({"success": true, "status": "OK", "data": {"ids": ids}});
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `GET /events?type=&limit=`: recent events, newest first, with their deliveries.
+pub async fn list_events(
+    State(state): State<AppState>,
+    QueryMap(params): QueryMap,
+) -> Result<Response, ApiError> {
+    let mut q = QueryValidator::new(&params);
+    let event_type = q.string("type", 100);
+    let limit = q.int("limit", 50, 1, 500);
+    q.finish()?;
+    let events = state
+        .store
+        .recent(event_type.as_deref(), limit as u32)
+        .await?;
+    let data: Vec<EventResponse> = events.iter().map(EventResponse::with_deliveries).collect();
+    Ok(ok(data))
+}
+
+/// `GET /events/dead?limit=`: dead-lettered deliveries with their events.
+pub async fn list_dead(
+    State(state): State<AppState>,
+    QueryMap(params): QueryMap,
+) -> Result<Response, ApiError> {
+    let mut q = QueryValidator::new(&params);
+    let limit = q.int("limit", 50, 1, 500);
+    q.finish()?;
+    let dead = state.store.dead(limit as u32).await?;
+    let data: Vec<DeadResponse> = dead.iter().map(DeadResponse::from).collect();
+    Ok(ok(data))
+}
+
+/// `POST /events/:id/replay` (services only): re-queues every delivery of the event.
+pub async fn replay_event(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path.map(|Path(id)| id).unwrap_or_default();
+    let not_found = || ApiError::not_found("event_not_found", format!("Event {id} not found"));
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(not_found());
+    }
+    let queued = match state
+        .store
+        .replay(&id, &state.subscriber_names(), now_ms())
+        .await
+    {
+        Ok(n) => n,
+        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    state.wakers.wake_all();
+    tracing::info!(event_id = %id, queued, "event replayed");
+    Ok(ok(json!({"id": id, "queued": queued})))
+}

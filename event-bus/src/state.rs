@@ -1,0 +1,28 @@
+//! The application state handed to every handler.
+
+use crate::delivery::Wakers;
+use crate::domain::Subscriber;
+use crate::store::EventStore;
+use std::sync::Arc;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Token checks, body decryption, draining flag, backends.
+    pub common: shared::platform::Common,
+    /// Event log and deliveries.
+    pub store: Arc<dyn EventStore>,
+    /// Configured subscribers (deliveries are created for each).
+    pub subscribers: Arc<Vec<Subscriber>>,
+    /// Wakes the delivery workers when events arrive or are replayed.
+    pub wakers: Wakers,
+}
+
+impl AppState {
+    /// Subscriber names, the keys of delivery rows.
+    pub fn subscriber_names(&self) -> Vec<String> {
+        self.subscribers.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+shared::impl_common_from_ref!(AppState, common);

@@ -1,0 +1,97 @@
+//! Persistence of events and deliveries behind one trait, so the SQLite store and (later) the
+//! MongoDB store pass the same contract suite.
+
+mod sqlite;
+
+use crate::domain::{Counts, DeadDelivery, DueDelivery, StoredEvent};
+use async_trait::async_trait;
+use shared::events::EventEnvelope;
+pub use shared::store::StoreError;
+pub use sqlite::SqliteEventStore;
+use std::sync::Arc;
+
+/// The event log and its per-subscriber deliveries.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Stores the events not stored yet, each with one pending delivery (due at `now`) per name in
+    /// `subscribers`, all in one transaction. Ids already stored (also repeated within `events`)
+    /// are skipped without new deliveries. Returns the ids that were newly stored.
+    async fn append(
+        &self,
+        events: &[EventEnvelope],
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Up to `limit` pending deliveries of `subscriber` due at `now`, in the order events arrived.
+    async fn due(
+        &self,
+        subscriber: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+
+    /// When the earliest pending delivery of `subscriber` is due (UTC ms), if any.
+    async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Marks a pending delivery as acknowledged at `now`.
+    async fn mark_delivered(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Records a failed attempt of a pending delivery: attempts + 1 and `error` kept. With
+    /// `retry_at` it stays pending until then; with `None` it becomes dead.
+    async fn mark_failed(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Resets every delivery of the event to pending with 0 attempts, due at `now`, adding one for
+    /// each name in `subscribers` it lacks. Returns how many deliveries are queued;
+    /// `StoreError::NotFound` for an unknown id.
+    async fn replay(
+        &self,
+        event_id: &str,
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// The newest `limit` events (of `event_type` when given), newest first, with deliveries.
+    async fn recent(
+        &self,
+        event_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` dead deliveries, most recently failed first, each with its event.
+    async fn dead(&self, limit: u32) -> Result<Vec<DeadDelivery>, StoreError>;
+
+    /// Events stored, deliveries pending and dead.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store named by `url` (running migrations): `sqlite:` now; `mongodb://` is not built yet.
+pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteEventStore::connect(url).await?))
+    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        Err(StoreError::Unavailable(
+            "MongoDB support is not built yet".to_string(),
+        ))
+    } else {
+        Err(StoreError::Other(format!(
+            "DATABASE_URL must start with one of: {}",
+            shared::store::SUPPORTED_SCHEMES
+        )))
+    }
+}

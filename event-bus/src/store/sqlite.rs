@@ -1,0 +1,340 @@
+//! The SQLite event store: `events` (arrival order in `seq`) and `deliveries` keyed by
+//! (event id, subscriber). Every state change is one conditional UPDATE.
+
+use super::{EventStore, StoreError};
+use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
+use async_trait::async_trait;
+use shared::events::EventEnvelope;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_id TEXT NOT NULL REFERENCES events (id),
+    subscriber TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (event_id, subscriber)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (subscriber, status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, updated_at);
+";
+
+const EVENT_COLUMNS: &str = "e.id, e.type, e.data, e.occurred_at, e.source, e.received_at";
+const DELIVERY_COLUMNS: &str =
+    "d.event_id, d.subscriber, d.status, d.attempts, d.last_error, d.delivered_at, d.updated_at";
+
+/// Events and deliveries in one SQLite database.
+#[derive(Clone)]
+pub struct SqliteEventStore {
+    pool: SqlitePool,
+}
+
+impl SqliteEventStore {
+    /// Opens `url` and creates the tables if needed.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = shared::store::sqlite_pool(url).await?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn envelope(row: &SqliteRow) -> Result<EventEnvelope, StoreError> {
+    let data: String = row.try_get("data")?;
+    Ok(EventEnvelope {
+        id: row.try_get("id")?,
+        event_type: row.try_get("type")?,
+        data: serde_json::from_str(&data)?,
+        occurred_at: row.try_get("occurred_at")?,
+        source: row.try_get("source")?,
+    })
+}
+
+fn event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        envelope: envelope(row)?,
+        received_at: row.try_get("received_at")?,
+        deliveries: Vec::new(),
+    })
+}
+
+fn delivery(row: &SqliteRow) -> Result<Delivery, StoreError> {
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Delivery {
+        subscriber: row.try_get("subscriber")?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown delivery status {status:?}")))?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        last_error: row.try_get("last_error")?,
+        delivered_at: row.try_get("delivered_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+async fn insert_delivery<'e, E>(
+    exec: E,
+    event_id: &str,
+    sub: &str,
+    now: i64,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT OR IGNORE INTO deliveries \
+         (event_id, subscriber, status, attempts, next_attempt_at, updated_at) \
+         VALUES (?, ?, 'pending', 0, ?, ?)",
+    )
+    .bind(event_id)
+    .bind(sub)
+    .bind(now)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl EventStore for SqliteEventStore {
+    async fn append(
+        &self,
+        events: &[EventEnvelope],
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::new();
+        for e in events {
+            let done = sqlx::query(
+                "INSERT INTO events (id, type, data, occurred_at, source, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&e.id)
+            .bind(&e.event_type)
+            .bind(serde_json::to_string(&e.data)?)
+            .bind(&e.occurred_at)
+            .bind(&e.source)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            for sub in subscribers {
+                insert_delivery(&mut *tx, &e.id, sub, now).await?;
+            }
+            stored.push(e.id.clone());
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn due(
+        &self,
+        subscriber: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE d.subscriber = ? AND d.status = 'pending' AND d.next_attempt_at <= ? \
+             ORDER BY e.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(subscriber)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let attempts: i64 = r.try_get("attempts")?;
+                Ok(DueDelivery {
+                    envelope: envelope(r)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+    }
+
+    async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError> {
+        let (next,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE subscriber = ? AND status = 'pending'",
+        )
+        .bind(subscriber)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+
+    async fn mark_delivered(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
+             delivered_at = ?, updated_at = ? \
+             WHERE event_id = ? AND subscriber = ? AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(event_id)
+        .bind(subscriber)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let status = if retry_at.is_some() {
+            "pending"
+        } else {
+            "dead"
+        };
+        sqlx::query(
+            "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, \
+             next_attempt_at = ?, updated_at = ? \
+             WHERE event_id = ? AND subscriber = ? AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(retry_at.unwrap_or(now))
+        .bind(now)
+        .bind(event_id)
+        .bind(subscriber)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn replay(
+        &self,
+        event_id: &str,
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let known: Option<(String,)> = sqlx::query_as("SELECT id FROM events WHERE id = ?")
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        for sub in subscribers {
+            insert_delivery(&mut *tx, event_id, sub, now).await?;
+        }
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, \
+             delivered_at = NULL, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn recent(
+        &self,
+        event_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE (?1 IS NULL OR e.type = ?1) \
+             ORDER BY e.seq DESC LIMIT ?2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(event_type)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+        if events.is_empty() {
+            return Ok(events);
+        }
+        let marks = vec!["?"; events.len()].join(",");
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.event_id IN ({marks}) \
+             ORDER BY d.subscriber"
+        );
+        let mut q = sqlx::query(&sql);
+        for e in &events {
+            q = q.bind(&e.envelope.id);
+        }
+        let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
+        for row in q.fetch_all(&self.pool).await? {
+            let id: String = row.try_get("event_id")?;
+            by_event.entry(id).or_default().push(delivery(&row)?);
+        }
+        for e in &mut events {
+            e.deliveries = by_event.remove(&e.envelope.id).unwrap_or_default();
+        }
+        Ok(events)
+    }
+
+    async fn dead(&self, limit: u32) -> Result<Vec<DeadDelivery>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, {DELIVERY_COLUMNS} FROM deliveries d \
+             JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' \
+             ORDER BY d.updated_at DESC, e.seq DESC LIMIT ?"
+        );
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadDelivery {
+                    delivery: delivery(r)?,
+                    event: event(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let (total, pending, dead): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM events), \
+             (SELECT COUNT(*) FROM deliveries WHERE status = 'pending'), \
+             (SELECT COUNT(*) FROM deliveries WHERE status = 'dead')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(Counts {
+            total_events: n(total),
+            pending: n(pending),
+            dead: n(dead),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,1 +1,108 @@
-//! auth-service (being built).
+//! auth-service: accounts, login sessions, rotating refresh tokens and user administration for the
+//! e-commerce backend (DESIGN 4.2). `build` connects the store and bootstraps the admin; `App::run` serves.
+
+pub mod config;
+pub mod domain;
+mod error;
+pub mod password;
+mod routes;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod tokens;
+
+pub use config::Config;
+pub use error::Error;
+
+use anyhow::Context;
+use axum::Router;
+use domain::{Role, User};
+use password::Passwords;
+use shared::platform::{Backends, Common};
+use shared::shutdown::Draining;
+use state::AppState;
+use tokens::RefreshTokens;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The built service: its router and its draining flag.
+pub struct App {
+    router: Router,
+    draining: Draining,
+}
+
+impl App {
+    /// The fully layered router (for oneshot tests).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled; `/ready` answers 503 once it starts
+    /// draining. The service has no background loops.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        shared::server::serve(listener, self.router, shutdown, self.draining)
+            .await
+            .context("serving auth-service")
+    }
+}
+
+/// Connects the store (runs migrations), creates the configured admin, builds state and router.
+pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
+    let store = store::connect(&config.database_url)
+        .await
+        .context("connecting the user store")?;
+    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
+        .await
+        .context("setting up password hashing")?;
+    let state = AppState {
+        common,
+        store,
+        passwords,
+        refresh: RefreshTokens::new(config.refresh_secret.expose()),
+        auth_rate: config.auth_rate,
+        refresh_ttl_ms: i64::try_from(config.refresh_ttl.as_millis()).unwrap_or(i64::MAX),
+    };
+    if let Some(admin) = &config.admin {
+        bootstrap_admin(&state, admin).await?;
+    }
+    let draining = state.common.draining.clone();
+    let router = routes::router(state, &config.common.http_options("auth-service"));
+    Ok(App { router, draining })
+}
+
+async fn bootstrap_admin(state: &AppState, admin: &config::AdminBootstrap) -> anyhow::Result<()> {
+    if state
+        .store
+        .find_user_by_email(&admin.email)
+        .await?
+        .is_some()
+    {
+        tracing::info!(email = %admin.email, "admin user already exists; left unchanged");
+        return Ok(());
+    }
+    let now = shared::store::now_ms();
+    let user = User {
+        id: shared::ids::new_object_id(),
+        name: admin.name.clone(),
+        email: admin.email.clone(),
+        password_hash: state.passwords.hash(admin.password.expose()).await?,
+        role: Role::Admin,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    match state.store.create_user(&user).await {
+        Ok(()) => tracing::info!(email = %admin.email, "admin user created"),
+        // Another replica created it between our check and insert.
+        Err(shared::store::StoreError::Conflict(_)) => {
+            tracing::info!(email = %admin.email, "admin user already exists; left unchanged");
+        }
+        Err(e) => return Err(e).context("creating the admin user"),
+    }
+    Ok(())
+}

@@ -1,2 +1,19 @@
-//! auth-service binary.
-fn main() {}
+//! auth-service binary: logging, configuration, bind, serve until SIGTERM/Ctrl-C.
+
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = auth_service::Config::from_env(&env)?;
+    let port = config.common.port;
+    let app = auth_service::build(config, Backends::in_process()).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "auth-service listening");
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await
+}

@@ -1,0 +1,142 @@
+//! Users, sessions and refresh tokens as the service reasons about them (no HTTP or SQL here), and
+//! the public JSON of a user, which never carries a hash or token.
+
+use serde_json::{json, Value};
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A shopper.
+    User,
+    /// An administrator.
+    Admin,
+}
+
+impl Role {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses the wire and storage name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// ObjectId hex.
+    pub id: String,
+    /// Display name (trimmed, 2–50 characters).
+    pub name: String,
+    /// Email, lower-cased and trimmed; unique.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Disabled users cannot log in or refresh.
+    pub is_active: bool,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// UTC milliseconds.
+    pub updated_at: i64,
+}
+
+impl User {
+    /// The public JSON: `{_id,name,email,role,isActive,createdAt,updatedAt}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "_id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "role": self.role.as_str(),
+            "isActive": self.is_active,
+            "createdAt": shared::store::iso_ms(self.created_at),
+            "updatedAt": shared::store::iso_ms(self.updated_at),
+        })
+    }
+}
+
+/// Changes an admin may make to a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    /// New role.
+    pub role: Option<Role>,
+    /// New active flag.
+    pub is_active: Option<bool>,
+}
+
+/// A login session: the family of refresh tokens issued from one login or registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Session id (carried as `sid` in access tokens).
+    pub sid: String,
+    /// Owner.
+    pub user_id: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// When it was ended, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh token as stored: only its HMAC, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Hex HMAC-SHA256 of the token under `JWT_REFRESH_SECRET`.
+    pub token_hash: String,
+    /// The session it belongs to.
+    pub sid: String,
+    /// Owner.
+    pub user_id: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// UTC milliseconds after which it is refused.
+    pub expires_at: i64,
+    /// When it was exchanged for a new one; presenting it again is reuse.
+    pub used_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_json_has_the_original_fields_and_no_secrets() {
+        let u = User {
+            id: "64b7f0c2a1b2c3d4e5f60718".into(),
+            name: "Jo".into(),
+            email: "jo@example.com".into(),
+            password_hash: "$argon2id$secret".into(),
+            role: Role::User,
+            is_active: true,
+            created_at: 0,
+            updated_at: 1,
+        };
+        let v = u.to_json();
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys.len(), 7);
+        assert_eq!(v["_id"], "64b7f0c2a1b2c3d4e5f60718");
+        assert_eq!(v["createdAt"], "1970-01-01T00:00:00.000Z");
+        assert!(!v.to_string().contains("argon2"));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse(Role::User.as_str()), Some(Role::User));
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Password hashing with argon2id (m=19456 KiB, t=2, p=1 by default), computed off the async runtime
+//! on blocking threads with a bounded number running at once. A dummy hash lets a login for an
+//! unknown email cost the same as one with a wrong password.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Hashing failed (bad parameters or a panicked worker): a server fault.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+/// Hashes and verifies passwords with bounded concurrency.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<str>,
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
+    argon2(params)
+        .hash_password(password, &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+fn verify_blocking(params: &Params, password: &[u8], hash: &str) -> bool {
+    // The stored PHC string carries its own parameters; `params` only sets the default.
+    PasswordHash::new(hash)
+        .map(|parsed| argon2(params).verify_password(password, &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+impl Passwords {
+    /// Argon2id with `memory_kib` KiB, 2 passes, 1 lane; at most `concurrency` hashes at once.
+    pub async fn new(memory_kib: u32, concurrency: usize) -> Result<Self, HashError> {
+        let params = Params::new(memory_kib, 2, 1, None).map_err(|e| HashError(e.to_string()))?;
+        let mut this = Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash: Arc::from(""),
+        };
+        let dummy = this.hash(&shared::ids::random_token(16)).await?;
+        this.dummy_hash = Arc::from(dummy.as_str());
+        Ok(this)
+    }
+
+    /// A new PHC hash of `password`.
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let params = self.params.clone();
+        let password = password.as_bytes().to_vec();
+        self.run(move || hash_blocking(&params, &password)).await?
+    }
+
+    /// Whether `password` matches `hash`; with `None` it verifies against the dummy hash (same cost)
+    /// and answers `false`.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, HashError> {
+        let params = self.params.clone();
+        let password = password.as_bytes().to_vec();
+        let known = hash.is_some();
+        let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
+        let matched = self
+            .run(move || verify_blocking(&params, &password, &hash))
+            .await?;
+        Ok(known && matched)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
+        let out = tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify_only_the_right_password() {
+        let p = Passwords::new(8, 2).await.unwrap();
+        let h = p.hash("correct horse").await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=8,t=2,p=1$"));
+        assert!(p.verify("correct horse", Some(&h)).await.unwrap());
+        assert!(!p.verify("wrong horse", Some(&h)).await.unwrap());
+        assert!(!p.verify("correct horse", None).await.unwrap());
+        assert!(!p.verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn default_cost_matches_the_design() {
+        let p = Passwords::new(crate::config::DEFAULT_ARGON2_MEMORY_KIB, 1)
+            .await
+            .unwrap();
+        assert!(p.dummy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+}

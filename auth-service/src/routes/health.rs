@@ -1,0 +1,52 @@
+//! Liveness (`/health`, the original's fields with `database` for `mongodb`/`redis`), readiness
+//! (`/ready`) and the internal session-status call other services make.
+
+use crate::error::Error;
+use crate::state::AppState;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use shared::auth::InternalCaller;
+use shared::error::ok;
+use shared::ApiError;
+
+/// `GET /health`: always 200, reporting whether the database answers.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let database = match state.store.ping().await {
+        Ok(()) => "connected",
+        Err(_) => "disconnected",
+    };
+    Json(json!({
+        "status": "healthy",
+        "service": "auth-service",
+        "database": database,
+    }))
+    .into_response()
+}
+
+/// `GET /ready`: 503 while draining or when the database does not answer.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let check = state.store.ping().await.map_err(|e| e.to_string());
+    shared::server::ready_response("auth-service", &state.common.draining, check)
+}
+
+/// `GET /internal/sessions/:sid`: `{sid, revoked}`; an unknown sid counts as revoked.
+pub async fn session_status(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    sid: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let Path(sid) = sid.map_err(|_| ApiError::bad_request("invalid_id", "Invalid session id"))?;
+    let revoked = if sid.len() > 64 {
+        true
+    } else {
+        state
+            .store
+            .find_session(&sid)
+            .await?
+            .is_none_or(|s| s.revoked_at.is_some())
+    };
+    Ok(ok(json!({ "sid": sid, "revoked": revoked })))
+}

@@ -1,0 +1,31 @@
+//! The service's routes under `/api/auth`, the internal call, health and readiness, wrapped in the
+//! standard layers.
+
+mod auth;
+mod health;
+mod users;
+
+use crate::state::AppState;
+use axum::routing::{get, patch, post};
+use axum::Router;
+use shared::http::HttpOptions;
+
+/// The fully layered router.
+pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let api = Router::new()
+        .route("/register", post(auth::register))
+        .route("/login", post(auth::login))
+        .route("/refresh", post(auth::refresh))
+        .route("/logout", post(auth::logout))
+        .route("/verify", get(auth::verify))
+        .route("/profile", get(auth::profile))
+        .route("/users", get(users::list_users))
+        .route("/users/{id}", patch(users::patch_user));
+    let router = Router::new()
+        .nest("/api/auth", api)
+        .route("/internal/sessions/{sid}", get(health::session_status))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .with_state(state);
+    shared::http::standard_layers(router, http)
+}

@@ -1,0 +1,86 @@
+//! `/api/auth/users` (admin): list users and change a user's role or active flag. Disabling or
+//! changing the role of a user ends all their sessions, so their old tokens stop working at once.
+
+use crate::domain::{Role, UserPatch};
+use crate::error::Error;
+use crate::sessions;
+use crate::state::{AppState, LiveAdmin};
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::Value;
+use shared::error::{ok, paginated, Pagination};
+use shared::extract::{FromJson, IdPath, JsonBody, QueryMap};
+use shared::store::{now_ms, PageRequest};
+use shared::validate::{QueryValidator, Validator};
+use shared::{ApiError, FieldError};
+
+/// `PATCH /users/:id` body: at least one of `role`, `isActive`.
+pub struct PatchUserRequest(UserPatch);
+
+impl FromJson for PatchUserRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let role = v
+            .one_of("role", &["user", "admin"], false)
+            .and_then(|r| Role::parse(&r));
+        let is_active = v.opt_bool("isActive");
+        let present = ["role", "isActive"]
+            .iter()
+            .any(|k| value.get(k).is_some_and(|x| !x.is_null()));
+        let mut errors = v.finish_nested();
+        if !present && errors.is_empty() {
+            errors.push(FieldError::new(
+                "body",
+                "\"value\" must contain at least one of [role, isActive]",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(Self(UserPatch { role, is_active }))
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// `GET /users?page&limit`: users, newest first.
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: LiveAdmin,
+    QueryMap(query): QueryMap,
+) -> Result<Response, Error> {
+    let mut q = QueryValidator::new(&query);
+    let page = q.int("page", 1, 1, 1_000_000) as u64;
+    let limit = q.int("limit", 20, 1, 100) as u64;
+    q.finish()?;
+    let (users, total) = state.store.list_users(PageRequest { page, limit }).await?;
+    let data: Vec<Value> = users.iter().map(|u| u.to_json()).collect();
+    Ok(paginated(data, Pagination::new(page, limit, total)))
+}
+
+/// `PATCH /users/:id`: change role and/or active flag.
+pub async fn patch_user(
+    State(state): State<AppState>,
+    LiveAdmin(admin): LiveAdmin,
+    IdPath(id): IdPath,
+    JsonBody(PatchUserRequest(patch)): JsonBody<PatchUserRequest>,
+) -> Result<Response, Error> {
+    let demotes_self = patch.role.is_some_and(|r| r != Role::Admin);
+    let disables_self = patch.is_active == Some(false);
+    if id == admin.user_id && (demotes_self || disables_self) {
+        return Err(Error::SelfModification);
+    }
+    let before = state
+        .store
+        .find_user(&id)
+        .await?
+        .ok_or(Error::UserNotFound)?;
+    let after = state
+        .store
+        .update_user(&id, patch, now_ms())
+        .await?
+        .ok_or(Error::UserNotFound)?;
+    if !after.is_active || after.role != before.role {
+        sessions::end_all(&state, &id).await?;
+    }
+    Ok(ok(after.to_json()))
+}

@@ -1,2 +1,20 @@
-//! order-service binary.
-fn main() {}
+//! order-service binary: reads the environment, builds the service and serves it until a signal.
+
+use order_service::{build, Config};
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = Config::from_env(&env)?;
+    let port = config.common.port;
+    let app = build(config.clone(), Backends::standalone(&config.common)).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "order-service listening");
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await
+}

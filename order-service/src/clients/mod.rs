@@ -1,0 +1,5 @@
+//! Typed callers of other services.
+
+pub mod products;
+
+pub use products::ProductsClient;

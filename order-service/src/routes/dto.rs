@@ -1,0 +1,188 @@
+//! Wire request types of the order API, validated with every bad field reported at once.
+
+use crate::clients::products::ReserveLine;
+use crate::domain::{OrderStatus, ShippingAddress};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use shared::extract::FromJson;
+use shared::validate::Validator;
+use shared::ApiError;
+
+/// Most lines in one order.
+pub const MAX_LINES: usize = 50;
+/// Most units of one line.
+pub const MAX_QUANTITY: i64 = 1000;
+
+/// `POST /api/orders` body, duplicate lines already summed (first occurrence keeps its place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateOrderRequest {
+    /// Lines to reserve.
+    pub lines: Vec<ReserveLine>,
+    /// Where to ship.
+    pub shipping_address: ShippingAddress,
+}
+
+impl CreateOrderRequest {
+    /// Hash of the normalised request, to recognise a replay under the same idempotency key.
+    pub fn fingerprint(&self) -> String {
+        let lines: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|l| json!([l.product_id, l.quantity]))
+            .collect();
+        let canonical = json!({"lines": lines, "address": self.shipping_address}).to_string();
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+fn line(v: &mut Validator<'_>, index: usize, item: &Value) -> Option<ReserveLine> {
+    let Some(obj) = item.as_object() else {
+        v.error_at(format!("items.{index}"), "must be of type object");
+        return None;
+    };
+    let mut n = Validator::nested(obj, &format!("items.{index}"));
+    let product_id = n.object_id("productId");
+    let quantity = n.int("quantity", 1, MAX_QUANTITY);
+    v.extend(n.finish_nested());
+    Some(ReserveLine {
+        product_id: product_id?,
+        quantity: quantity?,
+    })
+}
+
+fn address(v: &mut Validator<'_>, obj: &Map<String, Value>) -> Option<ShippingAddress> {
+    let mut n = Validator::nested(obj, "shippingAddress");
+    let street = n.string("street", 1, 200);
+    let city = n.string("city", 1, 200);
+    let state = n.string("state", 1, 200);
+    let zip_code = n.string("zipCode", 1, 200);
+    let country = n.string("country", 1, 200);
+    v.extend(n.finish_nested());
+    Some(ShippingAddress {
+        street: street?,
+        city: city?,
+        state: state?,
+        zip_code: zip_code?,
+        country: country?,
+    })
+}
+
+/// Sums the quantities of lines naming the same product.
+pub fn merge_lines(lines: Vec<ReserveLine>) -> Vec<ReserveLine> {
+    let mut merged: Vec<ReserveLine> = Vec::with_capacity(lines.len());
+    for l in lines {
+        match merged.iter_mut().find(|m| m.product_id == l.product_id) {
+            Some(m) => m.quantity += l.quantity,
+            None => merged.push(l),
+        }
+    }
+    merged
+}
+
+impl FromJson for CreateOrderRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let items = v.array("items", 1, MAX_LINES);
+        let lines: Option<Vec<ReserveLine>> = items.map(|items| {
+            let parsed: Vec<Option<ReserveLine>> = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| line(&mut v, i, item))
+                .collect();
+            parsed.into_iter().flatten().collect()
+        });
+        let address = v
+            .object("shippingAddress")
+            .and_then(|obj| address(&mut v, obj));
+        v.finish()?;
+        match (lines, address) {
+            (Some(lines), Some(shipping_address)) => Ok(Self {
+                lines: merge_lines(lines),
+                shipping_address,
+            }),
+            _ => Err(ApiError::validation(Vec::new())),
+        }
+    }
+}
+
+/// `PUT /api/orders/:id/status` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateStatusRequest {
+    /// Target status.
+    pub status: OrderStatus,
+    /// Carrier tracking number.
+    pub tracking_number: Option<String>,
+}
+
+impl FromJson for UpdateStatusRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let status = v.one_of("status", &OrderStatus::ALL, true);
+        let tracking_number = v.opt_string("trackingNumber", 1, 100);
+        v.finish()?;
+        let status = status
+            .as_deref()
+            .and_then(OrderStatus::parse)
+            .ok_or_else(|| ApiError::validation(Vec::new()))?;
+        Ok(Self {
+            status,
+            tracking_number,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const P1: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
+
+    fn address() -> Value {
+        json!({"street": "1 Main", "city": "X", "state": "Y", "zipCode": "1", "country": "Z"})
+    }
+
+    #[test]
+    fn duplicate_lines_are_summed_in_first_seen_order() {
+        let body = json!({
+            "items": [{"productId": P1, "quantity": 2}, {"productId": "b".repeat(24), "quantity": 1},
+                      {"productId": P1, "quantity": 3}],
+            "shippingAddress": address(),
+        });
+        let req = CreateOrderRequest::from_json(&body).unwrap();
+        assert_eq!(req.lines.len(), 2);
+        assert_eq!(req.lines[0].quantity, 5);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let body = json!({
+            "items": [{"productId": "nope", "quantity": 0, "price": 1}],
+            "shippingAddress": {"street": "", "city": 5},
+            "extra": true,
+        });
+        let err = CreateOrderRequest::from_json(&body).unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "items.0.productId",
+            "items.0.quantity",
+            "items.0.price",
+            "shippingAddress.street",
+            "shippingAddress.city",
+            "shippingAddress.state",
+            "extra",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_differs_for_different_bodies() {
+        let a = json!({"items": [{"productId": P1, "quantity": 1}], "shippingAddress": address()});
+        let b = json!({"items": [{"productId": P1, "quantity": 2}], "shippingAddress": address()});
+        let fa = CreateOrderRequest::from_json(&a).unwrap().fingerprint();
+        let fb = CreateOrderRequest::from_json(&b).unwrap().fingerprint();
+        assert_ne!(fa, fb);
+        assert_eq!(fa, CreateOrderRequest::from_json(&a).unwrap().fingerprint());
+    }
+}

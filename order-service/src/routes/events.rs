@@ -1,0 +1,88 @@
+//! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once) and
+//! `GET /internal/orders/:id`.
+
+use crate::domain::{PaymentChange, Transition};
+use crate::state::{AppState, SERVICE};
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use serde_json::{json, Value};
+use shared::auth::InternalCaller;
+use shared::error::ok;
+use shared::events::{parse_incoming, types, EventEnvelope};
+use shared::extract::{IdPath, JsonBody};
+use shared::ApiError;
+
+fn invalid(message: String) -> ApiError {
+    ApiError::bad_request("invalid_event", message)
+}
+
+fn text(event: &EventEnvelope, key: &str) -> Result<Option<String>, ApiError> {
+    match &event.data[key] {
+        Value::Null => Ok(None),
+        Value::String(s) if !s.is_empty() && s.len() <= 500 => Ok(Some(s.clone())),
+        _ => Err(invalid(format!(
+            "{} data.{key} must be a non-empty string",
+            event.event_type
+        ))),
+    }
+}
+
+/// The order an event is about and what it changes; `None` for types this service ignores.
+fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, ApiError> {
+    let change = match event.event_type.as_str() {
+        types::PAYMENT_PROCESSED => PaymentChange::Processed {
+            payment_id: text(event, "paymentId")?
+                .ok_or_else(|| invalid("PaymentProcessed data.paymentId is required".into()))?,
+        },
+        types::PAYMENT_FAILED => PaymentChange::Failed {
+            reason: text(event, "reason")?.unwrap_or_else(|| "Payment failed".into()),
+        },
+        types::PAYMENT_REFUNDED => PaymentChange::Refunded,
+        _ => return Ok(None),
+    };
+    let order_id = text(event, "orderId")?
+        .filter(|id| shared::ids::is_object_id(id))
+        .ok_or_else(|| invalid(format!("{} data.orderId must be an id", event.event_type)))?;
+    Ok(Some((order_id.to_ascii_lowercase(), change)))
+}
+
+/// `POST /events`: one envelope or an array. All are checked before any is applied.
+pub async fn receive_events(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let events = parse_incoming(&body).map_err(|e| invalid(format!("Invalid event: {e}")))?;
+    let mut changes = Vec::new();
+    for event in &events {
+        if let Some((order_id, change)) = change_of(event)? {
+            changes.push((event.id.clone(), order_id, change));
+        }
+    }
+    for (event_id, order_id, change) in changes {
+        let outcome = state
+            .store
+            .apply_payment(&event_id, &order_id, &change, SERVICE)
+            .await?;
+        if let Some(Transition::Applied(_)) = outcome {
+            state.event_written();
+            if matches!(change, PaymentChange::Failed { .. }) {
+                state.release_queued();
+            }
+        }
+    }
+    Ok(Json(json!({"success": true})))
+}
+
+/// `GET /internal/orders/:id`: the order as clients see it.
+pub async fn internal_order(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    match state.store.get(&id).await? {
+        Some(order) => Ok(ok(order.to_json())),
+        None => Err(ApiError::not_found("order_not_found", "Order not found")),
+    }
+}

@@ -1,0 +1,153 @@
+//! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
+
+use super::dto::{CreateOrderRequest, UpdateStatusRequest};
+use crate::domain::{Order, OrderStatus, Transition};
+use crate::service::place_order;
+use crate::state::{AppState, SERVICE};
+use crate::store::OrderFilter;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use shared::auth::{AuthUser, RequireAdmin};
+use shared::error::{created, ok, paginated, Pagination};
+use shared::extract::{IdPath, JsonBody, QueryMap};
+use shared::store::PageRequest;
+use shared::validate::QueryValidator;
+use shared::ApiError;
+
+fn order_not_found() -> ApiError {
+    ApiError::not_found("order_not_found", "Order not found")
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match raw.to_str() {
+        Ok(k) if (1..=200).contains(&k.chars().count()) => Ok(Some(k.to_string())),
+        _ => Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-200 visible ASCII characters",
+        )),
+    }
+}
+
+/// `POST /api/orders`.
+pub async fn create_order(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CreateOrderRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let placed = place_order(&state, &user.user_id, req, key).await?;
+    let mut res = created(placed.order.to_json());
+    if placed.replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+/// `GET /api/orders?page&limit&status[&userId]`: own orders; admins see all.
+pub async fn list_orders(
+    State(state): State<AppState>,
+    user: AuthUser,
+    QueryMap(params): QueryMap,
+) -> Result<Response, ApiError> {
+    let mut q = QueryValidator::new(&params);
+    let page = q.int("page", 1, 1, 1_000_000) as u64;
+    let limit = q.int("limit", 10, 1, 100) as u64;
+    let status = q.one_of("status", &OrderStatus::ALL);
+    let user_id = q.object_id("userId");
+    q.finish()?;
+    let user_id = match (user.is_admin(), user_id) {
+        (true, filter) => filter,
+        (false, Some(other)) if other != user.user_id => {
+            return Err(ApiError::forbidden(
+                "Only admins may list other users' orders",
+            ))
+        }
+        (false, _) => Some(user.user_id.clone()),
+    };
+    let filter = OrderFilter {
+        user_id,
+        status: status.as_deref().and_then(OrderStatus::parse),
+    };
+    let (orders, total) = state
+        .store
+        .list(&filter, PageRequest { page, limit })
+        .await?;
+    let data = orders.iter().map(Order::to_json).collect();
+    Ok(paginated(data, Pagination::new(page, limit, total)))
+}
+
+/// `GET /api/orders/:id`: own order, or any for admins; others' are 404.
+pub async fn get_order(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    match state.store.get(&id).await? {
+        Some(order) if user.is_admin() || order.user_id == user.user_id => Ok(ok(order.to_json())),
+        _ => Err(order_not_found()),
+    }
+}
+
+/// `PUT /api/orders/:id/cancel`: from pending/confirmed only; stock is released in the background.
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    let owner = (!user.is_admin()).then_some(user.user_id.as_str());
+    match state.store.cancel(&id, owner, SERVICE).await? {
+        Transition::Applied(order) => {
+            state.event_written();
+            state.release_queued();
+            Ok(ok(order.to_json()))
+        }
+        Transition::NotFound => Err(order_not_found()),
+        Transition::Refused(order) => Err(ApiError::conflict(
+            "invalid_status_transition",
+            format!("Cannot cancel order in status {}", order.status.as_str()),
+        )),
+    }
+}
+
+/// `PUT /api/orders/:id/status` (admin): one step along confirmed → processing → shipped → delivered.
+pub async fn update_status(
+    State(state): State<AppState>,
+    RequireAdmin(_admin): RequireAdmin,
+    IdPath(id): IdPath,
+    JsonBody(req): JsonBody<UpdateStatusRequest>,
+) -> Result<Response, ApiError> {
+    let refused = |from: OrderStatus| {
+        ApiError::conflict(
+            "invalid_status_transition",
+            format!(
+                "Cannot change order status from {} to {}",
+                from.as_str(),
+                req.status.as_str()
+            ),
+        )
+    };
+    let Some(from) = req.status.admin_predecessor() else {
+        let order = state.store.get(&id).await?.ok_or_else(order_not_found)?;
+        return Err(refused(order.status));
+    };
+    let tracking = req.tracking_number.as_deref();
+    match state
+        .store
+        .advance(&id, from, req.status, tracking, SERVICE)
+        .await?
+    {
+        Transition::Applied(order) => {
+            state.event_written();
+            Ok(ok(order.to_json()))
+        }
+        Transition::NotFound => Err(order_not_found()),
+        Transition::Refused(order) => Err(refused(order.status)),
+    }
+    .map(IntoResponse::into_response)
+}

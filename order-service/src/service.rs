@@ -1,0 +1,106 @@
+//! Placing an order: idempotency-key replay, the stock reservation at the product service, and the
+//! order + `OrderCreated` written in one transaction (the reservation is released if that fails).
+
+use crate::domain::{Order, OrderStatus, PaymentStatus};
+use crate::routes::dto::CreateOrderRequest;
+use crate::state::{AppState, SERVICE};
+use crate::store::IdempotencyKey;
+use axum::http::StatusCode;
+use shared::events::{types, EventEnvelope};
+use shared::store::{now_ms, StoreError};
+use shared::ApiError;
+
+/// The order a create request produced, and whether it is a replay of an earlier request.
+pub struct Placed {
+    /// The order.
+    pub order: Order,
+    /// True when an earlier request with the same idempotency key created it.
+    pub replayed: bool,
+}
+
+fn replay(order: Order, stored: &str, fingerprint: &str) -> Result<Placed, ApiError> {
+    if stored == fingerprint {
+        Ok(Placed {
+            order,
+            replayed: true,
+        })
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Idempotency-Key was already used with a different request body",
+        ))
+    }
+}
+
+/// Places an order for `user_id`.
+pub async fn place_order(
+    state: &AppState,
+    user_id: &str,
+    req: CreateOrderRequest,
+    key: Option<String>,
+) -> Result<Placed, ApiError> {
+    let key = key.map(|key| IdempotencyKey {
+        key,
+        fingerprint: req.fingerprint(),
+    });
+    if let Some(k) = &key {
+        if let Some((order, stored)) = state.store.find_by_key(user_id, &k.key).await? {
+            return replay(order, &stored, &k.fingerprint);
+        }
+    }
+    let order_id = shared::ids::new_object_id();
+    let items = state.products.reserve(&order_id, &req.lines).await?;
+    let now = now_ms();
+    let order = Order {
+        id: order_id,
+        user_id: user_id.to_string(),
+        total_cents: Order::total_of(&items),
+        items,
+        status: OrderStatus::Pending,
+        payment_status: PaymentStatus::Pending,
+        payment_id: None,
+        shipping_address: req.shipping_address,
+        tracking_number: None,
+        notes: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let event = EventEnvelope::new(types::ORDER_CREATED, order.created_event(), SERVICE);
+    match state.store.create(&order, key.as_ref(), &event).await {
+        Ok(()) => {
+            state.event_written();
+            Ok(Placed {
+                order,
+                replayed: false,
+            })
+        }
+        Err(e) => {
+            release_unplaced(state, &order.id).await;
+            match (e, &key) {
+                // A concurrent request with the same key won the race: answer with its order.
+                (StoreError::Conflict(_), Some(k)) => {
+                    match state.store.find_by_key(user_id, &k.key).await? {
+                        Some((order, stored)) => replay(order, &stored, &k.fingerprint),
+                        None => Err(ApiError::internal()),
+                    }
+                }
+                (e, _) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Gives back the stock of an order that could not be stored: queued for the release worker, or
+/// released at once when even the queue cannot be written.
+async fn release_unplaced(state: &AppState, order_id: &str) {
+    match state.store.queue_release(order_id).await {
+        Ok(()) => state.release_queued(),
+        Err(e) => {
+            tracing::warn!(error = %e, order_id, "cannot queue release; releasing now");
+            if let Err(e) = state.products.release(order_id).await {
+                tracing::error!(error = %e, order_id, "reservation of an unstored order not released");
+            }
+        }
+    }
+}

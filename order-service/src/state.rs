@@ -1,0 +1,40 @@
+//! The state every handler shares: the common piece (auth, body decryption, internal token,
+//! draining), the store, the product service client and the wake-ups of the background workers.
+
+use crate::clients::ProductsClient;
+use crate::store::OrderStore;
+use shared::platform::Common;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Name used in logs, health answers and event sources.
+pub const SERVICE: &str = "order-service";
+
+/// Shared handler state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Auth, decryption, internal token, draining.
+    pub common: Common,
+    /// Orders, outbox and queued releases.
+    pub store: Arc<dyn OrderStore>,
+    /// The product service.
+    pub products: ProductsClient,
+    /// Wakes the outbox relay after an event is written.
+    pub outbox_wake: Arc<Notify>,
+    /// Wakes the release worker after a release is queued.
+    pub release_wake: Arc<Notify>,
+}
+
+shared::impl_common_from_ref!(AppState, common);
+
+impl AppState {
+    /// Tells the relay that an event is waiting.
+    pub fn event_written(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// Tells the release worker that a release is waiting.
+    pub fn release_queued(&self) {
+        self.release_wake.notify_one();
+    }
+}

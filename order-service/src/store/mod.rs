@@ -1,0 +1,127 @@
+//! Persistence of orders, their outbox events and pending stock releases, behind one trait so that a
+//! MongoDB backend can be added next to SQLite. `connect` picks the backend by URL scheme.
+
+mod sqlite;
+
+use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
+use async_trait::async_trait;
+use shared::events::{EventEnvelope, OutboxStore};
+use shared::store::{PageRequest, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sqlite::SqliteOrderStore;
+
+/// Which orders a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only this user's orders (always set for non-admins).
+    pub user_id: Option<String>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+}
+
+/// An `Idempotency-Key` as stored with the order it created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key the client sent.
+    pub key: String,
+    /// Hash of the normalised request body; a reuse with another body is refused.
+    pub fingerprint: String,
+}
+
+/// Storage of orders.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts `order` and its `OrderCreated` event in one transaction. `Conflict` when the user
+    /// already has an order with the same idempotency key (or the id exists).
+    async fn create(
+        &self,
+        order: &Order,
+        key: Option<&IdempotencyKey>,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError>;
+
+    /// The order `user_id` created with idempotency key `key`, with the stored fingerprint.
+    async fn find_by_key(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<(Order, String)>, StoreError>;
+
+    /// One order by id.
+    async fn get(&self, id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// A page of matching orders, newest first, and the total number matching.
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<(Vec<Order>, u64), StoreError>;
+
+    /// Cancels a `pending`/`confirmed` order in one conditional update (restricted to `owner` when
+    /// given); in the same transaction queues the stock release and the `OrderCancelled` event
+    /// (emitted as `source`).
+    async fn cancel(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        source: &str,
+    ) -> Result<Transition, StoreError>;
+
+    /// Moves an order from `from` to `to` in one conditional update, setting the tracking number
+    /// when given, and queues `OrderUpdated`.
+    async fn advance(
+        &self,
+        id: &str,
+        from: OrderStatus,
+        to: OrderStatus,
+        tracking_number: Option<&str>,
+        source: &str,
+    ) -> Result<Transition, StoreError>;
+
+    /// Applies a payment event once per `event_id`: records the id and the conditional change (plus
+    /// `OrderUpdated`, and a stock release for a failure) in one transaction. `Ok(None)` when the
+    /// event id was already processed; else the transition (`NotFound` for an unknown order).
+    async fn apply_payment(
+        &self,
+        event_id: &str,
+        order_id: &str,
+        change: &PaymentChange,
+        source: &str,
+    ) -> Result<Option<Transition>, StoreError>;
+
+    /// Queues a stock release for `order_id` (no-op if one is already queued).
+    async fn queue_release(&self, order_id: &str) -> Result<(), StoreError>;
+
+    /// Order ids whose stock release is due, oldest first.
+    async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError>;
+
+    /// Marks the release of `order_id` as done.
+    async fn release_done(&self, order_id: &str) -> Result<(), StoreError>;
+
+    /// Records a failed release attempt; the next one is due after `retry_in`.
+    async fn release_failed(&self, order_id: &str, retry_in: Duration) -> Result<(), StoreError>;
+
+    /// The outbox the relay delivers from.
+    fn outbox(&self) -> Arc<dyn OutboxStore>;
+}
+
+/// Opens the store named by `url` and runs its migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn OrderStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteOrderStore::connect(url).await?))
+    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        Err(StoreError::Unavailable(
+            "MongoDB support is not built yet".into(),
+        ))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported DATABASE_URL scheme (supported: {})",
+            shared::store::SUPPORTED_SCHEMES
+        )))
+    }
+}

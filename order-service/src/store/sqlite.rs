@@ -1,0 +1,388 @@
+//! The SQLite order store: orders, outbox, processed event ids and queued stock releases in one
+//! database, so each change and its events commit together.
+
+use super::{IdempotencyKey, OrderFilter, OrderStore};
+use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
+use async_trait::async_trait;
+use shared::events::{
+    sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
+};
+use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    items TEXT NOT NULL,
+    total_cents INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    payment_status TEXT NOT NULL,
+    payment_id TEXT,
+    shipping_address TEXT NOT NULL,
+    tracking_number TEXT,
+    notes TEXT,
+    idempotency_key TEXT,
+    fingerprint TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS orders_user_idempotency
+    ON orders (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS orders_user_created ON orders (user_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
+CREATE TABLE IF NOT EXISTS processed_events (
+    id TEXT PRIMARY KEY,
+    processed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS release_tasks (
+    order_id TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    done_at INTEGER
+);";
+
+const COLS: &str = "id, user_id, items, total_cents, status, payment_status, payment_id, \
+    shipping_address, tracking_number, notes, created_at, updated_at";
+
+/// Orders in a SQLite database.
+#[derive(Clone)]
+pub struct SqliteOrderStore {
+    pool: SqlitePool,
+}
+
+impl SqliteOrderStore {
+    /// Opens `url` and creates the tables.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = sqlite_pool(url).await?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA).execute(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} is invalid: {value:?}"))
+}
+
+fn row_to_order(row: &SqliteRow) -> Result<Order, StoreError> {
+    let status: String = row.try_get("status")?;
+    let payment_status: String = row.try_get("payment_status")?;
+    let items: String = row.try_get("items")?;
+    let address: String = row.try_get("shipping_address")?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        items: serde_json::from_str(&items)?,
+        total_cents: row.try_get("total_cents")?,
+        status: OrderStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+        payment_status: PaymentStatus::parse(&payment_status)
+            .ok_or_else(|| bad("payment status", &payment_status))?,
+        payment_id: row.try_get("payment_id")?,
+        shipping_address: serde_json::from_str(&address)?,
+        tracking_number: row.try_get("tracking_number")?,
+        notes: row.try_get("notes")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+async fn get_in(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Option<Order>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(row_to_order).transpose()
+}
+
+async fn queue_release_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    order_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT OR IGNORE INTO release_tasks (order_id, next_attempt_at) VALUES (?, ?)")
+        .bind(order_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Runs a conditional `UPDATE … RETURNING` and, when it applied, emits `OrderUpdated`; when it did
+/// not, reports whether the order exists.
+async fn conditional<'q>(
+    tx: &mut Transaction<'_, Sqlite>,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    id: &str,
+    event: Option<(&str, &str)>,
+) -> Result<Transition, StoreError> {
+    let row = query.fetch_optional(&mut **tx).await?;
+    match row {
+        Some(row) => {
+            let order = row_to_order(&row)?;
+            if let Some((event_type, source)) = event {
+                let data = if event_type == types::ORDER_CANCELLED {
+                    order.cancelled_event()
+                } else {
+                    order.updated_event()
+                };
+                sqlite_outbox_insert(&mut **tx, &EventEnvelope::new(event_type, data, source))
+                    .await?;
+            }
+            Ok(Transition::Applied(order))
+        }
+        None => Ok(match get_in(tx, id).await? {
+            Some(order) => Transition::Refused(order),
+            None => Transition::NotFound,
+        }),
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqliteOrderStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        order: &Order,
+        key: Option<&IdempotencyKey>,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO orders ({COLS}, idempotency_key, fingerprint) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&order.id)
+        .bind(&order.user_id)
+        .bind(serde_json::to_string(&order.items)?)
+        .bind(order.total_cents)
+        .bind(order.status.as_str())
+        .bind(order.payment_status.as_str())
+        .bind(&order.payment_id)
+        .bind(serde_json::to_string(&order.shipping_address)?)
+        .bind(&order.tracking_number)
+        .bind(&order.notes)
+        .bind(order.created_at)
+        .bind(order.updated_at)
+        .bind(key.map(|k| &k.key))
+        .bind(key.map(|k| &k.fingerprint))
+        .execute(&mut *tx)
+        .await?;
+        sqlite_outbox_insert(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_by_key(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<(Order, String)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS}, fingerprint FROM orders WHERE user_id = ? AND idempotency_key = ?"
+        ))
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some((row_to_order(&row)?, row.try_get("fingerprint")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_order).transpose()
+    }
+
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<(Vec<Order>, u64), StoreError> {
+        let cond = "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)";
+        let status = filter.status.map(OrderStatus::as_str);
+        let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM orders WHERE {cond}"))
+            .bind(&filter.user_id)
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM orders WHERE {cond} \
+             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(&filter.user_id)
+        .bind(status)
+        .bind(page.limit as i64)
+        .bind(page.offset() as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let orders = rows.iter().map(row_to_order).collect::<Result<_, _>>()?;
+        Ok((orders, total.max(0) as u64))
+    }
+
+    async fn cancel(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        source: &str,
+    ) -> Result<Transition, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE orders SET status = 'cancelled', updated_at = ?1 \
+             WHERE id = ?2 AND status IN ('pending', 'confirmed') \
+             AND (?3 IS NULL OR user_id = ?3) RETURNING {COLS}"
+        );
+        let query = sqlx::query(&sql).bind(now_ms()).bind(id).bind(owner);
+        let outcome =
+            conditional(&mut tx, query, id, Some((types::ORDER_CANCELLED, source))).await?;
+        let outcome = match outcome {
+            Transition::Applied(order) => {
+                queue_release_in(&mut tx, id).await?;
+                Transition::Applied(order)
+            }
+            Transition::Refused(order) if owner.is_some_and(|o| o != order.user_id) => {
+                Transition::NotFound
+            }
+            other => other,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn advance(
+        &self,
+        id: &str,
+        from: OrderStatus,
+        to: OrderStatus,
+        tracking_number: Option<&str>,
+        source: &str,
+    ) -> Result<Transition, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE orders SET status = ?1, tracking_number = COALESCE(?2, tracking_number), \
+             updated_at = ?3 WHERE id = ?4 AND status = ?5 RETURNING {COLS}"
+        );
+        let query = sqlx::query(&sql)
+            .bind(to.as_str())
+            .bind(tracking_number)
+            .bind(now_ms())
+            .bind(id)
+            .bind(from.as_str());
+        let outcome = conditional(&mut tx, query, id, Some((types::ORDER_UPDATED, source))).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn apply_payment(
+        &self,
+        event_id: &str,
+        order_id: &str,
+        change: &PaymentChange,
+        source: &str,
+    ) -> Result<Option<Transition>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !sqlite_mark_processed(&mut *tx, event_id).await? {
+            return Ok(None);
+        }
+        let now = now_ms();
+        // Every variant binds ?1 (its value), ?2 (now), ?3 (the order id).
+        let (sql, value) = match change {
+            // A payment that lands after the order was cancelled is still recorded, so that the
+            // refund that follows the cancellation can be shown.
+            PaymentChange::Processed { payment_id } => (
+                format!(
+                    "UPDATE orders SET \
+                     status = CASE WHEN status = 'pending' THEN 'confirmed' ELSE status END, \
+                     payment_status = 'completed', payment_id = ?1, updated_at = ?2 \
+                     WHERE id = ?3 AND payment_status IN ('pending', 'processing') \
+                     AND status IN ('pending', 'cancelled') RETURNING {COLS}"
+                ),
+                Some(payment_id.clone()),
+            ),
+            PaymentChange::Failed { reason } => (
+                format!(
+                    "UPDATE orders SET status = 'failed', payment_status = 'failed', notes = ?1, \
+                     updated_at = ?2 WHERE id = ?3 AND status = 'pending' RETURNING {COLS}"
+                ),
+                Some(reason.clone()),
+            ),
+            PaymentChange::Refunded => (
+                format!(
+                    "UPDATE orders SET payment_status = 'refunded', updated_at = ?2 \
+                     WHERE id = ?3 AND payment_status <> 'refunded' AND ?1 IS NULL \
+                     RETURNING {COLS}"
+                ),
+                None,
+            ),
+        };
+        let query = sqlx::query(&sql).bind(value).bind(now).bind(order_id);
+        let outcome = conditional(
+            &mut tx,
+            query,
+            order_id,
+            Some((types::ORDER_UPDATED, source)),
+        )
+        .await?;
+        if matches!(change, PaymentChange::Failed { .. })
+            && matches!(outcome, Transition::Applied(_))
+        {
+            queue_release_in(&mut tx, order_id).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(outcome))
+    }
+
+    async fn queue_release(&self, order_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        queue_release_in(&mut tx, order_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT order_id FROM release_tasks WHERE done_at IS NULL AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at, order_id LIMIT ?",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn release_done(&self, order_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE release_tasks SET done_at = ? WHERE order_id = ?")
+            .bind(now_ms())
+            .bind(order_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_failed(&self, order_id: &str, retry_in: Duration) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE release_tasks SET attempts = attempts + 1, next_attempt_at = ? \
+             WHERE order_id = ?",
+        )
+        .bind(now_ms() + retry_in.as_millis() as i64)
+        .bind(order_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(SqliteOutbox::new(self.pool.clone()))
+    }
+}

@@ -1,0 +1,69 @@
+//! The release worker: gives stock back to the product service for every queued release (cancelled
+//! or failed orders, unstored orders), retrying with backoff while the product service is down.
+
+use crate::clients::ProductsClient;
+use crate::store::OrderStore;
+use shared::retry::Backoff;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Background loop that drains the release queue.
+pub struct ReleaseWorker {
+    /// Where releases are queued.
+    pub store: Arc<dyn OrderStore>,
+    /// The product service.
+    pub products: ProductsClient,
+    /// Woken when a release is queued.
+    pub wake: Arc<Notify>,
+    /// Delay after failed attempts.
+    pub backoff: Backoff,
+    /// How often to look for due releases without a wake-up.
+    pub poll: Duration,
+}
+
+impl ReleaseWorker {
+    /// Runs until `cancel` fires.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            let due = match self.store.due_releases(50).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the release queue");
+                    Vec::new()
+                }
+            };
+            let mut released_any = false;
+            for order_id in due {
+                if cancel.is_cancelled() {
+                    return;
+                }
+                match self.products.release(&order_id).await {
+                    Ok(()) => {
+                        failures = 0;
+                        released_any = true;
+                        if let Err(e) = self.store.release_done(&order_id).await {
+                            tracing::warn!(error = %e, order_id, "cannot mark release done");
+                        }
+                    }
+                    Err(e) => {
+                        let wait = self.backoff.delay(failures);
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(error = %e, order_id, retry_in_ms = wait.as_millis() as u64, "stock release failed");
+                        let _ = self.store.release_failed(&order_id, wait).await;
+                    }
+                }
+            }
+            if released_any {
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(self.poll) => {},
+            }
+        }
+    }
+}

@@ -1,1 +1,148 @@
-//! payment-service (being built).
+//! payment-service: charges each order once through a payment provider (retries within a budget,
+//! one idempotency key per attempt), refunds, and announces outcomes through an outbox.
+
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod processor;
+pub mod provider;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod worker;
+
+use crate::clients::orders::OrdersClient;
+use crate::processor::{provider_policy, Processor};
+use crate::provider::{PaymentProvider, SimulatedProvider};
+use crate::state::AppState;
+use anyhow::Context;
+pub use config::Config;
+use shared::client::{http_client, ServiceClient};
+use shared::events::OutboxRelay;
+use shared::platform::{Backends, Common};
+use shared::retry::Backoff;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The service name in logs, events and health answers.
+pub const SERVICE: &str = "payment-service";
+
+/// A built service, ready to serve.
+pub struct App {
+    router: axum::Router,
+    state: AppState,
+    bus: ServiceClient,
+    relay_wake: Arc<Notify>,
+}
+
+impl App {
+    /// The fully layered router (for oneshot tests).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled. The worker and the outbox relay run on
+    /// child tokens and are awaited, as are charges and refunds that requests started.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let worker = tokio::spawn(worker::run(state.processor.clone(), shutdown.child_token()));
+        let relay = OutboxRelay {
+            store: state.store.outbox(),
+            bus: self.bus,
+            wake: self.relay_wake,
+            backoff: Backoff {
+                initial: Duration::from_millis(200),
+                max: Duration::from_secs(30),
+                factor: 2.0,
+            },
+            poll: Duration::from_secs(1),
+        };
+        let relay = tokio::spawn(relay.run(shutdown.child_token()));
+        let served = shared::server::serve(
+            listener,
+            self.router,
+            shutdown.clone(),
+            state.common.draining.clone(),
+        )
+        .await;
+        // Stop background work even if serving ended on its own (an I/O error).
+        state.cancel.cancel();
+        shutdown.cancel();
+        state.tasks.close();
+        state.tasks.wait().await;
+        let _ = worker.await;
+        let _ = relay.await;
+        served.context("serving payment-service")
+    }
+}
+
+/// Connects the store (runs migrations), builds state and router, with the simulated provider
+/// configured by `config`.
+pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
+    let provider = Arc::new(SimulatedProvider::new(config.simulation.clone()));
+    build_with_provider(config, backends, provider).await
+}
+
+/// Like [`build`], charging through `provider` (tests inject one to count charges).
+pub async fn build_with_provider(
+    config: Config,
+    backends: Backends,
+    provider: Arc<dyn PaymentProvider>,
+) -> anyhow::Result<App> {
+    let store = store::connect(&config.database_url)
+        .await
+        .context("opening the payment database")?;
+    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let http = http_client(Duration::from_secs(5));
+    let token = Some(config.common.internal_token.clone());
+    let orders = ServiceClient::new(
+        http.clone(),
+        &config.order_service_url,
+        "Order",
+        token.clone(),
+    );
+    let bus = ServiceClient::new(http, &config.event_bus_url, "Event bus", token);
+    let relay_wake = Arc::new(Notify::new());
+    let processor = Arc::new(Processor {
+        store: store.clone(),
+        provider,
+        policy: provider_policy(config.retry_budget, config.attempt_timeout),
+        relay_wake: relay_wake.clone(),
+        worker_wake: Arc::new(Notify::new()),
+    });
+    // Wait for a charge while the request can still answer in time; else answer 202.
+    let charge_wait = (config.retry_budget + Duration::from_millis(500)).min(
+        config
+            .common
+            .request_timeout
+            .saturating_sub(Duration::from_secs(1)),
+    );
+    let state = AppState {
+        common,
+        store,
+        processor,
+        orders: OrdersClient(orders),
+        tasks: TaskTracker::new(),
+        cancel: CancellationToken::new(),
+        charge_wait,
+    };
+    let router = shared::http::standard_layers(
+        routes::routes().with_state(state.clone()),
+        &config.common.http_options(SERVICE),
+    );
+    Ok(App {
+        router,
+        state,
+        bus,
+        relay_wake,
+    })
+}

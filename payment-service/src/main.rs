@@ -1,2 +1,21 @@
-//! payment-service binary.
-fn main() {}
+//! payment-service binary: configuration from the environment, serve until SIGTERM/Ctrl-C.
+
+use payment_service::{build, Config};
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = Config::from_env(&env)?;
+    let backends = Backends::standalone(&config.common);
+    let port = config.common.port;
+    let app = build(config, backends).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "payment-service listening");
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await
+}

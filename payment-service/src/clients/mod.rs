@@ -1,0 +1,3 @@
+//! Typed callers of other services.
+
+pub mod orders;

@@ -1,0 +1,171 @@
+//! The payment service's configuration, read once from the environment; every bad key is named.
+
+use shared::config::{ConfigError, Env, EnvReader};
+use shared::platform::CommonConfig;
+use std::time::Duration;
+
+/// Default port of the payment service.
+pub const DEFAULT_PORT: u16 = 4004;
+
+/// Settings of the simulated payment provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulationConfig {
+    /// `PAYMENT_LATENCY_MS` lower bound of one provider call.
+    pub latency_min: Duration,
+    /// `PAYMENT_LATENCY_MS` upper bound of one provider call.
+    pub latency_max: Duration,
+    /// `PAYMENT_FAILURE_RATE`: probability that one charge attempt fails transiently.
+    pub failure_rate: f64,
+    /// `PAYMENT_DECLINE_RATE`: probability that a payment is declined for good.
+    pub decline_rate: f64,
+    /// `PAYMENT_SEED`: seeds the provider's random numbers (deterministic tests).
+    pub seed: Option<u64>,
+}
+
+/// Everything the service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Keys every service shares.
+    pub common: CommonConfig,
+    /// `DATABASE_URL` (default `sqlite://data/payments.db`).
+    pub database_url: String,
+    /// `ORDER_SERVICE_URL`.
+    pub order_service_url: String,
+    /// `EVENT_BUS_URL`.
+    pub event_bus_url: String,
+    /// `PAYMENT_RETRY_BUDGET_MS`: total time one charge may take, retries included.
+    pub retry_budget: Duration,
+    /// `PAYMENT_ATTEMPT_TIMEOUT_MS`: longest one provider attempt may take.
+    pub attempt_timeout: Duration,
+    /// The simulated provider's behaviour.
+    pub simulation: SimulationConfig,
+}
+
+impl Config {
+    /// Reads every key from `env`, naming every bad one.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mut r = env.reader();
+        let common = CommonConfig::read(&mut r, DEFAULT_PORT);
+        let database_url = r.string("DATABASE_URL", "sqlite://data/payments.db");
+        let order_service_url = r.url("ORDER_SERVICE_URL", "http://localhost:4003");
+        let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
+        let retry_budget = positive_ms(&mut r, "PAYMENT_RETRY_BUDGET_MS", 10_000);
+        let attempt_timeout = positive_ms(&mut r, "PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000);
+        let (latency_min, latency_max) = latency(&mut r);
+        let failure_rate = rate(&mut r, "PAYMENT_FAILURE_RATE", 0.1);
+        let decline_rate = rate(&mut r, "PAYMENT_DECLINE_RATE", 0.0);
+        let seed = r
+            .opt_string("PAYMENT_SEED")
+            .and_then(|raw| match raw.trim().parse::<u64>() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    r.problem(format!("PAYMENT_SEED: {e} (got {raw:?})"));
+                    None
+                }
+            });
+        r.finish()?;
+        Ok(Self {
+            common,
+            database_url,
+            order_service_url,
+            event_bus_url,
+            retry_budget,
+            attempt_timeout,
+            simulation: SimulationConfig {
+                latency_min,
+                latency_max,
+                failure_rate,
+                decline_rate,
+                seed,
+            },
+        })
+    }
+}
+
+fn positive_ms(r: &mut EnvReader<'_>, key: &str, default: u64) -> Duration {
+    let ms: u64 = r.parse(key, default);
+    if ms == 0 {
+        r.problem(format!("{key}: must be greater than 0"));
+    }
+    Duration::from_millis(ms)
+}
+
+fn rate(r: &mut EnvReader<'_>, key: &str, default: f64) -> f64 {
+    let v: f64 = r.parse(key, default);
+    if !(0.0..=1.0).contains(&v) {
+        r.problem(format!("{key}: must be between 0 and 1 (got {v})"));
+        return default;
+    }
+    v
+}
+
+/// `PAYMENT_LATENCY_MS` as `min-max` (or a single number).
+fn latency(r: &mut EnvReader<'_>) -> (Duration, Duration) {
+    let raw = r.string("PAYMENT_LATENCY_MS", "50-300");
+    let parsed = match raw.split_once('-') {
+        Some((a, b)) => a
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .zip(b.trim().parse::<u64>().ok()),
+        None => raw.trim().parse::<u64>().ok().map(|v| (v, v)),
+    };
+    match parsed {
+        Some((min, max)) if min <= max => (Duration::from_millis(min), Duration::from_millis(max)),
+        _ => {
+            r.problem(format!(
+                "PAYMENT_LATENCY_MS: expected <min>-<max> milliseconds with min <= max (got {raw:?})"
+            ));
+            (Duration::from_millis(50), Duration::from_millis(300))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn base() -> Env {
+        Env::from_pairs([
+            ("JWT_SECRET", "j".repeat(32)),
+            ("ENCRYPTION_KEY", "e".repeat(32)),
+            ("INTERNAL_TOKEN", "i".repeat(32)),
+        ])
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = Config::from_env(&base()).unwrap();
+        assert_eq!(c.common.port, 4004);
+        assert_eq!(c.database_url, "sqlite://data/payments.db");
+        assert_eq!(c.order_service_url, "http://localhost:4003");
+        assert_eq!(c.retry_budget, Duration::from_secs(10));
+        assert_eq!(c.attempt_timeout, Duration::from_secs(3));
+        assert_eq!(c.simulation.latency_min, Duration::from_millis(50));
+        assert_eq!(c.simulation.latency_max, Duration::from_millis(300));
+        assert_eq!(c.simulation.failure_rate, 0.1);
+        assert_eq!(c.simulation.seed, None);
+    }
+
+    #[test]
+    fn every_bad_payment_key_is_named() {
+        let env = base()
+            .with("PAYMENT_LATENCY_MS", "300-50")
+            .with("PAYMENT_FAILURE_RATE", "1.5")
+            .with("PAYMENT_DECLINE_RATE", "x")
+            .with("PAYMENT_SEED", "-1")
+            .with("PAYMENT_RETRY_BUDGET_MS", "0");
+        let err = Config::from_env(&env).unwrap_err();
+        let all = err.problems.join("\n");
+        for key in [
+            "PAYMENT_LATENCY_MS",
+            "PAYMENT_FAILURE_RATE",
+            "PAYMENT_DECLINE_RATE",
+            "PAYMENT_SEED",
+            "PAYMENT_RETRY_BUDGET_MS",
+        ] {
+            assert!(all.contains(key), "{key} not named in {all}");
+        }
+    }
+}

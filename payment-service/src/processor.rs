@@ -1,0 +1,183 @@
+//! Charging and refunding: one code path used by the background worker and by requests. Each
+//! payment is claimed with a conditional update, charged with retries under one provider key, and
+//! its outcome stored together with the event that announces it.
+
+use crate::domain::{Payment, PaymentStatus};
+use crate::error::Error;
+use crate::provider::{PaymentProvider, ProviderError};
+use crate::store::PaymentStore;
+use serde_json::json;
+use shared::events::{types, EventEnvelope};
+use shared::money::cents_to_json;
+use shared::retry::{retry, Backoff, RetryError, RetryPolicy};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The name events are stamped with.
+pub const SOURCE: &str = "payment-service";
+
+/// Charges and refunds payments; shared by the worker and the request handlers.
+pub struct Processor {
+    /// Payments.
+    pub store: Arc<dyn PaymentStore>,
+    /// The provider.
+    pub provider: Arc<dyn PaymentProvider>,
+    /// Retry budget, attempt timeout and backoff for provider calls.
+    pub policy: RetryPolicy,
+    /// Wakes the outbox relay after an event is written.
+    pub relay_wake: Arc<Notify>,
+    /// Wakes the worker when new work is stored.
+    pub worker_wake: Arc<Notify>,
+}
+
+/// The retry policy of provider calls: the given budget and attempt timeout, backoff 200 ms
+/// doubling up to 2 s (with jitter); the budget, not a count, bounds the attempts.
+pub fn provider_policy(budget: Duration, attempt_timeout: Duration) -> RetryPolicy {
+    RetryPolicy {
+        backoff: Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(2),
+            factor: 2.0,
+        },
+        attempt_timeout,
+        budget,
+        max_attempts: u32::MAX,
+    }
+}
+
+impl Processor {
+    /// Charges a payment already claimed (`processing`) and stores the outcome with its event.
+    /// A completed payment whose order was cancelled meanwhile is refunded at once.
+    pub async fn charge_claimed(&self, p: Payment) -> Result<Payment, Error> {
+        let key = p.charge_key();
+        let provider = &self.provider;
+        let outcome = retry(
+            self.policy,
+            |_| provider.charge(&key, p.amount_cents, p.method),
+            ProviderError::is_transient,
+        )
+        .await;
+        let stored = match outcome {
+            Ok(charge) => {
+                let event = EventEnvelope::new(
+                    types::PAYMENT_PROCESSED,
+                    json!({
+                        "orderId": p.order_id,
+                        "paymentId": p.id,
+                        "transactionId": charge.transaction_id,
+                        "amount": cents_to_json(p.amount_cents),
+                    }),
+                    SOURCE,
+                );
+                self.store
+                    .complete(&p.id, &charge.transaction_id, &event)
+                    .await?
+            }
+            Err(e) => {
+                let reason = failure_reason(e);
+                tracing::info!(payment_id = %p.id, %reason, "payment failed");
+                let event = EventEnvelope::new(
+                    types::PAYMENT_FAILED,
+                    json!({"orderId": p.order_id, "paymentId": p.id, "reason": reason}),
+                    SOURCE,
+                );
+                self.store.fail(&p.id, &reason, &event).await?
+            }
+        };
+        self.relay_wake.notify_one();
+        let Some(done) = stored else {
+            // Someone else moved it on (only possible after a restart raced us): report as is.
+            return self.current(&p.id).await;
+        };
+        if done.status == PaymentStatus::Completed && done.refund_requested {
+            return self.refund(&done.id).await.or(Ok(done));
+        }
+        Ok(done)
+    }
+
+    /// Refunds a `completed` payment once; a payment in any other state is returned unchanged.
+    pub async fn refund(&self, id: &str) -> Result<Payment, Error> {
+        match self.store.begin_refund(id).await? {
+            Some(p) => self.refund_claimed(p).await,
+            None => self.current(id).await,
+        }
+    }
+
+    /// Refunds a payment already claimed (`refunding`) and stores the outcome with its event;
+    /// when the provider refuses, the payment goes back to `completed`.
+    pub async fn refund_claimed(&self, p: Payment) -> Result<Payment, Error> {
+        let key = p.refund_key();
+        let charge_id = p.transaction_id.clone().unwrap_or_default();
+        let provider = &self.provider;
+        let outcome = retry(
+            self.policy,
+            |_| provider.refund(&key, &charge_id, p.amount_cents),
+            ProviderError::is_transient,
+        )
+        .await;
+        match outcome {
+            Ok(refund) => {
+                let event = EventEnvelope::new(
+                    types::PAYMENT_REFUNDED,
+                    json!({
+                        "orderId": p.order_id,
+                        "paymentId": p.id,
+                        "refundAmount": cents_to_json(refund.amount_cents),
+                    }),
+                    SOURCE,
+                );
+                let done = self
+                    .store
+                    .finish_refund(&p.id, refund.amount_cents, &event)
+                    .await?;
+                self.relay_wake.notify_one();
+                match done {
+                    Some(done) => Ok(done),
+                    None => self.current(&p.id).await,
+                }
+            }
+            Err(e) => {
+                self.store.abort_refund(&p.id).await?;
+                Err(Error::RefundFailed(failure_reason(e)))
+            }
+        }
+    }
+
+    /// Does one piece of due work; `true` when it changed something.
+    pub async fn handle(&self, p: Payment) -> bool {
+        let result = match p.status {
+            PaymentStatus::Pending => match self.store.claim_pending(&p.id).await {
+                Ok(Some(claimed)) => self.charge_claimed(claimed).await.map(|_| true),
+                Ok(None) => Ok(false),
+                Err(e) => Err(e.into()),
+            },
+            PaymentStatus::Completed => self
+                .refund(&p.id)
+                .await
+                .map(|done| done.status == PaymentStatus::Refunded),
+            _ => Ok(false),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::warn!(payment_id = %p.id, error = %e, "payment work failed; will retry");
+            false
+        })
+    }
+
+    async fn current(&self, id: &str) -> Result<Payment, Error> {
+        self.store
+            .get(id)
+            .await?
+            .ok_or(Error::Store(shared::store::StoreError::NotFound))
+    }
+}
+
+fn failure_reason(e: RetryError<ProviderError>) -> String {
+    match e {
+        RetryError::Permanent(e) => e.to_string(),
+        RetryError::Exhausted(e, n) => format!("{e} (gave up after {n} attempts)"),
+        RetryError::TimedOut(n) => {
+            format!("Payment provider did not answer in time (gave up after {n} attempts)")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `POST /events` from the event bus: `OrderCreated` records a payment to charge, `OrderCancelled`
+//! marks the order's payment for refund. Each event id is applied once; the answer comes as soon
+//! as the reaction is stored, the charge or refund runs in the worker.
+
+use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use shared::auth::InternalCaller;
+use shared::events::{parse_incoming, types, EventEnvelope};
+use shared::extract::JsonBody;
+use shared::validate::Validator;
+use shared::ApiError;
+
+/// `POST /events`: one event or an array.
+pub async fn receive_events(
+    _caller: InternalCaller,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let events = parse_incoming(&body)
+        .map_err(|e| ApiError::bad_request("invalid_event", format!("Invalid event: {e}")))?;
+    for event in &events {
+        apply(&state, event).await?;
+    }
+    Ok(Json(json!({"success": true})).into_response())
+}
+
+async fn apply(state: &AppState, event: &EventEnvelope) -> Result<(), ApiError> {
+    match event.event_type.as_str() {
+        types::ORDER_CREATED => {
+            let payment = Payment::from_new(order_created(&event.data)?, PaymentStatus::Pending);
+            if state
+                .store
+                .record_order_created(&event.id, &payment)
+                .await?
+            {
+                tracing::info!(order_id = %payment.order_id, payment_id = %payment.id, "payment recorded");
+                state.processor.worker_wake.notify_one();
+            }
+        }
+        types::ORDER_CANCELLED => {
+            let order_id = order_cancelled(&event.data)?;
+            let payment = state
+                .store
+                .record_order_cancelled(&event.id, &order_id)
+                .await?;
+            if payment.is_some_and(|p| p.status == PaymentStatus::Completed) {
+                state.processor.worker_wake.notify_one();
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn event_data_error(e: ApiError) -> ApiError {
+    let mut e = e;
+    e.message = "Invalid event data".to_string();
+    e
+}
+
+/// Reads `{orderId, userId, totalAmount, …}` (other fields such as `items` are ignored).
+fn order_created(data: &Value) -> Result<NewPayment, ApiError> {
+    let obj = data
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("invalid_event", "Invalid event data"))?;
+    let mut v = Validator::nested(obj, "data");
+    let order_id = v.object_id("orderId");
+    let user_id = v.string("userId", 1, 100);
+    let amount = v.money("totalAmount", i64::MAX / 100);
+    let errors = v.finish_nested();
+    let errors: Vec<_> = errors
+        .into_iter()
+        .filter(|e| !e.message.ends_with("is not allowed"))
+        .collect();
+    match (order_id, user_id, amount) {
+        (Some(order_id), Some(user_id), Some(amount_cents)) if errors.is_empty() => {
+            Ok(NewPayment {
+                order_id,
+                user_id,
+                amount_cents,
+                method: PaymentMethod::CreditCard,
+            })
+        }
+        _ => Err(event_data_error(ApiError::validation(errors))),
+    }
+}
+
+/// Reads the `orderId` of `OrderCancelled`.
+fn order_cancelled(data: &Value) -> Result<String, ApiError> {
+    match data["orderId"].as_str() {
+        Some(id) if shared::ids::is_object_id(id) => Ok(id.to_ascii_lowercase()),
+        _ => Err(event_data_error(ApiError::validation(vec![
+            shared::FieldError::new("data.orderId", "\"data.orderId\" must be a valid id"),
+        ]))),
+    }
+}

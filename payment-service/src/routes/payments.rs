@@ -1,0 +1,223 @@
+//! `/api/payments`: pay an order (`POST /process`), read an order's payment, refund a payment.
+//! Charges and refunds run on the service's task tracker through the worker's code path.
+
+use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
+use crate::error::Error;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use shared::auth::AuthUser;
+use shared::error::{created, ok};
+use shared::extract::{FromJson, IdPath, JsonBody};
+use shared::store::StoreError;
+use shared::validate::Validator;
+use shared::ApiError;
+use std::future::Future;
+
+/// `POST /api/payments/process` body.
+#[derive(Debug)]
+pub struct ProcessPaymentRequest {
+    /// The order to pay.
+    pub order_id: String,
+    /// How to pay (default `credit_card`).
+    pub method: Option<PaymentMethod>,
+    /// The amount the client expects to pay, in cents (must equal the order total).
+    pub amount_cents: Option<i64>,
+}
+
+impl FromJson for ProcessPaymentRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let order_id = v.object_id("orderId");
+        let method = v.one_of("paymentMethod", &PaymentMethod::NAMES, false);
+        let amount_cents = v.opt_money("amount", i64::MAX / 100);
+        v.finish()?;
+        Ok(Self {
+            order_id: order_id.unwrap_or_default(),
+            method: method.as_deref().and_then(PaymentMethod::parse),
+            amount_cents,
+        })
+    }
+}
+
+fn order_not_found() -> ApiError {
+    ApiError::not_found("order_not_found", "Order not found")
+}
+
+fn payment_not_found() -> ApiError {
+    ApiError::not_found("payment_not_found", "Payment not found")
+}
+
+fn accepted(p: &Payment) -> Response {
+    let body = json!({"success": true, "data": p.to_json()});
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// `POST /api/payments/process`.
+pub async fn process_payment(
+    user: AuthUser,
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<ProcessPaymentRequest>,
+) -> Result<Response, ApiError> {
+    let order = state.orders.get(&req.order_id).await?;
+    let order = order
+        .filter(|o| user.is_admin() || o.user_id == user.user_id)
+        .ok_or_else(order_not_found)?;
+    if req.amount_cents.is_some_and(|a| a != order.total_cents) {
+        return Err(ApiError::bad_request(
+            "amount_mismatch",
+            "Amount does not match the order total",
+        ));
+    }
+    if !order.is_payable() {
+        return Err(not_payable());
+    }
+    let new = NewPayment {
+        order_id: req.order_id.clone(),
+        user_id: order.user_id,
+        amount_cents: order.total_cents,
+        method: req.method.unwrap_or(PaymentMethod::CreditCard),
+    };
+    let claimed = match state.store.get_by_order(&req.order_id).await? {
+        None => create_claimed(&state, new).await?,
+        Some(existing) => claim_existing(&state, existing).await?,
+    };
+    let Some(payment) = claimed.claimed else {
+        return Ok(accepted(&claimed.current));
+    };
+    let processor = state.processor.clone();
+    let id = payment.id.clone();
+    let work = spawn_tracked(
+        &state,
+        async move { processor.charge_claimed(payment).await },
+    );
+    match tokio::time::timeout(state.charge_wait, work).await {
+        Ok(Ok(Ok(done))) => Ok(created(done.to_json())),
+        Ok(Ok(Err(e))) => Err(e.into()),
+        Ok(Err(join)) => Err(ApiError::internal_from(&join)),
+        Err(_) => {
+            let now = state.store.get(&id).await?.ok_or_else(payment_not_found)?;
+            Ok(accepted(&now))
+        }
+    }
+}
+
+fn not_payable() -> ApiError {
+    ApiError::conflict("order_not_payable", "Order can no longer be paid")
+}
+
+/// A payment this request took for charging (`claimed`), or the state it found instead.
+struct Claim {
+    claimed: Option<Payment>,
+    current: Payment,
+}
+
+async fn create_claimed(state: &AppState, new: NewPayment) -> Result<Claim, ApiError> {
+    let payment = Payment::from_new(new, PaymentStatus::Processing);
+    match state.store.insert(&payment).await {
+        Ok(()) => Ok(Claim {
+            claimed: Some(payment.clone()),
+            current: payment,
+        }),
+        // An OrderCreated event (or a concurrent request) recorded it first.
+        Err(StoreError::Conflict(_)) => {
+            let existing = state.store.get_by_order(&payment.order_id).await?;
+            claim_existing(state, existing.ok_or_else(ApiError::internal)?).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn claim_existing(state: &AppState, existing: Payment) -> Result<Claim, ApiError> {
+    match existing.status {
+        PaymentStatus::Completed => Err(ApiError::conflict(
+            "payment_already_completed",
+            "Payment already processed for this order",
+        )),
+        PaymentStatus::Pending | PaymentStatus::Processing => Ok(Claim {
+            claimed: None,
+            current: existing,
+        }),
+        PaymentStatus::Failed => match state.store.claim_failed(&existing.id).await? {
+            Some(p) => Ok(Claim {
+                claimed: Some(p.clone()),
+                current: p,
+            }),
+            None => {
+                let now = state
+                    .store
+                    .get(&existing.id)
+                    .await?
+                    .ok_or_else(ApiError::internal)?;
+                match now.status {
+                    PaymentStatus::Pending | PaymentStatus::Processing => Ok(Claim {
+                        claimed: None,
+                        current: now,
+                    }),
+                    _ => Err(not_payable()),
+                }
+            }
+        },
+        PaymentStatus::Refunding | PaymentStatus::Refunded | PaymentStatus::Cancelled => {
+            Err(not_payable())
+        }
+    }
+}
+
+/// Runs `work` on the tracker, stopped (to be resumed after restart) when the service shuts down.
+fn spawn_tracked<F>(state: &AppState, work: F) -> tokio::task::JoinHandle<Result<Payment, Error>>
+where
+    F: Future<Output = Result<Payment, Error>> + Send + 'static,
+{
+    let cancel = state.cancel.clone();
+    state.tasks.spawn(async move {
+        tokio::select! {
+            _ = cancel.cancelled() => Err(Error::ShuttingDown),
+            r = work => r,
+        }
+    })
+}
+
+/// `GET /api/payments/:orderId` (owner or admin).
+pub async fn get_payment(
+    user: AuthUser,
+    State(state): State<AppState>,
+    IdPath(order_id): IdPath,
+) -> Result<Response, ApiError> {
+    let payment = state.store.get_by_order(&order_id).await?;
+    let payment = payment
+        .filter(|p| p.visible_to(&user.user_id, user.is_admin()))
+        .ok_or_else(payment_not_found)?;
+    Ok(ok(payment.to_json()))
+}
+
+/// `POST /api/payments/:id/refund` (owner or admin): only a completed payment, only once.
+pub async fn refund_payment(
+    user: AuthUser,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    let payment = state.store.get(&id).await?;
+    payment
+        .filter(|p| p.visible_to(&user.user_id, user.is_admin()))
+        .ok_or_else(payment_not_found)?;
+    let Some(claimed) = state.store.begin_refund(&id).await? else {
+        return Err(ApiError::conflict(
+            "payment_not_refundable",
+            "Can only refund completed payments",
+        ));
+    };
+    let processor = state.processor.clone();
+    let work = spawn_tracked(
+        &state,
+        async move { processor.refund_claimed(claimed).await },
+    );
+    match work.await {
+        Ok(Ok(done)) => Ok(ok(done.to_json())),
+        Ok(Err(e)) => Err(e.into()),
+        Err(join) => Err(ApiError::internal_from(&join)),
+    }
+}

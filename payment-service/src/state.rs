@@ -1,0 +1,31 @@
+//! The state every handler sees, built once.
+
+use crate::clients::orders::OrdersClient;
+use crate::processor::Processor;
+use crate::store::PaymentStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Shared handler state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Auth, body decryption, internal token, draining flag.
+    pub common: shared::platform::Common,
+    /// Payments.
+    pub store: Arc<dyn PaymentStore>,
+    /// Charging and refunding.
+    pub processor: Arc<Processor>,
+    /// The order service.
+    pub orders: OrdersClient,
+    /// Charges and refunds started by requests run here, so that a dropped connection never
+    /// leaves one half done and shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Cancelled at shutdown; request-started work stops with it (and resumes after restart).
+    pub cancel: CancellationToken,
+    /// How long a request waits for its charge before answering 202.
+    pub charge_wait: Duration,
+}
+
+shared::impl_common_from_ref!(AppState, common);

@@ -1,0 +1,115 @@
+//! Persistence of payments: the `PaymentStore` contract and `connect`, which picks a backend by the
+//! `DATABASE_URL` scheme. Every state change is one conditional update, so two workers or requests
+//! never both act on the same payment.
+
+mod sqlite;
+
+use crate::domain::Payment;
+use async_trait::async_trait;
+use shared::events::{EventEnvelope, OutboxStore};
+use shared::store::StoreError;
+use std::sync::Arc;
+
+pub use sqlite::SqlitePaymentStore;
+
+/// Storage of payments, processed event ids and the event outbox.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Inserts a new payment; `Conflict` when the order already has one.
+    async fn insert(&self, payment: &Payment) -> Result<(), StoreError>;
+
+    /// Applies an `OrderCreated` event once: records `event_id` as processed and inserts `payment`
+    /// unless its order already has one. `Ok(true)` only when the payment was inserted.
+    async fn record_order_created(
+        &self,
+        event_id: &str,
+        payment: &Payment,
+    ) -> Result<bool, StoreError>;
+
+    /// Applies an `OrderCancelled` event once: records `event_id`, marks the order's payment as to
+    /// be refunded and cancels it if it was still `pending`. Returns the payment after the change
+    /// (`None` for a repeated event or an order without payment).
+    async fn record_order_cancelled(
+        &self,
+        event_id: &str,
+        order_id: &str,
+    ) -> Result<Option<Payment>, StoreError>;
+
+    /// Records a processed event id with no other effect; `Ok(true)` the first time.
+    async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+
+    /// The payment with id `id`.
+    async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError>;
+
+    /// The payment of order `order_id`.
+    async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError>;
+
+    /// Takes a `pending` payment for charging (`pending → processing`); `None` if it is not pending.
+    async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError>;
+
+    /// Takes a `failed` payment for a new attempt (`failed → processing`, attempt + 1, reason
+    /// cleared); `None` if it is not failed or its order was cancelled.
+    async fn claim_failed(&self, id: &str) -> Result<Option<Payment>, StoreError>;
+
+    /// `processing → completed` with the provider's transaction id, writing `event` to the outbox
+    /// in the same transaction. `None` if the payment was not processing.
+    async fn complete(
+        &self,
+        id: &str,
+        transaction_id: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError>;
+
+    /// `processing → failed` with `reason`, writing `event` to the outbox in the same transaction.
+    async fn fail(
+        &self,
+        id: &str,
+        reason: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError>;
+
+    /// Takes a `completed` payment for refunding (`completed → refunding`); `None` otherwise.
+    async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError>;
+
+    /// `refunding → refunded` with the amount and time, writing `event` to the outbox in the same
+    /// transaction. `None` if the payment was not refunding.
+    async fn finish_refund(
+        &self,
+        id: &str,
+        refund_cents: i64,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError>;
+
+    /// `refunding → completed` after the provider refused the refund.
+    async fn abort_refund(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Up to `limit` payments with work to do, oldest first: `pending` ones to charge and
+    /// `completed` ones whose order was cancelled, to refund.
+    async fn due_work(&self, limit: u32) -> Result<Vec<Payment>, StoreError>;
+
+    /// After a restart: puts `processing` payments back to `pending` (their provider key makes the
+    /// second charge attempt safe) and returns the ones left `refunding`.
+    async fn recover(&self) -> Result<Vec<Payment>, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The outbox of this database, for the relay.
+    fn outbox(&self) -> Arc<dyn OutboxStore>;
+}
+
+/// Opens the store `url` names (running migrations).
+pub async fn connect(url: &str) -> Result<Arc<dyn PaymentStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqlitePaymentStore::connect(url).await?))
+    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        Err(StoreError::Other(
+            "MongoDB support is not built yet".to_string(),
+        ))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported DATABASE_URL scheme (supported: {}, mongodb://)",
+            shared::store::SUPPORTED_SCHEMES
+        )))
+    }
+}

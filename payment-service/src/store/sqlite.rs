@@ -1,0 +1,309 @@
+//! The SQLite payment store: plain `sqlx` queries, migrations run on connect, each state change a
+//! conditional `UPDATE … RETURNING` (with its outbox row in the same transaction).
+
+use super::PaymentStore;
+use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use async_trait::async_trait;
+use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
+use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use std::sync::Arc;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL,
+    method TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    transaction_id TEXT,
+    failure_reason TEXT,
+    refund_cents INTEGER,
+    refunded_at INTEGER,
+    refund_requested INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_status ON payments (status, created_at);
+CREATE INDEX IF NOT EXISTS payments_user ON payments (user_id);
+CREATE TABLE IF NOT EXISTS processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);";
+
+/// Payments in a SQLite database.
+#[derive(Clone)]
+pub struct SqlitePaymentStore {
+    pool: SqlitePool,
+}
+
+impl SqlitePaymentStore {
+    /// Opens `url` and creates the tables.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = sqlite_pool(url).await?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(shared::events::SQLITE_OUTBOX_SCHEMA)
+            .execute(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// One conditional update of a single payment, returning it when the condition held.
+    async fn transition(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+        event: Option<&EventEnvelope>,
+    ) -> Result<Option<Payment>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = match b {
+                Bind::Text(s) => q.bind(*s),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        let row = q.fetch_optional(&mut *tx).await?;
+        let payment = row.as_ref().map(payment_from_row).transpose()?;
+        if let (Some(_), Some(event)) = (&payment, event) {
+            sqlite_outbox_insert(&mut *tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(payment)
+    }
+
+    async fn insert_in<'e, E>(exec: E, p: &Payment, or_ignore: bool) -> Result<bool, StoreError>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    {
+        let verb = if or_ignore {
+            "INSERT OR IGNORE"
+        } else {
+            "INSERT"
+        };
+        let sql = format!(
+            "{verb} INTO payments (id, order_id, user_id, amount_cents, currency, status, method, \
+             attempt, refund_requested, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        );
+        let done = sqlx::query(&sql)
+            .bind(&p.id)
+            .bind(&p.order_id)
+            .bind(&p.user_id)
+            .bind(p.amount_cents)
+            .bind(&p.currency)
+            .bind(p.status.as_str())
+            .bind(p.method.as_str())
+            .bind(p.attempt)
+            .bind(p.refund_requested)
+            .bind(p.created_at)
+            .bind(p.updated_at)
+            .execute(exec)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+enum Bind<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+fn payment_from_row(row: &SqliteRow) -> Result<Payment, StoreError> {
+    let status: String = row.try_get("status")?;
+    let method: String = row.try_get("method")?;
+    Ok(Payment {
+        id: row.try_get("id")?,
+        order_id: row.try_get("order_id")?,
+        user_id: row.try_get("user_id")?,
+        amount_cents: row.try_get("amount_cents")?,
+        currency: row.try_get("currency")?,
+        status: PaymentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("stored status {status:?} is unknown")))?,
+        method: PaymentMethod::parse(&method)
+            .ok_or_else(|| StoreError::Other(format!("stored method {method:?} is unknown")))?,
+        attempt: row.try_get("attempt")?,
+        transaction_id: row.try_get("transaction_id")?,
+        failure_reason: row.try_get("failure_reason")?,
+        refund_cents: row.try_get("refund_cents")?,
+        refunded_at: row.try_get("refunded_at")?,
+        refund_requested: row.try_get("refund_requested")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl PaymentStore for SqlitePaymentStore {
+    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
+        Self::insert_in(&self.pool, payment, false)
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_order_created(
+        &self,
+        event_id: &str,
+        payment: &Payment,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !sqlite_mark_processed(&mut *tx, event_id).await? {
+            return Ok(false);
+        }
+        let created = Self::insert_in(&mut *tx, payment, true).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn record_order_cancelled(
+        &self,
+        event_id: &str,
+        order_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !sqlite_mark_processed(&mut *tx, event_id).await? {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "UPDATE payments SET refund_requested = 1, updated_at = ?, \
+             status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \
+             WHERE order_id = ? RETURNING *",
+        )
+        .bind(now_ms())
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let payment = row.as_ref().map(payment_from_row).transpose()?;
+        tx.commit().await?;
+        Ok(payment)
+    }
+
+    async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        sqlite_mark_processed(&self.pool, event_id).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        let row = sqlx::query("SELECT * FROM payments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
+        let row = sqlx::query("SELECT * FROM payments WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET status = 'processing', updated_at = ? \
+                   WHERE id = ? AND status = 'pending' RETURNING *";
+        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+            .await
+    }
+
+    async fn claim_failed(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET status = 'processing', attempt = attempt + 1, \
+                   failure_reason = NULL, updated_at = ? \
+                   WHERE id = ? AND status = 'failed' AND refund_requested = 0 RETURNING *";
+        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+            .await
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        transaction_id: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET status = 'completed', transaction_id = ?, updated_at = ? \
+                   WHERE id = ? AND status = 'processing' RETURNING *";
+        let binds = [
+            Bind::Text(transaction_id),
+            Bind::Int(now_ms()),
+            Bind::Text(id),
+        ];
+        self.transition(sql, &binds, Some(event)).await
+    }
+
+    async fn fail(
+        &self,
+        id: &str,
+        reason: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? \
+                   WHERE id = ? AND status = 'processing' RETURNING *";
+        let binds = [Bind::Text(reason), Bind::Int(now_ms()), Bind::Text(id)];
+        self.transition(sql, &binds, Some(event)).await
+    }
+
+    async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET status = 'refunding', updated_at = ? \
+                   WHERE id = ? AND status = 'completed' RETURNING *";
+        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+            .await
+    }
+
+    async fn finish_refund(
+        &self,
+        id: &str,
+        refund_cents: i64,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        let now = now_ms();
+        let sql = "UPDATE payments SET status = 'refunded', refund_cents = ?, refunded_at = ?, \
+                   updated_at = ? WHERE id = ? AND status = 'refunding' RETURNING *";
+        let binds = [
+            Bind::Int(refund_cents),
+            Bind::Int(now),
+            Bind::Int(now),
+            Bind::Text(id),
+        ];
+        self.transition(sql, &binds, Some(event)).await
+    }
+
+    async fn abort_refund(&self, id: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE payments SET status = 'completed', updated_at = ? \
+                   WHERE id = ? AND status = 'refunding' RETURNING *";
+        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn due_work(&self, limit: u32) -> Result<Vec<Payment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM payments WHERE status = 'pending' \
+             OR (status = 'completed' AND refund_requested = 1) \
+             ORDER BY created_at, id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
+        sqlx::query(
+            "UPDATE payments SET status = 'pending', updated_at = ? WHERE status = 'processing'",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        let rows = sqlx::query("SELECT * FROM payments WHERE status = 'refunding'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(SqliteOutbox::new(self.pool.clone()))
+    }
+}

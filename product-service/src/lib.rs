@@ -1,1 +1,68 @@
-//! product-service (being built).
+//! product-service: the catalogue (public reads, admin writes, cached with generation
+//! invalidation) and the stock reservations orders take and release (DESIGN §4.3).
+
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+pub use config::Config;
+
+use anyhow::Context;
+use cache::ProductCache;
+use shared::platform::{Backends, Common};
+use shared::shutdown::Draining;
+use state::AppState;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The service name in logs, `/health` and `/ready`.
+pub const SERVICE_NAME: &str = "product-service";
+
+/// A built service, ready to serve.
+pub struct App {
+    router: axum::Router,
+    draining: Draining,
+}
+
+impl App {
+    /// The fully layered router (for oneshot tests).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled; `/ready` answers 503 once shutdown
+    /// starts while in-flight requests finish. The service has no background loops.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        shared::server::serve(listener, self.router, shutdown, self.draining)
+            .await
+            .context("serving product-service")
+    }
+}
+
+/// Connects the store (runs migrations), builds state and router.
+pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
+    let store = store::connect(&config.database_url)
+        .await
+        .context("opening the product database")?;
+    let cache = ProductCache::new(backends.cache.clone());
+    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let draining = common.draining.clone();
+    let state = AppState {
+        common,
+        store,
+        cache,
+    };
+    let router = shared::http::standard_layers(
+        routes::routes().with_state(state),
+        &config.common.http_options(SERVICE_NAME),
+    );
+    Ok(App { router, draining })
+}

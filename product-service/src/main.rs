@@ -1,2 +1,21 @@
-//! product-service binary.
-fn main() {}
+//! product-service binary: reads the environment, builds the service and serves it until
+//! SIGTERM or Ctrl-C.
+
+use product_service::{build, Config};
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = Config::from_env(&env)?;
+    let backends = Backends::standalone(&config.common);
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.common.port)).await?;
+    let app = build(config, backends).await?;
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    tracing::info!(addr = %listener.local_addr()?, "product-service listening");
+    app.run(listener, shutdown).await
+}

@@ -1,0 +1,7 @@
+//! Domain types and rules of the catalogue: products, list filters and stock reservations.
+
+pub mod product;
+pub mod reservation;
+
+pub use product::{NewProduct, Product, ProductFilter, ProductPatch, SortOrder};
+pub use reservation::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};

@@ -1,0 +1,205 @@
+//! A product as the store keeps it (money in integer cents, times in UTC milliseconds), the fields
+//! of a new product, a partial update, and the list filter with its sort orders.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A stored product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// 24-hex ObjectId.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Unit price in cents.
+    pub price_cents: i64,
+    /// Units available (never negative).
+    pub stock: i64,
+    /// Category (exact-match filter).
+    pub category: String,
+    /// Stock keeping unit, unique (case-sensitive).
+    pub sku: String,
+    /// Image URLs.
+    pub images: Vec<String>,
+    /// False once soft-deleted.
+    pub is_active: bool,
+    /// Free-form client data.
+    pub metadata: Option<Value>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// The fields of a product to create (already validated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Unit price in cents.
+    pub price_cents: i64,
+    /// Initial stock.
+    pub stock: i64,
+    /// Category.
+    pub category: String,
+    /// Stock keeping unit (trimmed).
+    pub sku: String,
+    /// Image URLs.
+    pub images: Vec<String>,
+    /// Whether it is visible (default true).
+    pub is_active: bool,
+    /// Free-form client data.
+    pub metadata: Option<Value>,
+}
+
+/// A partial update: `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New price in cents.
+    pub price_cents: Option<i64>,
+    /// New stock level (an admin correction).
+    pub stock: Option<i64>,
+    /// New category.
+    pub category: Option<String>,
+    /// New SKU (must stay unique).
+    pub sku: Option<String>,
+    /// New image list.
+    pub images: Option<Vec<String>>,
+    /// New visibility.
+    pub is_active: Option<bool>,
+    /// New metadata.
+    pub metadata: Option<Value>,
+}
+
+impl ProductPatch {
+    /// True when the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The patch that soft-deletes.
+    pub fn deactivate() -> Self {
+        Self {
+            is_active: Some(false),
+            ..Self::default()
+        }
+    }
+}
+
+/// Sort orders of the product list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Oldest first.
+    CreatedAsc,
+    /// Newest first (the default).
+    #[default]
+    CreatedDesc,
+    /// Cheapest first.
+    PriceAsc,
+    /// Most expensive first.
+    PriceDesc,
+    /// By name, A to Z.
+    NameAsc,
+}
+
+impl SortOrder {
+    /// The accepted `sort` values, in the order error messages list them.
+    pub const ALLOWED: [&'static str; 5] = ["createdAt", "-createdAt", "price", "-price", "name"];
+
+    /// Parses a `sort` value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "createdAt" => Self::CreatedAsc,
+            "-createdAt" => Self::CreatedDesc,
+            "price" => Self::PriceAsc,
+            "-price" => Self::PriceDesc,
+            "name" => Self::NameAsc,
+            _ => return None,
+        })
+    }
+
+    /// The wire value (used in cache keys).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedAsc => "createdAt",
+            Self::CreatedDesc => "-createdAt",
+            Self::PriceAsc => "price",
+            Self::PriceDesc => "-price",
+            Self::NameAsc => "name",
+        }
+    }
+}
+
+/// Which active products a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductFilter {
+    /// Exact category.
+    pub category: Option<String>,
+    /// Lowest price in cents (inclusive).
+    pub min_price_cents: Option<i64>,
+    /// Highest price in cents (inclusive).
+    pub max_price_cents: Option<i64>,
+    /// Case-insensitive substring of name or description (matched literally).
+    pub search: Option<String>,
+    /// Order of the results.
+    pub sort: SortOrder,
+}
+
+impl ProductFilter {
+    /// A stable text form of the filter, for cache keys.
+    pub fn cache_key(&self) -> String {
+        serde_json::json!([
+            self.category,
+            self.min_price_cents,
+            self.max_price_cents,
+            self.search,
+            self.sort.as_str()
+        ])
+        .to_string()
+    }
+}
+
+/// Escapes `%`, `_` and `\` so that `s` matches literally in `LIKE … ESCAPE '\'`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+
+    #[test]
+    fn every_allowed_sort_round_trips() {
+        for s in SortOrder::ALLOWED {
+            assert_eq!(SortOrder::parse(s).map(SortOrder::as_str), Some(s));
+        }
+        assert_eq!(SortOrder::parse("-name"), None);
+    }
+
+    #[test]
+    fn empty_patch_is_detected() {
+        assert!(ProductPatch::default().is_empty());
+        assert!(!ProductPatch::deactivate().is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! The service's routes: the public/admin product API, the internal reservation API, health.
+
+mod health;
+mod products;
+mod reservations;
+pub mod wire;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// Every route of the service, before the standard layers.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route(
+            "/api/products",
+            get(products::list_products).post(products::create_product),
+        )
+        .route("/api/products/bulk", post(products::bulk_products))
+        .route(
+            "/api/products/{id}",
+            get(products::get_product)
+                .put(products::replace_product)
+                .patch(products::patch_product)
+                .delete(products::delete_product),
+        )
+        .route(
+            "/internal/reservations",
+            post(reservations::create_reservation),
+        )
+        .route(
+            "/internal/reservations/{order_id}/release",
+            post(reservations::release_reservation),
+        )
+}

@@ -1,0 +1,134 @@
+//! `/api/products`: the public catalogue reads (cached) and the admin writes, each write bumping
+//! the cache generation after the database write.
+
+use super::wire::{
+    list_query, product_json, BulkRequest, CreateProductRequest, PatchProductRequest,
+    ReplaceProductRequest,
+};
+use crate::domain::{Product, ProductPatch};
+use crate::error::{product_not_found, product_store_error};
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use shared::auth::{bearer_token, RequireAdmin};
+use shared::error::{created, ok, paginated, Pagination};
+use shared::extract::{IdPath, JsonBody, QueryMap};
+use shared::ApiError;
+
+/// Optional authentication: true when a valid admin token came along; anything else reads as
+/// an anonymous caller (public endpoints never fail on a stale token).
+pub struct MaybeAdmin(pub bool);
+
+impl FromRequestParts<AppState> for MaybeAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer_token(parts) else {
+            return Ok(Self(false));
+        };
+        let claims = state.common.authenticator.authenticate(token).await.ok();
+        Ok(Self(claims.is_some_and(|c| c.role == "admin")))
+    }
+}
+
+/// `GET /api/products`.
+pub async fn list_products(
+    State(state): State<AppState>,
+    QueryMap(params): QueryMap,
+) -> Result<Response, ApiError> {
+    let (filter, page) = list_query(&params)?;
+    let (items, total) = state
+        .cache
+        .list(&*state.store, &filter, page)
+        .await
+        .map_err(product_store_error)?;
+    let data = items.iter().map(product_json).collect();
+    Ok(paginated(
+        data,
+        Pagination::new(page.page, page.limit, total),
+    ))
+}
+
+/// `GET /api/products/:id`: active products; admins also see inactive ones.
+pub async fn get_product(
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    MaybeAdmin(admin): MaybeAdmin,
+) -> Result<Response, ApiError> {
+    let product = state
+        .cache
+        .product(&*state.store, &id)
+        .await
+        .map_err(product_store_error)?;
+    match product {
+        Some(p) if p.is_active || admin => Ok(ok(product_json(&p))),
+        _ => Err(product_not_found()),
+    }
+}
+
+/// `POST /api/products` (admin).
+pub async fn create_product(
+    State(state): State<AppState>,
+    RequireAdmin(_admin): RequireAdmin,
+    JsonBody(CreateProductRequest(new)): JsonBody<CreateProductRequest>,
+) -> Result<Response, ApiError> {
+    let product = state.store.create(new).await.map_err(product_store_error)?;
+    state.cache.invalidate().await;
+    Ok(created(product_json(&product)))
+}
+
+/// `PUT /api/products/:id` (admin): the full product.
+pub async fn replace_product(
+    State(state): State<AppState>,
+    RequireAdmin(_admin): RequireAdmin,
+    IdPath(id): IdPath,
+    JsonBody(ReplaceProductRequest(patch)): JsonBody<ReplaceProductRequest>,
+) -> Result<Response, ApiError> {
+    let product = apply(&state, &id, patch).await?;
+    Ok(ok(product_json(&product)))
+}
+
+/// `PATCH /api/products/:id` (admin): some fields.
+pub async fn patch_product(
+    State(state): State<AppState>,
+    RequireAdmin(_admin): RequireAdmin,
+    IdPath(id): IdPath,
+    JsonBody(PatchProductRequest(patch)): JsonBody<PatchProductRequest>,
+) -> Result<Response, ApiError> {
+    let product = apply(&state, &id, patch).await?;
+    Ok(ok(product_json(&product)))
+}
+
+/// `DELETE /api/products/:id` (admin): soft delete.
+pub async fn delete_product(
+    State(state): State<AppState>,
+    RequireAdmin(_admin): RequireAdmin,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    let product = apply(&state, &id, ProductPatch::deactivate()).await?;
+    Ok(ok(product_json(&product)))
+}
+
+/// `POST /api/products/bulk`: active products in request order.
+pub async fn bulk_products(
+    State(state): State<AppState>,
+    JsonBody(BulkRequest(ids)): JsonBody<BulkRequest>,
+) -> Result<Response, ApiError> {
+    let products = state
+        .store
+        .get_active_many(&ids)
+        .await
+        .map_err(product_store_error)?;
+    Ok(ok(products.iter().map(product_json).collect::<Vec<_>>()))
+}
+
+async fn apply(state: &AppState, id: &str, patch: ProductPatch) -> Result<Product, ApiError> {
+    let product = state
+        .store
+        .update(id, patch)
+        .await
+        .map_err(product_store_error)?;
+    state.cache.invalidate().await;
+    Ok(product)
+}

@@ -1,0 +1,317 @@
+//! Wire types of the product API: validation of request bodies and list queries (every bad field
+//! reported at once, Joi-style messages) and the product JSON clients see.
+
+use crate::domain::{NewProduct, Product, ProductFilter, ProductPatch, SortOrder};
+use serde_json::{json, Map, Value};
+use shared::extract::FromJson;
+use shared::money::cents_to_json;
+use shared::store::{iso_ms, PageRequest};
+use shared::validate::{QueryValidator, Validator};
+use shared::{ApiError, FieldError};
+use std::collections::HashMap;
+
+/// Highest accepted price: 10 000 000.00.
+pub const MAX_PRICE_CENTS: i64 = 1_000_000_000;
+/// Highest accepted stock level.
+pub const MAX_STOCK: i64 = 1_000_000_000;
+/// Most images per product.
+pub const MAX_IMAGES: usize = 20;
+/// Largest serialized `metadata`.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// The product JSON clients see (`price` as a number, ISO timestamps, `_id`).
+pub fn product_json(p: &Product) -> Value {
+    let mut v = json!({
+        "_id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "price": cents_to_json(p.price_cents),
+        "stock": p.stock,
+        "category": p.category,
+        "sku": p.sku,
+        "images": p.images,
+        "isActive": p.is_active,
+        "createdAt": iso_ms(p.created_at),
+        "updatedAt": iso_ms(p.updated_at),
+    });
+    if let Some(m) = &p.metadata {
+        v["metadata"] = m.clone();
+    }
+    v
+}
+
+/// Reads every product field; `required` makes the schema's required fields mandatory (POST, PUT).
+fn read_fields(v: &mut Validator<'_>, required: bool) -> ProductPatch {
+    let name = req_or_opt(
+        v,
+        required,
+        |v| v.string("name", 2, 100),
+        |v| v.opt_string("name", 2, 100),
+    );
+    let description = req_or_opt(
+        v,
+        required,
+        |v| v.string("description", 1, 1000),
+        |v| v.opt_string("description", 1, 1000),
+    );
+    let price_cents = req_or_opt(
+        v,
+        required,
+        |v| v.money("price", MAX_PRICE_CENTS),
+        |v| v.opt_money("price", MAX_PRICE_CENTS),
+    );
+    let stock = req_or_opt(
+        v,
+        required,
+        |v| v.int("stock", 0, MAX_STOCK),
+        |v| v.opt_int("stock", 0, MAX_STOCK),
+    );
+    let category = req_or_opt(
+        v,
+        required,
+        |v| v.string("category", 1, 100),
+        |v| v.opt_string("category", 1, 100),
+    );
+    let sku = req_or_opt(
+        v,
+        required,
+        |v| v.string("sku", 1, 64),
+        |v| v.opt_string("sku", 1, 64),
+    );
+    let images = read_images(v);
+    let is_active = v.opt_bool("isActive");
+    let metadata = v.opt_object("metadata").and_then(|m| check_metadata(v, m));
+    ProductPatch {
+        name,
+        description,
+        price_cents,
+        stock,
+        category,
+        sku,
+        images,
+        is_active,
+        metadata,
+    }
+}
+
+fn req_or_opt<'a, T>(
+    v: &mut Validator<'a>,
+    required: bool,
+    req: impl FnOnce(&mut Validator<'a>) -> Option<T>,
+    opt: impl FnOnce(&mut Validator<'a>) -> Option<T>,
+) -> Option<T> {
+    if required {
+        req(v)
+    } else {
+        opt(v)
+    }
+}
+
+fn read_images(v: &mut Validator<'_>) -> Option<Vec<String>> {
+    let items = v.opt_array("images", 0, MAX_IMAGES)?;
+    let mut urls = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some(s) if is_http_url(s.trim()) => urls.push(s.trim().to_string()),
+            Some(_) => {
+                v.error_at(format!("images.{i}"), "must be a valid uri");
+                ok = false;
+            }
+            None => {
+                v.error_at(format!("images.{i}"), "must be a string");
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(urls)
+}
+
+fn check_metadata(v: &mut Validator<'_>, m: &Map<String, Value>) -> Option<Value> {
+    let value = Value::Object(m.clone());
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        v.error(
+            "metadata",
+            &format!("must be at most {MAX_METADATA_BYTES} bytes when serialized"),
+        );
+        return None;
+    }
+    Some(value)
+}
+
+/// An absolute `http`/`https` URL with a host and no whitespace.
+pub fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    let Some(rest) = rest else { return false };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    s.len() <= 2048 && !host.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// `POST /api/products`: every required field.
+pub struct CreateProductRequest(pub NewProduct);
+
+impl FromJson for CreateProductRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let f = read_fields(&mut v, true);
+        v.finish()?;
+        let (
+            Some(name),
+            Some(description),
+            Some(price_cents),
+            Some(stock),
+            Some(category),
+            Some(sku),
+        ) = (
+            f.name,
+            f.description,
+            f.price_cents,
+            f.stock,
+            f.category,
+            f.sku,
+        )
+        else {
+            return Err(ApiError::validation(vec![]));
+        };
+        Ok(Self(NewProduct {
+            name,
+            description,
+            price_cents,
+            stock,
+            category,
+            sku,
+            images: f.images.unwrap_or_default(),
+            is_active: f.is_active.unwrap_or(true),
+            metadata: f.metadata,
+        }))
+    }
+}
+
+/// `PUT /api/products/:id`: the full product (optional fields left out keep their values).
+pub struct ReplaceProductRequest(pub ProductPatch);
+
+impl FromJson for ReplaceProductRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let patch = read_fields(&mut v, true);
+        v.finish()?;
+        Ok(Self(patch))
+    }
+}
+
+/// `PATCH /api/products/:id`: any subset of the fields, at least one.
+pub struct PatchProductRequest(pub ProductPatch);
+
+impl FromJson for PatchProductRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let patch = read_fields(&mut v, false);
+        v.finish()?;
+        if patch.is_empty() {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "body",
+                "\"value\" must have at least 1 key",
+            )]));
+        }
+        Ok(Self(patch))
+    }
+}
+
+/// `POST /api/products/bulk`: 1–100 ids.
+pub struct BulkRequest(pub Vec<String>);
+
+impl FromJson for BulkRequest {
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let mut ids = Vec::new();
+        if let Some(items) = v.array("ids", 1, 100) {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(s) if shared::ids::is_object_id(s) => ids.push(s.to_ascii_lowercase()),
+                    _ => v.error_at(format!("ids.{i}"), "must be a valid id"),
+                }
+            }
+        }
+        v.finish()?;
+        Ok(Self(ids))
+    }
+}
+
+/// Validates `GET /api/products` query parameters (unknown ones are errors).
+pub fn list_query(
+    params: &HashMap<String, String>,
+) -> Result<(ProductFilter, PageRequest), ApiError> {
+    let mut q = QueryValidator::new(params);
+    let page = q.int("page", 1, 1, 1_000_000);
+    let limit = q.int("limit", 20, 1, 100);
+    let category = q.string("category", 100);
+    let min_price_cents = q.money("minPrice");
+    let max_price_cents = q.money("maxPrice");
+    let search = q.string("search", 200);
+    let sort = q
+        .one_of("sort", &SortOrder::ALLOWED)
+        .and_then(|s| SortOrder::parse(&s))
+        .unwrap_or_default();
+    q.finish()?;
+    let filter = ProductFilter {
+        category,
+        min_price_cents,
+        max_price_cents,
+        search,
+        sort,
+    };
+    Ok((
+        filter,
+        PageRequest {
+            page: page as u64,
+            limit: limit as u64,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host() {
+        assert!(is_http_url("https://cdn.example.com/a.png"));
+        assert!(is_http_url("http://example.com"));
+        assert!(!is_http_url("ftp://example.com/a"));
+        assert!(!is_http_url("https:///a.png"));
+        assert!(!is_http_url("https://exa mple.com"));
+        assert!(!is_http_url("javascript:alert(1)"));
+    }
+
+    #[test]
+    fn create_reports_every_bad_field_in_schema_order() {
+        let body = json!({"name": "X", "price": 1.005, "stock": -1, "images": ["nope"], "x": 1});
+        let err = CreateProductRequest::from_json(&body).err().unwrap();
+        let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "description",
+                "price",
+                "stock",
+                "category",
+                "sku",
+                "images.0",
+                "x"
+            ]
+        );
+        assert_eq!(err.errors[6].message, "\"images[0]\" must be a valid uri");
+    }
+
+    #[test]
+    fn oversized_metadata_is_refused() {
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        let body = json!({"metadata": {"blob": big}});
+        let err = PatchProductRequest::from_json(&body).err().unwrap();
+        assert_eq!(err.errors[0].field, "metadata");
+    }
+}

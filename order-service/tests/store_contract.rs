@@ -1,0 +1,320 @@
+//! The `OrderStore` contract: every check runs against each backend (SQLite always; MongoDB will be
+//! added to the same macro).
+#![allow(clippy::unwrap_used)]
+
+use order_service::domain::{
+    Order, OrderItem, OrderStatus, PaymentChange, PaymentStatus, ShippingAddress, Transition,
+};
+use order_service::store::{IdempotencyKey, OrderFilter, OrderStore};
+use serde_json::json;
+use shared::events::{types, EventEnvelope};
+use shared::ids::new_object_id;
+use shared::store::{PageRequest, StoreError};
+use std::time::Duration;
+
+fn order(user: &str, created_at: i64) -> Order {
+    let items = vec![OrderItem {
+        product_id: new_object_id(),
+        name: "Mouse".into(),
+        price_cents: 1999,
+        quantity: 2,
+    }];
+    Order {
+        id: new_object_id(),
+        user_id: user.into(),
+        total_cents: Order::total_of(&items),
+        items,
+        status: OrderStatus::Pending,
+        payment_status: PaymentStatus::Pending,
+        payment_id: None,
+        shipping_address: ShippingAddress {
+            street: "1 Main St".into(),
+            city: "Pune".into(),
+            state: "MH".into(),
+            zip_code: "411001".into(),
+            country: "India".into(),
+        },
+        tracking_number: None,
+        notes: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+async fn insert(store: &dyn OrderStore, o: &Order) {
+    let event = EventEnvelope::new(types::ORDER_CREATED, o.created_event(), "test");
+    store.create(o, None, &event).await.unwrap();
+}
+
+async fn outbox_types(store: &dyn OrderStore) -> Vec<String> {
+    let due = store.outbox().due(100).await.unwrap();
+    due.into_iter().map(|e| e.event_type).collect()
+}
+
+async fn check_created_orders_read_back_with_their_event(store: &dyn OrderStore) {
+    let o = order(&new_object_id(), 1_000);
+    insert(store, &o).await;
+    assert_eq!(store.get(&o.id).await.unwrap(), Some(o.clone()));
+    assert_eq!(store.get(&new_object_id()).await.unwrap(), None);
+    let due = store.outbox().due(10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].data["orderId"], json!(o.id));
+    assert_eq!(due[0].data["totalAmount"], json!(39.98));
+    assert_eq!(store.outbox().pending().await.unwrap(), 1);
+}
+
+async fn check_idempotency_keys_are_unique_per_user(store: &dyn OrderStore) {
+    let user = new_object_id();
+    let key = IdempotencyKey {
+        key: "k-1".into(),
+        fingerprint: "f1".into(),
+    };
+    let first = order(&user, 1);
+    let ev = |o: &Order| EventEnvelope::new(types::ORDER_CREATED, o.created_event(), "t");
+    store.create(&first, Some(&key), &ev(&first)).await.unwrap();
+    let second = order(&user, 2);
+    let err = store.create(&second, Some(&key), &ev(&second)).await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    assert_eq!(store.get(&second.id).await.unwrap(), None);
+    assert_eq!(
+        store.outbox().pending().await.unwrap(),
+        1,
+        "no event for the refused order"
+    );
+    let other = order(&new_object_id(), 3);
+    store.create(&other, Some(&key), &ev(&other)).await.unwrap();
+    let (found, fingerprint) = store.find_by_key(&user, "k-1").await.unwrap().unwrap();
+    assert_eq!((found.id, fingerprint.as_str()), (first.id, "f1"));
+    assert!(store.find_by_key(&user, "k-2").await.unwrap().is_none());
+}
+
+async fn check_lists_filter_page_and_put_newest_first(store: &dyn OrderStore) {
+    let (alice, bob) = (new_object_id(), new_object_id());
+    for t in 1..=3 {
+        insert(store, &order(&alice, t * 10)).await;
+    }
+    let bobs = order(&bob, 100);
+    insert(store, &bobs).await;
+    let mine = OrderFilter {
+        user_id: Some(alice.clone()),
+        status: None,
+    };
+    let (page, total) = store
+        .list(&mine, PageRequest { page: 1, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        page.iter().map(|o| o.created_at).collect::<Vec<_>>(),
+        vec![30, 20]
+    );
+    let (page2, _) = store
+        .list(&mine, PageRequest { page: 2, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(page2.len(), 1);
+    let (all, total) = store
+        .list(&OrderFilter::default(), PageRequest { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!((all[0].id.as_str(), total), (bobs.id.as_str(), 4));
+    store.cancel(&bobs.id, None, "t").await.unwrap();
+    let cancelled = OrderFilter {
+        user_id: None,
+        status: Some(OrderStatus::Cancelled),
+    };
+    let (only, total) = store
+        .list(&cancelled, PageRequest { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!((only[0].id.as_str(), total), (bobs.id.as_str(), 1));
+}
+
+async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: &dyn OrderStore) {
+    let user = new_object_id();
+    let o = order(&user, 1);
+    insert(store, &o).await;
+    let stranger = new_object_id();
+    assert_eq!(
+        store.cancel(&o.id, Some(&stranger), "t").await.unwrap(),
+        Transition::NotFound
+    );
+    assert_eq!(
+        store.cancel(&new_object_id(), None, "t").await.unwrap(),
+        Transition::NotFound
+    );
+    let Transition::Applied(done) = store.cancel(&o.id, Some(&user), "t").await.unwrap() else {
+        panic!("cancel refused");
+    };
+    assert_eq!(done.status, OrderStatus::Cancelled);
+    assert!(matches!(
+        store.cancel(&o.id, None, "t").await.unwrap(),
+        Transition::Refused(_)
+    ));
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    let due = store.outbox().due(10).await.unwrap();
+    let cancelled = due
+        .iter()
+        .find(|e| e.event_type == types::ORDER_CANCELLED)
+        .unwrap();
+    assert_eq!(cancelled.data["paymentStatus"], "pending");
+    assert_eq!(cancelled.data["userId"], json!(user));
+}
+
+async fn check_advance_moves_only_from_the_expected_status(store: &dyn OrderStore) {
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let refused = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Pending));
+    let change = PaymentChange::Processed {
+        payment_id: "p1".into(),
+    };
+    store
+        .apply_payment("e1", &o.id, &change, "t")
+        .await
+        .unwrap();
+    let step = |from, to, tracking| store.advance(&o.id, from, to, tracking, "t");
+    let Transition::Applied(p) = step(OrderStatus::Confirmed, OrderStatus::Processing, None)
+        .await
+        .unwrap()
+    else {
+        panic!("not advanced");
+    };
+    assert_eq!(p.status, OrderStatus::Processing);
+    let Transition::Applied(s) = step(OrderStatus::Processing, OrderStatus::Shipped, Some("TRK1"))
+        .await
+        .unwrap()
+    else {
+        panic!("not shipped");
+    };
+    assert_eq!(s.tracking_number.as_deref(), Some("TRK1"));
+    assert!(outbox_types(store)
+        .await
+        .contains(&types::ORDER_UPDATED.to_string()));
+}
+
+async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore) {
+    let (paid, failing) = (order(&new_object_id(), 1), order(&new_object_id(), 2));
+    insert(store, &paid).await;
+    insert(store, &failing).await;
+    let processed = PaymentChange::Processed {
+        payment_id: "pay-1".into(),
+    };
+    let Some(Transition::Applied(o)) = store
+        .apply_payment("ev-1", &paid.id, &processed, "t")
+        .await
+        .unwrap()
+    else {
+        panic!("not applied");
+    };
+    assert_eq!(
+        (o.status, o.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Completed)
+    );
+    assert_eq!(o.payment_id.as_deref(), Some("pay-1"));
+    assert_eq!(
+        store
+            .apply_payment("ev-1", &paid.id, &processed, "t")
+            .await
+            .unwrap(),
+        None
+    );
+    let failed = PaymentChange::Failed {
+        reason: "Card declined".into(),
+    };
+    let late = store
+        .apply_payment("ev-2", &paid.id, &failed, "t")
+        .await
+        .unwrap();
+    assert!(
+        matches!(late, Some(Transition::Refused(_))),
+        "a confirmed order does not fail"
+    );
+    let Some(Transition::Applied(f)) = store
+        .apply_payment("ev-3", &failing.id, &failed, "t")
+        .await
+        .unwrap()
+    else {
+        panic!("not failed");
+    };
+    assert_eq!(
+        (f.status, f.notes.as_deref()),
+        (OrderStatus::Failed, Some("Card declined"))
+    );
+    assert_eq!(
+        store.due_releases(10).await.unwrap(),
+        vec![failing.id.clone()]
+    );
+    let Some(Transition::Applied(r)) = store
+        .apply_payment("ev-4", &paid.id, &PaymentChange::Refunded, "t")
+        .await
+        .unwrap()
+    else {
+        panic!("not refunded");
+    };
+    assert_eq!(r.payment_status, PaymentStatus::Refunded);
+    let unknown = store
+        .apply_payment("ev-5", &new_object_id(), &processed, "t")
+        .await
+        .unwrap();
+    assert_eq!(unknown, Some(Transition::NotFound));
+}
+
+async fn check_release_queue_retries_later_and_finishes(store: &dyn OrderStore) {
+    let id = new_object_id();
+    store.queue_release(&id).await.unwrap();
+    store.queue_release(&id).await.unwrap();
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![id.clone()]);
+    store
+        .release_failed(&id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(store.due_releases(10).await.unwrap().is_empty());
+    store.release_failed(&id, Duration::ZERO).await.unwrap();
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![id.clone()]);
+    store.release_done(&id).await.unwrap();
+    assert!(store.due_releases(10).await.unwrap().is_empty());
+    store.ping().await.unwrap();
+}
+
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let store = order_service::store::connect("sqlite::memory:").await.unwrap();
+                    super::$check(store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    check_created_orders_read_back_with_their_event,
+    check_idempotency_keys_are_unique_per_user,
+    check_lists_filter_page_and_put_newest_first,
+    check_cancel_is_conditional_owner_scoped_and_queues_release,
+    check_advance_moves_only_from_the_expected_status,
+    check_payment_events_apply_once_per_event_id,
+    check_release_queue_retries_later_and_finishes,
+);
+
+#[tokio::test]
+async fn mongodb_urls_are_refused_until_that_backend_exists() {
+    let err = order_service::store::connect("mongodb://localhost/x")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("MongoDB support is not built yet"));
+}

@@ -29,7 +29,11 @@ async fn check_append_is_idempotent_by_id(store: &dyn EventStore) {
         .unwrap();
     assert_eq!(first, ["e1", "e2"]);
     let again = store
-        .append(&[event("e2", "B"), event("e3", "A"), event("e3", "A")], &subs(), NOW)
+        .append(
+            &[event("e2", "B"), event("e3", "A"), event("e3", "A")],
+            &subs(),
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(again, ["e3"]);
@@ -42,7 +46,10 @@ async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dyn Ev
         .append(&[event("b", "A"), event("a", "A")], &subs(), NOW)
         .await
         .unwrap();
-    store.append(&[event("c", "A")], &["orders".to_string()], NOW).await.unwrap();
+    store
+        .append(&[event("c", "A")], &["orders".to_string()], NOW)
+        .await
+        .unwrap();
     let due = store.due("orders", NOW, 10).await.unwrap();
     let ids: Vec<_> = due.iter().map(|d| d.envelope.id.as_str()).collect();
     assert_eq!(ids, ["b", "a", "c"]);
@@ -55,10 +62,19 @@ async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dyn Ev
 }
 
 async fn check_delivered_and_failed_deliveries_change_state(store: &dyn EventStore) {
-    store.append(&[event("e1", "A"), event("e2", "A")], &subs(), NOW).await.unwrap();
+    store
+        .append(&[event("e1", "A"), event("e2", "A")], &subs(), NOW)
+        .await
+        .unwrap();
     store.mark_delivered("e1", "orders", NOW + 5).await.unwrap();
     store
-        .mark_failed("e2", "orders", "subscriber answered 500", Some(NOW + 1000), NOW + 5)
+        .mark_failed(
+            "e2",
+            "orders",
+            "subscriber answered 500",
+            Some(NOW + 1000),
+            NOW + 5,
+        )
         .await
         .unwrap();
     assert!(store.due("orders", NOW + 999, 10).await.unwrap().is_empty());
@@ -68,10 +84,21 @@ async fn check_delivered_and_failed_deliveries_change_state(store: &dyn EventSto
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 1000));
     let events = store.recent(None, 10).await.unwrap();
     let e1 = events.iter().find(|e| e.envelope.id == "e1").unwrap();
-    let d = e1.deliveries.iter().find(|d| d.subscriber == "orders").unwrap();
-    assert_eq!((d.status, d.attempts, d.delivered_at), (DeliveryStatus::Delivered, 1, Some(NOW + 5)));
+    let d = e1
+        .deliveries
+        .iter()
+        .find(|d| d.subscriber == "orders")
+        .unwrap();
+    assert_eq!(
+        (d.status, d.attempts, d.delivered_at),
+        (DeliveryStatus::Delivered, 1, Some(NOW + 5))
+    );
     let e2 = events.iter().find(|e| e.envelope.id == "e2").unwrap();
-    let d = e2.deliveries.iter().find(|d| d.subscriber == "orders").unwrap();
+    let d = e2
+        .deliveries
+        .iter()
+        .find(|d| d.subscriber == "orders")
+        .unwrap();
     assert_eq!(d.status, DeliveryStatus::Pending);
     assert_eq!(d.last_error.as_deref(), Some("subscriber answered 500"));
     let c = store.counts().await.unwrap();
@@ -79,9 +106,19 @@ async fn check_delivered_and_failed_deliveries_change_state(store: &dyn EventSto
 }
 
 async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn EventStore) {
-    store.append(&[event("e1", "A")], &subs(), NOW).await.unwrap();
-    store.mark_failed("e1", "payments", "timeout", None, NOW + 7).await.unwrap();
-    assert!(store.due("payments", NOW + 10_000, 10).await.unwrap().is_empty());
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
+    store
+        .mark_failed("e1", "payments", "timeout", None, NOW + 7)
+        .await
+        .unwrap();
+    assert!(store
+        .due("payments", NOW + 10_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let dead = store.dead(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].delivery.subscriber, "payments");
@@ -92,14 +129,23 @@ async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn EventStor
     let c = store.counts().await.unwrap();
     assert_eq!((c.pending, c.dead), (1, 1));
     // A dead delivery no longer takes state changes from a worker.
-    store.mark_delivered("e1", "payments", NOW + 8).await.unwrap();
+    store
+        .mark_delivered("e1", "payments", NOW + 8)
+        .await
+        .unwrap();
     assert_eq!(store.dead(10).await.unwrap().len(), 1);
 }
 
 async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store: &dyn EventStore) {
-    store.append(&[event("e1", "A")], &subs(), NOW).await.unwrap();
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
     store.mark_delivered("e1", "orders", NOW).await.unwrap();
-    store.mark_failed("e1", "payments", "boom", None, NOW).await.unwrap();
+    store
+        .mark_failed("e1", "payments", "boom", None, NOW)
+        .await
+        .unwrap();
     let mut now_subs = subs();
     now_subs.push("audit".to_string());
     let queued = store.replay("e1", &now_subs, NOW + 50).await.unwrap();
@@ -122,13 +168,20 @@ async fn check_recent_is_newest_first_filtered_and_limited(store: &dyn EventStor
     let ids = |v: Vec<event_bus::domain::StoredEvent>| -> Vec<String> {
         v.into_iter().map(|e| e.envelope.id).collect()
     };
-    assert_eq!(ids(store.recent(None, 10).await.unwrap()), ["e4", "e3", "e2", "e1"]);
+    assert_eq!(
+        ids(store.recent(None, 10).await.unwrap()),
+        ["e4", "e3", "e2", "e1"]
+    );
     assert_eq!(ids(store.recent(Some("A"), 2).await.unwrap()), ["e4", "e3"]);
     assert_eq!(ids(store.recent(Some("B"), 10).await.unwrap()), ["e2"]);
     assert!(store.recent(Some("C"), 10).await.unwrap().is_empty());
     let first = &store.recent(None, 1).await.unwrap()[0];
     assert_eq!(first.received_at, NOW);
-    let names: Vec<_> = first.deliveries.iter().map(|d| d.subscriber.as_str()).collect();
+    let names: Vec<_> = first
+        .deliveries
+        .iter()
+        .map(|d| d.subscriber.as_str())
+        .collect();
     assert_eq!(names, ["orders", "payments"]);
 }
 
@@ -164,7 +217,10 @@ contract!(
 
 #[tokio::test]
 async fn connect_refuses_mongodb_for_now_and_unknown_schemes() {
-    let err = event_bus::store::connect("mongodb://localhost/x").await.err().unwrap();
+    let err = event_bus::store::connect("mongodb://localhost/x")
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("MongoDB support is not built yet"));
     assert!(event_bus::store::connect("postgres://x").await.is_err());
 }
@@ -174,7 +230,10 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
     let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
     let url = format!("sqlite://{}/events.db", dir.display());
     let store = event_bus::store::connect(&url).await.unwrap();
-    store.append(&[event("e1", "A")], &subs(), NOW).await.unwrap();
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
     drop(store);
     let reopened = event_bus::store::connect(&url).await.unwrap();
     assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);

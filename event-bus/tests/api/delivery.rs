@@ -1,0 +1,246 @@
+//! Background fan-out: every subscriber gets each event with the internal token; failures are
+//! retried with backoff and dead-lettered; replay redelivers; a slow subscriber delays nobody else;
+//! pending deliveries survive a restart.
+
+use crate::helpers::{delivery, spawn_app, stub, subscribers, Mode, FAST_RETRIES};
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use test_support::INTERNAL_TOKEN;
+use tokio::sync::Notify;
+
+#[tokio::test]
+async fn events_are_delivered_to_every_subscriber_with_the_envelope_and_internal_token() {
+    let mut orders = stub(Mode::Ok).await;
+    let mut payments = stub(Mode::Ok).await;
+    let subs = subscribers(&[("orders", &orders), ("payments", &payments)]);
+    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    let res = app
+        .publish(&json!({
+            "id": "e-1", "type": "OrderCreated", "data": {"orderId": "o1", "totalAmount": 12.5},
+            "source": "order-service", "occurredAt": "2026-11-25T10:00:00.000Z"
+        }))
+        .await;
+    assert_eq!(res.status(), 202);
+    let expected = json!({
+        "id": "e-1", "type": "OrderCreated", "data": {"orderId": "o1", "totalAmount": 12.5},
+        "occurredAt": "2026-11-25T10:00:00.000Z", "source": "order-service"
+    });
+    for sub in [&mut orders, &mut payments] {
+        let got = sub.next().await;
+        assert_eq!(got.body, expected);
+        assert_eq!(got.token.as_deref(), Some(INTERNAL_TOKEN));
+    }
+    let e = app
+        .wait_for_event("e-1", |e| {
+            e["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["status"] == "delivered")
+        })
+        .await;
+    let d = delivery(&e, "orders");
+    assert_eq!(d["attempts"], 1);
+    assert!(d["deliveredAt"].as_str().unwrap().ends_with('Z'));
+    assert!(d.get("lastError").is_none());
+}
+
+#[tokio::test]
+async fn a_subscriber_failing_twice_gets_the_event_on_retry_while_the_other_got_it_at_once() {
+    let mut flaky = stub(Mode::FailFirst(2)).await;
+    let mut steady = stub(Mode::Ok).await;
+    let subs = subscribers(&[("flaky", &flaky), ("steady", &steady)]);
+    let mut env = vec![
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_MAX_ATTEMPTS", "5"),
+    ];
+    env.extend(&FAST_RETRIES[..2]);
+    let app = spawn_app(&env).await;
+    app.publish(&json!({"id": "e-2", "type": "OrderCreated", "data": {}}))
+        .await;
+    assert_eq!(steady.next().await.body["id"], "e-2");
+    for _ in 0..3 {
+        assert_eq!(flaky.next().await.body["id"], "e-2");
+    }
+    let e = app
+        .wait_for_event("e-2", |e| delivery(e, "flaky")["status"] == "delivered")
+        .await;
+    assert_eq!(delivery(&e, "flaky")["attempts"], 3);
+    assert_eq!(
+        delivery(&e, "flaky")["lastError"],
+        "subscriber answered 500"
+    );
+    assert_eq!(delivery(&e, "steady")["attempts"], 1);
+    assert_eq!(steady.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_subscriber_that_never_answers_is_dead_lettered_then_replay_redelivers() {
+    let mut silent = stub(Mode::Hang).await;
+    let subs = subscribers(&[("silent", &silent)]);
+    let mut env = vec![
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_TIMEOUT_MS", "100"),
+    ];
+    env.extend(FAST_RETRIES);
+    let app = spawn_app(&env).await;
+    app.publish(&json!({"id": "e-3", "type": "PaymentFailed", "data": {"orderId": "o3"}}))
+        .await;
+    let e = app
+        .wait_for_event("e-3", |e| delivery(e, "silent")["status"] == "dead")
+        .await;
+    assert_eq!(delivery(&e, "silent")["attempts"], 3);
+    assert_eq!(
+        delivery(&e, "silent")["lastError"],
+        "no answer within 100 ms"
+    );
+    assert_eq!(silent.calls.load(Ordering::SeqCst), 3);
+    let dead = app.get_json("/events/dead").await;
+    assert_eq!(dead["data"].as_array().unwrap().len(), 1);
+    assert_eq!(dead["data"][0]["subscriber"], "silent");
+    assert_eq!(dead["data"][0]["status"], "dead");
+    assert_eq!(dead["data"][0]["event"]["id"], "e-3");
+    assert_eq!(dead["data"][0]["event"]["data"], json!({"orderId": "o3"}));
+    let health = app.get_json("/health").await;
+    assert_eq!(
+        (health["dead"].clone(), health["pending"].clone()),
+        (json!(1), json!(0))
+    );
+
+    while silent.rx.try_recv().is_ok() {}
+    let res = app
+        .client
+        .post(format!("{}/events/e-3/replay", app.url))
+        .header("x-internal-token", INTERNAL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["data"], json!({"id": "e-3", "queued": 1}));
+    assert_eq!(silent.next().await.body["id"], "e-3");
+    app.wait_for_event("e-3", |e| delivery(e, "silent")["status"] == "dead")
+        .await;
+    assert_eq!(silent.calls.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn replay_redelivers_a_delivered_event_and_needs_the_token_and_a_known_id() {
+    let mut sub = stub(Mode::Ok).await;
+    let subs = subscribers(&[("orders", &sub)]);
+    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    app.publish(&json!({"id": "e-4", "type": "OrderUpdated", "data": {}}))
+        .await;
+    assert_eq!(sub.next().await.body["id"], "e-4");
+    app.wait_for_event("e-4", |e| delivery(e, "orders")["status"] == "delivered")
+        .await;
+    let replay = |id: &str, token: &'static str| {
+        app.client
+            .post(format!("{}/events/{id}/replay", app.url))
+            .header("x-internal-token", token)
+            .send()
+    };
+    assert_eq!(replay("e-4", "bad").await.unwrap().status(), 401);
+    let res = replay("unknown-id", INTERNAL_TOKEN).await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["code"],
+        "event_not_found"
+    );
+    assert_eq!(replay("e-4", INTERNAL_TOKEN).await.unwrap().status(), 200);
+    assert_eq!(sub.next().await.body["id"], "e-4");
+    assert_eq!(sub.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_does_not_delay_delivery_to_the_other() {
+    let release = Arc::new(Notify::new());
+    let mut slow = stub(Mode::WaitFor(release.clone())).await;
+    let mut fast = stub(Mode::Ok).await;
+    let subs = subscribers(&[("slow", &slow), ("fast", &fast)]);
+    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    app.publish(&json!([
+        {"id": "s-1", "type": "A", "data": {}},
+        {"id": "s-2", "type": "A", "data": {}}
+    ]))
+    .await;
+    assert_eq!(slow.next().await.body["id"], "s-1");
+    // The slow subscriber is still holding s-1 while the fast one gets both events.
+    assert_eq!(fast.next().await.body["id"], "s-1");
+    assert_eq!(fast.next().await.body["id"], "s-2");
+    let e = app
+        .wait_for_event("s-2", |e| delivery(e, "fast")["status"] == "delivered")
+        .await;
+    assert_eq!(delivery(&e, "slow")["status"], "pending");
+    release.notify_one();
+    assert_eq!(slow.next().await.body["id"], "s-2");
+    release.notify_one();
+    app.wait_for_event("s-2", |e| delivery(e, "slow")["status"] == "delivered")
+        .await;
+}
+
+#[tokio::test]
+async fn a_failing_event_does_not_block_later_events_of_the_same_subscriber() {
+    let mut sub = stub(Mode::FailFirst(1)).await;
+    let subs = subscribers(&[("orders", &sub)]);
+    let app = spawn_app(&[
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_BACKOFF_MS", "300"),
+        ("DELIVERY_BACKOFF_MAX_MS", "300"),
+    ])
+    .await;
+    app.publish(&json!([
+        {"id": "f-1", "type": "A", "data": {}},
+        {"id": "f-2", "type": "A", "data": {}}
+    ]))
+    .await;
+    let order: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(sub.next().await.body["id"].as_str().unwrap().to_string());
+        }
+        v
+    };
+    // f-1 fails first; f-2 goes through before f-1's retry comes due.
+    assert_eq!(order, ["f-1", "f-2", "f-1"]);
+}
+
+#[tokio::test]
+async fn pending_deliveries_stored_before_a_restart_are_delivered_after_it() {
+    let dir = std::env::temp_dir().join(format!("event-bus-api-{}", shared::ids::new_object_id()));
+    let db = format!("sqlite://{}/events.db", dir.display());
+    let mut sub = stub(Mode::Ok).await;
+    let subs = subscribers(&[("orders", &sub)]);
+    let env = [
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DATABASE_URL", db.as_str()),
+    ];
+    {
+        // Only the router: events are stored but no worker runs, as if the bus stopped at once.
+        let mut e = test_support::test_env();
+        for (k, v) in env {
+            e = e.with(k, v);
+        }
+        let config = event_bus::config::Config::from_env(&e).unwrap();
+        let app = event_bus::build(config, shared::platform::Backends::in_process())
+            .await
+            .unwrap();
+        let server = test_support::TestServer::start(app.router()).await;
+        let res = reqwest::Client::new()
+            .post(format!("{}/events", server.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
+            .json(&json!({"id": "r-1", "type": "OrderCreated", "data": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    assert_eq!(sub.calls.load(Ordering::SeqCst), 0);
+    let app = spawn_app(&env).await;
+    assert_eq!(sub.next().await.body["id"], "r-1");
+    app.wait_for_event("r-1", |e| delivery(e, "orders")["status"] == "delivered")
+        .await;
+    drop(app);
+    let _ = std::fs::remove_dir_all(dir);
+}

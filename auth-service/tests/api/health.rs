@@ -1,0 +1,85 @@
+//! Health, readiness, draining, unknown routes and the admin bootstrap.
+
+use crate::{spawn_app, ADMIN_EMAIL};
+use reqwest::StatusCode;
+use serde_json::json;
+use shared::platform::Backends;
+
+#[tokio::test]
+async fn health_reports_the_original_fields_without_auth() {
+    let app = spawn_app().await;
+    let r = app.get("/health", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body,
+        json!({"status": "healthy", "service": "auth-service", "database": "connected"})
+    );
+    assert!(r.headers.contains_key("x-request-id"));
+    let r = app.get("/ready", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ready");
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_the_json_404() {
+    let app = spawn_app().await;
+    let r = app.get("/api/auth/nope", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["code"], "route_not_found");
+}
+
+#[tokio::test]
+async fn run_serves_until_shutdown_and_returns() {
+    let config =
+        auth_service::Config::from_env(&test_support::test_env().with("ARGON2_MEMORY_KIB", "8"))
+            .unwrap();
+    let app = auth_service::build(config, Backends::in_process())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(app.run(listener, shutdown.clone()));
+    let res = reqwest::get(format!("{url}/ready")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_bootstrapped_admin_can_log_in_and_a_second_build_leaves_it() {
+    let app = spawn_app().await;
+    let data = app.login(ADMIN_EMAIL, crate::ADMIN_PASSWORD).await;
+    assert_eq!(data["user"]["role"], "admin");
+    assert_eq!(data["user"]["name"], "Administrator");
+
+    let dir = std::env::temp_dir().join(format!("auth-boot-{}", shared::ids::random_token(6)));
+    let url = format!("sqlite://{}/auth.db", dir.display());
+    let env = test_support::test_env()
+        .with("ARGON2_MEMORY_KIB", "8")
+        .with("DATABASE_URL", url.as_str())
+        .with("ADMIN_EMAIL", ADMIN_EMAIL);
+    for password in ["first-password", "second-password"] {
+        let config =
+            auth_service::Config::from_env(&env.clone().with("ADMIN_PASSWORD", password)).unwrap();
+        auth_service::build(config, Backends::in_process())
+            .await
+            .unwrap();
+    }
+    let store = auth_service::store::connect(&url).await.unwrap();
+    let admin = store
+        .find_user_by_email(ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let passwords = auth_service::password::Passwords::new(8, 1).await.unwrap();
+    assert!(passwords
+        .verify("first-password", Some(&admin.password_hash))
+        .await
+        .unwrap());
+    let _ = std::fs::remove_dir_all(dir);
+}

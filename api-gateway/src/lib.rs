@@ -1,1 +1,88 @@
-//! api-gateway (being built).
+//! api-gateway: the single entry point on :3000. Proxies `/api/{auth,products,orders,payments}` to
+//! the services (streaming, pooled upstream connections), with rate limits, a JWT pre-check, security
+//! headers and CORS; serves `/health`, `/ready` and the optional developer tools itself.
+
+pub mod body;
+pub mod config;
+pub mod headers;
+pub mod health;
+pub mod limits;
+pub mod net;
+pub mod proxy;
+pub mod routes;
+pub mod server;
+
+pub use config::Config;
+
+use anyhow::Context;
+use shared::payload::PayloadCipher;
+use shared::platform::{Backends, Common};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A built gateway, ready to serve.
+pub struct App {
+    gateway: Arc<server::Gateway>,
+    common: Common,
+}
+
+impl App {
+    /// The local (non-proxied) routes with the standard layers: `/health`, `/ready`, `/api/dev/*`
+    /// and the JSON 404. The proxy itself is served only by [`App::run`].
+    pub fn router(&self) -> axum::Router {
+        self.gateway.local.clone()
+    }
+
+    /// Serves everything on `listener` until `shutdown` is cancelled; `/ready` answers 503 from then
+    /// on while in-flight requests finish.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(service = "api-gateway", %addr, "listening");
+        }
+        server::serve(
+            listener,
+            self.gateway,
+            shutdown,
+            self.common.draining.clone(),
+        )
+        .await
+        .context("serving the gateway")
+    }
+}
+
+/// Builds the proxy, its upstream pool and the local router.
+pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
+    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let cipher = PayloadCipher::new(
+        config.common.encryption_key.expose(),
+        config.common.payload_mac,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut targets: Vec<(&'static str, String, bool)> = ["auth", "products", "orders", "payments"]
+        .into_iter()
+        .zip(config.upstreams())
+        .map(|(name, up)| (name, up.url.clone(), true))
+        .collect();
+    targets.push(("eventBus", config.event_bus_url.clone(), false));
+    let state = routes::AppState {
+        common: common.clone(),
+        upstreams: Arc::new(health::Upstreams::new(targets)),
+        cipher: Arc::new(cipher),
+        redis_configured: config.common.redis_url.is_some(),
+    };
+    let local = routes::router(
+        state,
+        config.dev_tools,
+        &config.common.http_options("api-gateway"),
+    );
+    let proxy = proxy::Proxy::new(&config, common.clone());
+    Ok(App {
+        gateway: Arc::new(server::Gateway { proxy, local }),
+        common,
+    })
+}

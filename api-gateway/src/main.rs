@@ -1,2 +1,19 @@
-//! api-gateway binary.
-fn main() {}
+//! api-gateway binary: configuration from the environment, serve on `PORT` until SIGTERM/Ctrl-C.
+
+use shared::config::Env;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
+    let config = api_gateway::Config::from_env(&env)?;
+    let backends = Backends::standalone(&config.common);
+    let port = config.common.port;
+    let app = api_gateway::build(config, backends).await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let shutdown = CancellationToken::new();
+    shared::shutdown::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await
+}

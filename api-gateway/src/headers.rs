@@ -1,0 +1,186 @@
+//! Header work of the proxy path: hop-by-hop stripping, the `X-Forwarded-*` set, CORS for proxied
+//! responses (preflights are answered by the local router), and the request id.
+
+use crate::net::IpNet;
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
+    CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE, VARY,
+};
+use std::net::IpAddr;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const EXPOSED: &str =
+    "x-request-id,ratelimit-limit,ratelimit-remaining,ratelimit-reset,retry-after";
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if let Some(connection) = headers.remove(CONNECTION) {
+        if let Ok(list) = connection.to_str() {
+            for name in list.split(',') {
+                if let Ok(name) = HeaderName::from_bytes(name.trim().as_bytes()) {
+                    headers.remove(name);
+                }
+            }
+        }
+    }
+    for name in [
+        TRANSFER_ENCODING,
+        TE,
+        TRAILER,
+        UPGRADE,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove(hyper::header::PROXY_AUTHORIZATION);
+    // hyper already answered `Expect: 100-continue` by reading the body.
+    headers.remove(hyper::header::EXPECT);
+}
+
+/// Sets `Host` to the upstream and adds `X-Forwarded-For` (peer appended), `-Proto` and `-Host`
+/// (kept as sent only when the peer is a trusted proxy).
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    upstream_host: &HeaderValue,
+    peer: IpAddr,
+    peer_trusted: bool,
+) {
+    let original_host = headers.insert(HOST, upstream_host.clone());
+    let peer = peer.to_string();
+    let xff = {
+        let mut hops = headers.get_all(&X_FORWARDED_FOR).iter().peekable();
+        if hops.peek().is_none() {
+            HeaderValue::try_from(peer)
+        } else {
+            let mut joined = String::with_capacity(64);
+            for hop in hops {
+                if let Ok(s) = hop.to_str() {
+                    joined.push_str(s);
+                    joined.push_str(", ");
+                }
+            }
+            joined.push_str(&peer);
+            HeaderValue::try_from(joined)
+        }
+    };
+    if let Ok(xff) = xff {
+        headers.insert(X_FORWARDED_FOR, xff);
+    }
+    if !(peer_trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+    if !(peer_trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+        match original_host {
+            Some(host) => headers.insert(X_FORWARDED_HOST, host),
+            None => headers.remove(&X_FORWARDED_HOST),
+        };
+    }
+}
+
+/// Whether `peer` is one of `TRUSTED_PROXIES`.
+pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|n| n.contains(peer))
+}
+
+/// The CORS policy applied to proxied responses (same rules as the shared CORS layer).
+#[derive(Debug, Clone)]
+pub enum Cors {
+    /// `ALLOWED_ORIGINS` empty or `*`: any origin.
+    Any,
+    /// Only these origins.
+    List(Vec<HeaderValue>),
+}
+
+impl Cors {
+    /// From `ALLOWED_ORIGINS`.
+    pub fn new(allowed: &[String]) -> Self {
+        if allowed.is_empty() || allowed.iter().any(|o| o == "*") {
+            Cors::Any
+        } else {
+            Cors::List(
+                allowed
+                    .iter()
+                    .filter_map(|o| HeaderValue::from_str(o).ok())
+                    .collect(),
+            )
+        }
+    }
+
+    /// Replaces whatever CORS answer the upstream gave with the gateway's.
+    pub fn apply(&self, headers: &mut HeaderMap, origin: Option<&HeaderValue>) {
+        match (self, origin) {
+            (Cors::Any, _) => {
+                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            }
+            (Cors::List(list), Some(origin)) if list.contains(origin) => {
+                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                if !headers.contains_key(VARY) {
+                    headers.insert(VARY, HeaderValue::from_static("origin"));
+                }
+            }
+            (Cors::List(_), _) => {
+                headers.remove(ACCESS_CONTROL_ALLOW_ORIGIN);
+            }
+        }
+        headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_named_in_connection_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(CONNECTION, "keep-alive, x-secret-hop".parse().unwrap());
+        h.insert("x-secret-hop", "1".parse().unwrap());
+        h.insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("content-type", "application/json".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("content-type"));
+    }
+
+    #[test]
+    fn forwarded_headers_append_the_peer_and_ignore_untrusted_proto() {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "shop.example".parse().unwrap());
+        h.append(X_FORWARDED_FOR, "1.1.1.1".parse().unwrap());
+        h.append(X_FORWARDED_FOR, "2.2.2.2".parse().unwrap());
+        h.insert(X_FORWARDED_PROTO, "https".parse().unwrap());
+        let upstream = HeaderValue::from_static("auth:4001");
+        set_forwarded(&mut h, &upstream, "9.9.9.9".parse().unwrap(), false);
+        assert_eq!(h[HOST], "auth:4001");
+        assert_eq!(h[X_FORWARDED_FOR], "1.1.1.1, 2.2.2.2, 9.9.9.9");
+        assert_eq!(h[X_FORWARDED_PROTO], "http");
+        assert_eq!(h[X_FORWARDED_HOST], "shop.example");
+    }
+
+    #[test]
+    fn listed_origins_are_echoed_and_others_get_no_allow_origin() {
+        let cors = Cors::new(&["https://shop.example".to_string()]);
+        let mut h = HeaderMap::new();
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
+        cors.apply(
+            &mut h,
+            Some(&HeaderValue::from_static("https://evil.example")),
+        );
+        assert!(!h.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN));
+        cors.apply(
+            &mut h,
+            Some(&HeaderValue::from_static("https://shop.example")),
+        );
+        assert_eq!(h[ACCESS_CONTROL_ALLOW_ORIGIN], "https://shop.example");
+    }
+}

@@ -1,0 +1,228 @@
+//! The proxy hot path: match the route, pre-check a bearer token, count the request, forward it
+//! with streaming bodies over one pooled HTTP/1.1 client, and relay the upstream's answer.
+
+use crate::body::GatewayBody;
+use crate::config::{Config, RateLimits, Upstream};
+use crate::headers::{is_trusted, set_forwarded, strip_hop_by_hop, Cors};
+use crate::limits::{self, Verdict};
+use crate::net::{client_ip, IpNet};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
+use hyper::http::uri::{self, PathAndQuery};
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use shared::http::REQUEST_ID;
+use shared::platform::Common;
+use shared::rate_limit::RateDecision;
+use shared::ApiError;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// One proxied prefix and where it goes.
+pub struct Route {
+    prefix: &'static str,
+    name: &'static str,
+    scheme: uri::Scheme,
+    authority: uri::Authority,
+    host: HeaderValue,
+}
+
+impl Route {
+    fn new(prefix: &'static str, up: &Upstream) -> Self {
+        Self {
+            prefix,
+            name: up.name,
+            scheme: up.scheme.clone(),
+            authority: up.authority.clone(),
+            host: HeaderValue::from_str(up.authority.as_str())
+                .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
+        }
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        path.strip_prefix(self.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// Everything the proxy path needs, shared by all connections.
+pub struct Proxy {
+    common: Common,
+    client: Client<HttpConnector, Incoming>,
+    routes: [Route; 4],
+    timeout: Duration,
+    limits: RateLimits,
+    trusted: Vec<IpNet>,
+    cors: Cors,
+}
+
+/// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
+/// send its old access token, and these endpoints do not use it.
+fn is_public_auth(path: &str) -> bool {
+    matches!(
+        path.trim_end_matches('/'),
+        "/api/auth/login" | "/api/auth/register" | "/api/auth/refresh"
+    )
+}
+
+impl Proxy {
+    /// Builds the proxy and its upstream connection pool.
+    pub fn new(config: &Config, common: Common) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        connector.set_connect_timeout(Some(config.upstream_timeout.min(Duration::from_secs(5))));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .set_host(false)
+            .build(connector);
+        Self {
+            common,
+            client,
+            routes: [
+                Route::new("/api/auth", &config.auth),
+                Route::new("/api/products", &config.products),
+                Route::new("/api/orders", &config.orders),
+                Route::new("/api/payments", &config.payments),
+            ],
+            timeout: config.upstream_timeout,
+            limits: config.rate_limits,
+            trusted: config.trusted_proxies.clone(),
+            cors: Cors::new(&config.common.allowed_origins),
+        }
+    }
+
+    /// The route a request is proxied to, or `None` for the local router (CORS preflights too).
+    pub fn route(&self, req: &Request<Incoming>) -> Option<&Route> {
+        let path = req.uri().path();
+        if !path.starts_with("/api/") || req.method() == Method::CONNECT {
+            return None;
+        }
+        if req.method() == Method::OPTIONS
+            && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return None;
+        }
+        self.routes.iter().find(|r| r.matches(path))
+    }
+
+    /// Forwards `req` to `route` and relays the answer (or a JSON error).
+    pub async fn forward(
+        &self,
+        route: &Route,
+        peer: IpAddr,
+        req: Request<Incoming>,
+    ) -> Response<GatewayBody> {
+        let started = Instant::now();
+        let request_id = HeaderValue::try_from(shared::http::request_id_of(req.headers()))
+            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        let origin = req.headers().get(ORIGIN).cloned();
+        let method = req.method().clone();
+        let (mut res, decision) = match self.send(route, peer, req, &request_id).await {
+            Ok((res, decision)) => {
+                let (mut parts, body) = res.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                (
+                    Response::from_parts(parts, GatewayBody::Upstream(body)),
+                    decision,
+                )
+            }
+            Err(e) => {
+                let res = axum::response::IntoResponse::into_response(e);
+                (res.map(GatewayBody::Local), None)
+            }
+        };
+        let headers = res.headers_mut();
+        headers.insert(REQUEST_ID, request_id.clone());
+        shared::http::add_security_headers(headers);
+        self.cors.apply(headers, origin.as_ref());
+        if let Some(d) = decision {
+            shared::rate_limit::add_headers(headers, &d);
+        }
+        tracing::info!(
+            service = "api-gateway",
+            http.method = %method,
+            http.route = route.prefix,
+            status = res.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = request_id.to_str().unwrap_or(""),
+            "response"
+        );
+        res
+    }
+
+    async fn send(
+        &self,
+        route: &Route,
+        peer: IpAddr,
+        req: Request<Incoming>,
+        request_id: &HeaderValue,
+    ) -> Result<(Response<Incoming>, Option<RateDecision>), ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let user = match shared::auth::bearer_token(&parts) {
+            Some(token) if !is_public_auth(path) => {
+                Some(self.common.authenticator.authenticate(token).await?)
+            }
+            _ => None,
+        };
+        let ip = client_ip(peer, &parts.headers, &self.trusted);
+        let class = limits::classify(&parts.method, path);
+        let limiter = self.common.backends.limiter.as_ref();
+        let user_id = user.as_ref().map(|c| c.user_id.as_str());
+        let decision = match limits::check(limiter, &self.limits, class, ip, user_id).await {
+            Verdict::Allow(d) => d,
+            Verdict::Refuse(d) => return Err(shared::rate_limit::too_many_requests(&d)),
+        };
+
+        let mut target = uri::Parts::default();
+        target.scheme = Some(route.scheme.clone());
+        target.authority = Some(route.authority.clone());
+        target.path_and_query = Some(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        );
+        parts.uri = Uri::from_parts(target)
+            .map_err(|_| ApiError::bad_request("invalid_uri", "Invalid request target"))?;
+        strip_hop_by_hop(&mut parts.headers);
+        set_forwarded(
+            &mut parts.headers,
+            &route.host,
+            peer,
+            is_trusted(peer, &self.trusted),
+        );
+        parts.headers.insert(REQUEST_ID, request_id.clone());
+
+        let upstream = Request::from_parts(parts, body);
+        match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
+            Ok(Ok(res)) => Ok((res, decision)),
+            Ok(Err(e)) if e.is_connect() => {
+                tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
+                Err(ApiError::unavailable(format!(
+                    "{} service unavailable",
+                    route.name
+                )))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(upstream = route.name, error = ?e, "upstream request failed");
+                Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    format!("{} service failed", route.name),
+                ))
+            }
+            Err(_) => Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                format!("{} service timed out", route.name),
+            )),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Developer tools (only with `DEV_TOOLS=true`): encrypt a JSON payload into the `{"encrypted"}`
+//! form the services accept, and decrypt one back. Off in production: they are an oracle (D-12).
+
+use super::AppState;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use shared::extract::read_json;
+use shared::ApiError;
+
+/// How the client should use the encrypted string (the original's text).
+pub const USAGE: &str = "Send this encrypted string as { \"encrypted\": \"...\" } in request body";
+
+fn failed(code: &'static str, message: &'static str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// `POST /api/dev/encrypt` `{payload, legacy?}` → `{success, encrypted, usage}`.
+pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let fail = || failed("encryption_failed", "Encryption failed");
+    let body = read_json(req, None).await.map_err(|_| fail())?;
+    let payload = body.get("payload").ok_or_else(fail)?;
+    let legacy = match body.get("legacy") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(fail()),
+    };
+    let plaintext = serde_json::to_vec(payload).map_err(|_| fail())?;
+    let encrypted = if legacy {
+        state.cipher.encrypt_legacy(&plaintext)
+    } else {
+        state.cipher.encrypt(&plaintext)
+    };
+    Ok(Json(json!({"success": true, "encrypted": encrypted, "usage": USAGE})).into_response())
+}
+
+/// `POST /api/dev/decrypt` `{encrypted}` → `{success, decrypted}`.
+pub async fn decrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let fail = || failed("decryption_failed", "Decryption failed");
+    let body = read_json(req, None).await.map_err(|_| fail())?;
+    let encrypted = body
+        .get("encrypted")
+        .and_then(Value::as_str)
+        .ok_or_else(fail)?;
+    let plain = state.cipher.decrypt(encrypted).map_err(|_| fail())?;
+    let decrypted: Value = serde_json::from_slice(&plain).map_err(|_| fail())?;
+    Ok(Json(json!({"success": true, "decrypted": decrypted})).into_response())
+}

@@ -1,0 +1,40 @@
+//! The gateway's own (non-proxied) routes, served by axum behind the same listener:
+//! `/health`, `/ready` and, with `DEV_TOOLS=true`, `/api/dev/*`.
+
+pub mod dev;
+pub mod health;
+
+use crate::health::Upstreams;
+use axum::routing::{get, post};
+use axum::Router;
+use shared::payload::PayloadCipher;
+use shared::platform::Common;
+use std::sync::Arc;
+
+/// State of the local routes.
+#[derive(Clone)]
+pub struct AppState {
+    /// Shared pieces (authenticator, draining flag, backends).
+    pub common: Common,
+    /// Health checks of the upstream services.
+    pub upstreams: Arc<Upstreams>,
+    /// The gateway's payload cipher (developer tools).
+    pub cipher: Arc<PayloadCipher>,
+    /// Whether `REDIS_URL` is set (reported by `/health`).
+    pub redis_configured: bool,
+}
+
+shared::impl_common_from_ref!(AppState, common);
+
+/// The local routes with the standard layers (JSON 404 for every other path).
+pub fn router(state: AppState, dev_tools: bool, opts: &shared::http::HttpOptions) -> Router {
+    let mut router = Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready));
+    if dev_tools {
+        router = router
+            .route("/api/dev/encrypt", post(dev::encrypt))
+            .route("/api/dev/decrypt", post(dev::decrypt));
+    }
+    shared::http::standard_layers(router.with_state(state), opts)
+}

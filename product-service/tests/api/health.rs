@@ -1,0 +1,48 @@
+//! Health, readiness, unknown routes and serving with `App::run`.
+
+use crate::helpers::spawn_app;
+use product_service::{build, Config};
+use reqwest::StatusCode;
+use shared::platform::Backends;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn health_answers_the_original_fields_without_auth() {
+    let app = spawn_app().await;
+    let r = app.get("/health", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "healthy");
+    assert_eq!(r.body["service"], "product-service");
+    assert!(r.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn ready_answers_200_when_the_database_answers() {
+    let app = spawn_app().await;
+    let r = app.get("/ready", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ready");
+}
+
+#[tokio::test]
+async fn unknown_routes_get_the_json_404() {
+    let app = spawn_app().await;
+    let r = app.get("/api/nope", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["code"], "route_not_found");
+}
+
+#[tokio::test]
+async fn run_serves_until_shutdown_is_cancelled() {
+    let config = Config::from_env(&test_support::test_env()).unwrap();
+    let app = build(config, Backends::in_process()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(app.run(listener, shutdown.clone()));
+    let res = reqwest::get(format!("{url}/health")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    shutdown.cancel();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(5), running).await;
+    assert!(finished.unwrap().unwrap().is_ok());
+}

@@ -1,0 +1,10 @@
+//! Service tests: the product service served on 127.0.0.1:0 with an in-memory database, driven
+//! over HTTP with reqwest.
+#![allow(clippy::unwrap_used)]
+
+mod cache;
+mod health;
+mod helpers;
+mod list;
+mod products;
+mod reservations;

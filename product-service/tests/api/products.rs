@@ -1,0 +1,365 @@
+//! Product writes and reads over HTTP: RBAC, validation shape, SKU conflicts, soft delete, bulk,
+//! encrypted bodies.
+
+use crate::helpers::{product_body, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use shared::payload::{MacPolicy, PayloadCipher};
+
+#[tokio::test]
+async fn create_product_needs_a_token_then_the_admin_role() {
+    let app = spawn_app().await;
+    let body = Some(product_body("RBAC-1"));
+    let r = app
+        .call(Method::POST, "/api/products", None, body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers["www-authenticate"], "Bearer");
+    assert_eq!(r.body["success"], false);
+    let user = app.user();
+    let r = app
+        .call(Method::POST, "/api/products", Some(&user), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["code"], "forbidden");
+    let admin = app.admin();
+    let r = app
+        .call(Method::POST, "/api/products", Some(&admin), body)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn every_admin_write_refuses_a_plain_user() {
+    let app = spawn_app().await;
+    let id = app.create(product_body("RBAC-2")).await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = app.user();
+    let path = format!("/api/products/{id}");
+    for (method, body) in [
+        (Method::PUT, Some(product_body("RBAC-2"))),
+        (Method::PATCH, Some(json!({"name": "New name"}))),
+        (Method::DELETE, None),
+    ] {
+        let r = app
+            .call(method.clone(), &path, Some(&user), body.clone())
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method}");
+        let r = app.call(method.clone(), &path, None, body).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn created_product_has_the_original_json_shape() {
+    let app = spawn_app().await;
+    let mut body = product_body("  SHAPE-1  ");
+    body["images"] = json!(["https://cdn.example.com/1.png"]);
+    body["metadata"] = json!({"brand": "Acme"});
+    let p = app.create(body).await;
+    assert!(shared::ids::is_object_id(p["_id"].as_str().unwrap()));
+    assert_eq!(p["price"], json!(19.99));
+    assert_eq!(p["stock"], 10);
+    assert_eq!(p["sku"], "SHAPE-1", "sku is stored trimmed");
+    assert_eq!(p["isActive"], true);
+    assert_eq!(p["images"][0], "https://cdn.example.com/1.png");
+    assert_eq!(p["metadata"]["brand"], "Acme");
+    assert!(p["createdAt"].as_str().unwrap().ends_with('Z'));
+    assert!(p.get("__v").is_none());
+    let read = app
+        .get(
+            &format!("/api/products/{}", p["_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(read.body["data"], p);
+}
+
+#[tokio::test]
+async fn invalid_product_lists_every_bad_field() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let body = json!({"name": "X", "price": -1, "stock": 1.5, "images": ["ftp://x"], "isActive": "yes", "extra": 1});
+    let r = app
+        .call(Method::POST, "/api/products", Some(&admin), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "validation_failed");
+    assert_eq!(r.body["error"], "Validation failed");
+    let fields: Vec<_> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "description",
+            "price",
+            "stock",
+            "category",
+            "sku",
+            "images.0",
+            "isActive",
+            "extra"
+        ]
+    );
+    assert_eq!(
+        r.body["errors"][2]["message"],
+        "\"price\" must be greater than or equal to 0"
+    );
+    assert_eq!(r.body["errors"][8]["message"], "\"extra\" is not allowed");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_4xx_not_500() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let url = format!("{}/api/products", app.url);
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{bad")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let r = app
+        .call(Method::POST, "/api/products", Some(&admin), None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "an empty body reports required fields"
+    );
+    assert_eq!(r.body["errors"][0]["message"], "\"name\" is required");
+}
+
+#[tokio::test]
+async fn duplicate_sku_is_409_on_create_and_update() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    app.create(product_body("DUP-1")).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/products",
+            Some(&admin),
+            Some(product_body("DUP-1")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["code"], "sku_taken");
+    let other = app.create(product_body("DUP-2")).await;
+    let path = format!("/api/products/{}", other["_id"].as_str().unwrap());
+    let r = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"sku": "DUP-1"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(product_body("DUP-1")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn get_product_answers_400_for_a_bad_id_and_404_for_an_unknown_one() {
+    let app = spawn_app().await;
+    let r = app.get("/api/products/not-an-id", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "invalid_id");
+    let r = app
+        .get("/api/products/aaaaaaaaaaaaaaaaaaaaaaaa", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["code"], "product_not_found");
+    assert_eq!(r.body["error"], "Product not found");
+}
+
+#[tokio::test]
+async fn put_needs_the_full_product_and_patch_any_nonempty_subset() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let p = app.create(product_body("UPD-1")).await;
+    let path = format!("/api/products/{}", p["_id"].as_str().unwrap());
+    let r = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "Only name"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "PUT wants every required field"
+    );
+    let mut full = product_body("UPD-1");
+    full["price"] = json!(5);
+    let r = app.call(Method::PUT, &path, Some(&admin), Some(full)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["data"]["price"], 5);
+    let r = app
+        .call(Method::PATCH, &path, Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "\"value\" must have at least 1 key"
+    );
+    let r = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"stock": 3})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (
+            r.body["data"]["stock"].as_i64(),
+            r.body["data"]["price"].as_i64()
+        ),
+        (Some(3), Some(5))
+    );
+    let missing = "/api/products/aaaaaaaaaaaaaaaaaaaaaaaa";
+    let r = app
+        .call(
+            Method::PATCH,
+            missing,
+            Some(&admin),
+            Some(json!({"stock": 3})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn soft_deleted_product_is_404_for_the_public_and_visible_to_admins() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let p = app.create(product_body("DEL-1")).await;
+    let path = format!("/api/products/{}", p["_id"].as_str().unwrap());
+    assert_eq!(app.get(&path, None).await.status, StatusCode::OK);
+    let r = app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["data"]["isActive"], false);
+    assert_eq!(app.get(&path, None).await.status, StatusCode::NOT_FOUND);
+    let user = app.user();
+    assert_eq!(
+        app.get(&path, Some(&user)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = app.get(&path, Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["data"]["isActive"], false);
+    assert_eq!(
+        app.get("/api/products", None).await.body["pagination"]["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn bulk_returns_active_products_in_request_order() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let a = app.create(product_body("BULK-1")).await["_id"].clone();
+    let b = app.create(product_body("BULK-2")).await["_id"].clone();
+    let c = app.create(product_body("BULK-3")).await["_id"].clone();
+    let del = format!("/api/products/{}", b.as_str().unwrap());
+    app.call(Method::DELETE, &del, Some(&admin), None).await;
+    let ids = json!({"ids": [c, "aaaaaaaaaaaaaaaaaaaaaaaa", b, a]});
+    let r = app
+        .call(Method::POST, "/api/products/bulk", None, Some(ids))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let got: Vec<_> = r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["_id"].clone())
+        .collect();
+    assert_eq!(got, [c, a]);
+}
+
+#[tokio::test]
+async fn bulk_rejects_bad_ids_too_many_ids_and_a_missing_body() {
+    let app = spawn_app().await;
+    let bulk = "/api/products/bulk";
+    let r = app
+        .call(Method::POST, bulk, None, Some(json!({"ids": ["nope"]})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["field"], "ids.0");
+    let many: Vec<String> = (0..101).map(|i| format!("{i:024x}")).collect();
+    let r = app
+        .call(Method::POST, bulk, None, Some(json!({"ids": many})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app.call(Method::POST, bulk, None, None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["message"], "\"ids\" is required");
+}
+
+#[tokio::test]
+async fn encrypted_post_body_is_decrypted_before_validation() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let cipher = PayloadCipher::new(test_support::ENCRYPTION_KEY, MacPolicy::Optional).unwrap();
+    let plain = product_body("ENC-1").to_string();
+    let authenticated = json!({"encrypted": cipher.encrypt(plain.as_bytes())});
+    let r = app
+        .call(
+            Method::POST,
+            "/api/products",
+            Some(&admin),
+            Some(authenticated),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["data"]["sku"], "ENC-1");
+    // The legacy form (no MAC) decrypts too: same SKU, so the store answers 409.
+    let legacy = json!({"encrypted": cipher.encrypt_legacy(plain.as_bytes())});
+    let r = app
+        .call(Method::POST, "/api/products", Some(&admin), Some(legacy))
+        .await;
+    assert_eq!(r.body["code"], "sku_taken");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/products",
+            Some(&admin),
+            Some(json!({"encrypted": "00:11"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "invalid_payload");
+}

@@ -1,0 +1,119 @@
+//! Health, readiness, authentication and error shapes.
+
+use crate::helpers::{new_id, spawn_app, status_json, token};
+use axum::http::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_keeps_the_original_body_and_ready_checks_the_database() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = status_json(res).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"status": "healthy", "service": "payment-service"})
+    );
+    let res = app
+        .client
+        .get(format!("{}/ready", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn payment_routes_require_a_token_and_events_require_the_internal_token() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/api/payments/{}", app.url, new_id()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    let res = app
+        .client
+        .post(format!("{}/events", app.url))
+        .json(&json!({"type": "OrderCreated", "data": {}}))
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = status_json(res).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "internal_token_invalid");
+}
+
+#[tokio::test]
+async fn bad_ids_bodies_and_routes_get_json_4xx() {
+    let app = spawn_app().await;
+    let user = token(&new_id(), "user");
+    let (code, body) = app.get_payment(&user, "not-an-id").await;
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_id"))
+    );
+    let (code, body) = app
+        .process(
+            &user,
+            json!({"orderId": "x", "paymentMethod": "bitcoin", "extra": 1}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let fields: Vec<_> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![json!("orderId"), json!("paymentMethod"), json!("extra")]
+    );
+    let res = app
+        .client
+        .get(format!("{}/nope", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_json(res).await.1["code"], "route_not_found");
+    let res = app
+        .client
+        .post(format!("{}/events", app.url))
+        .header("x-internal-token", test_support::INTERNAL_TOKEN)
+        .json(&json!({"type": "OrderCreated"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_json(res).await.1["code"], "invalid_event");
+}
+
+#[tokio::test]
+async fn a_payment_is_visible_to_its_owner_and_admins_only() {
+    let app = spawn_app().await;
+    let owner = new_id();
+    let order = app.add_order(&owner, 10.0, "pending");
+    let (code, _) = app
+        .process(&token(&owner, "user"), json!({"orderId": order}))
+        .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let (code, body) = app.get_payment(&token(&owner, "user"), &order).await;
+    assert_eq!(
+        (code, body["data"]["orderId"].as_str()),
+        (StatusCode::OK, Some(order.as_str()))
+    );
+    let (code, _) = app.get_payment(&token(&new_id(), "admin"), &order).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = app.get_payment(&token(&new_id(), "user"), &order).await;
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("payment_not_found"))
+    );
+}

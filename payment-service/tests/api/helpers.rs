@@ -1,0 +1,304 @@
+//! `spawn_app`: the service on 127.0.0.1:0 with stub order service and event bus, an injected
+//! scripted provider, tokens, and helpers to drive it and wait for emitted events.
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use payment_service::config::{Config, SimulationConfig};
+use payment_service::domain::PaymentMethod;
+use payment_service::provider::{
+    Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider,
+};
+use serde_json::{json, Value};
+use shared::auth::JwtKeys;
+use shared::config::Env;
+use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use test_support::{TestServer, INTERNAL_TOKEN, JWT_SECRET};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+/// A provider that fails its first `transient` charge attempts, or declines, or always fails,
+/// then charges through a zero-latency simulated provider that counts real charges per key.
+pub struct ScriptedProvider {
+    pub inner: SimulatedProvider,
+    pub transient_left: AtomicU32,
+    pub always_transient: bool,
+    pub decline: bool,
+    pub attempts: AtomicU32,
+    /// Extra time each charge attempt takes.
+    pub delay: Duration,
+}
+
+impl ScriptedProvider {
+    pub fn new() -> Self {
+        Self {
+            inner: SimulatedProvider::new(SimulationConfig {
+                latency_min: Duration::ZERO,
+                latency_max: Duration::ZERO,
+                failure_rate: 0.0,
+                decline_rate: 0.0,
+                seed: Some(7),
+            }),
+            transient_left: AtomicU32::new(0),
+            always_transient: false,
+            decline: false,
+            attempts: AtomicU32::new(0),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for ScriptedProvider {
+    async fn charge(
+        &self,
+        key: &str,
+        cents: i64,
+        m: PaymentMethod,
+    ) -> Result<Charge, ProviderError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        if self.decline {
+            return Err(ProviderError::Declined("Card declined".into()));
+        }
+        let fail_now = self
+            .transient_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if self.always_transient || fail_now {
+            return Err(ProviderError::Transient("gateway unavailable".into()));
+        }
+        self.inner.charge(key, cents, m).await
+    }
+
+    async fn refund(&self, key: &str, charge: &str, cents: i64) -> Result<Refund, ProviderError> {
+        self.inner.refund(key, charge, cents).await
+    }
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub provider: Arc<ScriptedProvider>,
+    pub orders: Arc<Mutex<HashMap<String, Value>>>,
+    bus: UnboundedReceiver<Value>,
+    seen: Vec<Value>,
+    shutdown: CancellationToken,
+    _servers: Vec<TestServer>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ScriptedProvider::new(), &[]).await
+}
+
+/// Starts the service with `provider` and extra environment variables.
+pub async fn spawn_app_with(provider: ScriptedProvider, env: &[(&str, &str)]) -> TestApp {
+    let orders: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+    let order_stub = TestServer::start(order_service_stub(orders.clone())).await;
+    let (bus_stub, bus) = test_support::stub_receiver().await;
+    let mut vars: Env = test_support::test_env()
+        .with("ORDER_SERVICE_URL", order_stub.url.clone())
+        .with("EVENT_BUS_URL", bus_stub.url.clone())
+        .with("PAYMENT_RETRY_BUDGET_MS", "3000");
+    for (k, v) in env {
+        vars = vars.with(k, *v);
+    }
+    let config = Config::from_env(&vars).unwrap();
+    let provider = Arc::new(provider);
+    let app =
+        payment_service::build_with_provider(config, Backends::in_process(), provider.clone())
+            .await
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(listener, shutdown.clone()));
+    TestApp {
+        url,
+        client: reqwest::Client::new(),
+        provider,
+        orders,
+        bus,
+        seen: Vec::new(),
+        shutdown,
+        _servers: vec![order_stub, bus_stub],
+    }
+}
+
+/// `GET /internal/orders/{id}` answering the orders the test registered (internal token required).
+fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
+    async fn get_order(
+        State(orders): State<Arc<Mutex<HashMap<String, Value>>>>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        if headers
+            .get("x-internal-token")
+            .and_then(|v| v.to_str().ok())
+            != Some(INTERNAL_TOKEN)
+        {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        match orders.lock().unwrap().get(&id) {
+            Some(o) => Json(json!({"success": true, "data": o})).into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                Json(json!({"success": false, "error": "Order not found", "code": "order_not_found"})),
+            )
+                .into_response(),
+        }
+    }
+    Router::new()
+        .route("/internal/orders/{id}", get(get_order))
+        .with_state(orders)
+}
+
+pub fn token(user_id: &str, role: &str) -> String {
+    JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)
+        .issue(user_id, role, &shared::ids::new_object_id())
+        .0
+}
+
+pub fn new_id() -> String {
+    shared::ids::new_object_id()
+}
+
+impl TestApp {
+    /// Registers an order at the stub order service; returns its id.
+    pub fn add_order(&self, user_id: &str, total: f64, status: &str) -> String {
+        let id = new_id();
+        let order = json!({"_id": id, "userId": user_id, "totalAmount": total, "status": status});
+        self.orders.lock().unwrap().insert(id.clone(), order);
+        id
+    }
+
+    pub fn set_order_status(&self, id: &str, status: &str) {
+        self.orders.lock().unwrap().get_mut(id).unwrap()["status"] = json!(status);
+    }
+
+    /// Posts events to `/events` with the internal token.
+    pub async fn post_events(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/events", self.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An `OrderCreated` envelope (fresh event id).
+    pub fn order_created(order_id: &str, user_id: &str, total: f64) -> Value {
+        serde_json::to_value(shared::events::EventEnvelope::new(
+            "OrderCreated",
+            json!({"orderId": order_id, "userId": user_id, "items": [], "totalAmount": total}),
+            "order-service",
+        ))
+        .unwrap()
+    }
+
+    pub async fn process(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}/api/payments/process", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        status_json(res).await
+    }
+
+    pub async fn get_payment(&self, token: &str, order_id: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(format!("{}/api/payments/{order_id}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        status_json(res).await
+    }
+
+    pub async fn refund(&self, token: &str, payment_id: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}/api/payments/{payment_id}/refund", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        status_json(res).await
+    }
+
+    /// Polls the payment of `order_id` until its status is `status` (5 s deadline).
+    pub async fn wait_status(&self, token: &str, order_id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (code, body) = self.get_payment(token, order_id).await;
+            if code == StatusCode::OK && body["data"]["status"] == status {
+                return body["data"].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {status}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits (5 s deadline) for the bus to receive an event of `kind` about `order_id`.
+    pub async fn wait_event(&mut self, kind: &str, order_id: &str) -> Value {
+        let matches = |e: &Value| e["type"] == kind && e["data"]["orderId"] == order_id;
+        if let Some(e) = self.seen.iter().find(|e| matches(e)) {
+            return e.clone();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let batch = tokio::time::timeout_at(deadline, self.bus.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} for {order_id}; saw {:?}", self.seen))
+                .unwrap();
+            let events = match batch {
+                Value::Array(a) => a,
+                one => vec![one],
+            };
+            self.seen.extend(events);
+            if let Some(e) = self.seen.iter().find(|e| matches(e)) {
+                return e.clone();
+            }
+        }
+    }
+
+    /// Every event of `kind` about `order_id` received so far.
+    pub fn events_seen(&mut self, kind: &str, order_id: &str) -> usize {
+        while let Ok(batch) = self.bus.try_recv() {
+            match batch {
+                Value::Array(a) => self.seen.extend(a),
+                one => self.seen.push(one),
+            }
+        }
+        self.seen
+            .iter()
+            .filter(|e| e["type"] == kind && e["data"]["orderId"] == order_id)
+            .count()
+    }
+}
+
+pub async fn status_json(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
+    (status, res.json().await.unwrap_or(Value::Null))
+}

@@ -1,0 +1,220 @@
+//! The `PaymentStore` contract: every check runs against each backend (SQLite now; MongoDB later).
+#![allow(clippy::unwrap_used)]
+
+use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
+use payment_service::store::PaymentStore;
+use serde_json::json;
+use shared::events::EventEnvelope;
+use shared::ids::new_object_id;
+use shared::store::StoreError;
+
+fn payment(status: PaymentStatus) -> Payment {
+    Payment::from_new(
+        NewPayment {
+            order_id: new_object_id(),
+            user_id: new_object_id(),
+            amount_cents: 2_599,
+            method: PaymentMethod::CreditCard,
+        },
+        status,
+    )
+}
+
+fn event(kind: &str) -> EventEnvelope {
+    EventEnvelope::new(kind, json!({}), "test")
+}
+
+async fn completed(store: &dyn PaymentStore) -> Payment {
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    store
+        .complete(&p.id, "txn_1", &event("PaymentProcessed"))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn check_one_payment_per_order(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    let mut twin = payment(PaymentStatus::Pending);
+    twin.order_id = p.order_id.clone();
+    let err = store.insert(&twin).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(!store.record_order_created("e-other", &twin).await.unwrap());
+    assert_eq!(
+        store.get_by_order(&p.order_id).await.unwrap().unwrap().id,
+        p.id
+    );
+}
+
+async fn check_order_created_events_apply_once(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Pending);
+    assert!(store.record_order_created("e1", &p).await.unwrap());
+    let mut again = payment(PaymentStatus::Pending);
+    again.order_id = new_object_id();
+    assert!(!store.record_order_created("e1", &again).await.unwrap());
+    assert!(store.get_by_order(&again.order_id).await.unwrap().is_none());
+    assert!(store.mark_event_processed("e2").await.unwrap());
+    assert!(!store.mark_event_processed("e2").await.unwrap());
+}
+
+async fn check_claims_are_conditional(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    assert_eq!(store.due_work(10).await.unwrap().len(), 1);
+    let claimed = store.claim_pending(&p.id).await.unwrap().unwrap();
+    assert_eq!(claimed.status, PaymentStatus::Processing);
+    assert!(store.claim_pending(&p.id).await.unwrap().is_none());
+    assert!(store.due_work(10).await.unwrap().is_empty());
+    let done = store
+        .complete(&p.id, "txn_9", &event("PaymentProcessed"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, PaymentStatus::Completed);
+    assert_eq!(done.transaction_id.as_deref(), Some("txn_9"));
+    assert!(store
+        .fail(&p.id, "late", &event("PaymentFailed"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .complete(&p.id, "txn_x", &event("PaymentProcessed"))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.outbox().pending().await.unwrap(), 1);
+}
+
+async fn check_a_failed_payment_is_claimed_again_with_a_new_attempt(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    let failed = store
+        .fail(&p.id, "declined", &event("PaymentFailed"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.failure_reason.as_deref(), Some("declined"));
+    let again = store.claim_failed(&p.id).await.unwrap().unwrap();
+    assert_ne!(again.charge_key(), failed.charge_key());
+    assert_eq!((again.attempt, again.failure_reason), (1, None));
+    assert!(store.claim_failed(&p.id).await.unwrap().is_none());
+}
+
+async fn check_refund_happens_once(store: &dyn PaymentStore) {
+    let p = completed(store).await;
+    let taken = store.begin_refund(&p.id).await.unwrap().unwrap();
+    assert_eq!(taken.status, PaymentStatus::Refunding);
+    assert!(store.begin_refund(&p.id).await.unwrap().is_none());
+    let done = store
+        .finish_refund(&p.id, 2_599, &event("PaymentRefunded"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, PaymentStatus::Refunded);
+    assert_eq!(done.refund_cents, Some(2_599));
+    assert!(done.refunded_at.is_some());
+    assert!(store
+        .finish_refund(&p.id, 1, &event("PaymentRefunded"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.begin_refund(&p.id).await.unwrap().is_none());
+    assert_eq!(store.outbox().pending().await.unwrap(), 2);
+}
+
+async fn check_an_aborted_refund_returns_to_completed(store: &dyn PaymentStore) {
+    let p = completed(store).await;
+    store.begin_refund(&p.id).await.unwrap().unwrap();
+    store.abort_refund(&p.id).await.unwrap();
+    let now = store.get(&p.id).await.unwrap().unwrap();
+    assert_eq!(now.status, PaymentStatus::Completed);
+}
+
+async fn check_order_cancelled_cancels_pending_and_flags_completed(store: &dyn PaymentStore) {
+    let pending = payment(PaymentStatus::Pending);
+    store.insert(&pending).await.unwrap();
+    let after = store
+        .record_order_cancelled("c1", &pending.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status, PaymentStatus::Cancelled);
+    assert!(store.claim_pending(&pending.id).await.unwrap().is_none());
+    assert!(store
+        .record_order_cancelled("c1", &pending.order_id)
+        .await
+        .unwrap()
+        .is_none());
+
+    let done = completed(store).await;
+    let after = store
+        .record_order_cancelled("c2", &done.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.refund_requested && after.status == PaymentStatus::Completed);
+    let due = store.due_work(10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&done.id]
+    );
+    assert!(store
+        .record_order_cancelled("c3", &new_object_id())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn check_recovery_requeues_processing_and_returns_refunding(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    let r = completed(store).await;
+    store.begin_refund(&r.id).await.unwrap().unwrap();
+    let refunding = store.recover().await.unwrap();
+    assert_eq!(
+        refunding.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&r.id]
+    );
+    let now = store.get(&p.id).await.unwrap().unwrap();
+    assert_eq!(now.status, PaymentStatus::Pending);
+    store.ping().await.unwrap();
+}
+
+macro_rules! sqlite_suite {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let store = payment_service::store::connect("sqlite::memory:").await.unwrap();
+                    super::$check(store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+sqlite_suite!(
+    check_one_payment_per_order,
+    check_order_created_events_apply_once,
+    check_claims_are_conditional,
+    check_a_failed_payment_is_claimed_again_with_a_new_attempt,
+    check_refund_happens_once,
+    check_an_aborted_refund_returns_to_completed,
+    check_order_cancelled_cancels_pending_and_flags_completed,
+    check_recovery_requeues_processing_and_returns_refunding,
+);
+
+#[tokio::test]
+async fn connect_refuses_mongodb_and_unknown_schemes_for_now() {
+    let err = payment_service::store::connect("mongodb://localhost/x")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("MongoDB support is not built yet"));
+    assert!(payment_service::store::connect("postgres://x")
+        .await
+        .is_err());
+}

@@ -190,3 +190,69 @@ async fn internal_session_status_needs_the_internal_token_and_unknown_sids_are_r
         json!({"sid": "unknown-sid", "revoked": true})
     );
 }
+
+#[tokio::test]
+async fn logout_with_a_refresh_token_of_another_own_session_ends_that_one_too() {
+    let app = spawn_app().await;
+    app.register("pair@example.com", "password123").await;
+    let a = app.login("pair@example.com", "password123").await;
+    let b = app.login("pair@example.com", "password123").await;
+    let stranger = app.register("stranger@example.com", "password123").await;
+    let body = json!({"refreshToken": refresh_of(&b)});
+    let r = app
+        .post("/api/auth/logout", Some(&token_of(&a)), body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.get("/api/auth/profile", Some(&token_of(&b))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Someone else's refresh token is ignored: it cannot be used to end their session.
+    let c = app.login("pair@example.com", "password123").await;
+    let body = json!({"refreshToken": refresh_of(&stranger)});
+    app.post("/api/auth/logout", Some(&token_of(&c)), body)
+        .await;
+    let r = app
+        .get("/api/auth/profile", Some(&token_of(&stranger)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused() {
+    use auth_service::domain::{RefreshToken, Session};
+    let dir = std::env::temp_dir().join(format!("auth-exp-{}", shared::ids::random_token(6)));
+    let url = format!("sqlite://{}/auth.db", dir.display());
+    let app = crate::spawn_app_with(|env| env.with("DATABASE_URL", url.as_str())).await;
+    let data = app.register("expired@example.com", "password123").await;
+    let user_id = data["user"]["_id"].as_str().unwrap().to_string();
+
+    let store = auth_service::store::connect(&url).await.unwrap();
+    let secret = test_support::test_env()
+        .get("JWT_REFRESH_SECRET")
+        .unwrap()
+        .to_string();
+    let (token, token_hash) = auth_service::tokens::RefreshTokens::new(&secret).generate();
+    let now = shared::store::now_ms();
+    let session = Session {
+        sid: shared::ids::new_object_id(),
+        user_id: user_id.clone(),
+        created_at: now - 10_000,
+        revoked_at: None,
+    };
+    let stored = RefreshToken {
+        token_hash,
+        sid: session.sid.clone(),
+        user_id,
+        created_at: now - 10_000,
+        expires_at: now - 1,
+        used_at: None,
+    };
+    store.create_session(&session, &stored).await.unwrap();
+
+    let r = app
+        .post("/api/auth/refresh", None, json!({"refreshToken": token}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["code"], "invalid_refresh_token");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,342 @@
+//! `spawn_app`, the product-service and bus stubs that record what they receive, tokens and waits.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use shared::auth::JwtKeys;
+use shared::config::Env;
+use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use test_support::{TestServer, INTERNAL_TOKEN, JWT_SECRET};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Longest any wait in these tests may take.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A product the stub knows: name, wire price, stock.
+#[derive(Clone)]
+pub struct StubProduct {
+    pub name: String,
+    pub price: Value,
+    pub stock: i64,
+}
+
+#[derive(Default)]
+pub struct StubData {
+    pub products: HashMap<String, StubProduct>,
+    /// Bodies of `POST /internal/reservations`.
+    pub reservations: Vec<Value>,
+    /// Order ids released.
+    pub releases: Vec<String>,
+    /// Internal tokens presented.
+    pub tokens: Vec<String>,
+    /// Delay before answering reservations.
+    pub delay: Option<Duration>,
+    /// How many release calls answer 503 before they succeed.
+    pub failing_releases: usize,
+    /// Release calls received, failed ones included.
+    pub release_attempts: usize,
+}
+
+/// A stub product service following docs/internal-api.md.
+#[derive(Clone, Default)]
+pub struct ProductStub(pub Arc<Mutex<StubData>>);
+
+impl ProductStub {
+    pub fn add(&self, id: &str, name: &str, price: Value, stock: i64) {
+        let p = StubProduct {
+            name: name.into(),
+            price,
+            stock,
+        };
+        self.0.lock().unwrap().products.insert(id.into(), p);
+    }
+    pub fn stock(&self, id: &str) -> i64 {
+        self.0.lock().unwrap().products[id].stock
+    }
+    pub fn reservations(&self) -> Vec<Value> {
+        self.0.lock().unwrap().reservations.clone()
+    }
+    pub fn releases(&self) -> Vec<String> {
+        self.0.lock().unwrap().releases.clone()
+    }
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/internal/reservations", post(reserve))
+            .route("/internal/reservations/{order_id}/release", post(release))
+            .with_state(self.clone())
+    }
+}
+
+fn token_of(headers: &HeaderMap) -> String {
+    headers
+        .get("x-internal-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn reserve(
+    State(stub): State<ProductStub>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let delay = {
+        let mut d = stub.0.lock().unwrap();
+        d.reservations.push(body.clone());
+        d.tokens.push(token_of(&headers));
+        d.delay
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut d = stub.0.lock().unwrap();
+    let lines = body["items"].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for line in &lines {
+        let id = line["productId"].as_str().unwrap_or("");
+        let qty = line["quantity"].as_i64().unwrap_or(0);
+        let Some(p) = d.products.get(id) else {
+            let e = json!({"success": false, "error": format!("Product {id} not found"), "code": "product_not_found"});
+            return (StatusCode::NOT_FOUND, Json(e));
+        };
+        if p.stock < qty {
+            let e = json!({"success": false, "error": format!("Insufficient stock for {}", p.name), "code": "insufficient_stock"});
+            return (StatusCode::CONFLICT, Json(e));
+        }
+        out.push(json!({"productId": id, "name": p.name, "price": p.price, "quantity": qty}));
+    }
+    for line in &lines {
+        let id = line["productId"].as_str().unwrap_or("");
+        let p = d.products.get_mut(id).unwrap();
+        p.stock -= line["quantity"].as_i64().unwrap_or(0);
+    }
+    let data = json!({"orderId": body["orderId"], "status": "reserved", "items": out});
+    (
+        StatusCode::CREATED,
+        Json(json!({"success": true, "data": data})),
+    )
+}
+
+async fn release(
+    State(stub): State<ProductStub>,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let mut d = stub.0.lock().unwrap();
+    d.tokens.push(token_of(&headers));
+    d.release_attempts += 1;
+    if d.failing_releases > 0 {
+        d.failing_releases -= 1;
+        let e = json!({"success": false, "error": "Product service unavailable", "code": "service_unavailable"});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(e));
+    }
+    d.releases.push(order_id.clone());
+    let data = json!({"orderId": order_id, "status": "released"});
+    (StatusCode::OK, Json(json!({"success": true, "data": data})))
+}
+
+/// A bus stub router that forwards every delivered event (arrays flattened) to a channel.
+pub fn bus_router(tx: mpsc::UnboundedSender<Value>) -> Router {
+    Router::new()
+        .route(
+            "/events",
+            post(
+                |State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
+                    let events = match v {
+                        Value::Array(a) => a,
+                        one => vec![one],
+                    };
+                    for e in events {
+                        let _ = tx.send(e);
+                    }
+                    (StatusCode::ACCEPTED, Json(json!({"success": true})))
+                },
+            ),
+        )
+        .with_state(tx)
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub products: ProductStub,
+    pub bus: mpsc::UnboundedReceiver<Value>,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _servers: Vec<TestServer>,
+}
+
+/// Where the product service and the bus are for a test.
+#[derive(Default)]
+pub struct Options {
+    /// Product service URL instead of the stub's.
+    pub product_url: Option<String>,
+    /// Bus URL instead of a started stub (the channel then stays empty).
+    pub bus_url: Option<String>,
+    /// Extra environment.
+    pub env: Vec<(&'static str, String)>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    let products = ProductStub::default();
+    let product_server = TestServer::start(products.router()).await;
+    let (tx, bus) = mpsc::unbounded_channel();
+    let mut servers = vec![product_server];
+    let bus_url = match opts.bus_url {
+        Some(url) => url,
+        None => {
+            let server = TestServer::start(bus_router(tx)).await;
+            let url = server.url.clone();
+            servers.push(server);
+            url
+        }
+    };
+    let mut env: Env = test_support::test_env()
+        .with(
+            "PRODUCT_SERVICE_URL",
+            opts.product_url.unwrap_or(servers[0].url.clone()),
+        )
+        .with("EVENT_BUS_URL", bus_url)
+        .with("OUTBOX_POLL_MS", "50");
+    for (k, v) in opts.env {
+        env = env.with(k, v);
+    }
+    let config = order_service::Config::from_env(&env).unwrap();
+    let app = order_service::build(config, Backends::in_process())
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run(listener, shutdown.clone()));
+    TestApp {
+        url,
+        http: reqwest::Client::new(),
+        products,
+        bus,
+        shutdown,
+        handle,
+        _servers: servers,
+    }
+}
+
+pub fn token(user_id: &str, role: &str) -> String {
+    let keys = JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE);
+    keys.issue(user_id, role, &shared::ids::new_object_id()).0
+}
+
+/// A user with a fresh id: (id, bearer token).
+pub fn user() -> (String, String) {
+    let id = shared::ids::new_object_id();
+    let t = token(&id, "user");
+    (id, t)
+}
+
+pub fn admin() -> String {
+    token(&shared::ids::new_object_id(), "admin")
+}
+
+pub fn address() -> Value {
+    json!({"street": "221B Baker Street", "city": "Mumbai", "state": "MH", "zipCode": "400001", "country": "India"})
+}
+
+/// An order body for `(productId, quantity)` lines.
+pub fn order_body(lines: &[(&str, i64)]) -> Value {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(p, q)| json!({"productId": p, "quantity": q}))
+        .collect();
+    json!({"items": items, "shippingAddress": address()})
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+    /// Places an order and returns its JSON (asserting 201).
+    pub async fn place(&self, token: &str, lines: &[(&str, i64)]) -> Value {
+        let res = self.post("/api/orders", token, &order_body(lines)).await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["data"].clone()
+    }
+    /// Posts events to `/events` with the internal token.
+    pub async fn deliver(&self, events: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/events", self.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
+            .json(events)
+            .send()
+            .await
+            .unwrap()
+    }
+    /// The next delivered event of `event_type` (others are skipped).
+    pub async fn next_event(&mut self, event_type: &str) -> Value {
+        tokio::time::timeout(DEADLINE, async {
+            loop {
+                let e = self.bus.recv().await.unwrap();
+                if e["type"] == event_type {
+                    return e;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {event_type} delivered"))
+    }
+}
+
+/// An event envelope as the bus delivers it.
+pub fn envelope(id: &str, event_type: &str, data: Value) -> Value {
+    json!({"id": id, "type": event_type, "data": data, "occurredAt": "2026-11-25T00:00:00.000Z", "source": "payment-service"})
+}
+
+/// Polls `check` until it is true or the deadline passes.
+pub async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
+    let end = tokio::time::Instant::now() + DEADLINE;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A URL where nothing listens (a port bound and released).
+pub async fn closed_url() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}

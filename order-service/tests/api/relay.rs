@@ -1,0 +1,79 @@
+//! The outbox relay: orders never wait for the bus, and events reach it once it is up. Shutdown.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+use test_support::TestServer;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const MOUSE: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
+
+#[tokio::test]
+async fn with_the_bus_down_orders_still_answer_201_and_the_event_arrives_once_it_is_up() {
+    // Bound but not serving: the bus accepts no request until the stub starts on this listener.
+    let bus_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bus_url = format!("http://{}", bus_listener.local_addr().unwrap());
+    let app = spawn_app_with(Options {
+        bus_url: Some(bus_url),
+        ..Default::default()
+    })
+    .await;
+    app.products.add(MOUSE, "Mouse", json!(10), 10);
+    let (_, token) = user();
+
+    let started = tokio::time::Instant::now();
+    let order = app.place(&token, &[(MOUSE, 1)]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the request waited for the bus"
+    );
+    let health: Value = app
+        .http
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["outboxPending"], 1);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _bus = TestServer::start_on(bus_listener, bus_router(tx));
+    let event = tokio::time::timeout(DEADLINE, rx.recv())
+        .await
+        .expect("event not delivered")
+        .unwrap();
+
+    assert_eq!(event["type"], "OrderCreated");
+    assert_eq!(event["data"]["orderId"], order["_id"]);
+    let mut pending = u64::MAX;
+    let end = tokio::time::Instant::now() + DEADLINE;
+    while pending != 0 && tokio::time::Instant::now() < end {
+        let health: Value = app
+            .http
+            .get(format!("{}/health", app.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pending = health["outboxPending"].as_u64().unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pending, 0);
+}
+
+#[tokio::test]
+async fn run_returns_after_shutdown_with_its_workers_stopped() {
+    let app = spawn_app().await;
+
+    app.shutdown.cancel();
+    let result = tokio::time::timeout(DEADLINE, app.handle)
+        .await
+        .expect("run did not return");
+
+    assert!(result.unwrap().is_ok());
+}

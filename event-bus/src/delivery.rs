@@ -3,6 +3,7 @@
 //! due; every attempt is `POST <url>/events` with the internal token and a per-attempt timeout.
 
 use crate::domain::{DueDelivery, Subscriber};
+use crate::metrics::{Metrics, Outcome};
 use crate::store::EventStore;
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::config::Secret;
@@ -74,6 +75,8 @@ pub struct Worker {
     pub http: reqwest::Client,
     /// Its wake-up signal.
     pub wake: Arc<Notify>,
+    /// Delivery counters.
+    pub metrics: Metrics,
 }
 
 impl Worker {
@@ -84,6 +87,7 @@ impl Worker {
         settings: DeliverySettings,
         http: reqwest::Client,
         wakers: &Wakers,
+        metrics: Metrics,
     ) -> Self {
         let wake = wakers.of(&subscriber.name);
         Self {
@@ -92,6 +96,7 @@ impl Worker {
             settings,
             http,
             wake,
+            metrics,
         }
     }
 
@@ -186,6 +191,7 @@ impl Worker {
         let error = match outcome {
             Ok(()) => {
                 tracing::debug!(subscriber = name, event_id = id, "delivered");
+                self.metrics.record_delivery(name, Outcome::Delivered);
                 return self.store.mark_delivered(id, name, now).await;
             }
             Err(e) => e,
@@ -193,10 +199,12 @@ impl Worker {
         let attempts = d.attempts.saturating_add(1);
         if attempts >= self.settings.max_attempts {
             tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
+            self.metrics.record_delivery(name, Outcome::Dead);
             return self.store.mark_failed(id, name, &error, None, now).await;
         }
         let wait = self.settings.backoff.delay(attempts - 1);
         tracing::info!(subscriber = name, event_id = id, attempts, retry_in_ms = wait.as_millis() as u64, error = %error, "delivery failed, will retry");
+        self.metrics.record_delivery(name, Outcome::Retried);
         let retry_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
         self.store
             .mark_failed(id, name, &error, Some(retry_at), now)

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod metrics;
 mod routes;
 pub mod state;
 pub mod store;
@@ -27,7 +28,9 @@ pub struct App {
 impl App {
     /// The fully layered router (for oneshot tests).
     pub fn router(&self) -> axum::Router {
-        let router = routes::routes().with_state(self.state.clone());
+        let track =
+            axum::middleware::from_fn_with_state(self.state.metrics.clone(), metrics::track);
+        let router = routes::routes().layer(track).with_state(self.state.clone());
         shared::http::standard_layers(router, &self.config.common.http_options("event-bus"))
     }
 
@@ -48,6 +51,7 @@ impl App {
                 settings.clone(),
                 http.clone(),
                 &self.state.wakers,
+                self.state.metrics.clone(),
             );
             workers.spawn(worker.run(shutdown.child_token()));
         }
@@ -84,6 +88,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         store,
         subscribers: Arc::new(config.subscribers.clone()),
         wakers: Wakers::new(&config.subscribers),
+        metrics: metrics::Metrics::default(),
     };
     Ok(App { state, config })
 }

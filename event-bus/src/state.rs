@@ -2,6 +2,7 @@
 
 use crate::delivery::Wakers;
 use crate::domain::Subscriber;
+use crate::metrics::Metrics;
 use crate::store::EventStore;
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub subscribers: Arc<Vec<Subscriber>>,
     /// Wakes the delivery workers when events arrive or are replayed.
     pub wakers: Wakers,
+    /// Request and delivery counters for `/metrics`.
+    pub metrics: Metrics,
 }
 
 impl AppState {

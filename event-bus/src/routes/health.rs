@@ -1,8 +1,9 @@
 //! `GET /health` (the original's fields, with real counts) and `GET /ready` (database reachable,
-//! 503 while draining).
+//! 503 while draining) and `GET /metrics`.
 
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -30,6 +31,13 @@ pub async fn health(State(state): State<AppState>) -> Response {
             .into_response()
         }
     }
+}
+
+/// Prometheus metrics: request and delivery counters plus the store totals.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let totals = state.store.counts().await.ok();
+    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
+    (content_type, state.metrics.render(totals)).into_response()
 }
 
 /// Readiness: the database answers and the service is not draining.

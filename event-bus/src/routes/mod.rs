@@ -1,4 +1,4 @@
-//! HTTP routes of the bus: the event API and health/readiness.
+//! HTTP routes of the bus: the event API, health, readiness and metrics.
 
 mod events;
 mod health;
@@ -19,4 +19,5 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{id}/replay", post(events::replay_event))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
 }

@@ -2,6 +2,7 @@
 //! MongoDB store pass the same contract suite.
 
 mod sqlite;
+mod sqlite_rows;
 
 use crate::domain::{Counts, DeadDelivery, DueDelivery, StoredEvent};
 use async_trait::async_trait;

@@ -126,3 +126,37 @@ async fn run_returns_once_shutdown_is_cancelled_even_with_a_delivery_in_flight()
         .unwrap();
     assert!(result.is_ok());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_deliveries_by_outcome() {
+    let mut sub = stub(Mode::Ok).await;
+    let subs = subscribers(&[("orders", &sub)]);
+    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    app.publish(&json!({"id": "m-1", "type": "A", "data": {}}))
+        .await;
+    sub.next().await;
+    app.wait_for_event("m-1", |e| e["deliveries"][0]["status"] == "delivered")
+        .await;
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert!(text.contains(
+        "http_requests_total{service=\"event-bus\",method=\"POST\",route=\"/events\",status=\"202\"} 1"
+    ), "{text}");
+    assert!(
+        text.contains(
+            "event_bus_delivery_attempts_total{subscriber=\"orders\",outcome=\"delivered\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("event_bus_events 1"), "{text}");
+}

@@ -1,0 +1,284 @@
+//! The whole platform in one process: six services, each on its own port and talking to the others
+//! over HTTP exactly as in production, sharing one set of in-process backends (cache, limits,
+//! revocations). Used by the `ecommerce` binary and by the end-to-end tests.
+
+pub mod secrets;
+
+use anyhow::Context;
+use shared::config::Env;
+use shared::platform::Backends;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One of the six services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// API gateway (3000).
+    Gateway,
+    /// Auth service (4001).
+    Auth,
+    /// Product service (4002).
+    Products,
+    /// Order service (4003).
+    Orders,
+    /// Payment service (4004).
+    Payments,
+    /// Event bus (4005).
+    Events,
+}
+
+impl Service {
+    /// All services, in start order (the gateway last).
+    pub const ALL: [Service; 6] = [
+        Service::Events,
+        Service::Auth,
+        Service::Products,
+        Service::Orders,
+        Service::Payments,
+        Service::Gateway,
+    ];
+
+    /// The usual port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Service::Gateway => 3000,
+            Service::Auth => 4001,
+            Service::Products => 4002,
+            Service::Orders => 4003,
+            Service::Payments => 4004,
+            Service::Events => 4005,
+        }
+    }
+
+    /// The service's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Gateway => "api-gateway",
+            Service::Auth => "auth-service",
+            Service::Products => "product-service",
+            Service::Orders => "order-service",
+            Service::Payments => "payment-service",
+            Service::Events => "event-bus",
+        }
+    }
+
+    /// The SQLite file name under the data directory.
+    fn db_name(self) -> Option<&'static str> {
+        match self {
+            Service::Gateway => None,
+            Service::Auth => Some("auth"),
+            Service::Products => Some("products"),
+            Service::Orders => Some("orders"),
+            Service::Payments => Some("payments"),
+            Service::Events => Some("events"),
+        }
+    }
+}
+
+/// How to start the stack.
+pub struct StackOptions {
+    /// Where the SQLite files live.
+    pub data_dir: PathBuf,
+    /// Address to bind.
+    pub host: IpAddr,
+    /// Port per service; 0 picks a free one.
+    pub ports: HashMap<Service, u16>,
+    /// Variables for every service (secrets, admin, overrides); per-service ports, database URLs and
+    /// service URLs are added by the stack.
+    pub env: Env,
+    /// A payment provider to use instead of the simulated one configured by env.
+    pub payment_provider: Option<Arc<dyn payment_service::provider::PaymentProvider>>,
+}
+
+impl StackOptions {
+    /// The usual ports on `host`.
+    pub fn usual_ports() -> HashMap<Service, u16> {
+        Service::ALL
+            .iter()
+            .map(|s| (*s, s.default_port()))
+            .collect()
+    }
+}
+
+struct Running {
+    cancel: CancellationToken,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+/// The running platform.
+pub struct Stack {
+    addrs: HashMap<Service, SocketAddr>,
+    running: HashMap<Service, Running>,
+    env: Env,
+    backends: Backends,
+    provider: Option<Arc<dyn payment_service::provider::PaymentProvider>>,
+}
+
+impl Stack {
+    /// Binds every port first (so each service knows the others' URLs), then starts the services.
+    pub async fn start(opts: StackOptions) -> anyhow::Result<Stack> {
+        let mut listeners = HashMap::new();
+        let mut addrs = HashMap::new();
+        for svc in Service::ALL {
+            let port = opts.ports.get(&svc).copied().unwrap_or(0);
+            let listener = TcpListener::bind((opts.host, port))
+                .await
+                .with_context(|| format!("cannot bind {} to {}:{port}", svc.name(), opts.host))?;
+            addrs.insert(svc, listener.local_addr()?);
+            listeners.insert(svc, listener);
+        }
+        let url = |s: Service| format!("http://{}", addrs[&s]);
+        let mut env = opts
+            .env
+            .with_default("DEV_TOOLS", "true")
+            .with("AUTH_SERVICE_URL", url(Service::Auth))
+            .with("PRODUCT_SERVICE_URL", url(Service::Products))
+            .with("ORDER_SERVICE_URL", url(Service::Orders))
+            .with("PAYMENT_SERVICE_URL", url(Service::Payments))
+            .with("EVENT_BUS_URL", url(Service::Events))
+            .with(
+                "EVENT_SUBSCRIBERS",
+                format!(
+                    "orders={},payments={}",
+                    url(Service::Orders),
+                    url(Service::Payments)
+                ),
+            );
+        for svc in Service::ALL {
+            if let Some(db) = svc.db_name() {
+                let key = format!("{}_DATABASE_URL", db.to_uppercase());
+                let path = opts.data_dir.join(format!("{db}.db"));
+                let value = env
+                    .get(&key)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("sqlite://{}", path.display()));
+                env = env.with(&key, value);
+            }
+        }
+        let mut stack = Stack {
+            addrs,
+            running: HashMap::new(),
+            env,
+            backends: Backends::in_process(),
+            provider: opts.payment_provider,
+        };
+        for svc in Service::ALL {
+            let listener = listeners.remove(&svc).context("listener missing")?;
+            stack.launch(svc, listener).await?;
+        }
+        Ok(stack)
+    }
+
+    /// The environment one service sees.
+    fn env_for(&self, svc: Service) -> Env {
+        let mut env = self
+            .env
+            .clone()
+            .with("PORT", self.addrs[&svc].port().to_string());
+        if let Some(db) = svc.db_name() {
+            let key = format!("{}_DATABASE_URL", db.to_uppercase());
+            if let Some(url) = self.env.get(&key) {
+                env = env.with("DATABASE_URL", url);
+            }
+        }
+        env
+    }
+
+    async fn launch(&mut self, svc: Service, listener: TcpListener) -> anyhow::Result<()> {
+        let env = self.env_for(svc);
+        let backends = self.backends.clone();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let handle = match svc {
+            Service::Gateway => {
+                let app =
+                    api_gateway::build(api_gateway::Config::from_env(&env)?, backends).await?;
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+            Service::Auth => {
+                let app =
+                    auth_service::build(auth_service::Config::from_env(&env)?, backends).await?;
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+            Service::Products => {
+                let config = product_service::Config::from_env(&env)?;
+                let app = product_service::build(config, backends).await?;
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+            Service::Orders => {
+                let app =
+                    order_service::build(order_service::Config::from_env(&env)?, backends).await?;
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+            Service::Payments => {
+                let config = payment_service::Config::from_env(&env)?;
+                let app = match &self.provider {
+                    Some(p) => {
+                        payment_service::build_with_provider(config, backends, p.clone()).await?
+                    }
+                    None => payment_service::build(config, backends).await?,
+                };
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+            Service::Events => {
+                let app =
+                    event_bus::build(event_bus::config::Config::from_env(&env)?, backends).await?;
+                tokio::spawn(async move { app.run(listener, token).await })
+            }
+        };
+        self.running.insert(svc, Running { cancel, handle });
+        Ok(())
+    }
+
+    /// The base URL of a service.
+    pub fn url(&self, svc: Service) -> String {
+        format!("http://{}", self.addrs[&svc])
+    }
+
+    /// The address of a service.
+    pub fn addr(&self, svc: Service) -> SocketAddr {
+        self.addrs[&svc]
+    }
+
+    /// Stops one service (drains it) and waits for it to exit.
+    pub async fn stop(&mut self, svc: Service) -> anyhow::Result<()> {
+        if let Some(r) = self.running.remove(&svc) {
+            r.cancel.cancel();
+            r.handle.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped service again on the same port with the same data.
+    pub async fn restart(&mut self, svc: Service) -> anyhow::Result<()> {
+        self.stop(svc).await?;
+        let listener = TcpListener::bind(self.addrs[&svc]).await?;
+        self.launch(svc, listener).await
+    }
+
+    /// Waits for `shutdown`, then stops every service.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        shutdown.cancelled().await;
+        self.shutdown().await
+    }
+
+    /// Stops every service, gateway first.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        for svc in [
+            Service::Gateway,
+            Service::Orders,
+            Service::Payments,
+            Service::Products,
+            Service::Auth,
+            Service::Events,
+        ] {
+            self.stop(svc).await?;
+        }
+        Ok(())
+    }
+}

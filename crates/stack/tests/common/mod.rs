@@ -1,0 +1,265 @@
+//! The end-to-end harness: a stack on ephemeral ports with its own data directory, and typed helpers
+//! that drive it through the gateway.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use serde_json::{json, Value};
+use shared::config::Env;
+use stack::{Service, Stack, StackOptions};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+/// A client of the gateway (cheap to clone into tasks).
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut rb = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let res = rb.send().await.unwrap();
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn place_order(
+        &self,
+        token: &str,
+        lines: &[(&str, i64)],
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(p, q)| json!({"productId": p, "quantity": q}))
+            .collect();
+        let body = json!({
+            "items": items,
+            "shippingAddress": {"street": "123 Main St", "city": "Mumbai", "state": "Maharashtra", "zipCode": "400001", "country": "India"}
+        });
+        let mut rb = self
+            .http
+            .post(format!("{}/api/orders", self.base))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        let res = rb.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub struct TestStack {
+    pub stack: Stack,
+    pub client: Client,
+    pub provider: Arc<payment_service::provider::SimulatedProvider>,
+    data_dir: PathBuf,
+}
+
+impl TestStack {
+    pub async fn start() -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("ecommerce-e2e-{}", shared::ids::new_object_id()));
+        let env = Env::from_pairs([
+            ("JWT_SECRET", "e2e-jwt-secret-0123456789abcdef0123456789"),
+            (
+                "JWT_REFRESH_SECRET",
+                "e2e-refresh-secret-0123456789abcdef012345",
+            ),
+            ("ENCRYPTION_KEY", "12345678901234567890123456789012"),
+            ("INTERNAL_TOKEN", "e2e-internal-token-0123456789abcdef0123"),
+            ("ADMIN_EMAIL", ADMIN_EMAIL),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("ARGON2_MEMORY_KIB", "64"),
+            ("RATE_LIMIT_AUTH", "10000/60"),
+            ("RATE_LIMIT_WRITE", "10000/60"),
+            ("RATE_LIMIT_READ", "100000/60"),
+            ("PAYMENT_FAILURE_RATE", "0"),
+            ("PAYMENT_LATENCY_MS", "0-5"),
+            ("PAYMENT_SEED", "7"),
+            ("OUTBOX_POLL_MS", "100"),
+            ("DELIVERY_BACKOFF_MS", "50"),
+            ("DELIVERY_BACKOFF_MAX_MS", "500"),
+            ("DEV_TOOLS", "true"),
+        ]);
+        let provider = Arc::new(payment_service::provider::SimulatedProvider::new(
+            payment_service::config::SimulationConfig {
+                latency_min: Duration::from_millis(0),
+                latency_max: Duration::from_millis(5),
+                failure_rate: 0.0,
+                decline_rate: 0.0,
+                seed: Some(7),
+            },
+        ));
+        let ports: HashMap<Service, u16> = HashMap::new();
+        let stack = Stack::start(StackOptions {
+            data_dir: data_dir.clone(),
+            host: "127.0.0.1".parse().unwrap(),
+            ports,
+            env,
+            payment_provider: Some(provider.clone()),
+        })
+        .await
+        .unwrap();
+        let client = Client {
+            http: reqwest::Client::new(),
+            base: stack.url(Service::Gateway),
+        };
+        TestStack {
+            stack,
+            client,
+            provider,
+            data_dir,
+        }
+    }
+
+    pub fn client_handle(&self) -> Client {
+        self.client.clone()
+    }
+
+    pub async fn stop(self) {
+        self.stack.shutdown().await.unwrap();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        self.client.send("POST", path, Some(body), token).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value, token: &str) -> (u16, Value) {
+        self.client.send("PUT", path, Some(body), Some(token)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.client.send("GET", path, None, token).await
+    }
+
+    pub async fn raw_post(&self, path: &str, body: &str, content_type: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .http
+            .post(format!("{}{path}", self.client.base))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Calls a service directly (bypassing the gateway) and returns the status.
+    pub async fn direct(&self, svc: Service, method: &str, path: &str, token: &str) -> u16 {
+        let c = Client {
+            http: self.client.http.clone(),
+            base: self.stack.url(svc),
+        };
+        let body = if method == "GET" {
+            None
+        } else {
+            Some(json!({}))
+        };
+        c.send(method, path, body.as_ref(), Some(token)).await.0
+    }
+
+    pub async fn login_admin(&self) -> String {
+        let (s, body) = self
+            .post(
+                "/api/auth/login",
+                &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "admin login: {body}");
+        assert_eq!(body["data"]["user"]["role"], "admin");
+        body["data"]["accessToken"].as_str().unwrap().to_string()
+    }
+
+    pub async fn register(&self, name: &str, email: &str) -> String {
+        let (s, body) = self
+            .post(
+                "/api/auth/register",
+                &json!({"name": name, "email": email, "password": "password123"}),
+                None,
+            )
+            .await;
+        assert_eq!(s, 201, "register: {body}");
+        body["data"]["accessToken"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_product(&self, admin: &str, sku: &str, price: f64, stock: i64) -> Value {
+        let body = json!({
+            "name": format!("Product {sku}"), "description": "High-performance laptop", "price": price,
+            "stock": stock, "category": "Electronics", "sku": sku
+        });
+        let (s, res) = self.post("/api/products", &body, Some(admin)).await;
+        assert_eq!(s, 201, "create product: {res}");
+        res["data"].clone()
+    }
+
+    pub async fn place_order(
+        &self,
+        token: &str,
+        lines: &[(&str, i64)],
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        self.client.place_order(token, lines, key).await
+    }
+
+    pub async fn stock(&self, pid: &str) -> i64 {
+        let (s, body) = self.get(&format!("/api/products/{pid}"), None).await;
+        assert_eq!(s, 200, "{body}");
+        body["data"]["stock"].as_i64().unwrap()
+    }
+
+    /// Polls the order until `done` holds (10 s deadline).
+    pub async fn wait_order(&self, token: &str, oid: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (s, body) = self.get(&format!("/api/orders/{oid}"), Some(token)).await;
+            assert_eq!(s, 200, "{body}");
+            if done(&body["data"]) {
+                return body["data"].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "order {oid} never reached the state: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// How many real charges the provider made for the order's payment (its first attempt's key is
+    /// the payment id; failures are off in these tests, so there is no second attempt).
+    pub async fn charges_for_order(&self, token: &str, oid: &str) -> u32 {
+        let (s, body) = self.get(&format!("/api/payments/{oid}"), Some(token)).await;
+        assert_eq!(s, 200, "{body}");
+        self.provider
+            .charges_for(body["data"]["_id"].as_str().unwrap())
+    }
+}

@@ -173,7 +173,8 @@ impl FromJson for CreateProductRequest {
             f.sku,
         )
         else {
-            return Err(ApiError::validation(vec![]));
+            // Unreachable: `finish` has already reported every missing required field.
+            return Err(ApiError::validation(Vec::new()));
         };
         Ok(Self(NewProduct {
             name,

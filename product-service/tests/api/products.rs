@@ -203,6 +203,20 @@ async fn get_product_answers_400_for_a_bad_id_and_404_for_an_unknown_one() {
 }
 
 #[tokio::test]
+async fn public_reads_ignore_a_bad_bearer_token_but_never_treat_it_as_admin() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let p = app.create(product_body("OPT-1")).await;
+    let path = format!("/api/products/{}", p["_id"].as_str().unwrap());
+    assert_eq!(app.get(&path, Some("garbage")).await.status, StatusCode::OK);
+    app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_eq!(
+        app.get(&path, Some("garbage")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
 async fn put_needs_the_full_product_and_patch_any_nonempty_subset() {
     let app = spawn_app().await;
     let admin = app.admin();

@@ -162,3 +162,28 @@ async fn invalid_reservation_requests_are_400() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_orders_for_ten_units_never_oversell() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let id = product(&app, "RACE-1", 10).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (app, id) = (app.clone(), id.clone());
+        tasks.spawn(async move {
+            let order = format!("{:024x}", 0xabc000 + i);
+            app.internal("/internal/reservations", reserve_body(&order, &[(&id, 1)]))
+                .await
+                .status
+        });
+    }
+    let mut created = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            StatusCode::CREATED => created += 1,
+            other => assert_eq!(other, StatusCode::CONFLICT),
+        }
+    }
+    assert_eq!(created, 10);
+    assert_eq!(app.stock_of(&id).await, 0);
+}

@@ -53,6 +53,39 @@ pub enum Error {
     Revocation(#[from] RevocationError),
 }
 
+impl Error {
+    /// A short outcome label for metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Error::EmailTaken => "email_taken",
+            Error::AdminRegistrationForbidden => "admin_forbidden",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::AccountDisabled => "account_disabled",
+            Error::InvalidRefreshToken => "invalid",
+            Error::RefreshTokenReused => "reused",
+            Error::InvalidToken | Error::SessionRevoked => "unauthorized",
+            Error::UserNotFound => "not_found",
+            Error::SelfModification => "self_modification",
+            Error::Api(e) if e.status.as_u16() == 429 => "rate_limited",
+            Error::Api(_) => "rejected",
+            Error::Store(_) | Error::Hash(_) | Error::Revocation(_) => "error",
+        }
+    }
+}
+
+/// Counts `result` under `event` (success or the error's outcome) and passes it on.
+pub fn counted<T>(
+    metrics: &crate::metrics::Metrics,
+    event: &'static str,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    metrics.event(
+        event,
+        result.as_ref().map_or_else(Error::outcome, |_| "success"),
+    );
+    result
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let msg = e.to_string();

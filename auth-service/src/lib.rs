@@ -4,6 +4,7 @@
 pub mod config;
 pub mod domain;
 mod error;
+pub mod metrics;
 pub mod password;
 mod routes;
 pub mod sessions;
@@ -66,6 +67,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         refresh: RefreshTokens::new(config.refresh_secret.expose()),
         auth_rate: config.auth_rate,
         refresh_ttl_ms: i64::try_from(config.refresh_ttl.as_millis()).unwrap_or(i64::MAX),
+        metrics: metrics::Metrics::default(),
     };
     if let Some(admin) = &config.admin {
         bootstrap_admin(&state, admin).await?;

@@ -3,6 +3,7 @@
 //! unlike the in-process revocation set).
 
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::password::Passwords;
 use crate::store::UserStore;
 use crate::tokens::RefreshTokens;
@@ -29,6 +30,14 @@ pub struct AppState {
     pub auth_rate: RateRule,
     /// Refresh-token lifetime in milliseconds.
     pub refresh_ttl_ms: i64,
+    /// Request and business metrics.
+    pub metrics: Metrics,
+}
+
+impl axum::extract::FromRef<AppState> for Metrics {
+    fn from_ref(s: &AppState) -> Self {
+        s.metrics.clone()
+    }
 }
 
 shared::impl_common_from_ref!(AppState, common);

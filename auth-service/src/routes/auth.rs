@@ -1,7 +1,7 @@
 //! `/api/auth` account routes: register, login, refresh, logout, verify, profile.
 
 use crate::domain::{Role, User};
-use crate::error::Error;
+use crate::error::{counted, Error};
 use crate::sessions::{self, TokenPair};
 use crate::state::{AppState, LiveUser};
 use axum::extract::State;
@@ -125,10 +125,15 @@ pub async fn register(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, Error> {
+    let result = register_inner(&state, req).await;
+    counted(&state.metrics, "register", result)
+}
+
+async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<Response, Error> {
     if req.role.as_deref() == Some("admin") {
         return Err(Error::AdminRegistrationForbidden);
     }
-    limit_attempts(&state, &req.email).await?;
+    limit_attempts(state, &req.email).await?;
     if state.store.find_user_by_email(&req.email).await?.is_some() {
         return Err(Error::EmailTaken);
     }
@@ -147,7 +152,7 @@ pub async fn register(
         Err(shared::store::StoreError::Conflict(_)) => return Err(Error::EmailTaken),
         other => other?,
     }
-    let pair = sessions::open(&state, &user).await?;
+    let pair = sessions::open(state, &user).await?;
     Ok(created(session_body(&user, pair)))
 }
 
@@ -156,7 +161,12 @@ pub async fn login(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Response, Error> {
-    limit_attempts(&state, &req.email).await?;
+    let result = login_inner(&state, req).await;
+    counted(&state.metrics, "login", result)
+}
+
+async fn login_inner(state: &AppState, req: LoginRequest) -> Result<Response, Error> {
+    limit_attempts(state, &req.email).await?;
     let user = state.store.find_user_by_email(&req.email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.as_str());
     let matched = state.passwords.verify(&req.password, hash).await?;
@@ -167,7 +177,7 @@ pub async fn login(
     if !user.is_active {
         return Err(Error::AccountDisabled);
     }
-    let pair = sessions::open(&state, &user).await?;
+    let pair = sessions::open(state, &user).await?;
     Ok(ok(session_body(&user, pair)))
 }
 
@@ -176,7 +186,12 @@ pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> Result<Response, Error> {
-    let pair = sessions::rotate(&state, &req.refresh_token).await?;
+    let result = refresh_inner(&state, req).await;
+    counted(&state.metrics, "refresh", result)
+}
+
+async fn refresh_inner(state: &AppState, req: RefreshRequest) -> Result<Response, Error> {
+    let pair = sessions::rotate(state, &req.refresh_token).await?;
     Ok(ok(json!({
         "accessToken": pair.access_token,
         "refreshToken": pair.refresh_token,
@@ -189,15 +204,24 @@ pub async fn logout(
     LiveUser(user): LiveUser,
     JsonBody(req): JsonBody<LogoutRequest>,
 ) -> Result<Response, Error> {
-    sessions::end(&state, &user.claims.sid).await?;
+    let result = logout_inner(&state, user, req).await;
+    counted(&state.metrics, "logout", result)
+}
+
+async fn logout_inner(
+    state: &AppState,
+    user: AuthUser,
+    req: LogoutRequest,
+) -> Result<Response, Error> {
+    sessions::end(state, &user.claims.sid).await?;
     if req.all {
-        sessions::end_all(&state, &user.user_id).await?;
+        sessions::end_all(state, &user.user_id).await?;
     } else if let Some(token) = req.refresh_token {
         // A refresh token of another of the caller's sessions ends that session too.
         let hash = state.refresh.hash(&token);
         if let Some(t) = state.store.find_refresh_token(&hash).await? {
             if t.user_id == user.user_id {
-                sessions::end(&state, &t.sid).await?;
+                sessions::end(state, &t.sid).await?;
             }
         }
     }

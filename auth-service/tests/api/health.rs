@@ -83,3 +83,24 @@ async fn the_bootstrapped_admin_can_log_in_and_a_second_build_leaves_it() {
         .unwrap());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_login_outcomes() {
+    let app = spawn_app().await;
+    app.login(ADMIN_EMAIL, crate::ADMIN_PASSWORD).await;
+    let wrong = json!({"email": ADMIN_EMAIL, "password": "wrong-password"});
+    app.post("/api/auth/login", None, wrong).await;
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains(
+        "http_requests_total{service=\"auth-service\",method=\"POST\",route=\"/api/auth/login\",status=\"401\"} 1"
+    ), "{text}");
+    assert!(text.contains("auth_events_total{event=\"login\",outcome=\"success\"} 1"));
+    assert!(text.contains("auth_events_total{event=\"login\",outcome=\"invalid_credentials\"} 1"));
+}

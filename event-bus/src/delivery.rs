@@ -2,7 +2,7 @@
 //! worker is woken by a `Notify` when events arrive and otherwise sleeps until its next delivery is
 //! due; every attempt is `POST <url>/events` with the internal token and a per-attempt timeout.
 
-use crate::domain::{DueDelivery, Subscriber};
+use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
 use crate::metrics::{Metrics, Outcome};
 use crate::store::EventStore;
 use shared::auth::INTERNAL_TOKEN_HEADER;
@@ -197,17 +197,28 @@ impl Worker {
             Err(e) => e,
         };
         let attempts = d.attempts.saturating_add(1);
-        if attempts >= self.settings.max_attempts {
-            tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
-            self.metrics.record_delivery(name, Outcome::Dead);
-            return self.store.mark_failed(id, name, &error, None, now).await;
-        }
-        let wait = self.settings.backoff.delay(attempts - 1);
-        tracing::info!(subscriber = name, event_id = id, attempts, retry_in_ms = wait.as_millis() as u64, error = %error, "delivery failed, will retry");
-        self.metrics.record_delivery(name, Outcome::Retried);
+        let wait = self.settings.backoff.delay(attempts.saturating_sub(1));
         let retry_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-        self.store
-            .mark_failed(id, name, &error, Some(retry_at), now)
-            .await
+        let max = self.settings.max_attempts;
+        match self
+            .store
+            .mark_failed(id, name, &error, max, retry_at, now)
+            .await?
+        {
+            Some(DeliveryStatus::Dead) => {
+                tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
+                self.metrics.record_delivery(name, Outcome::Dead);
+            }
+            Some(_) => {
+                tracing::info!(subscriber = name, event_id = id, attempts, retry_in_ms = wait.as_millis() as u64, error = %error, "delivery failed, will retry");
+                self.metrics.record_delivery(name, Outcome::Retried);
+            }
+            None => tracing::debug!(
+                subscriber = name,
+                event_id = id,
+                "delivery changed meanwhile"
+            ),
+        }
+        Ok(())
     }
 }

@@ -72,7 +72,8 @@ async fn check_delivered_and_failed_deliveries_change_state(store: &dyn EventSto
             "e2",
             "orders",
             "subscriber answered 500",
-            Some(NOW + 1000),
+            10,
+            NOW + 1000,
             NOW + 5,
         )
         .await
@@ -111,7 +112,7 @@ async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn EventStor
         .await
         .unwrap();
     store
-        .mark_failed("e1", "payments", "timeout", None, NOW + 7)
+        .mark_failed("e1", "payments", "timeout", 1, NOW + 99, NOW + 7)
         .await
         .unwrap();
     assert!(store
@@ -136,6 +137,39 @@ async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn EventStor
     assert_eq!(store.dead(10).await.unwrap().len(), 1);
 }
 
+async fn check_failures_go_dead_when_stored_attempts_reach_the_maximum(store: &dyn EventStore) {
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
+    let first = store
+        .mark_failed("e1", "orders", "500", 2, NOW + 10, NOW)
+        .await
+        .unwrap();
+    assert_eq!(first, Some(DeliveryStatus::Pending));
+    let second = store
+        .mark_failed("e1", "orders", "500", 2, NOW + 20, NOW + 10)
+        .await
+        .unwrap();
+    assert_eq!(second, Some(DeliveryStatus::Dead));
+    // No longer pending: a late failure or success changes nothing.
+    let late = store
+        .mark_failed("e1", "orders", "late", 2, NOW + 30, NOW + 20)
+        .await
+        .unwrap();
+    assert_eq!(late, None);
+    let dead = store.dead(10).await.unwrap();
+    assert_eq!(dead[0].delivery.attempts, 2);
+    assert_eq!(dead[0].delivery.last_error.as_deref(), Some("500"));
+    // After a replay the count starts again, so one more failure does not dead-letter it.
+    store.replay("e1", &subs(), NOW + 30).await.unwrap();
+    let after = store
+        .mark_failed("e1", "orders", "500", 2, NOW + 40, NOW + 30)
+        .await
+        .unwrap();
+    assert_eq!(after, Some(DeliveryStatus::Pending));
+}
+
 async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store: &dyn EventStore) {
     store
         .append(&[event("e1", "A")], &subs(), NOW)
@@ -143,7 +177,7 @@ async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store: &d
         .unwrap();
     store.mark_delivered("e1", "orders", NOW).await.unwrap();
     store
-        .mark_failed("e1", "payments", "boom", None, NOW)
+        .mark_failed("e1", "payments", "boom", 1, NOW, NOW)
         .await
         .unwrap();
     let mut now_subs = subs();
@@ -210,6 +244,7 @@ contract!(
     check_due_deliveries_are_per_subscriber_in_arrival_order,
     check_delivered_and_failed_deliveries_change_state,
     check_dead_deliveries_are_listed_with_their_event,
+    check_failures_go_dead_when_stored_attempts_reach_the_maximum,
     check_replay_requeues_every_delivery_and_adds_new_subscribers,
     check_recent_is_newest_first_filtered_and_limited,
     check_counts_start_at_zero_and_ping_answers,

@@ -4,7 +4,7 @@
 mod sqlite;
 mod sqlite_rows;
 
-use crate::domain::{Counts, DeadDelivery, DueDelivery, StoredEvent};
+use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent};
 use async_trait::async_trait;
 use shared::events::EventEnvelope;
 pub use shared::store::StoreError;
@@ -43,16 +43,18 @@ pub trait EventStore: Send + Sync {
         now: i64,
     ) -> Result<(), StoreError>;
 
-    /// Records a failed attempt of a pending delivery: attempts + 1 and `error` kept. With
-    /// `retry_at` it stays pending until then; with `None` it becomes dead.
+    /// Records a failed attempt of a pending delivery in one conditional update: attempts + 1 and
+    /// `error` kept; once attempts reach `max_attempts` it becomes dead, else it stays pending until
+    /// `retry_at`. Returns the new status, or `None` when the delivery was not pending.
     async fn mark_failed(
         &self,
         event_id: &str,
         subscriber: &str,
         error: &str,
-        retry_at: Option<i64>,
+        max_attempts: u32,
+        retry_at: i64,
         now: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<DeliveryStatus>, StoreError>;
 
     /// Resets every delivery of the event to pending with 0 attempts, due at `now`, adding one for
     /// each name in `subscribers` it lacks. Returns how many deliveries are queued;

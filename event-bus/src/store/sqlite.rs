@@ -5,7 +5,7 @@ use super::sqlite_rows::{
     delivery, envelope, event, insert_delivery, DELIVERY_COLUMNS, EVENT_COLUMNS, SCHEMA,
 };
 use super::{EventStore, StoreError};
-use crate::domain::{Counts, DeadDelivery, Delivery, DueDelivery, StoredEvent};
+use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
 use async_trait::async_trait;
 use shared::events::EventEnvelope;
 use sqlx::{Row, SqlitePool};
@@ -124,28 +124,27 @@ impl EventStore for SqliteEventStore {
         event_id: &str,
         subscriber: &str,
         error: &str,
-        retry_at: Option<i64>,
+        max_attempts: u32,
+        retry_at: i64,
         now: i64,
-    ) -> Result<(), StoreError> {
-        let status = if retry_at.is_some() {
-            "pending"
-        } else {
-            "dead"
-        };
-        sqlx::query(
-            "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, \
-             next_attempt_at = ?, updated_at = ? \
-             WHERE event_id = ? AND subscriber = ? AND status = 'pending'",
+    ) -> Result<Option<DeliveryStatus>, StoreError> {
+        // Decided on the stored count, so a replay racing with an attempt is never dead-lettered
+        // by that attempt's stale count.
+        let status: Option<(String,)> = sqlx::query_as(
+            "UPDATE deliveries SET \
+             status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END, \
+             attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? \
+             WHERE event_id = ? AND subscriber = ? AND status = 'pending' RETURNING status",
         )
-        .bind(status)
+        .bind(max_attempts)
         .bind(error)
-        .bind(retry_at.unwrap_or(now))
+        .bind(retry_at)
         .bind(now)
         .bind(event_id)
         .bind(subscriber)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(status.and_then(|(s,)| DeliveryStatus::parse(&s)))
     }
 
     async fn replay(

@@ -159,7 +159,12 @@ async fn a_slow_subscriber_does_not_delay_delivery_to_the_other() {
     let mut slow = stub(Mode::WaitFor(release.clone())).await;
     let mut fast = stub(Mode::Ok).await;
     let subs = subscribers(&[("slow", &slow), ("fast", &fast)]);
-    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    // A long attempt timeout: the slow subscriber must hold s-1 until it is released.
+    let app = spawn_app(&[
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_TIMEOUT_MS", "60000"),
+    ])
+    .await;
     app.publish(&json!([
         {"id": "s-1", "type": "A", "data": {}},
         {"id": "s-2", "type": "A", "data": {}}

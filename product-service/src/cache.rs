@@ -4,6 +4,7 @@
 //! Cache failures are logged and the database answers instead.
 
 use crate::domain::{Product, ProductFilter};
+use crate::metrics::Metrics;
 use crate::store::ProductStore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -29,12 +30,13 @@ struct CachedPage {
 #[derive(Clone)]
 pub struct ProductCache {
     cache: Arc<dyn Cache>,
+    metrics: Metrics,
 }
 
 impl ProductCache {
-    /// Wraps a cache backend.
-    pub fn new(cache: Arc<dyn Cache>) -> Self {
-        Self { cache }
+    /// Wraps a cache backend; lookups are counted in `metrics`.
+    pub fn new(cache: Arc<dyn Cache>, metrics: Metrics) -> Self {
+        Self { cache, metrics }
     }
 
     /// The product with `id` (active or not), from the cache or the store.
@@ -96,14 +98,15 @@ impl ProductCache {
     }
 
     async fn read<T: DeserializeOwned>(&self, key: Option<&str>) -> Option<T> {
-        let raw = match self.cache.get(key?).await {
-            Ok(raw) => raw?,
+        let found = match self.cache.get(key?).await {
+            Ok(raw) => raw.and_then(|raw| serde_json::from_str(&raw).ok()),
             Err(e) => {
                 tracing::warn!(error = %e, "product cache read failed");
-                return None;
+                None
             }
         };
-        serde_json::from_str(&raw).ok()
+        self.metrics.record_cache(found.is_some());
+        found
     }
 
     async fn write<T: Serialize>(&self, key: Option<&str>, value: &T, ttl: Duration) {
@@ -143,7 +146,8 @@ mod tests {
         let store = SqliteProductStore::connect("sqlite::memory:")
             .await
             .unwrap();
-        let cache = ProductCache::new(Arc::new(MemoryCache::default()));
+        let metrics = Metrics::default();
+        let cache = ProductCache::new(Arc::new(MemoryCache::default()), metrics.clone());
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
         let filter = ProductFilter::default();
@@ -175,6 +179,15 @@ mod tests {
         assert_eq!(
             cache.list(&store, &filter, page).await.unwrap().0[0].name,
             "Desk lamp"
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains("product_cache_lookups_total{result=\"hit\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("product_cache_lookups_total{result=\"miss\"} 4"),
+            "{text}"
         );
     }
 }

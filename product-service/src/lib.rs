@@ -5,6 +5,7 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -52,16 +53,19 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url)
         .await
         .context("opening the product database")?;
-    let cache = ProductCache::new(backends.cache.clone());
+    let metrics = metrics::Metrics::default();
+    let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();
     let state = AppState {
         common,
         store,
         cache,
+        metrics: metrics.clone(),
     };
+    let track = axum::middleware::from_fn_with_state(metrics, metrics::track);
     let router = shared::http::standard_layers(
-        routes::routes().with_state(state),
+        routes::routes().route_layer(track).with_state(state),
         &config.common.http_options(SERVICE_NAME),
     );
     Ok(App { router, draining })

@@ -2,6 +2,7 @@
 //! internal token, draining flag), the store and the read cache.
 
 use crate::cache::ProductCache;
+use crate::metrics::Metrics;
 use crate::store::ProductStore;
 use shared::platform::Common;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub store: Arc<dyn ProductStore>,
     /// Read-through cache with generation invalidation.
     pub cache: ProductCache,
+    /// Request and business counters for `/metrics`.
+    pub metrics: Metrics,
 }
 
 shared::impl_common_from_ref!(AppState, common);

@@ -1,4 +1,5 @@
-//! The service's routes: the public/admin product API, the internal reservation API, health.
+//! The service's routes: the public/admin product API, the internal reservation API, health,
+//! readiness and metrics.
 
 mod health;
 mod products;
@@ -14,6 +15,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .route(
             "/api/products",
             get(products::list_products).post(products::create_product),

@@ -78,7 +78,20 @@ pub async fn create_reservation(
     _internal: InternalCaller,
     JsonBody(req): JsonBody<ReserveRequest>,
 ) -> Result<Response, ApiError> {
-    let reserved = state.store.reserve(&req.order_id, &req.lines).await?;
+    let reserved = match state.store.reserve(&req.order_id, &req.lines).await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = ApiError::from(e);
+            state.metrics.record_reservation(e.code);
+            return Err(e);
+        }
+    };
+    let outcome = if reserved.created {
+        "reserved"
+    } else {
+        "repeated"
+    };
+    state.metrics.record_reservation(outcome);
     if reserved.created {
         state.cache.invalidate().await;
         Ok(created(reservation_json(&reserved.reservation)))
@@ -94,6 +107,7 @@ pub async fn release_reservation(
     IdPath(order_id): IdPath,
 ) -> Result<Response, ApiError> {
     if state.store.release(&order_id).await? {
+        state.metrics.record_reservation("released");
         state.cache.invalidate().await;
     }
     Ok(ok(json!({"orderId": order_id, "status": "released"})))

@@ -46,3 +46,31 @@ async fn run_serves_until_shutdown_is_cancelled() {
     let finished = tokio::time::timeout(std::time::Duration::from_secs(5), running).await;
     assert!(finished.unwrap().unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_reservation_outcomes() {
+    let app = spawn_app().await;
+    app.get("/api/products", None).await;
+    let body = serde_json::json!({"orderId": "0000000000000000000000a9", "items": [{"productId": "aaaaaaaaaaaaaaaaaaaaaaaa", "quantity": 1}]});
+    app.internal("/internal/reservations", body).await;
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("method=\"GET\",route=\"/api/products\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("product_reservations_total{outcome=\"product_not_found\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("product_cache_lookups_total{result=\"miss\"} 1"),
+        "{text}"
+    );
+}

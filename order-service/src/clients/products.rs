@@ -44,14 +44,12 @@ impl ProductsClient {
             .post_json("/internal/reservations", &body)
             .await
             .map_err(|e| reservation_error(&e))?;
-        parse_reserved(&answer["data"]["items"]).ok_or_else(|| {
-            tracing::error!(body = %answer, "unexpected reservation answer");
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "upstream_error",
-                "Product service failed",
-            )
-        })
+        parse_reserved(&answer["data"]["items"])
+            .filter(|items| covers(items, lines))
+            .ok_or_else(|| {
+                tracing::error!(body = %answer, "unexpected reservation answer");
+                upstream_failed()
+            })
     }
 
     /// Releases the reservation of `order_id`. A missing reservation counts as released.
@@ -63,6 +61,24 @@ impl ProductsClient {
             Err(e) => Err(e),
         }
     }
+}
+
+fn upstream_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_error",
+        "Product service failed",
+    )
+}
+
+/// The answer reserves exactly the requested lines (so prices cover every line ordered).
+fn covers(items: &[OrderItem], lines: &[ReserveLine]) -> bool {
+    items.len() == lines.len()
+        && lines.iter().all(|l| {
+            items
+                .iter()
+                .any(|i| i.product_id == l.product_id && i.quantity == l.quantity)
+        })
 }
 
 fn reservation_error(e: &ClientError) -> ApiError {
@@ -79,6 +95,13 @@ fn reservation_error(e: &ClientError) -> ApiError {
         }
         ClientError::Status { status, body, .. } if *status == StatusCode::CONFLICT => {
             ApiError::conflict("insufficient_stock", message(body, "Insufficient stock"))
+        }
+        // Our token or request refused: a fault on our side, not the client's.
+        ClientError::Status { status, .. }
+            if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
+        {
+            tracing::error!(error = %e, "product service refused our call");
+            upstream_failed()
         }
         other => other.to_api_error(),
     }
@@ -101,6 +124,7 @@ fn parse_reserved(items: &Value) -> Option<Vec<OrderItem>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -109,6 +133,14 @@ mod tests {
         let parsed = parse_reserved(&items);
         assert_eq!(parsed.as_ref().map(|p| p[0].price_cents), Some(1999));
         assert!(parse_reserved(&json!([{"productId": "a"}])).is_none());
+        let asked = |q| ReserveLine {
+            product_id: "a".into(),
+            quantity: q,
+        };
+        let parsed = parsed.unwrap();
+        assert!(covers(&parsed, &[asked(2)]));
+        assert!(!covers(&parsed, &[asked(3)]));
+        assert!(!covers(&parsed, &[asked(2), asked(1)]));
     }
 
     #[test]

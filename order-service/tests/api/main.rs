@@ -5,5 +5,7 @@ mod access;
 mod create;
 mod events;
 mod helpers;
+mod idempotency;
 mod lifecycle;
 mod relay;
+mod stubs;

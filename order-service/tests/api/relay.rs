@@ -77,3 +77,46 @@ async fn run_returns_after_shutdown_with_its_workers_stopped() {
 
     assert!(result.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn events_the_bus_refuses_are_retried_until_it_acknowledges() {
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let refusals = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let counter = refusals.clone();
+    let bus = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let (counter, tx) = (counter.clone(), tx.clone());
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        axum::Json(json!({"success": false})),
+                    );
+                }
+                let _ = tx.send(v);
+                (StatusCode::ACCEPTED, axum::Json(json!({"success": true})))
+            }
+        }),
+    );
+    let bus = TestServer::start(bus).await;
+    let app = spawn_app_with(Options {
+        bus_url: Some(bus.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    app.products.add(MOUSE, "Mouse", json!(10), 10);
+    let (_, token) = user();
+
+    let order = app.place(&token, &[(MOUSE, 1)]).await;
+    let batch = tokio::time::timeout(DEADLINE, rx.recv())
+        .await
+        .expect("never acknowledged")
+        .unwrap();
+
+    assert_eq!(batch[0]["data"]["orderId"], order["_id"]);
+    assert_eq!(refusals.load(Ordering::SeqCst), 3);
+}

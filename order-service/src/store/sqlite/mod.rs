@@ -1,51 +1,19 @@
 //! The SQLite order store: orders, outbox, processed event ids and queued stock releases in one
 //! database, so each change and its events commit together.
 
+mod rows;
+
 use super::{IdempotencyKey, OrderFilter, OrderStore};
-use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
+use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
+use rows::{conditional, queue_release_in, row_to_order, COLS, SCHEMA};
 use shared::events::{
     sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, SqlitePool};
 use std::sync::Arc;
 use std::time::Duration;
-
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    items TEXT NOT NULL,
-    total_cents INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    payment_status TEXT NOT NULL,
-    payment_id TEXT,
-    shipping_address TEXT NOT NULL,
-    tracking_number TEXT,
-    notes TEXT,
-    idempotency_key TEXT,
-    fingerprint TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS orders_user_idempotency
-    ON orders (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS orders_user_created ON orders (user_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
-CREATE TABLE IF NOT EXISTS processed_events (
-    id TEXT PRIMARY KEY,
-    processed_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS release_tasks (
-    order_id TEXT PRIMARY KEY,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL,
-    done_at INTEGER
-);";
-
-const COLS: &str = "id, user_id, items, total_cents, status, payment_status, payment_id, \
-    shipping_address, tracking_number, notes, created_at, updated_at";
 
 /// Orders in a SQLite database.
 #[derive(Clone)]
@@ -60,82 +28,6 @@ impl SqliteOrderStore {
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA).execute(&pool).await?;
         Ok(Self { pool })
-    }
-}
-
-fn bad(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} is invalid: {value:?}"))
-}
-
-fn row_to_order(row: &SqliteRow) -> Result<Order, StoreError> {
-    let status: String = row.try_get("status")?;
-    let payment_status: String = row.try_get("payment_status")?;
-    let items: String = row.try_get("items")?;
-    let address: String = row.try_get("shipping_address")?;
-    Ok(Order {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        items: serde_json::from_str(&items)?,
-        total_cents: row.try_get("total_cents")?,
-        status: OrderStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
-        payment_status: PaymentStatus::parse(&payment_status)
-            .ok_or_else(|| bad("payment status", &payment_status))?,
-        payment_id: row.try_get("payment_id")?,
-        shipping_address: serde_json::from_str(&address)?,
-        tracking_number: row.try_get("tracking_number")?,
-        notes: row.try_get("notes")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-async fn get_in(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Option<Order>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(row_to_order).transpose()
-}
-
-async fn queue_release_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    order_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO release_tasks (order_id, next_attempt_at) VALUES (?, ?)")
-        .bind(order_id)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Runs a conditional `UPDATE … RETURNING` and, when it applied, emits `OrderUpdated`; when it did
-/// not, reports whether the order exists.
-async fn conditional<'q>(
-    tx: &mut Transaction<'_, Sqlite>,
-    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    id: &str,
-    event: Option<(&str, &str)>,
-) -> Result<Transition, StoreError> {
-    let row = query.fetch_optional(&mut **tx).await?;
-    match row {
-        Some(row) => {
-            let order = row_to_order(&row)?;
-            if let Some((event_type, source)) = event {
-                let data = if event_type == types::ORDER_CANCELLED {
-                    order.cancelled_event()
-                } else {
-                    order.updated_event()
-                };
-                sqlite_outbox_insert(&mut **tx, &EventEnvelope::new(event_type, data, source))
-                    .await?;
-            }
-            Ok(Transition::Applied(order))
-        }
-        None => Ok(match get_in(tx, id).await? {
-            Some(order) => Transition::Refused(order),
-            None => Transition::NotFound,
-        }),
     }
 }
 
@@ -243,8 +135,7 @@ impl OrderStore for SqliteOrderStore {
              AND (?3 IS NULL OR user_id = ?3) RETURNING {COLS}"
         );
         let query = sqlx::query(&sql).bind(now_ms()).bind(id).bind(owner);
-        let outcome =
-            conditional(&mut tx, query, id, Some((types::ORDER_CANCELLED, source))).await?;
+        let outcome = conditional(&mut tx, query, id, types::ORDER_CANCELLED, source).await?;
         let outcome = match outcome {
             Transition::Applied(order) => {
                 queue_release_in(&mut tx, id).await?;
@@ -278,7 +169,7 @@ impl OrderStore for SqliteOrderStore {
             .bind(now_ms())
             .bind(id)
             .bind(from.as_str());
-        let outcome = conditional(&mut tx, query, id, Some((types::ORDER_UPDATED, source))).await?;
+        let outcome = conditional(&mut tx, query, id, types::ORDER_UPDATED, source).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -326,13 +217,7 @@ impl OrderStore for SqliteOrderStore {
             ),
         };
         let query = sqlx::query(&sql).bind(value).bind(now).bind(order_id);
-        let outcome = conditional(
-            &mut tx,
-            query,
-            order_id,
-            Some((types::ORDER_UPDATED, source)),
-        )
-        .await?;
+        let outcome = conditional(&mut tx, query, order_id, types::ORDER_UPDATED, source).await?;
         if matches!(change, PaymentChange::Failed { .. })
             && matches!(outcome, Transition::Applied(_))
         {

@@ -1,0 +1,136 @@
+//! Order and payment statuses in their wire spelling, and which status changes are allowed.
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Placed, stock reserved, waiting for payment.
+    Pending,
+    /// Paid.
+    Confirmed,
+    /// Being prepared.
+    Processing,
+    /// Handed to the carrier.
+    Shipped,
+    /// Arrived.
+    Delivered,
+    /// Cancelled by the customer or an admin.
+    Cancelled,
+    /// Payment failed.
+    Failed,
+}
+
+impl OrderStatus {
+    /// Every status, in wire spelling.
+    pub const ALL: [&'static str; 7] = [
+        "pending",
+        "confirmed",
+        "processing",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "failed",
+    ];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Processing => "processing",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "confirmed" => Self::Confirmed,
+            "processing" => Self::Processing,
+            "shipped" => Self::Shipped,
+            "delivered" => Self::Delivered,
+            "cancelled" => Self::Cancelled,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    /// The status an admin may move to `self` from (one step forward along
+    /// confirmed → processing → shipped → delivered), if any.
+    pub fn admin_predecessor(self) -> Option<Self> {
+        match self {
+            Self::Processing => Some(Self::Confirmed),
+            Self::Shipped => Some(Self::Processing),
+            Self::Delivered => Some(Self::Shipped),
+            _ => None,
+        }
+    }
+
+    /// Statuses from which an order may be cancelled.
+    pub const CANCELLABLE: [OrderStatus; 2] = [Self::Pending, Self::Confirmed];
+}
+
+/// Where the order's payment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Not paid yet.
+    Pending,
+    /// Being charged.
+    Processing,
+    /// Paid.
+    Completed,
+    /// Charge failed.
+    Failed,
+    /// Paid and refunded.
+    Refunded,
+}
+
+impl PaymentStatus {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "refunded" => Self::Refunded,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_admin_steps_go_one_forward() {
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s).map(OrderStatus::as_str), Some(s));
+        }
+        assert_eq!(
+            OrderStatus::Processing.admin_predecessor(),
+            Some(OrderStatus::Confirmed)
+        );
+        assert_eq!(
+            OrderStatus::Delivered.admin_predecessor(),
+            Some(OrderStatus::Shipped)
+        );
+        assert_eq!(OrderStatus::Cancelled.admin_predecessor(), None);
+        assert_eq!(OrderStatus::Confirmed.admin_predecessor(), None);
+    }
+}

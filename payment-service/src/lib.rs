@@ -47,14 +47,24 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` is cancelled. The worker and the outbox relay run on
-    /// child tokens and are awaited, as are charges and refunds that requests started.
+    /// child tokens and are awaited, as are charges and refunds that requests started. Before
+    /// serving, charges a previous run left `processing` go back to `pending`.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let state = self.state;
-        let worker = tokio::spawn(worker::run(state.processor.clone(), shutdown.child_token()));
+        let resume = state
+            .store
+            .recover()
+            .await
+            .context("recovering interrupted payments")?;
+        let worker = tokio::spawn(worker::run(
+            state.processor.clone(),
+            resume,
+            shutdown.child_token(),
+        ));
         let relay = OutboxRelay {
             store: state.store.outbox(),
             bus: self.bus,

@@ -1,6 +1,7 @@
-//! The background worker: on start it resumes what a previous run left half done, then charges
-//! pending payments and refunds cancelled orders' payments, woken by new work or a poll.
+//! The background worker: it first finishes the refunds a previous run left half done, then
+//! charges pending payments and refunds cancelled orders' payments, woken by new work or a poll.
 
+use crate::domain::Payment;
 use crate::processor::Processor;
 use futures_util::future::join_all;
 use std::sync::Arc;
@@ -12,11 +13,12 @@ const BATCH: u32 = 32;
 /// How often to look for work without a wake-up.
 pub const POLL: Duration = Duration::from_secs(1);
 
-/// Runs until `cancel` fires. Work cut short by cancellation is resumed on the next start.
-pub async fn run(processor: Arc<Processor>, cancel: CancellationToken) {
+/// Runs until `cancel` fires, starting with the interrupted refunds `resume` (from
+/// `PaymentStore::recover`). Work cut short by cancellation is resumed on the next start.
+pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: CancellationToken) {
     tokio::select! {
         _ = cancel.cancelled() => return,
-        _ = recover(&processor) => {},
+        _ = resume_refunds(&processor, resume) => {},
     }
     loop {
         let progressed = tokio::select! {
@@ -34,17 +36,12 @@ pub async fn run(processor: Arc<Processor>, cancel: CancellationToken) {
     }
 }
 
-/// Puts interrupted charges back to pending and finishes interrupted refunds.
-async fn recover(processor: &Processor) {
-    match processor.store.recover().await {
-        Ok(refunding) => {
-            for p in refunding {
-                if let Err(e) = processor.refund_claimed(p).await {
-                    tracing::warn!(error = %e, "resuming a refund failed");
-                }
-            }
+/// Finishes refunds a previous run left in `refunding` (the provider key makes this safe).
+async fn resume_refunds(processor: &Processor, refunding: Vec<Payment>) {
+    for p in refunding {
+        if let Err(e) = processor.refund_claimed(p).await {
+            tracing::warn!(error = %e, "resuming a refund failed; it is retried when due");
         }
-        Err(e) => tracing::warn!(error = %e, "payment recovery failed; the worker will retry"),
     }
 }
 

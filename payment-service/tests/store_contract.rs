@@ -182,6 +182,23 @@ async fn check_recovery_requeues_processing_and_returns_refunding(store: &dyn Pa
     store.ping().await.unwrap();
 }
 
+async fn check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged(
+    store: &dyn PaymentStore,
+) {
+    let p = payment(PaymentStatus::Pending);
+    assert!(store
+        .record_order_cancelled("c1", &p.order_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.record_order_created("o1", &p).await.unwrap());
+    let stored = store.get_by_order(&p.order_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PaymentStatus::Cancelled);
+    assert_eq!(stored.amount_cents, p.amount_cents);
+    assert!(store.due_work(10).await.unwrap().is_empty());
+    assert!(store.claim_pending(&p.id).await.unwrap().is_none());
+}
+
 macro_rules! sqlite_suite {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -205,6 +222,7 @@ sqlite_suite!(
     check_an_aborted_refund_returns_to_completed,
     check_order_cancelled_cancels_pending_and_flags_completed,
     check_recovery_requeues_processing_and_returns_refunding,
+    check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged,
 );
 
 #[tokio::test]

@@ -19,15 +19,16 @@ pub trait PaymentStore: Send + Sync {
     async fn insert(&self, payment: &Payment) -> Result<(), StoreError>;
 
     /// Applies an `OrderCreated` event once: records `event_id` as processed and inserts `payment`
-    /// unless its order already has one. `Ok(true)` only when the payment was inserted.
+    /// unless its order already has one; an order already cancelled gets it as `cancelled`, never
+    /// to be charged. `Ok(true)` only when the payment was inserted.
     async fn record_order_created(
         &self,
         event_id: &str,
         payment: &Payment,
     ) -> Result<bool, StoreError>;
 
-    /// Applies an `OrderCancelled` event once: records `event_id`, marks the order's payment as to
-    /// be refunded and cancels it if it was still `pending`. Returns the payment after the change
+    /// Applies an `OrderCancelled` event once: records `event_id` and the cancelled order, marks the
+    /// order's payment as to be refunded and cancels it if it was still `pending`. Returns the payment after the change
     /// (`None` for a repeated event or an order without payment).
     async fn record_order_cancelled(
         &self,

@@ -91,6 +91,7 @@ pub struct TestApp {
     bus: UnboundedReceiver<Value>,
     seen: Vec<Value>,
     shutdown: CancellationToken,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _servers: Vec<TestServer>,
 }
 
@@ -106,6 +107,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the service with `provider` and extra environment variables.
 pub async fn spawn_app_with(provider: ScriptedProvider, env: &[(&str, &str)]) -> TestApp {
+    spawn(Some(provider), env).await
+}
+
+/// Starts the service through `build`, with the simulated provider the environment configures
+/// (`TestApp::provider` is then unused).
+pub async fn spawn_app_simulated(env: &[(&str, &str)]) -> TestApp {
+    spawn(None, env).await
+}
+
+async fn spawn(scripted: Option<ScriptedProvider>, env: &[(&str, &str)]) -> TestApp {
     let orders: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
     let order_stub = TestServer::start(order_service_stub(orders.clone())).await;
     let (bus_stub, bus) = test_support::stub_receiver().await;
@@ -117,15 +128,18 @@ pub async fn spawn_app_with(provider: ScriptedProvider, env: &[(&str, &str)]) ->
         vars = vars.with(k, *v);
     }
     let config = Config::from_env(&vars).unwrap();
-    let provider = Arc::new(provider);
-    let app =
-        payment_service::build_with_provider(config, Backends::in_process(), provider.clone())
-            .await
-            .unwrap();
+    let simulated = scripted.is_none();
+    let provider = Arc::new(scripted.unwrap_or_else(ScriptedProvider::new));
+    let app = if simulated {
+        payment_service::build(config, Backends::in_process()).await
+    } else {
+        payment_service::build_with_provider(config, Backends::in_process(), provider.clone()).await
+    }
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run(listener, shutdown.clone()));
+    let running = tokio::spawn(app.run(listener, shutdown.clone()));
     TestApp {
         url,
         client: reqwest::Client::new(),
@@ -134,6 +148,7 @@ pub async fn spawn_app_with(provider: ScriptedProvider, env: &[(&str, &str)]) ->
         bus,
         seen: Vec::new(),
         shutdown,
+        running: Some(running),
         _servers: vec![order_stub, bus_stub],
     }
 }
@@ -177,6 +192,16 @@ pub fn new_id() -> String {
 }
 
 impl TestApp {
+    /// Cancels the service and waits (5 s deadline) for `run` to return.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let running = self.running.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("run did not return after shutdown")
+            .unwrap()
+    }
+
     /// Registers an order at the stub order service; returns its id.
     pub fn add_order(&self, user_id: &str, total: f64, status: &str) -> String {
         let id = new_id();

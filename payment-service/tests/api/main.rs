@@ -4,5 +4,6 @@
 mod basics;
 mod events;
 mod helpers;
+mod lifecycle;
 mod process;
 mod refund;

@@ -1,35 +1,16 @@
 //! The SQLite payment store: plain `sqlx` queries, migrations run on connect, each state change a
 //! conditional `UPDATE … RETURNING` (with its outbox row in the same transaction).
 
+mod rows;
+
 use super::PaymentStore;
-use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
+use rows::{insert_payment, payment_from_row, Bind, SCHEMA};
 use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use std::sync::Arc;
-
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payments (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL,
-    amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
-    currency TEXT NOT NULL,
-    status TEXT NOT NULL,
-    method TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    transaction_id TEXT,
-    failure_reason TEXT,
-    refund_cents INTEGER,
-    refunded_at INTEGER,
-    refund_requested INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payments_status ON payments (status, created_at);
-CREATE INDEX IF NOT EXISTS payments_user ON payments (user_id);
-CREATE TABLE IF NOT EXISTS processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);";
 
 /// Payments in a SQLite database.
 #[derive(Clone)]
@@ -71,73 +52,12 @@ impl SqlitePaymentStore {
         tx.commit().await?;
         Ok(payment)
     }
-
-    async fn insert_in<'e, E>(exec: E, p: &Payment, or_ignore: bool) -> Result<bool, StoreError>
-    where
-        E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    {
-        let verb = if or_ignore {
-            "INSERT OR IGNORE"
-        } else {
-            "INSERT"
-        };
-        let sql = format!(
-            "{verb} INTO payments (id, order_id, user_id, amount_cents, currency, status, method, \
-             attempt, refund_requested, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        );
-        let done = sqlx::query(&sql)
-            .bind(&p.id)
-            .bind(&p.order_id)
-            .bind(&p.user_id)
-            .bind(p.amount_cents)
-            .bind(&p.currency)
-            .bind(p.status.as_str())
-            .bind(p.method.as_str())
-            .bind(p.attempt)
-            .bind(p.refund_requested)
-            .bind(p.created_at)
-            .bind(p.updated_at)
-            .execute(exec)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-}
-
-enum Bind<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-fn payment_from_row(row: &SqliteRow) -> Result<Payment, StoreError> {
-    let status: String = row.try_get("status")?;
-    let method: String = row.try_get("method")?;
-    Ok(Payment {
-        id: row.try_get("id")?,
-        order_id: row.try_get("order_id")?,
-        user_id: row.try_get("user_id")?,
-        amount_cents: row.try_get("amount_cents")?,
-        currency: row.try_get("currency")?,
-        status: PaymentStatus::parse(&status)
-            .ok_or_else(|| StoreError::Other(format!("stored status {status:?} is unknown")))?,
-        method: PaymentMethod::parse(&method)
-            .ok_or_else(|| StoreError::Other(format!("stored method {method:?} is unknown")))?,
-        attempt: row.try_get("attempt")?,
-        transaction_id: row.try_get("transaction_id")?,
-        failure_reason: row.try_get("failure_reason")?,
-        refund_cents: row.try_get("refund_cents")?,
-        refunded_at: row.try_get("refunded_at")?,
-        refund_requested: row.try_get("refund_requested")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
 }
 
 #[async_trait]
 impl PaymentStore for SqlitePaymentStore {
     async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
-        Self::insert_in(&self.pool, payment, false)
-            .await
-            .map(|_| ())
+        insert_payment(&self.pool, payment, false).await.map(|_| ())
     }
 
     async fn record_order_created(
@@ -149,7 +69,18 @@ impl PaymentStore for SqlitePaymentStore {
         if !sqlite_mark_processed(&mut *tx, event_id).await? {
             return Ok(false);
         }
-        let created = Self::insert_in(&mut *tx, payment, true).await?;
+        let (cancelled,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM cancelled_orders WHERE order_id = ?")
+                .bind(&payment.order_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut payment = payment.clone();
+        if cancelled > 0 {
+            // The cancellation overtook the creation: record the payment, never charge it.
+            payment.status = PaymentStatus::Cancelled;
+            payment.refund_requested = true;
+        }
+        let created = insert_payment(&mut *tx, &payment, true).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -163,6 +94,13 @@ impl PaymentStore for SqlitePaymentStore {
         if !sqlite_mark_processed(&mut *tx, event_id).await? {
             return Ok(None);
         }
+        sqlx::query(
+            "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)",
+        )
+        .bind(order_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
         let row = sqlx::query(
             "UPDATE payments SET refund_requested = 1, updated_at = ?, \
              status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \

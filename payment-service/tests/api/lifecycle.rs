@@ -1,0 +1,127 @@
+//! Startup recovery, shutdown, and the configured simulated provider.
+
+use crate::helpers::{new_id, spawn_app, spawn_app_simulated, token, TestApp};
+use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
+use serde_json::json;
+use shared::events::EventEnvelope;
+
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("payments-test-{}.db", new_id())))
+    }
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn payment(user: &str, status: PaymentStatus) -> Payment {
+    let new = NewPayment {
+        order_id: new_id(),
+        user_id: user.to_string(),
+        amount_cents: 1_250,
+        method: PaymentMethod::DebitCard,
+    };
+    Payment::from_new(new, status)
+}
+
+#[tokio::test]
+async fn a_restart_resumes_interrupted_charges_and_refunds() {
+    let db = TempDb::new();
+    let user = new_id();
+    let (charging, refunding) = (
+        payment(&user, PaymentStatus::Processing),
+        payment(&user, PaymentStatus::Processing),
+    );
+    {
+        let store = payment_service::store::connect(&db.url()).await.unwrap();
+        store.insert(&charging).await.unwrap();
+        store.insert(&refunding).await.unwrap();
+        let e = EventEnvelope::new("PaymentProcessed", json!({}), "test");
+        store
+            .complete(&refunding.id, "txn_old", &e)
+            .await
+            .unwrap()
+            .unwrap();
+        store.begin_refund(&refunding.id).await.unwrap().unwrap();
+    }
+    let mut app = crate::helpers::spawn_app_with(
+        crate::helpers::ScriptedProvider::new(),
+        &[("DATABASE_URL", &db.url())],
+    )
+    .await;
+    let t = token(&user, "user");
+    app.wait_event("PaymentProcessed", &charging.order_id).await;
+    app.wait_status(&t, &charging.order_id, "completed").await;
+    assert_eq!(app.provider.inner.charges_for(&charging.id), 1);
+    let event = app.wait_event("PaymentRefunded", &refunding.order_id).await;
+    assert_eq!(event["data"]["refundAmount"], json!(12.5));
+    app.wait_status(&t, &refunding.order_id, "refunded").await;
+    assert_eq!(app.provider.inner.refunds_for("txn_old"), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn run_returns_promptly_when_shutdown_is_requested() {
+    let mut app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/ready", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    app.stop().await.unwrap();
+    assert!(app
+        .client
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn the_configured_simulated_provider_declines_when_told_to() {
+    let env = [
+        ("PAYMENT_LATENCY_MS", "0-5"),
+        ("PAYMENT_DECLINE_RATE", "1"),
+        ("PAYMENT_SEED", "11"),
+    ];
+    let mut app = spawn_app_simulated(&env).await;
+    let (user, order) = (new_id(), new_id());
+    app.post_events(TestApp::order_created(&order, &user, 3.0))
+        .await;
+    let event = app.wait_event("PaymentFailed", &order).await;
+    assert!(event["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("declined"));
+}
+
+#[tokio::test]
+async fn the_configured_simulated_provider_fails_transiently_until_the_budget_runs_out() {
+    let env = [
+        ("PAYMENT_LATENCY_MS", "0-5"),
+        ("PAYMENT_FAILURE_RATE", "1"),
+        ("PAYMENT_SEED", "5"),
+        ("PAYMENT_RETRY_BUDGET_MS", "500"),
+    ];
+    let mut app = spawn_app_simulated(&env).await;
+    let (user, order) = (new_id(), new_id());
+    app.post_events(TestApp::order_created(&order, &user, 3.0))
+        .await;
+    let event = app.wait_event("PaymentFailed", &order).await;
+    let reason = event["data"]["reason"].as_str().unwrap();
+    assert!(reason.contains("temporarily unavailable") && reason.contains("gave up after"));
+    app.wait_status(&token(&user, "user"), &order, "failed")
+        .await;
+}

@@ -113,6 +113,50 @@ mod tests {
         assert!(!p.verify("x", Some("not a hash")).await.unwrap());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_than_the_configured_number_of_hashes_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Condvar, Mutex};
+        let p = Passwords::new(8, 2).await.unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (p, running, gate) = (p.clone(), running.clone(), gate.clone());
+                tokio::spawn(async move {
+                    p.run(move || {
+                        running.fetch_add(1, Ordering::SeqCst);
+                        let (open, cv) = &*gate;
+                        let mut open = open.lock().unwrap();
+                        while !*open {
+                            open = cv.wait(open).unwrap();
+                        }
+                        drop(open);
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while running.load(Ordering::SeqCst) < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "two hashes never started"
+            );
+            tokio::task::yield_now().await;
+        }
+        // Both permits are held, so the other four wait on the semaphore, not on the gate.
+        assert_eq!(p.permits.available_permits(), 0);
+        assert_eq!(running.load(Ordering::SeqCst), 2);
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(p.permits.available_permits(), 2);
+    }
+
     #[tokio::test]
     async fn default_cost_matches_the_design() {
         let p = Passwords::new(crate::config::DEFAULT_ARGON2_MEMORY_KIB, 1)

@@ -3,6 +3,7 @@
 
 mod health;
 mod products;
+pub mod query;
 mod reservations;
 pub mod wire;
 

@@ -1,9 +1,9 @@
 //! `/api/products`: the public catalogue reads (cached) and the admin writes, each write bumping
 //! the cache generation after the database write.
 
+use super::query::list_query;
 use super::wire::{
-    list_query, product_json, BulkRequest, CreateProductRequest, PatchProductRequest,
-    ReplaceProductRequest,
+    product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
 };
 use crate::domain::{Product, ProductPatch};
 use crate::error::{product_not_found, product_store_error};

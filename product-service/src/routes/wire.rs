@@ -1,14 +1,13 @@
-//! Wire types of the product API: validation of request bodies and list queries (every bad field
-//! reported at once, Joi-style messages) and the product JSON clients see.
+//! Wire types of the product API: validation of request bodies (every bad field reported at once,
+//! Joi-style messages) and the product JSON clients see.
 
-use crate::domain::{NewProduct, Product, ProductFilter, ProductPatch, SortOrder};
+use crate::domain::{NewProduct, Product, ProductPatch};
 use serde_json::{json, Map, Value};
 use shared::extract::FromJson;
 use shared::money::cents_to_json;
-use shared::store::{iso_ms, PageRequest};
-use shared::validate::{QueryValidator, Validator};
+use shared::store::iso_ms;
+use shared::validate::Validator;
 use shared::{ApiError, FieldError};
-use std::collections::HashMap;
 
 /// Highest accepted price: 10 000 000.00.
 pub const MAX_PRICE_CENTS: i64 = 1_000_000_000;
@@ -238,38 +237,6 @@ impl FromJson for BulkRequest {
         v.finish()?;
         Ok(Self(ids))
     }
-}
-
-/// Validates `GET /api/products` query parameters (unknown ones are errors).
-pub fn list_query(
-    params: &HashMap<String, String>,
-) -> Result<(ProductFilter, PageRequest), ApiError> {
-    let mut q = QueryValidator::new(params);
-    let page = q.int("page", 1, 1, 1_000_000);
-    let limit = q.int("limit", 20, 1, 100);
-    let category = q.string("category", 100);
-    let min_price_cents = q.money("minPrice");
-    let max_price_cents = q.money("maxPrice");
-    let search = q.string("search", 200);
-    let sort = q
-        .one_of("sort", &SortOrder::ALLOWED)
-        .and_then(|s| SortOrder::parse(&s))
-        .unwrap_or_default();
-    q.finish()?;
-    let filter = ProductFilter {
-        category,
-        min_price_cents,
-        max_price_cents,
-        search,
-        sort,
-    };
-    Ok((
-        filter,
-        PageRequest {
-            page: page as u64,
-            limit: limit as u64,
-        },
-    ))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! over HTTP with reqwest.
 #![allow(clippy::unwrap_used)]
 
+mod bulk;
 mod cache;
 mod health;
 mod helpers;

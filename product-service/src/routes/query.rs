@@ -1,0 +1,71 @@
+//! The `GET /api/products` query string: page, limit, filters and sort, validated with every bad
+//! or unknown parameter reported.
+
+use crate::domain::{ProductFilter, SortOrder};
+use shared::store::PageRequest;
+use shared::validate::QueryValidator;
+use shared::ApiError;
+use std::collections::HashMap;
+
+/// Validates `GET /api/products` query parameters (unknown ones are errors).
+pub fn list_query(
+    params: &HashMap<String, String>,
+) -> Result<(ProductFilter, PageRequest), ApiError> {
+    let mut q = QueryValidator::new(params);
+    let page = q.int("page", 1, 1, 1_000_000);
+    let limit = q.int("limit", 20, 1, 100);
+    let category = q.string("category", 100);
+    let min_price_cents = q.money("minPrice");
+    let max_price_cents = q.money("maxPrice");
+    let search = q.string("search", 200);
+    let sort = q
+        .one_of("sort", &SortOrder::ALLOWED)
+        .and_then(|s| SortOrder::parse(&s))
+        .unwrap_or_default();
+    q.finish()?;
+    let filter = ProductFilter {
+        category,
+        min_price_cents,
+        max_price_cents,
+        search,
+        sort,
+    };
+    Ok((
+        filter,
+        PageRequest {
+            page: page as u64,
+            limit: limit as u64,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_page_1_limit_20_newest_first() {
+        let (filter, page) = list_query(&HashMap::new()).unwrap();
+        assert_eq!(page, PageRequest { page: 1, limit: 20 });
+        assert_eq!(filter, ProductFilter::default());
+        assert_eq!(filter.sort, SortOrder::CreatedDesc);
+    }
+
+    #[test]
+    fn prices_become_cents_and_every_bad_parameter_is_reported() {
+        let (filter, _) = list_query(&params(&[("minPrice", "9.99"), ("sort", "price")])).unwrap();
+        assert_eq!(filter.min_price_cents, Some(999));
+        assert_eq!(filter.sort, SortOrder::PriceAsc);
+        let err = list_query(&params(&[("limit", "0"), ("sort", "x"), ("zzz", "1")])).unwrap_err();
+        let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["limit", "sort", "zzz"]);
+    }
+}

@@ -17,5 +17,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(port, "event-bus listening");
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());
-    app.run(listener, shutdown).await
+    app.run(listener, shutdown).await?;
+    tracing::info!("event-bus stopped");
+    Ok(())
 }

@@ -82,7 +82,9 @@ pub async fn place_order(
                 (StoreError::Conflict(_), Some(k)) => {
                     match state.store.find_by_key(user_id, &k.key).await? {
                         Some((order, stored)) => replay(order, &stored, &k.fingerprint),
-                        None => Err(ApiError::internal()),
+                        None => Err(ApiError::internal_from(
+                            &"idempotency conflict without an order",
+                        )),
                     }
                 }
                 (e, _) => Err(e.into()),

@@ -7,7 +7,7 @@ use crate::state::{AppState, SERVICE};
 use crate::store::OrderFilter;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use shared::auth::{AuthUser, RequireAdmin};
 use shared::error::{created, ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
@@ -149,5 +149,4 @@ pub async fn update_status(
         Transition::NotFound => Err(order_not_found()),
         Transition::Refused(order) => Err(refused(order.status)),
     }
-    .map(IntoResponse::into_response)
 }

@@ -141,9 +141,7 @@ async fn order_cancelled_refunds_a_completed_payment() {
 
 #[tokio::test]
 async fn a_charge_in_flight_when_the_order_is_cancelled_is_refunded_when_it_completes() {
-    let mut provider = ScriptedProvider::new();
-    provider.delay = std::time::Duration::from_millis(400);
-    let mut app = spawn_app_with(provider, &[]).await;
+    let mut app = spawn_app_with(ScriptedProvider::held(), &[]).await;
     let (user, order) = (new_id(), new_id());
     app.post_events(TestApp::order_created(&order, &user, 8.0))
         .await;
@@ -156,6 +154,7 @@ async fn a_charge_in_flight_when_the_order_is_cancelled_is_refunded_when_it_comp
     ))
     .unwrap();
     app.post_events(cancelled).await;
+    app.provider.release();
     app.wait_event("PaymentRefunded", &order).await;
     app.wait_status(&token(&user, "user"), &order, "refunded")
         .await;

@@ -32,11 +32,24 @@ pub struct ScriptedProvider {
     pub always_transient: bool,
     pub decline: bool,
     pub attempts: AtomicU32,
-    /// Extra time each charge attempt takes.
-    pub delay: Duration,
+    /// Each charge attempt waits for a permit here first (tests hold charges in flight with it).
+    pub gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl ScriptedProvider {
+    /// A provider whose charges wait until `release` is called.
+    pub fn held() -> Self {
+        Self {
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            ..Self::new()
+        }
+    }
+
+    /// Lets held charges proceed.
+    pub fn release(&self) {
+        self.gate.add_permits(1_000);
+    }
+
     pub fn new() -> Self {
         Self {
             inner: SimulatedProvider::new(SimulationConfig {
@@ -50,7 +63,9 @@ impl ScriptedProvider {
             always_transient: false,
             decline: false,
             attempts: AtomicU32::new(0),
-            delay: Duration::ZERO,
+            gate: Arc::new(tokio::sync::Semaphore::new(
+                tokio::sync::Semaphore::MAX_PERMITS,
+            )),
         }
     }
 }
@@ -64,7 +79,7 @@ impl PaymentProvider for ScriptedProvider {
         m: PaymentMethod,
     ) -> Result<Charge, ProviderError> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
+        let _permit = self.gate.acquire().await.unwrap();
         if self.decline {
             return Err(ProviderError::Declined("Card declined".into()));
         }

@@ -95,9 +95,7 @@ async fn process_refuses_cancelled_and_failed_orders() {
 
 #[tokio::test]
 async fn process_answers_202_with_the_payment_already_being_charged() {
-    let mut provider = ScriptedProvider::new();
-    provider.delay = std::time::Duration::from_millis(500);
-    let mut app = spawn_app_with(provider, &[]).await;
+    let mut app = spawn_app_with(ScriptedProvider::held(), &[]).await;
     let user = new_id();
     let order = app.add_order(&user, 10.0, "pending");
     app.post_events(TestApp::order_created(&order, &user, 10.0))
@@ -109,6 +107,7 @@ async fn process_answers_202_with_the_payment_already_being_charged() {
         .await;
     assert_eq!(code, StatusCode::ACCEPTED);
     assert_eq!(body["data"]["status"], "processing");
+    app.provider.release();
     app.wait_event("PaymentProcessed", &order).await;
     assert_eq!(app.provider.inner.total_charges(), 1);
 }
@@ -179,4 +178,42 @@ async fn an_order_created_event_after_a_paid_process_call_does_not_charge_again(
     assert_eq!(body["data"]["status"], "completed");
     assert_eq!(app.provider.inner.total_charges(), 1);
     assert_eq!(app.events_seen("PaymentProcessed", &order), 1);
+}
+
+#[tokio::test]
+async fn concurrent_process_calls_for_one_order_charge_it_once() {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let env = [("PAYMENT_RETRY_BUDGET_MS", "8000")];
+    let mut app = spawn_app_with(ScriptedProvider::held(), &env).await;
+    let user = new_id();
+    let order = app.add_order(&user, 42.0, "pending");
+    let t = token(&user, "user");
+    let mut calls: FuturesUnordered<_> = (0..4)
+        .map(|_| app.process(&t, json!({"orderId": order})))
+        .collect();
+    let mut codes = Vec::new();
+    while let Some((code, body)) = calls.next().await {
+        codes.push(code);
+        if code == StatusCode::ACCEPTED {
+            assert_eq!(body["data"]["status"], "processing");
+        }
+        // The three that found the charge in flight have answered: let it finish.
+        if codes.len() == 3 {
+            app.provider.release();
+        }
+    }
+    drop(calls);
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![
+            StatusCode::CREATED,
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED
+        ]
+    );
+    app.wait_event("PaymentProcessed", &order).await;
+    assert_eq!(app.provider.inner.total_charges(), 1);
+    assert_eq!(app.provider.attempts.load(Ordering::SeqCst), 1);
 }

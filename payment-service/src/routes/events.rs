@@ -14,7 +14,7 @@ use shared::extract::JsonBody;
 use shared::validate::Validator;
 use shared::ApiError;
 
-/// `POST /events`: one event or an array.
+/// `POST /events`: one event or an array. Every event is checked before any is applied.
 pub async fn receive_events(
     _caller: InternalCaller,
     State(state): State<AppState>,
@@ -22,36 +22,56 @@ pub async fn receive_events(
 ) -> Result<Response, ApiError> {
     let events = parse_incoming(&body)
         .map_err(|e| ApiError::bad_request("invalid_event", format!("Invalid event: {e}")))?;
-    for event in &events {
-        apply(&state, event).await?;
+    let reactions = events
+        .iter()
+        .map(reaction_to)
+        .collect::<Result<Vec<_>, _>>()?;
+    for (event_id, reaction) in reactions {
+        apply(&state, event_id, reaction).await?;
     }
     Ok(Json(json!({"success": true})).into_response())
 }
 
-async fn apply(state: &AppState, event: &EventEnvelope) -> Result<(), ApiError> {
-    match event.event_type.as_str() {
-        types::ORDER_CREATED => {
-            let payment = Payment::from_new(order_created(&event.data)?, PaymentStatus::Pending);
-            if state
-                .store
-                .record_order_created(&event.id, &payment)
-                .await?
-            {
+/// What an incoming event asks of this service.
+enum Reaction {
+    /// Record a payment to charge.
+    Charge(Payment),
+    /// Refund (or never charge) the order's payment.
+    Cancel(String),
+    /// Not for us.
+    Ignore,
+}
+
+fn reaction_to(event: &EventEnvelope) -> Result<(&str, Reaction), ApiError> {
+    let reaction = match event.event_type.as_str() {
+        types::ORDER_CREATED => Reaction::Charge(Payment::from_new(
+            order_created(&event.data)?,
+            PaymentStatus::Pending,
+        )),
+        types::ORDER_CANCELLED => Reaction::Cancel(order_cancelled(&event.data)?),
+        _ => Reaction::Ignore,
+    };
+    Ok((event.id.as_str(), reaction))
+}
+
+async fn apply(state: &AppState, event_id: &str, reaction: Reaction) -> Result<(), ApiError> {
+    match reaction {
+        Reaction::Charge(payment) => {
+            if state.store.record_order_created(event_id, &payment).await? {
                 tracing::info!(order_id = %payment.order_id, payment_id = %payment.id, "payment recorded");
                 state.processor.worker_wake.notify_one();
             }
         }
-        types::ORDER_CANCELLED => {
-            let order_id = order_cancelled(&event.data)?;
+        Reaction::Cancel(order_id) => {
             let payment = state
                 .store
-                .record_order_cancelled(&event.id, &order_id)
+                .record_order_cancelled(event_id, &order_id)
                 .await?;
             if payment.is_some_and(|p| p.status == PaymentStatus::Completed) {
                 state.processor.worker_wake.notify_one();
             }
         }
-        _ => {}
+        Reaction::Ignore => {}
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub struct ScriptedProvider {
     pub transient_left: AtomicU32,
     pub always_transient: bool,
     pub decline: bool,
+    /// Refunds fail transiently.
+    pub refunds_fail: bool,
     pub attempts: AtomicU32,
     /// Each charge attempt waits for a permit here first (tests hold charges in flight with it).
     pub gate: Arc<tokio::sync::Semaphore>,
@@ -62,6 +64,7 @@ impl ScriptedProvider {
             transient_left: AtomicU32::new(0),
             always_transient: false,
             decline: false,
+            refunds_fail: false,
             attempts: AtomicU32::new(0),
             gate: Arc::new(tokio::sync::Semaphore::new(
                 tokio::sync::Semaphore::MAX_PERMITS,
@@ -94,6 +97,9 @@ impl PaymentProvider for ScriptedProvider {
     }
 
     async fn refund(&self, key: &str, charge: &str, cents: i64) -> Result<Refund, ProviderError> {
+        if self.refunds_fail {
+            return Err(ProviderError::Transient("refunds unavailable".into()));
+        }
         self.inner.refund(key, charge, cents).await
     }
 }

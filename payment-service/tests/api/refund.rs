@@ -1,6 +1,6 @@
 //! `POST /api/payments/:id/refund`: owner or admin, completed only, exactly once.
 
-use crate::helpers::{new_id, spawn_app, token};
+use crate::helpers::{new_id, spawn_app, spawn_app_with, token, ScriptedProvider};
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -53,5 +53,45 @@ async fn only_the_owner_or_an_admin_may_refund() {
     assert_eq!(
         (code, body["code"].as_str()),
         (StatusCode::CONFLICT, Some("payment_not_refundable"))
+    );
+}
+
+#[tokio::test]
+async fn a_refund_the_provider_refuses_answers_502_and_leaves_the_payment_completed() {
+    let mut provider = ScriptedProvider::new();
+    provider.refunds_fail = true;
+    let mut app = spawn_app_with(provider, &[("PAYMENT_RETRY_BUDGET_MS", "300")]).await;
+    let user = new_id();
+    let order = app.add_order(&user, 5.0, "pending");
+    let t = token(&user, "user");
+    let (_, body) = app.process(&t, json!({"orderId": order})).await;
+    let id = body["data"]["_id"].as_str().unwrap().to_string();
+    let (code, body) = app.refund(&t, &id).await;
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("refund_failed"))
+    );
+    let (_, body) = app.get_payment(&t, &order).await;
+    assert_eq!(body["data"]["status"], "completed");
+    assert_eq!(app.events_seen("PaymentRefunded", &order), 0);
+}
+
+#[tokio::test]
+async fn an_encrypted_process_body_is_decrypted_before_validation() {
+    let app = spawn_app().await;
+    let user = new_id();
+    let order = app.add_order(&user, 7.0, "pending");
+    let cipher = shared::payload::PayloadCipher::new(
+        test_support::ENCRYPTION_KEY,
+        shared::payload::MacPolicy::Optional,
+    )
+    .unwrap();
+    let sealed = cipher.encrypt(json!({"orderId": order}).to_string().as_bytes());
+    let (code, body) = app
+        .process(&token(&user, "user"), json!({"encrypted": sealed}))
+        .await;
+    assert_eq!(
+        (code, body["data"]["status"].as_str()),
+        (StatusCode::CREATED, Some("completed"))
     );
 }

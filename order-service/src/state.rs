@@ -2,6 +2,7 @@
 //! draining), the store, the product service client and the wake-ups of the background workers.
 
 use crate::clients::ProductsClient;
+use crate::metrics::Metrics;
 use crate::store::OrderStore;
 use shared::platform::Common;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the release worker after a release is queued.
     pub release_wake: Arc<Notify>,
+    /// Request and business metrics.
+    pub metrics: Metrics,
 }
 
 shared::impl_common_from_ref!(AppState, common);

@@ -65,12 +65,19 @@ pub async fn receive_events(
             .store
             .apply_payment(&event_id, &order_id, &change, SERVICE)
             .await?;
-        if let Some(Transition::Applied(_)) = outcome {
-            state.event_written();
-            if matches!(change, PaymentChange::Failed { .. }) {
-                state.release_queued();
+        let counted = match outcome {
+            None => "duplicate",
+            Some(Transition::NotFound) => "unknown_order",
+            Some(Transition::Refused(_)) => "not_applicable",
+            Some(Transition::Applied(_)) => {
+                state.event_written();
+                if matches!(change, PaymentChange::Failed { .. }) {
+                    state.release_queued();
+                }
+                "applied"
             }
-        }
+        };
+        state.metrics.event("payment_event", counted);
     }
     Ok(Json(json!({"success": true})))
 }

@@ -1,4 +1,5 @@
-//! The HTTP surface: client routes under `/api/orders`, the internal routes, health and readiness.
+//! The HTTP surface: client routes under `/api/orders`, the internal routes, health, readiness and
+//! metrics.
 
 pub mod dto;
 mod events;
@@ -23,5 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/status", put(orders::update_status))
         .route("/events", post(events::receive_events))
         .route("/internal/orders/{id}", get(events::internal_order))
+        .route("/metrics", get(crate::metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }

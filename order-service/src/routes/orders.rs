@@ -40,7 +40,15 @@ pub async fn create_order(
     JsonBody(req): JsonBody<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let placed = place_order(&state, &user.user_id, req, key).await?;
+    let placed = place_order(&state, &user.user_id, req, key)
+        .await
+        .inspect_err(|e| state.metrics.event("order_rejected", e.code))?;
+    let outcome = if placed.replayed {
+        "replayed"
+    } else {
+        "created"
+    };
+    state.metrics.event("order_created", outcome);
     let mut res = created(placed.order.to_json());
     if placed.replayed {
         res.headers_mut()
@@ -105,6 +113,9 @@ pub async fn cancel_order(
         Transition::Applied(order) => {
             state.event_written();
             state.release_queued();
+            state
+                .metrics
+                .event("order_cancelled", order.status.as_str());
             Ok(ok(order.to_json()))
         }
         Transition::NotFound => Err(order_not_found()),
@@ -144,6 +155,9 @@ pub async fn update_status(
     {
         Transition::Applied(order) => {
             state.event_written();
+            state
+                .metrics
+                .event("order_status_changed", order.status.as_str());
             Ok(ok(order.to_json()))
         }
         Transition::NotFound => Err(order_not_found()),

@@ -160,3 +160,45 @@ async fn health_and_ready_need_no_auth_and_unknown_routes_are_json_404() {
         "route_not_found"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_orders_in_prometheus_text() {
+    let app = spawn_app().await;
+    app.products.add(MOUSE, "Mouse", json!(10), 10);
+    let (_, token) = user();
+    app.place(&token, &[(MOUSE, 1)]).await;
+    let missing = app
+        .post(
+            "/api/orders",
+            &token,
+            &order_body(&[("dddddddddddddddddddddddd", 1)]),
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        text.contains("method=\"POST\",route=\"/api/orders\",status=\"201\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("order_events_total{event=\"order_created\",outcome=\"created\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "order_events_total{event=\"order_rejected\",outcome=\"product_not_found\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("order_outbox_pending"), "{text}");
+}

@@ -274,3 +274,31 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
     assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
+    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}/events.db", dir.display());
+    let store: std::sync::Arc<dyn EventStore> = event_bus::store::connect(&url).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let stored = store
+                    .append(&[event("same", "A")], &subs(), NOW)
+                    .await
+                    .unwrap();
+                store.replay("same", &subs(), NOW).await.unwrap();
+                stored.len()
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        stored += t.await.unwrap();
+    }
+    assert_eq!(stored, 1);
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending), (1, 2));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -34,7 +34,7 @@ impl EventStore for SqliteEventStore {
         subscribers: &[String],
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stored = Vec::new();
         for e in events {
             let done = sqlx::query(
@@ -153,7 +153,9 @@ impl EventStore for SqliteEventStore {
         subscribers: &[String],
         now: i64,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: take the write lock up front, so the read below cannot go stale before the
+        // writes (which SQLite would report as busy instead of waiting).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let known: Option<(String,)> = sqlx::query_as("SELECT id FROM events WHERE id = ?")
             .bind(event_id)
             .fetch_optional(&mut *tx)

@@ -36,7 +36,11 @@ fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, A
                 .ok_or_else(|| invalid("PaymentProcessed data.paymentId is required".into()))?,
         },
         types::PAYMENT_FAILED => PaymentChange::Failed {
-            reason: text(event, "reason")?.unwrap_or_else(|| "Payment failed".into()),
+            // A reason is informational: never refuse the event over it, keep at most 500 chars.
+            reason: match event.data["reason"].as_str().map(str::trim) {
+                Some(r) if !r.is_empty() => r.chars().take(500).collect(),
+                _ => "Payment failed".into(),
+            },
         },
         types::PAYMENT_REFUNDED => PaymentChange::Refunded,
         _ => return Ok(None),

@@ -1,60 +1,108 @@
 //! The background worker: it first finishes the refunds a previous run left half done, then
 //! charges pending payments and refunds cancelled orders' payments, woken by new work or a poll.
+//! Up to `MAX_IN_FLIGHT` payments are worked on at once, so one slow charge never holds up others.
 
 use crate::domain::Payment;
 use crate::processor::Processor;
-use futures_util::future::join_all;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-/// Payments taken per round.
-const BATCH: u32 = 32;
+/// Most payments charged or refunded at the same time.
+const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for work without a wake-up.
 pub const POLL: Duration = Duration::from_secs(1);
 
 /// Runs until `cancel` fires, starting with the interrupted refunds `resume` (from
 /// `PaymentStore::recover`). Work cut short by cancellation is resumed on the next start.
 pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: CancellationToken) {
-    tokio::select! {
-        _ = cancel.cancelled() => return,
-        _ = resume_refunds(&processor, resume) => {},
+    let mut jobs: JoinSet<bool> = JoinSet::new();
+    // Payment id by task id, so that even a panicked job frees its payment for a later try.
+    let mut in_flight = InFlight::default();
+    for p in resume {
+        start(&mut jobs, &mut in_flight, &processor, p, true);
     }
+    // Look for work at start, on a wake-up or poll, and after a job that changed something; not
+    // after a job that failed, so that a failing database or provider is not hammered.
+    let mut look = true;
     loop {
-        let progressed = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = round(&processor) => p,
-        };
-        if progressed {
-            continue;
+        let room = MAX_IN_FLIGHT.saturating_sub(jobs.len());
+        if look && room > 0 {
+            match processor.store.due_work(room as u32).await {
+                Ok(work) => {
+                    for p in work {
+                        start(&mut jobs, &mut in_flight, &processor, p, false);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "listing due payments failed"),
+            }
         }
         tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = processor.worker_wake.notified() => {},
-            _ = tokio::time::sleep(POLL) => {},
+            _ = cancel.cancelled() => break,
+            Some(done) = jobs.join_next_with_id(), if !jobs.is_empty() => {
+                look = match done {
+                    Ok((task, progressed)) => {
+                        in_flight.finished(task);
+                        progressed
+                    }
+                    Err(e) => {
+                        in_flight.finished(e.id());
+                        false
+                    }
+                };
+            }
+            _ = processor.worker_wake.notified() => look = true,
+            _ = tokio::time::sleep(POLL) => look = true,
         }
+    }
+    jobs.abort_all();
+    while jobs.join_next().await.is_some() {}
+}
+
+/// The payments being worked on, by task.
+#[derive(Default)]
+struct InFlight(HashMap<Id, String>);
+
+impl InFlight {
+    fn contains(&self, payment_id: &str) -> bool {
+        self.0.values().any(|id| id == payment_id)
+    }
+
+    fn finished(&mut self, task: Id) {
+        self.0.remove(&task);
     }
 }
 
-/// Finishes refunds a previous run left in `refunding` (the provider key makes this safe).
-async fn resume_refunds(processor: &Processor, refunding: Vec<Payment>) {
-    for p in refunding {
-        if let Err(e) = processor.refund_claimed(p).await {
-            tracing::warn!(error = %e, "resuming a refund failed; it is retried when due");
-        }
+/// Starts work on `p` unless it is already being worked on. `resumed`: a refund left
+/// `refunding` by a previous run.
+fn start(
+    jobs: &mut JoinSet<bool>,
+    in_flight: &mut InFlight,
+    processor: &Arc<Processor>,
+    p: Payment,
+    resumed: bool,
+) {
+    if in_flight.contains(&p.id) {
+        return;
     }
-}
-
-/// One batch of due work, run concurrently; `true` when anything changed.
-async fn round(processor: &Processor) -> bool {
-    match processor.store.due_work(BATCH).await {
-        Ok(work) => join_all(work.into_iter().map(|p| processor.handle(p)))
-            .await
-            .into_iter()
-            .any(|changed| changed),
-        Err(e) => {
-            tracing::warn!(error = %e, "listing due payments failed");
-            false
-        }
-    }
+    let processor = processor.clone();
+    let payment_id = p.id.clone();
+    let handle = jobs.spawn(async move {
+        let id = p.id.clone();
+        let progressed = if resumed {
+            match processor.refund_claimed(p).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(payment_id = %id, error = %e, "resuming a refund failed; retried when due");
+                    false
+                }
+            }
+        } else {
+            processor.handle(p).await
+        };
+        progressed
+    });
+    in_flight.0.insert(handle.id(), payment_id);
 }

@@ -42,6 +42,9 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let workers = TaskTracker::new();
+        // Cancelled with `shutdown`, or alone if serving fails (never cancel the caller's token:
+        // the launcher may share it between services).
+        let stop_workers = shutdown.child_token();
         let settings = self.delivery_settings();
         let http = shared::client::http_client(self.config.delivery_timeout);
         for sub in self.config.subscribers.iter().cloned() {
@@ -53,13 +56,13 @@ impl App {
                 &self.state.wakers,
                 self.state.metrics.clone(),
             );
-            workers.spawn(worker.run(shutdown.child_token()));
+            workers.spawn(worker.run(stop_workers.clone()));
         }
         workers.close();
         let router = self.router();
         let draining = self.state.common.draining.clone();
-        let served = shared::server::serve(listener, router, shutdown.clone(), draining).await;
-        shutdown.cancel();
+        let served = shared::server::serve(listener, router, shutdown, draining).await;
+        stop_workers.cancel();
         workers.wait().await;
         served?;
         Ok(())

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod processor;
 pub mod provider;
 pub mod routes;
@@ -122,12 +123,14 @@ pub async fn build_with_provider(
     );
     let bus = ServiceClient::new(http, &config.event_bus_url, "Event bus", token);
     let relay_wake = Arc::new(Notify::new());
+    let metrics = metrics::Metrics::default();
     let processor = Arc::new(Processor {
         store: store.clone(),
         provider,
         policy: provider_policy(config.retry_budget, config.attempt_timeout),
         relay_wake: relay_wake.clone(),
         worker_wake: Arc::new(Notify::new()),
+        metrics: metrics.clone(),
     });
     // Wait for a charge while the request can still answer in time; else answer 202.
     let charge_wait = (config.retry_budget + Duration::from_millis(500)).min(
@@ -144,9 +147,15 @@ pub async fn build_with_provider(
         tasks: TaskTracker::new(),
         cancel: CancellationToken::new(),
         charge_wait,
+        metrics: metrics.clone(),
     };
     let router = shared::http::standard_layers(
-        routes::routes().with_state(state.clone()),
+        routes::routes()
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track,
+            ))
+            .with_state(state.clone()),
         &config.common.http_options(SERVICE),
     );
     Ok(App {

@@ -4,6 +4,7 @@
 
 use crate::domain::{Payment, PaymentStatus};
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::provider::{PaymentProvider, ProviderError};
 use crate::store::PaymentStore;
 use serde_json::json;
@@ -29,6 +30,8 @@ pub struct Processor {
     pub relay_wake: Arc<Notify>,
     /// Wakes the worker when new work is stored.
     pub worker_wake: Arc<Notify>,
+    /// Outcome and provider-call counters.
+    pub metrics: Metrics,
 }
 
 /// The retry policy of provider calls: the given budget and attempt timeout, backoff 200 ms
@@ -51,10 +54,13 @@ impl Processor {
     /// A completed payment whose order was cancelled meanwhile is refunded at once.
     pub async fn charge_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.charge_key();
-        let provider = &self.provider;
         let outcome = retry(
             self.policy,
-            |_| provider.charge(&key, p.amount_cents, p.method),
+            |_| async {
+                let r = self.provider.charge(&key, p.amount_cents, p.method).await;
+                self.metrics.record_attempt(call_result(&r));
+                r
+            },
             ProviderError::is_transient,
         )
         .await;
@@ -86,6 +92,9 @@ impl Processor {
             }
         };
         self.relay_wake.notify_one();
+        if let Some(done) = &stored {
+            self.metrics.record_payment(done.status.as_str());
+        }
         let Some(done) = stored else {
             // Someone else moved it on (only possible after a restart raced us): report as is.
             return self.current(&p.id).await;
@@ -109,10 +118,13 @@ impl Processor {
     pub async fn refund_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.refund_key();
         let charge_id = p.transaction_id.clone().unwrap_or_default();
-        let provider = &self.provider;
         let outcome = retry(
             self.policy,
-            |_| provider.refund(&key, &charge_id, p.amount_cents),
+            |_| async {
+                let r = self.provider.refund(&key, &charge_id, p.amount_cents).await;
+                self.metrics.record_attempt(call_result(&r));
+                r
+            },
             ProviderError::is_transient,
         )
         .await;
@@ -132,6 +144,9 @@ impl Processor {
                     .finish_refund(&p.id, refund.amount_cents, &event)
                     .await?;
                 self.relay_wake.notify_one();
+                if done.is_some() {
+                    self.metrics.record_payment("refunded");
+                }
                 match done {
                     Some(done) => Ok(done),
                     None => self.current(&p.id).await,
@@ -169,6 +184,14 @@ impl Processor {
             .get(id)
             .await?
             .ok_or(Error::Store(shared::store::StoreError::NotFound))
+    }
+}
+
+fn call_result<T>(r: &Result<T, ProviderError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(ProviderError::Declined(_)) => "declined",
+        Err(ProviderError::Transient(_)) => "transient",
     }
 }
 

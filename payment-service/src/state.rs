@@ -1,6 +1,7 @@
 //! The state every handler sees, built once.
 
 use crate::clients::orders::OrdersClient;
+use crate::metrics::Metrics;
 use crate::processor::Processor;
 use crate::store::PaymentStore;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub cancel: CancellationToken,
     /// How long a request waits for its charge before answering 202.
     pub charge_wait: Duration,
+    /// Request and business metrics.
+    pub metrics: Metrics,
 }
 
 shared::impl_common_from_ref!(AppState, common);

@@ -1,8 +1,9 @@
-//! Liveness (`/health`, the original's body) and readiness (`/ready`: database reachable, not draining).
+//! Liveness (`/health`, the original's body), readiness (`/ready`: database reachable, not
+//! draining) and Prometheus metrics (`/metrics`).
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -15,4 +16,17 @@ pub async fn health() -> Json<Value> {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = state.store.ping().await.map_err(|e| e.to_string());
     shared::server::ready_response("payment-service", &state.common.draining, check)
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let pending = state.store.outbox().pending().await.ok();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(pending),
+    )
+        .into_response()
 }

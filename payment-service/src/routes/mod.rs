@@ -1,4 +1,4 @@
-//! HTTP routes: the public `/api/payments` API, the internal `/events` receiver, health.
+//! HTTP routes: the public `/api/payments` API, the internal `/events` receiver, health, metrics.
 
 pub mod events;
 pub mod health;
@@ -13,6 +13,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .route("/events", post(events::receive_events))
         .route("/api/payments/process", post(payments::process_payment))
         .route("/api/payments/{order_id}", get(payments::get_payment))

@@ -117,3 +117,38 @@ async fn a_payment_is_visible_to_its_owner_and_admins_only() {
         (StatusCode::NOT_FOUND, Some("payment_not_found"))
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_payment_outcomes_and_provider_calls() {
+    let app = spawn_app().await;
+    let user = new_id();
+    let order = app.add_order(&user, 10.0, "pending");
+    let (code, _) = app
+        .process(&token(&user, "user"), json!({"orderId": order}))
+        .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("route=\"/api/payments/process\",status=\"201\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("payments_total{outcome=\"completed\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("payment_provider_calls_total{result=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("payment_outbox_pending"), "{text}");
+}

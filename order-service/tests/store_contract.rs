@@ -286,6 +286,62 @@ async fn check_release_queue_retries_later_and_finishes(store: &dyn OrderStore) 
     store.ping().await.unwrap();
 }
 
+async fn check_concurrent_cancels_and_payments_apply_once(store: &dyn OrderStore) {
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let cancels = (0..8).map(|_| store.cancel(&o.id, None, "t"));
+    let processed = PaymentChange::Processed {
+        payment_id: "p".into(),
+    };
+    let payments = (0..8).map(|i| {
+        let change = processed.clone();
+        let id = o.id.clone();
+        async move {
+            store
+                .apply_payment(&format!("ev-{i}"), &id, &change, "t")
+                .await
+        }
+    });
+    let (cancels, payments) = tokio::join!(
+        futures_util::future::join_all(cancels),
+        futures_util::future::join_all(payments)
+    );
+    assert!(cancels.iter().all(Result::is_ok), "{cancels:?}");
+    assert!(payments.iter().all(Result::is_ok), "{payments:?}");
+    let applied = cancels
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Transition::Applied(_))))
+        .count();
+    assert_eq!(applied, 1, "exactly one cancel applies");
+    let paid = payments
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Some(Transition::Applied(_)))))
+        .count();
+    assert_eq!(paid, 1, "exactly one payment applies");
+    let last = store.get(&o.id).await.unwrap().unwrap();
+    assert_eq!(last.status, OrderStatus::Cancelled);
+    assert_eq!(last.payment_status, PaymentStatus::Completed);
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+}
+
+/// A fresh file database (several connections, so concurrency is real), removed when dropped.
+struct FileDb(std::path::PathBuf);
+
+impl FileDb {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("order-contract-{}", new_object_id())))
+    }
+    fn url(&self) -> String {
+        format!("sqlite://{}/orders.db", self.0.display())
+    }
+}
+
+impl Drop for FileDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 macro_rules! contract {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -293,6 +349,16 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $check() {
                     let store = order_service::store::connect("sqlite::memory:").await.unwrap();
+                    super::$check(store.as_ref()).await;
+                }
+            )*
+        }
+        mod sqlite_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let db = super::FileDb::new();
+                    let store = order_service::store::connect(&db.url()).await.unwrap();
                     super::$check(store.as_ref()).await;
                 }
             )*
@@ -308,6 +374,7 @@ contract!(
     check_advance_moves_only_from_the_expected_status,
     check_payment_events_apply_once_per_event_id,
     check_release_queue_retries_later_and_finishes,
+    check_concurrent_cancels_and_payments_apply_once,
 );
 
 #[tokio::test]

@@ -7,3 +7,4 @@ mod helpers;
 mod lifecycle;
 mod process;
 mod refund;
+mod scripted;

@@ -131,6 +131,7 @@ pub async fn build_with_provider(
         relay_wake: relay_wake.clone(),
         worker_wake: Arc::new(Notify::new()),
         metrics: metrics.clone(),
+        stale_after: config.retry_budget + config.attempt_timeout + Duration::from_secs(30),
     });
     // Wait for a charge while the request can still answer in time; else answer 202.
     let charge_wait = (config.retry_budget + Duration::from_millis(500)).min(

@@ -32,6 +32,10 @@ pub struct Processor {
     pub worker_wake: Arc<Notify>,
     /// Outcome and provider-call counters.
     pub metrics: Metrics,
+    /// A `processing`/`refunding` payment untouched this long has lost its worker (a database
+    /// error after the provider answered, a crash): the worker takes it over. Longer than any
+    /// live charge or refund can take.
+    pub stale_after: Duration,
 }
 
 /// The retry policy of provider calls: the given budget and attempt timeout, backoff 200 ms
@@ -171,12 +175,35 @@ impl Processor {
                 .refund(&p.id)
                 .await
                 .map(|done| done.status == PaymentStatus::Refunded),
+            PaymentStatus::Processing | PaymentStatus::Refunding => self.take_over(&p.id).await,
             _ => Ok(false),
         };
         result.unwrap_or_else(|e| {
             tracing::warn!(payment_id = %p.id, error = %e, "payment work failed; will retry");
             false
         })
+    }
+
+    /// Resumes a stale charge or refund under its original provider key (so nothing is charged
+    /// or refunded twice).
+    async fn take_over(&self, id: &str) -> Result<bool, Error> {
+        let Some(p) = self.store.claim_stale(id, self.stale_before()).await? else {
+            return Ok(false);
+        };
+        tracing::warn!(payment_id = %p.id, status = p.status.as_str(), "taking over stale payment work");
+        let done = match p.status {
+            PaymentStatus::Processing => self.charge_claimed(p).await?,
+            _ => self.refund_claimed(p).await?,
+        };
+        Ok(!matches!(
+            done.status,
+            PaymentStatus::Processing | PaymentStatus::Refunding
+        ))
+    }
+
+    /// The `updatedAt` before which in-flight work counts as abandoned.
+    pub fn stale_before(&self) -> i64 {
+        shared::store::now_ms() - self.stale_after.as_millis() as i64
     }
 
     async fn current(&self, id: &str) -> Result<Payment, Error> {

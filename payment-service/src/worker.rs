@@ -30,7 +30,11 @@ pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: Cancel
     loop {
         let room = MAX_IN_FLIGHT.saturating_sub(jobs.len());
         if look && room > 0 {
-            match processor.store.due_work(room as u32).await {
+            match processor
+                .store
+                .due_work(room as u32, processor.stale_before())
+                .await
+            {
                 Ok(work) => {
                     for p in work {
                         start(&mut jobs, &mut in_flight, &processor, p, false);

@@ -62,11 +62,11 @@ async fn check_order_created_events_apply_once(store: &dyn PaymentStore) {
 async fn check_claims_are_conditional(store: &dyn PaymentStore) {
     let p = payment(PaymentStatus::Pending);
     store.insert(&p).await.unwrap();
-    assert_eq!(store.due_work(10).await.unwrap().len(), 1);
+    assert_eq!(store.due_work(10, 0).await.unwrap().len(), 1);
     let claimed = store.claim_pending(&p.id).await.unwrap().unwrap();
     assert_eq!(claimed.status, PaymentStatus::Processing);
     assert!(store.claim_pending(&p.id).await.unwrap().is_none());
-    assert!(store.due_work(10).await.unwrap().is_empty());
+    assert!(store.due_work(10, 0).await.unwrap().is_empty());
     let done = store
         .complete(&p.id, "txn_9", &event("PaymentProcessed"))
         .await
@@ -155,7 +155,7 @@ async fn check_order_cancelled_cancels_pending_and_flags_completed(store: &dyn P
         .unwrap()
         .unwrap();
     assert!(after.refund_requested && after.status == PaymentStatus::Completed);
-    let due = store.due_work(10).await.unwrap();
+    let due = store.due_work(10, 0).await.unwrap();
     assert_eq!(
         due.iter().map(|p| &p.id).collect::<Vec<_>>(),
         vec![&done.id]
@@ -195,8 +195,37 @@ async fn check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged(
     let stored = store.get_by_order(&p.order_id).await.unwrap().unwrap();
     assert_eq!(stored.status, PaymentStatus::Cancelled);
     assert_eq!(stored.amount_cents, p.amount_cents);
-    assert!(store.due_work(10).await.unwrap().is_empty());
+    assert!(store.due_work(10, 0).await.unwrap().is_empty());
     assert!(store.claim_pending(&p.id).await.unwrap().is_none());
+}
+
+async fn check_stale_in_flight_work_is_listed_and_taken_over_once(store: &dyn PaymentStore) {
+    let now = shared::store::now_ms();
+    let mut p = payment(PaymentStatus::Processing);
+    p.updated_at = now - 60_000;
+    store.insert(&p).await.unwrap();
+    assert!(store.due_work(10, now - 90_000).await.unwrap().is_empty());
+    assert!(store
+        .claim_stale(&p.id, now - 90_000)
+        .await
+        .unwrap()
+        .is_none());
+    let stale_before = now - 30_000;
+    let due = store.due_work(10, stale_before).await.unwrap();
+    assert_eq!(due.iter().map(|d| &d.id).collect::<Vec<_>>(), vec![&p.id]);
+    let taken = store
+        .claim_stale(&p.id, stale_before)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.status, PaymentStatus::Processing);
+    assert!(taken.updated_at >= now);
+    assert!(store
+        .claim_stale(&p.id, stale_before)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.due_work(10, stale_before).await.unwrap().is_empty());
 }
 
 macro_rules! sqlite_suite {
@@ -223,6 +252,7 @@ sqlite_suite!(
     check_order_cancelled_cancels_pending_and_flags_completed,
     check_recovery_requeues_processing_and_returns_refunding,
     check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged,
+    check_stale_in_flight_work_is_listed_and_taken_over_once,
 );
 
 #[tokio::test]

@@ -84,9 +84,15 @@ pub trait PaymentStore: Send + Sync {
     /// `refunding → completed` after the provider refused the refund.
     async fn abort_refund(&self, id: &str) -> Result<(), StoreError>;
 
-    /// Up to `limit` payments with work to do, oldest first: `pending` ones to charge and
-    /// `completed` ones whose order was cancelled, to refund.
-    async fn due_work(&self, limit: u32) -> Result<Vec<Payment>, StoreError>;
+    /// Up to `limit` payments with work to do, oldest first: `pending` ones to charge,
+    /// `completed` ones whose order was cancelled, to refund, and `processing`/`refunding` ones
+    /// untouched since `stale_before` (UTC ms), whose worker is gone.
+    async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError>;
+
+    /// Takes over a `processing` or `refunding` payment untouched since `stale_before` (UTC ms),
+    /// renewing its `updatedAt`; `None` if it moved on or was touched since.
+    async fn claim_stale(&self, id: &str, stale_before: i64)
+        -> Result<Option<Payment>, StoreError>;
 
     /// After a restart: puts `processing` payments back to `pending` (their provider key makes the
     /// second charge attempt safe) and returns the ones left `refunding`.

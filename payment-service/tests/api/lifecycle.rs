@@ -71,6 +71,35 @@ async fn a_restart_resumes_interrupted_charges_and_refunds() {
 }
 
 #[tokio::test]
+async fn the_worker_takes_over_a_charge_abandoned_while_running() {
+    let db = TempDb::new();
+    let mut app = crate::helpers::spawn_app_with(
+        crate::helpers::ScriptedProvider::new(),
+        &[("DATABASE_URL", &db.url())],
+    )
+    .await;
+    // Serving means startup recovery is over: what follows can only be found as stale.
+    let res = app
+        .client
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let user = new_id();
+    let mut abandoned = payment(&user, PaymentStatus::Processing);
+    abandoned.updated_at -= 10 * 60 * 1000;
+    let store = payment_service::store::connect(&db.url()).await.unwrap();
+    store.insert(&abandoned).await.unwrap();
+    app.wait_event("PaymentProcessed", &abandoned.order_id)
+        .await;
+    let now = store.get(&abandoned.id).await.unwrap().unwrap();
+    assert_eq!(now.status, PaymentStatus::Completed);
+    assert_eq!(app.provider.inner.charges_for(&abandoned.id), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn run_returns_promptly_when_shutdown_is_requested() {
     let mut app = spawn_app().await;
     let res = app

@@ -211,16 +211,29 @@ impl PaymentStore for SqlitePaymentStore {
             .map(|_| ())
     }
 
-    async fn due_work(&self, limit: u32) -> Result<Vec<Payment>, StoreError> {
+    async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM payments WHERE status = 'pending' \
              OR (status = 'completed' AND refund_requested = 1) \
+             OR (status IN ('processing', 'refunding') AND updated_at < ?) \
              ORDER BY created_at, id LIMIT ?",
         )
+        .bind(stale_before)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn claim_stale(
+        &self,
+        id: &str,
+        stale_before: i64,
+    ) -> Result<Option<Payment>, StoreError> {
+        let sql = "UPDATE payments SET updated_at = ? WHERE id = ? \
+                   AND status IN ('processing', 'refunding') AND updated_at < ? RETURNING *";
+        let binds = [Bind::Int(now_ms()), Bind::Text(id), Bind::Int(stale_before)];
+        self.transition(sql, &binds, None).await
     }
 
     async fn recover(&self) -> Result<Vec<Payment>, StoreError> {

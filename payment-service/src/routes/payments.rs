@@ -62,6 +62,24 @@ pub async fn process_payment(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<ProcessPaymentRequest>,
 ) -> Result<Response, ApiError> {
+    let new = payable_order(&state, &user, &req).await?;
+    let claim = match state.store.get_by_order(&req.order_id).await? {
+        None => create_claimed(&state, new).await?,
+        Some(existing) => claim_existing(&state, existing).await?,
+    };
+    match claim.claimed {
+        Some(payment) => charge_within_request(&state, payment).await,
+        None => Ok(accepted(&claim.current)),
+    }
+}
+
+/// The payment the caller's order calls for: 404 when the order is missing or someone else's,
+/// 400 when the client's amount differs from the order total, 409 when it can no longer be paid.
+async fn payable_order(
+    state: &AppState,
+    user: &AuthUser,
+    req: &ProcessPaymentRequest,
+) -> Result<NewPayment, ApiError> {
     let order = state.orders.get(&req.order_id).await?;
     let order = order
         .filter(|o| user.is_admin() || o.user_id == user.user_id)
@@ -75,23 +93,21 @@ pub async fn process_payment(
     if !order.is_payable() {
         return Err(not_payable());
     }
-    let new = NewPayment {
+    Ok(NewPayment {
         order_id: req.order_id.clone(),
         user_id: order.user_id,
         amount_cents: order.total_cents,
         method: req.method.unwrap_or(PaymentMethod::CreditCard),
-    };
-    let claimed = match state.store.get_by_order(&req.order_id).await? {
-        None => create_claimed(&state, new).await?,
-        Some(existing) => claim_existing(&state, existing).await?,
-    };
-    let Some(payment) = claimed.claimed else {
-        return Ok(accepted(&claimed.current));
-    };
+    })
+}
+
+/// Charges a claimed payment on the tracker: 201 with the outcome when it finishes in time,
+/// else 202 with the payment still processing (the charge goes on).
+async fn charge_within_request(state: &AppState, payment: Payment) -> Result<Response, ApiError> {
     let processor = state.processor.clone();
     let id = payment.id.clone();
     let work = spawn_tracked(
-        &state,
+        state,
         async move { processor.charge_claimed(payment).await },
     );
     match tokio::time::timeout(state.charge_wait, work).await {

@@ -217,3 +217,22 @@ async fn concurrent_process_calls_for_one_order_charge_it_once() {
     assert_eq!(app.provider.inner.total_charges(), 1);
     assert_eq!(app.provider.attempts.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn process_answers_202_when_the_charge_outlasts_the_request_and_finishes_it_later() {
+    let env = [
+        ("REQUEST_TIMEOUT_MS", "1500"),
+        ("PAYMENT_RETRY_BUDGET_MS", "8000"),
+    ];
+    let mut app = spawn_app_with(ScriptedProvider::held(), &env).await;
+    let user = new_id();
+    let order = app.add_order(&user, 20.0, "pending");
+    let t = token(&user, "user");
+    let (code, body) = app.process(&t, json!({"orderId": order})).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["data"]["status"], "processing");
+    app.provider.release();
+    app.wait_event("PaymentProcessed", &order).await;
+    app.wait_status(&t, &order, "completed").await;
+    assert_eq!(app.provider.inner.total_charges(), 1);
+}

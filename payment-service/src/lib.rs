@@ -15,10 +15,11 @@ pub mod worker;
 
 use crate::clients::orders::OrdersClient;
 use crate::processor::{provider_policy, Processor};
-use crate::provider::{PaymentProvider, SimulatedProvider};
 use crate::state::AppState;
 use anyhow::Context;
 pub use config::Config;
+pub use domain::PaymentMethod;
+pub use provider::{Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider};
 use shared::client::{http_client, ServiceClient};
 use shared::events::OutboxRelay;
 use shared::platform::{Backends, Common};

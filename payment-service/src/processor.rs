@@ -15,9 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// The name events are stamped with.
-pub const SOURCE: &str = "payment-service";
-
 /// Charges and refunds payments; shared by the worker and the request handlers.
 pub struct Processor {
     /// Payments.
@@ -78,7 +75,7 @@ impl Processor {
                         "transactionId": charge.transaction_id,
                         "amount": cents_to_json(p.amount_cents),
                     }),
-                    SOURCE,
+                    crate::SERVICE,
                 );
                 self.store
                     .complete(&p.id, &charge.transaction_id, &event)
@@ -90,7 +87,7 @@ impl Processor {
                 let event = EventEnvelope::new(
                     types::PAYMENT_FAILED,
                     json!({"orderId": p.order_id, "paymentId": p.id, "reason": reason}),
-                    SOURCE,
+                    crate::SERVICE,
                 );
                 self.store.fail(&p.id, &reason, &event).await?
             }
@@ -141,7 +138,7 @@ impl Processor {
                         "paymentId": p.id,
                         "refundAmount": cents_to_json(refund.amount_cents),
                     }),
-                    SOURCE,
+                    crate::SERVICE,
                 );
                 let done = self
                     .store

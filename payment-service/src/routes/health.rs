@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 
 /// `GET /health`.
 pub async fn health() -> Json<Value> {
-    Json(json!({"status": "healthy", "service": "payment-service"}))
+    Json(json!({"status": "healthy", "service": crate::SERVICE}))
 }
 
 /// `GET /ready`.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response("payment-service", &state.common.draining, check)
+    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
 }
 
 /// `GET /metrics`.

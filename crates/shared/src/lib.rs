@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod money;
 pub mod payload;
 pub mod platform;

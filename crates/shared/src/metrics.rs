@@ -1,0 +1,198 @@
+//! Prometheus metrics kept per service instance (not a global recorder, so services sharing one
+//! process keep separate numbers): requests by route and status, a latency histogram, and named
+//! business counters, rendered in the text exposition format on `GET /metrics`.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+    /// name → (help, label string → value)
+    counters: BTreeMap<&'static str, (&'static str, BTreeMap<String, u64>)>,
+}
+
+/// One service's metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    service: &'static str,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// A gauge read at render time: `(name, help, value)`.
+pub type Gauge<'a> = (&'a str, &'a str, f64);
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Empty metrics for `service`.
+    pub fn new(service: &'static str) -> Self {
+        Self {
+            service,
+            inner: Arc::new(Mutex::new(Inner::default())),
+        }
+    }
+
+    fn with(&self, f: impl FnOnce(&mut Inner)) {
+        // A panic while holding the lock leaves plain counters: keep using them.
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard);
+    }
+
+    /// Counts one answered request and its latency.
+    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.with(|m| {
+            *m.requests
+                .entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
+            let h = m
+                .latency
+                .entry((method.to_string(), route.to_string()))
+                .or_default();
+            for (i, le) in BUCKETS.iter().enumerate() {
+                if seconds <= *le {
+                    h.counts[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        });
+    }
+
+    /// Adds one to the counter `name` with `labels` (e.g. `("outcome", "reserved")`).
+    pub fn incr(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) {
+        let key = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.with(|m| {
+            *m.counters
+                .entry(name)
+                .or_insert_with(|| (help, BTreeMap::new()))
+                .1
+                .entry(key)
+                .or_default() += 1;
+        });
+    }
+
+    /// The Prometheus text exposition, with `gauges` read by the caller just now.
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
+        let mut out = String::new();
+        let service = self.service;
+        self.with(|m| {
+            out.push_str("# HELP http_requests_total HTTP requests answered.\n");
+            out.push_str("# TYPE http_requests_total counter\n");
+            for ((method, route, status), n) in &m.requests {
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{service=\"{service}\",method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
+            out.push_str("# HELP http_request_duration_seconds Request latency.\n");
+            out.push_str("# TYPE http_request_duration_seconds histogram\n");
+            for ((method, route), h) in &m.latency {
+                let l = format!(
+                    "service=\"{service}\",method=\"{method}\",route=\"{}\"",
+                    escape(route)
+                );
+                for (le, n) in BUCKETS.iter().zip(h.counts) {
+                    let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"{le}\"}} {n}");
+                }
+                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "http_request_duration_seconds_sum{{{l}}} {}", h.sum);
+                let _ = writeln!(out, "http_request_duration_seconds_count{{{l}}} {}", h.count);
+            }
+            for (name, (help, series)) in &m.counters {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for (labels, n) in series {
+                    let _ = writeln!(out, "{name}{{service=\"{service}\",{labels}}} {n}");
+                }
+            }
+        });
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{service=\"{service}\"}} {value}"
+            );
+        }
+        out
+    }
+}
+
+/// Middleware counting every request by its matched route (`unmatched` for 404s).
+pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let started = Instant::now();
+    let res = next.run(req).await;
+    metrics.record_request(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// A `GET /metrics` answer carrying `text`.
+pub fn exposition(text: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_requests_histogram_counters_and_gauges() {
+        let m = Metrics::new("svc");
+        m.record_request("GET", "/api/x", 200, 0.004);
+        m.record_request("GET", "/api/x", 200, 9.0);
+        m.incr("widgets_total", "Widgets by outcome.", &[("outcome", "ok")]);
+        m.incr("widgets_total", "Widgets by outcome.", &[("outcome", "ok")]);
+        let text = m.render(&[("queue_depth", "Items waiting.", 3.0)]);
+        assert!(text.contains(
+            "http_requests_total{service=\"svc\",method=\"GET\",route=\"/api/x\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("route=\"/api/x\",le=\"0.005\"} 1"));
+        assert!(text.contains("route=\"/api/x\",le=\"+Inf\"} 2"));
+        assert!(text.contains("widgets_total{service=\"svc\",outcome=\"ok\"} 2"));
+        assert!(text.contains("queue_depth{service=\"svc\"} 3"));
+    }
+}

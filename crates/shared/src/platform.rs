@@ -33,14 +33,14 @@ pub struct CommonConfig {
     pub payload_mac: MacPolicy,
     /// `INTERNAL_TOKEN` (≥ 32 bytes): service-to-service calls and event deliveries.
     pub internal_token: Secret<String>,
+    /// `REDIS_URL`: refused for now (only in-process backends exist), so always `None`.
+    pub redis_url: Option<String>,
     /// `ALLOWED_ORIGINS` (comma-separated; empty = any).
     pub allowed_origins: Vec<String>,
     /// `REQUEST_TIMEOUT_MS` (default 15000).
     pub request_timeout: Duration,
     /// `AUTH_SERVICE_URL`, used to check revocations when running alone without Redis.
     pub auth_service_url: String,
-    /// `REDIS_URL` (not yet used: in-process backends).
-    pub redis_url: Option<String>,
 }
 
 impl CommonConfig {
@@ -56,16 +56,20 @@ impl CommonConfig {
                 MacPolicy::Optional
             }
         };
+        if r.opt_string("REDIS_URL").is_some() {
+            // Refuse rather than silently run with per-process limits and revocations.
+            r.problem("REDIS_URL: Redis backends are not available in this version; unset it to use the in-process backends");
+        }
         Self {
             port: r.parse("PORT", default_port),
             jwt_secret: r.secret("JWT_SECRET", 32),
             encryption_key: r.secret_exact("ENCRYPTION_KEY", 32),
             payload_mac,
             internal_token: r.secret("INTERNAL_TOKEN", 32),
+            redis_url: None,
             allowed_origins: r.list("ALLOWED_ORIGINS"),
             request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
             auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),
-            redis_url: r.opt_string("REDIS_URL"),
         }
     }
 

@@ -75,13 +75,20 @@ impl Error {
 
 /// Counts `result` under `event` (success or the error's outcome) and passes it on.
 pub fn counted<T>(
-    metrics: &crate::metrics::Metrics,
+    metrics: &shared::metrics::Metrics,
     event: &'static str,
     result: Result<T, Error>,
 ) -> Result<T, Error> {
-    metrics.event(
-        event,
-        result.as_ref().map_or_else(Error::outcome, |_| "success"),
+    metrics.incr(
+        "auth_events_total",
+        "Auth events (register, login, refresh, logout) by outcome.",
+        &[
+            ("event", event),
+            (
+                "outcome",
+                result.as_ref().map_or_else(Error::outcome, |_| "success"),
+            ),
+        ],
     );
     result
 }

@@ -4,7 +4,6 @@
 pub mod config;
 pub mod domain;
 mod error;
-pub mod metrics;
 pub mod password;
 mod routes;
 pub mod sessions;
@@ -67,7 +66,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         refresh: RefreshTokens::new(config.refresh_secret.expose()),
         auth_rate: config.auth_rate,
         refresh_ttl_ms: i64::try_from(config.refresh_ttl.as_millis()).unwrap_or(i64::MAX),
-        metrics: metrics::Metrics::default(),
+        metrics: shared::metrics::Metrics::new("auth-service"),
     };
     if let Some(admin) = &config.admin {
         bootstrap_admin(&state, admin).await?;

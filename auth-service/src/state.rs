@@ -3,13 +3,13 @@
 //! unlike the in-process revocation set).
 
 use crate::error::Error;
-use crate::metrics::Metrics;
 use crate::password::Passwords;
 use crate::store::UserStore;
 use crate::tokens::RefreshTokens;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use shared::auth::AuthUser;
+use shared::metrics::Metrics;
 use shared::platform::Common;
 use shared::rate_limit::RateRule;
 use shared::ApiError;

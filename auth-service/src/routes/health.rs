@@ -32,6 +32,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     shared::server::ready_response("auth-service", &state.common.draining, check)
 }
 
+/// `GET /metrics`: request counts, latency histograms and the auth outcome counters.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    shared::metrics::exposition(state.metrics.render(&[]))
+}
+
 /// `GET /internal/sessions/:sid`: `{sid, revoked}`; an unknown sid counts as revoked.
 pub async fn session_status(
     State(state): State<AppState>,

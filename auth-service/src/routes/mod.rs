@@ -26,10 +26,10 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/internal/sessions/{sid}", get(health::session_status))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(health::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
-            crate::metrics::track,
+            shared::metrics::track,
         ))
         .with_state(state);
     shared::http::standard_layers(router, http)

@@ -97,10 +97,25 @@ async fn metrics_count_requests_by_route_and_login_outcomes() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let text = res.text().await.unwrap();
     assert!(text.contains(
         "http_requests_total{service=\"auth-service\",method=\"POST\",route=\"/api/auth/login\",status=\"401\"} 1"
     ), "{text}");
-    assert!(text.contains("auth_events_total{event=\"login\",outcome=\"success\"} 1"));
-    assert!(text.contains("auth_events_total{event=\"login\",outcome=\"invalid_credentials\"} 1"));
+    assert!(
+        text.contains(
+            "auth_events_total{service=\"auth-service\",event=\"login\",outcome=\"success\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "auth_events_total{service=\"auth-service\",event=\"login\",outcome=\"invalid_credentials\"} 1"
+    ), "{text}");
+    assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
+    assert!(text.contains(
+        "http_request_duration_seconds_count{service=\"auth-service\",method=\"POST\",route=\"/api/auth/login\"} 2"
+    ), "{text}");
 }

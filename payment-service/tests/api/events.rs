@@ -160,3 +160,27 @@ async fn a_charge_in_flight_when_the_order_is_cancelled_is_refunded_when_it_comp
         .await;
     assert_eq!(app.provider.inner.total_charges(), 1);
 }
+
+#[tokio::test]
+async fn a_slow_charge_does_not_hold_up_other_payments() {
+    let mut provider = ScriptedProvider::held();
+    provider.hold_only = Some(100);
+    let env = [
+        ("PAYMENT_RETRY_BUDGET_MS", "8000"),
+        ("PAYMENT_ATTEMPT_TIMEOUT_MS", "6000"),
+    ];
+    let mut app = spawn_app_with(provider, &env).await;
+    let user = new_id();
+    let (slow, quick) = (new_id(), new_id());
+    app.post_events(TestApp::order_created(&slow, &user, 1.0))
+        .await;
+    let t = token(&user, "user");
+    app.wait_status(&t, &slow, "processing").await;
+    app.post_events(TestApp::order_created(&quick, &user, 2.0))
+        .await;
+    app.wait_event("PaymentProcessed", &quick).await;
+    let (_, body) = app.get_payment(&t, &slow).await;
+    assert_eq!(body["data"]["status"], "processing");
+    app.provider.release();
+    app.wait_event("PaymentProcessed", &slow).await;
+}

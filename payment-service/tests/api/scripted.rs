@@ -23,6 +23,8 @@ pub struct ScriptedProvider {
     pub attempts: AtomicU32,
     /// Each charge attempt waits for a permit here first (tests hold charges in flight with it).
     pub gate: Arc<tokio::sync::Semaphore>,
+    /// Only charges of this amount (cents) wait at the gate; `None`: all do.
+    pub hold_only: Option<i64>,
 }
 
 impl ScriptedProvider {
@@ -53,6 +55,7 @@ impl ScriptedProvider {
             decline: false,
             refunds_fail: false,
             attempts: AtomicU32::new(0),
+            hold_only: None,
             gate: Arc::new(tokio::sync::Semaphore::new(
                 tokio::sync::Semaphore::MAX_PERMITS,
             )),
@@ -69,7 +72,11 @@ impl PaymentProvider for ScriptedProvider {
         m: PaymentMethod,
     ) -> Result<Charge, ProviderError> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
-        let _permit = self.gate.acquire().await.unwrap();
+        let _permit = if self.hold_only.is_none_or(|c| c == cents) {
+            Some(self.gate.acquire().await.unwrap())
+        } else {
+            None
+        };
         if self.decline {
             return Err(ProviderError::Declined("Card declined".into()));
         }

@@ -4,11 +4,11 @@
 //! Cache failures are logged and the database answers instead.
 
 use crate::domain::{Product, ProductFilter};
-use crate::metrics::Metrics;
 use crate::store::ProductStore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::cache::Cache;
+use shared::metrics::Metrics;
 use shared::store::{PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,7 +105,12 @@ impl ProductCache {
                 None
             }
         };
-        self.metrics.record_cache(found.is_some());
+        let result = if found.is_some() { "hit" } else { "miss" };
+        self.metrics.incr(
+            "product_cache_lookups_total",
+            "Product cache lookups by result.",
+            &[("result", result)],
+        );
         found
     }
 
@@ -146,7 +151,7 @@ mod tests {
         let store = SqliteProductStore::connect("sqlite::memory:")
             .await
             .unwrap();
-        let metrics = Metrics::default();
+        let metrics = Metrics::new(crate::SERVICE_NAME);
         let cache = ProductCache::new(Arc::new(MemoryCache::default()), metrics.clone());
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
@@ -180,13 +185,17 @@ mod tests {
             cache.list(&store, &filter, page).await.unwrap().0[0].name,
             "Desk lamp"
         );
-        let text = metrics.render();
+        let text = metrics.render(&[]);
         assert!(
-            text.contains("product_cache_lookups_total{result=\"hit\"} 2"),
+            text.contains(
+                "product_cache_lookups_total{service=\"product-service\",result=\"hit\"} 2"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("product_cache_lookups_total{result=\"miss\"} 4"),
+            text.contains(
+                "product_cache_lookups_total{service=\"product-service\",result=\"miss\"} 4"
+            ),
             "{text}"
         );
     }

@@ -5,7 +5,6 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -53,7 +52,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url)
         .await
         .context("opening the product database")?;
-    let metrics = metrics::Metrics::default();
+    let metrics = shared::metrics::Metrics::new(SERVICE_NAME);
     let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();
@@ -63,7 +62,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         cache,
         metrics: metrics.clone(),
     };
-    let track = axum::middleware::from_fn_with_state(metrics, metrics::track);
+    let track = axum::middleware::from_fn_with_state(metrics, shared::metrics::track);
     let router = shared::http::standard_layers(
         routes::routes().route_layer(track).with_state(state),
         &config.common.http_options(SERVICE_NAME),

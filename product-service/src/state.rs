@@ -2,8 +2,8 @@
 //! internal token, draining flag), the store and the read cache.
 
 use crate::cache::ProductCache;
-use crate::metrics::Metrics;
 use crate::store::ProductStore;
+use shared::metrics::Metrics;
 use shared::platform::Common;
 use std::sync::Arc;
 

@@ -3,7 +3,6 @@
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -19,8 +18,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     shared::server::ready_response(crate::SERVICE_NAME, &state.common.draining, check)
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: request counts, latency histograms, reservation outcomes and cache lookups.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
-    (content_type, state.metrics.render()).into_response()
+    shared::metrics::exposition(state.metrics.render(&[]))
 }

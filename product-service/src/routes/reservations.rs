@@ -82,7 +82,7 @@ pub async fn create_reservation(
         Ok(r) => r,
         Err(e) => {
             let e = ApiError::from(e);
-            state.metrics.record_reservation(e.code);
+            record_reservation(&state, e.code);
             return Err(e);
         }
     };
@@ -91,7 +91,7 @@ pub async fn create_reservation(
     } else {
         "repeated"
     };
-    state.metrics.record_reservation(outcome);
+    record_reservation(&state, outcome);
     if reserved.created {
         state.cache.invalidate().await;
         Ok(created(reservation_json(&reserved.reservation)))
@@ -107,8 +107,17 @@ pub async fn release_reservation(
     IdPath(order_id): IdPath,
 ) -> Result<Response, ApiError> {
     if state.store.release(&order_id).await? {
-        state.metrics.record_reservation("released");
+        record_reservation(&state, "released");
         state.cache.invalidate().await;
     }
     Ok(ok(json!({"orderId": order_id, "status": "released"})))
+}
+
+/// Counts a reservation call by outcome (`reserved`, `repeated`, `released`, or the error code).
+fn record_reservation(state: &AppState, outcome: &str) {
+    state.metrics.incr(
+        "product_reservations_total",
+        "Reservation calls by outcome.",
+        &[("outcome", outcome)],
+    );
 }

@@ -60,17 +60,25 @@ async fn metrics_count_requests_by_route_and_reservation_outcomes() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let text = res.text().await.unwrap();
     assert!(
-        text.contains("method=\"GET\",route=\"/api/products\",status=\"200\"} 1"),
+        text.contains("http_requests_total{service=\"product-service\",method=\"GET\",route=\"/api/products\",status=\"200\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("product_reservations_total{outcome=\"product_not_found\"} 1"),
+        text.contains("http_request_duration_seconds_count{service=\"product-service\",method=\"GET\",route=\"/api/products\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("product_cache_lookups_total{result=\"miss\"} 1"),
+        text.contains("product_reservations_total{service=\"product-service\",outcome=\"product_not_found\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("product_cache_lookups_total{service=\"product-service\",result=\"miss\"} 1"),
         "{text}"
     );
 }

@@ -4,7 +4,6 @@
 pub mod clients;
 pub mod config;
 pub mod domain;
-pub mod metrics;
 pub mod routes;
 pub mod service;
 pub mod state;
@@ -107,7 +106,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         products: ProductsClient::new(products),
         outbox_wake: Default::default(),
         release_wake: Default::default(),
-        metrics: Default::default(),
+        metrics: shared::metrics::Metrics::new(SERVICE),
     };
     let router = shared::http::standard_layers(
         routes::router(state.clone()),

@@ -2,8 +2,8 @@
 //! draining), the store, the product service client and the wake-ups of the background workers.
 
 use crate::clients::ProductsClient;
-use crate::metrics::Metrics;
 use crate::store::OrderStore;
+use shared::metrics::Metrics;
 use shared::platform::Common;
 use std::sync::Arc;
 use tokio::sync::Notify;

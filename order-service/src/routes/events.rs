@@ -81,7 +81,11 @@ pub async fn receive_events(
                 "applied"
             }
         };
-        state.metrics.event("payment_event", counted);
+        state.metrics.incr(
+            "order_events_total",
+            "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+            &[("event", "payment_event"), ("outcome", counted)],
+        );
     }
     Ok(Json(json!({"success": true})))
 }

@@ -24,10 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/status", put(orders::update_status))
         .route("/events", post(events::receive_events))
         .route("/internal/orders/{id}", get(events::internal_order))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(health::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
-            crate::metrics::track,
+            shared::metrics::track,
         ))
         .with_state(state)
 }

@@ -42,13 +42,23 @@ pub async fn create_order(
     let key = idempotency_key(&headers)?;
     let placed = place_order(&state, &user.user_id, req, key)
         .await
-        .inspect_err(|e| state.metrics.event("order_rejected", e.code))?;
+        .inspect_err(|e| {
+            state.metrics.incr(
+                "order_events_total",
+                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+                &[("event", "order_rejected"), ("outcome", e.code)],
+            );
+        })?;
     let outcome = if placed.replayed {
         "replayed"
     } else {
         "created"
     };
-    state.metrics.event("order_created", outcome);
+    state.metrics.incr(
+        "order_events_total",
+        "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+        &[("event", "order_created"), ("outcome", outcome)],
+    );
     let mut res = created(placed.order.to_json());
     if placed.replayed {
         res.headers_mut()
@@ -113,9 +123,11 @@ pub async fn cancel_order(
         Transition::Applied(order) => {
             state.event_written();
             state.release_queued();
-            state
-                .metrics
-                .event("order_cancelled", order.status.as_str());
+            state.metrics.incr(
+                "order_events_total",
+                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+                &[("event", "order_cancelled"), ("outcome", order.status.as_str())],
+            );
             Ok(ok(order.to_json()))
         }
         Transition::NotFound => Err(order_not_found()),
@@ -155,9 +167,11 @@ pub async fn update_status(
     {
         Transition::Applied(order) => {
             state.event_written();
-            state
-                .metrics
-                .event("order_status_changed", order.status.as_str());
+            state.metrics.incr(
+                "order_events_total",
+                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+                &[("event", "order_status_changed"), ("outcome", order.status.as_str())],
+            );
             Ok(ok(order.to_json()))
         }
         Transition::NotFound => Err(order_not_found()),

@@ -163,7 +163,13 @@ async fn health_and_ready_need_no_auth_and_unknown_routes_are_json_404() {
 
 #[tokio::test]
 async fn metrics_count_requests_and_orders_in_prometheus_text() {
-    let app = spawn_app().await;
+    // Bound but not serving: the bus takes no event, so the outbox backlog stays at one.
+    let bus_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = spawn_app_with(Options {
+        bus_url: Some(format!("http://{}", bus_listener.local_addr().unwrap())),
+        ..Default::default()
+    })
+    .await;
     app.products.add(MOUSE, "Mouse", json!(10), 10);
     let (_, token) = user();
     app.place(&token, &[(MOUSE, 1)]).await;
@@ -176,29 +182,39 @@ async fn metrics_count_requests_and_orders_in_prometheus_text() {
         .await;
     assert_eq!(missing.status(), 404);
 
-    let text = app
+    let res = app
         .http
         .get(format!("{}/metrics", app.url))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = res.text().await.unwrap();
 
     assert!(
-        text.contains("method=\"POST\",route=\"/api/orders\",status=\"201\"} 1"),
+        text.contains("http_requests_total{service=\"order-service\",method=\"POST\",route=\"/api/orders\",status=\"201\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("order_events_total{event=\"order_created\",outcome=\"created\"} 1"),
+        text.contains("http_request_duration_seconds_count{service=\"order-service\",method=\"POST\",route=\"/api/orders\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("order_events_total{service=\"order-service\",event=\"order_created\",outcome=\"created\"} 1"),
         "{text}"
     );
     assert!(
         text.contains(
-            "order_events_total{event=\"order_rejected\",outcome=\"product_not_found\"} 1"
+            "order_events_total{service=\"order-service\",event=\"order_rejected\",outcome=\"product_not_found\"} 1"
         ),
         "{text}"
     );
-    assert!(text.contains("order_outbox_pending"), "{text}");
+    assert!(
+        text.contains("# TYPE order_outbox_pending gauge\norder_outbox_pending{service=\"order-service\"} 1\n"),
+        "{text}"
+    );
 }

@@ -3,10 +3,10 @@
 //! due; every attempt is `POST <url>/events` with the internal token and a per-attempt timeout.
 
 use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
-use crate::metrics::{Metrics, Outcome};
 use crate::store::EventStore;
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::config::Secret;
+use shared::metrics::Metrics;
 use shared::retry::Backoff;
 use shared::store::now_ms;
 use std::sync::Arc;
@@ -191,7 +191,11 @@ impl Worker {
         let error = match outcome {
             Ok(()) => {
                 tracing::debug!(subscriber = name, event_id = id, "delivered");
-                self.metrics.record_delivery(name, Outcome::Delivered);
+                self.metrics.incr(
+                    "event_bus_delivery_attempts_total",
+                    "Delivery attempts by outcome.",
+                    &[("subscriber", name), ("outcome", "delivered")],
+                );
                 return self.store.mark_delivered(id, name, now).await;
             }
             Err(e) => e,
@@ -207,11 +211,19 @@ impl Worker {
         {
             Some(DeliveryStatus::Dead) => {
                 tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
-                self.metrics.record_delivery(name, Outcome::Dead);
+                self.metrics.incr(
+                    "event_bus_delivery_attempts_total",
+                    "Delivery attempts by outcome.",
+                    &[("subscriber", name), ("outcome", "dead")],
+                );
             }
             Some(_) => {
                 tracing::info!(subscriber = name, event_id = id, attempts, retry_in_ms = wait.as_millis() as u64, error = %error, "delivery failed, will retry");
-                self.metrics.record_delivery(name, Outcome::Retried);
+                self.metrics.incr(
+                    "event_bus_delivery_attempts_total",
+                    "Delivery attempts by outcome.",
+                    &[("subscriber", name), ("outcome", "retried")],
+                );
             }
             None => tracing::debug!(
                 subscriber = name,

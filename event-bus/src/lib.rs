@@ -4,7 +4,6 @@
 pub mod config;
 pub mod delivery;
 pub mod domain;
-pub mod metrics;
 mod routes;
 pub mod state;
 pub mod store;
@@ -28,8 +27,10 @@ pub struct App {
 impl App {
     /// The fully layered router (for oneshot tests).
     pub fn router(&self) -> axum::Router {
-        let track =
-            axum::middleware::from_fn_with_state(self.state.metrics.clone(), metrics::track);
+        let track = axum::middleware::from_fn_with_state(
+            self.state.metrics.clone(),
+            shared::metrics::track,
+        );
         let router = routes::routes().layer(track).with_state(self.state.clone());
         shared::http::standard_layers(router, &self.config.common.http_options("event-bus"))
     }
@@ -91,7 +92,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         store,
         subscribers: Arc::new(config.subscribers.clone()),
         wakers: Wakers::new(&config.subscribers),
-        metrics: metrics::Metrics::default(),
+        metrics: shared::metrics::Metrics::new("event-bus"),
     };
     Ok(App { state, config })
 }

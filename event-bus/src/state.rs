@@ -2,8 +2,8 @@
 
 use crate::delivery::Wakers;
 use crate::domain::Subscriber;
-use crate::metrics::Metrics;
 use crate::store::EventStore;
+use shared::metrics::Metrics;
 use std::sync::Arc;
 
 /// Shared by every handler; cheap to clone.

@@ -3,7 +3,6 @@
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -33,11 +32,29 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics: request and delivery counters plus the store totals.
+/// Prometheus metrics: request and delivery counters plus the store totals as gauges (left out
+/// when the database does not answer).
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let totals = state.store.counts().await.ok();
-    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
-    (content_type, state.metrics.render(totals)).into_response()
+    let gauges = match state.store.counts().await {
+        Ok(c) => vec![
+            ("event_bus_events", "Events stored.", c.total_events as f64),
+            (
+                "event_bus_deliveries_pending",
+                "Deliveries not yet acknowledged.",
+                c.pending as f64,
+            ),
+            (
+                "event_bus_deliveries_dead",
+                "Dead-lettered deliveries.",
+                c.dead as f64,
+            ),
+        ],
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics totals unavailable");
+            Vec::new()
+        }
+    };
+    shared::metrics::exposition(state.metrics.render(&gauges))
 }
 
 /// Readiness: the database answers and the service is not draining.

@@ -147,16 +147,30 @@ async fn metrics_count_requests_by_route_and_deliveries_by_outcome() {
     assert!(res.headers()["content-type"]
         .to_str()
         .unwrap()
-        .starts_with("text/plain"));
+        .starts_with("text/plain; version=0.0.4"));
     let text = res.text().await.unwrap();
     assert!(text.contains(
         "http_requests_total{service=\"event-bus\",method=\"POST\",route=\"/events\",status=\"202\"} 1"
     ), "{text}");
+    assert!(text.contains(
+        "http_request_duration_seconds_count{service=\"event-bus\",method=\"POST\",route=\"/events\"} 1"
+    ), "{text}");
     assert!(
         text.contains(
-            "event_bus_delivery_attempts_total{subscriber=\"orders\",outcome=\"delivered\"} 1"
+            "event_bus_delivery_attempts_total{service=\"event-bus\",subscriber=\"orders\",outcome=\"delivered\"} 1"
         ),
         "{text}"
     );
-    assert!(text.contains("event_bus_events 1"), "{text}");
+    assert!(
+        text.contains("event_bus_events{service=\"event-bus\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event_bus_deliveries_pending{service=\"event-bus\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event_bus_deliveries_dead{service=\"event-bus\"} 0\n"),
+        "{text}"
+    );
 }

@@ -5,7 +5,6 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod metrics;
 pub mod processor;
 pub mod provider;
 pub mod routes;
@@ -124,7 +123,7 @@ pub async fn build_with_provider(
     );
     let bus = ServiceClient::new(http, &config.event_bus_url, "Event bus", token);
     let relay_wake = Arc::new(Notify::new());
-    let metrics = metrics::Metrics::default();
+    let metrics = shared::metrics::Metrics::new(SERVICE);
     let processor = Arc::new(Processor {
         store: store.clone(),
         provider,
@@ -155,7 +154,7 @@ pub async fn build_with_provider(
         routes::routes()
             .layer(axum::middleware::from_fn_with_state(
                 metrics,
-                metrics::track,
+                shared::metrics::track,
             ))
             .with_state(state.clone()),
         &config.common.http_options(SERVICE),

@@ -4,7 +4,12 @@
 
 use crate::domain::{Payment, PaymentStatus};
 use crate::error::Error;
-use crate::metrics::Metrics;
+use shared::metrics::Metrics;
+
+const PAYMENTS: &str = "payments_total";
+const PAYMENTS_HELP: &str = "Payments that reached an outcome.";
+const PROVIDER_CALLS: &str = "payment_provider_calls_total";
+const PROVIDER_CALLS_HELP: &str = "Provider charge and refund calls by result.";
 use crate::provider::{PaymentProvider, ProviderError};
 use crate::store::PaymentStore;
 use serde_json::json;
@@ -59,7 +64,11 @@ impl Processor {
             self.policy,
             |_| async {
                 let r = self.provider.charge(&key, p.amount_cents, p.method).await;
-                self.metrics.record_attempt(call_result(&r));
+                self.metrics.incr(
+                    PROVIDER_CALLS,
+                    PROVIDER_CALLS_HELP,
+                    &[("result", call_result(&r))],
+                );
                 r
             },
             ProviderError::is_transient,
@@ -94,7 +103,11 @@ impl Processor {
         };
         self.relay_wake.notify_one();
         if let Some(done) = &stored {
-            self.metrics.record_payment(done.status.as_str());
+            self.metrics.incr(
+                PAYMENTS,
+                PAYMENTS_HELP,
+                &[("outcome", done.status.as_str())],
+            );
         }
         let Some(done) = stored else {
             // Someone else moved it on (only possible after a restart raced us): report as is.
@@ -123,7 +136,11 @@ impl Processor {
             self.policy,
             |_| async {
                 let r = self.provider.refund(&key, &charge_id, p.amount_cents).await;
-                self.metrics.record_attempt(call_result(&r));
+                self.metrics.incr(
+                    PROVIDER_CALLS,
+                    PROVIDER_CALLS_HELP,
+                    &[("result", call_result(&r))],
+                );
                 r
             },
             ProviderError::is_transient,
@@ -146,7 +163,8 @@ impl Processor {
                     .await?;
                 self.relay_wake.notify_one();
                 if done.is_some() {
-                    self.metrics.record_payment("refunded");
+                    self.metrics
+                        .incr(PAYMENTS, PAYMENTS_HELP, &[("outcome", "refunded")]);
                 }
                 match done {
                     Some(done) => Ok(done),

@@ -1,9 +1,9 @@
 //! The state every handler sees, built once.
 
 use crate::clients::orders::OrdersClient;
-use crate::metrics::Metrics;
 use crate::processor::Processor;
 use crate::store::PaymentStore;
+use shared::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

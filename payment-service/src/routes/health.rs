@@ -3,7 +3,7 @@
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -21,12 +21,15 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.store.outbox().pending().await.ok();
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(pending),
-    )
-        .into_response()
+    let gauges: Vec<shared::metrics::Gauge<'_>> = pending
+        .map(|n| {
+            (
+                "payment_outbox_pending",
+                "Events not yet acknowledged by the bus.",
+                n as f64,
+            )
+        })
+        .into_iter()
+        .collect();
+    shared::metrics::exposition(state.metrics.render(&gauges))
 }

@@ -143,11 +143,11 @@ async fn metrics_count_requests_payment_outcomes_and_provider_calls() {
         "{text}"
     );
     assert!(
-        text.contains("payments_total{outcome=\"completed\"} 1"),
+        text.contains("payments_total{service=\"payment-service\",outcome=\"completed\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("payment_provider_calls_total{result=\"ok\"} 1"),
+        text.contains("payment_provider_calls_total{service=\"payment-service\",result=\"ok\"} 1"),
         "{text}"
     );
     assert!(text.contains("payment_outbox_pending"), "{text}");

@@ -1,8 +1,9 @@
 //! The response body of the gateway's hand-written server: an upstream body streamed through
 //! untouched, or a body made locally by axum (health, dev tools, errors). No boxing on the proxy path.
 
+use crate::pool::PooledBody;
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -12,7 +13,7 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// A response body: streamed from an upstream, or produced by the gateway itself.
 pub enum GatewayBody {
     /// Relayed frame by frame from the upstream service.
-    Upstream(Incoming),
+    Upstream(PooledBody),
     /// Produced by the gateway (axum responses, JSON errors).
     Local(axum::body::Body),
 }

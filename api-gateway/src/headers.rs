@@ -82,6 +82,30 @@ pub fn set_forwarded(
     }
 }
 
+/// The request id: a sane incoming `x-request-id` (same rule as the shared layers) or a new
+/// UUID-v4-shaped id from the thread-local RNG (no syscall per request, unlike `uuid::new_v4`).
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(shared::http::REQUEST_ID) {
+        let b = v.as_bytes();
+        if !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic) {
+            return v.clone();
+        }
+    }
+    let mut bits = rand::random::<u128>();
+    bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
+    bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
+    let hex = format!("{bits:032x}");
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    HeaderValue::try_from(id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// Whether `peer` is one of `TRUSTED_PROXIES`.
 pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|n| n.contains(peer))
@@ -165,6 +189,20 @@ mod tests {
         assert_eq!(h[X_FORWARDED_FOR], "1.1.1.1, 2.2.2.2, 9.9.9.9");
         assert_eq!(h[X_FORWARDED_PROTO], "http");
         assert_eq!(h[X_FORWARDED_HOST], "shop.example");
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane_and_otherwise_fresh_uuids() {
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", "abc-123".parse().unwrap());
+        assert_eq!(request_id(&h), "abc-123");
+        h.insert("x-request-id", "has space".parse().unwrap());
+        let fresh = request_id(&h);
+        let s = fresh.to_str().unwrap();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(request_id(&h), fresh);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod health;
 pub mod limits;
 pub mod net;
+pub mod pool;
 pub mod proxy;
 pub mod routes;
 pub mod server;

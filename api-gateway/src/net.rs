@@ -65,7 +65,8 @@ fn masked(bits: u128, width: u32, prefix: u8) -> u128 {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
+/// `ip` with IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, seen on dual-stack listeners) as IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,

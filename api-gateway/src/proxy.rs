@@ -1,41 +1,38 @@
 //! The proxy hot path: match the route, pre-check a bearer token, count the request, forward it
-//! with streaming bodies over one pooled HTTP/1.1 client, and relay the upstream's answer.
+//! with streaming bodies over pooled keep-alive HTTP/1.1 connections, and relay the answer.
 
 use crate::body::GatewayBody;
 use crate::config::{Config, RateLimits, Upstream};
 use crate::headers::{is_trusted, set_forwarded, strip_hop_by_hop, Cors};
 use crate::limits::{self, Verdict};
 use crate::net::{client_ip, IpNet};
+use crate::pool::{Pool, PoolError};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
-use hyper::http::uri::{self, PathAndQuery};
+use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use shared::http::REQUEST_ID;
 use shared::platform::Common;
 use shared::rate_limit::RateDecision;
 use shared::ApiError;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One proxied prefix and where it goes.
 pub struct Route {
     prefix: &'static str,
     name: &'static str,
-    scheme: uri::Scheme,
-    authority: uri::Authority,
+    pool: Arc<Pool>,
     host: HeaderValue,
 }
 
 impl Route {
-    fn new(prefix: &'static str, up: &Upstream) -> Self {
+    fn new(prefix: &'static str, up: &Upstream, connect_timeout: Duration) -> Self {
         Self {
             prefix,
             name: up.name,
-            scheme: up.scheme.clone(),
-            authority: up.authority.clone(),
+            pool: Pool::new(up.authority.as_str(), connect_timeout),
             host: HeaderValue::from_str(up.authority.as_str())
                 .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
         }
@@ -50,7 +47,6 @@ impl Route {
 /// Everything the proxy path needs, shared by all connections.
 pub struct Proxy {
     common: Common,
-    client: Client<HttpConnector, Incoming>,
     routes: [Route; 4],
     timeout: Duration,
     limits: RateLimits,
@@ -70,24 +66,14 @@ fn is_public_auth(path: &str) -> bool {
 impl Proxy {
     /// Builds the proxy and its upstream connection pool.
     pub fn new(config: &Config, common: Common) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_keepalive(Some(Duration::from_secs(60)));
-        connector.set_connect_timeout(Some(config.upstream_timeout.min(Duration::from_secs(5))));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .set_host(false)
-            .build(connector);
+        let connect_timeout = config.upstream_timeout.min(Duration::from_secs(5));
         Self {
             common,
-            client,
             routes: [
-                Route::new("/api/auth", &config.auth),
-                Route::new("/api/products", &config.products),
-                Route::new("/api/orders", &config.orders),
-                Route::new("/api/payments", &config.payments),
+                Route::new("/api/auth", &config.auth, connect_timeout),
+                Route::new("/api/products", &config.products, connect_timeout),
+                Route::new("/api/orders", &config.orders, connect_timeout),
+                Route::new("/api/payments", &config.payments, connect_timeout),
             ],
             timeout: config.upstream_timeout,
             limits: config.rate_limits,
@@ -118,8 +104,7 @@ impl Proxy {
         req: Request<Incoming>,
     ) -> Response<GatewayBody> {
         let started = Instant::now();
-        let request_id = HeaderValue::try_from(shared::http::request_id_of(req.headers()))
-            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        let request_id = crate::headers::request_id(req.headers());
         let origin = req.headers().get(ORIGIN).cloned();
         let method = req.method().clone();
         let (mut res, decision) = match self.send(route, peer, req, &request_id).await {
@@ -161,7 +146,7 @@ impl Proxy {
         peer: IpAddr,
         req: Request<Incoming>,
         request_id: &HeaderValue,
-    ) -> Result<(Response<Incoming>, Option<RateDecision>), ApiError> {
+    ) -> Result<(Response<crate::pool::PooledBody>, Option<RateDecision>), ApiError> {
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path();
         let user = match shared::auth::bearer_token(&parts) {
@@ -179,18 +164,11 @@ impl Proxy {
             Verdict::Refuse(d) => return Err(shared::rate_limit::too_many_requests(&d)),
         };
 
-        let mut target = uri::Parts::default();
-        target.scheme = Some(route.scheme.clone());
-        target.authority = Some(route.authority.clone());
-        target.path_and_query = Some(
-            parts
-                .uri
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
-        );
-        parts.uri = Uri::from_parts(target)
-            .map_err(|_| ApiError::bad_request("invalid_uri", "Invalid request target"))?;
+        if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+            // Absolute-form request target: upstreams get the origin form.
+            let pq = parts.uri.path_and_query().cloned();
+            parts.uri = Uri::from(pq.unwrap_or_else(|| PathAndQuery::from_static("/")));
+        }
         strip_hop_by_hop(&mut parts.headers);
         set_forwarded(
             &mut parts.headers,
@@ -201,9 +179,9 @@ impl Proxy {
         parts.headers.insert(REQUEST_ID, request_id.clone());
 
         let upstream = Request::from_parts(parts, body);
-        match tokio::time::timeout(self.timeout, self.client.request(upstream)).await {
+        match tokio::time::timeout(self.timeout, route.pool.send(upstream)).await {
             Ok(Ok(res)) => Ok((res, decision)),
-            Ok(Err(e)) if e.is_connect() => {
+            Ok(Err(e @ PoolError::Connect(_))) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
                 Err(ApiError::unavailable(format!(
                     "{} service unavailable",
@@ -211,7 +189,7 @@ impl Proxy {
                 )))
             }
             Ok(Err(e)) => {
-                tracing::warn!(upstream = route.name, error = ?e, "upstream request failed");
+                tracing::warn!(upstream = route.name, error = %e, "upstream request failed");
                 Err(ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "upstream_error",

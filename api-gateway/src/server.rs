@@ -74,7 +74,7 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let peer = peer.ip();
+                let peer = crate::net::canonical(peer.ip());
                 let gw = gateway.clone();
                 let service = service_fn(move |req| {
                     let gw = gw.clone();

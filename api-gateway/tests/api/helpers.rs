@@ -1,7 +1,7 @@
 //! `spawn_app`: the gateway on 127.0.0.1:0 in front of echo upstreams that report what they saw.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -34,7 +34,11 @@ struct EchoState {
     hits: Arc<AtomicUsize>,
 }
 
-async fn echo(State(s): State<EchoState>, req: Request) -> Json<Value> {
+async fn echo(
+    State(s): State<EchoState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    req: Request,
+) -> Json<Value> {
     s.hits.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = req.into_parts();
     let headers: Map<String, Value> = parts
@@ -60,6 +64,7 @@ async fn echo(State(s): State<EchoState>, req: Request) -> Json<Value> {
     }
     Json(json!({
         "service": s.service,
+        "peer": peer.to_string(),
         "method": parts.method.as_str(),
         "path": parts.uri.path(),
         "query": parts.uri.query(),

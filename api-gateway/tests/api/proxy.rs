@@ -226,3 +226,32 @@ async fn shutdown_lets_in_flight_requests_finish_and_then_run_returns() {
         .unwrap();
     assert!(app.client.get(app.at("/health")).send().await.is_err());
 }
+
+#[tokio::test]
+async fn upstream_connections_are_reused_across_requests() {
+    let app = spawn_app(&[]).await;
+    let mut peers = std::collections::HashSet::new();
+    for i in 0..20 {
+        let res = if i % 2 == 0 {
+            app.client
+                .get(app.at("/api/products/x"))
+                .send()
+                .await
+                .unwrap()
+        } else {
+            app.client
+                .post(app.at("/api/products/x"))
+                .json(&json!({"n": i}))
+                .send()
+                .await
+                .unwrap()
+        };
+        let body: Value = res.json().await.unwrap();
+        peers.insert(body["peer"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        peers.len(),
+        1,
+        "one keep-alive upstream connection: {peers:?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! api-gateway: the single entry point on :3000. Proxies `/api/{auth,products,orders,payments}` to
 //! the services (streaming, pooled upstream connections), with rate limits, a JWT pre-check, security
-//! headers and CORS; serves `/health`, `/ready` and the optional developer tools itself.
+//! headers and CORS; serves `/health`, `/ready`, `/metrics` and the optional developer tools itself.
 
 pub mod body;
 pub mod config;
@@ -70,18 +70,20 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         .map(|(name, up)| (name, up.url.clone(), true))
         .collect();
     targets.push(("eventBus", config.event_bus_url.clone(), false));
+    let metrics = shared::metrics::Metrics::new("api-gateway");
     let state = routes::AppState {
         common: common.clone(),
         upstreams: Arc::new(health::Upstreams::new(targets)),
         cipher: Arc::new(cipher),
         redis_configured: config.common.redis_url.is_some(),
+        metrics: metrics.clone(),
     };
     let local = routes::router(
         state,
         config.dev_tools,
         &config.common.http_options("api-gateway"),
     );
-    let proxy = proxy::Proxy::new(&config, common.clone());
+    let proxy = proxy::Proxy::new(&config, common.clone(), metrics);
     Ok(App {
         gateway: Arc::new(server::Gateway { proxy, local }),
         common,

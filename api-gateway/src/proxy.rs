@@ -47,6 +47,7 @@ impl Route {
 /// Everything the proxy path needs, shared by all connections.
 pub struct Proxy {
     common: Common,
+    metrics: shared::metrics::Metrics,
     routes: [Route; 4],
     timeout: Duration,
     limits: RateLimits,
@@ -65,10 +66,11 @@ fn is_public_auth(path: &str) -> bool {
 
 impl Proxy {
     /// Builds the proxy and its upstream connection pool.
-    pub fn new(config: &Config, common: Common) -> Self {
+    pub fn new(config: &Config, common: Common, metrics: shared::metrics::Metrics) -> Self {
         let connect_timeout = config.upstream_timeout.min(Duration::from_secs(5));
         Self {
             common,
+            metrics,
             routes: [
                 Route::new("/api/auth", &config.auth, connect_timeout),
                 Route::new("/api/products", &config.products, connect_timeout),
@@ -128,12 +130,15 @@ impl Proxy {
         if let Some(d) = decision {
             shared::rate_limit::add_headers(headers, &d);
         }
+        let (status, elapsed) = (res.status().as_u16(), started.elapsed().as_secs_f64());
+        self.metrics
+            .record_request(method.as_str(), route.prefix, status, elapsed);
         tracing::info!(
             service = "api-gateway",
             http.method = %method,
             http.route = route.prefix,
-            status = res.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            status,
+            latency_ms = elapsed * 1000.0,
             request_id = request_id.to_str().unwrap_or(""),
             "response"
         );

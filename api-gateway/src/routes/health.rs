@@ -1,5 +1,5 @@
 //! `GET /health` (liveness, with the state of every upstream; always 200) and `GET /ready`
-//! (503 while draining or while a proxied upstream does not answer its /health).
+//! (503 while draining or while a proxied upstream does not answer its /health), `GET /metrics`.
 
 use super::AppState;
 use axum::extract::State;
@@ -36,4 +36,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         state.upstreams.ready().await
     };
     shared::server::ready_response("api-gateway", &state.common.draining, check)
+}
+
+/// Prometheus text: requests by route and status (proxied ones by prefix), latency histograms.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    shared::metrics::exposition(state.metrics.render(&[]))
 }

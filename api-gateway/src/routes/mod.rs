@@ -1,12 +1,14 @@
 //! The gateway's own (non-proxied) routes, served by axum behind the same listener:
-//! `/health`, `/ready` and, with `DEV_TOOLS=true`, `/api/dev/*`.
+//! `/health`, `/ready`, `/metrics` and, with `DEV_TOOLS=true`, `/api/dev/*`.
 
 pub mod dev;
 pub mod health;
 
 use crate::health::Upstreams;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
+use shared::metrics::Metrics;
 use shared::payload::PayloadCipher;
 use shared::platform::Common;
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct AppState {
     pub cipher: Arc<PayloadCipher>,
     /// Whether `REDIS_URL` is set (reported by `/health`).
     pub redis_configured: bool,
+    /// Request metrics of the local routes and the proxy.
+    pub metrics: Metrics,
 }
 
 shared::impl_common_from_ref!(AppState, common);
@@ -30,11 +34,19 @@ shared::impl_common_from_ref!(AppState, common);
 pub fn router(state: AppState, dev_tools: bool, opts: &shared::http::HttpOptions) -> Router {
     let mut router = Router::new()
         .route("/health", get(health::health))
-        .route("/ready", get(health::ready));
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics));
     if dev_tools {
         router = router
             .route("/api/dev/encrypt", post(dev::encrypt))
             .route("/api/dev/decrypt", post(dev::decrypt));
     }
-    shared::http::standard_layers(router.with_state(state), opts)
+    let metrics = state.metrics.clone();
+    let router = router
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            shared::metrics::track,
+        ));
+    shared::http::standard_layers(router, opts)
 }

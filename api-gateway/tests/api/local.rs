@@ -150,3 +150,22 @@ async fn dev_tools_do_not_exist_when_switched_off() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "route_not_found");
 }
+
+#[tokio::test]
+async fn metrics_count_proxied_and_local_requests() {
+    let app = spawn_app(&[]).await;
+    app.get_json("/api/products/1").await;
+    app.get_json("/api/products/2").await;
+    app.get_json("/health").await;
+    let res = app.client.get(app.at("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{service="api-gateway",method="GET",route="/api/products",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/health",status="200"} 1"#),
+        "{text}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod http;
 pub mod ids;
 pub mod metrics;
 pub mod money;
+pub mod mongo;
 pub mod payload;
 pub mod platform;
 pub mod rate_limit;

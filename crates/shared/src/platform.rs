@@ -39,6 +39,9 @@ pub struct CommonConfig {
     pub allowed_origins: Vec<String>,
     /// `REQUEST_TIMEOUT_MS` (default 15000).
     pub request_timeout: Duration,
+    /// `MONGO_POOL_SIZE` (default 10) and `MONGO_SERVER_SELECTION_TIMEOUT_MS` (default and
+    /// maximum 2000), used when `DATABASE_URL` is a MongoDB URL.
+    pub mongo: crate::mongo::MongoOptions,
     /// `AUTH_SERVICE_URL`, used to check revocations when running alone without Redis.
     pub auth_service_url: String,
 }
@@ -69,6 +72,7 @@ impl CommonConfig {
             redis_url: None,
             allowed_origins: r.list("ALLOWED_ORIGINS"),
             request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
+            mongo: read_mongo_options(r),
             auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),
         }
     }
@@ -80,6 +84,21 @@ impl CommonConfig {
             allowed_origins: self.allowed_origins.clone(),
             request_timeout: self.request_timeout,
         }
+    }
+}
+
+fn read_mongo_options(r: &mut EnvReader<'_>) -> crate::mongo::MongoOptions {
+    let pool_size: u32 = r.parse("MONGO_POOL_SIZE", crate::mongo::DEFAULT_POOL_SIZE);
+    let selection_ms: u64 = r.parse("MONGO_SERVER_SELECTION_TIMEOUT_MS", 2000);
+    if pool_size == 0 {
+        r.problem("MONGO_POOL_SIZE: must be at least 1");
+    }
+    if selection_ms == 0 || selection_ms > 2000 {
+        r.problem("MONGO_SERVER_SELECTION_TIMEOUT_MS: must be between 1 and 2000");
+    }
+    crate::mongo::MongoOptions {
+        pool_size: pool_size.max(1),
+        server_selection_timeout: Duration::from_millis(selection_ms.clamp(1, 2000)),
     }
 }
 

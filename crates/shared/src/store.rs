@@ -76,7 +76,31 @@ impl PageRequest {
 }
 
 /// The URL schemes `store::connect` understands, for error messages.
-pub const SUPPORTED_SCHEMES: &str = "sqlite:";
+pub const SUPPORTED_SCHEMES: &str = "sqlite:, mongodb://, mongodb+srv://";
+
+/// Which backend a `DATABASE_URL` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` (embedded default).
+    Sqlite,
+    /// `mongodb://` or `mongodb+srv://`.
+    Mongo,
+}
+
+impl Backend {
+    /// Picks the backend by scheme, or an error listing the supported ones.
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+            Ok(Backend::Mongo)
+        } else {
+            Err(StoreError::Other(format!(
+                "unsupported DATABASE_URL scheme (supported: {SUPPORTED_SCHEMES})"
+            )))
+        }
+    }
+}
 
 /// Opens (creating if needed) a SQLite database from `sqlite://path` or `sqlite::memory:`.
 pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {

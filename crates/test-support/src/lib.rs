@@ -79,10 +79,12 @@ pub async fn stub_receiver() -> (TestServer, mpsc::UnboundedReceiver<Value>) {
     let router = Router::new()
         .route(
             "/events",
-            post(|State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
-                let _ = tx.send(v);
-                Json(serde_json::json!({"success": true}))
-            }),
+            post(
+                |State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
+                    let _ = tx.send(v);
+                    Json(serde_json::json!({"success": true}))
+                },
+            ),
         )
         .with_state(tx);
     (TestServer::start(router).await, rx)
@@ -91,4 +93,92 @@ pub async fn stub_receiver() -> (TestServer, mpsc::UnboundedReceiver<Value>) {
 /// A reqwest client for tests.
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
+}
+
+/// Whether this is a CI run (`CI=true`), where a missing test server is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `REDIS_TEST_URL`, or `None` to skip (panics under `CI=true`, where Redis must be there).
+pub fn redis_test_url() -> Option<String> {
+    match std::env::var("REDIS_TEST_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if in_ci() => panic!("REDIS_TEST_URL must be set when CI=true"),
+        _ => {
+            eprintln!("REDIS_TEST_URL not set: skipping the Redis variant of this test");
+            None
+        }
+    }
+}
+
+/// A fresh MongoDB database for one test, dropped by `cleanup`.
+pub struct TestMongo {
+    /// A URL naming the fresh database (`mongodb://host:port/test_<id>`), for `store::connect`.
+    pub url: String,
+    /// The database name.
+    pub name: String,
+    base: String,
+}
+
+impl TestMongo {
+    /// A fresh database on `MONGO_TEST_URL`, or `None` to skip (panics under `CI=true`).
+    pub fn new() -> Option<Self> {
+        let base = match std::env::var("MONGO_TEST_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if in_ci() => panic!("MONGO_TEST_URL must be set when CI=true"),
+            _ => {
+                eprintln!("MONGO_TEST_URL not set: skipping the MongoDB variant of this test");
+                return None;
+            }
+        };
+        let name = format!("test_{}", shared::ids::new_object_id());
+        Some(Self {
+            url: with_database(&base, &name),
+            name,
+            base,
+        })
+    }
+
+    /// Drops the database.
+    pub async fn cleanup(self) {
+        if let Ok(client) = mongodb::Client::with_uri_str(&self.base).await {
+            let _ = client.database(&self.name).drop().await;
+        }
+    }
+}
+
+/// `base` with its path replaced by `/<db>` (query kept).
+pub fn with_database(base: &str, db: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("mongodb", base));
+    let (hosts, query) = match rest.split_once('/') {
+        Some((hosts, path)) => (hosts, path.split_once('?').map(|(_, q)| q)),
+        None => match rest.split_once('?') {
+            Some((hosts, q)) => (hosts, Some(q)),
+            None => (rest, None),
+        },
+    };
+    match query {
+        Some(q) if !q.is_empty() => format!("{scheme}://{hosts}/{db}?{q}"),
+        _ => format!("{scheme}://{hosts}/{db}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_is_put_in_the_path() {
+        assert_eq!(with_database("mongodb://h:1", "t"), "mongodb://h:1/t");
+        assert_eq!(with_database("mongodb://h:1/", "t"), "mongodb://h:1/t");
+        assert_eq!(
+            with_database("mongodb://h:1/x?a=b", "t"),
+            "mongodb://h:1/t?a=b"
+        );
+        assert_eq!(
+            with_database("mongodb://h:1?a=b", "t"),
+            "mongodb://h:1/t?a=b"
+        );
+    }
 }

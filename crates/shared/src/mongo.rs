@@ -1,0 +1,132 @@
+//! MongoDB connection setup shared by every service's Mongo store: database name from the URL path
+//! (or the service's default), bounded server selection, pool size, and the error mapping.
+
+use crate::store::StoreError;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+use std::time::Duration;
+
+/// Longest a call waits for a usable server before failing (the service answers 503).
+pub const DEFAULT_SERVER_SELECTION: Duration = Duration::from_secs(2);
+/// Default connection pool size per service.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone, Copy)]
+pub struct MongoOptions {
+    /// `MONGO_POOL_SIZE`.
+    pub pool_size: u32,
+    /// `MONGO_SERVER_SELECTION_TIMEOUT_MS` (at most 2 s).
+    pub server_selection_timeout: Duration,
+}
+
+impl Default for MongoOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: DEFAULT_POOL_SIZE,
+            server_selection_timeout: DEFAULT_SERVER_SELECTION,
+        }
+    }
+}
+
+/// The database named in the URL's path (`mongodb://host/ecommerce_orders`), if any.
+pub fn database_in_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let name = path.split('?').next().unwrap_or("");
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// Connects lazily (the driver connects on first use) and returns the service's database:
+/// the one in the URL path, else `default_db`.
+pub async fn connect(
+    url: &str,
+    default_db: &str,
+    app_name: &str,
+    opts: MongoOptions,
+) -> Result<Database, StoreError> {
+    let mut options = ClientOptions::parse(url)
+        .await
+        .map_err(|e| StoreError::Other(format!("bad DATABASE_URL: {e}")))?;
+    options.app_name = Some(app_name.to_string());
+    options.max_pool_size = Some(opts.pool_size);
+    options.server_selection_timeout = Some(
+        options
+            .server_selection_timeout
+            .unwrap_or(opts.server_selection_timeout)
+            .min(opts.server_selection_timeout),
+    );
+    options.connect_timeout = Some(options.connect_timeout.unwrap_or(Duration::from_secs(2)));
+    let client = Client::with_options(options).map_err(StoreError::from)?;
+    let name = database_in_url(url).unwrap_or_else(|| default_db.to_string());
+    Ok(client.database(&name))
+}
+
+/// Pings the database (`/ready`).
+pub async fn ping(db: &Database) -> Result<(), StoreError> {
+    db.run_command(mongodb::bson::doc! {"ping": 1})
+        .await
+        .map(|_| ())
+        .map_err(StoreError::from)
+}
+
+/// True for a duplicate-key error (a unique index refused the write).
+pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        ErrorKind::InsertMany(m) => m
+            .write_errors
+            .as_ref()
+            .is_some_and(|errs| errs.iter().any(|w| w.code == 11000)),
+        ErrorKind::Command(c) => c.code == 11000,
+        _ => false,
+    }
+}
+
+impl From<mongodb::error::Error> for StoreError {
+    fn from(e: mongodb::error::Error) -> Self {
+        use mongodb::error::ErrorKind;
+        if is_duplicate_key(&e) {
+            return StoreError::Conflict(e.to_string());
+        }
+        match e.kind.as_ref() {
+            ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. } => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<mongodb::bson::de::Error> for StoreError {
+    fn from(e: mongodb::bson::de::Error) -> Self {
+        StoreError::Other(format!("stored document is invalid: {e}"))
+    }
+}
+
+impl From<mongodb::bson::ser::Error> for StoreError {
+    fn from(e: mongodb::bson::ser::Error) -> Self {
+        StoreError::Other(format!("document cannot be written: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_comes_from_the_path() {
+        assert_eq!(
+            database_in_url("mongodb://h:27017/shop?w=1").as_deref(),
+            Some("shop")
+        );
+        assert_eq!(database_in_url("mongodb://h:27017/?w=1"), None);
+        assert_eq!(database_in_url("mongodb://h:27017"), None);
+        assert_eq!(
+            database_in_url("mongodb+srv://u:p@c.example.net/orders").as_deref(),
+            Some("orders")
+        );
+    }
+}

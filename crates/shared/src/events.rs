@@ -261,12 +261,12 @@ mod tests {
         sqlite_outbox_insert(&pool, &e).await.unwrap();
         assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
         outbox
-            .failed(&[e.id.clone()], Duration::from_secs(60))
+            .failed(std::slice::from_ref(&e.id), Duration::from_secs(60))
             .await
             .unwrap();
         assert!(outbox.due(10).await.unwrap().is_empty());
         assert_eq!(outbox.pending().await.unwrap(), 1);
-        outbox.delivered(&[e.id.clone()]).await.unwrap();
+        outbox.delivered(std::slice::from_ref(&e.id)).await.unwrap();
         assert_eq!(outbox.pending().await.unwrap(), 0);
     }
 

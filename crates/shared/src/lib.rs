@@ -1,6 +1,8 @@
 //! Cross-cutting building blocks every service uses: configuration, the JSON error envelope and
 //! extractors, HTTP layers, tokens, payload encryption, rate limits, cache, retry, events, storage.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod auth;
 pub mod cache;
 pub mod client;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Compares requests/s of a trivial upstream reached directly, through the gateway, and through
-# nginx (keep-alive upstream pool), in one run, with wrk. Prints the numbers and the ratios.
+# Compares requests/s of a trivial upstream reached directly, through the gateway (with and without
+# rate limiting), and through nginx (keep-alive upstream pool), in one run, with wrk. The targets
+# are measured in alternation for ROUNDS rounds and the median of each is reported, so that noise
+# from other processes on the machine hits all of them alike. Prints the numbers and the ratios.
 #
-# Usage: api-gateway/bench/gateway.sh            (from the repository root)
-# Env:   DURATION=10s CONNECTIONS=64 THREADS=2 PATH_UNDER_TEST=/api/products/bench
+# Usage: api-gateway/bench/gateway.sh            (from anywhere)
+# Env:   DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 PATH_UNDER_TEST=/api/products/bench
 # Needs: wrk and nginx (apt-get install -y wrk nginx), python3 (free ports), curl.
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/api/products/bench}
@@ -21,9 +24,9 @@ cd "$(dirname "$0")/../.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
 BIN="$CARGO_TARGET_DIR/release"
 
-read -r UP_PORT GW_PORT NGX_PORT < <(python3 - <<'PY'
+read -r UP_PORT GW_PORT NGX_PORT GW2_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 for s in socks: s.close()
@@ -41,14 +44,20 @@ trap cleanup EXIT
 
 "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
 
-JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 \
-ENCRYPTION_KEY=12345678901234567890123456789012 \
-INTERNAL_TOKEN=bench-internal-token-0123456789abcdef \
-PORT=$GW_PORT \
-PRODUCT_SERVICE_URL=http://127.0.0.1:$UP_PORT \
-RATE_LIMIT_READ=1000000000/900 \
-RUST_LOG=warn \
-"$BIN/api-gateway" > "$WORK/gateway.log" 2>&1 & PIDS+=($!)
+# Logging at warn (nginx runs with access_log off); the read limit is huge so that every request
+# is still counted but none is refused.
+start_gateway() {
+  env JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 \
+    ENCRYPTION_KEY=12345678901234567890123456789012 \
+    INTERNAL_TOKEN=bench-internal-token-0123456789abcdef \
+    PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
+    RATE_LIMIT_READ=1000000000/900 \
+    RUST_LOG=warn \
+    "$@" "$BIN/api-gateway" >> "$WORK/gateway.log" 2>&1 &
+  PIDS+=($!)
+}
+start_gateway PORT="$GW_PORT"
+start_gateway PORT="$GW2_PORT" RATE_LIMIT_ENABLED=false
 
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes auto;
@@ -87,28 +96,44 @@ wait_for() {
 wait_for "http://127.0.0.1:$UP_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$GW_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$NGX_PORT$PATH_UNDER_TEST"
+wait_for "http://127.0.0.1:$GW2_PORT$PATH_UNDER_TEST"
 
 rps() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
 }
-# Warm up every path (connection pools, caches), then measure.
-for port in "$UP_PORT" "$GW_PORT" "$NGX_PORT"; do
-  wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+PORTS=("$UP_PORT" "$GW_PORT" "$GW2_PORT" "$NGX_PORT")
+# Warm up every path (connection pools, caches), then measure in alternation.
+for port in "${PORTS[@]}"; do rps 2s "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null; done
+: > "$WORK/wrk.log"
+declare -A RESULTS
+for ((round = 1; round <= ROUNDS; round++)); do
+  for port in "${PORTS[@]}"; do
+    RESULTS[$port]+=" $(rps "$DURATION" "http://127.0.0.1:$port$PATH_UNDER_TEST")"
+  done
 done
-DIRECT=$(rps "http://127.0.0.1:$UP_PORT$PATH_UNDER_TEST")
-GATEWAY=$(rps "http://127.0.0.1:$GW_PORT$PATH_UNDER_TEST")
-NGINX=$(rps "http://127.0.0.1:$NGX_PORT$PATH_UNDER_TEST")
+DIRECT=$(median ${RESULTS[$UP_PORT]})
+GATEWAY=$(median ${RESULTS[$GW_PORT]})
+GATEWAY_NOLIMIT=$(median ${RESULTS[$GW2_PORT]})
+NGINX=$(median ${RESULTS[$NGX_PORT]})
 
 if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some responses were not 2xx:" >&2
   grep "Non-2xx" "$WORK/wrk.log" >&2
 fi
-printf '%-28s %12s\n' "target ($PATH_UNDER_TEST)" "requests/s"
-printf '%-28s %12.0f\n' "upstream direct" "$DIRECT" "through api-gateway" "$GATEWAY" "through nginx" "$NGINX"
-python3 - "$DIRECT" "$GATEWAY" "$NGINX" <<'PY'
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS alternating rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-36s %12s   %s\n' "target ($PATH_UNDER_TEST)" "requests/s" "rounds"
+printf '%-36s %12.0f  %s\n' \
+  "upstream direct" "$DIRECT" "${RESULTS[$UP_PORT]}" \
+  "through api-gateway" "$GATEWAY" "${RESULTS[$GW_PORT]}" \
+  "through api-gateway, limits off" "$GATEWAY_NOLIMIT" "${RESULTS[$GW2_PORT]}" \
+  "through nginx" "$NGINX" "${RESULTS[$NGX_PORT]}"
+python3 - "$DIRECT" "$GATEWAY" "$GATEWAY_NOLIMIT" "$NGINX" <<'PY'
 import sys
-direct, gateway, nginx = map(float, sys.argv[1:])
-print(f"gateway / nginx  = {gateway / nginx:.2f}")
-print(f"gateway / direct = {gateway / direct:.2f}")
-print(f"nginx / direct   = {nginx / direct:.2f}")
+direct, gateway, nolimit, nginx = map(float, sys.argv[1:])
+print(f"gateway / nginx               = {gateway / nginx:.2f}")
+print(f"gateway (limits off) / nginx  = {nolimit / nginx:.2f}")
+print(f"gateway / direct              = {gateway / direct:.2f}")
+print(f"nginx / direct                = {nginx / direct:.2f}")
 PY

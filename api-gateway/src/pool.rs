@@ -1,23 +1,22 @@
-//! The upstream connection pool: per service a stack of idle HTTP/1.1 connections (hyper's
-//! low-level client), reused as soon as a response body has been relayed to its end. A lean
-//! replacement for hyper-util's legacy client, which spawns a task per request to re-pool.
+//! The upstream connection pool: per service a stack of idle keep-alive HTTP/1.1 connections
+//! (hyper's low-level client). A connection is driven by the task that uses it, while it waits for
+//! the response head and while the body is relayed, so a proxied request costs no extra task
+//! wake-ups; it returns to the pool once its response body has ended.
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 
 /// Idle connections kept per upstream.
 const MAX_IDLE: usize = 1024;
-/// How long a pooled connection may take to become ready again before it is dropped.
-const READY_WAIT: Duration = Duration::from_millis(250);
 
 /// Why an upstream call failed.
 #[derive(Debug)]
@@ -37,13 +36,36 @@ impl std::fmt::Display for PoolError {
     }
 }
 
+/// One upstream connection: the request handle and the connection future that does its I/O.
+struct Conn {
+    sender: SendRequest<Incoming>,
+    io: Io,
+    /// The connection future has completed (closed or failed); it must not be polled again.
+    finished: bool,
+}
+
+impl Conn {
+    /// Drives the connection's I/O once.
+    fn poll_io(&mut self, cx: &mut Context<'_>) {
+        poll_io(&mut self.io, &mut self.finished, cx);
+    }
+
+    /// Runs `fut` while driving the connection.
+    async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        poll_fn(|cx| {
+            self.poll_io(cx);
+            fut.as_mut().poll(cx)
+        })
+        .await
+    }
+}
+
 /// Keep-alive connections to one upstream `host:port`.
 pub struct Pool {
     authority: String,
     connect_timeout: Duration,
-    idle: Mutex<Vec<SendRequest<Incoming>>>,
-    /// Connection tasks, owned here so that none is detached; aborted when the pool is dropped.
-    tasks: Mutex<JoinSet<()>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl Pool {
@@ -53,109 +75,124 @@ impl Pool {
             authority: authority.to_string(),
             connect_timeout,
             idle: Mutex::new(Vec::new()),
-            tasks: Mutex::new(JoinSet::new()),
         })
     }
 
-    fn pop_idle(&self) -> Option<SendRequest<Incoming>> {
+    fn pop_idle(&self) -> Option<Conn> {
         self.idle.lock().ok()?.pop()
     }
 
-    fn put_back(&self, sender: SendRequest<Incoming>) {
-        if sender.is_closed() {
+    fn put_back(&self, conn: Conn) {
+        if conn.finished || conn.sender.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
-                idle.push(sender);
+                idle.push(conn);
             }
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Incoming>, PoolError> {
+    async fn connect(&self) -> Result<Conn, PoolError> {
         let stream =
             tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.authority))
                 .await
                 .map_err(|_| PoolError::Connect(std::io::ErrorKind::TimedOut.into()))?
                 .map_err(PoolError::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::Builder::new()
+        let (sender, io) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(PoolError::Http)?;
-        if let Ok(mut tasks) = self.tasks.lock() {
-            while tasks.try_join_next().is_some() {}
-            tasks.spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "upstream connection ended");
-                }
-            });
-        }
-        Ok(sender)
+        Ok(Conn {
+            sender,
+            io: Box::pin(io),
+            finished: false,
+        })
     }
 
-    /// An idle connection that is ready for a request, or a new one.
-    async fn checkout(&self) -> Result<SendRequest<Incoming>, PoolError> {
-        while let Some(mut sender) = self.pop_idle() {
-            if sender.is_ready() {
-                return Ok(sender);
-            }
-            if sender.is_closed() {
-                continue;
-            }
-            // Its last response just ended; the connection task is about to accept the next one.
-            if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
-                return Ok(sender);
+    /// An idle connection that is ready for a request (stale ones are dropped), or a new one.
+    async fn checkout(&self) -> Result<Conn, PoolError> {
+        while let Some(mut conn) = self.pop_idle() {
+            // Drive the connection until it takes a request; a closed one finishes instead.
+            let Conn {
+                sender,
+                io,
+                finished,
+            } = &mut conn;
+            let ready = poll_fn(|cx| {
+                poll_io(io, finished, cx);
+                sender.poll_ready(cx)
+            })
+            .await;
+            if ready.is_ok() && !conn.finished {
+                return Ok(conn);
             }
         }
         self.connect().await
     }
 
-    /// Sends `req` (origin-form URI) and returns the response; its body re-pools the connection at
-    /// its end. A pooled connection that turns out closed before the request was written is
-    /// replaced by a fresh one once.
+    /// Sends `req` (origin-form URI) and returns the response, whose body keeps driving the
+    /// connection and re-pools it at its end. If a pooled connection turns out closed before the
+    /// request was written, the request goes out once more on a fresh connection.
     pub async fn send(
         self: &Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<Response<PooledBody>, PoolError> {
-        let mut sender = self.checkout().await?;
-        let res = match sender.try_send_request(req).await {
+        let mut conn = self.checkout().await?;
+        let sent = conn.sender.try_send_request(req);
+        let res = match conn.drive(sent).await {
             Ok(res) => res,
             Err(mut e) => match e.take_message() {
                 Some(req) => {
-                    sender = self.connect().await?;
-                    sender.send_request(req).await.map_err(PoolError::Http)?
+                    conn = self.connect().await?;
+                    let sent = conn.sender.send_request(req);
+                    conn.drive(sent).await.map_err(PoolError::Http)?
                 }
                 None => return Err(PoolError::Http(e.into_error())),
             },
         };
         let (parts, body) = res.into_parts();
-        let done = body.is_end_stream();
         let mut body = PooledBody {
             inner: body,
-            sender: Some(sender),
+            conn: Some(conn),
             pool: self.clone(),
-            done,
+            done: false,
         };
-        if done {
+        if body.inner.is_end_stream() {
+            body.done = true;
             body.release();
         }
         Ok(Response::from_parts(parts, body))
     }
 }
 
-/// An upstream response body that hands its connection back to the pool once fully read.
+type Io = Pin<Box<Connection<TokioIo<TcpStream>, Incoming>>>;
+
+/// Polls a connection future unless it already completed.
+fn poll_io(io: &mut Io, finished: &mut bool, cx: &mut Context<'_>) {
+    if !*finished {
+        if let Poll::Ready(result) = io.as_mut().poll(cx) {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "upstream connection failed");
+            }
+            *finished = true;
+        }
+    }
+}
+
+/// An upstream response body that drives its connection and hands it back to the pool at its end.
 pub struct PooledBody {
     inner: Incoming,
-    sender: Option<SendRequest<Incoming>>,
+    conn: Option<Conn>,
     pool: Arc<Pool>,
     done: bool,
 }
 
 impl PooledBody {
     fn release(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            self.pool.put_back(sender);
+        if let Some(conn) = self.conn.take() {
+            self.pool.put_back(conn);
         }
     }
 }
@@ -168,6 +205,9 @@ impl Body for PooledBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.poll_io(cx);
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => {
@@ -176,7 +216,7 @@ impl Body for PooledBody {
             }
             Poll::Ready(Some(Err(_))) => {
                 // A broken body leaves the connection unusable: never re-pool it.
-                self.sender = None;
+                self.conn = None;
             }
             _ => {}
         }

@@ -83,7 +83,7 @@ impl App {
 
 /// Connects the store (runs migrations), builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
-    let store: Arc<dyn OrderStore> = store::connect(&config.database_url)
+    let store: Arc<dyn OrderStore> = store::connect(&config.database_url, config.common.mongo)
         .await
         .context("cannot open the order database")?;
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;

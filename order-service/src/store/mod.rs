@@ -1,15 +1,18 @@
-//! Persistence of orders, their outbox events and pending stock releases, behind one trait so that a
-//! MongoDB backend can be added next to SQLite. `connect` picks the backend by URL scheme.
+//! Persistence of orders, their outbox events and pending stock releases, behind one trait with a
+//! SQLite and a MongoDB backend. `connect` picks the backend by URL scheme.
 
+mod mongo;
 mod sqlite;
 
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
 use shared::events::{EventEnvelope, OutboxStore};
-use shared::store::{PageRequest, StoreError};
+use shared::mongo::MongoOptions;
+use shared::store::{Backend, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use mongo::{MongoOrderStore, MongoOutbox};
 pub use sqlite::SqliteOrderStore;
 
 /// Which orders a list shows.
@@ -110,18 +113,10 @@ pub trait OrderStore: Send + Sync {
     fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
-/// Opens the store named by `url` and runs its migrations.
-pub async fn connect(url: &str) -> Result<Arc<dyn OrderStore>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteOrderStore::connect(url).await?))
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Err(StoreError::Unavailable(
-            "MongoDB support is not built yet".into(),
-        ))
-    } else {
-        Err(StoreError::Other(format!(
-            "unsupported DATABASE_URL scheme (supported: {})",
-            shared::store::SUPPORTED_SCHEMES
-        )))
-    }
+/// Opens the store named by `url` (`sqlite:…` or `mongodb://…`) and creates its tables or indexes.
+pub async fn connect(url: &str, mongo: MongoOptions) -> Result<Arc<dyn OrderStore>, StoreError> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqliteOrderStore::connect(url).await?),
+        Backend::Mongo => Arc::new(MongoOrderStore::connect(url, mongo).await?),
+    })
 }

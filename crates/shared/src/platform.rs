@@ -33,8 +33,11 @@ pub struct CommonConfig {
     pub payload_mac: MacPolicy,
     /// `INTERNAL_TOKEN` (≥ 32 bytes): service-to-service calls and event deliveries.
     pub internal_token: Secret<String>,
-    /// `REDIS_URL`: refused for now (only in-process backends exist), so always `None`.
+    /// `REDIS_URL` (`redis://…`): when set, cache, rate limits and revocations live in Redis,
+    /// shared by every replica (see [`Backends::from_config`]).
     pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX` (default `ecommerce:`), put before every Redis key.
+    pub redis_key_prefix: String,
     /// `ALLOWED_ORIGINS` (comma-separated; empty = any).
     pub allowed_origins: Vec<String>,
     /// `REQUEST_TIMEOUT_MS` (default 15000).
@@ -59,9 +62,11 @@ impl CommonConfig {
                 MacPolicy::Optional
             }
         };
-        if r.opt_string("REDIS_URL").is_some() {
-            // Refuse rather than silently run with per-process limits and revocations.
-            r.problem("REDIS_URL: Redis backends are not available in this version; unset it to use the in-process backends");
+        let redis_url = r.opt_string("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if let Err(e) = crate::redis::RedisLink::new(url, "") {
+                r.problem(format!("REDIS_URL: {e}"));
+            }
         }
         Self {
             port: r.parse("PORT", default_port),
@@ -69,7 +74,8 @@ impl CommonConfig {
             encryption_key: r.secret_exact("ENCRYPTION_KEY", 32),
             payload_mac,
             internal_token: r.secret("INTERNAL_TOKEN", 32),
-            redis_url: None,
+            redis_url,
+            redis_key_prefix: r.string("REDIS_KEY_PREFIX", crate::redis::DEFAULT_KEY_PREFIX),
             allowed_origins: r.list("ALLOWED_ORIGINS"),
             request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
             mongo: read_mongo_options(r),
@@ -139,6 +145,43 @@ impl Backends {
     }
 }
 
+/// The backends chosen by the configuration, with Redis health when Redis is used.
+#[derive(Clone)]
+pub struct ConfiguredBackends {
+    /// Cache, limits and revocations.
+    pub backends: Backends,
+    /// `Some` when `REDIS_URL` is set: ask it for `redis: "up"|"down"` in `/health` and `/ready`.
+    pub redis: Option<crate::redis::RedisHealth>,
+}
+
+impl Backends {
+    /// Redis backends when `REDIS_URL` is set (keys under `REDIS_KEY_PREFIX`), else
+    /// [`Backends::standalone`]. Never waits for Redis: when it is down the backends start degraded
+    /// and recover once it answers. Call inside the Tokio runtime.
+    pub fn from_config(config: &CommonConfig) -> Result<Self, crate::redis::RedisError> {
+        Ok(Self::configure(config)?.backends)
+    }
+
+    /// Like [`Backends::from_config`], also returning the Redis health reporter.
+    pub fn configure(
+        config: &CommonConfig,
+    ) -> Result<ConfiguredBackends, crate::redis::RedisError> {
+        match &config.redis_url {
+            Some(url) => {
+                let redis = crate::redis::RedisBackends::new(url, &config.redis_key_prefix)?;
+                Ok(ConfiguredBackends {
+                    backends: redis.backends(),
+                    redis: Some(redis.health()),
+                })
+            }
+            None => Ok(ConfiguredBackends {
+                backends: Self::standalone(config),
+                redis: None,
+            }),
+        }
+    }
+}
+
 /// The state piece every service embeds; its parts are reachable through `FromRef`.
 #[derive(Clone)]
 pub struct Common {
@@ -195,4 +238,58 @@ macro_rules! impl_common_from_ref {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+
+    fn base_env() -> Env {
+        Env::from_pairs([
+            ("JWT_SECRET", "j".repeat(32)),
+            ("ENCRYPTION_KEY", "e".repeat(32)),
+            ("INTERNAL_TOKEN", "i".repeat(32)),
+        ])
+    }
+
+    fn read(env: &Env) -> Result<CommonConfig, crate::config::ConfigError> {
+        let mut r = env.reader();
+        let c = CommonConfig::read(&mut r, 4000);
+        r.finish().map(|()| c)
+    }
+
+    #[test]
+    fn redis_url_and_prefix_are_read() {
+        let c = read(&base_env()).unwrap();
+        assert_eq!(c.redis_url, None);
+        assert_eq!(c.redis_key_prefix, "ecommerce:");
+        let env = base_env()
+            .with("REDIS_URL", "redis://127.0.0.1:6379/")
+            .with("REDIS_KEY_PREFIX", "shop:");
+        let c = read(&env).unwrap();
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/"));
+        assert_eq!(c.redis_key_prefix, "shop:");
+    }
+
+    #[test]
+    fn a_malformed_redis_url_is_a_config_problem() {
+        let err = read(&base_env().with("REDIS_URL", "http://nope")).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(err.problems[0].starts_with("REDIS_URL"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn redis_backends_are_built_without_connecting() {
+        // Port 1 never runs Redis: building must still succeed, and health must say down fast.
+        let env = base_env().with("REDIS_URL", "redis://127.0.0.1:1/");
+        let c = read(&env).unwrap();
+        let configured = Backends::configure(&c).unwrap();
+        let health = configured.redis.expect("redis health when REDIS_URL is set");
+        let started = std::time::Instant::now();
+        assert_eq!(health.status().await, "down");
+        assert!(started.elapsed() < Duration::from_millis(400));
+        let standalone = Backends::configure(&read(&base_env()).unwrap()).unwrap();
+        assert!(standalone.redis.is_none());
+    }
 }

@@ -1,0 +1,229 @@
+//! One contract for the cache, rate-limit and revocation backends: every check runs against the
+//! in-process backends and against Redis (`REDIS_TEST_URL`; skipped when unset, required under
+//! `CI=true`), each Redis test under its own key prefix. The "second instance" of a backend is a
+//! clone of the same in-process backend (services in one process share it) and a separately built
+//! Redis backend on the same server and prefix (replicas share it through Redis).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use shared::auth::{MemoryRevocations, Revocations};
+use shared::cache::{Cache, MemoryCache};
+use shared::rate_limit::{MemoryRateLimiter, RateLimiter, RateRule};
+use shared::redis::RedisBackends;
+use std::sync::Arc;
+use std::time::Duration;
+use support::eventually;
+
+struct Fixture {
+    limiter: Arc<dyn RateLimiter>,
+    limiter2: Arc<dyn RateLimiter>,
+    cache: Arc<dyn Cache>,
+    cache2: Arc<dyn Cache>,
+    revocations: Arc<dyn Revocations>,
+    revocations2: Arc<dyn Revocations>,
+}
+
+fn in_process_fixture() -> Fixture {
+    let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::default());
+    let cache: Arc<dyn Cache> = Arc::new(MemoryCache::default());
+    let revocations: Arc<dyn Revocations> = Arc::new(MemoryRevocations::default());
+    Fixture {
+        limiter2: limiter.clone(),
+        cache2: cache.clone(),
+        revocations2: revocations.clone(),
+        limiter,
+        cache,
+        revocations,
+    }
+}
+
+fn redis_fixture(test: &str) -> Option<Fixture> {
+    let url = support::redis_test_url()?;
+    let prefix = support::unique_prefix(test);
+    let a = RedisBackends::new(&url, &prefix).unwrap();
+    let b = RedisBackends::new(&url, &prefix).unwrap();
+    Some(Fixture {
+        limiter: a.limiter,
+        limiter2: b.limiter,
+        cache: a.cache,
+        cache2: b.cache,
+        revocations: a.revocations,
+        revocations2: b.revocations,
+    })
+}
+
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod in_process {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check(super::in_process_fixture()).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    if let Some(f) = super::redis_fixture(stringify!($check)) {
+                        super::$check(f).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    limiter_allows_the_count_then_refuses,
+    limiter_window_resets,
+    limiter_instances_share_one_limit,
+    cache_stores_overwrites_and_deletes,
+    cache_entries_expire,
+    cache_generations_count_and_are_shared,
+    revocations_mark_sessions_until_ttl,
+    revocations_are_shared,
+);
+
+fn rule(count: u32, window: Duration) -> RateRule {
+    RateRule { count, window }
+}
+
+async fn limiter_allows_the_count_then_refuses(f: Fixture) {
+    let r = rule(3, Duration::from_secs(60));
+    for expected_remaining in [2, 1, 0] {
+        let d = f.limiter.hit("ip:1", r).await.unwrap();
+        assert!(d.allowed);
+        assert_eq!(d.limit, 3);
+        assert_eq!(d.remaining, expected_remaining);
+        assert_eq!(d.window, Duration::from_secs(60));
+        assert!(d.reset_after > Duration::from_secs(55), "{:?}", d.reset_after);
+        assert!(d.reset_after <= Duration::from_secs(60), "{:?}", d.reset_after);
+    }
+    let refused = f.limiter.hit("ip:1", r).await.unwrap();
+    assert!(!refused.allowed);
+    assert_eq!(refused.remaining, 0);
+    // Another key has its own window.
+    let other = f.limiter.hit("ip:2", r).await.unwrap();
+    assert!(other.allowed);
+    assert_eq!(other.remaining, 2);
+}
+
+async fn limiter_window_resets(f: Fixture) {
+    let r = rule(1, Duration::from_millis(300));
+    assert!(f.limiter.hit("user:w", r).await.unwrap().allowed);
+    assert!(!f.limiter.hit("user:w", r).await.unwrap().allowed);
+    let limiter = f.limiter.clone();
+    eventually("the window to reset", Duration::from_secs(3), || {
+        let limiter = limiter.clone();
+        async move { limiter.hit("user:w", r).await.unwrap().allowed }
+    })
+    .await;
+}
+
+async fn limiter_instances_share_one_limit(f: Fixture) {
+    let r = rule(4, Duration::from_secs(60));
+    assert!(f.limiter.hit("shared", r).await.unwrap().allowed);
+    assert!(f.limiter2.hit("shared", r).await.unwrap().allowed);
+    assert!(f.limiter.hit("shared", r).await.unwrap().allowed);
+    let last = f.limiter2.hit("shared", r).await.unwrap();
+    assert!(last.allowed);
+    assert_eq!(last.remaining, 0);
+    assert!(!f.limiter.hit("shared", r).await.unwrap().allowed);
+    assert!(!f.limiter2.hit("shared", r).await.unwrap().allowed);
+}
+
+async fn cache_stores_overwrites_and_deletes(f: Fixture) {
+    let ttl = Duration::from_secs(60);
+    assert_eq!(f.cache.get("product:1").await.unwrap(), None);
+    f.cache.set("product:1", "{\"a\":1}", ttl).await.unwrap();
+    assert_eq!(
+        f.cache.get("product:1").await.unwrap().as_deref(),
+        Some("{\"a\":1}")
+    );
+    assert_eq!(
+        f.cache2.get("product:1").await.unwrap().as_deref(),
+        Some("{\"a\":1}")
+    );
+    f.cache.set("product:1", "ünïcode ✓", ttl).await.unwrap();
+    assert_eq!(
+        f.cache.get("product:1").await.unwrap().as_deref(),
+        Some("ünïcode ✓")
+    );
+    f.cache.delete("product:1").await.unwrap();
+    assert_eq!(f.cache.get("product:1").await.unwrap(), None);
+    // Deleting what is absent is fine.
+    f.cache.delete("product:1").await.unwrap();
+}
+
+async fn cache_entries_expire(f: Fixture) {
+    f.cache
+        .set("short", "v", Duration::from_millis(150))
+        .await
+        .unwrap();
+    f.cache
+        .set("long", "v", Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.cache.set("none", "v", Duration::ZERO).await.unwrap();
+    assert_eq!(f.cache.get("none").await.unwrap(), None);
+    let cache = f.cache.clone();
+    eventually("the short entry to expire", Duration::from_secs(3), || {
+        let cache = cache.clone();
+        async move { cache.get("short").await.unwrap().is_none() }
+    })
+    .await;
+    assert_eq!(f.cache.get("long").await.unwrap().as_deref(), Some("v"));
+}
+
+async fn cache_generations_count_and_are_shared(f: Fixture) {
+    assert_eq!(f.cache.generation("gen:products").await.unwrap(), 0);
+    assert_eq!(f.cache.bump("gen:products").await.unwrap(), 1);
+    assert_eq!(f.cache.bump("gen:products").await.unwrap(), 2);
+    assert_eq!(f.cache.generation("gen:products").await.unwrap(), 2);
+    assert_eq!(f.cache2.generation("gen:products").await.unwrap(), 2);
+    assert_eq!(f.cache2.bump("gen:products").await.unwrap(), 3);
+    assert_eq!(f.cache.generation("gen:products").await.unwrap(), 3);
+    assert_eq!(f.cache.generation("gen:other").await.unwrap(), 0);
+    // Generation keys have no TTL: leave nothing behind on a shared test server.
+    f.cache.delete("gen:products").await.unwrap();
+    assert_eq!(f.cache.generation("gen:products").await.unwrap(), 0);
+}
+
+async fn revocations_mark_sessions_until_ttl(f: Fixture) {
+    assert!(!f.revocations.is_session_revoked("sid-a").await.unwrap());
+    f.revocations
+        .revoke_session("sid-a", Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.revocations
+        .revoke_session("sid-b", Duration::from_millis(150))
+        .await
+        .unwrap();
+    // A token with no lifetime left is accepted and ends at once.
+    f.revocations
+        .revoke_session("sid-c", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(f.revocations.is_session_revoked("sid-a").await.unwrap());
+    assert!(!f.revocations.is_session_revoked("sid-other").await.unwrap());
+    let revocations = f.revocations.clone();
+    eventually("sid-b's revocation to lapse", Duration::from_secs(3), || {
+        let revocations = revocations.clone();
+        async move { !revocations.is_session_revoked("sid-b").await.unwrap() }
+    })
+    .await;
+    assert!(f.revocations.is_session_revoked("sid-a").await.unwrap());
+}
+
+async fn revocations_are_shared(f: Fixture) {
+    f.revocations
+        .revoke_session("sid-shared", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(f.revocations2.is_session_revoked("sid-shared").await.unwrap());
+    assert!(!f.revocations2.is_session_revoked("sid-else").await.unwrap());
+}

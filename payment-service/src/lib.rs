@@ -56,11 +56,16 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let state = self.state;
-        let resume = state
-            .store
-            .recover()
-            .await
-            .context("recovering interrupted payments")?;
+        let resume = match state.store.recover().await {
+            Ok(refunding) => refunding,
+            // Serve anyway (503 on writes and `/ready`); the worker takes over the interrupted
+            // work as stale once the database is back.
+            Err(shared::store::StoreError::Unavailable(e)) => {
+                tracing::error!(error = %e, "database unavailable at startup; recovery left to the worker");
+                Vec::new()
+            }
+            Err(e) => return Err(e).context("recovering interrupted payments"),
+        };
         let worker = tokio::spawn(worker::run(
             state.processor.clone(),
             resume,
@@ -109,7 +114,7 @@ pub async fn build_with_provider(
     backends: Backends,
     provider: Arc<dyn PaymentProvider>,
 ) -> anyhow::Result<App> {
-    let store = store::connect(&config.database_url)
+    let store = store::connect_with(&config.database_url, config.common.mongo)
         .await
         .context("opening the payment database")?;
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;

@@ -1,4 +1,5 @@
-//! The `PaymentStore` contract: every check runs against each backend (SQLite now; MongoDB later).
+//! The `PaymentStore` contract: every check runs against SQLite and, when `MONGO_TEST_URL` is set,
+//! against MongoDB (a fresh database per test); concurrency races run on SQLite only.
 #![allow(clippy::unwrap_used)]
 
 use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
@@ -228,7 +229,83 @@ async fn check_stale_in_flight_work_is_listed_and_taken_over_once(store: &dyn Pa
     assert!(store.due_work(10, stale_before).await.unwrap().is_empty());
 }
 
-macro_rules! sqlite_suite {
+async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn PaymentStore) {
+    let outbox = store.outbox();
+    assert!(outbox.due(10).await.unwrap().is_empty());
+    let first = event("PaymentProcessed");
+    let second = event("PaymentFailed");
+    let a = payment(PaymentStatus::Processing);
+    store.insert(&a).await.unwrap();
+    store.complete(&a.id, "txn_a", &first).await.unwrap().unwrap();
+    let b = payment(PaymentStatus::Processing);
+    store.insert(&b).await.unwrap();
+    store.fail(&b.id, "declined", &second).await.unwrap().unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 2);
+    let due = outbox.due(10).await.unwrap();
+    assert_eq!(due, vec![first.clone(), second.clone()]);
+    assert_eq!(outbox.due(1).await.unwrap(), vec![first.clone()]);
+    outbox
+        .failed(&[first.id.clone()], std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(outbox.due(10).await.unwrap(), vec![second.clone()]);
+    outbox.delivered(&[second.id.clone()]).await.unwrap();
+    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    // A transition that did not apply writes no event.
+    assert!(store
+        .complete(&a.id, "txn_again", &event("PaymentProcessed"))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+}
+
+async fn check_a_cancelled_order_with_a_failed_payment_is_not_retried(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    store
+        .fail(&p.id, "declined", &event("PaymentFailed"))
+        .await
+        .unwrap()
+        .unwrap();
+    let after = store
+        .record_order_cancelled("c1", &p.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status, PaymentStatus::Failed);
+    assert!(after.refund_requested);
+    assert!(store.claim_failed(&p.id).await.unwrap().is_none());
+    assert!(store.due_work(10, 0).await.unwrap().is_empty());
+}
+
+async fn check_all_fields_survive_a_round_trip(store: &dyn PaymentStore) {
+    let mut p = payment(PaymentStatus::Pending);
+    p.method = PaymentMethod::Paypal;
+    p.amount_cents = 9_007_199_254_740_993; // beyond f64 precision: must stay an integer
+    p.created_at = 1_700_000_000_123;
+    p.updated_at = 1_700_000_000_456;
+    store.insert(&p).await.unwrap();
+    assert_eq!(store.get(&p.id).await.unwrap().unwrap(), p);
+    assert_eq!(store.get_by_order(&p.order_id).await.unwrap().unwrap(), p);
+    assert!(store.get(&new_object_id()).await.unwrap().is_none());
+}
+
+/// Many claims of one pending payment at once: exactly one wins.
+async fn check_concurrent_claims_have_one_winner(store: &dyn PaymentStore) {
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    let claims = (0..8).map(|_| store.claim_pending(&p.id));
+    let won = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(won, 1);
+}
+
+macro_rules! store_suite {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -239,10 +316,22 @@ macro_rules! sqlite_suite {
                 }
             )*
         }
+
+        mod mongo {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let Some(db) = test_support::TestMongo::new() else { return };
+                    let store = payment_service::store::connect(&db.url).await.unwrap();
+                    super::$check(store.as_ref()).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
     };
 }
 
-sqlite_suite!(
+store_suite!(
     check_one_payment_per_order,
     check_order_created_events_apply_once,
     check_claims_are_conditional,
@@ -253,16 +342,77 @@ sqlite_suite!(
     check_recovery_requeues_processing_and_returns_refunding,
     check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged,
     check_stale_in_flight_work_is_listed_and_taken_over_once,
+    check_the_outbox_hands_out_events_until_acknowledged,
+    check_a_cancelled_order_with_a_failed_payment_is_not_retried,
+    check_all_fields_survive_a_round_trip,
 );
 
+// Races of many writers on one document run on SQLite only: FerretDB, our MongoDB stand-in, does
+// not make conditional updates atomic under concurrency, so two claims could both win there
+// (real MongoDB does make them atomic).
+mod sqlite_races {
+    #[tokio::test]
+    async fn check_concurrent_claims_have_one_winner() {
+        let url = format!(
+            "sqlite://{}/payments-race-{}.db",
+            std::env::temp_dir().display(),
+            shared::ids::new_object_id()
+        );
+        let store = payment_service::store::connect(&url).await.unwrap();
+        super::check_concurrent_claims_have_one_winner(store.as_ref()).await;
+        drop(store);
+        let path = url.trim_start_matches("sqlite://");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+}
+
 #[tokio::test]
-async fn connect_refuses_mongodb_and_unknown_schemes_for_now() {
-    let err = payment_service::store::connect("mongodb://localhost/x")
+async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {
+    let err = payment_service::store::connect("postgres://x")
         .await
         .err()
         .unwrap();
-    assert!(err.to_string().contains("MongoDB support is not built yet"));
-    assert!(payment_service::store::connect("postgres://x")
+    assert!(err.to_string().contains("mongodb://"), "{err}");
+    // MongoDB connects lazily: an unreachable server fails the first call, quickly, as unavailable.
+    let opts = shared::mongo::MongoOptions {
+        pool_size: 2,
+        server_selection_timeout: std::time::Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let store = payment_service::store::connect_with("mongodb://127.0.0.1:1/x", opts)
         .await
-        .is_err());
+        .unwrap();
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store.insert(&payment(PaymentStatus::Pending)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
+    let Some(db) = test_support::TestMongo::new() else { return };
+    let store = payment_service::store::connect(&db.url).await.unwrap();
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    let client = mongodb::Client::with_uri_str(&db.url).await.unwrap();
+    let raw = client
+        .database(&db.name)
+        .collection::<mongodb::bson::Document>("payments")
+        .find_one(mongodb::bson::doc! {"_id": &p.id})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_i64("amountCents").unwrap(), p.amount_cents);
+    assert_eq!(raw.get_i64("createdAt").unwrap(), p.created_at);
+    // Connecting again re-creates the indexes idempotently; the unique order index still holds.
+    let again = payment_service::store::connect(&db.url).await.unwrap();
+    assert_eq!(again.get(&p.id).await.unwrap().unwrap(), p);
+    let mut twin = payment(PaymentStatus::Pending);
+    twin.order_id = p.order_id.clone();
+    let err = again.insert(&twin).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    db.cleanup().await;
 }

@@ -1,4 +1,4 @@
-//! Liveness (`/health`, the original's body), readiness (`/ready`: database reachable, not
+//! Liveness (`/health`, the original's body plus the database state), readiness (`/ready`: database reachable, not
 //! draining) and Prometheus metrics (`/metrics`).
 
 use crate::state::AppState;
@@ -6,10 +6,19 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
+use std::time::Duration;
 
-/// `GET /health`.
-pub async fn health() -> Json<Value> {
-    Json(json!({"status": "healthy", "service": crate::SERVICE}))
+/// Longest `/health` waits for the database's answer before reporting it `down`.
+const HEALTH_DB_WAIT: Duration = Duration::from_millis(500);
+
+/// `GET /health`: always 200 while the process runs (liveness); the database state is reported,
+/// not acted on (that is `/ready`).
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    let database = match tokio::time::timeout(HEALTH_DB_WAIT, state.store.ping()).await {
+        Ok(Ok(())) => "up",
+        _ => "down",
+    };
+    Json(json!({"status": "healthy", "service": crate::SERVICE, "database": database}))
 }
 
 /// `GET /ready`.

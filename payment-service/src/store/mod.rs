@@ -1,15 +1,18 @@
 //! Persistence of payments: the `PaymentStore` contract and `connect`, which picks a backend by the
-//! `DATABASE_URL` scheme. Every state change is one conditional update, so two workers or requests
+//! `DATABASE_URL` scheme (SQLite or MongoDB). Every state change is one conditional update, so two workers or requests
 //! never both act on the same payment.
 
+mod mongo;
 mod sqlite;
 
 use crate::domain::Payment;
 use async_trait::async_trait;
 use shared::events::{EventEnvelope, OutboxStore};
-use shared::store::StoreError;
+use shared::mongo::MongoOptions;
+use shared::store::{Backend, StoreError};
 use std::sync::Arc;
 
+pub use mongo::{MongoOutbox, MongoPaymentStore};
 pub use sqlite::SqlitePaymentStore;
 
 /// Storage of payments, processed event ids and the event outbox.
@@ -105,18 +108,19 @@ pub trait PaymentStore: Send + Sync {
     fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
-/// Opens the store `url` names (running migrations).
+/// Opens the store `url` names (`sqlite:` runs migrations; `mongodb://` creates indexes, database
+/// `ecommerce_payments` unless the URL path names one), with default MongoDB options.
 pub async fn connect(url: &str) -> Result<Arc<dyn PaymentStore>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqlitePaymentStore::connect(url).await?))
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Err(StoreError::Other(
-            "MongoDB support is not built yet".to_string(),
-        ))
-    } else {
-        Err(StoreError::Other(format!(
-            "unsupported DATABASE_URL scheme (supported: {}, mongodb://)",
-            shared::store::SUPPORTED_SCHEMES
-        )))
-    }
+    connect_with(url, MongoOptions::default()).await
+}
+
+/// Like [`connect`], with the MongoDB pool size and server selection timeout of the config.
+pub async fn connect_with(
+    url: &str,
+    mongo: MongoOptions,
+) -> Result<Arc<dyn PaymentStore>, StoreError> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqlitePaymentStore::connect(url).await?),
+        Backend::Mongo => Arc::new(MongoPaymentStore::connect(url, mongo).await?),
+    })
 }

@@ -1,0 +1,146 @@
+//! MongoDB documents of the payment store: the payment document ↔ `Payment` mapping, the
+//! collection names, the startup indexes and the insert that treats a duplicate as "already there".
+
+use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use mongodb::bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use shared::store::StoreError;
+
+/// Payments, one document per order (`_id` = payment id), with their unpublished events.
+pub(super) const PAYMENTS: &str = "payments";
+/// Events ready for the relay (`_id` = event id).
+pub(super) const OUTBOX: &str = "outbox";
+/// Ids of applied incoming events (`_id` = event id).
+pub(super) const PROCESSED_EVENTS: &str = "processed_events";
+/// Orders whose cancellation was seen (`_id` = order id).
+pub(super) const CANCELLED_ORDERS: &str = "cancelled_orders";
+
+/// A stored payment. Unknown fields (the embedded `outbox` array) are ignored on reading.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PaymentDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    order_id: String,
+    user_id: String,
+    amount_cents: i64,
+    currency: String,
+    status: String,
+    method: String,
+    attempt: i64,
+    transaction_id: Option<String>,
+    failure_reason: Option<String>,
+    refund_cents: Option<i64>,
+    refunded_at: Option<i64>,
+    refund_requested: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<&Payment> for PaymentDoc {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id.clone(),
+            order_id: p.order_id.clone(),
+            user_id: p.user_id.clone(),
+            amount_cents: p.amount_cents,
+            currency: p.currency.clone(),
+            status: p.status.as_str().to_string(),
+            method: p.method.as_str().to_string(),
+            attempt: p.attempt,
+            transaction_id: p.transaction_id.clone(),
+            failure_reason: p.failure_reason.clone(),
+            refund_cents: p.refund_cents,
+            refunded_at: p.refunded_at,
+            refund_requested: p.refund_requested,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+impl TryFrom<PaymentDoc> for Payment {
+    type Error = StoreError;
+
+    fn try_from(d: PaymentDoc) -> Result<Self, StoreError> {
+        Ok(Payment {
+            status: PaymentStatus::parse(&d.status).ok_or_else(|| {
+                StoreError::Other(format!("stored status {:?} is unknown", d.status))
+            })?,
+            method: PaymentMethod::parse(&d.method).ok_or_else(|| {
+                StoreError::Other(format!("stored method {:?} is unknown", d.method))
+            })?,
+            id: d.id,
+            order_id: d.order_id,
+            user_id: d.user_id,
+            amount_cents: d.amount_cents,
+            currency: d.currency,
+            attempt: d.attempt,
+            transaction_id: d.transaction_id,
+            failure_reason: d.failure_reason,
+            refund_cents: d.refund_cents,
+            refunded_at: d.refunded_at,
+            refund_requested: d.refund_requested,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        })
+    }
+}
+
+/// Maps an optional stored document to a payment.
+pub(super) fn to_payment(d: Option<PaymentDoc>) -> Result<Option<Payment>, StoreError> {
+    d.map(Payment::try_from).transpose()
+}
+
+/// Creates the indexes (idempotent): one payment per order, the worker's scan, the owner lookup,
+/// and the relay's scan of the outbox.
+pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
+    let payments = db.collection::<Document>(PAYMENTS);
+    payments
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"orderId": 1})
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .name("payments_order_unique".to_string())
+                        .build(),
+                )
+                .build(),
+        )
+        .await?;
+    payments
+        .create_index(named(doc! {"status": 1, "createdAt": 1}, "payments_status"))
+        .await?;
+    payments
+        .create_index(named(doc! {"userId": 1}, "payments_user"))
+        .await?;
+    db.collection::<Document>(OUTBOX)
+        .create_index(named(
+            doc! {"deliveredAt": 1, "nextAttemptAt": 1},
+            "outbox_due",
+        ))
+        .await?;
+    Ok(())
+}
+
+fn named(keys: Document, name: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().name(name.to_string()).build())
+        .build()
+}
+
+/// Inserts `doc`; `Ok(false)` when a unique index says it (or its twin) is already there.
+pub(super) async fn insert_new<T: Serialize + Send + Sync>(
+    coll: &Collection<T>,
+    doc: &T,
+) -> Result<bool, StoreError> {
+    match coll.insert_one(doc).await {
+        Ok(_) => Ok(true),
+        Err(e) if shared::mongo::is_duplicate_key(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,355 @@
+//! The MongoDB payment store. Without transactions, what SQLite does in one transaction is done so:
+//! - a state change and the event announcing it are ONE conditional `find_one_and_update` of the
+//!   payment document: the filter holds the precondition (`{_id, status: "processing"}`) and the
+//!   update both sets the new state and `$push`es the event into the document's `outbox` array;
+//!   [`MongoOutbox`] later moves embedded events into the relay's `outbox` collection, idempotently;
+//! - applying an incoming event is a sequence of idempotent steps, the processed-id record LAST:
+//!   a crash in between makes the redelivered event repeat steps that change nothing twice
+//!   (the order's unique payment, `$set`s of flags), instead of losing the event;
+//! - a cancellation racing the order's creation is caught from both sides: the cancellation is
+//!   recorded before the payment is looked up, and the creation looks for it after inserting.
+
+mod docs;
+mod outbox;
+
+use super::PaymentStore;
+use crate::domain::{Payment, PaymentStatus};
+use async_trait::async_trait;
+use docs::{create_indexes, insert_new, to_payment, PaymentDoc};
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+pub use outbox::MongoOutbox;
+use shared::events::{EventEnvelope, OutboxStore};
+use shared::mongo::MongoOptions;
+use shared::store::{now_ms, StoreError};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// The default database when the URL names none.
+pub const DEFAULT_DB: &str = "ecommerce_payments";
+
+/// Payments in a MongoDB database.
+#[derive(Clone)]
+pub struct MongoPaymentStore {
+    db: Database,
+    payments: Collection<PaymentDoc>,
+    processed: Collection<Document>,
+    cancelled: Collection<Document>,
+    /// Set once the indexes exist; a database down at startup gets them on first use.
+    indexed: Arc<OnceCell<()>>,
+}
+
+impl MongoPaymentStore {
+    /// Connects (lazily) and creates the indexes; an unreachable server is not an error here, so
+    /// the service starts, answers `/ready` with 503 and creates the indexes once it can.
+    pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
+        let db = shared::mongo::connect(url, DEFAULT_DB, crate::SERVICE, opts).await?;
+        let store = Self {
+            payments: db.collection(docs::PAYMENTS),
+            processed: db.collection(docs::PROCESSED_EVENTS),
+            cancelled: db.collection(docs::CANCELLED_ORDERS),
+            db,
+            indexed: Arc::default(),
+        };
+        match store.indexed().await {
+            Err(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "MongoDB unreachable at startup; indexes created later");
+            }
+            other => other?,
+        }
+        Ok(store)
+    }
+
+    /// Makes sure the indexes exist (the unique order index must, before any insert).
+    async fn indexed(&self) -> Result<(), StoreError> {
+        self.indexed
+            .get_or_try_init(|| create_indexes(&self.db))
+            .await
+            .map(|_| ())
+    }
+
+    /// One conditional update of one payment: `update` applies only if `filter` matches; the
+    /// payment after it, or `None`.
+    async fn transition(
+        &self,
+        filter: Document,
+        update: Document,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.indexed().await?;
+        let d = self
+            .payments
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::After)
+            .await?;
+        to_payment(d)
+    }
+
+    /// Like [`Self::transition`], also embedding `event` to publish when it applies.
+    async fn transition_with_event(
+        &self,
+        filter: Document,
+        mut update: Document,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        update.insert("$push", doc! {"outbox": outbox::embedded(event)?});
+        self.transition(filter, update).await
+    }
+
+    async fn is_cancelled(&self, order_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .cancelled
+            .find_one(doc! {"_id": order_id})
+            .await?
+            .is_some())
+    }
+
+    async fn was_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .processed
+            .find_one(doc! {"_id": event_id})
+            .await?
+            .is_some())
+    }
+
+    async fn find_many(&self, filter: Document, limit: Option<i64>) -> Result<Vec<Payment>, StoreError> {
+        self.indexed().await?;
+        let mut find = self.payments.find(filter).sort(doc! {"createdAt": 1, "_id": 1});
+        if let Some(limit) = limit {
+            find = find.limit(limit);
+        }
+        let docs: Vec<PaymentDoc> = find.await?.try_collect().await?;
+        docs.into_iter().map(Payment::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl PaymentStore for MongoPaymentStore {
+    async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
+        self.indexed().await?;
+        self.payments.insert_one(PaymentDoc::from(payment)).await?;
+        Ok(())
+    }
+
+    async fn record_order_created(
+        &self,
+        event_id: &str,
+        payment: &Payment,
+    ) -> Result<bool, StoreError> {
+        self.indexed().await?;
+        if self.was_processed(event_id).await? {
+            return Ok(false);
+        }
+        let mut payment = payment.clone();
+        if self.is_cancelled(&payment.order_id).await? {
+            // The cancellation overtook the creation: record the payment, never charge it.
+            payment.status = PaymentStatus::Cancelled;
+            payment.refund_requested = true;
+        }
+        let created = insert_new(&self.payments, &PaymentDoc::from(&payment)).await?;
+        if created
+            && payment.status == PaymentStatus::Pending
+            && self.is_cancelled(&payment.order_id).await?
+        {
+            // Cancelled between the check and the insert: the cancellation may not have seen it.
+            self.transition(
+                doc! {"_id": &payment.id, "status": "pending"},
+                doc! {"$set": {"status": "cancelled", "refundRequested": true, "updatedAt": now_ms()}},
+            )
+            .await?;
+        }
+        self.mark_event_processed(event_id).await?;
+        Ok(created)
+    }
+
+    async fn record_order_cancelled(
+        &self,
+        event_id: &str,
+        order_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.indexed().await?;
+        if self.was_processed(event_id).await? {
+            return Ok(None);
+        }
+        insert_new(
+            &self.cancelled,
+            &doc! {"_id": order_id, "cancelledAt": now_ms()},
+        )
+        .await?;
+        // Flag first: a payment claimed in between is charged, then refunded for the flag.
+        let flagged = self
+            .transition(
+                doc! {"orderId": order_id},
+                doc! {"$set": {"refundRequested": true, "updatedAt": now_ms()}},
+            )
+            .await?;
+        let payment = match flagged {
+            Some(p) if p.status == PaymentStatus::Pending => {
+                let cancelled = self
+                    .transition(
+                        doc! {"_id": &p.id, "status": "pending"},
+                        doc! {"$set": {"status": "cancelled", "updatedAt": now_ms()}},
+                    )
+                    .await?;
+                match cancelled {
+                    Some(c) => Some(c),
+                    // Claimed in between: it is charged, then refunded for the flag.
+                    None => self.get(&p.id).await?,
+                }
+            }
+            other => other,
+        };
+        self.mark_event_processed(event_id).await?;
+        Ok(payment)
+    }
+
+    async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        insert_new(
+            &self.processed,
+            &doc! {"_id": event_id, "processedAt": now_ms()},
+        )
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        to_payment(self.payments.find_one(doc! {"_id": id}).await?)
+    }
+
+    async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
+        to_payment(self.payments.find_one(doc! {"orderId": order_id}).await?)
+    }
+
+    async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        self.transition(
+            doc! {"_id": id, "status": "pending"},
+            doc! {"$set": {"status": "processing", "updatedAt": now_ms()}},
+        )
+        .await
+    }
+
+    async fn claim_failed(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        self.transition(
+            doc! {"_id": id, "status": "failed", "refundRequested": false},
+            doc! {
+                "$set": {"status": "processing", "failureReason": null, "updatedAt": now_ms()},
+                "$inc": {"attempt": 1_i64},
+            },
+        )
+        .await
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        transaction_id: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.transition_with_event(
+            doc! {"_id": id, "status": "processing"},
+            doc! {"$set": {
+                "status": "completed",
+                "transactionId": transaction_id,
+                "updatedAt": now_ms(),
+            }},
+            event,
+        )
+        .await
+    }
+
+    async fn fail(
+        &self,
+        id: &str,
+        reason: &str,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.transition_with_event(
+            doc! {"_id": id, "status": "processing"},
+            doc! {"$set": {"status": "failed", "failureReason": reason, "updatedAt": now_ms()}},
+            event,
+        )
+        .await
+    }
+
+    async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        self.transition(
+            doc! {"_id": id, "status": "completed"},
+            doc! {"$set": {"status": "refunding", "updatedAt": now_ms()}},
+        )
+        .await
+    }
+
+    async fn finish_refund(
+        &self,
+        id: &str,
+        refund_cents: i64,
+        event: &EventEnvelope,
+    ) -> Result<Option<Payment>, StoreError> {
+        let now = now_ms();
+        self.transition_with_event(
+            doc! {"_id": id, "status": "refunding"},
+            doc! {"$set": {
+                "status": "refunded",
+                "refundCents": refund_cents,
+                "refundedAt": now,
+                "updatedAt": now,
+            }},
+            event,
+        )
+        .await
+    }
+
+    async fn abort_refund(&self, id: &str) -> Result<(), StoreError> {
+        self.transition(
+            doc! {"_id": id, "status": "refunding"},
+            doc! {"$set": {"status": "completed", "updatedAt": now_ms()}},
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
+        let filter = doc! {"$or": [
+            {"status": "pending"},
+            {"status": "completed", "refundRequested": true},
+            {"status": {"$in": ["processing", "refunding"]}, "updatedAt": {"$lt": stale_before}},
+        ]};
+        self.find_many(filter, Some(i64::from(limit))).await
+    }
+
+    async fn claim_stale(
+        &self,
+        id: &str,
+        stale_before: i64,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.transition(
+            doc! {
+                "_id": id,
+                "status": {"$in": ["processing", "refunding"]},
+                "updatedAt": {"$lt": stale_before},
+            },
+            doc! {"$set": {"updatedAt": now_ms()}},
+        )
+        .await
+    }
+
+    async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
+        self.indexed().await?;
+        self.payments
+            .update_many(
+                doc! {"status": "processing"},
+                doc! {"$set": {"status": "pending", "updatedAt": now_ms()}},
+            )
+            .await?;
+        self.find_many(doc! {"status": "refunding"}, None).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        shared::mongo::ping(&self.db).await?;
+        self.indexed().await
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(MongoOutbox::new(&self.db))
+    }
+}

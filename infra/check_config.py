@@ -225,6 +225,9 @@ def check_compose(root: Path, crates: dict[str, Crate], fails: Failures) -> int:
             env = dict(e.split("=", 1) if "=" in e else (e, None) for e in env)
         check_env(where, crate, env, fails)
         check_urls(where, env, resolve, fails)
+        for k in sorted(crate.required & set(env)):
+            if "${" not in str(env[k]):
+                fails.add(where, f"{k} has a literal value; secrets must come from .env (${{{k}:?…}})")
         hc = svc.get("healthcheck", {}).get("test", [])
         if "--healthcheck" not in hc:
             fails.add(where, "healthcheck does not run the binary's --healthcheck")
@@ -240,6 +243,15 @@ def check_compose(root: Path, crates: dict[str, Crate], fails: Failures) -> int:
         if pkg == "api-gateway" and "DEV_TOOLS" in env and str(env["DEV_TOOLS"]) not in ("false", "${DEV_TOOLS:-false}"):
             fails.add(where, f"DEV_TOOLS must default to false (got {env['DEV_TOOLS']!r})")
         checked += 1
+    example = root / ".env.example"
+    if not example.exists():
+        fails.add(".env.example", "missing")
+    else:
+        secret_like = re.compile(r"(SECRET|KEY|TOKEN|PASSWORD)$")
+        for line in example.read_text(encoding="utf-8").splitlines():
+            k, eq, v = line.partition("=")
+            if eq and not line.lstrip().startswith("#") and secret_like.search(k.strip()) and v.strip():
+                fails.add(".env.example", f"{k.strip()} has a value; leave secrets empty (CHANGE-ME)")
     for name, svc in services.items():
         if name not in by_name and svc.get("ports"):
             fails.add(f"docker-compose.yml services.{name}", "publishes a port; only the gateway is published")

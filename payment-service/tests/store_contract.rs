@@ -236,10 +236,18 @@ async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn Paymen
     let second = event("PaymentFailed");
     let a = payment(PaymentStatus::Processing);
     store.insert(&a).await.unwrap();
-    store.complete(&a.id, "txn_a", &first).await.unwrap().unwrap();
+    store
+        .complete(&a.id, "txn_a", &first)
+        .await
+        .unwrap()
+        .unwrap();
     let b = payment(PaymentStatus::Processing);
     store.insert(&b).await.unwrap();
-    store.fail(&b.id, "declined", &second).await.unwrap().unwrap();
+    store
+        .fail(&b.id, "declined", &second)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outbox.pending().await.unwrap(), 2);
     let due = outbox.due(10).await.unwrap();
     assert_eq!(due, vec![first.clone(), second.clone()]);
@@ -386,14 +394,19 @@ async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {
         .unwrap();
     let err = store.ping().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = store.insert(&payment(PaymentStatus::Pending)).await.unwrap_err();
+    let err = store
+        .insert(&payment(PaymentStatus::Pending))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
 #[tokio::test]
 async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
-    let Some(db) = test_support::TestMongo::new() else { return };
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
     let store = payment_service::store::connect(&db.url).await.unwrap();
     let p = payment(PaymentStatus::Pending);
     store.insert(&p).await.unwrap();

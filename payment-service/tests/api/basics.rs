@@ -17,7 +17,7 @@ async fn health_keeps_the_original_body_and_ready_checks_the_database() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"status": "healthy", "service": "payment-service"})
+        json!({"status": "healthy", "service": "payment-service", "database": "up"})
     );
     let res = app
         .client

@@ -5,6 +5,7 @@ mod basics;
 mod events;
 mod helpers;
 mod lifecycle;
+mod mongo;
 mod process;
 mod refund;
 mod scripted;

@@ -113,9 +113,16 @@ impl MongoPaymentStore {
             .is_some())
     }
 
-    async fn find_many(&self, filter: Document, limit: Option<i64>) -> Result<Vec<Payment>, StoreError> {
+    async fn find_many(
+        &self,
+        filter: Document,
+        limit: Option<i64>,
+    ) -> Result<Vec<Payment>, StoreError> {
         self.indexed().await?;
-        let mut find = self.payments.find(filter).sort(doc! {"createdAt": 1, "_id": 1});
+        let mut find = self
+            .payments
+            .find(filter)
+            .sort(doc! {"createdAt": 1, "_id": 1});
         if let Some(limit) = limit {
             find = find.limit(limit);
         }

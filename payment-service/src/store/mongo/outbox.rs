@@ -43,9 +43,9 @@ impl MongoOutbox {
             .try_collect()
             .await?;
         for d in docs {
-            let payment_id = d.get_str("_id").map_err(|e| {
-                StoreError::Other(format!("stored payment has no string _id: {e}"))
-            })?;
+            let payment_id = d
+                .get_str("_id")
+                .map_err(|e| StoreError::Other(format!("stored payment has no string _id: {e}")))?;
             let events = d.get_array("outbox").map_err(|e| {
                 StoreError::Other(format!("stored outbox of {payment_id} is invalid: {e}"))
             })?;

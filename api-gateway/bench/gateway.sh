@@ -57,6 +57,7 @@ start_gateway() {
   PIDS+=($!)
 }
 start_gateway PORT="$GW_PORT"
+GW_PID=${PIDS[-1]}
 start_gateway PORT="$GW2_PORT" RATE_LIMIT_ENABLED=false
 
 cat > "$WORK/nginx.conf" <<NGINX
@@ -85,6 +86,7 @@ http {
 }
 NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
+NGINX_PID=$!
 
 wait_for() {
   local url=$1 deadline=$((SECONDS + 20))
@@ -137,3 +139,26 @@ print(f"gateway (limits off) / nginx  = {nolimit / nginx:.2f}")
 print(f"gateway / direct              = {gateway / direct:.2f}")
 print(f"nginx / direct                = {nginx / direct:.2f}")
 PY
+
+# Throughput on a shared, busy machine is noisy; CPU time per request of the proxy process itself
+# (perf stat task-clock over one more run) is the steadier comparison.
+if command -v perf >/dev/null; then
+  cpu_per_request() {
+    local pids=$1 port=$2
+    perf stat -x, -e task-clock -p "$pids" -o "$WORK/perf-$port.txt" -- sleep 3 2>/dev/null &
+    local perf_pid=$!
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "http://127.0.0.1:$port$PATH_UNDER_TEST" > "$WORK/cpu-$port.txt"
+    wait "$perf_pid" || true
+    python3 - "$WORK/perf-$port.txt" "$WORK/cpu-$port.txt" <<'PY'
+import re, sys
+ms = next(float(l.split(",")[0]) for l in open(sys.argv[1]) if "task-clock" in l)
+n = int(re.search(r"(\d+) requests in", open(sys.argv[2]).read()).group(1))
+print(f"{ms * 1000 / n:.1f}")
+PY
+  }
+  WORKERS=$(ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ',' | sed 's/^,//;s/,$//')
+  GW_CPU=$(cpu_per_request "$GW_PID" "$GW_PORT")
+  NGX_CPU=$(cpu_per_request "$WORKERS" "$NGX_PORT")
+  echo "CPU per request (user+sys, incl. loopback TCP): gateway ${GW_CPU} us, nginx ${NGX_CPU} us" \
+       "(gateway/nginx = $(python3 -c "print(f'{$GW_CPU / $NGX_CPU:.2f}')"))"
+fi

@@ -52,7 +52,7 @@ impl App {
 
 /// Connects the store (runs migrations), creates the configured admin, builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
-    let store = store::connect(&config.database_url)
+    let store = store::connect(&config.database_url, config.common.mongo)
         .await
         .context("connecting the user store")?;
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;

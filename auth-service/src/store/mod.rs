@@ -1,13 +1,16 @@
 //! Persistence of users, sessions and refresh tokens behind one trait; `connect` picks the backend
 //! from the `DATABASE_URL` scheme.
 
+mod mongo;
 mod sqlite;
 
+pub use mongo::MongoUserStore;
 pub use sqlite::SqliteUserStore;
 
 use crate::domain::{RefreshToken, Session, User, UserPatch};
 use async_trait::async_trait;
-use shared::store::{PageRequest, StoreError};
+use shared::mongo::MongoOptions;
+use shared::store::{Backend, PageRequest, StoreError};
 use std::sync::Arc;
 
 /// Users, their sessions and the refresh tokens of those sessions.
@@ -36,7 +39,8 @@ pub trait UserStore: Send + Sync {
         now: i64,
     ) -> Result<Option<User>, StoreError>;
 
-    /// Inserts a new session together with its first refresh token.
+    /// Inserts a new session together with its first refresh token: both or neither (a refused
+    /// token, e.g. a duplicate hash, leaves no session behind).
     async fn create_session(
         &self,
         session: &Session,
@@ -70,18 +74,11 @@ pub trait UserStore: Send + Sync {
         -> Result<bool, StoreError>;
 }
 
-/// Connects to the store named by `url` and runs its migrations.
-pub async fn connect(url: &str) -> Result<Arc<dyn UserStore>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteUserStore::connect(url).await?))
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Err(StoreError::Unavailable(
-            "MongoDB support is not built yet".into(),
-        ))
-    } else {
-        Err(StoreError::Other(format!(
-            "unsupported DATABASE_URL scheme (supported: {}, mongodb://)",
-            shared::store::SUPPORTED_SCHEMES
-        )))
+/// Connects to the store named by `url` (`sqlite:` or `mongodb://`/`mongodb+srv://`) and runs its
+/// migrations or creates its indexes; `mongo` sizes the MongoDB pool and server selection.
+pub async fn connect(url: &str, mongo: MongoOptions) -> Result<Arc<dyn UserStore>, StoreError> {
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(Arc::new(SqliteUserStore::connect(url).await?)),
+        Backend::Mongo => Ok(Arc::new(MongoUserStore::connect(url, mongo).await?)),
     }
 }

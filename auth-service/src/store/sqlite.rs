@@ -79,6 +79,25 @@ fn token_from_row(row: &SqliteRow) -> Result<RefreshToken, StoreError> {
     })
 }
 
+async fn insert_token<'e, E>(exec: E, t: &RefreshToken) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, sid, user_id, created_at, expires_at, used_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.sid)
+    .bind(&t.user_id)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.used_at)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl UserStore for SqliteUserStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -160,6 +179,8 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn create_session(&self, s: &Session, t: &RefreshToken) -> Result<(), StoreError> {
+        // Both rows or neither: a session whose first token was refused must not be left behind.
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (sid, user_id, created_at, revoked_at) VALUES (?, ?, ?, ?)",
         )
@@ -167,9 +188,11 @@ impl UserStore for SqliteUserStore {
         .bind(&s.user_id)
         .bind(s.created_at)
         .bind(s.revoked_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.insert_refresh_token(t).await
+        insert_token(&mut *tx, t).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
@@ -210,19 +233,7 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, sid, user_id, created_at, expires_at, used_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.sid)
-        .bind(&t.user_id)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.used_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_token(&self.pool, t).await
     }
 
     async fn find_refresh_token(

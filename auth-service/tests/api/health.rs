@@ -70,7 +70,9 @@ async fn the_bootstrapped_admin_can_log_in_and_a_second_build_leaves_it() {
             .await
             .unwrap();
     }
-    let store = auth_service::store::connect(&url).await.unwrap();
+    let store = auth_service::store::connect(&url, shared::mongo::MongoOptions::default())
+        .await
+        .unwrap();
     let admin = store
         .find_user_by_email(ADMIN_EMAIL)
         .await

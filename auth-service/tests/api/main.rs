@@ -1,10 +1,12 @@
-//! Service tests: the auth service built from a test environment (in-memory SQLite, cheap argon2),
-//! served on 127.0.0.1:0 and driven over HTTP.
+//! Service tests: the auth service built from a test environment (in-memory SQLite, cheap argon2;
+//! MongoDB for the `mongo` module when `MONGO_TEST_URL` is set), served on 127.0.0.1:0 and driven
+//! over HTTP.
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
 mod admin;
 mod health;
+mod mongo;
 mod sessions;
 
 use reqwest::StatusCode;
@@ -25,6 +27,11 @@ pub struct TestApp {
 /// The service with a generous per-email limit and a bootstrapped admin.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|env| env).await
+}
+
+/// The service on the database at `url` (e.g. a `TestMongo` database).
+pub async fn spawn_app_on(url: &str) -> TestApp {
+    spawn_app_with(|env| env.with("DATABASE_URL", url)).await
 }
 
 /// The service with extra environment settings.

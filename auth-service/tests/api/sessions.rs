@@ -226,7 +226,9 @@ async fn an_expired_refresh_token_is_refused() {
     let data = app.register("expired@example.com", "password123").await;
     let user_id = data["user"]["_id"].as_str().unwrap().to_string();
 
-    let store = auth_service::store::connect(&url).await.unwrap();
+    let store = auth_service::store::connect(&url, shared::mongo::MongoOptions::default())
+        .await
+        .unwrap();
     let secret = test_support::test_env()
         .get("JWT_REFRESH_SECRET")
         .unwrap()

@@ -174,6 +174,8 @@ impl Proxy {
             let pq = parts.uri.path_and_query().cloned();
             parts.uri = Uri::from(pq.unwrap_or_else(|| PathAndQuery::from_static("/")));
         }
+        // Upstream connections are HTTP/1.1 keep-alive whatever the client spoke.
+        parts.version = hyper::Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
         set_forwarded(
             &mut parts.headers,

@@ -255,3 +255,30 @@ async fn upstream_connections_are_reused_across_requests() {
         "one keep-alive upstream connection: {peers:?}"
     );
 }
+
+#[tokio::test]
+async fn an_http_1_0_client_is_proxied_over_a_reused_http_1_1_upstream_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(&[]).await;
+    let mut peers = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(app.url.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"GET /api/products/old HTTP/1.0\r\nHost: shop\r\n\r\n")
+            .await
+            .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+            "{text}"
+        );
+        let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["path"], "/api/products/old");
+        peers.push(body["peer"].as_str().unwrap().to_string());
+    }
+    assert_eq!(peers[0], peers[1]);
+}

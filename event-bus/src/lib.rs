@@ -85,7 +85,7 @@ impl App {
 
 /// Connects the store (runs migrations), builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect(&config.database_url, config.common.mongo).await?;
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let state = AppState {
         common,

@@ -1,12 +1,16 @@
-//! Persistence of events and deliveries behind one trait, so the SQLite store and (later) the
-//! MongoDB store pass the same contract suite.
+//! Persistence of events and deliveries behind one trait, so the SQLite store and the MongoDB
+//! store pass the same contract suite.
 
+mod mongo;
 mod sqlite;
 mod sqlite_rows;
 
 use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent};
 use async_trait::async_trait;
+pub use mongo::{MongoEventStore, DEFAULT_DATABASE};
 use shared::events::EventEnvelope;
+use shared::mongo::MongoOptions;
+use shared::store::Backend;
 pub use shared::store::StoreError;
 pub use sqlite::SqliteEventStore;
 use std::sync::Arc;
@@ -83,18 +87,11 @@ pub trait EventStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Opens the store named by `url` (running migrations): `sqlite:` now; `mongodb://` is not built yet.
-pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteEventStore::connect(url).await?))
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Err(StoreError::Unavailable(
-            "MongoDB support is not built yet".to_string(),
-        ))
-    } else {
-        Err(StoreError::Other(format!(
-            "DATABASE_URL must start with one of: {}",
-            shared::store::SUPPORTED_SCHEMES
-        )))
-    }
+/// Opens the store named by `url`: `sqlite:` (creating the tables) or `mongodb://` /
+/// `mongodb+srv://` (creating the indexes; `opts` sets the pool and server selection timeout).
+pub async fn connect(url: &str, opts: MongoOptions) -> Result<Arc<dyn EventStore>, StoreError> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqliteEventStore::connect(url).await?),
+        Backend::Mongo => Arc::new(MongoEventStore::connect(url, opts).await?),
+    })
 }

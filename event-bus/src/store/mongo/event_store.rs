@@ -1,0 +1,291 @@
+//! `EventStore` for [`MongoEventStore`]: every state change is one conditional update on one
+//! delivery document; reads are indexed queries joined in memory by event id.
+
+use super::docs::{delivery_id, ignore_duplicates, requeue, DeliveryDoc, EventDoc};
+use super::MongoEventStore;
+use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
+use crate::store::{EventStore, StoreError};
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use mongodb::bson::doc;
+use shared::events::EventEnvelope;
+use std::collections::{HashMap, HashSet};
+
+const PENDING: &str = "pending";
+const DEAD: &str = "dead";
+
+#[async_trait]
+impl EventStore for MongoEventStore {
+    async fn append(
+        &self,
+        events: &[EventEnvelope],
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.indexed().await?;
+        let mut seen = HashSet::new();
+        let batch: Vec<&EventEnvelope> = events.iter().filter(|e| seen.insert(&e.id)).collect();
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = self.reserve_seq(batch.len()).await?;
+        let docs = batch
+            .iter()
+            .zip(first..)
+            .map(|(e, seq)| EventDoc::new(e, seq, subscribers, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Err(e) = self.events.insert_many(docs).ordered(false).await {
+            ignore_duplicates(e)?;
+        }
+        // Ours, plus any left incomplete by an append that failed half-way.
+        let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
+        let open: Vec<EventDoc> = self
+            .events_by_id(&ids)
+            .await?
+            .into_iter()
+            .filter(|e| !e.complete)
+            .collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fanout: Vec<(&str, i64, &[String])> = open
+            .iter()
+            .map(|e| (e.id.as_str(), e.seq, e.subscribers.as_slice()))
+            .collect();
+        self.insert_deliveries(&fanout, now).await?;
+        let open_ids: Vec<&str> = open.iter().map(|e| e.id.as_str()).collect();
+        let nonce = shared::ids::new_object_id();
+        self.events
+            .update_many(
+                doc! {"_id": {"$in": &open_ids}, "complete": false},
+                doc! {"$set": {"complete": true, "completed_by": &nonce}},
+            )
+            .await?;
+        let won: HashSet<String> = self
+            .events
+            .find(doc! {"_id": {"$in": &open_ids}, "completed_by": &nonce})
+            .await?
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        Ok(ids.into_iter().filter(|id| won.contains(id)).collect())
+    }
+
+    async fn due(
+        &self,
+        subscriber: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.indexed().await?;
+        let found: Vec<DeliveryDoc> = self
+            .deliveries
+            .find(doc! {
+                "subscriber": subscriber, "status": PENDING, "next_attempt_at": {"$lte": now},
+            })
+            .sort(doc! {"seq": 1, "event_id": 1})
+            .limit(i64::from(limit))
+            .await?
+            .try_collect()
+            .await?;
+        self.with_events(&found)
+            .await?
+            .into_iter()
+            .map(|(e, d)| {
+                Ok(DueDelivery {
+                    envelope: e.envelope()?,
+                    attempts: d.attempts,
+                })
+            })
+            .collect()
+    }
+
+    async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError> {
+        self.indexed().await?;
+        let first = self
+            .deliveries
+            .find_one(doc! {"subscriber": subscriber, "status": PENDING})
+            .sort(doc! {"next_attempt_at": 1})
+            .await?;
+        Ok(first.map(|d| d.next_attempt_at))
+    }
+
+    async fn mark_delivered(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.indexed().await?;
+        self.deliveries
+            .update_one(
+                doc! {"_id": delivery_id(event_id, subscriber), "status": PENDING},
+                doc! {
+                    "$set": {"status": "delivered", "delivered_at": now, "updated_at": now},
+                    "$inc": {"attempts": 1_i64},
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        event_id: &str,
+        subscriber: &str,
+        error: &str,
+        max_attempts: u32,
+        retry_at: i64,
+        now: i64,
+    ) -> Result<Option<DeliveryStatus>, StoreError> {
+        self.indexed().await?;
+        // SQLite decides dead-or-pending on the stored count in one UPDATE. Here the two outcomes
+        // are two conditional updates with complementary filters on the stored count: at most
+        // one matches, and a replay in between only makes the second one match.
+        let id = delivery_id(event_id, subscriber);
+        let last = i64::from(max_attempts) - 1;
+        let outcomes = [
+            (DeliveryStatus::Dead, doc! {"$gte": last}),
+            (DeliveryStatus::Pending, doc! {"$lt": last}),
+        ];
+        // A concurrent attempt may move the count between the two filters; look again then.
+        for _ in 0..3 {
+            for (status, count) in &outcomes {
+                let done = self
+                    .deliveries
+                    .update_one(
+                        doc! {"_id": &id, "status": PENDING, "attempts": count.clone()},
+                        doc! {
+                            "$set": {
+                                "status": status.as_str(), "last_error": error,
+                                "next_attempt_at": retry_at, "updated_at": now,
+                            },
+                            "$inc": {"attempts": 1_i64},
+                        },
+                    )
+                    .await?;
+                if done.matched_count == 1 {
+                    return Ok(Some(*status));
+                }
+            }
+            let pending = self
+                .deliveries
+                .count_documents(doc! {"_id": &id, "status": PENDING})
+                .await?;
+            if pending == 0 {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn replay(
+        &self,
+        event_id: &str,
+        subscribers: &[String],
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        self.indexed().await?;
+        let event = self
+            .events
+            .find_one(doc! {"_id": event_id, "complete": true})
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.insert_deliveries(&[(event_id, event.seq, subscribers)], now)
+            .await?;
+        let done = self
+            .deliveries
+            .update_many(doc! {"event_id": event_id}, requeue(now))
+            .await?;
+        Ok(done.matched_count)
+    }
+
+    async fn recent(
+        &self,
+        event_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.indexed().await?;
+        let mut filter = doc! {"complete": true};
+        if let Some(t) = event_type {
+            filter.insert("type", t);
+        }
+        let docs: Vec<EventDoc> = self
+            .events
+            .find(filter)
+            .sort(doc! {"seq": -1, "_id": -1})
+            .limit(i64::from(limit))
+            .await?
+            .try_collect()
+            .await?;
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = docs.iter().map(|e| e.id.as_str()).collect();
+        let mut cursor = self
+            .deliveries
+            .find(doc! {"event_id": {"$in": &ids}})
+            .sort(doc! {"subscriber": 1})
+            .await?;
+        let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
+        while let Some(d) = cursor.try_next().await? {
+            by_event
+                .entry(d.event_id.clone())
+                .or_default()
+                .push(d.delivery()?);
+        }
+        docs.iter()
+            .map(|e| {
+                let mut stored = e.stored()?;
+                stored.deliveries = by_event.remove(&e.id).unwrap_or_default();
+                Ok(stored)
+            })
+            .collect()
+    }
+
+    async fn dead(&self, limit: u32) -> Result<Vec<DeadDelivery>, StoreError> {
+        self.indexed().await?;
+        let found: Vec<DeliveryDoc> = self
+            .deliveries
+            .find(doc! {"status": DEAD})
+            .sort(doc! {"updated_at": -1, "seq": -1})
+            .limit(i64::from(limit))
+            .await?
+            .try_collect()
+            .await?;
+        self.with_events(&found)
+            .await?
+            .into_iter()
+            .map(|(e, delivery)| {
+                Ok(DeadDelivery {
+                    delivery,
+                    event: e.stored()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        self.indexed().await?;
+        let total_events = self.events.count_documents(doc! {"complete": true}).await?;
+        let pending = self
+            .deliveries
+            .count_documents(doc! {"status": PENDING})
+            .await?;
+        let dead = self
+            .deliveries
+            .count_documents(doc! {"status": DEAD})
+            .await?;
+        Ok(Counts {
+            total_events,
+            pending,
+            dead,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        shared::mongo::ping(&self.db).await
+    }
+}

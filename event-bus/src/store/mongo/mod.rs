@@ -1,0 +1,137 @@
+//! The MongoDB event store. Without transactions, an append stores each event with
+//! `complete: false` and its subscriber list, inserts the deliveries (one document each, `_id` from
+//! event id and subscriber, so a repeat is a duplicate key), then flips `complete` in one
+//! conditional update tagged with the caller's nonce: every step is idempotent, a crashed append is
+//! finished by the next append of the same id, and exactly one caller reports the event as newly
+//! stored. Readers skip incomplete events. Deliveries are separate documents, not an array inside
+//! the event, so each state change is one conditional `update_one` on plain fields (FerretDB has no
+//! positional array updates) and due / dead / counts are plain indexed queries.
+
+mod docs;
+mod event_store;
+
+use super::StoreError;
+use crate::domain::Delivery;
+use docs::{
+    create_indexes, ignore_duplicates, DeliveryDoc, EventDoc, COUNTERS, DELIVERIES, EVENTS,
+    EVENT_SEQ,
+};
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use shared::mongo::MongoOptions;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// The database used when the URL names none.
+pub const DEFAULT_DATABASE: &str = "ecommerce_events";
+
+/// Events and deliveries in one MongoDB database.
+#[derive(Clone)]
+pub struct MongoEventStore {
+    db: Database,
+    events: Collection<EventDoc>,
+    deliveries: Collection<DeliveryDoc>,
+    /// Set once the indexes exist.
+    indexed: Arc<OnceCell<()>>,
+}
+
+impl MongoEventStore {
+    /// Connects to `url` (database from its path, else `ecommerce_events`) and creates the indexes.
+    /// A server that does not answer yet is not fatal: the service starts (its `/ready` and
+    /// writes answer 503) and the indexes are created before the first operation that succeeds.
+    pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
+        let db = shared::mongo::connect(url, DEFAULT_DATABASE, "event-bus", opts).await?;
+        let store = Self {
+            events: db.collection(EVENTS),
+            deliveries: db.collection(DELIVERIES),
+            indexed: Arc::default(),
+            db,
+        };
+        match store.indexed().await {
+            Err(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "MongoDB unavailable at startup; indexes created later");
+            }
+            other => other?,
+        }
+        Ok(store)
+    }
+
+    /// Creates the indexes unless done already; every operation goes through here first.
+    async fn indexed(&self) -> Result<(), StoreError> {
+        self.indexed
+            .get_or_try_init(|| create_indexes(&self.db))
+            .await
+            .map(|_| ())
+    }
+
+    /// Reserves `n` consecutive arrival numbers; returns the first.
+    async fn reserve_seq(&self, n: usize) -> Result<i64, StoreError> {
+        let n = i64::try_from(n).map_err(|e| StoreError::Other(e.to_string()))?;
+        let counter = self
+            .db
+            .collection::<Document>(COUNTERS)
+            .find_one_and_update(doc! {"_id": EVENT_SEQ}, doc! {"$inc": {"seq": n}})
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await?
+            .ok_or_else(|| StoreError::Other("sequence counter missing".to_string()))?;
+        let last = counter
+            .get_i64("seq")
+            .map_err(|e| StoreError::Other(format!("sequence counter: {e}")))?;
+        Ok(last - n + 1)
+    }
+
+    /// The stored events with these ids (any order).
+    async fn events_by_id(&self, ids: &[String]) -> Result<Vec<EventDoc>, StoreError> {
+        Ok(self
+            .events
+            .find(doc! {"_id": {"$in": ids}})
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Inserts a pending delivery for each subscriber of each event that lacks one.
+    async fn insert_deliveries(
+        &self,
+        events: &[(&str, i64, &[String])],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let docs: Vec<DeliveryDoc> = events
+            .iter()
+            .flat_map(|(id, seq, subs)| {
+                subs.iter()
+                    .map(move |s| DeliveryDoc::pending(id, s, *seq, now))
+            })
+            .collect();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        match self.deliveries.insert_many(docs).ordered(false).await {
+            Ok(_) => Ok(()),
+            Err(e) => ignore_duplicates(e),
+        }
+    }
+
+    /// Pairs deliveries with their events, keeping the deliveries' order.
+    async fn with_events(
+        &self,
+        deliveries: &[DeliveryDoc],
+    ) -> Result<Vec<(EventDoc, Delivery)>, StoreError> {
+        let ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
+        let events: HashMap<String, EventDoc> = self
+            .events_by_id(&ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        deliveries
+            .iter()
+            .filter_map(|d| events.get(&d.event_id).map(|e| (e, d)))
+            .map(|(e, d)| Ok((e.clone(), d.delivery()?)))
+            .collect()
+    }
+}

@@ -7,11 +7,13 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--healthcheck`: probe the running service and exit (container health checks).
+    shared::healthcheck::exit_if_requested(4003);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
     let port = config.common.port;
-    let app = build(config.clone(), Backends::standalone(&config.common)).await?;
+    let app = build(config.clone(), Backends::from_config(&config.common)?).await?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "order-service listening");
     let shutdown = CancellationToken::new();

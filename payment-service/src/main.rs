@@ -7,10 +7,12 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--healthcheck`: probe the running service and exit (container health checks).
+    shared::healthcheck::exit_if_requested(4004);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
-    let backends = Backends::standalone(&config.common);
+    let backends = Backends::from_config(&config.common)?;
     let port = config.common.port;
     let app = build(config, backends).await?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;

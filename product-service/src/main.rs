@@ -8,10 +8,12 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--healthcheck`: probe the running service and exit (container health checks).
+    shared::healthcheck::exit_if_requested(4002);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
-    let backends = Backends::standalone(&config.common);
+    let backends = Backends::from_config(&config.common)?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.common.port)).await?;
     let app = build(config, backends).await?;
     let shutdown = CancellationToken::new();

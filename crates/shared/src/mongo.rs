@@ -37,6 +37,22 @@ pub fn database_in_url(url: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
+/// `base` (a MongoDB URL) with its path replaced by `/<db>`, query kept.
+pub fn with_database(base: &str, db: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("mongodb", base));
+    let (hosts, query) = match rest.split_once('/') {
+        Some((hosts, path)) => (hosts, path.split_once('?').map(|(_, q)| q)),
+        None => match rest.split_once('?') {
+            Some((hosts, q)) => (hosts, Some(q)),
+            None => (rest, None),
+        },
+    };
+    match query {
+        Some(q) if !q.is_empty() => format!("{scheme}://{hosts}/{db}?{q}"),
+        _ => format!("{scheme}://{hosts}/{db}"),
+    }
+}
+
 /// Connects lazily (the driver connects on first use) and returns the service's database:
 /// the one in the URL path, else `default_db`.
 pub async fn connect(
@@ -115,6 +131,20 @@ impl From<mongodb::bson::ser::Error> for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_is_put_in_the_path() {
+        assert_eq!(with_database("mongodb://h:1", "t"), "mongodb://h:1/t");
+        assert_eq!(with_database("mongodb://h:1/", "t"), "mongodb://h:1/t");
+        assert_eq!(
+            with_database("mongodb://h:1/x?a=b", "t"),
+            "mongodb://h:1/t?a=b"
+        );
+        assert_eq!(
+            with_database("mongodb://h:1?a=b", "t"),
+            "mongodb://h:1/t?a=b"
+        );
+    }
 
     #[test]
     fn database_name_comes_from_the_path() {

@@ -149,22 +149,42 @@ impl Stack {
                     url(Service::Payments)
                 ),
             );
+        let mongo = env
+            .get("DATABASE_URL")
+            .filter(|u| u.starts_with("mongodb"))
+            .map(str::to_string);
         for svc in Service::ALL {
             if let Some(db) = svc.db_name() {
                 let key = format!("{}_DATABASE_URL", db.to_uppercase());
                 let path = opts.data_dir.join(format!("{db}.db"));
-                let value = env
-                    .get(&key)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("sqlite://{}", path.display()));
+                let value = match (env.get(&key), &mongo) {
+                    (Some(url), _) => url.to_string(),
+                    // One MongoDB server, each service in its own database.
+                    (None, Some(url)) => {
+                        shared::mongo::with_database(url, &format!("ecommerce_{db}"))
+                    }
+                    (None, None) => format!("sqlite://{}", path.display()),
+                };
                 env = env.with(&key, value);
             }
         }
+        // One Redis shared by every service when REDIS_URL is set, else one in-process set.
+        let backends = match env.get("REDIS_URL") {
+            Some(url) => {
+                let prefix = env
+                    .get("REDIS_KEY_PREFIX")
+                    .unwrap_or(shared::redis::DEFAULT_KEY_PREFIX);
+                shared::redis::RedisBackends::new(url, prefix)
+                    .context("REDIS_URL")?
+                    .backends()
+            }
+            None => Backends::in_process(),
+        };
         let mut stack = Stack {
             addrs,
             running: HashMap::new(),
             env,
-            backends: Backends::in_process(),
+            backends,
             provider: opts.payment_provider,
         };
         for svc in Service::ALL {

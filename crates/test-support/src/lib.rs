@@ -134,7 +134,7 @@ impl TestMongo {
         };
         let name = format!("test_{}", shared::ids::new_object_id());
         Some(Self {
-            url: with_database(&base, &name),
+            url: shared::mongo::with_database(&base, &name),
             name,
             base,
         })
@@ -145,40 +145,5 @@ impl TestMongo {
         if let Ok(client) = mongodb::Client::with_uri_str(&self.base).await {
             let _ = client.database(&self.name).drop().await;
         }
-    }
-}
-
-/// `base` with its path replaced by `/<db>` (query kept).
-pub fn with_database(base: &str, db: &str) -> String {
-    let (scheme, rest) = base.split_once("://").unwrap_or(("mongodb", base));
-    let (hosts, query) = match rest.split_once('/') {
-        Some((hosts, path)) => (hosts, path.split_once('?').map(|(_, q)| q)),
-        None => match rest.split_once('?') {
-            Some((hosts, q)) => (hosts, Some(q)),
-            None => (rest, None),
-        },
-    };
-    match query {
-        Some(q) if !q.is_empty() => format!("{scheme}://{hosts}/{db}?{q}"),
-        _ => format!("{scheme}://{hosts}/{db}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_is_put_in_the_path() {
-        assert_eq!(with_database("mongodb://h:1", "t"), "mongodb://h:1/t");
-        assert_eq!(with_database("mongodb://h:1/", "t"), "mongodb://h:1/t");
-        assert_eq!(
-            with_database("mongodb://h:1/x?a=b", "t"),
-            "mongodb://h:1/t?a=b"
-        );
-        assert_eq!(
-            with_database("mongodb://h:1?a=b", "t"),
-            "mongodb://h:1/t?a=b"
-        );
     }
 }

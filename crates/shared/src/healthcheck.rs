@@ -53,13 +53,17 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, ok).await });
-        assert!(tokio::task::spawn_blocking(move || check(port)).await.unwrap());
+        assert!(tokio::task::spawn_blocking(move || check(port))
+            .await
+            .unwrap());
 
         let bad = axum::Router::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let bad_port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, bad).await });
-        assert!(!tokio::task::spawn_blocking(move || check(bad_port)).await.unwrap());
+        assert!(!tokio::task::spawn_blocking(move || check(bad_port))
+            .await
+            .unwrap());
 
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let closed_port = closed.local_addr().unwrap().port();

@@ -155,3 +155,77 @@ async fn with_mongodb_unreachable_writes_are_503_ready_is_503_and_health_is_200(
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["database"], "disconnected");
 }
+
+/// One replica of the service in production mode: MongoDB store plus Redis backends.
+async fn spawn_replica(db_url: &str, redis_url: &str, prefix: &str) -> TestServer {
+    let env = test_support::test_env()
+        .with("ARGON2_MEMORY_KIB", "8")
+        .with("RATE_LIMIT_AUTH", "3/60")
+        .with("DATABASE_URL", db_url)
+        .with("REDIS_URL", redis_url)
+        .with("REDIS_KEY_PREFIX", prefix);
+    let config = auth_service::Config::from_env(&env).unwrap();
+    let backends = Backends::from_config(&config.common).unwrap();
+    let app = auth_service::build(config, backends).await.unwrap();
+    TestServer::start(app.router()).await
+}
+
+#[tokio::test]
+async fn two_replicas_on_mongodb_and_redis_share_users_sessions_and_login_limits() {
+    let Some(db) = TestMongo::new() else { return };
+    let Some(redis_url) = test_support::redis_test_url() else {
+        db.cleanup().await;
+        return;
+    };
+    let prefix = format!("test-auth-{}:", shared::ids::new_object_id());
+    let a = spawn_replica(&db.url, &redis_url, &prefix).await;
+    let b = spawn_replica(&db.url, &redis_url, &prefix).await;
+    let client = test_support::client();
+    let post = |url: String, body: serde_json::Value, token: Option<String>| {
+        let mut req = client.post(url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let creds = json!({"email": "replica@example.com", "password": "password-123"});
+
+    // Registered on A (attempt 1), logged in on B (attempt 2): one database.
+    let (status, _) = post(
+        format!("{}/api/auth/register", a.url),
+        json!({"name": "Replica", "email": "replica@example.com", "password": "password-123"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = post(format!("{}/api/auth/login", b.url), creds.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = token_of(&body["data"]);
+
+    // Logged out on A, the token is refused on B.
+    let (status, body) = post(
+        format!("{}/api/auth/logout", a.url),
+        json!({}),
+        Some(access.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let res = client
+        .get(format!("{}/api/auth/profile", b.url))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Attempt 3 on A is allowed, attempt 4 on B is over the shared per-email limit of 3.
+    let (status, body) = post(format!("{}/api/auth/login", a.url), creds.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post(format!("{}/api/auth/login", b.url), creds, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    db.cleanup().await;
+}

@@ -49,7 +49,7 @@ impl App {
 
 /// Connects the store (runs migrations), builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
-    let store = store::connect(&config.database_url)
+    let store = store::connect(&config.database_url, config.common.mongo)
         .await
         .context("opening the product database")?;
     let metrics = shared::metrics::Metrics::new(SERVICE_NAME);

@@ -1,4 +1,4 @@
-//! Liveness (`/health`, the original's fields), readiness (`/ready`: database reachable, 503
+//! Liveness (`/health`, the original's fields plus the database state), readiness (`/ready`: database reachable, 503
 //! while draining) and `GET /metrics` (Prometheus text).
 
 use crate::state::AppState;
@@ -6,10 +6,20 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use std::time::Duration;
 
-/// `GET /health`.
-pub async fn health() -> Response {
-    Json(json!({"status": "healthy", "service": crate::SERVICE_NAME})).into_response()
+/// How long `/health` waits for the database before reporting it `down`.
+const HEALTH_DB_WAIT: Duration = Duration::from_millis(1000);
+
+/// `GET /health`: always 200 while the process serves; `database` says whether the store
+/// answered a ping within `HEALTH_DB_WAIT` (`up`) or not (`down`).
+pub async fn health(State(state): State<AppState>) -> Response {
+    let database = match tokio::time::timeout(HEALTH_DB_WAIT, state.store.ping()).await {
+        Ok(Ok(())) => "up",
+        _ => "down",
+    };
+    Json(json!({"status": "healthy", "service": crate::SERVICE_NAME, "database": database}))
+        .into_response()
 }
 
 /// `GET /ready`.

@@ -1,15 +1,18 @@
 //! Persistence of products and stock reservations behind one trait, so that SQLite (embedded) and
 //! MongoDB (production) pass the same contract suite. `connect` picks the backend by URL scheme.
 
+mod mongo;
 mod sqlite;
 
+pub use mongo::{MongoProductStore, DEFAULT_DATABASE};
 pub use sqlite::SqliteProductStore;
 
 use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine,
 };
 use async_trait::async_trait;
-use shared::store::{PageRequest, StoreError};
+use shared::mongo::MongoOptions;
+use shared::store::{Backend, PageRequest, StoreError};
 use std::sync::Arc;
 
 /// Why a reservation or release did not happen.
@@ -84,18 +87,11 @@ pub trait ProductStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Opens the store named by `url` (running migrations): `sqlite:` now; MongoDB later.
-pub async fn connect(url: &str) -> Result<Arc<dyn ProductStore>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteProductStore::connect(url).await?))
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Err(StoreError::Unavailable(
-            "MongoDB support is not built yet".to_string(),
-        ))
-    } else {
-        Err(StoreError::Other(format!(
-            "unsupported DATABASE_URL scheme (supported: {}, mongodb://)",
-            shared::store::SUPPORTED_SCHEMES
-        )))
-    }
+/// Opens the store named by `url` (running migrations or creating indexes): `sqlite:` or
+/// `mongodb://` / `mongodb+srv://` (with `mongo` for pool size and server selection).
+pub async fn connect(url: &str, mongo: MongoOptions) -> Result<Arc<dyn ProductStore>, StoreError> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => Arc::new(SqliteProductStore::connect(url).await?),
+        Backend::Mongo => Arc::new(MongoProductStore::connect(url, mongo).await?),
+    })
 }

@@ -13,6 +13,7 @@ async fn health_answers_the_original_fields_without_auth() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "healthy");
     assert_eq!(r.body["service"], "product-service");
+    assert_eq!(r.body["database"], "up");
     assert!(r.headers.contains_key("x-request-id"));
 }
 

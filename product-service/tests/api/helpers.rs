@@ -26,7 +26,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(backends: Backends) -> TestApp {
-    let config = Config::from_env(&test_support::test_env()).unwrap();
+    spawn_app_env(test_support::test_env(), backends).await
+}
+
+/// The service on `database_url` (a MongoDB URL in the MongoDB variants).
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    spawn_app_env(
+        test_support::test_env().with("DATABASE_URL", database_url),
+        Backends::in_process(),
+    )
+    .await
+}
+
+/// The service configured from `env`.
+pub async fn spawn_app_env(env: shared::config::Env, backends: Backends) -> TestApp {
+    let config = Config::from_env(&env).unwrap();
     let app = build(config, backends).await.unwrap();
     let server = TestServer::start(app.router()).await;
     TestApp {

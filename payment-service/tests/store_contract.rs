@@ -253,11 +253,17 @@ async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn Paymen
     assert_eq!(due, vec![first.clone(), second.clone()]);
     assert_eq!(outbox.due(1).await.unwrap(), vec![first.clone()]);
     outbox
-        .failed(&[first.id.clone()], std::time::Duration::from_secs(60))
+        .failed(
+            std::slice::from_ref(&first.id),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert_eq!(outbox.due(10).await.unwrap(), vec![second.clone()]);
-    outbox.delivered(&[second.id.clone()]).await.unwrap();
+    outbox
+        .delivered(std::slice::from_ref(&second.id))
+        .await
+        .unwrap();
     assert!(outbox.due(10).await.unwrap().is_empty());
     assert_eq!(outbox.pending().await.unwrap(), 1);
     // A transition that did not apply writes no event.

@@ -8,12 +8,17 @@
 //!   (the order's unique payment, `$set`s of flags), instead of losing the event;
 //! - a cancellation racing the order's creation is caught from both sides: the cancellation is
 //!   recorded before the payment is looked up, and the creation looks for it after inserting.
+//! Two deliveries of one event at the same moment may both report it as applied (the processed
+//! check is a read); every step they repeat is conditional, so the outcome is the same.
+//! Documents keep the SQLite shapes: `_id` = the app's 24-hex id, money in i64 cents, times in
+//! i64 UTC ms.
 
 mod docs;
+mod incoming;
 mod outbox;
 
 use super::PaymentStore;
-use crate::domain::{Payment, PaymentStatus};
+use crate::domain::Payment;
 use async_trait::async_trait;
 use docs::{create_indexes, insert_new, to_payment, PaymentDoc};
 use futures_util::TryStreamExt;
@@ -97,22 +102,6 @@ impl MongoPaymentStore {
         self.transition(filter, update).await
     }
 
-    async fn is_cancelled(&self, order_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .cancelled
-            .find_one(doc! {"_id": order_id})
-            .await?
-            .is_some())
-    }
-
-    async fn was_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .processed
-            .find_one(doc! {"_id": event_id})
-            .await?
-            .is_some())
-    }
-
     async fn find_many(
         &self,
         filter: Document,
@@ -144,30 +133,7 @@ impl PaymentStore for MongoPaymentStore {
         event_id: &str,
         payment: &Payment,
     ) -> Result<bool, StoreError> {
-        self.indexed().await?;
-        if self.was_processed(event_id).await? {
-            return Ok(false);
-        }
-        let mut payment = payment.clone();
-        if self.is_cancelled(&payment.order_id).await? {
-            // The cancellation overtook the creation: record the payment, never charge it.
-            payment.status = PaymentStatus::Cancelled;
-            payment.refund_requested = true;
-        }
-        let created = insert_new(&self.payments, &PaymentDoc::from(&payment)).await?;
-        if created
-            && payment.status == PaymentStatus::Pending
-            && self.is_cancelled(&payment.order_id).await?
-        {
-            // Cancelled between the check and the insert: the cancellation may not have seen it.
-            self.transition(
-                doc! {"_id": &payment.id, "status": "pending"},
-                doc! {"$set": {"status": "cancelled", "refundRequested": true, "updatedAt": now_ms()}},
-            )
-            .await?;
-        }
-        self.mark_event_processed(event_id).await?;
-        Ok(created)
+        self.order_created(event_id, payment).await
     }
 
     async fn record_order_cancelled(
@@ -175,40 +141,7 @@ impl PaymentStore for MongoPaymentStore {
         event_id: &str,
         order_id: &str,
     ) -> Result<Option<Payment>, StoreError> {
-        self.indexed().await?;
-        if self.was_processed(event_id).await? {
-            return Ok(None);
-        }
-        insert_new(
-            &self.cancelled,
-            &doc! {"_id": order_id, "cancelledAt": now_ms()},
-        )
-        .await?;
-        // Flag first: a payment claimed in between is charged, then refunded for the flag.
-        let flagged = self
-            .transition(
-                doc! {"orderId": order_id},
-                doc! {"$set": {"refundRequested": true, "updatedAt": now_ms()}},
-            )
-            .await?;
-        let payment = match flagged {
-            Some(p) if p.status == PaymentStatus::Pending => {
-                let cancelled = self
-                    .transition(
-                        doc! {"_id": &p.id, "status": "pending"},
-                        doc! {"$set": {"status": "cancelled", "updatedAt": now_ms()}},
-                    )
-                    .await?;
-                match cancelled {
-                    Some(c) => Some(c),
-                    // Claimed in between: it is charged, then refunded for the flag.
-                    None => self.get(&p.id).await?,
-                }
-            }
-            other => other,
-        };
-        self.mark_event_processed(event_id).await?;
-        Ok(payment)
+        self.order_cancelled(event_id, order_id).await
     }
 
     async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {

@@ -74,18 +74,30 @@ impl Client {
     }
 }
 
+/// Which backends the stack runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files and in-process cache, limits and revocations.
+    Embedded,
+    /// MongoDB (`MONGO_TEST_URL`, a fresh database per service) and Redis (`REDIS_TEST_URL`, a fresh
+    /// key prefix).
+    MongoRedis,
+}
+
 pub struct TestStack {
     pub stack: Stack,
     pub client: Client,
     pub provider: Arc<payment_service::provider::SimulatedProvider>,
     data_dir: PathBuf,
+    mongo_dbs: Vec<(String, String)>,
 }
 
 impl TestStack {
-    pub async fn start() -> Self {
+    /// A stack on `backend`, or `None` when its servers are not configured (outside CI).
+    pub async fn start(backend: Backend) -> Option<Self> {
         let data_dir =
             std::env::temp_dir().join(format!("ecommerce-e2e-{}", shared::ids::new_object_id()));
-        let env = Env::from_pairs([
+        let mut env = Env::from_pairs([
             ("JWT_SECRET", "e2e-jwt-secret-0123456789abcdef0123456789"),
             (
                 "JWT_REFRESH_SECRET",
@@ -107,6 +119,22 @@ impl TestStack {
             ("DELIVERY_BACKOFF_MAX_MS", "500"),
             ("DEV_TOOLS", "true"),
         ]);
+        let mut mongo_dbs = Vec::new();
+        if backend == Backend::MongoRedis {
+            let redis = test_support::redis_test_url()?;
+            let mongo = test_support::TestMongo::new()?;
+            let run = shared::ids::new_object_id();
+            env = env
+                .with("REDIS_URL", redis)
+                .with("REDIS_KEY_PREFIX", format!("e2e{run}:"));
+            for db in ["auth", "products", "orders", "payments", "events"] {
+                let name = format!("e2e_{run}_{db}");
+                let url = shared::mongo::with_database(&mongo.url, &name);
+                env = env.with(&format!("{}_DATABASE_URL", db.to_uppercase()), url);
+                mongo_dbs.push((mongo.url.clone(), name));
+            }
+            mongo.cleanup().await;
+        }
         let provider = Arc::new(payment_service::provider::SimulatedProvider::new(
             payment_service::config::SimulationConfig {
                 latency_min: Duration::from_millis(0),
@@ -130,12 +158,13 @@ impl TestStack {
             http: reqwest::Client::new(),
             base: stack.url(Service::Gateway),
         };
-        TestStack {
+        Some(TestStack {
             stack,
             client,
             provider,
             data_dir,
-        }
+            mongo_dbs,
+        })
     }
 
     pub fn client_handle(&self) -> Client {
@@ -145,6 +174,11 @@ impl TestStack {
     pub async fn stop(self) {
         self.stack.shutdown().await.unwrap();
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        for (url, name) in self.mongo_dbs {
+            if let Ok(client) = mongodb::Client::with_uri_str(&url).await {
+                let _ = client.database(&name).drop().await;
+            }
+        }
     }
 
     pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {

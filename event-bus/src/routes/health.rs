@@ -7,12 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-/// Liveness with the totals: `{status, service, totalEvents, pending, dead}`.
+/// Liveness with the totals: `{status, service, database, totalEvents, pending, dead}`. Always 200:
+/// a database that does not answer makes it `degraded` with `database: "unavailable"`.
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.store.counts().await {
         Ok(c) => Json(json!({
             "status": "healthy",
             "service": "event-bus",
+            "database": "up",
             "totalEvents": c.total_events,
             "pending": c.pending,
             "dead": c.dead,
@@ -23,6 +25,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             Json(json!({
                 "status": "degraded",
                 "service": "event-bus",
+                "database": "unavailable",
                 "totalEvents": null,
                 "pending": null,
                 "dead": null,

@@ -55,7 +55,22 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// Starts the bus on the store at `database_url` (e.g. a `TestMongo` URL), plus `extra`.
+pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![("DATABASE_URL", database_url)];
+    env.extend_from_slice(extra);
+    spawn_app(&env).await
+}
+
 impl TestApp {
+    /// Stops the bus and waits until it has (workers included), e.g. before dropping its database.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+    }
+
     /// `POST /events` with the internal token.
     pub async fn publish(&self, body: &Value) -> reqwest::Response {
         self.client

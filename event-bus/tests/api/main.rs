@@ -3,5 +3,6 @@
 
 mod delivery;
 mod helpers;
+mod mongo;
 mod publish;
 mod queries;

@@ -70,7 +70,7 @@ async fn health_reports_real_counts_of_events_pending_and_dead_deliveries() {
     let health = app.get_json("/health").await;
     assert_eq!(
         health,
-        json!({"status": "healthy", "service": "event-bus", "totalEvents": 0, "pending": 0, "dead": 0})
+        json!({"status": "healthy", "service": "event-bus", "database": "up", "totalEvents": 0, "pending": 0, "dead": 0})
     );
     app.publish(
         &json!([{"id": "h-1", "type": "A", "data": {}}, {"id": "h-2", "type": "A", "data": {}}]),

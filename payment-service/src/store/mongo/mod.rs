@@ -8,6 +8,7 @@
 //!   (the order's unique payment, `$set`s of flags), instead of losing the event;
 //! - a cancellation racing the order's creation is caught from both sides: the cancellation is
 //!   recorded before the payment is looked up, and the creation looks for it after inserting.
+//!
 //! Two deliveries of one event at the same moment may both report it as applied (the processed
 //! check is a read); every step they repeat is conditional, so the outcome is the same.
 //! Documents keep the SQLite shapes: `_id` = the app's 24-hex id, money in i64 cents, times in

@@ -294,7 +294,11 @@ async fn check_outbox_delivers_retries_and_counts(store: &dyn OrderStore) {
     let outbox = store.outbox();
     let due = outbox.due(10).await.unwrap();
     let order_ids: Vec<_> = due.iter().map(|e| e.data["orderId"].clone()).collect();
-    assert_eq!(order_ids, vec![json!(first.id), json!(second.id)], "oldest first");
+    assert_eq!(
+        order_ids,
+        vec![json!(first.id), json!(second.id)],
+        "oldest first"
+    );
     assert_eq!(outbox.due(1).await.unwrap().len(), 1, "limit applies");
     let (a, b) = (due[0].id.clone(), due[1].id.clone());
     outbox
@@ -328,35 +332,50 @@ async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &dyn 
         .apply_payment("r-2", &o.id, &PaymentChange::Refunded, "t")
         .await
         .unwrap();
-    assert!(matches!(again, Some(Transition::Refused(ref r)) if r.payment_status == PaymentStatus::Refunded));
+    assert!(
+        matches!(again, Some(Transition::Refused(ref r)) if r.payment_status == PaymentStatus::Refunded)
+    );
     let replay = store
         .apply_payment("r-2", &o.id, &PaymentChange::Refunded, "t")
         .await
         .unwrap();
     assert_eq!(replay, None, "a refused event id is recorded too");
     let ghost = new_object_id();
-    let change = PaymentChange::Failed {
-        reason: "x".into(),
-    };
+    let change = PaymentChange::Failed { reason: "x".into() };
     assert_eq!(
-        store.apply_payment("g-1", &ghost, &change, "t").await.unwrap(),
+        store
+            .apply_payment("g-1", &ghost, &change, "t")
+            .await
+            .unwrap(),
         Some(Transition::NotFound)
     );
     assert_eq!(
-        store.apply_payment("g-1", &ghost, &change, "t").await.unwrap(),
+        store
+            .apply_payment("g-1", &ghost, &change, "t")
+            .await
+            .unwrap(),
         None
     );
     assert!(store.due_releases(10).await.unwrap().is_empty());
     assert_eq!(
         store
-            .advance(&ghost, OrderStatus::Confirmed, OrderStatus::Processing, None, "t")
+            .advance(
+                &ghost,
+                OrderStatus::Confirmed,
+                OrderStatus::Processing,
+                None,
+                "t"
+            )
             .await
             .unwrap(),
         Transition::NotFound
     );
     let updates = outbox_types(store).await;
     assert_eq!(
-        updates.iter().filter(|t| *t == types::ORDER_UPDATED).count(),
+        updates
+            .iter()
+            .filter(|t| *t == types::ORDER_UPDATED)
+            .count(),
         1,
         "only the applied change emits"
     );

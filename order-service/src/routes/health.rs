@@ -1,4 +1,5 @@
-//! `GET /health` (liveness with the outbox backlog), `GET /ready` (database reachable, not draining)
+//! `GET /health` (liveness with the outbox backlog and database state), `GET /ready` (database
+//! reachable, not draining)
 //! and `GET /metrics` (Prometheus text with the outbox backlog as a gauge).
 
 use crate::state::{AppState, SERVICE};
@@ -7,10 +8,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-/// Liveness: the original's fields plus the number of undelivered events.
+/// Liveness: the original's fields plus the number of undelivered events and whether the database
+/// answered (`"up"`/`"down"`). Always 200: a database outage is for `/ready` to report.
 pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     let pending = state.store.outbox().pending().await.ok();
-    Json(json!({"status": "healthy", "service": SERVICE, "outboxPending": pending}))
+    let database = if pending.is_some() { "up" } else { "down" };
+    Json(json!({
+        "status": "healthy",
+        "service": SERVICE,
+        "outboxPending": pending,
+        "database": database,
+    }))
 }
 
 /// Readiness: 503 while draining or when the database does not answer.

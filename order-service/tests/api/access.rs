@@ -150,7 +150,7 @@ async fn health_and_ready_need_no_auth_and_unknown_routes_are_json_404() {
 
     assert_eq!(
         health,
-        json!({"status": "healthy", "service": "order-service", "outboxPending": 0})
+        json!({"status": "healthy", "service": "order-service", "outboxPending": 0, "database": "up"})
     );
     assert_eq!(ready.status(), 200);
     assert_eq!(missing.status(), 404);

@@ -64,6 +64,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// The service on the database at `database_url` (a `TestMongo` URL for the MongoDB variants).
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    spawn_app_with(Options {
+        env: vec![("DATABASE_URL", database_url.to_string())],
+        ..Default::default()
+    })
+    .await
+}
+
 pub async fn spawn_app_with(opts: Options) -> TestApp {
     let products = ProductStub::default();
     let product_server = TestServer::start(products.router()).await;
@@ -159,6 +168,14 @@ impl TestApp {
         self.http
             .get(format!("{}{path}", self.url))
             .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+    /// `GET` without a token (health, readiness).
+    pub async fn get_open(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
             .send()
             .await
             .unwrap()

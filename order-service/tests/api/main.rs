@@ -7,5 +7,6 @@ mod events;
 mod helpers;
 mod idempotency;
 mod lifecycle;
+mod mongo;
 mod relay;
 mod stubs;

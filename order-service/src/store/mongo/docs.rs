@@ -3,6 +3,8 @@
 
 use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
 use mongodb::bson::{self, doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
 use shared::store::StoreError;
@@ -81,7 +83,7 @@ fn bad(what: &str, value: &str) -> StoreError {
 
 impl OrderDoc {
     /// A new document for `order`, with its creation event embedded.
-    pub(super) fn new(
+    pub(super) fn document(
         order: &Order,
         key: Option<(&str, &str)>,
         event: Embedded,
@@ -149,4 +151,31 @@ pub(super) fn mutable_fields(order: &Order) -> Document {
         "notes": order.notes.clone(),
         "updatedAt": order.updated_at,
     }
+}
+
+/// Creates the indexes (idempotent): the unique `idem`, the list orders, the dirty sweep, the due
+/// outbox events and the due releases.
+pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
+    let index = |keys: Document, unique: bool| {
+        IndexModel::builder()
+            .keys(keys)
+            .options(IndexOptions::builder().unique(unique).build())
+            .build()
+    };
+    let orders = db.collection::<Document>(ORDERS);
+    orders.create_index(index(doc! {"idem": 1}, true)).await?;
+    orders
+        .create_index(index(doc! {"userId": 1, "createdAt": -1}, false))
+        .await?;
+    orders
+        .create_index(index(doc! {"status": 1, "createdAt": -1}, false))
+        .await?;
+    orders.create_index(index(doc! {"dirty": 1}, false)).await?;
+    db.collection::<Document>(OUTBOX)
+        .create_index(index(doc! {"delivered": 1, "nextAttemptAt": 1}, false))
+        .await?;
+    db.collection::<Document>(RELEASES)
+        .create_index(index(doc! {"done": 1, "nextAttemptAt": 1}, false))
+        .await?;
+    Ok(())
 }

@@ -8,18 +8,19 @@
 //! and `release_tasks` collections; a document left `dirty` by a crash is flushed by the sweep the
 //! relay and release worker run before reading their queues.
 
+mod change;
 mod docs;
 mod outbox;
 
 use super::{IdempotencyKey, OrderFilter, OrderStore};
-use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
+use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use crate::state::SERVICE;
 use async_trait::async_trait;
-use docs::{idem_key, mutable_fields, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};
+use change::{after_payment, event, Decision};
+use docs::{create_indexes, idem_key, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use shared::events::{types, EventEnvelope, OutboxStore};
 use shared::mongo::{is_duplicate_key, MongoOptions};
 use shared::store::{now_ms, PageRequest, StoreError};
@@ -32,24 +33,11 @@ pub use outbox::MongoOutbox;
 /// Database used when the URL names none.
 pub const DEFAULT_DB: &str = "ecommerce_orders";
 
-/// Compare-and-set attempts before giving up (each lost attempt means another change succeeded).
-const MAX_ATTEMPTS: usize = 64;
-
 /// Orders in a MongoDB database.
 pub struct MongoOrderStore {
     db: Database,
     indexes: OnceCell<()>,
     outbox: Arc<MongoOutbox>,
-}
-
-/// What a change does to an order as read.
-enum Decision {
-    /// The order after the change, the event to emit, and whether its stock is to be released.
-    Apply(Order, EventEnvelope, bool),
-    /// The change is not allowed in the order's state.
-    Refuse,
-    /// The order is not visible to the caller.
-    Hide,
 }
 
 impl MongoOrderStore {
@@ -90,147 +78,6 @@ impl MongoOrderStore {
             .map(OrderDoc::decode)
             .transpose()
     }
-
-    /// Decides and applies a change with compare-and-set on `rev`. `event_id` (a payment event) is
-    /// recorded with the outcome, and an order that already recorded it yields `Ok(None)`.
-    async fn change<F>(
-        &self,
-        id: &str,
-        event_id: Option<&str>,
-        decide: F,
-    ) -> Result<Option<Transition>, StoreError>
-    where
-        F: Fn(&Order) -> Decision + Send + Sync,
-    {
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(current) = self.read(doc! {"_id": id}).await? else {
-                return Ok(Some(Transition::NotFound));
-            };
-            if event_id.is_some_and(|e| current.processed_events.iter().any(|p| p == e)) {
-                return Ok(None);
-            }
-            let order = current.order()?;
-            let (set, push, outcome) = match decide(&order) {
-                Decision::Hide => return Ok(Some(Transition::NotFound)),
-                Decision::Refuse if event_id.is_none() => {
-                    return Ok(Some(Transition::Refused(order)))
-                }
-                Decision::Refuse => (doc! {}, doc! {}, Transition::Refused(order)),
-                Decision::Apply(next, event, release) => {
-                    let mut set = mutable_fields(&next);
-                    set.insert("dirty", true);
-                    if release {
-                        set.insert("releasePending", true);
-                    }
-                    let embedded = mongodb::bson::to_bson(&Embedded::new(&event, now_ms())?)?;
-                    (set, doc! {"outbox": embedded}, Transition::Applied(next))
-                }
-            };
-            let mut push = push;
-            if let Some(e) = event_id {
-                push.insert("processedEvents", e);
-            }
-            let mut update = doc! {"$inc": {"rev": 1_i64}};
-            if !set.is_empty() {
-                update.insert("$set", set);
-            }
-            if !push.is_empty() {
-                update.insert("$push", push);
-            }
-            let guard = doc! {"_id": id, "rev": current.rev};
-            let after = self
-                .orders()
-                .find_one_and_update(guard, update)
-                .return_document(mongodb::options::ReturnDocument::After)
-                .await?;
-            let Some(after) = after else { continue };
-            if matches!(outcome, Transition::Applied(_)) {
-                // The change is committed with its events; a failed flush is redone by the sweep.
-                if let Err(e) = outbox::flush(&self.db, &OrderDoc::decode(after)?).await {
-                    tracing::warn!(error = %e, order_id = id, "outbox flush deferred to the sweep");
-                }
-            }
-            return Ok(Some(outcome));
-        }
-        Err(StoreError::Other(format!(
-            "order {id} changed {MAX_ATTEMPTS} times while being updated"
-        )))
-    }
-}
-
-async fn create_indexes(db: &Database) -> Result<(), StoreError> {
-    let index = |keys: Document, unique: bool| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(IndexOptions::builder().unique(unique).build())
-            .build()
-    };
-    let orders = db.collection::<Document>(ORDERS);
-    orders.create_index(index(doc! {"idem": 1}, true)).await?;
-    orders
-        .create_index(index(doc! {"userId": 1, "createdAt": -1}, false))
-        .await?;
-    orders
-        .create_index(index(doc! {"status": 1, "createdAt": -1}, false))
-        .await?;
-    orders.create_index(index(doc! {"dirty": 1}, false)).await?;
-    db.collection::<Document>(docs::OUTBOX)
-        .create_index(index(doc! {"delivered": 1, "nextAttemptAt": 1}, false))
-        .await?;
-    db.collection::<Document>(RELEASES)
-        .create_index(index(doc! {"done": 1, "nextAttemptAt": 1}, false))
-        .await?;
-    Ok(())
-}
-
-fn event(order: &Order, event_type: &str, source: &str) -> EventEnvelope {
-    let data = if event_type == types::ORDER_CANCELLED {
-        order.cancelled_event()
-    } else {
-        order.updated_event()
-    };
-    EventEnvelope::new(event_type, data, source)
-}
-
-/// The order after payment `change`, if its state allows the change (the SQLite store's rules).
-fn after_payment(order: &Order, change: &PaymentChange) -> Option<(Order, bool)> {
-    use OrderStatus as S;
-    use PaymentStatus as P;
-    let mut next = order.clone();
-    next.updated_at = now_ms();
-    match change {
-        // A payment that lands after the order was cancelled is still recorded, so that the
-        // refund that follows the cancellation can be shown.
-        PaymentChange::Processed { payment_id } => {
-            if !matches!(order.payment_status, P::Pending | P::Processing)
-                || !matches!(order.status, S::Pending | S::Cancelled)
-            {
-                return None;
-            }
-            if order.status == S::Pending {
-                next.status = S::Confirmed;
-            }
-            next.payment_status = P::Completed;
-            next.payment_id = Some(payment_id.clone());
-            Some((next, false))
-        }
-        PaymentChange::Failed { reason } => {
-            if order.status != S::Pending {
-                return None;
-            }
-            next.status = S::Failed;
-            next.payment_status = P::Failed;
-            next.notes = Some(reason.clone());
-            Some((next, true))
-        }
-        PaymentChange::Refunded => {
-            if order.payment_status == P::Refunded {
-                return None;
-            }
-            next.payment_status = P::Refunded;
-            Some((next, false))
-        }
-    }
 }
 
 fn status_filter(filter: &OrderFilter) -> Document {
@@ -258,7 +105,7 @@ impl OrderStore for MongoOrderStore {
     ) -> Result<(), StoreError> {
         self.ensure_indexes().await?;
         let key = key.map(|k| (k.key.as_str(), k.fingerprint.as_str()));
-        let d = OrderDoc::new(order, key, Embedded::new(event, now_ms())?)?;
+        let d = OrderDoc::document(order, key, Embedded::new(event, now_ms())?)?;
         self.orders().insert_one(d.clone()).await?;
         if let Err(e) = outbox::flush(&self.db, &OrderDoc::decode(d)?).await {
             tracing::warn!(error = %e, order_id = order.id, "outbox flush deferred to the sweep");
@@ -326,7 +173,7 @@ impl OrderStore for MongoOrderStore {
                 next.status = OrderStatus::Cancelled;
                 next.updated_at = now_ms();
                 let e = event(&next, types::ORDER_CANCELLED, source);
-                Decision::Apply(next, e, true)
+                Decision::Apply(Box::new((next, e, true)))
             })
             .await?;
         Ok(outcome.unwrap_or(Transition::NotFound))
@@ -352,7 +199,7 @@ impl OrderStore for MongoOrderStore {
                 }
                 next.updated_at = now_ms();
                 let e = event(&next, types::ORDER_UPDATED, source);
-                Decision::Apply(next, e, false)
+                Decision::Apply(Box::new((next, e, false)))
             })
             .await?;
         Ok(outcome.unwrap_or(Transition::NotFound))
@@ -370,7 +217,7 @@ impl OrderStore for MongoOrderStore {
                 match after_payment(order, change) {
                     Some((next, release)) => {
                         let e = event(&next, types::ORDER_UPDATED, source);
-                        Decision::Apply(next, e, release)
+                        Decision::Apply(Box::new((next, e, release)))
                     }
                     None => Decision::Refuse,
                 }
@@ -381,7 +228,12 @@ impl OrderStore for MongoOrderStore {
         }
         // No order to record the id in: record it on its own, as the SQLite store does.
         let seen = doc! {"_id": event_id, "processedAt": now_ms()};
-        match self.db.collection::<Document>(PROCESSED).insert_one(seen).await {
+        match self
+            .db
+            .collection::<Document>(PROCESSED)
+            .insert_one(seen)
+            .await
+        {
             Ok(_) => Ok(Some(Transition::NotFound)),
             Err(e) if is_duplicate_key(&e) => Ok(None),
             Err(e) => Err(e.into()),

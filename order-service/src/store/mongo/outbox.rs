@@ -41,18 +41,19 @@ pub(super) async fn flush(db: &Database, order: &OrderDoc) -> Result<(), StoreEr
     if order.release_pending {
         queue_release(db, &order.id).await?;
     }
-    let ids: Vec<&str> = order.outbox.iter().map(|e| e.id.as_str()).collect();
-    let pull = doc! {"outbox": {"id": {"$in": &ids}}};
+    // `$pullAll` by exact value (what was read), which FerretDB supports; it ignores a `$pull`
+    // condition such as `{id: {$in: …}}`.
+    let pull = doc! {"outbox": mongodb::bson::to_bson(&order.outbox)?};
     let orders = db.collection::<Document>(ORDERS);
     let cleared = orders
         .update_one(
             doc! {"_id": &order.id, "rev": order.rev},
-            doc! {"$pull": pull.clone(), "$set": {"dirty": false, "releasePending": false}},
+            doc! {"$pullAll": pull.clone(), "$set": {"dirty": false, "releasePending": false}},
         )
         .await?;
-    if cleared.matched_count == 0 && !ids.is_empty() {
+    if cleared.matched_count == 0 && !order.outbox.is_empty() {
         orders
-            .update_one(doc! {"_id": &order.id}, doc! {"$pull": pull})
+            .update_one(doc! {"_id": &order.id}, doc! {"$pullAll": pull})
             .await?;
     }
     Ok(())
@@ -148,5 +149,107 @@ impl OutboxStore for MongoOutbox {
             .coll()
             .count_documents(doc! {"delivered": false})
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::MongoOrderStore;
+    use super::*;
+    use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
+    use crate::store::OrderStore;
+    use shared::events::types;
+
+    fn order() -> Order {
+        let items = vec![OrderItem {
+            product_id: shared::ids::new_object_id(),
+            name: "Mouse".into(),
+            price_cents: 500,
+            quantity: 1,
+        }];
+        Order {
+            id: shared::ids::new_object_id(),
+            user_id: shared::ids::new_object_id(),
+            total_cents: 500,
+            items,
+            status: OrderStatus::Cancelled,
+            payment_status: PaymentStatus::Pending,
+            payment_id: None,
+            shipping_address: ShippingAddress {
+                street: "s".into(),
+                city: "c".into(),
+                state: "st".into(),
+                zip_code: "z".into(),
+                country: "in".into(),
+            },
+            tracking_number: None,
+            notes: None,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    /// A document as a process leaves it when it stops between the change and the flush.
+    async fn stranded(db: &Database, o: &Order) -> EventEnvelope {
+        let event = EventEnvelope::new(types::ORDER_CANCELLED, o.cancelled_event(), "t");
+        let mut d = OrderDoc::document(o, None, Embedded::new(&event, 5).unwrap()).unwrap();
+        d.insert("releasePending", true);
+        db.collection::<Document>(ORDERS)
+            .insert_one(d)
+            .await
+            .unwrap();
+        event
+    }
+
+    #[tokio::test]
+    async fn events_and_releases_stranded_in_an_order_are_flushed_by_the_sweep() {
+        let Some(m) = test_support::TestMongo::new() else {
+            return;
+        };
+        let store = MongoOrderStore::connect(&m.url, Default::default())
+            .await
+            .unwrap();
+        let o = order();
+        let event = stranded(&store.db, &o).await;
+
+        assert_eq!(store.outbox().pending().await.unwrap(), 1);
+        assert_eq!(store.outbox().due(10).await.unwrap(), vec![event.clone()]);
+        assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+        let d = store.read(doc! {"_id": &o.id}).await.unwrap().unwrap();
+        assert!(
+            !d.dirty && d.outbox.is_empty() && !d.release_pending,
+            "{d:?}"
+        );
+        assert_eq!(d.order().unwrap(), o);
+        recover(&store.db).await.unwrap();
+        assert_eq!(store.outbox().due(10).await.unwrap().len(), 1, "once");
+        m.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn a_flush_that_lost_a_race_moves_its_events_but_leaves_the_order_dirty() {
+        let Some(m) = test_support::TestMongo::new() else {
+            return;
+        };
+        let store = MongoOrderStore::connect(&m.url, Default::default())
+            .await
+            .unwrap();
+        let o = order();
+        stranded(&store.db, &o).await;
+        let seen = store.read(doc! {"_id": &o.id}).await.unwrap().unwrap();
+        store
+            .orders()
+            .update_one(doc! {"_id": &o.id}, doc! {"$inc": {"rev": 1_i64}})
+            .await
+            .unwrap();
+
+        flush(&store.db, &seen).await.unwrap();
+
+        let d = store.read(doc! {"_id": &o.id}).await.unwrap().unwrap();
+        assert!(d.outbox.is_empty(), "the flushed events left the order");
+        assert!(d.dirty, "the newer change keeps the mark");
+        assert_eq!(store.outbox().pending().await.unwrap(), 1);
+        m.cleanup().await;
     }
 }

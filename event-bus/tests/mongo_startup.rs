@@ -1,0 +1,100 @@
+//! The MongoDB event store started while its server is unreachable: it still connects (the
+//! service comes up answering 503), and once the server answers the first operation creates the
+//! indexes. Skipped without `MONGO_TEST_URL`.
+#![allow(clippy::unwrap_used)]
+
+use event_bus::store::StoreError;
+use serde_json::json;
+use shared::events::EventEnvelope;
+use shared::mongo::MongoOptions;
+use std::time::Duration;
+use test_support::TestMongo;
+use tokio::net::{TcpListener, TcpStream};
+
+/// `host:port` of a single-host `mongodb://` URL.
+fn authority(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("mongodb://")?;
+    let hosts = rest.split(['/', '?']).next()?;
+    let host = hosts.rsplit('@').next()?;
+    (!host.contains(',')).then(|| host.to_string())
+}
+
+/// Forwards every connection accepted on `listener` to `target`.
+async fn forward(listener: TcpListener, target: String) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        let target = target.clone();
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+async fn index_names(url: &str, name: &str, collection: &str) -> Vec<String> {
+    let client = mongodb::Client::with_uri_str(url).await.unwrap();
+    client
+        .database(name)
+        .collection::<mongodb::bson::Document>(collection)
+        .list_index_names()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reaches_the_server() {
+    let Some(db) = TestMongo::new() else { return };
+    let Some(target) = authority(&db.url) else {
+        eprintln!("MONGO_TEST_URL is not a single-host mongodb:// URL: skipping");
+        db.cleanup().await;
+        return;
+    };
+    // A port with nothing listening yet.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let opts = MongoOptions {
+        pool_size: 2,
+        server_selection_timeout: Duration::from_millis(500),
+    };
+    let url = format!("mongodb://127.0.0.1:{port}/{}", db.name);
+    let store = event_bus::store::connect(&url, opts).await.unwrap();
+    let err = store.counts().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+
+    // The server becomes reachable on that port.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let proxy = tokio::spawn(forward(listener, target));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store.ping().await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server never reachable"
+        );
+    }
+    let event = EventEnvelope {
+        id: "late-1".into(),
+        event_type: "A".into(),
+        data: json!({}),
+        occurred_at: "2026-11-25T10:00:00.000Z".into(),
+        source: "order-service".into(),
+    };
+    let stored = store
+        .append(&[event], &["orders".to_string()], 1)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["late-1"]);
+    let deliveries = index_names(&db.url, &db.name, "deliveries").await;
+    for name in [
+        "deliveries_due",
+        "deliveries_next",
+        "deliveries_status",
+        "deliveries_event",
+    ] {
+        assert!(deliveries.iter().any(|n| n == name), "{deliveries:?}");
+    }
+    let events = index_names(&db.url, &db.name, "events").await;
+    assert!(events.iter().any(|n| n == "events_type_seq"), "{events:?}");
+    proxy.abort();
+    db.cleanup().await;
+}

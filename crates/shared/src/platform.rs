@@ -285,7 +285,9 @@ mod tests {
         let env = base_env().with("REDIS_URL", "redis://127.0.0.1:1/");
         let c = read(&env).unwrap();
         let configured = Backends::configure(&c).unwrap();
-        let health = configured.redis.expect("redis health when REDIS_URL is set");
+        let health = configured
+            .redis
+            .expect("redis health when REDIS_URL is set");
         let started = std::time::Instant::now();
         assert_eq!(health.status().await, "down");
         assert!(started.elapsed() < Duration::from_millis(400));

@@ -17,8 +17,8 @@
 //! - [`RedisRevocations`] returns `RevocationError` (callers fail closed).
 
 mod cache;
-mod link;
 mod limiter;
+mod link;
 mod revocations;
 
 pub use cache::RedisCache;

@@ -89,7 +89,9 @@ impl Inner {
     async fn incr(&self, key: &str) -> Result<u64, CacheError> {
         let k = self.link.key("cache", key);
         self.link
-            .run(|mut c| async move { ::redis::cmd("INCR").arg(k).query_async::<u64>(&mut c).await })
+            .run(
+                |mut c| async move { ::redis::cmd("INCR").arg(k).query_async::<u64>(&mut c).await },
+            )
             .await
             .map_err(|e| CacheError(e.to_string()))
     }

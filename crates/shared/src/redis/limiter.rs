@@ -71,8 +71,7 @@ impl RateLimiter for RedisRateLimiter {
                     tracing::info!("rate limits counted in redis again");
                 }
                 let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
-                let reset_after =
-                    Duration::from_millis(ttl_ms.clamp(0, window_ms as i64) as u64);
+                let reset_after = Duration::from_millis(ttl_ms.clamp(0, window_ms as i64) as u64);
                 Ok(RateDecision {
                     allowed: count <= rule.count,
                     limit: rule.count,

@@ -90,10 +90,9 @@ impl RedisLink {
                 Err(RedisError::Command(e.to_string()))
             }
             Ok(Err(e)) => Err(self.mark_down(e.to_string())),
-            Err(_) => Err(self.mark_down(format!(
-                "no answer within {} ms",
-                REDIS_TIMEOUT.as_millis()
-            ))),
+            Err(_) => {
+                Err(self.mark_down(format!("no answer within {} ms", REDIS_TIMEOUT.as_millis())))
+            }
         }
     }
 

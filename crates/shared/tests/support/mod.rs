@@ -151,6 +151,23 @@ pub async fn direct(url: &str) -> redis::aio::MultiplexedConnection {
         .expect("connect to redis")
 }
 
+/// Deletes every key under `prefix`.
+pub async fn delete_prefix(url: &str, prefix: &str) {
+    let mut c = direct(url).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut c)
+        .await
+        .expect("KEYS");
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut c)
+            .await
+            .expect("DEL");
+    }
+}
+
 async fn ping(url: &str) -> bool {
     let Ok(client) = redis::Client::open(url) else {
         return false;

@@ -14,89 +14,25 @@
 //! (keys with `$` or `.`, integers beyond i64) round-trips exactly as in SQLite. The name sort
 //! uses a stored ASCII-lowercased `name_key`, matching SQLite's `COLLATE NOCASE`.
 
+mod docs;
 mod reserve;
 
 use super::{ProductStore, ReserveError, Reserved};
 use crate::domain::{
-    NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
+    NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine,
 };
 use async_trait::async_trait;
+use docs::{filter_doc, patch_set, product_indexes, sort_doc, ProductDoc};
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
-use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::bson::doc;
+use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database, IndexModel};
-use serde::{Deserialize, Serialize};
 use shared::mongo::MongoOptions;
 use shared::store::{now_ms, PageRequest, StoreError};
 use tokio::sync::OnceCell;
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "ecommerce_products";
-
-/// A product as stored in the `products` collection.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct ProductDoc {
-    #[serde(rename = "_id")]
-    id: String,
-    name: String,
-    /// `name` lowercased (ASCII only, like SQLite's NOCASE), for the name sort.
-    name_key: String,
-    description: String,
-    price_cents: i64,
-    stock: i64,
-    category: String,
-    sku: String,
-    images: Vec<String>,
-    is_active: bool,
-    /// The metadata object as JSON text.
-    metadata: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl ProductDoc {
-    fn from_product(p: &Product) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            name_key: p.name.to_ascii_lowercase(),
-            description: p.description.clone(),
-            price_cents: p.price_cents,
-            stock: p.stock,
-            category: p.category.clone(),
-            sku: p.sku.clone(),
-            images: p.images.clone(),
-            is_active: p.is_active,
-            metadata: p.metadata.as_ref().map(to_json_text).transpose()?,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        })
-    }
-
-    fn into_product(self) -> Result<Product, StoreError> {
-        Ok(Product {
-            id: self.id,
-            name: self.name,
-            description: self.description,
-            price_cents: self.price_cents,
-            stock: self.stock,
-            category: self.category,
-            sku: self.sku,
-            images: self.images,
-            is_active: self.is_active,
-            metadata: self
-                .metadata
-                .map(|m| serde_json::from_str(&m))
-                .transpose()?,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
-}
-
-fn to_json_text<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(StoreError::from)
-}
 
 /// Products and reservations in one MongoDB database.
 pub struct MongoProductStore {
@@ -157,26 +93,6 @@ impl MongoProductStore {
     }
 }
 
-/// The `products` indexes, named explicitly so that existing ones are recognised.
-fn product_indexes() -> Vec<IndexModel> {
-    let index = |name: &str, keys: Document, unique: bool| {
-        let mut options = IndexOptions::builder().name(name.to_string()).build();
-        options.unique = unique.then_some(true);
-        IndexModel::builder().keys(keys).options(options).build()
-    };
-    vec![
-        index("sku_unique", doc! {"sku": 1}, true),
-        index(
-            "active_created",
-            doc! {"is_active": 1, "created_at": 1},
-            false,
-        ),
-        index("category", doc! {"category": 1}, false),
-        index("price", doc! {"price_cents": 1}, false),
-        index("name_key", doc! {"name_key": 1}, false),
-    ]
-}
-
 /// True for "ns does not exist" (code 26), what `listIndexes` answers for a new collection.
 fn namespace_not_found(e: &mongodb::error::Error) -> bool {
     matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
@@ -193,90 +109,6 @@ fn write_error(e: mongodb::error::Error) -> StoreError {
         }
         _ => StoreError::from(e),
     }
-}
-
-/// Escapes regex metacharacters so `s` matches literally (PCRE and RE2 agree on `\` + punctuation).
-fn escape_regex(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\^$.|?*+()[]{}-/".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn filter_doc(f: &ProductFilter) -> Document {
-    let mut d = doc! {"is_active": true};
-    if let Some(c) = &f.category {
-        d.insert("category", c.as_str());
-    }
-    let mut price = Document::new();
-    if let Some(min) = f.min_price_cents {
-        price.insert("$gte", min);
-    }
-    if let Some(max) = f.max_price_cents {
-        price.insert("$lte", max);
-    }
-    if !price.is_empty() {
-        d.insert("price_cents", price);
-    }
-    if let Some(s) = &f.search {
-        let pattern = escape_regex(s);
-        d.insert(
-            "$or",
-            vec![
-                doc! {"name": {"$regex": pattern.as_str(), "$options": "i"}},
-                doc! {"description": {"$regex": pattern.as_str(), "$options": "i"}},
-            ],
-        );
-    }
-    d
-}
-
-fn sort_doc(sort: SortOrder) -> Document {
-    match sort {
-        SortOrder::CreatedAsc => doc! {"created_at": 1, "_id": 1},
-        SortOrder::CreatedDesc => doc! {"created_at": -1, "_id": -1},
-        SortOrder::PriceAsc => doc! {"price_cents": 1, "_id": 1},
-        SortOrder::PriceDesc => doc! {"price_cents": -1, "_id": -1},
-        SortOrder::NameAsc => doc! {"name_key": 1, "_id": 1},
-    }
-}
-
-/// The `$set` document of a patch (present fields only, plus `updated_at`).
-fn patch_set(patch: ProductPatch) -> Result<Document, StoreError> {
-    let mut set = doc! {"updated_at": now_ms()};
-    if let Some(name) = patch.name {
-        set.insert("name_key", name.to_ascii_lowercase());
-        set.insert("name", name);
-    }
-    if let Some(v) = patch.description {
-        set.insert("description", v);
-    }
-    if let Some(v) = patch.price_cents {
-        set.insert("price_cents", v);
-    }
-    if let Some(v) = patch.stock {
-        set.insert("stock", v);
-    }
-    if let Some(v) = patch.category {
-        set.insert("category", v);
-    }
-    if let Some(v) = patch.sku {
-        set.insert("sku", v);
-    }
-    if let Some(v) = patch.images {
-        set.insert("images", v);
-    }
-    if let Some(v) = patch.is_active {
-        set.insert("is_active", v);
-    }
-    if let Some(v) = patch.metadata {
-        set.insert("metadata", Bson::String(to_json_text(&v)?));
-    }
-    Ok(set)
 }
 
 #[async_trait]
@@ -382,16 +214,5 @@ impl ProductStore for MongoProductStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         shared::mongo::ping(&self.db).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regex_metacharacters_are_escaped() {
-        assert_eq!(escape_regex("a.b*(c)"), r"a\.b\*\(c\)");
-        assert_eq!(escape_regex("50%"), "50%");
     }
 }

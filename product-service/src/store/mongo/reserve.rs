@@ -2,7 +2,7 @@
 //! (unique `_id` = order id), each line is one conditional `$inc`, a failed line puts back what
 //! was taken and drops the claim, and the final `$set` to `reserved` publishes the items.
 
-use super::ProductDoc;
+use super::docs::ProductDoc;
 use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};
 use crate::store::{ReserveError, Reserved};
 use mongodb::bson::doc;

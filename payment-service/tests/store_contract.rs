@@ -306,6 +306,23 @@ async fn check_all_fields_survive_a_round_trip(store: &dyn PaymentStore) {
     assert!(store.get(&new_object_id()).await.unwrap().is_none());
 }
 
+async fn check_an_order_created_replayed_after_its_payment_was_stored_is_only_marked(
+    store: &dyn PaymentStore,
+) {
+    // As if the first delivery stored the payment and then stopped before recording the event.
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    let mut replay = p.clone();
+    replay.id = new_object_id();
+    assert!(!store
+        .record_order_created("e-replay", &replay)
+        .await
+        .unwrap());
+    assert!(!store.mark_event_processed("e-replay").await.unwrap());
+    assert_eq!(store.get_by_order(&p.order_id).await.unwrap().unwrap(), p);
+    assert!(store.get(&replay.id).await.unwrap().is_none());
+}
+
 /// Many claims of one pending payment at once: exactly one wins.
 async fn check_concurrent_claims_have_one_winner(store: &dyn PaymentStore) {
     let p = payment(PaymentStatus::Pending);
@@ -359,6 +376,7 @@ store_suite!(
     check_the_outbox_hands_out_events_until_acknowledged,
     check_a_cancelled_order_with_a_failed_payment_is_not_retried,
     check_all_fields_survive_a_round_trip,
+    check_an_order_created_replayed_after_its_payment_was_stored_is_only_marked,
 );
 
 // Races of many writers on one document run on SQLite only: FerretDB, our MongoDB stand-in, does
@@ -433,5 +451,47 @@ async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
     twin.order_id = p.order_id.clone();
     let err = again.insert(&twin).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn mongo_an_event_copied_to_the_outbox_before_a_crash_is_published_once() {
+    use mongodb::bson::{doc, Document};
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    let store = payment_service::store::connect(&db.url).await.unwrap();
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    let e = event("PaymentProcessed");
+    store.complete(&p.id, "txn_1", &e).await.unwrap().unwrap();
+    // A relay that died between copying the embedded event and pulling it from the payment.
+    let raw = mongodb::Client::with_uri_str(&db.url)
+        .await
+        .unwrap()
+        .database(&db.name);
+    raw.collection::<Document>("outbox")
+        .insert_one(doc! {
+            "_id": &e.id,
+            "event": serde_json::to_string(&e).unwrap(),
+            "createdAt": 0_i64,
+            "attempts": 0_i64,
+            "nextAttemptAt": 0_i64,
+        })
+        .await
+        .unwrap();
+    let outbox = store.outbox();
+    assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    let stored = raw
+        .collection::<Document>("payments")
+        .find_one(doc! {"_id": &p.id})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.get_array("outbox").unwrap().is_empty(), "{stored}");
+    outbox.delivered(std::slice::from_ref(&e.id)).await.unwrap();
+    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert_eq!(outbox.pending().await.unwrap(), 0);
     db.cleanup().await;
 }

@@ -15,10 +15,9 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         .into_iter()
         .map(|(name, up)| (name.to_string(), json!(if up { "up" } else { "down" })))
         .collect();
-    let redis = if state.redis_configured {
-        "configured (not used yet: in-process backends)"
-    } else {
-        "not configured"
+    let redis = match &state.redis {
+        Some(redis) => redis.status().await,
+        None => "not configured",
     };
     Json(json!({
         "status": if all_up { "healthy" } else { "degraded" },

@@ -22,8 +22,8 @@ pub struct AppState {
     pub upstreams: Arc<Upstreams>,
     /// The gateway's payload cipher (developer tools).
     pub cipher: Arc<PayloadCipher>,
-    /// Whether `REDIS_URL` is set (reported by `/health`).
-    pub redis_configured: bool,
+    /// Redis health when `REDIS_URL` is set (reported by `/health`).
+    pub redis: Option<shared::redis::RedisHealth>,
     /// Request metrics of the local routes and the proxy.
     pub metrics: Metrics,
 }

@@ -1,5 +1,6 @@
 //! Placing an order: idempotency-key replay, the stock reservation at the product service, and the
-//! order + `OrderCreated` written in one transaction (the reservation is released if that fails).
+//! order + `OrderCreated` written together, one transaction or one document (the reservation is
+//! released if that fails).
 
 use crate::domain::{Order, OrderStatus, PaymentStatus};
 use crate::routes::dto::CreateOrderRequest;

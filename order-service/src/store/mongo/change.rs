@@ -42,6 +42,14 @@ impl MongoOrderStore {
                 return Ok(None);
             }
             let order = current.order()?;
+            // The decision rests on these (and on immutable fields): the update applies only if
+            // they and `rev` are still what was read.
+            let guard = doc! {
+                "_id": id,
+                "rev": current.rev,
+                "status": order.status.as_str(),
+                "paymentStatus": order.payment_status.as_str(),
+            };
             let (set, push, outcome) = match decide(&order) {
                 Decision::Hide => return Ok(Some(Transition::NotFound)),
                 Decision::Refuse if event_id.is_none() => {
@@ -70,7 +78,6 @@ impl MongoOrderStore {
             if !push.is_empty() {
                 update.insert("$push", push);
             }
-            let guard = doc! {"_id": id, "rev": current.rev};
             let after = self
                 .orders()
                 .find_one_and_update(guard, update)

@@ -37,13 +37,28 @@ fn payment(user: &str, status: PaymentStatus) -> Payment {
 #[tokio::test]
 async fn a_restart_resumes_interrupted_charges_and_refunds() {
     let db = TempDb::new();
+    restart_resumes_interrupted_work(&db.url()).await;
+}
+
+#[tokio::test]
+async fn on_mongodb_a_restart_resumes_interrupted_charges_and_refunds() {
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    restart_resumes_interrupted_work(&db.url).await;
+    db.cleanup().await;
+}
+
+/// Leaves a charge `processing` and a refund `refunding` in the database at `url`, then starts
+/// the service on it: both finish, each with one provider call.
+async fn restart_resumes_interrupted_work(url: &str) {
     let user = new_id();
     let (charging, refunding) = (
         payment(&user, PaymentStatus::Processing),
         payment(&user, PaymentStatus::Processing),
     );
     {
-        let store = payment_service::store::connect(&db.url()).await.unwrap();
+        let store = payment_service::store::connect(url).await.unwrap();
         store.insert(&charging).await.unwrap();
         store.insert(&refunding).await.unwrap();
         let e = EventEnvelope::new("PaymentProcessed", json!({}), "test");
@@ -56,7 +71,7 @@ async fn a_restart_resumes_interrupted_charges_and_refunds() {
     }
     let mut app = crate::helpers::spawn_app_with(
         crate::helpers::ScriptedProvider::new(),
-        &[("DATABASE_URL", &db.url())],
+        &[("DATABASE_URL", url)],
     )
     .await;
     let t = token(&user, "user");

@@ -22,7 +22,7 @@ mod link;
 mod revocations;
 
 pub use cache::RedisCache;
-pub use limiter::RedisRateLimiter;
+pub use limiter::{RedisRateLimiter, RATE_LIMIT_SCRIPT};
 pub use link::{RedisError, RedisLink, REDIS_TIMEOUT, RETRY_AFTER_FAILURE};
 pub use revocations::RedisRevocations;
 

@@ -85,6 +85,7 @@ contract!(
     limiter_allows_the_count_then_refuses,
     limiter_window_resets,
     limiter_instances_share_one_limit,
+    limiter_counts_concurrent_hits_exactly,
     cache_stores_overwrites_and_deletes,
     cache_entries_expire,
     cache_generations_count_and_are_shared,
@@ -146,6 +147,23 @@ async fn limiter_instances_share_one_limit(f: Fixture) {
     assert_eq!(last.remaining, 0);
     assert!(!f.limiter.hit("shared", r).await.unwrap().allowed);
     assert!(!f.limiter2.hit("shared", r).await.unwrap().allowed);
+}
+
+async fn limiter_counts_concurrent_hits_exactly(f: Fixture) {
+    let r = rule(20, Duration::from_secs(60));
+    let hits = (0..60).map(|i| {
+        let limiter = if i % 2 == 0 {
+            f.limiter.clone()
+        } else {
+            f.limiter2.clone()
+        };
+        tokio::spawn(async move { limiter.hit("burst", r).await.unwrap().allowed })
+    });
+    let mut allowed = 0;
+    for h in hits.collect::<Vec<_>>() {
+        allowed += usize::from(h.await.unwrap());
+    }
+    assert_eq!(allowed, 20);
 }
 
 async fn cache_stores_overwrites_and_deletes(f: Fixture) {
@@ -243,4 +261,53 @@ async fn revocations_are_shared(f: Fixture) {
         .await
         .unwrap());
     assert!(!f.revocations2.is_session_revoked("sid-else").await.unwrap());
+}
+
+/// Redis only: the documented key layout, expiries and the cached limiter script.
+#[tokio::test]
+async fn redis_keys_follow_the_prefix_layout() {
+    use redis::AsyncCommands;
+    let Some(url) = support::redis_test_url() else {
+        return;
+    };
+    let prefix = support::unique_prefix("layout");
+    let b = RedisBackends::new(&url, &prefix).unwrap();
+    b.limiter
+        .hit("ip:9", rule(5, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    b.cache
+        .set("product:1", "v", Duration::from_secs(40))
+        .await
+        .unwrap();
+    b.cache.bump("gen").await.unwrap();
+    b.revocations
+        .revoke_session("sid-9", Duration::from_secs(50))
+        .await
+        .unwrap();
+    let mut c = support::direct(&url).await;
+    let count: Option<String> = c.get(format!("{prefix}rl:ip:9")).await.unwrap();
+    assert_eq!(count.as_deref(), Some("1"));
+    let ttl: i64 = c.pttl(format!("{prefix}rl:ip:9")).await.unwrap();
+    assert!((29_000..=30_000).contains(&ttl), "{ttl}");
+    let cached: Option<String> = c.get(format!("{prefix}cache:product:1")).await.unwrap();
+    assert_eq!(cached.as_deref(), Some("v"));
+    let ttl: i64 = c.pttl(format!("{prefix}cache:product:1")).await.unwrap();
+    assert!((39_000..=40_000).contains(&ttl), "{ttl}");
+    let generation: Option<String> = c.get(format!("{prefix}cache:gen")).await.unwrap();
+    assert_eq!(generation.as_deref(), Some("1"));
+    let ttl: i64 = c.pttl(format!("{prefix}revoked:sid-9")).await.unwrap();
+    assert!((49_000..=50_000).contains(&ttl), "{ttl}");
+    // The limiter's script is cached on the server (later hits are a single EVALSHA).
+    let sha = redis::Script::new(shared::redis::RATE_LIMIT_SCRIPT)
+        .get_hash()
+        .to_string();
+    let exists: Vec<bool> = redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(sha)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(exists, vec![true]);
+    support::delete_prefix(&url, &prefix).await;
 }

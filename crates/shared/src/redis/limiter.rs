@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// Counts one hit and returns `{count, pttl}`. A key found without an expiry (which only a
 /// foreign write could cause) gets the window again so it can never count forever.
-const HIT_SCRIPT: &str = r"
+pub const RATE_LIMIT_SCRIPT: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -37,7 +37,7 @@ impl RedisRateLimiter {
     pub fn new(link: RedisLink) -> Self {
         Self {
             link,
-            script: Arc::new(::redis::Script::new(HIT_SCRIPT)),
+            script: Arc::new(::redis::Script::new(RATE_LIMIT_SCRIPT)),
             fallback: MemoryRateLimiter::default(),
             degraded: AtomicBool::new(false),
         }

@@ -2,15 +2,17 @@
 //! the app's 24-hex id, money in cents, times in UTC ms); a reservation is one document keyed by
 //! its order id with its lines embedded, so no multi-document transaction is needed.
 //!
-//! Without transactions, `reserve` is a sequence of idempotent single-document steps with
-//! compensation (see `mongo/reserve.rs`): insert a `pending` reservation (the unique `_id` is the
-//! claim, so one call per order takes stock), take each line with one conditional `$inc`
-//! (`stock >= qty` on an active product), put back what was taken and delete the claim on a
-//! failed line, then flip the claim to `reserved` with its items. `release` flips `reserved` →
-//! `released` in one conditional update (the claim), then puts each line back with `$inc`.
-//! Known gap versus SQLite: a process crash between steps leaves a `pending` claim (or a
-//! released reservation whose stock was not fully put back); such a claim answers 503 to
-//! retries until an operator resolves it. `metadata` is stored as JSON text so any JSON object
+//! Without transactions, `reserve` is a sequence of single-document steps with compensation
+//! (see `mongo/reserve.rs`): insert a `pending` reservation carrying a claim token (the unique
+//! `_id` makes it the one call that takes stock for the order), take each line with one
+//! conditional `$inc` (`stock >= qty` on an active product) and record it in the claim with
+//! `$push`; on a failed line abandon the claim (one conditional flip) and put back what it
+//! recorded; finally flip it to `reserved`. `release` flips `reserved` → `released` in one
+//! conditional update (only the winner puts stock back), then `$inc`s each line back. A claim
+//! left `pending` by a dead process is undone by the next call for that order once it is stale
+//! (30 s). Remaining gap versus SQLite's transaction: a crash between a line's `$inc` and its
+//! `$push`, or between a release flip and its `$inc`s, loses that stock until it is corrected
+//! by hand. `metadata` is stored as JSON text so any JSON object
 //! (keys with `$` or `.`, integers beyond i64) round-trips exactly as in SQLite. The name sort
 //! uses a stored ASCII-lowercased `name_key`, matching SQLite's `COLLATE NOCASE`.
 

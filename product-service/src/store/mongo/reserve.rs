@@ -1,6 +1,9 @@
-//! Reservations in MongoDB without transactions: a `pending` reservation document is the claim
-//! (unique `_id` = order id), each line is one conditional `$inc`, a failed line puts back what
-//! was taken and drops the claim, and the final `$set` to `reserved` publishes the items.
+//! Reservations in MongoDB without transactions. A `pending` reservation document is the claim
+//! (unique `_id` = order id, plus a random claim token); each line is one conditional `$inc`
+//! followed by a `$push` of the taken line into the claim, so the claim always records what it
+//! holds. A failed line abandons the claim (one conditional flip) and puts back what it recorded;
+//! the final `$set` to `reserved` publishes it. A claim that made no progress for `STALE_AFTER_MS`
+//! (its process died) is abandoned the same way by the next call for that order.
 
 use super::docs::ProductDoc;
 use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};
@@ -14,6 +17,10 @@ use std::time::{Duration, Instant};
 
 /// Stored status of a claim whose stock is still being taken (never shown outside the store).
 const PENDING: &str = "pending";
+/// Stored status of a claim being undone (its recorded lines are being put back).
+const ABANDONED: &str = "abandoned";
+/// A pending claim not updated for this long belongs to a call that died; it is undone.
+const STALE_AFTER_MS: i64 = 30_000;
 /// How long a call waits for another call's `pending` claim on the same order to settle.
 const SETTLE_WAIT: Duration = Duration::from_secs(5);
 const SETTLE_POLL: Duration = Duration::from_millis(20);
@@ -24,15 +31,22 @@ pub(crate) struct ReservationDoc {
     #[serde(rename = "_id")]
     order_id: String,
     status: String,
+    /// The token of the call that holds a pending claim.
+    #[serde(default)]
+    claim: String,
     items: Vec<ReservedItem>,
     created_at: i64,
     updated_at: i64,
 }
 
 impl ReservationDoc {
-    /// The domain reservation; `None` while pending.
+    fn in_flight(&self) -> bool {
+        self.status == PENDING || self.status == ABANDONED
+    }
+
+    /// The domain reservation; `None` while pending or abandoned.
     fn into_reservation(self) -> Result<Option<Reservation>, StoreError> {
-        if self.status == PENDING {
+        if self.in_flight() {
             return Ok(None);
         }
         let status = ReservationStatus::parse(&self.status).ok_or_else(|| {
@@ -58,15 +72,21 @@ pub(super) async fn load(
     }
 }
 
-/// The reservation of `order_id` once no call holds it `pending` (polled up to `SETTLE_WAIT`).
+/// The reservation of `order_id` once no call holds it in flight (polled up to `SETTLE_WAIT`);
+/// a stale pending claim is abandoned on the way.
 async fn settled(
+    products: &Collection<ProductDoc>,
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
 ) -> Result<Option<Reservation>, StoreError> {
     let deadline = Instant::now() + SETTLE_WAIT;
     loop {
         match reservations.find_one(doc! {"_id": order_id}).await? {
-            Some(d) if d.status == PENDING => {
+            Some(d) if d.in_flight() => {
+                let stale = d.status == PENDING && d.updated_at < now_ms() - STALE_AFTER_MS;
+                if stale && abandon(products, reservations, order_id, &d.claim, true).await? {
+                    continue;
+                }
                 if Instant::now() >= deadline {
                     return Err(StoreError::Unavailable(format!(
                         "the reservation of order {order_id} is still being taken"
@@ -78,6 +98,37 @@ async fn settled(
             None => return Ok(None),
         }
     }
+}
+
+/// Undoes the pending claim `claim` (only if stale when `only_stale`): flips it to abandoned
+/// (one conditional update, so one caller wins), puts back the lines it recorded, deletes it.
+/// False when the claim was no longer pending (or not stale).
+async fn abandon(
+    products: &Collection<ProductDoc>,
+    reservations: &Collection<ReservationDoc>,
+    order_id: &str,
+    claim: &str,
+    only_stale: bool,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let mut filter = doc! {"_id": order_id, "claim": claim, "status": PENDING};
+    if only_stale {
+        filter.insert("updated_at", doc! {"$lt": now - STALE_AFTER_MS});
+    }
+    let Some(held) = reservations
+        .find_one_and_update(
+            filter,
+            doc! {"$set": {"status": ABANDONED, "updated_at": now}},
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    put_back(products, &held.items, now).await?;
+    reservations
+        .delete_one(doc! {"_id": order_id, "claim": claim, "status": ABANDONED})
+        .await?;
+    Ok(true)
 }
 
 fn existing_outcome(order_id: &str, existing: Reservation) -> Result<Reserved, ReserveError> {
@@ -97,23 +148,25 @@ pub(super) async fn reserve(
     lines: &[ReservationLine],
 ) -> Result<Reserved, ReserveError> {
     let lines = merge_lines(lines);
-    if let Some(existing) = settled(reservations, order_id).await? {
+    if let Some(existing) = settled(products, reservations, order_id).await? {
         return existing_outcome(order_id, existing);
     }
     let now = now_ms();
-    let claim = ReservationDoc {
+    let claim = shared::ids::new_object_id();
+    let pending = ReservationDoc {
         order_id: order_id.to_string(),
         status: PENDING.to_string(),
+        claim: claim.clone(),
         items: Vec::new(),
         created_at: now,
         updated_at: now,
     };
-    if let Err(e) = reservations.insert_one(&claim).await {
+    if let Err(e) = reservations.insert_one(&pending).await {
         if !shared::mongo::is_duplicate_key(&e) {
             return Err(StoreError::from(e).into());
         }
         // Another call claimed the order first: answer with its outcome.
-        return match settled(reservations, order_id).await? {
+        return match settled(products, reservations, order_id).await? {
             Some(existing) => existing_outcome(order_id, existing),
             None => Err(StoreError::Conflict(format!(
                 "a concurrent reservation of order {order_id} failed"
@@ -121,26 +174,41 @@ pub(super) async fn reserve(
             .into()),
         };
     }
-    let taken = take_lines(products, &lines, now).await;
-    let items = match taken {
-        Ok(items) => items,
-        Err((done, err)) => {
-            put_back(products, &done, now_ms()).await?;
-            reservations
-                .delete_one(doc! {"_id": order_id, "status": PENDING})
-                .await
-                .map_err(StoreError::from)?;
-            return Err(err);
+    let held = doc! {"_id": order_id, "claim": &claim, "status": PENDING};
+    let mut items = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let item = match take_line(products, line, now).await {
+            Ok(item) => item,
+            Err(e) => {
+                abandon(products, reservations, order_id, &claim, false).await?;
+                return Err(e);
+            }
+        };
+        let item_bson = mongodb::bson::to_bson(&item).map_err(StoreError::from)?;
+        let recorded = reservations
+            .update_one(
+                held.clone(),
+                doc! {"$push": {"items": item_bson}, "$set": {"updated_at": now_ms()}},
+            )
+            .await
+            .map_err(StoreError::from)?;
+        if recorded.matched_count == 0 {
+            // Our claim was abandoned as stale: what it recorded is being put back; this is not.
+            put_back(products, std::slice::from_ref(&item), now_ms()).await?;
+            return Err(lost_claim(order_id).into());
         }
-    };
-    let items_bson = mongodb::bson::to_bson(&items).map_err(StoreError::from)?;
-    reservations
+        items.push(item);
+    }
+    let published = reservations
         .update_one(
-            doc! {"_id": order_id, "status": PENDING},
-            doc! {"$set": {"status": ReservationStatus::Reserved.as_str(), "items": items_bson, "updated_at": now_ms()}},
+            held,
+            doc! {"$set": {"status": ReservationStatus::Reserved.as_str(), "updated_at": now_ms()}},
         )
         .await
         .map_err(StoreError::from)?;
+    if published.matched_count == 0 {
+        return Err(lost_claim(order_id).into());
+    }
     Ok(Reserved {
         reservation: Reservation {
             order_id: order_id.to_string(),
@@ -151,41 +219,42 @@ pub(super) async fn reserve(
     })
 }
 
-/// Takes each line with one conditional decrement; on failure returns what was taken so far.
-async fn take_lines(
+fn lost_claim(order_id: &str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the reservation of order {order_id} stalled and was undone; retry"
+    ))
+}
+
+/// Takes one line with a conditional decrement of an active product with enough stock.
+async fn take_line(
     products: &Collection<ProductDoc>,
-    lines: &[ReservationLine],
+    line: &ReservationLine,
     now: i64,
-) -> Result<Vec<ReservedItem>, (Vec<ReservedItem>, ReserveError)> {
-    let mut items: Vec<ReservedItem> = Vec::with_capacity(lines.len());
-    for line in lines {
-        let taken = products
-            .find_one_and_update(
-                doc! {"_id": &line.product_id, "is_active": true, "stock": {"$gte": line.quantity}},
-                doc! {"$inc": {"stock": -line.quantity}, "$set": {"updated_at": now}},
-            )
-            .return_document(ReturnDocument::After)
-            .await;
-        let fail = |items: Vec<ReservedItem>, e: ReserveError| Err((items, e));
-        match taken {
-            Ok(Some(p)) => items.push(ReservedItem {
-                product_id: line.product_id.clone(),
-                name: p.name,
-                price_cents: p.price_cents,
-                quantity: line.quantity,
-            }),
-            Ok(None) => {
-                let err = match products.find_one(doc! {"_id": &line.product_id}).await {
-                    Ok(Some(p)) if p.is_active => ReserveError::InsufficientStock(p.name),
-                    Ok(_) => ReserveError::ProductNotFound(line.product_id.clone()),
-                    Err(e) => StoreError::from(e).into(),
-                };
-                return fail(items, err);
-            }
-            Err(e) => return fail(items, StoreError::from(e).into()),
-        }
+) -> Result<ReservedItem, ReserveError> {
+    let taken = products
+        .find_one_and_update(
+            doc! {"_id": &line.product_id, "is_active": true, "stock": {"$gte": line.quantity}},
+            doc! {"$inc": {"stock": -line.quantity}, "$set": {"updated_at": now}},
+        )
+        .return_document(ReturnDocument::After)
+        .await
+        .map_err(StoreError::from)?;
+    if let Some(p) = taken {
+        return Ok(ReservedItem {
+            product_id: line.product_id.clone(),
+            name: p.name,
+            price_cents: p.price_cents,
+            quantity: line.quantity,
+        });
     }
-    Ok(items)
+    let found = products
+        .find_one(doc! {"_id": &line.product_id})
+        .await
+        .map_err(StoreError::from)?;
+    Err(match found {
+        Some(p) if p.is_active => ReserveError::InsufficientStock(p.name),
+        _ => ReserveError::ProductNotFound(line.product_id.clone()),
+    })
 }
 
 /// Puts `items` back with one `$inc` each.
@@ -210,7 +279,7 @@ pub(super) async fn release(
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
 ) -> Result<bool, ReserveError> {
-    let Some(existing) = settled(reservations, order_id).await? else {
+    let Some(existing) = settled(products, reservations, order_id).await? else {
         return Err(ReserveError::ReservationNotFound(order_id.to_string()));
     };
     if existing.status == ReservationStatus::Released {

@@ -294,6 +294,56 @@ async fn check_an_empty_append_and_no_subscribers_store_nothing_to_deliver(store
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 1));
 }
 
+async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventStore) {
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
+    store.mark_delivered("e1", "nobody", NOW).await.unwrap();
+    store.mark_delivered("nope", "orders", NOW).await.unwrap();
+    let failed = store
+        .mark_failed("nope", "orders", "500", 3, NOW + 1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(failed, None);
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending, c.dead), (1, 2, 0));
+    assert!(store.recent(None, 1).await.unwrap()[0]
+        .deliveries
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending && d.attempts == 0));
+}
+
+async fn check_dead_is_most_recently_failed_first_then_newest_event_and_limited(
+    store: &dyn EventStore,
+) {
+    store
+        .append(
+            &[event("e1", "A"), event("e2", "A"), event("e3", "A")],
+            &subs(),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let kill = |id: &'static str, at: i64| async move {
+        store
+            .mark_failed(id, "orders", "x", 1, at, at)
+            .await
+            .unwrap()
+    };
+    assert_eq!(kill("e2", NOW + 30).await, Some(DeliveryStatus::Dead));
+    kill("e1", NOW + 10).await;
+    kill("e3", NOW + 10).await;
+    let ids = |v: Vec<event_bus::domain::DeadDelivery>| -> Vec<String> {
+        v.into_iter().map(|d| d.event.envelope.id).collect()
+    };
+    assert_eq!(ids(store.dead(10).await.unwrap()), ["e2", "e3", "e1"]);
+    assert_eq!(ids(store.dead(2).await.unwrap()), ["e2", "e3"]);
+    // A replay takes the event out of the dead list.
+    store.replay("e2", &subs(), NOW + 40).await.unwrap();
+    assert_eq!(ids(store.dead(10).await.unwrap()), ["e3", "e1"]);
+}
+
 macro_rules! contract {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -331,6 +381,8 @@ contract!(
     check_odd_event_ids_and_subscriber_names_stay_apart,
     check_event_data_round_trips_exactly,
     check_an_empty_append_and_no_subscribers_store_nothing_to_deliver,
+    check_unknown_deliveries_take_no_state_changes,
+    check_dead_is_most_recently_failed_first_then_newest_event_and_limited,
 );
 
 #[tokio::test]

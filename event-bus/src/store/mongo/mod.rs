@@ -3,11 +3,12 @@
 //! event id and subscriber, so a repeat is a duplicate key), then flips `complete` in one
 //! conditional update tagged with the caller's nonce: every step is idempotent, a crashed append is
 //! finished by the next append of the same id, and exactly one caller reports the event as newly
-//! stored. Event listings, counts and replay skip incomplete events; their deliveries, once
+//! stored. Event listings, event totals and replay skip incomplete events; their deliveries, once
 //! inserted, are attempted (the event is durable, and hiding due work would spin the worker).
 //! Deliveries are separate documents, not an array in the event, so each state change is one
 //! conditional `update_one` on top-level fields (no positional array operators) and due / dead /
 //! counts are plain indexed queries.
+
 mod docs;
 mod event_store;
 

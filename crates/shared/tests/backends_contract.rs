@@ -311,3 +311,45 @@ async fn redis_keys_follow_the_prefix_layout() {
     assert_eq!(exists, vec![true]);
     support::delete_prefix(&url, &prefix).await;
 }
+
+/// Redis only: `REDIS_URL` and `REDIS_KEY_PREFIX` select shared Redis backends with a health probe.
+#[tokio::test]
+async fn configuration_selects_redis_backends() {
+    use redis::AsyncCommands;
+    use shared::config::Env;
+    use shared::platform::{Backends, CommonConfig};
+    let Some(url) = support::redis_test_url() else {
+        return;
+    };
+    let prefix = support::unique_prefix("config");
+    let env = Env::from_pairs([
+        ("JWT_SECRET", "j".repeat(32)),
+        ("ENCRYPTION_KEY", "e".repeat(32)),
+        ("INTERNAL_TOKEN", "i".repeat(32)),
+        ("REDIS_URL", url.clone()),
+        ("REDIS_KEY_PREFIX", prefix.clone()),
+    ]);
+    let mut r = env.reader();
+    let config = CommonConfig::read(&mut r, 4000);
+    r.finish().unwrap();
+    let configured = Backends::configure(&config).unwrap();
+    assert!(configured.redis.as_ref().unwrap().ping().await);
+    assert_eq!(configured.redis.as_ref().unwrap().status().await, "up");
+    configured
+        .backends
+        .revocations
+        .revoke_session("sid-cfg", Duration::from_secs(30))
+        .await
+        .unwrap();
+    // A second service built from the same configuration sees it.
+    let other = Backends::from_config(&config).unwrap();
+    assert!(other
+        .revocations
+        .is_session_revoked("sid-cfg")
+        .await
+        .unwrap());
+    let mut c = support::direct(&url).await;
+    let exists: bool = c.exists(format!("{prefix}revoked:sid-cfg")).await.unwrap();
+    assert!(exists);
+    support::delete_prefix(&url, &prefix).await;
+}

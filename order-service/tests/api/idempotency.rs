@@ -49,7 +49,20 @@ async fn same_idempotency_key_and_body_returns_the_same_order_without_a_second_r
 
 #[tokio::test]
 async fn concurrent_requests_with_one_idempotency_key_create_one_order() {
-    let app = spawn_app().await;
+    concurrent_duplicates_create_one_order(spawn_app().await).await;
+}
+
+/// The unique index holds on FerretDB under concurrency too (unlike conditional updates).
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_create_one_order_on_mongodb() {
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    concurrent_duplicates_create_one_order(spawn_app_on(&db.url).await).await;
+    db.cleanup().await;
+}
+
+async fn concurrent_duplicates_create_one_order(app: TestApp) {
     app.products.add(MOUSE, "Mouse", json!(10), 100);
     let (_, token) = user();
     let body = order_body(&[(MOUSE, 1)]);

@@ -68,10 +68,17 @@ pub(super) async fn recover(db: &Database) -> Result<(), StoreError> {
         .await?
         .try_collect()
         .await?;
+    // One order that cannot be flushed must not hold up the others (nor the relay).
     for d in dirty {
-        flush(db, &OrderDoc::decode(d)?).await?;
+        if let Err(e) = flush_stored(db, d).await {
+            tracing::warn!(error = %e, "cannot flush a dirty order");
+        }
     }
     Ok(())
+}
+
+async fn flush_stored(db: &Database, d: Document) -> Result<(), StoreError> {
+    flush(db, &OrderDoc::decode(d)?).await
 }
 
 fn outbox_doc(e: &Embedded) -> Document {

@@ -1,0 +1,211 @@
+//! The `EventStore` contract: every check runs against SQLite, and against MongoDB when
+//! `MONGO_TEST_URL` is set (a fresh database per test, dropped after).
+#![allow(clippy::unwrap_used)]
+
+mod checks;
+
+use checks::*;
+use event_bus::store::{EventStore, StoreError};
+use shared::mongo::MongoOptions;
+use std::sync::Arc;
+use test_support::TestMongo;
+
+async fn connect(url: &str) -> Arc<dyn EventStore> {
+    event_bus::store::connect(url, MongoOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Runs `check` on a store in a fresh MongoDB database, dropping it afterwards even when the
+/// check fails; does nothing without `MONGO_TEST_URL`.
+async fn on_mongo<F, Fut>(check: F)
+where
+    F: FnOnce(Arc<dyn EventStore>, String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(m) = TestMongo::new() else { return };
+    let store = connect(&m.url).await;
+    let outcome = tokio::spawn(check(store, m.url.clone())).await;
+    m.cleanup().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let store = super::connect("sqlite::memory:").await;
+                    super::$check(store.as_ref()).await;
+                }
+            )*
+        }
+        mod mongo {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::on_mongo(|store, _url| async move {
+                        super::$check(store.as_ref()).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    check_append_is_idempotent_by_id,
+    check_due_deliveries_are_per_subscriber_in_arrival_order,
+    check_delivered_and_failed_deliveries_change_state,
+    check_dead_deliveries_are_listed_with_their_event,
+    check_failures_go_dead_when_stored_attempts_reach_the_maximum,
+    check_replay_requeues_every_delivery_and_adds_new_subscribers,
+    check_recent_is_newest_first_filtered_and_limited,
+    check_counts_start_at_zero_and_ping_answers,
+    check_odd_event_ids_and_subscriber_names_stay_apart,
+    check_event_data_round_trips_exactly,
+    check_an_empty_append_and_no_subscribers_store_nothing_to_deliver,
+    check_unknown_deliveries_take_no_state_changes,
+    check_dead_is_most_recently_failed_first_then_newest_event_and_limited,
+);
+
+#[tokio::test]
+async fn connect_picks_the_backend_by_scheme_and_refuses_unknown_ones() {
+    let err = event_bus::store::connect("postgres://x", MongoOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("mongodb://"), "{err}");
+    // The MongoDB driver connects lazily: an unreachable server still yields a store whose
+    // calls fail as Unavailable within the selection timeout.
+    let opts = MongoOptions {
+        pool_size: 2,
+        server_selection_timeout: std::time::Duration::from_millis(200),
+    };
+    let store = event_bus::store::connect("mongodb://127.0.0.1:1/x", opts)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = store.counts().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
+    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}/events.db", dir.display());
+    let store = connect(&url).await;
+    store
+        .append(&[event("e1", "A")], &subs(), NOW)
+        .await
+        .unwrap();
+    drop(store);
+    let reopened = connect(&url).await;
+    assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// SQLite only: FerretDB (our MongoDB stand-in) does not make conditional updates atomic under
+// concurrency, so racing appends could all see the event incomplete and all report it as new there.
+#[tokio::test]
+async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
+    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}/events.db", dir.display());
+    let store: std::sync::Arc<dyn EventStore> = connect(&url).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let stored = store
+                    .append(&[event("same", "A")], &subs(), NOW)
+                    .await
+                    .unwrap();
+                store.replay("same", &subs(), NOW).await.unwrap();
+                stored.len()
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        stored += t.await.unwrap();
+    }
+    assert_eq!(stored, 1);
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending), (1, 2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn mongo_pending_deliveries_survive_a_reconnect() {
+    on_mongo(|store, url| async move {
+        store
+            .append(&[event("e1", "A")], &subs(), NOW)
+            .await
+            .unwrap();
+        drop(store);
+        let reopened = connect(&url).await;
+        assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);
+        // Index creation on an existing database is a no-op, not an error.
+        let again = connect(&url).await;
+        assert_eq!(again.counts().await.unwrap().total_events, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mongo_an_append_left_half_done_is_hidden_then_finished_by_the_next_append() {
+    on_mongo(|store, url| async move {
+        // What an append that failed after storing the event (before its deliveries) leaves.
+        let client = mongodb::Client::with_uri_str(&url).await.unwrap();
+        let name = shared::mongo::database_in_url(&url).unwrap();
+        let events = client
+            .database(&name)
+            .collection::<mongodb::bson::Document>("events");
+        events
+            .insert_one(mongodb::bson::doc! {
+                "_id": "half", "seq": 0_i64, "type": "A", "data": "{\"orderId\":\"half\"}",
+                "occurred_at": "2026-11-25T10:00:00.000Z", "source": "order-service",
+                "received_at": NOW, "subscribers": ["orders", "payments"], "complete": false,
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.counts().await.unwrap().total_events, 0);
+        assert!(store.recent(None, 10).await.unwrap().is_empty());
+        assert!(matches!(
+            store.replay("half", &subs(), NOW).await,
+            Err(StoreError::NotFound)
+        ));
+        // The publisher retries: the event is completed with the subscribers it was stored for.
+        let stored = store
+            .append(&[event("half", "A")], &["orders".to_string()], NOW + 5)
+            .await
+            .unwrap();
+        assert_eq!(stored, ["half"]);
+        let listed = store.recent(None, 10).await.unwrap();
+        assert_eq!(listed[0].envelope, event("half", "A"));
+        assert_eq!(listed[0].received_at, NOW);
+        let names: Vec<_> = listed[0]
+            .deliveries
+            .iter()
+            .map(|d| d.subscriber.as_str())
+            .collect();
+        assert_eq!(names, ["orders", "payments"]);
+        // Complete now: a further append of the id is a duplicate.
+        let again = store
+            .append(&[event("half", "A")], &subs(), NOW + 6)
+            .await
+            .unwrap();
+        assert!(again.is_empty());
+        assert_eq!(store.counts().await.unwrap().pending, 2);
+    })
+    .await;
+}

@@ -61,11 +61,14 @@ impl RedisLink {
         format!("{}{kind}:{key}", self.0.prefix)
     }
 
-    /// Whether Redis answers `PING` within [`REDIS_TIMEOUT`].
+    /// Whether Redis answers `PING` within [`REDIS_TIMEOUT`]. Probes even during the back-off
+    /// after a failure (so health is current), and a success ends the back-off for every backend.
     pub async fn ping(&self) -> bool {
-        self.run(|mut c| async move { ::redis::cmd("PING").query_async::<String>(&mut c).await })
-            .await
-            .is_ok()
+        self.call(false, |mut c| async move {
+            ::redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .is_ok()
     }
 
     /// Whether the link currently considers Redis down (a recent call failed to reach it).
@@ -79,7 +82,15 @@ impl RedisLink {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let manager = self.manager()?;
+        self.call(true, op).await
+    }
+
+    async fn call<T, F, Fut>(&self, respect_back_off: bool, op: F) -> Result<T, RedisError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let manager = self.manager(respect_back_off)?;
         match tokio::time::timeout(REDIS_TIMEOUT, op(manager)).await {
             Ok(Ok(v)) => {
                 self.mark_up();
@@ -101,9 +112,9 @@ impl RedisLink {
         self.0.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn manager(&self) -> Result<ConnectionManager, RedisError> {
+    fn manager(&self, respect_back_off: bool) -> Result<ConnectionManager, RedisError> {
         let mut st = self.state();
-        if let Some(at) = st.retry_at {
+        if let (true, Some(at)) = (respect_back_off, st.retry_at) {
             if Instant::now() < at {
                 return Err(RedisError::Unavailable(
                     "backing off after a failure".into(),

@@ -12,7 +12,8 @@
 //! left `pending` by a dead process is undone by the next call for that order once it is stale
 //! (30 s). Remaining gap versus SQLite's transaction: a crash between a line's `$inc` and its
 //! `$push`, or between a release flip and its `$inc`s, loses that stock until it is corrected
-//! by hand. `metadata` is stored as JSON text so any JSON object
+//! by hand; a crash while a claim is being abandoned leaves it `abandoned`, and calls for that
+//! order answer 503 until the document is removed by hand. `metadata` is stored as JSON text so any JSON object
 //! (keys with `$` or `.`, integers beyond i64) round-trips exactly as in SQLite. The name sort
 //! uses a stored ASCII-lowercased `name_key`, matching SQLite's `COLLATE NOCASE`.
 

@@ -455,42 +455,80 @@ async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
 }
 
 #[tokio::test]
-async fn mongo_an_event_copied_to_the_outbox_before_a_crash_is_published_once() {
+async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
     use mongodb::bson::{doc, Document};
     let Some(db) = test_support::TestMongo::new() else {
         return;
     };
     let store = payment_service::store::connect(&db.url).await.unwrap();
-    let p = payment(PaymentStatus::Processing);
-    store.insert(&p).await.unwrap();
-    let e = event("PaymentProcessed");
-    store.complete(&p.id, "txn_1", &e).await.unwrap().unwrap();
-    // A relay that died between copying the embedded event and pulling it from the payment.
     let raw = mongodb::Client::with_uri_str(&db.url)
         .await
         .unwrap()
         .database(&db.name);
-    raw.collection::<Document>("outbox")
-        .insert_one(doc! {
+    let outbox_coll = raw.collection::<Document>("outbox");
+    let hold = |payment_id: &str, e: &EventEnvelope, created_at: i64| {
+        doc! {
             "_id": &e.id,
-            "event": serde_json::to_string(&e).unwrap(),
-            "createdAt": 0_i64,
+            "paymentId": payment_id,
+            "event": serde_json::to_string(e).unwrap(),
+            "createdAt": created_at,
             "attempts": 0_i64,
             "nextAttemptAt": 0_i64,
-        })
+            "held": true,
+        }
+    };
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    // Crash after the change applied, before the release: the payment records the event id.
+    let applied = event("PaymentProcessed");
+    outbox_coll
+        .insert_one(hold(&p.id, &applied, 1))
         .await
         .unwrap();
+    raw.collection::<Document>("payments")
+        .update_one(
+            doc! {"_id": &p.id},
+            doc! {"$set": {"status": "completed"}, "$push": {"eventIds": &applied.id}},
+        )
+        .await
+        .unwrap();
+    // Crash before the change applied: nothing records the event.
+    let never = event("PaymentFailed");
+    outbox_coll
+        .insert_one(hold(&p.id, &never, 1))
+        .await
+        .unwrap();
+    // A change still in flight: too young to settle.
+    let in_flight = event("PaymentRefunded");
+    let now = shared::store::now_ms();
+    outbox_coll
+        .insert_one(hold(&p.id, &in_flight, now))
+        .await
+        .unwrap();
+
     let outbox = store.outbox();
-    assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(outbox.due(10).await.unwrap(), vec![applied.clone()]);
     assert_eq!(outbox.pending().await.unwrap(), 1);
-    let stored = raw
-        .collection::<Document>("payments")
-        .find_one(doc! {"_id": &p.id})
+    let left: Vec<String> = {
+        use futures_util::TryStreamExt;
+        outbox_coll
+            .find(doc! {})
+            .await
+            .unwrap()
+            .try_collect::<Vec<Document>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.get_str("_id").unwrap().to_string())
+            .collect()
+    };
+    assert!(!left.contains(&never.id), "{left:?}");
+    assert!(left.contains(&in_flight.id), "{left:?}");
+    outbox
+        .delivered(std::slice::from_ref(&applied.id))
         .await
-        .unwrap()
         .unwrap();
-    assert!(stored.get_array("outbox").unwrap().is_empty(), "{stored}");
-    outbox.delivered(std::slice::from_ref(&e.id)).await.unwrap();
     assert!(outbox.due(10).await.unwrap().is_empty());
     assert_eq!(outbox.pending().await.unwrap(), 0);
     db.cleanup().await;

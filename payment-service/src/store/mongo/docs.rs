@@ -8,7 +8,7 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shared::store::StoreError;
 
-/// Payments, one document per order (`_id` = payment id), with their unpublished events.
+/// Payments, one document per order (`_id` = payment id), with the ids of the events they caused.
 pub(super) const PAYMENTS: &str = "payments";
 /// Events ready for the relay (`_id` = event id).
 pub(super) const OUTBOX: &str = "outbox";
@@ -17,7 +17,7 @@ pub(super) const PROCESSED_EVENTS: &str = "processed_events";
 /// Orders whose cancellation was seen (`_id` = order id).
 pub(super) const CANCELLED_ORDERS: &str = "cancelled_orders";
 
-/// A stored payment. Unknown fields (the embedded `outbox` array) are ignored on reading.
+/// A stored payment. Unknown fields (the `eventIds` array) are ignored on reading.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct PaymentDoc {
@@ -95,7 +95,7 @@ pub(super) fn to_payment(d: Option<PaymentDoc>) -> Result<Option<Payment>, Store
 }
 
 /// Creates the indexes (idempotent): one payment per order, the worker's scan, the owner lookup,
-/// and the relay's scan of the outbox.
+/// and the relay's scans of the outbox (due events, old holds).
 pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
     let payments = db.collection::<Document>(PAYMENTS);
     payments
@@ -117,11 +117,16 @@ pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
     payments
         .create_index(named(doc! {"userId": 1}, "payments_user"))
         .await?;
-    db.collection::<Document>(OUTBOX)
+
+    let outbox = db.collection::<Document>(OUTBOX);
+    outbox
         .create_index(named(
             doc! {"deliveredAt": 1, "nextAttemptAt": 1},
             "outbox_due",
         ))
+        .await?;
+    outbox
+        .create_index(named(doc! {"held": 1, "createdAt": 1}, "outbox_held"))
         .await?;
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! The MongoDB payment store. Without transactions, what SQLite does in one transaction is done so:
-//! - a state change and the event announcing it are ONE conditional `find_one_and_update` of the
-//!   payment document: the filter holds the precondition (`{_id, status: "processing"}`) and the
-//!   update both sets the new state and `$push`es the event into the document's `outbox` array;
-//!   [`MongoOutbox`] later moves embedded events into the relay's `outbox` collection, idempotently;
+//! - each state change is ONE conditional `find_one_and_update` of the payment document, the
+//!   precondition in the filter (`{_id, status: "processing"}`);
+//! - the event announcing a change is written to the `outbox` collection `held` BEFORE the change,
+//!   the change `$push`es the event id into the payment's `eventIds`, and the event is then
+//!   released (or deleted when the change did not apply). A crash in between leaves a hold that
+//!   the relay settles once it is old, by whether the payment records that id. The relay thus
+//!   never writes payment documents (events are not embedded there): FerretDB rewrites whole
+//!   documents without isolation, so a relay `$pull` could undo a concurrent state change;
 //! - applying an incoming event is a sequence of idempotent steps, the processed-id record LAST:
 //!   a crash in between makes the redelivered event repeat steps that change nothing twice
 //!   (the order's unique payment, `$set`s of flags), instead of losing the event;
@@ -92,15 +96,36 @@ impl MongoPaymentStore {
         to_payment(d)
     }
 
-    /// Like [`Self::transition`], also embedding `event` to publish when it applies.
+    /// Like [`Self::transition`], writing `event` to the outbox when it applies: held first,
+    /// then the transition records the event id in the payment, then the event is released (or
+    /// discarded when the transition did not apply). A crash in between leaves a hold that the
+    /// relay settles by that event id.
     async fn transition_with_event(
         &self,
         filter: Document,
         mut update: Document,
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, StoreError> {
-        update.insert("$push", doc! {"outbox": outbox::embedded(event)?});
-        self.transition(filter, update).await
+        self.indexed().await?;
+        let outbox = MongoOutbox::new(&self.db);
+        let payment_id = filter.get_str("_id").map_err(|e| {
+            StoreError::Other(format!(
+                "a transition with an event needs the payment id: {e}"
+            ))
+        })?;
+        outbox.hold(payment_id, event).await?;
+        update.insert("$push", doc! {"eventIds": &event.id});
+        // On an error it is unknown whether the change applied: the hold is settled later.
+        let payment = self.transition(filter, update).await?;
+        let settled = match &payment {
+            Some(_) => outbox.release(&event.id).await,
+            None => outbox.discard(&event.id).await,
+        };
+        if let Err(e) = settled {
+            // The state change stands; the relay settles the hold after `HOLD_TIMEOUT`.
+            tracing::warn!(event_id = %event.id, error = %e, "outbox hold left for the relay");
+        }
+        Ok(payment)
     }
 
     async fn find_many(

@@ -1,19 +1,23 @@
-//! The MongoDB outbox of the payment database, for the relay. A state change pushes its event
-//! (as JSON text) into the payment document itself; before every read the relay moves those
-//! embedded events into the `outbox` collection (insert by event id, then `$pull`), which is
-//! idempotent, so a crash between the two steps only repeats the insert, which is ignored.
+//! The MongoDB outbox of the payment database, for the relay. An event is written `held` before
+//! the state change it announces, released after it applied or deleted after it did not (see
+//! `MongoPaymentStore::transition_with_event`). A hold left by a crash is settled here once it is
+//! old: released if the payment records the event id, deleted otherwise. The relay never writes
+//! payment documents, so it cannot race a state change.
 
-use super::docs::{insert_new, OUTBOX, PAYMENTS};
+use super::docs::{OUTBOX, PAYMENTS};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
 use shared::events::{EventEnvelope, OutboxStore};
 use shared::store::{now_ms, StoreError};
 use std::time::Duration;
 
-/// Most payment documents whose embedded events are moved per call.
-const PUBLISH_BATCH: i64 = 500;
+/// Age after which a held event is settled: far longer than one conditional update can take, so
+/// a hold is never settled while its state change may still apply.
+pub(super) const HOLD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Most stale holds settled per relay read.
+const SETTLE_BATCH: i64 = 100;
 
 /// The outbox in a payment database.
 #[derive(Clone)]
@@ -31,64 +35,95 @@ impl MongoOutbox {
         }
     }
 
-    /// Moves events embedded in payment documents into the outbox collection.
-    async fn publish_embedded(&self) -> Result<(), StoreError> {
-        let docs: Vec<Document> = self
-            .payments
-            .find(doc! {"outbox.0": {"$exists": true}})
-            .projection(doc! {"outbox": 1})
-            .sort(doc! {"updatedAt": 1, "_id": 1})
-            .limit(PUBLISH_BATCH)
+    /// Writes `event` about payment `payment_id`, held (not yet due).
+    pub(super) async fn hold(
+        &self,
+        payment_id: &str,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.outbox
+            .insert_one(doc! {
+                "_id": &event.id,
+                "paymentId": payment_id,
+                "event": serde_json::to_string(event)?,
+                "createdAt": now,
+                "attempts": 0_i64,
+                "nextAttemptAt": now,
+                "held": true,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Makes a held event due.
+    pub(super) async fn release(&self, event_id: &str) -> Result<(), StoreError> {
+        self.outbox
+            .update_one(doc! {"_id": event_id}, doc! {"$unset": {"held": ""}})
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a held event whose state change did not apply.
+    pub(super) async fn discard(&self, event_id: &str) -> Result<(), StoreError> {
+        self.outbox
+            .delete_one(doc! {"_id": event_id, "held": true})
+            .await?;
+        Ok(())
+    }
+
+    /// Settles holds older than [`HOLD_TIMEOUT`] that a crash left behind.
+    async fn settle_stale_holds(&self) -> Result<(), StoreError> {
+        let before = now_ms() - HOLD_TIMEOUT.as_millis() as i64;
+        let stale: Vec<Document> = self
+            .outbox
+            .find(doc! {"held": true, "createdAt": {"$lt": before}})
+            .projection(doc! {"_id": 1, "paymentId": 1})
+            .limit(SETTLE_BATCH)
             .await?
             .try_collect()
             .await?;
-        for d in docs {
-            let payment_id = d
-                .get_str("_id")
-                .map_err(|e| StoreError::Other(format!("stored payment has no string _id: {e}")))?;
-            let events = d.get_array("outbox").map_err(|e| {
-                StoreError::Other(format!("stored outbox of {payment_id} is invalid: {e}"))
-            })?;
-            for raw in events {
-                let Bson::String(text) = raw else {
-                    return Err(StoreError::Other(format!(
-                        "stored outbox entry of {payment_id} is not text"
-                    )));
-                };
-                let event: EventEnvelope = serde_json::from_str(text)?;
-                let now = now_ms();
-                insert_new(
-                    &self.outbox,
-                    &doc! {
-                        "_id": &event.id,
-                        "event": text,
-                        "createdAt": now,
-                        "attempts": 0_i64,
-                        "nextAttemptAt": now,
-                    },
-                )
-                .await?;
-                self.payments
-                    .update_one(doc! {"_id": payment_id}, doc! {"$pull": {"outbox": text}})
-                    .await?;
+        for d in stale {
+            let (Ok(event_id), Ok(payment_id)) = (d.get_str("_id"), d.get_str("paymentId")) else {
+                return Err(StoreError::Other(format!(
+                    "stored outbox hold is invalid: {d}"
+                )));
+            };
+            let applied = self
+                .payments
+                .find_one(doc! {"_id": payment_id, "eventIds": event_id})
+                .projection(doc! {"_id": 1})
+                .await?
+                .is_some();
+            if applied {
+                tracing::warn!(
+                    event_id,
+                    payment_id,
+                    "releasing an event held since a crash"
+                );
+                self.release(event_id).await?;
+            } else {
+                self.discard(event_id).await?;
             }
         }
         Ok(())
     }
 }
 
-/// The event to embed in a payment document by the update that makes it happen.
-pub(super) fn embedded(event: &EventEnvelope) -> Result<String, StoreError> {
-    Ok(serde_json::to_string(event)?)
+/// Undelivered events that are not held.
+fn undelivered() -> Document {
+    doc! {"deliveredAt": {"$exists": false}, "held": {"$exists": false}}
 }
 
 #[async_trait]
 impl OutboxStore for MongoOutbox {
     async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.publish_embedded().await?;
+        self.settle_stale_holds().await?;
+        let mut filter = undelivered();
+        filter.insert("nextAttemptAt", doc! {"$lte": now_ms()});
         let docs: Vec<Document> = self
             .outbox
-            .find(doc! {"deliveredAt": {"$exists": false}, "nextAttemptAt": {"$lte": now_ms()}})
+            .find(filter)
             .sort(doc! {"createdAt": 1, "_id": 1})
             .limit(i64::from(limit))
             .await?
@@ -132,10 +167,6 @@ impl OutboxStore for MongoOutbox {
     }
 
     async fn pending(&self) -> Result<u64, StoreError> {
-        self.publish_embedded().await?;
-        Ok(self
-            .outbox
-            .count_documents(doc! {"deliveredAt": {"$exists": false}})
-            .await?)
+        Ok(self.outbox.count_documents(undelivered()).await?)
     }
 }

@@ -88,9 +88,24 @@ async fn restart_resumes_interrupted_work(url: &str) {
 #[tokio::test]
 async fn the_worker_takes_over_a_charge_abandoned_while_running() {
     let db = TempDb::new();
+    worker_takes_over_abandoned_charge(&db.url()).await;
+}
+
+#[tokio::test]
+async fn on_mongodb_the_worker_takes_over_a_charge_abandoned_while_running() {
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    worker_takes_over_abandoned_charge(&db.url).await;
+    db.cleanup().await;
+}
+
+/// Puts a long-untouched `processing` payment into the database at `url` of a running service:
+/// its worker finds it stale and charges it once.
+async fn worker_takes_over_abandoned_charge(url: &str) {
     let mut app = crate::helpers::spawn_app_with(
         crate::helpers::ScriptedProvider::new(),
-        &[("DATABASE_URL", &db.url())],
+        &[("DATABASE_URL", url)],
     )
     .await;
     // Serving means startup recovery is over: what follows can only be found as stale.
@@ -104,7 +119,7 @@ async fn the_worker_takes_over_a_charge_abandoned_while_running() {
     let user = new_id();
     let mut abandoned = payment(&user, PaymentStatus::Processing);
     abandoned.updated_at -= 10 * 60 * 1000;
-    let store = payment_service::store::connect(&db.url()).await.unwrap();
+    let store = payment_service::store::connect(url).await.unwrap();
     store.insert(&abandoned).await.unwrap();
     app.wait_event("PaymentProcessed", &abandoned.order_id)
         .await;

@@ -50,7 +50,7 @@ impl ClientError {
     }
 
     /// The error a client of ours should see: 503/504 for transport failures, the service's own
-    /// 4xx envelope passed through, 502 for its 5xx.
+    /// 4xx envelope passed through, 503 when it is itself unavailable, 502 for its other 5xx.
     pub fn to_api_error(&self) -> ApiError {
         match self {
             ClientError::Unavailable(name, _) => {
@@ -72,6 +72,11 @@ impl ClientError {
                 }
                 e
             }
+            ClientError::Status {
+                service,
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                ..
+            } => ApiError::unavailable(format!("{service} service unavailable")),
             ClientError::Status { service, .. } => {
                 tracing::error!(error = %self, "upstream failure");
                 ApiError::new(

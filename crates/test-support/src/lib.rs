@@ -147,3 +147,64 @@ impl TestMongo {
         }
     }
 }
+
+/// A TCP forwarder in front of a real server that a test can cut (connections dropped, new ones
+/// refused) and restore on the same port: a database or Redis "stopped" and "back" without
+/// touching the server other tests use.
+pub struct Forwarder {
+    /// The address clients connect to.
+    pub addr: SocketAddr,
+    target: String,
+    tasks: Option<tokio::task::JoinSet<()>>,
+}
+
+impl Forwarder {
+    /// Forwards 127.0.0.1:<free port> to `target` (`host:port`).
+    pub async fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut f = Self {
+            addr: listener.local_addr().unwrap(),
+            target: target.to_string(),
+            tasks: None,
+        };
+        f.serve(listener);
+        f
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let mut tasks = tokio::task::JoinSet::new();
+        let target = self.target.clone();
+        tasks.spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                conns.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        self.tasks = Some(tasks);
+    }
+
+    /// Drops every forwarded connection and refuses new ones.
+    pub async fn cut(&mut self) {
+        if let Some(mut tasks) = self.tasks.take() {
+            tasks.shutdown().await;
+        }
+    }
+
+    /// Accepts and forwards again on the same port.
+    pub async fn restore(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+/// `host:port` of a single-host URL such as `mongodb://h:1/db` or `redis://h:2/`.
+pub fn authority_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let hosts = rest.split(['/', '?']).next().unwrap_or(rest);
+    hosts.rsplit('@').next().unwrap_or(hosts).to_string()
+}

@@ -95,6 +95,11 @@ pub struct TestStack {
 impl TestStack {
     /// A stack on `backend`, or `None` when its servers are not configured (outside CI).
     pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, Vec::new()).await
+    }
+
+    /// Like `start`, with extra variables (they win over the defaults).
+    pub async fn start_with(backend: Backend, extra: Vec<(String, String)>) -> Option<Self> {
         let data_dir =
             std::env::temp_dir().join(format!("ecommerce-e2e-{}", shared::ids::new_object_id()));
         let mut env = Env::from_pairs([
@@ -134,6 +139,9 @@ impl TestStack {
                 mongo_dbs.push((mongo.url.clone(), name));
             }
             mongo.cleanup().await;
+        }
+        for (k, v) in extra {
+            env = env.with(&k, v);
         }
         let provider = Arc::new(payment_service::provider::SimulatedProvider::new(
             payment_service::config::SimulationConfig {

@@ -4,7 +4,7 @@
 # are measured in alternation for ROUNDS rounds and the median of each is reported, so that noise
 # from other processes on the machine hits all of them alike. Prints the numbers and the ratios.
 #
-# Usage: api-gateway/bench/gateway.sh            (from anywhere)
+# Usage: bench/gateway.sh            (from anywhere)
 # Env:   DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 PATH_UNDER_TEST=/api/products/bench
 # Needs: wrk and nginx (apt-get install -y wrk nginx), python3 (free ports), curl.
 set -euo pipefail
@@ -20,7 +20,7 @@ for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y wrk nginx curl python3)" >&2; exit 1; }
 done
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
 BIN="$CARGO_TARGET_DIR/release"
 

@@ -8,28 +8,7 @@ use serde_json::json;
 use shared::events::EventEnvelope;
 use shared::mongo::MongoOptions;
 use std::time::Duration;
-use test_support::TestMongo;
-use tokio::net::{TcpListener, TcpStream};
-
-/// `host:port` of a single-host `mongodb://` URL.
-fn authority(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("mongodb://")?;
-    let hosts = rest.split(['/', '?']).next()?;
-    let host = hosts.rsplit('@').next()?;
-    (!host.contains(',')).then(|| host.to_string())
-}
-
-/// Forwards every connection accepted on `listener` to `target`.
-async fn forward(listener: TcpListener, target: String) {
-    while let Ok((mut inbound, _)) = listener.accept().await {
-        let target = target.clone();
-        tokio::spawn(async move {
-            if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            }
-        });
-    }
-}
+use test_support::{authority_of, Forwarder, TestMongo};
 
 async fn index_names(url: &str, name: &str, collection: &str) -> Vec<String> {
     let client = mongodb::Client::with_uri_str(url).await.unwrap();
@@ -44,27 +23,20 @@ async fn index_names(url: &str, name: &str, collection: &str) -> Vec<String> {
 #[tokio::test]
 async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reaches_the_server() {
     let Some(db) = TestMongo::new() else { return };
-    let Some(target) = authority(&db.url) else {
-        eprintln!("MONGO_TEST_URL is not a single-host mongodb:// URL: skipping");
-        db.cleanup().await;
-        return;
-    };
-    // A port with nothing listening yet.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
+    // A forwarder to the server, cut until the store has started.
+    let mut proxy = Forwarder::start(&authority_of(&db.url)).await;
+    proxy.cut().await;
     let opts = MongoOptions {
         pool_size: 2,
         server_selection_timeout: Duration::from_millis(500),
     };
-    let url = format!("mongodb://127.0.0.1:{port}/{}", db.name);
+    let url = format!("mongodb://{}/{}", proxy.addr, db.name);
     let store = event_bus::store::connect(&url, opts).await.unwrap();
     let err = store.counts().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 
     // The server becomes reachable on that port.
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    let proxy = tokio::spawn(forward(listener, target));
+    proxy.restore().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while store.ping().await.is_err() {
         assert!(
@@ -95,6 +67,6 @@ async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reach
     }
     let events = index_names(&db.url, &db.name, "events").await;
     assert!(events.iter().any(|n| n == "events_type_seq"), "{events:?}");
-    proxy.abort();
+    proxy.cut().await;
     db.cleanup().await;
 }

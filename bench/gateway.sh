@@ -24,9 +24,9 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
 BIN="$CARGO_TARGET_DIR/release"
 
-read -r UP_PORT GW_PORT NGX_PORT GW2_PORT < <(python3 - <<'PY'
+read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 for s in socks: s.close()
@@ -83,6 +83,30 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     }
   }
+  # The same proxy doing the gateway's response work: helmet's headers and a request id.
+  server {
+    listen 127.0.0.1:$NGX2_PORT;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-Id \$request_id;
+      add_header X-Request-Id \$request_id always;
+      add_header Content-Security-Policy "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests" always;
+      add_header Cross-Origin-Opener-Policy same-origin always;
+      add_header Cross-Origin-Resource-Policy same-origin always;
+      add_header Origin-Agent-Cluster "?1" always;
+      add_header Referrer-Policy no-referrer always;
+      add_header Strict-Transport-Security "max-age=15552000; includeSubDomains" always;
+      add_header X-Content-Type-Options nosniff always;
+      add_header X-DNS-Prefetch-Control off always;
+      add_header X-Download-Options noopen always;
+      add_header X-Frame-Options SAMEORIGIN always;
+      add_header X-Permitted-Cross-Domain-Policies none always;
+      add_header X-XSS-Protection 0 always;
+    }
+  }
 }
 NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
@@ -99,13 +123,14 @@ wait_for "http://127.0.0.1:$UP_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$GW_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$NGX_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$GW2_PORT$PATH_UNDER_TEST"
+wait_for "http://127.0.0.1:$NGX2_PORT$PATH_UNDER_TEST"
 
 rps() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-PORTS=("$UP_PORT" "$GW_PORT" "$GW2_PORT" "$NGX_PORT")
+PORTS=("$UP_PORT" "$GW_PORT" "$GW2_PORT" "$NGX_PORT" "$NGX2_PORT")
 # Warm up every path (connection pools, caches), then measure in alternation.
 for port in "${PORTS[@]}"; do rps 2s "http://127.0.0.1:$port$PATH_UNDER_TEST" >/dev/null; done
 : > "$WORK/wrk.log"
@@ -119,6 +144,7 @@ DIRECT=$(median ${RESULTS[$UP_PORT]})
 GATEWAY=$(median ${RESULTS[$GW_PORT]})
 GATEWAY_NOLIMIT=$(median ${RESULTS[$GW2_PORT]})
 NGINX=$(median ${RESULTS[$NGX_PORT]})
+NGINX_HEADERS=$(median ${RESULTS[$NGX2_PORT]})
 
 if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some responses were not 2xx:" >&2
@@ -130,11 +156,13 @@ printf '%-36s %12.0f  %s\n' \
   "upstream direct" "$DIRECT" "${RESULTS[$UP_PORT]}" \
   "through api-gateway" "$GATEWAY" "${RESULTS[$GW_PORT]}" \
   "through api-gateway, limits off" "$GATEWAY_NOLIMIT" "${RESULTS[$GW2_PORT]}" \
-  "through nginx" "$NGINX" "${RESULTS[$NGX_PORT]}"
-python3 - "$DIRECT" "$GATEWAY" "$GATEWAY_NOLIMIT" "$NGINX" <<'PY'
+  "through nginx" "$NGINX" "${RESULTS[$NGX_PORT]}" \
+  "through nginx, same headers" "$NGINX_HEADERS" "${RESULTS[$NGX2_PORT]}"
+python3 - "$DIRECT" "$GATEWAY" "$GATEWAY_NOLIMIT" "$NGINX" "$NGINX_HEADERS" <<'PY'
 import sys
-direct, gateway, nolimit, nginx = map(float, sys.argv[1:])
+direct, gateway, nolimit, nginx, nginx_headers = map(float, sys.argv[1:])
 print(f"gateway / nginx               = {gateway / nginx:.2f}")
+print(f"gateway / nginx, same headers = {gateway / nginx_headers:.2f}")
 print(f"gateway (limits off) / nginx  = {nolimit / nginx:.2f}")
 print(f"gateway / direct              = {gateway / direct:.2f}")
 print(f"nginx / direct                = {nginx / direct:.2f}")

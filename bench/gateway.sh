@@ -14,7 +14,7 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/api/products/bench}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/ecommerce-target}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y wrk nginx curl python3)" >&2; exit 1; }
@@ -22,7 +22,7 @@ done
 
 cd "$(dirname "$0")/.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
-BIN="$CARGO_TARGET_DIR/release"
+BIN="$TARGET_DIR/release"
 
 read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(python3 - <<'PY'
 import socket

@@ -75,14 +75,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         common: common.clone(),
         upstreams: Arc::new(health::Upstreams::new(targets)),
         cipher: Arc::new(cipher),
-        redis: match &config.common.redis_url {
-            Some(url) => Some(
-                shared::redis::RedisBackends::new(url, &config.common.redis_key_prefix)
-                    .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?
-                    .health(),
-            ),
-            None => None,
-        },
+        redis: common.backends.redis.clone(),
         metrics: metrics.clone(),
     };
     let local = routes::router(

@@ -86,7 +86,9 @@ pub async fn ping(db: &Database) -> Result<(), StoreError> {
         .map_err(StoreError::from)
 }
 
-/// True for a duplicate-key error (a unique index refused the write).
+/// True for a duplicate-key error (a unique index refused the write). FerretDB v1.24 reports a
+/// unique violation inside `findAndModify` as code 1 naming SQLite's UNIQUE constraint instead of
+/// 11000, so that is recognised too (real MongoDB sends 11000).
 pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     use mongodb::error::{ErrorKind, WriteFailure};
     match e.kind.as_ref() {
@@ -95,7 +97,9 @@ pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
             .write_errors
             .as_ref()
             .is_some_and(|errs| errs.iter().any(|w| w.code == 11000)),
-        ErrorKind::Command(c) => c.code == 11000,
+        ErrorKind::Command(c) => {
+            c.code == 11000 || (c.code == 1 && c.message.contains("UNIQUE constraint failed"))
+        }
         _ => false,
     }
 }

@@ -117,6 +117,8 @@ pub struct Backends {
     pub limiter: Arc<dyn RateLimiter>,
     /// Ended sessions.
     pub revocations: Arc<dyn Revocations>,
+    /// `Some` when the backends live in Redis: ask it for `redis: "up"|"down"` in `/health`.
+    pub redis: Option<crate::redis::RedisHealth>,
 }
 
 impl Backends {
@@ -126,6 +128,7 @@ impl Backends {
             cache: Arc::new(MemoryCache::default()),
             limiter: Arc::new(MemoryRateLimiter::default()),
             revocations: Arc::new(MemoryRevocations::default()),
+            redis: None,
         }
     }
 
@@ -145,39 +148,16 @@ impl Backends {
     }
 }
 
-/// The backends chosen by the configuration, with Redis health when Redis is used.
-#[derive(Clone)]
-pub struct ConfiguredBackends {
-    /// Cache, limits and revocations.
-    pub backends: Backends,
-    /// `Some` when `REDIS_URL` is set: ask it for `redis: "up"|"down"` in `/health` and `/ready`.
-    pub redis: Option<crate::redis::RedisHealth>,
-}
-
 impl Backends {
     /// Redis backends when `REDIS_URL` is set (keys under `REDIS_KEY_PREFIX`), else
     /// [`Backends::standalone`]. Never waits for Redis: when it is down the backends start degraded
     /// and recover once it answers. Call inside the Tokio runtime.
     pub fn from_config(config: &CommonConfig) -> Result<Self, crate::redis::RedisError> {
-        Ok(Self::configure(config)?.backends)
-    }
-
-    /// Like [`Backends::from_config`], also returning the Redis health reporter.
-    pub fn configure(
-        config: &CommonConfig,
-    ) -> Result<ConfiguredBackends, crate::redis::RedisError> {
         match &config.redis_url {
             Some(url) => {
-                let redis = crate::redis::RedisBackends::new(url, &config.redis_key_prefix)?;
-                Ok(ConfiguredBackends {
-                    backends: redis.backends(),
-                    redis: Some(redis.health()),
-                })
+                Ok(crate::redis::RedisBackends::new(url, &config.redis_key_prefix)?.backends())
             }
-            None => Ok(ConfiguredBackends {
-                backends: Self::standalone(config),
-                redis: None,
-            }),
+            None => Ok(Self::standalone(config)),
         }
     }
 }
@@ -284,14 +264,14 @@ mod tests {
         // Port 1 never runs Redis: building must still succeed, and health must say down fast.
         let env = base_env().with("REDIS_URL", "redis://127.0.0.1:1/");
         let c = read(&env).unwrap();
-        let configured = Backends::configure(&c).unwrap();
+        let configured = Backends::from_config(&c).unwrap();
         let health = configured
             .redis
             .expect("redis health when REDIS_URL is set");
         let started = std::time::Instant::now();
         assert_eq!(health.status().await, "down");
         assert!(started.elapsed() < Duration::from_millis(400));
-        let standalone = Backends::configure(&read(&base_env()).unwrap()).unwrap();
+        let standalone = Backends::from_config(&read(&base_env()).unwrap()).unwrap();
         assert!(standalone.redis.is_none());
     }
 }

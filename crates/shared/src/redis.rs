@@ -65,6 +65,7 @@ impl RedisBackends {
             cache: self.cache.clone(),
             limiter: self.limiter.clone(),
             revocations: self.revocations.clone(),
+            redis: Some(self.health()),
         }
     }
 

@@ -332,11 +332,10 @@ async fn configuration_selects_redis_backends() {
     let mut r = env.reader();
     let config = CommonConfig::read(&mut r, 4000);
     r.finish().unwrap();
-    let configured = Backends::configure(&config).unwrap();
+    let configured = Backends::from_config(&config).unwrap();
     assert!(configured.redis.as_ref().unwrap().ping().await);
     assert_eq!(configured.redis.as_ref().unwrap().status().await, "up");
     configured
-        .backends
         .revocations
         .revoke_session("sid-cfg", Duration::from_secs(30))
         .await

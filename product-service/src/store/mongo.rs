@@ -101,19 +101,6 @@ fn namespace_not_found(e: &mongodb::error::Error) -> bool {
     matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
 }
 
-/// A write error as `StoreError`. FerretDB v1.24 reports a unique violation inside
-/// `findAndModify` as InternalError (code 1) naming the SQLite UNIQUE constraint instead of
-/// 11000, so that message is recognised here too (real MongoDB sends 11000).
-fn write_error(e: mongodb::error::Error) -> StoreError {
-    use mongodb::error::ErrorKind;
-    match e.kind.as_ref() {
-        ErrorKind::Command(c) if c.message.contains("UNIQUE constraint failed") => {
-            StoreError::Conflict(c.message.clone())
-        }
-        _ => StoreError::from(e),
-    }
-}
-
 #[async_trait]
 impl ProductStore for MongoProductStore {
     async fn create(&self, new: NewProduct) -> Result<Product, StoreError> {
@@ -193,7 +180,7 @@ impl ProductStore for MongoProductStore {
             .find_one_and_update(doc! {"_id": id}, doc! {"$set": patch_set(patch)?})
             .return_document(ReturnDocument::After)
             .await
-            .map_err(write_error)?;
+            .map_err(StoreError::from)?;
         updated
             .ok_or(StoreError::NotFound)
             .and_then(ProductDoc::into_product)

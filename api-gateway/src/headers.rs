@@ -16,8 +16,25 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 const EXPOSED: &str =
     "x-request-id,ratelimit-limit,ratelimit-remaining,ratelimit-reset,retry-after";
 
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    TRANSFER_ENCODING,
+    TE,
+    TRAILER,
+    UPGRADE,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    hyper::header::PROXY_AUTHORIZATION,
+    // hyper already answered `Expect: 100-continue` by reading the body.
+    hyper::header::EXPECT,
+];
+
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Usually there are none: one pass over the names instead of a removal per name.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     if let Some(connection) = headers.remove(CONNECTION) {
         if let Ok(list) = connection.to_str() {
             for name in list.split(',') {
@@ -27,35 +44,45 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
             }
         }
     }
-    for name in [
-        TRANSFER_ENCODING,
-        TE,
-        TRAILER,
-        UPGRADE,
-        KEEP_ALIVE,
-        PROXY_CONNECTION,
-    ] {
+    for name in HOP_BY_HOP {
         headers.remove(name);
     }
-    headers.remove(hyper::header::PROXY_AUTHORIZATION);
-    // hyper already answered `Expect: 100-continue` by reading the body.
-    headers.remove(hyper::header::EXPECT);
+}
+
+/// The client connection a request arrived on, as the proxy needs it.
+pub struct Peer {
+    /// The peer address (IPv4-mapped addresses as IPv4).
+    pub ip: IpAddr,
+    /// `ip` as a header value, for `X-Forwarded-For`.
+    pub value: HeaderValue,
+    /// Whether the peer is one of `TRUSTED_PROXIES` (its forwarded headers are believed).
+    pub trusted: bool,
+    /// Rate-limit keys of the peer as the client (used when it is not a trusted proxy).
+    pub keys: crate::limits::ClientKeys,
+}
+
+impl Peer {
+    /// The peer `ip`, trusted when it lies in one of `trusted`.
+    pub fn new(ip: IpAddr, trusted: &[IpNet]) -> Self {
+        let ip = crate::net::canonical(ip);
+        Self {
+            ip,
+            value: HeaderValue::try_from(ip.to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static("unknown")),
+            trusted: is_trusted(ip, trusted),
+            keys: crate::limits::ClientKeys::new(ip),
+        }
+    }
 }
 
 /// Sets `Host` to the upstream and adds `X-Forwarded-For` (peer appended), `-Proto` and `-Host`
 /// (kept as sent only when the peer is a trusted proxy).
-pub fn set_forwarded(
-    headers: &mut HeaderMap,
-    upstream_host: &HeaderValue,
-    peer: IpAddr,
-    peer_trusted: bool,
-) {
+pub fn set_forwarded(headers: &mut HeaderMap, upstream_host: &HeaderValue, peer: &Peer) {
     let original_host = headers.insert(HOST, upstream_host.clone());
-    let peer = peer.to_string();
     let xff = {
         let mut hops = headers.get_all(&X_FORWARDED_FOR).iter().peekable();
         if hops.peek().is_none() {
-            HeaderValue::try_from(peer)
+            Ok(peer.value.clone())
         } else {
             let mut joined = String::with_capacity(64);
             for hop in hops {
@@ -64,17 +91,17 @@ pub fn set_forwarded(
                     joined.push_str(", ");
                 }
             }
-            joined.push_str(&peer);
+            joined.push_str(peer.value.to_str().unwrap_or_default());
             HeaderValue::try_from(joined)
         }
     };
     if let Ok(xff) = xff {
         headers.insert(X_FORWARDED_FOR, xff);
     }
-    if !(peer_trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+    if !(peer.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     }
-    if !(peer_trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+    if !(peer.trusted && headers.contains_key(&X_FORWARDED_HOST)) {
         match original_host {
             Some(host) => headers.insert(X_FORWARDED_HOST, host),
             None => headers.remove(&X_FORWARDED_HOST),
@@ -94,16 +121,18 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     let mut bits = rand::random::<u128>();
     bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
     bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
-    let hex = format!("{bits:032x}");
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    );
-    HeaderValue::try_from(id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 36];
+    let mut nibble = 32;
+    for (i, slot) in id.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            *slot = b'-';
+        } else {
+            nibble -= 1;
+            *slot = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
+        }
+    }
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Whether `peer` is one of `TRUSTED_PROXIES`.
@@ -184,7 +213,8 @@ mod tests {
         h.append(X_FORWARDED_FOR, "2.2.2.2".parse().unwrap());
         h.insert(X_FORWARDED_PROTO, "https".parse().unwrap());
         let upstream = HeaderValue::from_static("auth:4001");
-        set_forwarded(&mut h, &upstream, "9.9.9.9".parse().unwrap(), false);
+        let peer = Peer::new("::ffff:9.9.9.9".parse().unwrap(), &[]);
+        set_forwarded(&mut h, &upstream, &peer);
         assert_eq!(h[HOST], "auth:4001");
         assert_eq!(h[X_FORWARDED_FOR], "1.1.1.1, 2.2.2.2, 9.9.9.9");
         assert_eq!(h[X_FORWARDED_PROTO], "http");
@@ -201,6 +231,14 @@ mod tests {
         let s = fresh.to_str().unwrap();
         assert_eq!(s.len(), 36);
         assert_eq!(&s[14..15], "4");
+        assert!(s
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit() && !b.is_ascii_uppercase()
+            }));
         assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(request_id(&h), fresh);
     }

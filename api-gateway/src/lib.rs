@@ -3,6 +3,7 @@
 //! headers and CORS; serves `/health`, `/ready`, `/metrics` and the optional developer tools itself.
 
 pub mod body;
+pub mod chunked;
 pub mod config;
 pub mod headers;
 pub mod health;

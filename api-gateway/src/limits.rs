@@ -41,24 +41,51 @@ pub enum Verdict {
     Refuse(RateDecision),
 }
 
+/// The per-client counter keys of one client address, made once per connection.
+#[derive(Debug, Clone)]
+pub struct ClientKeys {
+    credentials: String,
+    write: String,
+    read: String,
+}
+
+impl ClientKeys {
+    /// The keys of client `ip`.
+    pub fn new(ip: IpAddr) -> Self {
+        Self {
+            credentials: format!("gw:auth:{ip}"),
+            write: format!("gw:write:ip:{ip}"),
+            read: format!("gw:read:{ip}"),
+        }
+    }
+
+    fn of(&self, class: Class) -> &str {
+        match class {
+            Class::Credentials => &self.credentials,
+            Class::Write => &self.write,
+            Class::Read => &self.read,
+        }
+    }
+}
+
 /// Counts the request against its rule(s). A limiter that cannot answer lets the request through
 /// (logged): losing the limiter must not take the shop down.
 pub async fn check(
     limiter: &dyn RateLimiter,
     limits: &RateLimits,
     class: Class,
-    ip: IpAddr,
+    client: &ClientKeys,
     user: Option<&str>,
 ) -> Verdict {
     if !limits.enabled {
         return Verdict::Allow(None);
     }
-    let (rule, key) = match class {
-        Class::Credentials => (limits.auth, format!("gw:auth:{ip}")),
-        Class::Write => (limits.write, format!("gw:write:ip:{ip}")),
-        Class::Read => (limits.read, format!("gw:read:{ip}")),
+    let rule = match class {
+        Class::Credentials => limits.auth,
+        Class::Write => limits.write,
+        Class::Read => limits.read,
     };
-    let Some(first) = hit(limiter, &key, rule).await else {
+    let Some(first) = hit(limiter, client.of(class), rule).await else {
         return Verdict::Allow(None);
     };
     if !first.allowed {
@@ -127,15 +154,15 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for ip in [a, b] {
-            let v = check(&limiter, &l, Class::Write, ip, Some("u1")).await;
+            let v = check(&limiter, &l, Class::Write, &ClientKeys::new(ip), Some("u1")).await;
             assert!(matches!(v, Verdict::Allow(Some(_))));
         }
         // A third address, fresh per-IP counter, but the user has used both writes.
         let c: IpAddr = "192.0.2.3".parse().unwrap();
-        let v = check(&limiter, &l, Class::Write, c, Some("u1")).await;
+        let v = check(&limiter, &l, Class::Write, &ClientKeys::new(c), Some("u1")).await;
         assert!(matches!(v, Verdict::Refuse(d) if d.limit == 2));
         // Another user from that address is still fine.
-        let v = check(&limiter, &l, Class::Write, c, Some("u2")).await;
+        let v = check(&limiter, &l, Class::Write, &ClientKeys::new(c), Some("u2")).await;
         assert!(matches!(v, Verdict::Allow(Some(_))));
     }
 
@@ -146,7 +173,7 @@ mod tests {
         l.enabled = false;
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..5 {
-            let v = check(&limiter, &l, Class::Credentials, ip, None).await;
+            let v = check(&limiter, &l, Class::Credentials, &ClientKeys::new(ip), None).await;
             assert!(matches!(v, Verdict::Allow(None)));
         }
     }

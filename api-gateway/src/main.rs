@@ -4,6 +4,10 @@ use shared::config::Env;
 use shared::platform::Backends;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc: the proxy path allocates and frees small buffers on every request.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).

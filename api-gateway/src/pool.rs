@@ -1,63 +1,126 @@
-//! The upstream connection pool: per service a stack of idle keep-alive HTTP/1.1 connections
-//! (hyper's low-level client). A connection is driven by the task that uses it, while it waits for
-//! the response head and while the body is relayed, so a proxied request costs no extra task
-//! wake-ups; it returns to the pool once its response body has ended.
+//! The upstream side of the proxy: per service a stack of idle keep-alive HTTP/1.1 connections and
+//! a lean client for them. The request head is written straight from the parsed request, the
+//! response head is parsed with `httparse` and the response body is relayed from the socket by the
+//! task that serves the client (no connection task, no channels, no extra wake-ups). A connection
+//! goes back to the pool once its response has been read to the end.
 
-use bytes::Bytes;
+use crate::chunked::{ChunkedDecoder, Decoded};
+use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, Connection, SendRequest};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use std::future::{poll_fn, Future};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
+use hyper::{Method, Request, Response, StatusCode};
+use std::future::poll_fn;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// Idle connections kept per upstream.
 const MAX_IDLE: usize = 1024;
+/// Largest upstream response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most header lines accepted in an upstream response head.
+const MAX_HEADERS: usize = 128;
+/// Read buffer size for upstream connections.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// Why an upstream call failed.
 #[derive(Debug)]
 pub enum PoolError {
     /// No connection could be made (refused, unreachable, DNS, connect timeout).
-    Connect(std::io::Error),
+    Connect(io::Error),
     /// The connection failed while sending or receiving.
-    Http(hyper::Error),
+    Io(io::Error),
+    /// The upstream answered with something that is not valid HTTP/1.1.
+    Protocol(&'static str),
 }
 
 impl std::fmt::Display for PoolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PoolError::Connect(e) => write!(f, "connect: {e}"),
-            PoolError::Http(e) => write!(f, "http: {e}"),
+            PoolError::Io(e) => write!(f, "io: {e}"),
+            PoolError::Protocol(what) => write!(f, "protocol: {what}"),
         }
     }
 }
 
-/// One upstream connection: the request handle and the connection future that does its I/O.
+impl std::error::Error for PoolError {}
+
+/// One upstream connection and the bytes read from it but not consumed yet.
 struct Conn {
-    sender: SendRequest<Incoming>,
-    io: Io,
-    /// The connection future has completed (closed or failed); it must not be polled again.
-    finished: bool,
+    stream: TcpStream,
+    buf: BytesMut,
+    /// Taken from the pool (it has carried an earlier request).
+    reused: bool,
 }
 
 impl Conn {
-    /// Drives the connection's I/O once.
-    fn poll_io(&mut self, cx: &mut Context<'_>) {
-        poll_io(&mut self.io, &mut self.finished, cx);
+    fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            reused: false,
+        }
     }
 
-    /// Runs `fut` while driving the connection.
-    async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        poll_fn(|cx| {
-            self.poll_io(cx);
-            fut.as_mut().poll(cx)
-        })
-        .await
+    /// Reads more bytes into the buffer; `Ok(0)` is end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.buf)
+    }
+
+    async fn fill(&mut self) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// Writes `data` in full. Returns `true` instead if the upstream starts answering first (an
+    /// early response such as 413: the rest of the request is then not sent).
+    async fn write_or_answer(&mut self, mut data: &[u8]) -> io::Result<bool> {
+        while !data.is_empty() {
+            match self.stream.try_write(data) {
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tokio::select! {
+                        biased;
+                        r = self.stream.writable() => r?,
+                        r = self.stream.readable() => {
+                            r?;
+                            if self.try_fill()? {
+                                return Ok(true);
+                            }
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    /// A non-blocking read after a readiness signal: `true` when bytes arrived.
+    fn try_fill(&mut self) -> io::Result<bool> {
+        self.buf.reserve(READ_CHUNK);
+        match self.stream.try_read_buf(&mut self.buf) {
+            Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether an idle connection can still carry a request: nothing unread, not closed by the
+    /// upstream (an idle connection that reads end-of-stream or stray bytes is dropped).
+    fn still_usable(&self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 
@@ -66,6 +129,24 @@ pub struct Pool {
     authority: String,
     connect_timeout: Duration,
     idle: Mutex<Vec<Conn>>,
+}
+
+/// How the request body goes upstream.
+enum RequestBody {
+    /// No body (GET and friends, or an empty body).
+    None,
+    /// Exactly this many bytes, streamed as they come.
+    Length(Incoming),
+    /// Unknown length: re-chunked.
+    Chunked(Incoming),
+}
+
+/// The outcome of one attempt on one connection (short-lived, so the size difference is fine).
+#[allow(clippy::large_enum_variant)]
+enum Attempt {
+    Answered(Response<PooledBody>),
+    /// The reused connection was found closed before any byte of an answer: safe to resend.
+    Stale(io::Error),
 }
 
 impl Pool {
@@ -78,14 +159,8 @@ impl Pool {
         })
     }
 
-    fn pop_idle(&self) -> Option<Conn> {
-        self.idle.lock().ok()?.pop()
-    }
-
-    fn put_back(&self, conn: Conn) {
-        if conn.finished || conn.sender.is_closed() {
-            return;
-        }
+    fn put_back(&self, mut conn: Conn) {
+        conn.reused = true;
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(conn);
@@ -97,147 +172,558 @@ impl Pool {
         let stream =
             tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.authority))
                 .await
-                .map_err(|_| PoolError::Connect(std::io::ErrorKind::TimedOut.into()))?
+                .map_err(|_| PoolError::Connect(io::ErrorKind::TimedOut.into()))?
                 .map_err(PoolError::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, io) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(PoolError::Http)?;
-        Ok(Conn {
-            sender,
-            io: Box::pin(io),
-            finished: false,
-        })
+        Ok(Conn::new(stream))
     }
 
-    /// An idle connection that is ready for a request (stale ones are dropped), or a new one.
+    /// An idle connection that still looks open, or a new one.
     async fn checkout(&self) -> Result<Conn, PoolError> {
-        while let Some(mut conn) = self.pop_idle() {
-            // Drive the connection until it takes a request; a closed one finishes instead.
-            let Conn {
-                sender,
-                io,
-                finished,
-            } = &mut conn;
-            let ready = poll_fn(|cx| {
-                poll_io(io, finished, cx);
-                sender.poll_ready(cx)
-            })
-            .await;
-            if ready.is_ok() && !conn.finished {
-                return Ok(conn);
+        loop {
+            let popped = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+            match popped {
+                Some(conn) if conn.still_usable() => return Ok(conn),
+                Some(_) => continue,
+                None => return self.connect().await,
             }
         }
-        self.connect().await
     }
 
-    /// Sends `req` (origin-form URI) and returns the response, whose body keeps driving the
-    /// connection and re-pools it at its end. If a pooled connection turns out closed before the
-    /// request was written, the request goes out once more on a fresh connection.
+    /// Sends `req` (origin-form URI, hop-by-hop headers already removed) and returns the response,
+    /// whose body reads from the connection and re-pools it at its end. A request without a body
+    /// that finds its reused connection closed before any answer goes out once more on a fresh one.
     pub async fn send(
         self: &Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<Response<PooledBody>, PoolError> {
-        let mut conn = self.checkout().await?;
-        let sent = conn.sender.try_send_request(req);
-        let res = match conn.drive(sent).await {
-            Ok(res) => res,
-            Err(mut e) => match e.take_message() {
-                Some(req) => {
-                    conn = self.connect().await?;
-                    let sent = conn.sender.send_request(req);
-                    conn.drive(sent).await.map_err(PoolError::Http)?
-                }
-                None => return Err(PoolError::Http(e.into_error())),
-            },
+        let (parts, body) = req.into_parts();
+        let body = if body.is_end_stream() {
+            RequestBody::None
+        } else if body.size_hint().exact().is_some() {
+            RequestBody::Length(body)
+        } else {
+            RequestBody::Chunked(body)
         };
-        let (parts, body) = res.into_parts();
+        let head = encode_head(&parts, &body);
+        let head_only = matches!(body, RequestBody::None);
+        let conn = self.checkout().await?;
+        let reused = conn.reused;
+        match self.attempt(conn, &parts.method, &head, body).await? {
+            Attempt::Answered(res) => Ok(res),
+            Attempt::Stale(e) if head_only && reused => {
+                tracing::debug!(error = %e, "pooled upstream connection was closed; retrying");
+                let conn = self.connect().await?;
+                match self
+                    .attempt(conn, &parts.method, &head, RequestBody::None)
+                    .await?
+                {
+                    Attempt::Answered(res) => Ok(res),
+                    Attempt::Stale(e) => Err(PoolError::Io(e)),
+                }
+            }
+            Attempt::Stale(e) => Err(PoolError::Io(e)),
+        }
+    }
+
+    async fn attempt(
+        self: &Arc<Self>,
+        mut conn: Conn,
+        method: &Method,
+        head: &[u8],
+        body: RequestBody,
+    ) -> Result<Attempt, PoolError> {
+        let reused = conn.reused;
+        let stale = |e: io::Error| -> Result<Attempt, PoolError> {
+            if reused && is_closed_error(&e) {
+                Ok(Attempt::Stale(e))
+            } else {
+                Err(PoolError::Io(e))
+            }
+        };
+        let mut answered_early = match conn.write_or_answer(head).await {
+            Ok(early) => early,
+            Err(e) => return stale(e),
+        };
+        if !answered_early {
+            answered_early = match body {
+                RequestBody::None => false,
+                RequestBody::Length(b) => send_body(&mut conn, b, false).await?,
+                RequestBody::Chunked(b) => send_body(&mut conn, b, true).await?,
+            };
+        }
+        let res = loop {
+            match parse_head(&mut conn.buf)? {
+                Some(res) if res.status.is_informational() => continue,
+                Some(res) => break res,
+                None => match conn.fill().await {
+                    Ok(0) if conn.buf.is_empty() && !answered_early => {
+                        return stale(io::ErrorKind::UnexpectedEof.into())
+                    }
+                    Ok(0) => return Err(PoolError::Protocol("connection closed mid-head")),
+                    Ok(_) => {}
+                    Err(e) if conn.buf.is_empty() => return stale(e),
+                    Err(e) => return Err(PoolError::Io(e)),
+                },
+            }
+        };
+        let framing = res.framing(method)?;
+        let reusable = res.keep_alive && !answered_early && !matches!(framing, Framing::Close);
         let mut body = PooledBody {
-            inner: body,
             conn: Some(conn),
             pool: self.clone(),
+            framing,
+            reusable,
             done: false,
         };
-        if body.inner.is_end_stream() {
-            body.done = true;
-            body.release();
-        }
-        Ok(Response::from_parts(parts, body))
+        body.settle();
+        let mut response = Response::new(body);
+        *response.status_mut() = res.status;
+        *response.headers_mut() = res.headers;
+        Ok(Attempt::Answered(response))
     }
 }
 
-type Io = Pin<Box<Connection<TokioIo<TcpStream>, Incoming>>>;
+/// A broken or closed connection (as opposed to a timeout or a local failure).
+fn is_closed_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
 
-/// Polls a connection future unless it already completed.
-fn poll_io(io: &mut Io, finished: &mut bool, cx: &mut Context<'_>) {
-    if !*finished {
-        if let Poll::Ready(result) = io.as_mut().poll(cx) {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "upstream connection failed");
+/// Streams the request body; `true` if the upstream answered before it was all sent.
+async fn send_body(conn: &mut Conn, mut body: Incoming, chunked: bool) -> Result<bool, PoolError> {
+    let mut scratch = BytesMut::new();
+    loop {
+        let frame = tokio::select! {
+            biased;
+            frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)) => frame,
+            r = conn.stream.readable() => {
+                r.map_err(PoolError::Io)?;
+                if conn.try_fill().map_err(PoolError::Io)? {
+                    return Ok(true);
+                }
+                continue;
             }
-            *finished = true;
+        };
+        let data = match frame {
+            None => break,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue, // trailers are not forwarded
+            },
+            Some(Err(e)) => {
+                return Err(PoolError::Io(io::Error::other(format!(
+                    "client request body: {e}"
+                ))))
+            }
+        };
+        if data.is_empty() {
+            continue;
         }
+        let early = if chunked {
+            scratch.clear();
+            scratch.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            scratch.extend_from_slice(&data);
+            scratch.extend_from_slice(b"\r\n");
+            conn.write_or_answer(&scratch).await
+        } else {
+            conn.write_or_answer(&data).await
+        };
+        if early.map_err(PoolError::Io)? {
+            return Ok(true);
+        }
+    }
+    if chunked {
+        return conn
+            .write_or_answer(b"0\r\n\r\n")
+            .await
+            .map_err(PoolError::Io);
+    }
+    Ok(false)
+}
+
+/// The request line and headers, with the body framing the upstream will see.
+fn encode_head(parts: &hyper::http::request::Parts, body: &RequestBody) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.push(b' ');
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut had_length = false;
+    for (name, value) in &parts.headers {
+        if name == CONTENT_LENGTH {
+            had_length = true;
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match body {
+        RequestBody::None if had_length => out.extend_from_slice(b"content-length: 0\r\n"),
+        RequestBody::None => {}
+        RequestBody::Length(b) => {
+            let n = b.size_hint().exact().unwrap_or(0);
+            out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes());
+        }
+        RequestBody::Chunked(_) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// A parsed upstream response head.
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    keep_alive: bool,
+    chunked: bool,
+    /// `Transfer-Encoding` present but not ending in `chunked`: the body runs to end of stream.
+    other_coding: bool,
+    length: Option<u64>,
+}
+
+/// How the response body ends.
+enum Framing {
+    /// No body (HEAD, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length` bytes left.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked(ChunkedDecoder),
+    /// Until the upstream closes the connection.
+    Close,
+}
+
+impl Head {
+    fn framing(&self, method: &Method) -> Result<Framing, PoolError> {
+        if method == Method::HEAD
+            || self.status == StatusCode::NO_CONTENT
+            || self.status == StatusCode::NOT_MODIFIED
+        {
+            return Ok(Framing::Empty);
+        }
+        if self.chunked {
+            return Ok(Framing::Chunked(ChunkedDecoder::default()));
+        }
+        if self.other_coding {
+            return Ok(Framing::Close);
+        }
+        Ok(match self.length {
+            Some(n) => Framing::Length(n),
+            None => Framing::Close,
+        })
     }
 }
 
-/// An upstream response body that drives its connection and hands it back to the pool at its end.
+/// Parses a response head off the front of `buf`; `None` when more bytes are needed.
+fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, PoolError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut slots);
+    let len = match res.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(PoolError::Protocol("response head too large"))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(PoolError::Protocol("malformed response head")),
+    };
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(PoolError::Protocol("bad status code"))?;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Err(PoolError::Protocol("unexpected protocol switch"));
+    }
+    let version = res.version;
+    let mut keep_alive = version == Some(1);
+    let (mut chunked, mut other_coding, mut length) = (false, false, None);
+    // Header values are sliced out of the head's bytes without copying.
+    let base = buf.as_ptr() as usize;
+    let spans: Vec<(HeaderName, usize, usize)> = res
+        .headers
+        .iter()
+        .map(|h| {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| PoolError::Protocol("bad header name"))?;
+            let start = h.value.as_ptr() as usize - base;
+            Ok((name, start, start + h.value.len()))
+        })
+        .collect::<Result<_, PoolError>>()?;
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(spans.len() + 24);
+    for (name, start, end) in spans {
+        let raw = &head[start..end];
+        if name == hyper::header::TRANSFER_ENCODING {
+            let last = raw.rsplit(|b| *b == b',').next().unwrap_or_default();
+            if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                chunked = true;
+                other_coding = false;
+            } else {
+                chunked = false;
+                other_coding = true;
+            }
+            continue;
+        }
+        if name == CONTENT_LENGTH {
+            let n = std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or(PoolError::Protocol("bad content-length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(PoolError::Protocol("conflicting content-length"));
+            }
+            length = Some(n);
+        }
+        if name == CONNECTION {
+            for token in raw.split(|b| *b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && version == Some(0) {
+                    keep_alive = true;
+                }
+            }
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
+            .map_err(|_| PoolError::Protocol("bad header value"))?;
+        headers.append(name, value);
+    }
+    if chunked || other_coding {
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); never pass both on.
+        headers.remove(CONTENT_LENGTH);
+        length = None;
+    }
+    Ok(Some(Head {
+        status,
+        headers,
+        keep_alive,
+        chunked,
+        other_coding,
+        length,
+    }))
+}
+
+/// An upstream response body, read from its connection as the client takes it; the connection
+/// returns to the pool once the body has ended (if the upstream keeps it alive).
 pub struct PooledBody {
-    inner: Incoming,
     conn: Option<Conn>,
     pool: Arc<Pool>,
+    framing: Framing,
+    reusable: bool,
     done: bool,
 }
 
 impl PooledBody {
-    fn release(&mut self) {
+    /// Marks the body finished when nothing is left, handing the connection back.
+    fn settle(&mut self) {
+        let finished = match &self.framing {
+            Framing::Empty | Framing::Length(0) => true,
+            Framing::Chunked(d) => d.is_done(),
+            _ => false,
+        };
+        if finished {
+            self.finish(true);
+        }
+    }
+
+    fn finish(&mut self, clean: bool) {
+        self.done = true;
         if let Some(conn) = self.conn.take() {
-            self.pool.put_back(conn);
+            if clean && self.reusable && conn.buf.is_empty() {
+                self.pool.put_back(conn);
+            }
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match &mut self.framing {
+                Framing::Empty | Framing::Length(0) => {
+                    self.finish(true);
+                    continue;
+                }
+                Framing::Length(left) => {
+                    if !conn.buf.is_empty() {
+                        let n = usize::try_from(*left)
+                            .unwrap_or(usize::MAX)
+                            .min(conn.buf.len());
+                        *left -= n as u64;
+                        let data = conn.buf.split_to(n).freeze();
+                        self.settle();
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+                Framing::Chunked(decoder) => match decoder.decode(&mut conn.buf) {
+                    Ok(Decoded::Data(data)) => {
+                        self.settle();
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                    Ok(Decoded::Done) => {
+                        self.finish(true);
+                        continue;
+                    }
+                    Ok(Decoded::NeedMore) => {}
+                    Err(what) => {
+                        self.finish(false);
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            what,
+                        ))));
+                    }
+                },
+                Framing::Close => {
+                    if !conn.buf.is_empty() {
+                        let data = conn.buf.split().freeze();
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match ready!(conn.poll_fill(cx)) {
+                Ok(0) if matches!(self.framing, Framing::Close) => {
+                    self.finish(false);
+                }
+                Ok(0) => {
+                    self.finish(false);
+                    return Poll::Ready(Some(Err(io::ErrorKind::UnexpectedEof.into())));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.finish(false);
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
         }
     }
 }
 
 impl Body for PooledBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = io::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        if let Some(conn) = self.conn.as_mut() {
-            conn.poll_io(cx);
-        }
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => {
-                self.done = true;
-                self.release();
-            }
-            Poll::Ready(Some(Err(_))) => {
-                // A broken body leaves the connection unusable: never re-pool it.
-                self.conn = None;
-            }
-            _ => {}
-        }
-        polled
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.get_mut()
+            .poll_next(cx)
+            .map(|next| next.map(|r| r.map(Frame::data)))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || self.inner.is_end_stream()
+        self.done
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match self.framing {
+            Framing::Empty => SizeHint::with_exact(0),
+            Framing::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
     }
 }
 
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // hyper stops polling once a sized body has delivered its last byte; re-pool then too.
-        // A body dropped early (client went away) closes its connection instead.
-        if self.done || self.inner.is_end_stream() {
-            self.release();
-        }
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parsed(raw: &str) -> (Head, BytesMut) {
+        let mut buf = BytesMut::from(raw.as_bytes());
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        (head, buf)
+    }
+
+    #[test]
+    fn a_head_is_parsed_and_the_body_left_in_the_buffer() {
+        let (head, rest) = parsed(
+            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 2\r\nx-a: 1\r\nx-a: 2\r\n\r\n{}",
+        );
+        assert_eq!(head.status, 201);
+        assert_eq!(head.length, Some(2));
+        assert!(head.keep_alive);
+        assert_eq!(head.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(&rest[..], b"{}");
+        assert!(matches!(
+            head.framing(&Method::GET).unwrap(),
+            Framing::Length(2)
+        ));
+        assert!(matches!(
+            head.framing(&Method::HEAD).unwrap(),
+            Framing::Empty
+        ));
+    }
+
+    #[test]
+    fn partial_heads_wait_for_more_and_garbage_is_refused() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-le"[..]);
+        assert!(parse_head(&mut buf).unwrap().is_none());
+        let mut buf = BytesMut::from(&b"SMTP ready\r\n\r\n"[..]);
+        assert!(parse_head(&mut buf).is_err());
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n"[..],
+        );
+        assert!(parse_head(&mut buf).is_err());
+        let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
+        huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 1));
+        assert!(parse_head(&mut BytesMut::from(&huge[..])).is_err());
+    }
+
+    #[test]
+    fn chunked_wins_over_content_length_and_close_ends_keep_alive() {
+        let (head, _) = parsed(
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n",
+        );
+        assert!(head.chunked);
+        assert!(!head.keep_alive);
+        assert!(head.headers.get(CONTENT_LENGTH).is_none());
+        assert!(head.headers.get("transfer-encoding").is_none());
+        let (head, _) = parsed("HTTP/1.0 200 OK\r\n\r\n");
+        assert!(!head.keep_alive);
+        assert!(matches!(
+            head.framing(&Method::GET).unwrap(),
+            Framing::Close
+        ));
+        let (head, _) = parsed("HTTP/1.1 204 No Content\r\n\r\n");
+        assert!(matches!(
+            head.framing(&Method::GET).unwrap(),
+            Framing::Empty
+        ));
+    }
+
+    #[test]
+    fn request_heads_carry_the_framing_the_body_needs() {
+        let req = Request::post("/api/x?q=1")
+            .header("content-length", "0")
+            .header("x-b", "é".as_bytes())
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let head = encode_head(&parts, &RequestBody::None);
+        assert_eq!(
+            head,
+            "POST /api/x?q=1 HTTP/1.1\r\nx-b: é\r\ncontent-length: 0\r\n\r\n".as_bytes()
+        );
+        let (parts, ()) = Request::get("/").body(()).unwrap().into_parts();
+        assert_eq!(
+            encode_head(&parts, &RequestBody::None),
+            b"GET / HTTP/1.1\r\n\r\n"
+        );
     }
 }

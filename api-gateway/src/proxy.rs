@@ -3,8 +3,8 @@
 
 use crate::body::GatewayBody;
 use crate::config::{Config, RateLimits, Upstream};
-use crate::headers::{is_trusted, set_forwarded, strip_hop_by_hop, Cors};
-use crate::limits::{self, Verdict};
+use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
+use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip, IpNet};
 use crate::pool::{Pool, PoolError};
 use hyper::body::Incoming;
@@ -15,7 +15,6 @@ use shared::http::REQUEST_ID;
 use shared::platform::Common;
 use shared::rate_limit::RateDecision;
 use shared::ApiError;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +64,11 @@ fn is_public_auth(path: &str) -> bool {
 }
 
 impl Proxy {
+    /// What the proxy needs to know of a client connection from `ip`.
+    pub fn peer(&self, ip: std::net::IpAddr) -> Peer {
+        Peer::new(ip, &self.trusted)
+    }
+
     /// Builds the proxy and its upstream connection pool.
     pub fn new(config: &Config, common: Common, metrics: shared::metrics::Metrics) -> Self {
         let connect_timeout = config.upstream_timeout.min(Duration::from_secs(5));
@@ -102,7 +106,7 @@ impl Proxy {
     pub async fn forward(
         &self,
         route: &Route,
-        peer: IpAddr,
+        peer: &Peer,
         req: Request<Incoming>,
     ) -> Response<GatewayBody> {
         let started = Instant::now();
@@ -148,7 +152,7 @@ impl Proxy {
     async fn send(
         &self,
         route: &Route,
-        peer: IpAddr,
+        peer: &Peer,
         req: Request<Incoming>,
         request_id: &HeaderValue,
     ) -> Result<(Response<crate::pool::PooledBody>, Option<RateDecision>), ApiError> {
@@ -160,11 +164,17 @@ impl Proxy {
             }
             _ => None,
         };
-        let ip = client_ip(peer, &parts.headers, &self.trusted);
+        let forwarded_client;
+        let keys = if peer.trusted {
+            forwarded_client = ClientKeys::new(client_ip(peer.ip, &parts.headers, &self.trusted));
+            &forwarded_client
+        } else {
+            &peer.keys
+        };
         let class = limits::classify(&parts.method, path);
         let limiter = self.common.backends.limiter.as_ref();
         let user_id = user.as_ref().map(|c| c.user_id.as_str());
-        let decision = match limits::check(limiter, &self.limits, class, ip, user_id).await {
+        let decision = match limits::check(limiter, &self.limits, class, keys, user_id).await {
             Verdict::Allow(d) => d,
             Verdict::Refuse(d) => return Err(shared::rate_limit::too_many_requests(&d)),
         };
@@ -177,12 +187,7 @@ impl Proxy {
         // Upstream connections are HTTP/1.1 keep-alive whatever the client spoke.
         parts.version = hyper::Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
-        set_forwarded(
-            &mut parts.headers,
-            &route.host,
-            peer,
-            is_trusted(peer, &self.trusted),
-        );
+        set_forwarded(&mut parts.headers, &route.host, peer);
         parts.headers.insert(REQUEST_ID, request_id.clone());
 
         let upstream = Request::from_parts(parts, body);

@@ -2,6 +2,7 @@
 //! requests down the lean proxy path and everything else to the axum router; graceful drain.
 
 use crate::body::GatewayBody;
+use crate::headers::Peer;
 use crate::proxy::Proxy;
 use axum::Router;
 use hyper::body::Incoming;
@@ -12,7 +13,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use shared::shutdown::Draining;
 use std::convert::Infallible;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -32,7 +32,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    async fn handle(&self, peer: IpAddr, req: Request<Incoming>) -> Response<GatewayBody> {
+    async fn handle(&self, peer: &Peer, req: Request<Incoming>) -> Response<GatewayBody> {
         if let Some(route) = self.proxy.route(&req) {
             return self.proxy.forward(route, peer, req).await;
         }
@@ -74,11 +74,11 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let peer = crate::net::canonical(peer.ip());
+                let peer = Arc::new(gateway.proxy.peer(peer.ip()));
                 let gw = gateway.clone();
                 let service = service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(gw.handle(peer, req).await) }
+                    let (gw, peer) = (gw.clone(), peer.clone());
+                    async move { Ok::<_, Infallible>(gw.handle(&peer, req).await) }
                 });
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {

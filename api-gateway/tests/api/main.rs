@@ -5,3 +5,4 @@ mod helpers;
 mod local;
 mod protection;
 mod proxy;
+mod wire;

@@ -44,13 +44,20 @@ pub const SECURITY_HEADERS: [(&str, &str); 12] = [
     ("x-xss-protection", "0"),
 ];
 
+/// [`SECURITY_HEADERS`] as header names and values, built once.
+static SECURITY_HEADER_MAP: std::sync::LazyLock<Vec<(HeaderName, HeaderValue)>> =
+    std::sync::LazyLock::new(|| {
+        SECURITY_HEADERS
+            .iter()
+            .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
+            .collect()
+    });
+
 /// Adds the security headers a response does not already carry.
 pub fn add_security_headers(headers: &mut axum::http::HeaderMap) {
-    for (name, value) in SECURITY_HEADERS {
-        let name = HeaderName::from_static(name);
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
+    headers.reserve(SECURITY_HEADERS.len());
+    for (name, value) in SECURITY_HEADER_MAP.iter() {
+        headers.entry(name).or_insert_with(|| value.clone());
     }
 }
 

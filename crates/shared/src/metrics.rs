@@ -23,10 +23,17 @@ struct Histogram {
     sum: f64,
 }
 
+/// What one (method, route) pair has seen.
+#[derive(Default)]
+struct Series {
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    /// route → method → series; looked up by `&str`, so counting allocates only for a new pair.
+    requests: BTreeMap<String, BTreeMap<String, Series>>,
     /// name → (help, label string → value)
     counters: BTreeMap<&'static str, (&'static str, BTreeMap<String, u64>)>,
 }
@@ -65,13 +72,20 @@ impl Metrics {
     /// Counts one answered request and its latency.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.with(|m| {
-            *m.requests
-                .entry((method.to_string(), route.to_string(), status))
-                .or_default() += 1;
-            let h = m
-                .latency
-                .entry((method.to_string(), route.to_string()))
-                .or_default();
+            if !m.requests.contains_key(route) {
+                m.requests.insert(route.to_string(), BTreeMap::new());
+            }
+            let Some(methods) = m.requests.get_mut(route) else {
+                return;
+            };
+            if !methods.contains_key(method) {
+                methods.insert(method.to_string(), Series::default());
+            }
+            let Some(series) = methods.get_mut(method) else {
+                return;
+            };
+            *series.statuses.entry(status).or_default() += 1;
+            let h = &mut series.latency;
             for (i, le) in BUCKETS.iter().enumerate() {
                 if seconds <= *le {
                     h.counts[i] += 1;
@@ -106,16 +120,24 @@ impl Metrics {
         self.with(|m| {
             out.push_str("# HELP http_requests_total HTTP requests answered.\n");
             out.push_str("# TYPE http_requests_total counter\n");
-            for ((method, route, status), n) in &m.requests {
-                let _ = writeln!(
-                    out,
-                    "http_requests_total{{service=\"{service}\",method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-                    escape(route)
-                );
+            for (route, methods) in &m.requests {
+                for (method, series) in methods {
+                    for (status, n) in &series.statuses {
+                        let _ = writeln!(
+                            out,
+                            "http_requests_total{{service=\"{service}\",method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                            escape(route)
+                        );
+                    }
+                }
             }
             out.push_str("# HELP http_request_duration_seconds Request latency.\n");
             out.push_str("# TYPE http_request_duration_seconds histogram\n");
-            for ((method, route), h) in &m.latency {
+            let latencies = m
+                .requests
+                .iter()
+                .flat_map(|(route, methods)| methods.iter().map(move |(method, s)| (route, method, &s.latency)));
+            for (route, method, h) in latencies {
                 let l = format!(
                     "service=\"{service}\",method=\"{method}\",route=\"{}\"",
                     escape(route)

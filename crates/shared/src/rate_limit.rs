@@ -87,7 +87,13 @@ impl RateLimiter for MemoryRateLimiter {
         if map.len() > 100_000 {
             map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
         }
-        let entry = map.entry(key.to_string()).or_insert((now, 0));
+        // Look up by `&str` first: counting a known key allocates nothing.
+        if !map.contains_key(key) {
+            map.insert(key.to_string(), (now, 0));
+        }
+        let Some(entry) = map.get_mut(key) else {
+            return Err(RateLimitError("counter vanished".into()));
+        };
         if now.duration_since(entry.0) >= rule.window {
             *entry = (now, 0);
         }
@@ -109,20 +115,16 @@ fn secs_ceil(d: Duration) -> u64 {
 
 /// Adds the IETF draft-6 `RateLimit-*` headers (as express-rate-limit sends them).
 pub fn add_headers(headers: &mut HeaderMap, d: &RateDecision) {
-    let pairs = [
-        (
-            "ratelimit-policy",
-            format!("{};w={}", d.limit, d.window.as_secs()),
-        ),
-        ("ratelimit-limit", d.limit.to_string()),
-        ("ratelimit-remaining", d.remaining.to_string()),
-        ("ratelimit-reset", secs_ceil(d.reset_after).to_string()),
-    ];
-    for (name, value) in pairs {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
+    const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+    if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", d.limit, d.window.as_secs())) {
+        headers.insert(POLICY, v);
     }
+    headers.insert(LIMIT, HeaderValue::from(d.limit));
+    headers.insert(REMAINING, HeaderValue::from(d.remaining));
+    headers.insert(RESET, HeaderValue::from(secs_ceil(d.reset_after)));
 }
 
 /// The JSON 429 for a refused request, with `Retry-After` and the `RateLimit-*` headers.

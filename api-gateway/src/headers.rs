@@ -121,19 +121,43 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     let mut bits = rand::random::<u128>();
     bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
     bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = [0u8; 36];
-    let mut nibble = 32;
-    for (i, slot) in id.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *slot = b'-';
-        } else {
-            nibble -= 1;
-            *slot = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
-        }
+    let mut hex = [0u8; 32];
+    for (i, pair) in hex.chunks_exact_mut(2).enumerate() {
+        let byte = (bits >> (120 - 8 * i)) as u8;
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte) * 2..usize::from(byte) * 2 + 2]);
     }
-    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    let mut id = bytes::BytesMut::with_capacity(36);
+    for (i, group) in [
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            id.extend_from_slice(b"-");
+        }
+        id.extend_from_slice(group);
+    }
+    HeaderValue::from_maybe_shared(id.freeze())
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
+
+/// Two lowercase hex digits for every byte value.
+const HEX_PAIRS: [u8; 512] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [0u8; 512];
+    let mut b = 0;
+    while b < 256 {
+        table[b * 2] = DIGITS[b >> 4];
+        table[b * 2 + 1] = DIGITS[b & 0xf];
+        b += 1;
+    }
+    table
+};
 
 /// Whether `peer` is one of `TRUSTED_PROXIES`.
 pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {

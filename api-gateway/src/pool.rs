@@ -7,7 +7,7 @@
 use crate::chunked::{ChunkedDecoder, Decoded};
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
+use hyper::header::{Entry, HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
 use hyper::{Method, Request, Response, StatusCode};
 use std::future::poll_fn;
 use std::io;
@@ -22,7 +22,7 @@ const MAX_IDLE: usize = 1024;
 /// Largest upstream response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 /// Most header lines accepted in an upstream response head.
-const MAX_HEADERS: usize = 128;
+const MAX_HEADERS: usize = 100;
 /// Read buffer size for upstream connections.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -193,9 +193,13 @@ impl Pool {
     /// Sends `req` (origin-form URI, hop-by-hop headers already removed) and returns the response,
     /// whose body reads from the connection and re-pools it at its end. A request without a body
     /// that finds its reused connection closed before any answer goes out once more on a fresh one.
+    ///
+    /// The response headers start as `defaults`; an upstream header of the same name replaces the
+    /// default (the gateway's security headers, unless the service set its own).
     pub async fn send(
         self: &Arc<Self>,
         req: Request<Incoming>,
+        defaults: &Defaults,
     ) -> Result<Response<PooledBody>, PoolError> {
         let (parts, body) = req.into_parts();
         let body = if body.is_end_stream() {
@@ -209,13 +213,16 @@ impl Pool {
         let head_only = matches!(body, RequestBody::None);
         let conn = self.checkout().await?;
         let reused = conn.reused;
-        match self.attempt(conn, &parts.method, &head, body).await? {
+        match self
+            .attempt(conn, &parts.method, &head, body, defaults)
+            .await?
+        {
             Attempt::Answered(res) => Ok(res),
             Attempt::Stale(e) if head_only && reused => {
                 tracing::debug!(error = %e, "pooled upstream connection was closed; retrying");
                 let conn = self.connect().await?;
                 match self
-                    .attempt(conn, &parts.method, &head, RequestBody::None)
+                    .attempt(conn, &parts.method, &head, RequestBody::None, defaults)
                     .await?
                 {
                     Attempt::Answered(res) => Ok(res),
@@ -232,6 +239,7 @@ impl Pool {
         method: &Method,
         head: &[u8],
         body: RequestBody,
+        defaults: &Defaults,
     ) -> Result<Attempt, PoolError> {
         let reused = conn.reused;
         let stale = |e: io::Error| -> Result<Attempt, PoolError> {
@@ -253,7 +261,12 @@ impl Pool {
             };
         }
         let res = loop {
-            match parse_head(&mut conn.buf)? {
+            let parsed = if conn.buf.is_empty() {
+                None
+            } else {
+                parse_head(&mut conn.buf, defaults)?
+            };
+            match parsed {
                 Some(res) if res.status.is_informational() => continue,
                 Some(res) => break res,
                 None => match conn.fill().await {
@@ -423,11 +436,48 @@ impl Head {
     }
 }
 
+/// Headers every proxied response starts with; the upstream's own headers of the same names win.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    map: HeaderMap,
+}
+
+impl Defaults {
+    /// Defaults from static name/value pairs.
+    pub fn new(pairs: &[(&'static str, &'static str)]) -> Self {
+        // Room for a typical answer's own headers, so that the per-response copy never rehashes.
+        let mut map = HeaderMap::with_capacity(pairs.len() + 32);
+        for (name, value) in pairs {
+            map.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        Self { map }
+    }
+
+    /// Whether `value` is one of the defaults themselves (the same static bytes, not an equal
+    /// value that came from the upstream).
+    fn is_default(&self, value: &HeaderValue) -> bool {
+        let p = value.as_bytes().as_ptr();
+        self.map
+            .values()
+            .any(|d| std::ptr::eq(d.as_bytes().as_ptr(), p))
+    }
+}
+
 /// Parses a response head off the front of `buf`; `None` when more bytes are needed.
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, PoolError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut slots);
-    let len = match res.parse(buf) {
+fn parse_head(buf: &mut BytesMut, defaults: &Defaults) -> Result<Option<Head>, PoolError> {
+    // Uninitialised header slots: nothing to zero on every response.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
+            return Err(PoolError::Protocol("response head too large"))
+        }
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(PoolError::Protocol("response head too large"))
@@ -445,21 +495,27 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, PoolError> {
     let version = res.version;
     let mut keep_alive = version == Some(1);
     let (mut chunked, mut other_coding, mut length) = (false, false, None);
-    // Header values are sliced out of the head's bytes without copying.
+    // Header values are sliced out of the head's bytes without copying: note where each header
+    // lies (on the stack), then freeze the head.
     let base = buf.as_ptr() as usize;
-    let spans: Vec<(HeaderName, usize, usize)> = res
-        .headers
-        .iter()
-        .map(|h| {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| PoolError::Protocol("bad header name"))?;
-            let start = h.value.as_ptr() as usize - base;
-            Ok((name, start, start + h.value.len()))
-        })
-        .collect::<Result<_, PoolError>>()?;
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let count = res.headers.len();
+    for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
+        let name = (h.name.as_ptr() as usize - base) as u32;
+        let value = (h.value.as_ptr() as usize - base) as u32;
+        *span = (
+            name,
+            name + h.name.len() as u32,
+            value,
+            value + h.value.len() as u32,
+        );
+    }
     let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len() + 24);
-    for (name, start, end) in spans {
+    let mut headers = defaults.map.clone();
+    for &(name_start, name_end, start, end) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[name_start as usize..name_end as usize])
+            .map_err(|_| PoolError::Protocol("bad header name"))?;
+        let (start, end) = (start as usize, end as usize);
         let raw = &head[start..end];
         if name == hyper::header::TRANSFER_ENCODING {
             let last = raw.rsplit(|b| *b == b',').next().unwrap_or_default();
@@ -494,7 +550,15 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, PoolError> {
         }
         let value = HeaderValue::from_maybe_shared(head.slice(start..end))
             .map_err(|_| PoolError::Protocol("bad header value"))?;
-        headers.append(name, value);
+        match headers.entry(name) {
+            Entry::Occupied(mut e) if defaults.is_default(e.get()) => {
+                e.insert(value);
+            }
+            Entry::Occupied(mut e) => e.append(value),
+            Entry::Vacant(e) => {
+                e.insert(value);
+            }
+        }
     }
     if chunked || other_coding {
         // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); never pass both on.
@@ -646,7 +710,7 @@ mod tests {
 
     fn parsed(raw: &str) -> (Head, BytesMut) {
         let mut buf = BytesMut::from(raw.as_bytes());
-        let head = parse_head(&mut buf).unwrap().unwrap();
+        let head = parse_head(&mut buf, &Defaults::default()).unwrap().unwrap();
         (head, buf)
     }
 
@@ -673,16 +737,18 @@ mod tests {
     #[test]
     fn partial_heads_wait_for_more_and_garbage_is_refused() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-le"[..]);
-        assert!(parse_head(&mut buf).unwrap().is_none());
+        assert!(parse_head(&mut buf, &Defaults::default())
+            .unwrap()
+            .is_none());
         let mut buf = BytesMut::from(&b"SMTP ready\r\n\r\n"[..]);
-        assert!(parse_head(&mut buf).is_err());
+        assert!(parse_head(&mut buf, &Defaults::default()).is_err());
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n"[..],
         );
-        assert!(parse_head(&mut buf).is_err());
+        assert!(parse_head(&mut buf, &Defaults::default()).is_err());
         let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
         huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 1));
-        assert!(parse_head(&mut BytesMut::from(&huge[..])).is_err());
+        assert!(parse_head(&mut BytesMut::from(&huge[..]), &Defaults::default()).is_err());
     }
 
     #[test]
@@ -705,6 +771,25 @@ mod tests {
             head.framing(&Method::GET).unwrap(),
             Framing::Empty
         ));
+    }
+
+    #[test]
+    fn upstream_headers_replace_defaults_of_the_same_name_and_repeat_their_own() {
+        let defaults = Defaults::new(&[("x-frame-options", "SAMEORIGIN"), ("x-default", "kept")]);
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nx-frame-options: DENY\r\nset-cookie: a=1\r\nset-cookie: b=2\r\nx-default: kept\r\nx-default: twice\r\n\r\n"[..],
+        );
+        let head = parse_head(&mut buf, &defaults).unwrap().unwrap();
+        let all = |name| -> Vec<_> { head.headers.get_all(name).iter().cloned().collect() };
+        assert_eq!(all("x-frame-options"), ["DENY"]);
+        assert_eq!(all("set-cookie"), ["a=1", "b=2"]);
+        // The upstream's own equal value replaces the default; its second one is kept too.
+        assert_eq!(all("x-default"), ["kept", "twice"]);
+        let (head, _) = parsed("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        assert!(head.headers.get("x-frame-options").is_none());
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\n\r\n"[..]);
+        let head = parse_head(&mut buf, &defaults).unwrap().unwrap();
+        assert_eq!(head.headers["x-frame-options"], "SAMEORIGIN");
     }
 
     #[test]

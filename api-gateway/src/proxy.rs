@@ -6,14 +6,14 @@ use crate::config::{Config, RateLimits, Upstream};
 use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
 use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip, IpNet};
-use crate::pool::{Pool, PoolError};
+use crate::pool::{Defaults, Pool, PoolError};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use shared::http::REQUEST_ID;
 use shared::platform::Common;
-use shared::rate_limit::RateDecision;
+use shared::rate_limit::{RateDecision, RuleHeaders};
 use shared::ApiError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,8 +50,12 @@ pub struct Proxy {
     routes: [Route; 4],
     timeout: Duration,
     limits: RateLimits,
+    /// `RateLimit-*` header values of the three rules, made once.
+    rule_headers: [RuleHeaders; 3],
     trusted: Vec<IpNet>,
     cors: Cors,
+    /// Every proxied answer starts with the security headers (the service's own win).
+    defaults: Defaults,
 }
 
 /// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
@@ -83,8 +87,15 @@ impl Proxy {
             ],
             timeout: config.upstream_timeout,
             limits: config.rate_limits,
+            rule_headers: [
+                config.rate_limits.auth,
+                config.rate_limits.write,
+                config.rate_limits.read,
+            ]
+            .map(RuleHeaders::new),
             trusted: config.trusted_proxies.clone(),
             cors: Cors::new(&config.common.allowed_origins),
+            defaults: Defaults::new(&shared::http::SECURITY_HEADERS),
         }
     }
 
@@ -123,16 +134,19 @@ impl Proxy {
                 )
             }
             Err(e) => {
-                let res = axum::response::IntoResponse::into_response(e);
+                let mut res = axum::response::IntoResponse::into_response(e);
+                shared::http::add_security_headers(res.headers_mut());
                 (res.map(GatewayBody::Local), None)
             }
         };
         let headers = res.headers_mut();
         headers.insert(REQUEST_ID, request_id.clone());
-        shared::http::add_security_headers(headers);
         self.cors.apply(headers, origin.as_ref());
         if let Some(d) = decision {
-            shared::rate_limit::add_headers(headers, &d);
+            match self.rule_headers.iter().find(|h| h.matches(&d)) {
+                Some(rule) => rule.add(headers, &d),
+                None => shared::rate_limit::add_headers(headers, &d),
+            }
         }
         let (status, elapsed) = (res.status().as_u16(), started.elapsed().as_secs_f64());
         self.metrics
@@ -191,7 +205,7 @@ impl Proxy {
         parts.headers.insert(REQUEST_ID, request_id.clone());
 
         let upstream = Request::from_parts(parts, body);
-        match tokio::time::timeout(self.timeout, route.pool.send(upstream)).await {
+        match tokio::time::timeout(self.timeout, route.pool.send(upstream, &self.defaults)).await {
             Ok(Ok(res)) => Ok((res, decision)),
             Ok(Err(e @ PoolError::Connect(_))) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");

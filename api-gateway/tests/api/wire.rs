@@ -326,7 +326,7 @@ async fn a_chunked_request_body_is_re_chunked_and_a_sized_one_keeps_its_length()
     })
     .await;
     let app = spawn_app(&[("PRODUCT_SERVICE_URL", &url)]).await;
-    let pieces = futures_util::stream::iter(["ab", "cde"].map(|s| Ok::<_, std::io::Error>(s)));
+    let pieces = futures_util::stream::iter(["ab", "cde"].map(Ok::<_, std::io::Error>));
     let seen = app
         .client
         .post(app.at("/api/products/stream"))

@@ -113,12 +113,49 @@ fn secs_ceil(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000).max(1) as u64
 }
 
+const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// The `RateLimit-Policy` and `RateLimit-Limit` values of one rule, made once and reused.
+#[derive(Debug, Clone)]
+pub struct RuleHeaders {
+    rule: RateRule,
+    policy: HeaderValue,
+    limit: HeaderValue,
+}
+
+impl RuleHeaders {
+    /// The fixed header values of `rule`.
+    pub fn new(rule: RateRule) -> Self {
+        let policy = format!("{};w={}", rule.count, rule.window.as_secs());
+        Self {
+            rule,
+            policy: HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("0")),
+            limit: HeaderValue::from(rule.count),
+        }
+    }
+
+    /// Whether `d` was decided under this rule.
+    pub fn matches(&self, d: &RateDecision) -> bool {
+        d.limit == self.rule.count && d.window == self.rule.window
+    }
+
+    /// Adds the IETF draft-6 `RateLimit-*` headers of `d` (as express-rate-limit sends them).
+    pub fn add(&self, headers: &mut HeaderMap, d: &RateDecision) {
+        if !self.matches(d) {
+            return add_headers(headers, d);
+        }
+        headers.insert(POLICY, self.policy.clone());
+        headers.insert(LIMIT, self.limit.clone());
+        headers.insert(REMAINING, HeaderValue::from(d.remaining));
+        headers.insert(RESET, HeaderValue::from(secs_ceil(d.reset_after)));
+    }
+}
+
 /// Adds the IETF draft-6 `RateLimit-*` headers (as express-rate-limit sends them).
 pub fn add_headers(headers: &mut HeaderMap, d: &RateDecision) {
-    const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
     if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", d.limit, d.window.as_secs())) {
         headers.insert(POLICY, v);
     }
@@ -176,6 +213,13 @@ mod tests {
         let third = l.hit("k", rule).await.unwrap();
         assert!(!third.allowed);
         assert!(l.hit("other", rule).await.unwrap().allowed);
+        let mut via_rule = HeaderMap::new();
+        RuleHeaders::new(rule).add(&mut via_rule, &third);
+        let mut direct = HeaderMap::new();
+        add_headers(&mut direct, &third);
+        assert_eq!(via_rule, direct);
+        assert_eq!(direct["ratelimit-policy"], "2;w=60");
+        assert_eq!(direct["ratelimit-remaining"], "0");
         let e = too_many_requests(&third);
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e

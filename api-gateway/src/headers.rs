@@ -13,7 +13,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-const EXPOSED: &str =
+pub(crate) const EXPOSED: &str =
     "x-request-id,ratelimit-limit,ratelimit-remaining,ratelimit-reset,retry-after";
 
 const HOP_BY_HOP: [HeaderName; 9] = [
@@ -112,12 +112,19 @@ pub fn set_forwarded(headers: &mut HeaderMap, upstream_host: &HeaderValue, peer:
 /// The request id: a sane incoming `x-request-id` (same rule as the shared layers) or a new
 /// UUID-v4-shaped id from the thread-local RNG (no syscall per request, unlike `uuid::new_v4`).
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
-    if let Some(v) = headers.get(shared::http::REQUEST_ID) {
-        let b = v.as_bytes();
-        if !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic) {
-            return v.clone();
-        }
+    match headers.get(shared::http::REQUEST_ID) {
+        Some(v) if is_sane_request_id(v.as_bytes()) => v.clone(),
+        _ => fresh_request_id(),
     }
+}
+
+/// Whether a client's request id is kept: 1–128 visible ASCII characters.
+pub fn is_sane_request_id(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic)
+}
+
+/// A new UUID-v4-shaped request id.
+pub fn fresh_request_id() -> HeaderValue {
     let mut bits = rand::random::<u128>();
     bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
     bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant

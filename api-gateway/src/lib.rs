@@ -7,6 +7,7 @@ pub mod chunked;
 pub mod config;
 pub mod headers;
 pub mod health;
+pub mod lane;
 pub mod limits;
 pub mod net;
 pub mod pool;

@@ -76,14 +76,27 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// The client IP: the peer itself unless it is a trusted proxy; then the right-most
 /// `X-Forwarded-For` hop that is not trusted (or the left-most hop when all are trusted).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let values = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.as_bytes());
+    client_ip_from(peer, values, trusted)
+}
+
+/// [`client_ip`] over the raw `X-Forwarded-For` values, in the order they arrived.
+pub fn client_ip_from<'a>(
+    peer: IpAddr,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a [u8]>,
+    trusted: &[IpNet],
+) -> IpAddr {
     let peer = canonical(peer);
     let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
     if trusted.is_empty() || !is_trusted(peer) {
         return peer;
     }
     let mut client = peer;
-    for value in headers.get_all("x-forwarded-for").iter().rev() {
-        let Ok(value) = value.to_str() else {
+    for value in forwarded_for.rev() {
+        let Ok(value) = std::str::from_utf8(value) else {
             return client;
         };
         for hop in value.rsplit(',') {

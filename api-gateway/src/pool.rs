@@ -7,7 +7,7 @@
 use crate::chunked::{ChunkedDecoder, Decoded};
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{Entry, HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
+use hyper::header::{Entry, HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, Response, StatusCode};
 use std::future::poll_fn;
 use std::io;
@@ -131,20 +131,102 @@ pub struct Pool {
     idle: Mutex<Vec<Conn>>,
 }
 
+/// Where a request body comes from.
+pub enum Source<'a> {
+    /// hyper's request body (connections served by hyper).
+    Incoming(Incoming),
+    /// The gateway's own connection loop: `first` already read, then `remaining` more bytes from
+    /// the client socket.
+    Client {
+        /// Body bytes read along with the request head.
+        first: Bytes,
+        /// The client connection.
+        stream: &'a mut TcpStream,
+        /// Bytes still to read from it.
+        remaining: u64,
+    },
+}
+
+impl Source<'_> {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        match self {
+            Source::Incoming(body) => loop {
+                return match ready!(Pin::new(&mut *body).poll_frame(cx)) {
+                    None => Poll::Ready(None),
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => Poll::Ready(Some(Ok(data))),
+                        Err(_) => continue, // trailers are not forwarded
+                    },
+                    Some(Err(e)) => Poll::Ready(Some(Err(io::Error::other(format!(
+                        "client request body: {e}"
+                    ))))),
+                };
+            },
+            Source::Client {
+                first,
+                stream,
+                remaining,
+            } => {
+                if !first.is_empty() {
+                    return Poll::Ready(Some(Ok(std::mem::take(first))));
+                }
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                let want = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(64 * 1024);
+                let mut chunk = vec![0u8; want];
+                let mut rb = tokio::io::ReadBuf::new(&mut chunk);
+                ready!(tokio::io::AsyncRead::poll_read(
+                    Pin::new(&mut **stream),
+                    cx,
+                    &mut rb
+                ))?;
+                let got = rb.filled().len();
+                if got == 0 {
+                    return Poll::Ready(Some(Err(io::ErrorKind::UnexpectedEof.into())));
+                }
+                chunk.truncate(got);
+                *remaining -= got as u64;
+                Poll::Ready(Some(Ok(Bytes::from(chunk))))
+            }
+        }
+    }
+}
+
 /// How the request body goes upstream.
-enum RequestBody {
+pub enum RequestBody<'a> {
     /// No body (GET and friends, or an empty body).
     None,
     /// Exactly this many bytes, streamed as they come.
-    Length(Incoming),
+    Length(u64, Source<'a>),
     /// Unknown length: re-chunked.
-    Chunked(Incoming),
+    Chunked(Source<'a>),
+}
+
+/// Where a header lies in a response head: name start/end, value start/end.
+pub type Span = (u32, u32, u32, u32);
+
+/// An upstream answer: its head as received, where each header lies in it, what its framing is,
+/// and its body (which re-pools the connection at its end).
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The raw head (status line and headers).
+    pub head: Bytes,
+    /// Where each header lies in `head`.
+    pub spans: Vec<Span>,
+    /// Framing and connection facts of the head.
+    pub facts: Facts,
+    /// The body.
+    pub body: PooledBody,
 }
 
 /// The outcome of one attempt on one connection (short-lived, so the size difference is fine).
 #[allow(clippy::large_enum_variant)]
 enum Attempt {
-    Answered(Response<PooledBody>),
+    Answered(Answer),
     /// The reused connection was found closed before any byte of an answer: safe to resend.
     Stale(io::Error),
 }
@@ -191,8 +273,7 @@ impl Pool {
     }
 
     /// Sends `req` (origin-form URI, hop-by-hop headers already removed) and returns the response,
-    /// whose body reads from the connection and re-pools it at its end. A request without a body
-    /// that finds its reused connection closed before any answer goes out once more on a fresh one.
+    /// whose body reads from the connection and re-pools it at its end.
     ///
     /// The response headers start as `defaults`; an upstream header of the same name replaces the
     /// default (the gateway's security headers, unless the service set its own).
@@ -204,28 +285,41 @@ impl Pool {
         let (parts, body) = req.into_parts();
         let body = if body.is_end_stream() {
             RequestBody::None
-        } else if body.size_hint().exact().is_some() {
-            RequestBody::Length(body)
+        } else if let Some(n) = body.size_hint().exact() {
+            RequestBody::Length(n, Source::Incoming(body))
         } else {
-            RequestBody::Chunked(body)
+            RequestBody::Chunked(Source::Incoming(body))
         };
         let head = encode_head(&parts, &body);
-        let head_only = matches!(body, RequestBody::None);
+        let retry = matches!(body, RequestBody::None);
+        let answer = self.exchange(&parts.method, &head, body, retry).await?;
+        let headers = answer.headers(defaults)?;
+        let mut response = Response::new(answer.body);
+        *response.status_mut() = answer.status;
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
+
+    /// Sends an encoded request head (and its body) and returns the upstream's answer. With
+    /// `retry` (a request without a body), a reused connection found closed before any answer
+    /// makes the request go out once more on a fresh connection.
+    pub async fn exchange(
+        self: &Arc<Self>,
+        method: &Method,
+        head: &[u8],
+        body: RequestBody<'_>,
+        retry: bool,
+    ) -> Result<Answer, PoolError> {
+        let head_only = retry && matches!(body, RequestBody::None);
         let conn = self.checkout().await?;
         let reused = conn.reused;
-        match self
-            .attempt(conn, &parts.method, &head, body, defaults)
-            .await?
-        {
-            Attempt::Answered(res) => Ok(res),
+        match self.attempt(conn, method, head, body).await? {
+            Attempt::Answered(answer) => Ok(answer),
             Attempt::Stale(e) if head_only && reused => {
                 tracing::debug!(error = %e, "pooled upstream connection was closed; retrying");
                 let conn = self.connect().await?;
-                match self
-                    .attempt(conn, &parts.method, &head, RequestBody::None, defaults)
-                    .await?
-                {
-                    Attempt::Answered(res) => Ok(res),
+                match self.attempt(conn, method, head, RequestBody::None).await? {
+                    Attempt::Answered(answer) => Ok(answer),
                     Attempt::Stale(e) => Err(PoolError::Io(e)),
                 }
             }
@@ -238,8 +332,7 @@ impl Pool {
         mut conn: Conn,
         method: &Method,
         head: &[u8],
-        body: RequestBody,
-        defaults: &Defaults,
+        body: RequestBody<'_>,
     ) -> Result<Attempt, PoolError> {
         let reused = conn.reused;
         let stale = |e: io::Error| -> Result<Attempt, PoolError> {
@@ -256,19 +349,25 @@ impl Pool {
         if !answered_early {
             answered_early = match body {
                 RequestBody::None => false,
-                RequestBody::Length(b) => send_body(&mut conn, b, false).await?,
-                RequestBody::Chunked(b) => send_body(&mut conn, b, true).await?,
+                RequestBody::Length(_, source) => send_body(&mut conn, source, false).await?,
+                RequestBody::Chunked(source) => send_body(&mut conn, source, true).await?,
             };
         }
-        let res = loop {
-            let parsed = if conn.buf.is_empty() {
+        let mut spans = Vec::with_capacity(16);
+        let (status, head_len, facts) = loop {
+            let scanned = if conn.buf.is_empty() {
                 None
             } else {
-                parse_head(&mut conn.buf, defaults)?
+                scan_head(&conn.buf, &mut spans)?
             };
-            match parsed {
-                Some(res) if res.status.is_informational() => continue,
-                Some(res) => break res,
+            match scanned {
+                Some((status, len, _)) if status.is_informational() => {
+                    let _ = conn.buf.split_to(len);
+                }
+                Some((status, len, version)) => {
+                    let facts = Facts::of(&conn.buf[..len], &spans, version)?;
+                    break (status, len, facts);
+                }
                 None => match conn.fill().await {
                     Ok(0) if conn.buf.is_empty() && !answered_early => {
                         return stale(io::ErrorKind::UnexpectedEof.into())
@@ -280,20 +379,25 @@ impl Pool {
                 },
             }
         };
-        let framing = res.framing(method)?;
-        let reusable = res.keep_alive && !answered_early && !matches!(framing, Framing::Close);
+        let head = conn.buf.split_to(head_len).freeze();
+        let framing = facts.framing(method, status);
+        let reusable = facts.keep_alive && !answered_early && !matches!(framing, Framing::Close);
         let mut body = PooledBody {
             conn: Some(conn),
             pool: self.clone(),
             framing,
             reusable,
+            answered_early,
             done: false,
         };
         body.settle();
-        let mut response = Response::new(body);
-        *response.status_mut() = res.status;
-        *response.headers_mut() = res.headers;
-        Ok(Attempt::Answered(response))
+        Ok(Attempt::Answered(Answer {
+            status,
+            head,
+            spans,
+            facts,
+            body,
+        }))
     }
 }
 
@@ -309,12 +413,16 @@ fn is_closed_error(e: &io::Error) -> bool {
 }
 
 /// Streams the request body; `true` if the upstream answered before it was all sent.
-async fn send_body(conn: &mut Conn, mut body: Incoming, chunked: bool) -> Result<bool, PoolError> {
+async fn send_body(
+    conn: &mut Conn,
+    mut source: Source<'_>,
+    chunked: bool,
+) -> Result<bool, PoolError> {
     let mut scratch = BytesMut::new();
     loop {
-        let frame = tokio::select! {
+        let chunk = tokio::select! {
             biased;
-            frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)) => frame,
+            chunk = poll_fn(|cx| source.poll_chunk(cx)) => chunk,
             r = conn.stream.readable() => {
                 r.map_err(PoolError::Io)?;
                 if conn.try_fill().map_err(PoolError::Io)? {
@@ -323,17 +431,10 @@ async fn send_body(conn: &mut Conn, mut body: Incoming, chunked: bool) -> Result
                 continue;
             }
         };
-        let data = match frame {
+        let data = match chunk {
             None => break,
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue, // trailers are not forwarded
-            },
-            Some(Err(e)) => {
-                return Err(PoolError::Io(io::Error::other(format!(
-                    "client request body: {e}"
-                ))))
-            }
+            Some(Ok(data)) => data,
+            Some(Err(e)) => return Err(PoolError::Io(e)),
         };
         if data.is_empty() {
             continue;
@@ -382,8 +483,7 @@ fn encode_head(parts: &hyper::http::request::Parts, body: &RequestBody) -> Vec<u
     match body {
         RequestBody::None if had_length => out.extend_from_slice(b"content-length: 0\r\n"),
         RequestBody::None => {}
-        RequestBody::Length(b) => {
-            let n = b.size_hint().exact().unwrap_or(0);
+        RequestBody::Length(n, _) => {
             out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes());
         }
         RequestBody::Chunked(_) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -392,15 +492,17 @@ fn encode_head(parts: &hyper::http::request::Parts, body: &RequestBody) -> Vec<u
     out
 }
 
-/// A parsed upstream response head.
-struct Head {
-    status: StatusCode,
-    headers: HeaderMap,
-    keep_alive: bool,
-    chunked: bool,
+/// What a response head says about its body and its connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts {
+    /// The upstream keeps the connection open.
+    pub keep_alive: bool,
+    /// The body is chunked.
+    pub chunked: bool,
     /// `Transfer-Encoding` present but not ending in `chunked`: the body runs to end of stream.
-    other_coding: bool,
-    length: Option<u64>,
+    pub other_coding: bool,
+    /// `Content-Length`, unless a transfer coding overrides it.
+    pub length: Option<u64>,
 }
 
 /// How the response body ends.
@@ -415,25 +517,107 @@ enum Framing {
     Close,
 }
 
-impl Head {
-    fn framing(&self, method: &Method) -> Result<Framing, PoolError> {
+impl Facts {
+    /// Reads the framing headers of a scanned head.
+    fn of(head: &[u8], spans: &[Span], version: u8) -> Result<Self, PoolError> {
+        let mut facts = Facts {
+            keep_alive: version == 1,
+            ..Facts::default()
+        };
+        for &(ns, ne, vs, ve) in spans {
+            let name = &head[ns as usize..ne as usize];
+            let raw = &head[vs as usize..ve as usize];
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                let last = raw.rsplit(|b| *b == b',').next().unwrap_or_default();
+                facts.chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+                facts.other_coding = !facts.chunked;
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                let n = std::str::from_utf8(raw)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .ok_or(PoolError::Protocol("bad content-length"))?;
+                if facts.length.is_some_and(|l| l != n) {
+                    return Err(PoolError::Protocol("conflicting content-length"));
+                }
+                facts.length = Some(n);
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for token in raw.split(|b| *b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        facts.keep_alive = false;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") && version == 0 {
+                        facts.keep_alive = true;
+                    }
+                }
+            }
+        }
+        if facts.chunked || facts.other_coding {
+            // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
+            facts.length = None;
+        }
+        Ok(facts)
+    }
+
+    fn framing(&self, method: &Method, status: StatusCode) -> Framing {
         if method == Method::HEAD
-            || self.status == StatusCode::NO_CONTENT
-            || self.status == StatusCode::NOT_MODIFIED
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
         {
-            return Ok(Framing::Empty);
+            return Framing::Empty;
         }
         if self.chunked {
-            return Ok(Framing::Chunked(ChunkedDecoder::default()));
+            return Framing::Chunked(ChunkedDecoder::default());
         }
-        if self.other_coding {
-            return Ok(Framing::Close);
+        match self.length {
+            Some(n) if !self.other_coding => Framing::Length(n),
+            _ => Framing::Close,
         }
-        Ok(match self.length {
-            Some(n) => Framing::Length(n),
-            None => Framing::Close,
-        })
     }
+}
+
+/// Finds a complete response head at the front of `buf`: its status, length and HTTP minor
+/// version, with the header positions in `spans`; `None` when more bytes are needed.
+fn scan_head(
+    buf: &[u8],
+    spans: &mut Vec<Span>,
+) -> Result<Option<(StatusCode, usize, u8)>, PoolError> {
+    // Uninitialised header slots: nothing to zero on every response.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut slots);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
+            return Err(PoolError::Protocol("response head too large"))
+        }
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(PoolError::Protocol("response head too large"))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(PoolError::Protocol("malformed response head")),
+    };
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(PoolError::Protocol("bad status code"))?;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Err(PoolError::Protocol("unexpected protocol switch"));
+    }
+    let base = buf.as_ptr() as usize;
+    spans.clear();
+    for h in res.headers.iter() {
+        let name = (h.name.as_ptr() as usize - base) as u32;
+        let value = (h.value.as_ptr() as usize - base) as u32;
+        spans.push((
+            name,
+            name + h.name.len() as u32,
+            value,
+            value + h.value.len() as u32,
+        ));
+    }
+    Ok(Some((status, len, res.version.unwrap_or(1))))
 }
 
 /// Headers every proxied response starts with; the upstream's own headers of the same names win.
@@ -466,113 +650,44 @@ impl Defaults {
     }
 }
 
-/// Parses a response head off the front of `buf`; `None` when more bytes are needed.
-fn parse_head(buf: &mut BytesMut, defaults: &Defaults) -> Result<Option<Head>, PoolError> {
-    // Uninitialised header slots: nothing to zero on every response.
-    let mut slots =
-        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut []);
-    let parsed = httparse::ParserConfig::default()
-        .parse_response_with_uninit_headers(&mut res, buf, &mut slots);
-    let len = match parsed {
-        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
-            return Err(PoolError::Protocol("response head too large"))
-        }
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Err(PoolError::Protocol("response head too large"))
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(PoolError::Protocol("malformed response head")),
-    };
-    let status = res
-        .code
-        .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or(PoolError::Protocol("bad status code"))?;
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        return Err(PoolError::Protocol("unexpected protocol switch"));
+impl Answer {
+    /// The answer's headers as a map starting from `defaults` (an upstream header of a default's
+    /// name replaces it), without `Transfer-Encoding` and, when a coding is set, `Content-Length`.
+    pub fn headers(&self, defaults: &Defaults) -> Result<HeaderMap, PoolError> {
+        build_headers(&self.head, &self.spans, &self.facts, defaults)
     }
-    let version = res.version;
-    let mut keep_alive = version == Some(1);
-    let (mut chunked, mut other_coding, mut length) = (false, false, None);
-    // Header values are sliced out of the head's bytes without copying: note where each header
-    // lies (on the stack), then freeze the head.
-    let base = buf.as_ptr() as usize;
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-    let count = res.headers.len();
-    for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
-        let name = (h.name.as_ptr() as usize - base) as u32;
-        let value = (h.value.as_ptr() as usize - base) as u32;
-        *span = (
-            name,
-            name + h.name.len() as u32,
-            value,
-            value + h.value.len() as u32,
-        );
-    }
-    let head = buf.split_to(len).freeze();
-    let mut headers = defaults.map.clone();
-    for &(name_start, name_end, start, end) in &spans[..count] {
-        let name = HeaderName::from_bytes(&head[name_start as usize..name_end as usize])
-            .map_err(|_| PoolError::Protocol("bad header name"))?;
-        let (start, end) = (start as usize, end as usize);
-        let raw = &head[start..end];
-        if name == hyper::header::TRANSFER_ENCODING {
-            let last = raw.rsplit(|b| *b == b',').next().unwrap_or_default();
-            if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                chunked = true;
-                other_coding = false;
-            } else {
-                chunked = false;
-                other_coding = true;
+}
+
+fn build_headers(
+    head: &Bytes,
+    spans: &[Span],
+    facts: &Facts,
+    defaults: &Defaults,
+) -> Result<HeaderMap, PoolError> {
+    {
+        let mut headers = defaults.map.clone();
+        let coded = facts.chunked || facts.other_coding;
+        for &(ns, ne, vs, ve) in spans {
+            let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+                .map_err(|_| PoolError::Protocol("bad header name"))?;
+            if name == hyper::header::TRANSFER_ENCODING || (coded && name == CONTENT_LENGTH) {
+                continue;
             }
-            continue;
-        }
-        if name == CONTENT_LENGTH {
-            let n = std::str::from_utf8(raw)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or(PoolError::Protocol("bad content-length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(PoolError::Protocol("conflicting content-length"));
-            }
-            length = Some(n);
-        }
-        if name == CONNECTION {
-            for token in raw.split(|b| *b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && version == Some(0) {
-                    keep_alive = true;
+            // Values are slices of the head's bytes: no copy.
+            let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+                .map_err(|_| PoolError::Protocol("bad header value"))?;
+            match headers.entry(name) {
+                Entry::Occupied(mut e) if defaults.is_default(e.get()) => {
+                    e.insert(value);
+                }
+                Entry::Occupied(mut e) => e.append(value),
+                Entry::Vacant(e) => {
+                    e.insert(value);
                 }
             }
         }
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
-            .map_err(|_| PoolError::Protocol("bad header value"))?;
-        match headers.entry(name) {
-            Entry::Occupied(mut e) if defaults.is_default(e.get()) => {
-                e.insert(value);
-            }
-            Entry::Occupied(mut e) => e.append(value),
-            Entry::Vacant(e) => {
-                e.insert(value);
-            }
-        }
+        Ok(headers)
     }
-    if chunked || other_coding {
-        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); never pass both on.
-        headers.remove(CONTENT_LENGTH);
-        length = None;
-    }
-    Ok(Some(Head {
-        status,
-        headers,
-        keep_alive,
-        chunked,
-        other_coding,
-        length,
-    }))
 }
 
 /// An upstream response body, read from its connection as the client takes it; the connection
@@ -582,10 +697,28 @@ pub struct PooledBody {
     pool: Arc<Pool>,
     framing: Framing,
     reusable: bool,
+    /// The upstream answered before the whole request body was sent.
+    answered_early: bool,
     done: bool,
 }
 
 impl PooledBody {
+    /// The body arrives chunked (and is relayed re-chunked).
+    pub fn is_chunked(&self) -> bool {
+        matches!(self.framing, Framing::Chunked(_))
+    }
+
+    /// The body ends when the upstream closes the connection.
+    pub fn is_close_delimited(&self) -> bool {
+        matches!(self.framing, Framing::Close)
+    }
+
+    /// The upstream answered before the whole request body was sent (the rest was never read
+    /// from the client).
+    pub fn answered_early(&self) -> bool {
+        self.answered_early
+    }
+
     /// Marks the body finished when nothing is left, handing the connection back.
     fn settle(&mut self) {
         let finished = match &self.framing {
@@ -607,7 +740,8 @@ impl PooledBody {
         }
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+    /// The next piece of the body.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         loop {
             if self.done {
                 return Poll::Ready(None);
@@ -708,6 +842,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    struct Head {
+        status: StatusCode,
+        headers: HeaderMap,
+        facts: Facts,
+    }
+
+    impl Head {
+        fn framing(&self, method: &Method) -> Framing {
+            self.facts.framing(method, self.status)
+        }
+    }
+
+    fn parse_head(buf: &mut BytesMut, defaults: &Defaults) -> Result<Option<Head>, PoolError> {
+        let mut spans = Vec::new();
+        let Some((status, len, version)) = scan_head(buf, &mut spans)? else {
+            return Ok(None);
+        };
+        let facts = Facts::of(&buf[..len], &spans, version)?;
+        let head = buf.split_to(len).freeze();
+        let headers = build_headers(&head, &spans, &facts, defaults)?;
+        Ok(Some(Head {
+            status,
+            headers,
+            facts,
+        }))
+    }
+
     fn parsed(raw: &str) -> (Head, BytesMut) {
         let mut buf = BytesMut::from(raw.as_bytes());
         let head = parse_head(&mut buf, &Defaults::default()).unwrap().unwrap();
@@ -720,18 +881,12 @@ mod tests {
             "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 2\r\nx-a: 1\r\nx-a: 2\r\n\r\n{}",
         );
         assert_eq!(head.status, 201);
-        assert_eq!(head.length, Some(2));
-        assert!(head.keep_alive);
+        assert_eq!(head.facts.length, Some(2));
+        assert!(head.facts.keep_alive);
         assert_eq!(head.headers.get_all("x-a").iter().count(), 2);
         assert_eq!(&rest[..], b"{}");
-        assert!(matches!(
-            head.framing(&Method::GET).unwrap(),
-            Framing::Length(2)
-        ));
-        assert!(matches!(
-            head.framing(&Method::HEAD).unwrap(),
-            Framing::Empty
-        ));
+        assert!(matches!(head.framing(&Method::GET), Framing::Length(2)));
+        assert!(matches!(head.framing(&Method::HEAD), Framing::Empty));
     }
 
     #[test]
@@ -756,21 +911,15 @@ mod tests {
         let (head, _) = parsed(
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n",
         );
-        assert!(head.chunked);
-        assert!(!head.keep_alive);
+        assert!(head.facts.chunked);
+        assert!(!head.facts.keep_alive);
         assert!(head.headers.get(CONTENT_LENGTH).is_none());
         assert!(head.headers.get("transfer-encoding").is_none());
         let (head, _) = parsed("HTTP/1.0 200 OK\r\n\r\n");
-        assert!(!head.keep_alive);
-        assert!(matches!(
-            head.framing(&Method::GET).unwrap(),
-            Framing::Close
-        ));
+        assert!(!head.facts.keep_alive);
+        assert!(matches!(head.framing(&Method::GET), Framing::Close));
         let (head, _) = parsed("HTTP/1.1 204 No Content\r\n\r\n");
-        assert!(matches!(
-            head.framing(&Method::GET).unwrap(),
-            Framing::Empty
-        ));
+        assert!(matches!(head.framing(&Method::GET), Framing::Empty));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::body::GatewayBody;
 use crate::config::{Config, RateLimits, Upstream};
 use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
 use crate::limits::{self, ClientKeys, Verdict};
-use crate::net::{client_ip, IpNet};
+use crate::net::{client_ip_from, IpNet};
 use crate::pool::{Defaults, Pool, PoolError};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 pub struct Route {
     prefix: &'static str,
     name: &'static str,
-    pool: Arc<Pool>,
-    host: HeaderValue,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) host: HeaderValue,
 }
 
 impl Route {
@@ -45,22 +45,22 @@ impl Route {
 
 /// Everything the proxy path needs, shared by all connections.
 pub struct Proxy {
-    common: Common,
+    pub(crate) common: Common,
     metrics: shared::metrics::Metrics,
     routes: [Route; 4],
-    timeout: Duration,
-    limits: RateLimits,
+    pub(crate) timeout: Duration,
+    pub(crate) limits: RateLimits,
     /// `RateLimit-*` header values of the three rules, made once.
     rule_headers: [RuleHeaders; 3],
-    trusted: Vec<IpNet>,
-    cors: Cors,
+    pub(crate) trusted: Vec<IpNet>,
+    pub(crate) cors: Cors,
     /// Every proxied answer starts with the security headers (the service's own win).
     defaults: Defaults,
 }
 
 /// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
 /// send its old access token, and these endpoints do not use it.
-fn is_public_auth(path: &str) -> bool {
+pub(crate) fn is_public_auth(path: &str) -> bool {
     matches!(
         path.trim_end_matches('/'),
         "/api/auth/login" | "/api/auth/register" | "/api/auth/refresh"
@@ -143,24 +143,50 @@ impl Proxy {
         headers.insert(REQUEST_ID, request_id.clone());
         self.cors.apply(headers, origin.as_ref());
         if let Some(d) = decision {
-            match self.rule_headers.iter().find(|h| h.matches(&d)) {
-                Some(rule) => rule.add(headers, &d),
-                None => shared::rate_limit::add_headers(headers, &d),
-            }
+            self.add_rate_headers(headers, &d);
         }
         let (status, elapsed) = (res.status().as_u16(), started.elapsed().as_secs_f64());
-        self.metrics
-            .record_request(method.as_str(), route.prefix, status, elapsed);
-        tracing::info!(
-            service = "api-gateway",
-            http.method = %method,
-            http.route = route.prefix,
+        self.record(
+            method.as_str(),
+            route,
             status,
-            latency_ms = elapsed * 1000.0,
-            request_id = request_id.to_str().unwrap_or(""),
-            "response"
+            elapsed,
+            request_id.as_bytes(),
         );
         res
+    }
+
+    /// The bearer pre-check and the rate limits for a request to `path`; the decision becomes the
+    /// `RateLimit-*` headers of the answer.
+    pub(crate) async fn admit<'a>(
+        &self,
+        peer: &Peer,
+        method: &Method,
+        path: &str,
+        authorization: Option<&str>,
+        forwarded_for: impl DoubleEndedIterator<Item = &'a [u8]>,
+    ) -> Result<Option<RateDecision>, ApiError> {
+        let user = match authorization.and_then(shared::auth::bearer_from_value) {
+            Some(token) if !is_public_auth(path) => {
+                Some(self.common.authenticator.authenticate(token).await?)
+            }
+            _ => None,
+        };
+        let forwarded_client;
+        let keys = if peer.trusted {
+            let ip = client_ip_from(peer.ip, forwarded_for, &self.trusted);
+            forwarded_client = ClientKeys::new(ip);
+            &forwarded_client
+        } else {
+            &peer.keys
+        };
+        let class = limits::classify(method, path);
+        let limiter = self.common.backends.limiter.as_ref();
+        let user_id = user.as_ref().map(|c| c.user_id.as_str());
+        match limits::check(limiter, &self.limits, class, keys, user_id).await {
+            Verdict::Allow(d) => Ok(d),
+            Verdict::Refuse(d) => Err(shared::rate_limit::too_many_requests(&d)),
+        }
     }
 
     async fn send(
@@ -171,27 +197,24 @@ impl Proxy {
         request_id: &HeaderValue,
     ) -> Result<(Response<crate::pool::PooledBody>, Option<RateDecision>), ApiError> {
         let (mut parts, body) = req.into_parts();
-        let path = parts.uri.path();
-        let user = match shared::auth::bearer_token(&parts) {
-            Some(token) if !is_public_auth(path) => {
-                Some(self.common.authenticator.authenticate(token).await?)
-            }
-            _ => None,
-        };
-        let forwarded_client;
-        let keys = if peer.trusted {
-            forwarded_client = ClientKeys::new(client_ip(peer.ip, &parts.headers, &self.trusted));
-            &forwarded_client
-        } else {
-            &peer.keys
-        };
-        let class = limits::classify(&parts.method, path);
-        let limiter = self.common.backends.limiter.as_ref();
-        let user_id = user.as_ref().map(|c| c.user_id.as_str());
-        let decision = match limits::check(limiter, &self.limits, class, keys, user_id).await {
-            Verdict::Allow(d) => d,
-            Verdict::Refuse(d) => return Err(shared::rate_limit::too_many_requests(&d)),
-        };
+        let authorization = parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let forwarded_for = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes());
+        let decision = self
+            .admit(
+                peer,
+                &parts.method,
+                parts.uri.path(),
+                authorization,
+                forwarded_for,
+            )
+            .await?;
 
         if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
             // Absolute-form request target: upstreams get the origin form.
@@ -205,8 +228,21 @@ impl Proxy {
         parts.headers.insert(REQUEST_ID, request_id.clone());
 
         let upstream = Request::from_parts(parts, body);
-        match tokio::time::timeout(self.timeout, route.pool.send(upstream, &self.defaults)).await {
-            Ok(Ok(res)) => Ok((res, decision)),
+        let sent =
+            tokio::time::timeout(self.timeout, route.pool.send(upstream, &self.defaults)).await;
+        self.upstream_outcome(route, sent)
+            .map(|res| (res, decision))
+    }
+
+    /// An upstream call's result, its failures as the JSON errors clients get (503 unreachable,
+    /// 502 failed, 504 timed out).
+    pub(crate) fn upstream_outcome<T>(
+        &self,
+        route: &Route,
+        sent: Result<Result<T, PoolError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, ApiError> {
+        match sent {
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e @ PoolError::Connect(_))) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
                 Err(ApiError::unavailable(format!(
@@ -228,5 +264,45 @@ impl Proxy {
                 format!("{} service timed out", route.name),
             )),
         }
+    }
+
+    /// Adds the `RateLimit-*` headers of `d`.
+    pub(crate) fn add_rate_headers(&self, headers: &mut hyper::HeaderMap, d: &RateDecision) {
+        match self.rule_headers.iter().find(|h| h.matches(d)) {
+            Some(rule) => rule.add(headers, d),
+            None => shared::rate_limit::add_headers(headers, d),
+        }
+    }
+
+    /// Counts and logs one answered request.
+    pub(crate) fn record(
+        &self,
+        method: &str,
+        route: &Route,
+        status: u16,
+        elapsed: f64,
+        request_id: &[u8],
+    ) {
+        self.metrics
+            .record_request(method, route.prefix, status, elapsed);
+        tracing::info!(
+            service = "api-gateway",
+            http.method = method,
+            http.route = route.prefix,
+            status,
+            latency_ms = elapsed * 1000.0,
+            request_id = std::str::from_utf8(request_id).unwrap_or(""),
+            "response"
+        );
+    }
+
+    /// The index of the route serving `path`.
+    pub(crate) fn route_index(&self, path: &str) -> Option<usize> {
+        self.routes.iter().position(|r| r.matches(path))
+    }
+
+    /// The route at `index` (from [`Proxy::route_index`]).
+    pub(crate) fn route_at(&self, index: usize) -> &Route {
+        &self.routes[index.min(self.routes.len() - 1)]
     }
 }

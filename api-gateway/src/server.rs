@@ -3,6 +3,7 @@
 
 use crate::body::GatewayBody;
 use crate::headers::Peer;
+use crate::lane::{Connection, Ended, HEADER_READ_TIMEOUT};
 use crate::proxy::Proxy;
 use axum::Router;
 use hyper::body::Incoming;
@@ -55,7 +56,7 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {
@@ -75,13 +76,20 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let peer = Arc::new(gateway.proxy.peer(peer.ip()));
-                let gw = gateway.clone();
-                let service = service_fn(move |req| {
-                    let (gw, peer) = (gw.clone(), peer.clone());
-                    async move { Ok::<_, Infallible>(gw.handle(&peer, req).await) }
-                });
-                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                let (gw, builder, watcher, shutdown) =
+                    (gateway.clone(), builder.clone(), graceful.watcher(), shutdown.clone());
                 connections.spawn(async move {
+                    // Proxied requests in the gateway's own loop; anything else hands the
+                    // connection to hyper for the rest of its life.
+                    let ended = Connection::new(stream).run(&gw.proxy, &peer, &shutdown).await;
+                    let Ended::Handoff(rewind) = ended else {
+                        return;
+                    };
+                    let service = service_fn(move |req| {
+                        let (gw, peer) = (gw.clone(), peer.clone());
+                        async move { Ok::<_, Infallible>(gw.handle(&peer, req).await) }
+                    });
+                    let conn = watcher.watch(builder.serve_connection(TokioIo::new(rewind), service));
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
@@ -91,10 +99,11 @@ pub async fn serve(
     }
     draining.start();
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
         tracing::warn!("in-flight requests did not finish in time; closing them");
     }
     connections.shutdown().await;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod lane;
 mod local;
 mod protection;
 mod proxy;

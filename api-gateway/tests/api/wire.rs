@@ -358,3 +358,35 @@ async fn a_chunked_request_body_is_re_chunked_and_a_sized_one_keeps_its_length()
     assert!(seen.contains("content-length: 5\r\n"), "{seen}");
     assert!(seen.ends_with("\r\n\r\nsized"), "{seen}");
 }
+
+#[tokio::test]
+async fn the_upstreams_own_security_headers_win_and_hop_by_hop_ones_stay_behind() {
+    let (url, _) = raw_upstream(|_, wire| {
+        serve_each(wire, |_| {
+            b"HTTP/1.1 200 OK\r\nX-Frame-Options: DENY\r\nconnection: x-secret\r\nx-secret: 1\r\n\
+              x-request-id: upstream-id\r\naccess-control-allow-origin: https://other.example\r\n\
+              keep-alive: timeout=5\r\ncontent-length: 2\r\n\r\nok"
+                .to_vec()
+        })
+    })
+    .await;
+    let app = spawn_app(&[("PRODUCT_SERVICE_URL", &url)]).await;
+    for _ in 0..2 {
+        let res = app
+            .client
+            .get(app.at("/api/products/h"))
+            .header("x-request-id", "client-7")
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h.get_all("x-frame-options").iter().count(), 1);
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h.get("x-secret").is_none());
+        assert!(h.get("keep-alive").is_none());
+        assert_eq!(h["x-request-id"], "client-7");
+        assert_eq!(h["access-control-allow-origin"], "*");
+        assert_eq!(res.text().await.unwrap(), "ok");
+    }
+}

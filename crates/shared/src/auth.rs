@@ -237,6 +237,11 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
+    bearer_from_value(value)
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_from_value(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

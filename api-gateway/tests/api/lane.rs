@@ -1,0 +1,252 @@
+//! The gateway's own connection loop, spoken to over raw TCP: keep-alive, pipelining, hand-off to
+//! hyper mid-connection, `Connection: close`, errors on requests with bodies, HEAD, and the answer
+//! headers it writes itself (security set, CORS, request id) next to the upstream's.
+
+use crate::helpers::{spawn_app, TestApp};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One answer read off a raw connection: status, lowercase header lines, body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n == name).count()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(app: &TestApp) -> Self {
+        let stream = TcpStream::connect(app.url.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, raw: &str) {
+        self.stream.write_all(raw.as_bytes()).await.unwrap();
+    }
+
+    async fn more(&mut self) -> usize {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
+            .await
+            .expect("answer in time")
+            .unwrap();
+        self.buf.extend_from_slice(&chunk[..n]);
+        n
+    }
+
+    /// Reads one answer (content-length or chunked body; none for HEAD when `head` is set).
+    async fn answer(&mut self, head: bool) -> Answer {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            assert!(self.more().await > 0, "connection closed before an answer");
+        };
+        let text = String::from_utf8(self.buf[..end].to_vec()).unwrap();
+        self.buf.drain(..end);
+        let mut lines = text.split("\r\n");
+        let status = lines.next().unwrap()[9..12].parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (n, v) = l.split_once(':').unwrap();
+                (n.to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect();
+        let mut answer = Answer {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if head {
+            return answer;
+        }
+        if let Some(len) = answer.header("content-length") {
+            let len: usize = len.parse().unwrap();
+            while self.buf.len() < len {
+                assert!(self.more().await > 0);
+            }
+            answer.body = self.buf.drain(..len).collect();
+        } else if answer.header("transfer-encoding") == Some("chunked") {
+            loop {
+                let line_end = loop {
+                    if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                        break i;
+                    }
+                    assert!(self.more().await > 0);
+                };
+                let size =
+                    usize::from_str_radix(std::str::from_utf8(&self.buf[..line_end]).unwrap(), 16)
+                        .unwrap();
+                while self.buf.len() < line_end + 2 + size + 2 {
+                    assert!(self.more().await > 0);
+                }
+                answer
+                    .body
+                    .extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+                self.buf.drain(..line_end + 2 + size + 2);
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        answer
+    }
+
+    /// Whether the gateway closed the connection (after whatever was already buffered).
+    async fn closed(&mut self) -> bool {
+        self.buf.is_empty() && self.more().await == 0
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_pipelining_and_a_hand_off_to_hyper_mid_connection() {
+    let app = spawn_app(&[]).await;
+    let mut c = Client::connect(&app).await;
+    // Two pipelined requests in one write, answered in order on the same connection.
+    c.send("GET /api/products/a HTTP/1.1\r\nHost: shop\r\n\r\nGET /api/orders/b?x=1 HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let a = c.answer(false).await;
+    let b = c.answer(false).await;
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_eq!(a.json()["path"], "/api/products/a");
+    assert_eq!(b.json()["service"], "orders");
+    assert_eq!(b.json()["query"], "x=1");
+    // A local route on the same connection goes to hyper, which keeps serving it after.
+    c.send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n").await;
+    let health = c.answer(false).await;
+    assert_eq!(health.status, 200);
+    assert!(health.json()["services"].is_object(), "{:?}", health.json());
+    c.send("GET /api/products/c HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let after = c.answer(false).await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.json()["path"], "/api/products/c");
+    // A POST with its body in the same write, then one whose body comes later.
+    let mut c = Client::connect(&app).await;
+    c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"n\": 1}\n")
+        .await;
+    let posted = c.answer(false).await;
+    assert_eq!(posted.json()["body"], "{\"n\": 1}\n");
+    assert_eq!(posted.json()["headers"]["content-length"], "9");
+    let before = app.products.hits();
+    c.send("PUT /api/products/9 HTTP/1.1\r\nHost: shop\r\nContent-Length: 11\r\n\r\nhello")
+        .await;
+    // The head is upstream before the rest of the body is even sent: it streams.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.products.hits() == before {
+        assert!(std::time::Instant::now() < deadline, "head never forwarded");
+        tokio::task::yield_now().await;
+    }
+    c.send(" wor").await;
+    c.send("ld").await;
+    let put = c.answer(false).await;
+    assert_eq!(put.json()["body"], "hello world");
+    assert_eq!(put.json()["method"], "PUT");
+}
+
+#[tokio::test]
+async fn connection_close_errors_with_bodies_and_head_answers() {
+    let app = spawn_app(&[]).await;
+    let mut c = Client::connect(&app).await;
+    c.send("GET /api/products/x HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+        .await;
+    let a = c.answer(false).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("connection"), Some("close"));
+    assert!(c.closed().await);
+
+    // Refused with the body in hand: it is skipped and the connection carries on.
+    let mut c = Client::connect(&app).await;
+    c.send("POST /api/orders HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer nope\r\nContent-Length: 4\r\n\r\nbodyGET /api/orders/n HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["code"], "token_invalid");
+    assert!(refused.header("connection").is_none());
+    assert_eq!(refused.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert!(refused.header("x-request-id").is_some());
+    let next = c.answer(false).await;
+    assert_eq!(next.json()["path"], "/api/orders/n");
+    assert_eq!(app.orders.hits(), 1);
+
+    // Refused before the rest of the body arrived: the answer closes the connection.
+    let mut c = Client::connect(&app).await;
+    c.send("POST /api/orders HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer nope\r\nContent-Length: 40\r\n\r\nbody")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.header("connection"), Some("close"));
+    assert!(c.closed().await);
+    assert_eq!(app.orders.hits(), 1);
+
+    // HEAD: headers only, for an answer and for an error alike; the connection stays usable.
+    let mut c = Client::connect(&app).await;
+    c.send("HEAD /api/products/x HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let head = c.answer(true).await;
+    assert_eq!(head.status, 200);
+    c.send("HEAD /api/orders HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer nope\r\n\r\n")
+        .await;
+    let head = c.answer(true).await;
+    assert_eq!(head.status, 401);
+    assert!(head.header("content-length").is_some());
+    c.send("GET /api/products/y HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    assert_eq!(c.answer(false).await.json()["path"], "/api/products/y");
+}
+
+#[tokio::test]
+async fn answer_headers_combine_the_upstreams_with_the_gateways_own() {
+    let app = spawn_app(&[("ALLOWED_ORIGINS", "https://shop.example")]).await;
+    let mut c = Client::connect(&app).await;
+    c.send("GET /api/products/x HTTP/1.1\r\nHost: shop\r\nOrigin: https://shop.example\r\nX-Request-Id: mine-1\r\n\r\n")
+        .await;
+    let a = c.answer(false).await;
+    assert_eq!(
+        a.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert_eq!(a.header("vary"), Some("origin"));
+    assert!(a
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("ratelimit-remaining"));
+    assert_eq!(a.header("x-request-id"), Some("mine-1"));
+    assert_eq!(a.json()["headers"]["x-request-id"], "mine-1");
+    assert_eq!(a.header("ratelimit-limit"), Some("1000"));
+    assert_eq!(a.count("x-frame-options"), 1);
+    assert_eq!(a.count("content-security-policy"), 1);
+    c.send("GET /api/products/x HTTP/1.1\r\nHost: shop\r\nOrigin: https://evil.example\r\n\r\n")
+        .await;
+    let evil = c.answer(false).await;
+    assert!(evil.header("access-control-allow-origin").is_none());
+    assert_eq!(evil.header("ratelimit-remaining"), Some("998"));
+}

@@ -216,12 +216,46 @@ fn push_status(out: &mut Vec<u8>, status: StatusCode) {
 }
 
 fn push_rate_headers(proxy: &Proxy, out: &mut Vec<u8>, d: &RateDecision) {
-    let mut map = hyper::HeaderMap::new();
-    proxy.add_rate_headers(&mut map, d);
-    for (name, value) in &map {
-        push_header(out, name.as_str().as_bytes(), value.as_bytes());
-    }
+    let Some(rule) = proxy.rule_headers(d) else {
+        let mut map = hyper::HeaderMap::new();
+        proxy.add_rate_headers(&mut map, d);
+        for (name, value) in &map {
+            push_header(out, name.as_str().as_bytes(), value.as_bytes());
+        }
+        return;
+    };
+    push_header(out, b"ratelimit-policy", rule.policy().as_bytes());
+    push_header(out, b"ratelimit-limit", rule.limit().as_bytes());
+    out.extend_from_slice(b"ratelimit-remaining: ");
+    push_decimal(out, u64::from(d.remaining));
+    out.extend_from_slice(b"\r\nratelimit-reset: ");
+    push_decimal(out, shared::rate_limit::secs_ceil(d.reset_after));
+    out.extend_from_slice(b"\r\n");
 }
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// The security header lines, all of them, as one block.
+static SECURITY_BLOCK: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let mut block = Vec::new();
+    for (name, value) in shared::http::SECURITY_HEADERS {
+        push_header(&mut block, name.as_bytes(), value.as_bytes());
+    }
+    block
+});
 
 /// One client connection's state across its requests.
 pub struct Connection {
@@ -294,7 +328,6 @@ impl Connection {
         proxy: &Proxy,
         shutdown: &CancellationToken,
     ) -> io::Result<Option<Scan>> {
-        self.deadline = Instant::now() + HEADER_READ_TIMEOUT;
         loop {
             if !self.buf.is_empty() {
                 match scan(proxy, &self.buf) {
@@ -311,7 +344,7 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            // Nothing buffered: wait for the socket, the (lazily re-armed) deadline or shutdown.
+            // Nothing complete: wait for the socket, the (lazily re-armed) deadline or shutdown.
             let idle = self.buf.is_empty();
             tokio::select! {
                 biased;
@@ -395,7 +428,10 @@ impl Connection {
                 )
             }
         };
-        let elapsed = started.elapsed().as_secs_f64();
+        let finished = Instant::now();
+        let elapsed = (finished - started).as_secs_f64();
+        // The wait for the next request head starts now.
+        self.deadline = finished + HEADER_READ_TIMEOUT;
         proxy.record(
             req.method.as_str(),
             route,
@@ -557,9 +593,12 @@ impl Connection {
             {
                 continue;
             }
-            for (i, (security, _)) in shared::http::SECURITY_HEADERS.iter().enumerate() {
-                if name.eq_ignore_ascii_case(security.as_bytes()) {
-                    present |= 1 << i;
+            // (Every security header name is at least 15 bytes long.)
+            if name.len() >= 15 {
+                for (i, (security, _)) in shared::http::SECURITY_HEADERS.iter().enumerate() {
+                    if name.eq_ignore_ascii_case(security.as_bytes()) {
+                        present |= 1 << i;
+                    }
                 }
             }
             has_vary |= name.eq_ignore_ascii_case(b"vary");
@@ -568,9 +607,13 @@ impl Connection {
         if chunked_out {
             out.extend_from_slice(b"transfer-encoding: chunked\r\n");
         }
-        for (i, (name, value)) in shared::http::SECURITY_HEADERS.iter().enumerate() {
-            if present & (1 << i) == 0 {
-                push_header(out, name.as_bytes(), value.as_bytes());
+        if present == 0 {
+            out.extend_from_slice(&SECURITY_BLOCK);
+        } else {
+            for (i, (name, value)) in shared::http::SECURITY_HEADERS.iter().enumerate() {
+                if present & (1 << i) == 0 {
+                    push_header(out, name.as_bytes(), value.as_bytes());
+                }
             }
         }
         push_header(out, b"x-request-id", request_id);
@@ -645,9 +688,7 @@ impl Connection {
         for (name, value) in &e.headers {
             push_header(out, name.as_str().as_bytes(), value.as_bytes());
         }
-        for (name, value) in shared::http::SECURITY_HEADERS {
-            push_header(out, name.as_bytes(), value.as_bytes());
-        }
+        out.extend_from_slice(&SECURITY_BLOCK);
         push_header(out, b"x-request-id", request_id);
         proxy.cors.write(out, origin, false);
         if close {
@@ -735,7 +776,9 @@ impl Cors {
     /// Writes the CORS answer headers (same rules as [`Cors::apply`]).
     pub fn write(&self, out: &mut Vec<u8>, origin: Option<&[u8]>, has_vary: bool) {
         match (self, origin) {
-            (Cors::Any, _) => push_header(out, b"access-control-allow-origin", b"*"),
+            (Cors::Any, _) => {
+                out.extend_from_slice(b"access-control-allow-origin: *\r\n");
+            }
             (Cors::List(list), Some(origin)) if list.iter().any(|o| o.as_bytes() == origin) => {
                 push_header(out, b"access-control-allow-origin", origin);
                 if !has_vary {

@@ -102,6 +102,9 @@ pub async fn check(
 }
 
 async fn hit(limiter: &dyn RateLimiter, key: &str, rule: RateRule) -> Option<RateDecision> {
+    if let Some(d) = limiter.hit_now(key, rule) {
+        return Some(d);
+    }
     match limiter.hit(key, rule).await {
         Ok(d) => Some(d),
         Err(e) => {

@@ -266,9 +266,14 @@ impl Proxy {
         }
     }
 
+    /// The prebuilt `RateLimit-*` values of the rule `d` was decided under.
+    pub(crate) fn rule_headers(&self, d: &RateDecision) -> Option<&RuleHeaders> {
+        self.rule_headers.iter().find(|h| h.matches(d))
+    }
+
     /// Adds the `RateLimit-*` headers of `d`.
     pub(crate) fn add_rate_headers(&self, headers: &mut hyper::HeaderMap, d: &RateDecision) {
-        match self.rule_headers.iter().find(|h| h.matches(d)) {
+        match self.rule_headers(d) {
             Some(rule) => rule.add(headers, d),
             None => shared::rate_limit::add_headers(headers, d),
         }

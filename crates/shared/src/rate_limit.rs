@@ -68,48 +68,84 @@ pub struct RateLimitError(pub String);
 pub trait RateLimiter: Send + Sync {
     /// Counts one request for `key` under `rule` and says whether it is allowed.
     async fn hit(&self, key: &str, rule: RateRule) -> Result<RateDecision, RateLimitError>;
+
+    /// Counts at once when the backend needs no I/O (in-process counters); `None` means "use
+    /// [`RateLimiter::hit`]". Saves the boxed future on the gateway's hot path.
+    fn hit_now(&self, _key: &str, _rule: RateRule) -> Option<RateDecision> {
+        None
+    }
 }
+
+/// Counter shards of the in-process limiter (fewer threads waiting on one lock).
+const SHARDS: usize = 16;
+/// Counters kept per shard before expired windows are swept out.
+const SWEEP_AT: usize = 100_000 / SHARDS;
 
 /// In-process fixed-window counters (one process; use Redis to share across replicas).
-#[derive(Default)]
 pub struct MemoryRateLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    shards: [Mutex<HashMap<String, (Instant, u32)>>; SHARDS],
 }
 
-#[async_trait]
-impl RateLimiter for MemoryRateLimiter {
-    async fn hit(&self, key: &str, rule: RateRule) -> Result<RateDecision, RateLimitError> {
+impl Default for MemoryRateLimiter {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+impl MemoryRateLimiter {
+    /// Counts one request for `key` under `rule`.
+    pub fn count(&self, key: &str, rule: RateRule) -> RateDecision {
+        // FNV-1a picks the shard; the map itself keeps its keyed hasher.
+        let shard = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         let now = Instant::now();
-        let mut map = self
-            .windows
+        // A panic while holding the lock leaves plain counters: keep using them.
+        let mut map = self.shards[(shard % SHARDS as u64) as usize]
             .lock()
-            .map_err(|_| RateLimitError("lock poisoned".into()))?;
-        if map.len() > 100_000 {
+            .unwrap_or_else(|p| p.into_inner());
+        if map.len() > SWEEP_AT {
             map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
         }
         // Look up by `&str` first: counting a known key allocates nothing.
         if !map.contains_key(key) {
             map.insert(key.to_string(), (now, 0));
         }
-        let Some(entry) = map.get_mut(key) else {
-            return Err(RateLimitError("counter vanished".into()));
+        let (start, hits) = match map.get_mut(key) {
+            Some(entry) => {
+                if now.duration_since(entry.0) >= rule.window {
+                    *entry = (now, 0);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                *entry
+            }
+            None => (now, 1),
         };
-        if now.duration_since(entry.0) >= rule.window {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        let reset_after = rule.window.saturating_sub(now.duration_since(entry.0));
-        Ok(RateDecision {
-            allowed: entry.1 <= rule.count,
+        RateDecision {
+            allowed: hits <= rule.count,
             limit: rule.count,
-            remaining: rule.count.saturating_sub(entry.1),
-            reset_after,
+            remaining: rule.count.saturating_sub(hits),
+            reset_after: rule.window.saturating_sub(now.duration_since(start)),
             window: rule.window,
-        })
+        }
     }
 }
 
-fn secs_ceil(d: Duration) -> u64 {
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> Result<RateDecision, RateLimitError> {
+        Ok(self.count(key, rule))
+    }
+
+    fn hit_now(&self, key: &str, rule: RateRule) -> Option<RateDecision> {
+        Some(self.count(key, rule))
+    }
+}
+
+/// Whole seconds, rounded up, at least 1 (`Retry-After`, `RateLimit-Reset`).
+pub fn secs_ceil(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000).max(1) as u64
 }
 
@@ -135,6 +171,16 @@ impl RuleHeaders {
             policy: HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("0")),
             limit: HeaderValue::from(rule.count),
         }
+    }
+
+    /// The `RateLimit-Policy` value.
+    pub fn policy(&self) -> &HeaderValue {
+        &self.policy
+    }
+
+    /// The `RateLimit-Limit` value.
+    pub fn limit(&self) -> &HeaderValue {
+        &self.limit
     }
 
     /// Whether `d` was decided under this rule.

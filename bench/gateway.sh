@@ -187,6 +187,9 @@ PY
   WORKERS=$(ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ',' | sed 's/^,//;s/,$//')
   GW_CPU=$(cpu_per_request "$GW_PID" "$GW_PORT")
   NGX_CPU=$(cpu_per_request "$WORKERS" "$NGX_PORT")
-  echo "CPU per request (user+sys, incl. loopback TCP): gateway ${GW_CPU} us, nginx ${NGX_CPU} us" \
-       "(gateway/nginx = $(python3 -c "print(f'{$GW_CPU / $NGX_CPU:.2f}')"))"
+  NGX2_CPU=$(cpu_per_request "$WORKERS" "$NGX2_PORT")
+  echo "CPU per request (user+sys, incl. loopback TCP): gateway ${GW_CPU} us, nginx ${NGX_CPU} us," \
+       "nginx with the same headers ${NGX2_CPU} us" \
+       "(gateway/nginx = $(python3 -c "print(f'{$GW_CPU / $NGX_CPU:.2f}')")," \
+       "gateway/nginx same headers = $(python3 -c "print(f'{$GW_CPU / $NGX2_CPU:.2f}')"))"
 fi

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Counts user-space instructions per proxied request, under valgrind's callgrind, for the gateway
+# and for nginx (plain, and adding the same response headers), on the same trivial upstream. The
+# counts do not depend on what else the machine is doing, unlike requests/s, so they are the
+# steady comparison; the kernel's share of the work (the same socket calls for both) is not in
+# them. One keep-alive connection sends REQUESTS GETs after a warm-up.
+#
+# Usage: bench/instructions.sh        Env: REQUESTS=5000
+# Needs: valgrind and nginx (apt-get install -y valgrind nginx), python3, curl.
+set -euo pipefail
+
+REQUESTS=${REQUESTS:-5000}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+for tool in valgrind callgrind_control callgrind_annotate nginx curl python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y valgrind nginx)" >&2; exit 1; }
+done
+
+cd "$(dirname "$0")/.."
+cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
+BIN="$TARGET_DIR/release"
+
+read -r UP_PORT GW_PORT NGX_PORT NGX2_PORT < <(python3 - <<'PY'
+import socket
+socks = [socket.socket() for _ in range(4)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+for s in socks: s.close()
+PY
+)
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
+
+cat > "$WORK/load.py" <<'PY'
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+request = b"GET /api/products/bench HTTP/1.1\r\nHost: bench\r\n\r\n"
+for i in range(n):
+    s.sendall(request)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit(f"connection closed after {i} answers")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        sys.exit(f"unexpected answer: {head[:80]!r}")
+    length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += s.recv(65536)
+PY
+
+wait_for() {
+  local url=$1 deadline=$((SECONDS + 60))
+  until curl -fsS -o /dev/null "$url"; do
+    if ((SECONDS > deadline)); then echo "no answer from $url" >&2; cat "$WORK"/*.log >&2; exit 1; fi
+    sleep 0.3
+  done
+}
+
+# measure <pid> <port> <callgrind out file>: instructions per request between a zero and a dump.
+measure() {
+  local pid=$1 port=$2 out=$3
+  python3 "$WORK/load.py" "$port" 300
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  python3 "$WORK/load.py" "$port" "$REQUESTS"
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  local dump
+  dump=$(ls -t "$out".* | head -1)
+  callgrind_annotate "$dump" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' |
+    python3 -c "import sys; print(int(sys.stdin.read()) // $REQUESTS)"
+}
+
+env JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 \
+  ENCRYPTION_KEY=12345678901234567890123456789012 \
+  INTERNAL_TOKEN=bench-internal-token-0123456789abcdef \
+  PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
+  RATE_LIMIT_READ=1000000000/900 RUST_LOG=warn PORT="$GW_PORT" TOKIO_WORKER_THREADS=1 \
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/gw.out" "$BIN/api-gateway" \
+  > "$WORK/gateway.log" 2>&1 &
+GW_PID=$!
+PIDS+=($GW_PID)
+
+HEADERS=$(cat <<'NGINX'
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Request-Id $request_id always;
+      add_header Content-Security-Policy "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests" always;
+      add_header Cross-Origin-Opener-Policy same-origin always;
+      add_header Cross-Origin-Resource-Policy same-origin always;
+      add_header Origin-Agent-Cluster "?1" always;
+      add_header Referrer-Policy no-referrer always;
+      add_header Strict-Transport-Security "max-age=15552000; includeSubDomains" always;
+      add_header X-Content-Type-Options nosniff always;
+      add_header X-DNS-Prefetch-Control off always;
+      add_header X-Download-Options noopen always;
+      add_header X-Frame-Options SAMEORIGIN always;
+      add_header X-Permitted-Cross-Domain-Policies none always;
+      add_header X-XSS-Protection 0 always;
+NGINX
+)
+cat > "$WORK/nginx.conf" <<NGINX
+master_process off;
+daemon off;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/body;
+  proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi;
+  uwsgi_temp_path $WORK/uwsgi;
+  scgi_temp_path $WORK/scgi;
+  upstream bench_upstream { server 127.0.0.1:$UP_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+  server {
+    listen 127.0.0.1:$NGX2_PORT;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+$HEADERS
+    }
+  }
+}
+NGINX
+valgrind --tool=callgrind --callgrind-out-file="$WORK/ngx.out" \
+  nginx -c "$WORK/nginx.conf" -p "$WORK" > "$WORK/nginx.log" 2>&1 &
+NGX_PID=$!
+PIDS+=($NGX_PID)
+
+wait_for "http://127.0.0.1:$GW_PORT/api/products/bench"
+wait_for "http://127.0.0.1:$NGX_PORT/api/products/bench"
+wait_for "http://127.0.0.1:$NGX2_PORT/api/products/bench"
+
+GW=$(measure "$GW_PID" "$GW_PORT" "$WORK/gw.out")
+NGX=$(measure "$NGX_PID" "$NGX_PORT" "$WORK/ngx.out")
+NGX2=$(measure "$NGX_PID" "$NGX2_PORT" "$WORK/ngx.out")
+
+echo "user-space instructions per proxied request (callgrind, $REQUESTS keep-alive GETs):"
+printf '  %-40s %8s\n' "api-gateway (rate limits on)" "$GW" \
+  "nginx" "$NGX" "nginx adding the same headers" "$NGX2"
+python3 - "$GW" "$NGX" "$NGX2" <<'PY'
+import sys
+gw, ngx, ngx2 = map(int, sys.argv[1:])
+print(f"gateway / nginx               = {gw / ngx:.2f}")
+print(f"gateway / nginx, same headers = {gw / ngx2:.2f}")
+PY

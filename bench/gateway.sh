@@ -24,35 +24,14 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
 BIN="$TARGET_DIR/release"
 
-read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks: s.close()
-PY
-)
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/common.sh
+source bench/common.sh
+read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(free_ports 5)
 
 "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
 
-# Logging at warn (nginx runs with access_log off); the read limit is huge so that every request
-# is still counted but none is refused.
 start_gateway() {
-  env JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 \
-    ENCRYPTION_KEY=12345678901234567890123456789012 \
-    INTERNAL_TOKEN=bench-internal-token-0123456789abcdef \
-    PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
-    RATE_LIMIT_READ=1000000000/900 \
-    RUST_LOG=warn \
+  env "${GATEWAY_ENV[@]}" PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
     "$@" "$BIN/api-gateway" >> "$WORK/gateway.log" 2>&1 &
   PIDS+=($!)
 }
@@ -91,20 +70,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Request-Id \$request_id;
-      add_header X-Request-Id \$request_id always;
-      add_header Content-Security-Policy "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests" always;
-      add_header Cross-Origin-Opener-Policy same-origin always;
-      add_header Cross-Origin-Resource-Policy same-origin always;
-      add_header Origin-Agent-Cluster "?1" always;
-      add_header Referrer-Policy no-referrer always;
-      add_header Strict-Transport-Security "max-age=15552000; includeSubDomains" always;
-      add_header X-Content-Type-Options nosniff always;
-      add_header X-DNS-Prefetch-Control off always;
-      add_header X-Download-Options noopen always;
-      add_header X-Frame-Options SAMEORIGIN always;
-      add_header X-Permitted-Cross-Domain-Policies none always;
-      add_header X-XSS-Protection 0 always;
+$NGINX_SAME_HEADERS
     }
   }
 }
@@ -112,13 +78,6 @@ NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
 NGINX_PID=$!
 
-wait_for() {
-  local url=$1 deadline=$((SECONDS + 20))
-  until curl -fsS -o /dev/null "$url"; do
-    if ((SECONDS > deadline)); then echo "no answer from $url" >&2; cat "$WORK"/*.log >&2; exit 1; fi
-    sleep 0.2
-  done
-}
 wait_for "http://127.0.0.1:$UP_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$GW_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$NGX_PORT$PATH_UNDER_TEST"

@@ -19,23 +19,9 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
 BIN="$TARGET_DIR/release"
 
-read -r UP_PORT GW_PORT NGX_PORT NGX2_PORT < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks: s.close()
-PY
-)
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/common.sh
+source bench/common.sh
+read -r UP_PORT GW_PORT NGX_PORT NGX2_PORT < <(free_ports 4)
 
 "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
 
@@ -60,14 +46,6 @@ for i in range(n):
         body += s.recv(65536)
 PY
 
-wait_for() {
-  local url=$1 deadline=$((SECONDS + 60))
-  until curl -fsS -o /dev/null "$url"; do
-    if ((SECONDS > deadline)); then echo "no answer from $url" >&2; cat "$WORK"/*.log >&2; exit 1; fi
-    sleep 0.3
-  done
-}
-
 # measure <pid> <port> <callgrind out file>: instructions per request between a zero and a dump.
 measure() {
   local pid=$1 port=$2 out=$3
@@ -81,33 +59,13 @@ measure() {
     python3 -c "import sys; print(int(sys.stdin.read()) // $REQUESTS)"
 }
 
-env JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 \
-  ENCRYPTION_KEY=12345678901234567890123456789012 \
-  INTERNAL_TOKEN=bench-internal-token-0123456789abcdef \
-  PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
-  RATE_LIMIT_READ=1000000000/900 RUST_LOG=warn PORT="$GW_PORT" TOKIO_WORKER_THREADS=1 \
+env "${GATEWAY_ENV[@]}" PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
+  PORT="$GW_PORT" TOKIO_WORKER_THREADS=1 \
   valgrind --tool=callgrind --callgrind-out-file="$WORK/gw.out" "$BIN/api-gateway" \
   > "$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=($GW_PID)
 
-HEADERS=$(cat <<'NGINX'
-      proxy_set_header X-Request-Id $request_id;
-      add_header X-Request-Id $request_id always;
-      add_header Content-Security-Policy "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests" always;
-      add_header Cross-Origin-Opener-Policy same-origin always;
-      add_header Cross-Origin-Resource-Policy same-origin always;
-      add_header Origin-Agent-Cluster "?1" always;
-      add_header Referrer-Policy no-referrer always;
-      add_header Strict-Transport-Security "max-age=15552000; includeSubDomains" always;
-      add_header X-Content-Type-Options nosniff always;
-      add_header X-DNS-Prefetch-Control off always;
-      add_header X-Download-Options noopen always;
-      add_header X-Frame-Options SAMEORIGIN always;
-      add_header X-Permitted-Cross-Domain-Policies none always;
-      add_header X-XSS-Protection 0 always;
-NGINX
-)
 cat > "$WORK/nginx.conf" <<NGINX
 master_process off;
 daemon off;
@@ -140,7 +98,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-$HEADERS
+$NGINX_SAME_HEADERS
     }
   }
 }
@@ -150,9 +108,9 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/ngx.out" \
 NGX_PID=$!
 PIDS+=($NGX_PID)
 
-wait_for "http://127.0.0.1:$GW_PORT/api/products/bench"
-wait_for "http://127.0.0.1:$NGX_PORT/api/products/bench"
-wait_for "http://127.0.0.1:$NGX2_PORT/api/products/bench"
+wait_for "http://127.0.0.1:$GW_PORT/api/products/bench" 60
+wait_for "http://127.0.0.1:$NGX_PORT/api/products/bench" 60
+wait_for "http://127.0.0.1:$NGX2_PORT/api/products/bench" 60
 
 GW=$(measure "$GW_PID" "$GW_PORT" "$WORK/gw.out")
 NGX=$(measure "$NGX_PID" "$NGX_PORT" "$WORK/ngx.out")

@@ -1,0 +1,61 @@
+# Shared by the bench scripts (sourced): free ports, a work directory cleaned up on exit with every
+# process started, the gateway's environment, the header set nginx adds to match the gateway, and
+# waiting for a URL to answer.
+
+# free_ports N: N free loopback TCP ports on one line.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+for s in socks: s.close()
+PY
+}
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The gateway's settings for a run against the upstream on $UP_PORT: logging at warn (nginx runs with
+# access_log off) and a read limit so high that every request is counted but none refused.
+GATEWAY_ENV=(
+  JWT_SECRET=bench-jwt-secret-0123456789abcdef0123
+  ENCRYPTION_KEY=12345678901234567890123456789012
+  INTERNAL_TOKEN=bench-internal-token-0123456789abcdef
+  RATE_LIMIT_READ=1000000000/900
+  RUST_LOG=warn
+)
+
+# nginx directives adding the response headers the gateway adds (helmet's set and a request id).
+NGINX_SAME_HEADERS=$(cat <<'NGINX'
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Request-Id $request_id always;
+      add_header Content-Security-Policy "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests" always;
+      add_header Cross-Origin-Opener-Policy same-origin always;
+      add_header Cross-Origin-Resource-Policy same-origin always;
+      add_header Origin-Agent-Cluster "?1" always;
+      add_header Referrer-Policy no-referrer always;
+      add_header Strict-Transport-Security "max-age=15552000; includeSubDomains" always;
+      add_header X-Content-Type-Options nosniff always;
+      add_header X-DNS-Prefetch-Control off always;
+      add_header X-Download-Options noopen always;
+      add_header X-Frame-Options SAMEORIGIN always;
+      add_header X-Permitted-Cross-Domain-Policies none always;
+      add_header X-XSS-Protection 0 always;
+NGINX
+)
+
+# wait_for URL [SECONDS]: until the URL answers 2xx, or fail with the logs.
+wait_for() {
+  local url=$1 deadline=$((SECONDS + ${2:-30}))
+  until curl -fsS -o /dev/null "$url"; do
+    if ((SECONDS > deadline)); then echo "no answer from $url" >&2; cat "$WORK"/*.log >&2; exit 1; fi
+    sleep 0.2
+  done
+}

@@ -51,6 +51,49 @@ NGINX_SAME_HEADERS=$(cat <<'NGINX'
 NGINX
 )
 
+# nginx_conf PROCESS_LINES: an nginx.conf in $WORK proxying 127.0.0.1:$NGX_PORT plainly and
+# 127.0.0.1:$NGX2_PORT with the gateway's headers to the upstream on $UP_PORT (keep-alive pool);
+# PROCESS_LINES are the top-level directives on processes (workers, master).
+nginx_conf() {
+  cat > "$WORK/nginx.conf" <<NGINX
+$1
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/body;
+  proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi;
+  uwsgi_temp_path $WORK/uwsgi;
+  scgi_temp_path $WORK/scgi;
+  upstream bench_upstream { server 127.0.0.1:$UP_PORT; keepalive 256; }
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+  # The same proxy doing the gateway's response work: helmet's headers and a request id.
+  server {
+    listen 127.0.0.1:$NGX2_PORT;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+$NGINX_SAME_HEADERS
+    }
+  }
+}
+NGINX
+}
+
 # wait_for URL [SECONDS]: until the URL answers 2xx, or fail with the logs.
 wait_for() {
   local url=$1 deadline=$((SECONDS + ${2:-30}))

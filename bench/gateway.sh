@@ -39,42 +39,7 @@ start_gateway PORT="$GW_PORT"
 GW_PID=${PIDS[-1]}
 start_gateway PORT="$GW2_PORT" RATE_LIMIT_ENABLED=false
 
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes auto;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
-  upstream bench_upstream { server 127.0.0.1:$UP_PORT; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / {
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
-  # The same proxy doing the gateway's response work: helmet's headers and a request id.
-  server {
-    listen 127.0.0.1:$NGX2_PORT;
-    location / {
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-$NGINX_SAME_HEADERS
-    }
-  }
-}
-NGINX
+nginx_conf "worker_processes auto;"
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
 NGINX_PID=$!
 

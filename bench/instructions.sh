@@ -66,43 +66,8 @@ env "${GATEWAY_ENV[@]}" PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
 GW_PID=$!
 PIDS+=($GW_PID)
 
-cat > "$WORK/nginx.conf" <<NGINX
-master_process off;
-daemon off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
-  upstream bench_upstream { server 127.0.0.1:$UP_PORT; keepalive 64; }
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / {
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
-  server {
-    listen 127.0.0.1:$NGX2_PORT;
-    location / {
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-$NGINX_SAME_HEADERS
-    }
-  }
-}
-NGINX
+nginx_conf "master_process off;
+worker_processes 1;"
 valgrind --tool=callgrind --callgrind-out-file="$WORK/ngx.out" \
   nginx -c "$WORK/nginx.conf" -p "$WORK" > "$WORK/nginx.log" 2>&1 &
 NGX_PID=$!

@@ -233,6 +233,24 @@ fn push_rate_headers(proxy: &Proxy, out: &mut Vec<u8>, d: &RateDecision) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// The current time as an HTTP date, formatted at most once a second per thread.
+fn now_http_date() -> String {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+    }
+    let now = std::time::SystemTime::now();
+    let second = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    CACHE.with_borrow_mut(|(at, text)| {
+        if *at != second || text.is_empty() {
+            *at = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        text.clone()
+    })
+}
+
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -585,7 +603,7 @@ impl Connection {
             }
         }
         let mut present = 0u16; // security headers the upstream set itself
-        let mut has_vary = false;
+        let (mut has_vary, mut has_date) = (false, false);
         for &(ns, ne, vs, ve) in &spans {
             let name = &head[ns as usize..ne as usize];
             if dropped_on_the_way_down(name, coded, decision.is_some())
@@ -602,10 +620,15 @@ impl Connection {
                 }
             }
             has_vary |= name.eq_ignore_ascii_case(b"vary");
+            has_date |= name.eq_ignore_ascii_case(b"date");
             push_header(out, name, &head[vs as usize..ve as usize]);
         }
         if chunked_out {
             out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        }
+        if !has_date {
+            // A forwarded answer carries a Date (RFC 9110 §6.6.1); the services always send one.
+            push_header(out, b"date", now_http_date().as_bytes());
         }
         if present == 0 {
             out.extend_from_slice(&SECURITY_BLOCK);
@@ -683,6 +706,7 @@ impl Connection {
         let out = &mut self.out;
         out.clear();
         push_status(out, e.status);
+        push_header(out, b"date", now_http_date().as_bytes());
         push_header(out, b"content-type", b"application/json");
         push_header(out, b"content-length", body.len().to_string().as_bytes());
         for (name, value) in &e.headers {

@@ -387,6 +387,8 @@ async fn the_upstreams_own_security_headers_win_and_hop_by_hop_ones_stay_behind(
         assert!(h.get("keep-alive").is_none());
         assert_eq!(h["x-request-id"], "client-7");
         assert_eq!(h["access-control-allow-origin"], "*");
+        // The upstream sent no Date: the gateway adds one.
+        assert!(httpdate::parse_http_date(h["date"].to_str().unwrap()).is_ok());
         assert_eq!(res.text().await.unwrap(), "ok");
     }
 }

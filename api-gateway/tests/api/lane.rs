@@ -250,3 +250,40 @@ async fn answer_headers_combine_the_upstreams_with_the_gateways_own() {
     assert!(evil.header("access-control-allow-origin").is_none());
     assert_eq!(evil.header("ratelimit-remaining"), Some("998"));
 }
+
+#[tokio::test]
+async fn what_the_loop_does_not_serve_itself_hyper_serves_on_the_same_connection() {
+    let app = spawn_app(&[]).await;
+    // Expect: 100-continue.
+    let mut c = Client::connect(&app).await;
+    c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        .await;
+    let go_on = c.answer(true).await;
+    assert_eq!(go_on.status, 100);
+    c.send("{}").await;
+    let posted = c.answer(false).await;
+    assert_eq!(posted.status, 200);
+    assert_eq!(posted.json()["body"], "{}");
+
+    // A head too large for the loop (but within hyper's limits) is still proxied.
+    let mut c = Client::connect(&app).await;
+    let big = "v".repeat(20 * 1024);
+    c.send(&format!(
+        "GET /api/products/big-head HTTP/1.1\r\nHost: shop\r\nX-Big: {big}\r\n\r\n"
+    ))
+    .await;
+    let answer = c.answer(false).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.json()["headers"]["x-big"].as_str().unwrap().len(),
+        big.len()
+    );
+
+    // Garbage is refused by hyper with a 400 and the connection closed.
+    let mut c = Client::connect(&app).await;
+    c.send("GET /api/products/x HTTP/1.1\r\nHost: shop\r\nBad Header: x\r\n\r\n")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(app.products.hits(), 2);
+}

@@ -7,7 +7,7 @@
 
 use crate::headers::{fresh_request_id, is_sane_request_id, Cors, Peer};
 use crate::pool::{Answer, RequestBody, Source, Span};
-use crate::proxy::{Proxy, Route};
+use crate::proxy::Proxy;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::FutureExt;
 use hyper::{Method, StatusCode};
@@ -17,9 +17,11 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock: the same as the system's, and paused with it in tests.
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Largest request head handled here (larger ones go to hyper, which answers 431).
@@ -284,6 +286,8 @@ pub struct Connection {
     /// When the wait for the current request head gives up.
     deadline: Instant,
     idle: Pin<Box<tokio::time::Sleep>>,
+    /// The upstream timeout's timer, re-armed lazily (see [`within`]).
+    upstream_timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 /// How a served request left the connection.
@@ -303,9 +307,10 @@ pub enum Ended {
 }
 
 impl Connection {
-    /// Starts serving `stream`.
-    pub fn new(stream: TcpStream) -> Self {
+    /// Starts serving `stream` (answers from upstreams are awaited up to `upstream_timeout`).
+    pub fn new(stream: TcpStream, upstream_timeout: Duration) -> Self {
         Self {
+            upstream_timer: Box::pin(tokio::time::sleep(upstream_timeout)),
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
             out: Vec::with_capacity(2048),
@@ -372,7 +377,7 @@ impl Connection {
                     if Instant::now() >= self.deadline {
                         return Ok(None);
                     }
-                    self.idle.as_mut().reset(self.deadline.into());
+                    self.idle.as_mut().reset(self.deadline);
                 }
             }
         }
@@ -400,7 +405,7 @@ impl Connection {
             Ok(decision) => {
                 let streamed = self.buf.len() < req.content_length as usize;
                 let proxied = self
-                    .forward(proxy, route, peer, &req, &head, &request_id)
+                    .forward(proxy, peer, &req, &head, &request_id, started)
                     .await;
                 proxied
                     .map(|answer| (answer, decision))
@@ -482,12 +487,13 @@ impl Connection {
     async fn forward(
         &mut self,
         proxy: &Proxy,
-        route: &Route,
         peer: &Peer,
         req: &Request,
         head: &Bytes,
         request_id: &Bytes,
+        started: Instant,
     ) -> Result<Answer, ApiError> {
+        let route = proxy.route_at(req.route);
         let up = &mut self.head_up;
         up.clear();
         up.extend_from_slice(req.method.as_str().as_bytes());
@@ -562,7 +568,7 @@ impl Connection {
         };
         let retry = length == 0;
         let sent = route.pool.exchange(&req.method, &self.head_up, body, retry);
-        let answer = tokio::time::timeout(proxy.timeout, sent).await;
+        let answer = within(&mut self.upstream_timer, started + proxy.timeout, sent).await;
         proxy.upstream_outcome(route, answer)
     }
 
@@ -726,6 +732,29 @@ impl Connection {
     }
 }
 
+/// Runs `fut` until `deadline`; `None` if it has not finished by then. `timer` is one long-lived
+/// timer per connection whose deadline never lies after the current one (deadlines only move
+/// forward): when it fires early it is re-armed, so a request that ends in time touches no timer.
+async fn within<F: std::future::Future>(
+    timer: &mut Pin<Box<tokio::time::Sleep>>,
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut fut => return Some(out),
+            _ = timer.as_mut() => {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+                timer.as_mut().reset(deadline);
+            }
+        }
+    }
+}
+
 /// Appends body bytes, as a chunk when the answer is chunked.
 fn frame(out: &mut Vec<u8>, data: &[u8], chunked: bool) {
     if data.is_empty() {
@@ -816,5 +845,37 @@ impl Cors {
             b"access-control-expose-headers",
             crate::headers::EXPOSED.as_bytes(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn within_waits_for_the_real_deadline_when_its_timer_fires_early() {
+        let start = Instant::now();
+        let mut timer = Box::pin(tokio::time::sleep(Duration::from_secs(1)));
+        // Finishes after the timer's first firing but before the deadline.
+        let late = tokio::time::sleep(Duration::from_secs(2));
+        let deadline = start + Duration::from_secs(3);
+        assert_eq!(within(&mut timer, deadline, late).await, Some(()));
+        // Never finishes: gives up at the deadline, not at the timer's first firing.
+        let never = std::future::pending::<()>();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert_eq!(within(&mut timer, deadline, never).await, None);
+        assert!(Instant::now() >= deadline);
+        assert!(Instant::now() < deadline + Duration::from_millis(10));
+    }
+
+    #[test]
+    fn decimals_and_dates_are_written_as_http_wants_them() {
+        let mut out = Vec::new();
+        for n in [0, 7, 42, 1000, u64::MAX] {
+            out.clear();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        assert!(httpdate::parse_http_date(&now_http_date()).is_ok());
     }
 }

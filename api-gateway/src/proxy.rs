@@ -230,27 +230,27 @@ impl Proxy {
         let upstream = Request::from_parts(parts, body);
         let sent =
             tokio::time::timeout(self.timeout, route.pool.send(upstream, &self.defaults)).await;
-        self.upstream_outcome(route, sent)
+        self.upstream_outcome(route, sent.ok())
             .map(|res| (res, decision))
     }
 
-    /// An upstream call's result, its failures as the JSON errors clients get (503 unreachable,
-    /// 502 failed, 504 timed out).
+    /// An upstream call's result (`None`: timed out), its failures as the JSON errors clients
+    /// get (503 unreachable, 502 failed, 504 timed out).
     pub(crate) fn upstream_outcome<T>(
         &self,
         route: &Route,
-        sent: Result<Result<T, PoolError>, tokio::time::error::Elapsed>,
+        sent: Option<Result<T, PoolError>>,
     ) -> Result<T, ApiError> {
         match sent {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(e @ PoolError::Connect(_))) => {
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(e @ PoolError::Connect(_))) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
                 Err(ApiError::unavailable(format!(
                     "{} service unavailable",
                     route.name
                 )))
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream request failed");
                 Err(ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -258,7 +258,7 @@ impl Proxy {
                     format!("{} service failed", route.name),
                 ))
             }
-            Err(_) => Err(ApiError::new(
+            None => Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
                 format!("{} service timed out", route.name),

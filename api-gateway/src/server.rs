@@ -81,7 +81,9 @@ pub async fn serve(
                 connections.spawn(async move {
                     // Proxied requests in the gateway's own loop; anything else hands the
                     // connection to hyper for the rest of its life.
-                    let ended = Connection::new(stream).run(&gw.proxy, &peer, &shutdown).await;
+                    let ended = Connection::new(stream, gw.proxy.timeout)
+                        .run(&gw.proxy, &peer, &shutdown)
+                        .await;
                     let Ended::Handoff(rewind) = ended else {
                         return;
                     };

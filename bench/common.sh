@@ -2,6 +2,17 @@
 # process started, the gateway's environment, the header set nginx adds to match the gateway, and
 # waiting for a URL to answer.
 
+# prepare TOOL...: fails naming a missing tool, builds the gateway and the trivial upstream, and
+# sets BIN to where they are.
+prepare() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null ||
+      { echo "missing $tool (apt-get install -y wrk nginx valgrind curl python3)" >&2; exit 1; }
+  done
+  cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+}
+
 # free_ports N: N free loopback TCP ports on one line.
 free_ports() {
   python3 - "$1" <<'PY'

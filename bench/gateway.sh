@@ -14,18 +14,10 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 PATH_UNDER_TEST=${PATH_UNDER_TEST:-/api/products/bench}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-
-for tool in wrk nginx curl python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y wrk nginx curl python3)" >&2; exit 1; }
-done
-
 cd "$(dirname "$0")/.."
-cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
-BIN="$TARGET_DIR/release"
-
 # shellcheck source=bench/common.sh
 source bench/common.sh
+prepare wrk nginx curl python3
 read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(free_ports 5)
 
 "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)

@@ -10,17 +10,10 @@
 set -euo pipefail
 
 REQUESTS=${REQUESTS:-5000}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-for tool in valgrind callgrind_control callgrind_annotate nginx curl python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y valgrind nginx)" >&2; exit 1; }
-done
-
 cd "$(dirname "$0")/.."
-cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
-BIN="$TARGET_DIR/release"
-
 # shellcheck source=bench/common.sh
 source bench/common.sh
+prepare valgrind callgrind_control callgrind_annotate nginx curl python3
 read -r UP_PORT GW_PORT NGX_PORT NGX2_PORT < <(free_ports 4)
 
 "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)

@@ -4,35 +4,43 @@
 use crate::net::IpNet;
 use hyper::header::{
     HeaderMap, HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
-    CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE, VARY,
+    CONNECTION, HOST, VARY,
 };
 use std::net::IpAddr;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 pub(crate) const EXPOSED: &str =
     "x-request-id,ratelimit-limit,ratelimit-remaining,ratelimit-reset,retry-after";
 
-const HOP_BY_HOP: [HeaderName; 9] = [
-    CONNECTION,
-    TRANSFER_ENCODING,
-    TE,
-    TRAILER,
-    UPGRADE,
-    KEEP_ALIVE,
-    PROXY_CONNECTION,
-    hyper::header::PROXY_AUTHORIZATION,
-    // hyper already answered `Expect: 100-continue` by reading the body.
-    hyper::header::EXPECT,
+/// Hop-by-hop header names (RFC 9110 §7.6.1), and `Expect` (answered by whoever reads the body).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "expect",
 ];
 
-/// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in `Connection`.
+/// Whether `name` is a hop-by-hop header (any case).
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Usually there are none: one pass over the names instead of a removal per name.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+    if !headers
+        .keys()
+        .any(|name| is_hop_by_hop(name.as_str().as_bytes()))
+    {
         return;
     }
     if let Some(connection) = headers.remove(CONNECTION) {
@@ -228,7 +236,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(CONNECTION, "keep-alive, x-secret-hop".parse().unwrap());
         h.insert("x-secret-hop", "1".parse().unwrap());
-        h.insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert(hyper::header::TRANSFER_ENCODING, "chunked".parse().unwrap());
         h.insert("keep-alive", "timeout=5".parse().unwrap());
         h.insert("content-type", "application/json".parse().unwrap());
         strip_hop_by_hop(&mut h);

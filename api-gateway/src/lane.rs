@@ -5,9 +5,9 @@
 //! `Expect`, `Transfer-Encoding` or `Upgrade` on the request, oversized heads, malformed requests)
 //! hands the connection, with the bytes already read, to hyper for the rest of its life.
 
-use crate::headers::{fresh_request_id, is_sane_request_id, Cors, Peer};
+use crate::headers::{fresh_request_id, is_hop_by_hop, is_sane_request_id, Cors, Peer};
 use crate::pool::{Answer, RequestBody, Source, Span};
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, Route};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::FutureExt;
 use hyper::{Method, StatusCode};
@@ -30,9 +30,9 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 
 /// What the loop made of the bytes at the front of the buffer.
-enum Scan {
+enum Scan<'p> {
     /// A complete request this loop proxies itself.
-    Proxied(Request),
+    Proxied(Request<'p>),
     /// Not complete yet.
     Partial,
     /// Something for hyper.
@@ -40,9 +40,9 @@ enum Scan {
 }
 
 /// A parsed request head: positions in the head's bytes, and what the proxy needs of it.
-struct Request {
+struct Request<'p> {
     method: Method,
-    route: usize,
+    route: &'p Route,
     head_len: usize,
     /// Request target (path and query).
     target: (usize, usize),
@@ -52,21 +52,18 @@ struct Request {
     close: bool,
 }
 
-impl Request {
+impl Request<'_> {
     fn path<'a>(&self, head: &'a [u8]) -> &'a str {
         let target = std::str::from_utf8(&head[self.target.0..self.target.1]).unwrap_or("/");
         target.split('?').next().unwrap_or(target)
     }
 
     /// The value of the first header called `name` (lowercase).
-    fn header<'a>(&self, head: &'a [u8], name: &str) -> Option<&'a [u8]> {
-        self.spans.iter().find_map(|&(ns, ne, vs, ve)| {
-            head[ns as usize..ne as usize]
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| &head[vs as usize..ve as usize])
-        })
+    fn header<'a>(&'a self, head: &'a [u8], name: &'a str) -> Option<&'a [u8]> {
+        self.all(head, name).next()
     }
 
+    /// The values of every header called `name`, in order.
     fn all<'a>(
         &'a self,
         head: &'a [u8],
@@ -82,7 +79,7 @@ impl Request {
 }
 
 /// Parses the request head at the front of `buf` and decides who serves it.
-fn scan(proxy: &Proxy, buf: &[u8]) -> Scan {
+fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
     let mut slots =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -100,26 +97,20 @@ fn scan(proxy: &Proxy, buf: &[u8]) -> Scan {
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return Scan::Other;
     };
-    if method == Method::CONNECT || !target.starts_with("/api/") {
-        return Scan::Other;
+    if !target.starts_with('/') {
+        return Scan::Other; // absolute-form targets are hyper's
     }
-    let path = target.split('?').next().unwrap_or(target);
-    let Some(route) = proxy.route_index(path) else {
-        return Scan::Other;
-    };
     let base = buf.as_ptr() as usize;
     let offset = |p: *const u8| p as usize - base;
     let mut spans = Vec::with_capacity(req.headers.len());
-    let (mut content_length, mut close) = (None::<u64>, false);
+    let (mut content_length, mut close, mut preflight) = (None::<u64>, false, false);
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         let lower = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
         if lower("transfer-encoding") || lower("expect") || lower("upgrade") {
             return Scan::Other;
         }
-        if lower("access-control-request-method") && method == Method::OPTIONS {
-            return Scan::Other; // a CORS preflight: the local router answers it
-        }
+        preflight |= lower("access-control-request-method") && method == Method::OPTIONS;
         if lower("content-length") {
             let Some(n) = std::str::from_utf8(h.value)
                 .ok()
@@ -147,6 +138,10 @@ fn scan(proxy: &Proxy, buf: &[u8]) -> Scan {
         let v = offset(h.value.as_ptr()) as u32;
         spans.push((n, n + name.len() as u32, v, v + h.value.len() as u32));
     }
+    let path = target.split('?').next().unwrap_or(target);
+    let Some(route) = proxy.proxied_route(&method, path, preflight) else {
+        return Scan::Other;
+    };
     let t = offset(target.as_ptr());
     Scan::Proxied(Request {
         method,
@@ -159,45 +154,40 @@ fn scan(proxy: &Proxy, buf: &[u8]) -> Scan {
     })
 }
 
-/// Request headers never forwarded: hop-by-hop ones, and those the gateway sets itself.
-fn dropped_on_the_way_up(name: &[u8]) -> bool {
-    const NAMES: [&str; 11] = [
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "proxy-connection",
-        "proxy-authorization",
-        "x-request-id",
-        "x-forwarded-for",
-        "x-forwarded-proto",
-    ];
-    NAMES
+fn one_of(name: &[u8], names: &[&str]) -> bool {
+    names
         .iter()
         .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-        || name.eq_ignore_ascii_case(b"x-forwarded-host")
 }
 
-/// Answer headers never relayed: hop-by-hop ones, the framing (written anew), and those the
+/// Request headers never forwarded: hop-by-hop ones, and those the gateway sets itself.
+fn dropped_on_the_way_up(name: &[u8]) -> bool {
+    is_hop_by_hop(name)
+        || one_of(
+            name,
+            &[
+                "host",
+                "content-length",
+                "x-request-id",
+                "x-forwarded-for",
+                "x-forwarded-proto",
+                "x-forwarded-host",
+            ],
+        )
+}
+
+/// Answer headers never relayed: hop-by-hop ones (the framing is written anew), and those the
 /// gateway answers for itself.
 fn dropped_on_the_way_down(name: &[u8], coded: bool, limited: bool) -> bool {
-    const NAMES: [&str; 9] = [
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "upgrade",
-        "proxy-connection",
-        "transfer-encoding",
-        "x-request-id",
-        "access-control-allow-origin",
-    ];
-    NAMES
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-        || name.eq_ignore_ascii_case(b"access-control-expose-headers")
+    is_hop_by_hop(name)
+        || one_of(
+            name,
+            &[
+                "x-request-id",
+                "access-control-allow-origin",
+                "access-control-expose-headers",
+            ],
+        )
         || (coded && name.eq_ignore_ascii_case(b"content-length"))
         || (limited && name.len() > 10 && name[..10].eq_ignore_ascii_case(b"ratelimit-"))
 }
@@ -218,14 +208,7 @@ fn push_status(out: &mut Vec<u8>, status: StatusCode) {
 }
 
 fn push_rate_headers(proxy: &Proxy, out: &mut Vec<u8>, d: &RateDecision) {
-    let Some(rule) = proxy.rule_headers(d) else {
-        let mut map = hyper::HeaderMap::new();
-        proxy.add_rate_headers(&mut map, d);
-        for (name, value) in &map {
-            push_header(out, name.as_str().as_bytes(), value.as_bytes());
-        }
-        return;
-    };
+    let rule = proxy.rule_headers(d);
     push_header(out, b"ratelimit-policy", rule.policy().as_bytes());
     push_header(out, b"ratelimit-limit", rule.limit().as_bytes());
     out.extend_from_slice(b"ratelimit-remaining: ");
@@ -346,11 +329,11 @@ impl Connection {
 
     /// Waits for a complete request head (or something for hyper); `None` when the client went
     /// away, stayed silent too long, or shutdown came while idle.
-    async fn next_request(
+    async fn next_request<'p>(
         &mut self,
-        proxy: &Proxy,
+        proxy: &'p Proxy,
         shutdown: &CancellationToken,
-    ) -> io::Result<Option<Scan>> {
+    ) -> io::Result<Option<Scan<'p>>> {
         loop {
             if !self.buf.is_empty() {
                 match scan(proxy, &self.buf) {
@@ -388,12 +371,12 @@ impl Connection {
         &mut self,
         proxy: &Proxy,
         peer: &Peer,
-        req: Request,
+        req: Request<'_>,
         closing: bool,
     ) -> io::Result<After> {
         let started = Instant::now();
         let head = self.buf.split_to(req.head_len).freeze();
-        let route = proxy.route_at(req.route);
+        let route = req.route;
         let path = req.path(&head);
         let request_id = match req.header(&head, "x-request-id") {
             Some(id) if is_sane_request_id(id) => head.slice_ref(id),
@@ -470,7 +453,7 @@ impl Connection {
         &self,
         proxy: &Proxy,
         peer: &Peer,
-        req: &Request,
+        req: &Request<'_>,
         head: &Bytes,
         path: &str,
     ) -> Result<Option<RateDecision>, ApiError> {
@@ -488,12 +471,12 @@ impl Connection {
         &mut self,
         proxy: &Proxy,
         peer: &Peer,
-        req: &Request,
+        req: &Request<'_>,
         head: &Bytes,
         request_id: &Bytes,
         started: Instant,
     ) -> Result<Answer, ApiError> {
-        let route = proxy.route_at(req.route);
+        let route = req.route;
         let up = &mut self.head_up;
         up.clear();
         up.extend_from_slice(req.method.as_str().as_bytes());

@@ -7,7 +7,7 @@
 use crate::chunked::{ChunkedDecoder, Decoded};
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{Entry, HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, Response, StatusCode};
 use std::future::poll_fn;
 use std::io;
@@ -274,13 +274,9 @@ impl Pool {
 
     /// Sends `req` (origin-form URI, hop-by-hop headers already removed) and returns the response,
     /// whose body reads from the connection and re-pools it at its end.
-    ///
-    /// The response headers start as `defaults`; an upstream header of the same name replaces the
-    /// default (the gateway's security headers, unless the service set its own).
     pub async fn send(
         self: &Arc<Self>,
         req: Request<Incoming>,
-        defaults: &Defaults,
     ) -> Result<Response<PooledBody>, PoolError> {
         let (parts, body) = req.into_parts();
         let body = if body.is_end_stream() {
@@ -293,7 +289,7 @@ impl Pool {
         let head = encode_head(&parts, &body);
         let retry = matches!(body, RequestBody::None);
         let answer = self.exchange(&parts.method, &head, body, retry).await?;
-        let headers = answer.headers(defaults)?;
+        let headers = answer.headers()?;
         let mut response = Response::new(answer.body);
         *response.status_mut() = answer.status;
         *response.headers_mut() = headers;
@@ -620,74 +616,29 @@ fn scan_head(
     Ok(Some((status, len, res.version.unwrap_or(1))))
 }
 
-/// Headers every proxied response starts with; the upstream's own headers of the same names win.
-#[derive(Debug, Clone, Default)]
-pub struct Defaults {
-    map: HeaderMap,
-}
-
-impl Defaults {
-    /// Defaults from static name/value pairs.
-    pub fn new(pairs: &[(&'static str, &'static str)]) -> Self {
-        // Room for a typical answer's own headers, so that the per-response copy never rehashes.
-        let mut map = HeaderMap::with_capacity(pairs.len() + 32);
-        for (name, value) in pairs {
-            map.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
-        Self { map }
-    }
-
-    /// Whether `value` is one of the defaults themselves (the same static bytes, not an equal
-    /// value that came from the upstream).
-    fn is_default(&self, value: &HeaderValue) -> bool {
-        let p = value.as_bytes().as_ptr();
-        self.map
-            .values()
-            .any(|d| std::ptr::eq(d.as_bytes().as_ptr(), p))
-    }
-}
-
 impl Answer {
-    /// The answer's headers as a map starting from `defaults` (an upstream header of a default's
-    /// name replaces it), without `Transfer-Encoding` and, when a coding is set, `Content-Length`.
-    pub fn headers(&self, defaults: &Defaults) -> Result<HeaderMap, PoolError> {
-        build_headers(&self.head, &self.spans, &self.facts, defaults)
+    /// The answer's headers as a map, without `Transfer-Encoding` and, when a transfer coding is
+    /// set, without `Content-Length`.
+    pub fn headers(&self) -> Result<HeaderMap, PoolError> {
+        build_headers(&self.head, &self.spans, &self.facts)
     }
 }
 
-fn build_headers(
-    head: &Bytes,
-    spans: &[Span],
-    facts: &Facts,
-    defaults: &Defaults,
-) -> Result<HeaderMap, PoolError> {
-    {
-        let mut headers = defaults.map.clone();
-        let coded = facts.chunked || facts.other_coding;
-        for &(ns, ne, vs, ve) in spans {
-            let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
-                .map_err(|_| PoolError::Protocol("bad header name"))?;
-            if name == hyper::header::TRANSFER_ENCODING || (coded && name == CONTENT_LENGTH) {
-                continue;
-            }
-            // Values are slices of the head's bytes: no copy.
-            let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
-                .map_err(|_| PoolError::Protocol("bad header value"))?;
-            match headers.entry(name) {
-                Entry::Occupied(mut e) if defaults.is_default(e.get()) => {
-                    e.insert(value);
-                }
-                Entry::Occupied(mut e) => e.append(value),
-                Entry::Vacant(e) => {
-                    e.insert(value);
-                }
-            }
+fn build_headers(head: &Bytes, spans: &[Span], facts: &Facts) -> Result<HeaderMap, PoolError> {
+    let mut headers = HeaderMap::with_capacity(spans.len() + 24);
+    let coded = facts.chunked || facts.other_coding;
+    for &(ns, ne, vs, ve) in spans {
+        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            .map_err(|_| PoolError::Protocol("bad header name"))?;
+        if name == hyper::header::TRANSFER_ENCODING || (coded && name == CONTENT_LENGTH) {
+            continue;
         }
-        Ok(headers)
+        // Values are slices of the head's bytes: no copy.
+        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            .map_err(|_| PoolError::Protocol("bad header value"))?;
+        headers.append(name, value);
     }
+    Ok(headers)
 }
 
 /// An upstream response body, read from its connection as the client takes it; the connection
@@ -854,14 +805,14 @@ mod tests {
         }
     }
 
-    fn parse_head(buf: &mut BytesMut, defaults: &Defaults) -> Result<Option<Head>, PoolError> {
+    fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, PoolError> {
         let mut spans = Vec::new();
         let Some((status, len, version)) = scan_head(buf, &mut spans)? else {
             return Ok(None);
         };
         let facts = Facts::of(&buf[..len], &spans, version)?;
         let head = buf.split_to(len).freeze();
-        let headers = build_headers(&head, &spans, &facts, defaults)?;
+        let headers = build_headers(&head, &spans, &facts)?;
         Ok(Some(Head {
             status,
             headers,
@@ -871,7 +822,7 @@ mod tests {
 
     fn parsed(raw: &str) -> (Head, BytesMut) {
         let mut buf = BytesMut::from(raw.as_bytes());
-        let head = parse_head(&mut buf, &Defaults::default()).unwrap().unwrap();
+        let head = parse_head(&mut buf).unwrap().unwrap();
         (head, buf)
     }
 
@@ -892,18 +843,16 @@ mod tests {
     #[test]
     fn partial_heads_wait_for_more_and_garbage_is_refused() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-le"[..]);
-        assert!(parse_head(&mut buf, &Defaults::default())
-            .unwrap()
-            .is_none());
+        assert!(parse_head(&mut buf).unwrap().is_none());
         let mut buf = BytesMut::from(&b"SMTP ready\r\n\r\n"[..]);
-        assert!(parse_head(&mut buf, &Defaults::default()).is_err());
+        assert!(parse_head(&mut buf).is_err());
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n"[..],
         );
-        assert!(parse_head(&mut buf, &Defaults::default()).is_err());
+        assert!(parse_head(&mut buf).is_err());
         let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
         huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 1));
-        assert!(parse_head(&mut BytesMut::from(&huge[..]), &Defaults::default()).is_err());
+        assert!(parse_head(&mut BytesMut::from(&huge[..])).is_err());
     }
 
     #[test]
@@ -923,22 +872,14 @@ mod tests {
     }
 
     #[test]
-    fn upstream_headers_replace_defaults_of_the_same_name_and_repeat_their_own() {
-        let defaults = Defaults::new(&[("x-frame-options", "SAMEORIGIN"), ("x-default", "kept")]);
-        let mut buf = BytesMut::from(
-            &b"HTTP/1.1 200 OK\r\nx-frame-options: DENY\r\nset-cookie: a=1\r\nset-cookie: b=2\r\nx-default: kept\r\nx-default: twice\r\n\r\n"[..],
+    fn repeated_headers_stay_repeated_and_framing_headers_stay_behind() {
+        let (head, _) = parsed(
+            "HTTP/1.1 200 OK\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n",
         );
-        let head = parse_head(&mut buf, &defaults).unwrap().unwrap();
-        let all = |name| -> Vec<_> { head.headers.get_all(name).iter().cloned().collect() };
-        assert_eq!(all("x-frame-options"), ["DENY"]);
-        assert_eq!(all("set-cookie"), ["a=1", "b=2"]);
-        // The upstream's own equal value replaces the default; its second one is kept too.
-        assert_eq!(all("x-default"), ["kept", "twice"]);
-        let (head, _) = parsed("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-        assert!(head.headers.get("x-frame-options").is_none());
-        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\n\r\n"[..]);
-        let head = parse_head(&mut buf, &defaults).unwrap().unwrap();
-        assert_eq!(head.headers["x-frame-options"], "SAMEORIGIN");
+        let cookies: Vec<_> = head.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert!(head.headers.get("transfer-encoding").is_none());
+        assert!(head.headers.get("content-length").is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::config::{Config, RateLimits, Upstream};
 use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
 use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip_from, IpNet};
-use crate::pool::{Defaults, Pool, PoolError};
+use crate::pool::{Pool, PoolError};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use hyper::http::uri::PathAndQuery;
@@ -15,6 +15,7 @@ use shared::http::REQUEST_ID;
 use shared::platform::Common;
 use shared::rate_limit::{RateDecision, RuleHeaders};
 use shared::ApiError;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,8 +55,6 @@ pub struct Proxy {
     rule_headers: [RuleHeaders; 3],
     pub(crate) trusted: Vec<IpNet>,
     pub(crate) cors: Cors,
-    /// Every proxied answer starts with the security headers (the service's own win).
-    defaults: Defaults,
 }
 
 /// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
@@ -95,19 +94,24 @@ impl Proxy {
             .map(RuleHeaders::new),
             trusted: config.trusted_proxies.clone(),
             cors: Cors::new(&config.common.allowed_origins),
-            defaults: Defaults::new(&shared::http::SECURITY_HEADERS),
         }
     }
 
     /// The route a request is proxied to, or `None` for the local router (CORS preflights too).
     pub fn route(&self, req: &Request<Incoming>) -> Option<&Route> {
-        let path = req.uri().path();
-        if !path.starts_with("/api/") || req.method() == Method::CONNECT {
-            return None;
-        }
-        if req.method() == Method::OPTIONS
-            && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-        {
+        let preflight = req.method() == Method::OPTIONS
+            && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+        self.proxied_route(req.method(), req.uri().path(), preflight)
+    }
+
+    /// The route of `method path` (`preflight`: a CORS preflight, answered by the local router).
+    pub(crate) fn proxied_route(
+        &self,
+        method: &Method,
+        path: &str,
+        preflight: bool,
+    ) -> Option<&Route> {
+        if !path.starts_with("/api/") || method == Method::CONNECT || preflight {
             return None;
         }
         self.routes.iter().find(|r| r.matches(path))
@@ -134,16 +138,17 @@ impl Proxy {
                 )
             }
             Err(e) => {
-                let mut res = axum::response::IntoResponse::into_response(e);
-                shared::http::add_security_headers(res.headers_mut());
+                let res = axum::response::IntoResponse::into_response(e);
                 (res.map(GatewayBody::Local), None)
             }
         };
         let headers = res.headers_mut();
+        // The services' own security headers win; what they did not set, the gateway adds.
+        shared::http::add_security_headers(headers);
         headers.insert(REQUEST_ID, request_id.clone());
         self.cors.apply(headers, origin.as_ref());
         if let Some(d) = decision {
-            self.add_rate_headers(headers, &d);
+            self.rule_headers(&d).add(headers, &d);
         }
         let (status, elapsed) = (res.status().as_u16(), started.elapsed().as_secs_f64());
         self.record(
@@ -228,8 +233,7 @@ impl Proxy {
         parts.headers.insert(REQUEST_ID, request_id.clone());
 
         let upstream = Request::from_parts(parts, body);
-        let sent =
-            tokio::time::timeout(self.timeout, route.pool.send(upstream, &self.defaults)).await;
+        let sent = tokio::time::timeout(self.timeout, route.pool.send(upstream)).await;
         self.upstream_outcome(route, sent.ok())
             .map(|res| (res, decision))
     }
@@ -266,16 +270,12 @@ impl Proxy {
         }
     }
 
-    /// The prebuilt `RateLimit-*` values of the rule `d` was decided under.
-    pub(crate) fn rule_headers(&self, d: &RateDecision) -> Option<&RuleHeaders> {
-        self.rule_headers.iter().find(|h| h.matches(d))
-    }
-
-    /// Adds the `RateLimit-*` headers of `d`.
-    pub(crate) fn add_rate_headers(&self, headers: &mut hyper::HeaderMap, d: &RateDecision) {
-        match self.rule_headers(d) {
-            Some(rule) => rule.add(headers, d),
-            None => shared::rate_limit::add_headers(headers, d),
+    /// The `RateLimit-*` values of the rule `d` was decided under (prebuilt for the configured
+    /// rules).
+    pub(crate) fn rule_headers(&self, d: &RateDecision) -> Cow<'_, RuleHeaders> {
+        match self.rule_headers.iter().find(|h| h.matches(d)) {
+            Some(rule) => Cow::Borrowed(rule),
+            None => Cow::Owned(RuleHeaders::of(d)),
         }
     }
 
@@ -299,15 +299,5 @@ impl Proxy {
             request_id = std::str::from_utf8(request_id).unwrap_or(""),
             "response"
         );
-    }
-
-    /// The index of the route serving `path`.
-    pub(crate) fn route_index(&self, path: &str) -> Option<usize> {
-        self.routes.iter().position(|r| r.matches(path))
-    }
-
-    /// The route at `index` (from [`Proxy::route_index`]).
-    pub(crate) fn route_at(&self, index: usize) -> &Route {
-        &self.routes[index.min(self.routes.len() - 1)]
     }
 }

@@ -1,5 +1,6 @@
-//! The gateway's own HTTP/1.1 server: one hyper `service_fn` per connection that sends `/api/<svc>`
-//! requests down the lean proxy path and everything else to the axum router; graceful drain.
+//! The gateway's server: each connection starts in the gateway's own loop for proxied requests
+//! (`lane`); what that loop does not serve moves the connection to hyper, whose `service_fn` sends
+//! `/api/<svc>` requests down the proxy path and everything else to the axum router; graceful drain.
 
 use crate::body::GatewayBody;
 use crate::headers::Peer;

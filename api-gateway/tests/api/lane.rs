@@ -149,6 +149,12 @@ async fn keep_alive_pipelining_and_a_hand_off_to_hyper_mid_connection() {
     let after = c.answer(false).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.json()["path"], "/api/products/c");
+    // hyper's proxy path answers with the same gateway headers as the loop.
+    assert_eq!(after.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert_eq!(after.count("content-security-policy"), 1);
+    assert!(after.header("x-request-id").is_some());
+    assert_eq!(after.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(after.header("ratelimit-limit"), Some("1000"));
     // A POST with its body in the same write, then one whose body comes later.
     let mut c = Client::connect(&app).await;
     c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"n\": 1}\n")

@@ -188,11 +188,17 @@ impl RuleHeaders {
         d.limit == self.rule.count && d.window == self.rule.window
     }
 
-    /// Adds the IETF draft-6 `RateLimit-*` headers of `d` (as express-rate-limit sends them).
+    /// The values of the rule `d` was decided under.
+    pub fn of(d: &RateDecision) -> Self {
+        Self::new(RateRule {
+            count: d.limit,
+            window: d.window,
+        })
+    }
+
+    /// Adds the IETF draft-6 `RateLimit-*` headers of `d` (as express-rate-limit sends them);
+    /// `d` was decided under this rule.
     pub fn add(&self, headers: &mut HeaderMap, d: &RateDecision) {
-        if !self.matches(d) {
-            return add_headers(headers, d);
-        }
         headers.insert(POLICY, self.policy.clone());
         headers.insert(LIMIT, self.limit.clone());
         headers.insert(REMAINING, HeaderValue::from(d.remaining));
@@ -200,14 +206,9 @@ impl RuleHeaders {
     }
 }
 
-/// Adds the IETF draft-6 `RateLimit-*` headers (as express-rate-limit sends them).
+/// Adds the IETF draft-6 `RateLimit-*` headers of `d` (as express-rate-limit sends them).
 pub fn add_headers(headers: &mut HeaderMap, d: &RateDecision) {
-    if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", d.limit, d.window.as_secs())) {
-        headers.insert(POLICY, v);
-    }
-    headers.insert(LIMIT, HeaderValue::from(d.limit));
-    headers.insert(REMAINING, HeaderValue::from(d.remaining));
-    headers.insert(RESET, HeaderValue::from(secs_ceil(d.reset_after)));
+    RuleHeaders::of(d).add(headers, d);
 }
 
 /// The JSON 429 for a refused request, with `Retry-After` and the `RateLimit-*` headers.
@@ -259,13 +260,13 @@ mod tests {
         let third = l.hit("k", rule).await.unwrap();
         assert!(!third.allowed);
         assert!(l.hit("other", rule).await.unwrap().allowed);
-        let mut via_rule = HeaderMap::new();
-        RuleHeaders::new(rule).add(&mut via_rule, &third);
-        let mut direct = HeaderMap::new();
-        add_headers(&mut direct, &third);
-        assert_eq!(via_rule, direct);
-        assert_eq!(direct["ratelimit-policy"], "2;w=60");
-        assert_eq!(direct["ratelimit-remaining"], "0");
+        let mut h = HeaderMap::new();
+        add_headers(&mut h, &third);
+        assert_eq!(h["ratelimit-policy"], "2;w=60");
+        assert_eq!(h["ratelimit-limit"], "2");
+        assert_eq!(h["ratelimit-remaining"], "0");
+        assert_eq!(h["ratelimit-reset"], "60");
+        assert!(RuleHeaders::new(rule).matches(&third));
         let e = too_many_requests(&third);
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e

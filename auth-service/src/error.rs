@@ -2,7 +2,7 @@
 
 use crate::password::HashError;
 use axum::response::{IntoResponse, Response};
-use shared::auth::RevocationError;
+use shared::sessions::SessionError;
 use shared::store::StoreError;
 use shared::ApiError;
 
@@ -50,7 +50,7 @@ pub enum Error {
     Hash(#[from] HashError),
     /// The revocation backend failed.
     #[error(transparent)]
-    Revocation(#[from] RevocationError),
+    Sessions(#[from] SessionError),
 }
 
 impl Error {
@@ -68,7 +68,7 @@ impl Error {
             Error::SelfModification => "self_modification",
             Error::Api(e) if e.status.as_u16() == 429 => "rate_limited",
             Error::Api(_) => "rejected",
-            Error::Store(_) | Error::Hash(_) | Error::Revocation(_) => "error",
+            Error::Store(_) | Error::Hash(_) | Error::Sessions(_) => "error",
         }
     }
 }
@@ -122,7 +122,7 @@ impl From<Error> for ApiError {
             Error::Api(e) => e,
             Error::Store(e) => e.into(),
             Error::Hash(e) => ApiError::internal_from(&e),
-            Error::Revocation(e) => {
+            Error::Sessions(e) => {
                 tracing::error!(error = %e, "revocation backend failed");
                 ApiError::unavailable("Session store unavailable")
             }

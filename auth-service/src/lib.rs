@@ -21,6 +21,7 @@ use password::Passwords;
 use shared::platform::{Backends, Common};
 use shared::shutdown::Draining;
 use state::AppState;
+use std::sync::Arc;
 use tokens::RefreshTokens;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -55,7 +56,9 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo)
         .await
         .context("connecting the user store")?;
-    let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let mut common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    // Sessions the shared set does not know are looked up here, not asked of ourselves over HTTP.
+    common.authenticator.authority = Some(Arc::new(sessions::StoredSessions(store.clone())));
     let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
         .await
         .context("setting up password hashing")?;

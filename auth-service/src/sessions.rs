@@ -1,16 +1,34 @@
 //! Session lifecycle: opening a session (access + refresh token) at login/registration, rotating
 //! refresh tokens with reuse detection, and ending sessions both in the database and in the shared
-//! revocation set so that every service refuses their access tokens at once.
+//! session set so that every service refuses their access tokens at once.
 
 use crate::domain::{RefreshToken, Session, User};
 use crate::error::Error;
 use crate::state::AppState;
-use shared::auth::ACCESS_TOKEN_TTL_SECS;
+use crate::store::UserStore;
+use async_trait::async_trait;
+use shared::sessions::{SessionAuthority, SessionError, SESSION_TTL};
 use shared::store::now_ms;
-use std::time::Duration;
+use std::sync::Arc;
 
-/// How long a revocation is remembered: the longest an access token lives, plus clock slack.
-pub const REVOCATION_TTL: Duration = Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64 + 60);
+/// The auth service's own answer about a session: live in its database (which survives restarts
+/// and Redis flushes). Used by its `AuthUser` checks and by `GET /internal/sessions/:sid`.
+pub struct StoredSessions(pub Arc<dyn UserStore>);
+
+#[async_trait]
+impl SessionAuthority for StoredSessions {
+    async fn is_live(&self, sid: &str) -> Result<bool, SessionError> {
+        if sid.len() > 64 {
+            return Ok(false);
+        }
+        let session = self
+            .0
+            .find_session(sid)
+            .await
+            .map_err(|e| SessionError(e.to_string()))?;
+        Ok(session.is_some_and(|s| s.revoked_at.is_none()))
+    }
+}
 
 /// A freshly issued token pair.
 pub struct TokenPair {
@@ -45,12 +63,11 @@ pub async fn open(state: &AppState, user: &User) -> Result<TokenPair, Error> {
     };
     let (refresh_token, stored) = new_refresh(state, &sid, &user.id, now);
     state.store.create_session(&session, &stored).await?;
-    let (access_token, _) =
-        state
-            .common
-            .authenticator
-            .keys
-            .issue(&user.id, user.role.as_str(), &sid);
+    let access_token = state
+        .common
+        .authenticator
+        .issue(&user.id, user.role.as_str(), &sid)
+        .await;
     Ok(TokenPair {
         access_token,
         refresh_token,
@@ -87,26 +104,25 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<TokenPair, Erro
     };
     let (refresh_token, stored) = new_refresh(state, &token.sid, &user.id, now);
     state.store.insert_refresh_token(&stored).await?;
-    let (access_token, _) =
-        state
-            .common
-            .authenticator
-            .keys
-            .issue(&user.id, user.role.as_str(), &token.sid);
+    let access_token = state
+        .common
+        .authenticator
+        .issue(&user.id, user.role.as_str(), &token.sid)
+        .await;
     Ok(TokenPair {
         access_token,
         refresh_token,
     })
 }
 
-/// Ends session `sid` in the database and in the revocation set.
+/// Ends session `sid` in the database and in the shared session set.
 pub async fn end(state: &AppState, sid: &str) -> Result<(), Error> {
     state.store.revoke_session(sid, now_ms()).await?;
     state
         .common
         .backends
-        .revocations
-        .revoke_session(sid, REVOCATION_TTL)
+        .sessions
+        .revoke_session(sid, SESSION_TTL)
         .await?;
     Ok(())
 }
@@ -118,8 +134,8 @@ pub async fn end_all(state: &AppState, user_id: &str) -> Result<(), Error> {
         state
             .common
             .backends
-            .revocations
-            .revoke_session(&sid, REVOCATION_TTL)
+            .sessions
+            .revoke_session(&sid, SESSION_TTL)
             .await?;
     }
     Ok(())

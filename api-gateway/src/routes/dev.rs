@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use shared::extract::read_json;
+use shared::extract::{read_json, BodyLimits};
+use shared::json::parse_bounded;
 use shared::ApiError;
 
 /// How the client should use the encrypted string (the original's text).
@@ -20,7 +21,9 @@ fn failed(code: &'static str, message: &'static str) -> ApiError {
 /// `POST /api/dev/encrypt` `{payload, legacy?}` → `{success, encrypted, usage}`.
 pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let fail = || failed("encryption_failed", "Encryption failed");
-    let body = read_json(req, None).await.map_err(|_| fail())?;
+    let body = read_json(req, None, BodyLimits::DEFAULT)
+        .await
+        .map_err(|_| fail())?;
     let payload = body.get("payload").ok_or_else(fail)?;
     let legacy = match body.get("legacy") {
         None | Some(Value::Null) => false,
@@ -39,12 +42,14 @@ pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Resp
 /// `POST /api/dev/decrypt` `{encrypted}` → `{success, decrypted}`.
 pub async fn decrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let fail = || failed("decryption_failed", "Decryption failed");
-    let body = read_json(req, None).await.map_err(|_| fail())?;
+    let body = read_json(req, None, BodyLimits::DEFAULT)
+        .await
+        .map_err(|_| fail())?;
     let encrypted = body
         .get("encrypted")
         .and_then(Value::as_str)
         .ok_or_else(fail)?;
     let plain = state.cipher.decrypt(encrypted).map_err(|_| fail())?;
-    let decrypted: Value = serde_json::from_slice(&plain).map_err(|_| fail())?;
+    let decrypted = parse_bounded(&plain, BodyLimits::DEFAULT).map_err(|_| fail())?;
     Ok(Json(json!({"success": true, "decrypted": decrypted})).into_response())
 }

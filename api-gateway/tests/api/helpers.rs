@@ -142,8 +142,14 @@ impl TestApp {
         format!("{}{path}", self.url)
     }
 
-    /// A valid access token for `user_id` in session `sid`.
-    pub fn token(&self, user_id: &str, sid: &str) -> String {
+    /// A valid access token for `user_id` in session `sid`, which the gateway's session set
+    /// knows as live (as after a login).
+    pub async fn token(&self, user_id: &str, sid: &str) -> String {
+        self.backends
+            .sessions
+            .open_session(sid, std::time::Duration::from_secs(900))
+            .await
+            .expect("session opened");
         JwtKeys::new(test_support::JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)
             .issue(user_id, "user", sid)
             .0

@@ -3,6 +3,8 @@
 
 use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
+use shared::auth::JwtKeys;
+use shared::platform::{TOKEN_AUDIENCE, TOKEN_ISSUER};
 use std::time::Duration;
 
 async fn login(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Response {
@@ -80,7 +82,7 @@ async fn the_per_user_write_limit_follows_the_token_across_addresses() {
         ("RATE_LIMIT_WRITE", "2/60"),
     ])
     .await;
-    let token = app.token("64b7f0c2a1b2c3d4e5f60718", "s1");
+    let token = app.token("64b7f0c2a1b2c3d4e5f60718", "s1").await;
     let post = |xff: &'static str| {
         app.client
             .post(app.at("/api/orders"))
@@ -126,7 +128,7 @@ async fn an_invalid_bearer_token_is_401_at_the_gateway_without_reaching_the_upst
 #[tokio::test]
 async fn a_valid_token_is_forwarded_and_a_revoked_session_is_refused() {
     let app = spawn_app(&[]).await;
-    let token = app.token("64b7f0c2a1b2c3d4e5f60718", "sess-1");
+    let token = app.token("64b7f0c2a1b2c3d4e5f60718", "sess-1").await;
     let res = app
         .client
         .get(app.at("/api/orders"))
@@ -139,7 +141,7 @@ async fn a_valid_token_is_forwarded_and_a_revoked_session_is_refused() {
     assert_eq!(body["headers"]["authorization"], format!("Bearer {token}"));
 
     app.backends
-        .revocations
+        .sessions
         .revoke_session("sess-1", Duration::from_secs(900))
         .await
         .unwrap();
@@ -154,6 +156,25 @@ async fn a_valid_token_is_forwarded_and_a_revoked_session_is_refused() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "session_revoked");
     assert_eq!(app.orders.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_validly_signed_token_of_a_session_nobody_opened_is_refused() {
+    let app = spawn_app(&[]).await;
+    let forged = JwtKeys::new(test_support::JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)
+        .issue("64b7f0c2a1b2c3d4e5f60718", "admin", "made-up-session")
+        .0;
+    let res = app
+        .client
+        .get(app.at("/api/orders"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "session_revoked");
+    assert_eq!(app.orders.hits(), 0);
 }
 
 #[tokio::test]

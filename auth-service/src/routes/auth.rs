@@ -5,11 +5,12 @@ use crate::error::{counted, Error};
 use crate::sessions::{self, TokenPair};
 use crate::state::{AppState, LiveUser};
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Value};
 use shared::auth::AuthUser;
 use shared::error::{created, message, ok};
-use shared::extract::{FromJson, JsonBody};
+use shared::extract::{BodyLimits, FromJson, JsonBody};
 use shared::store::now_ms;
 use shared::validate::Validator;
 use shared::ApiError;
@@ -23,6 +24,8 @@ pub struct RegisterRequest {
 }
 
 impl FromJson for RegisterRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let name = v.string("name", 2, 50);
@@ -49,6 +52,8 @@ pub struct LoginRequest {
 }
 
 impl FromJson for LoginRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let email = v.email("email");
@@ -67,6 +72,8 @@ pub struct RefreshRequest {
 }
 
 impl FromJson for RefreshRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let token = v.raw_string("refreshToken", 1, 512);
@@ -84,6 +91,8 @@ pub struct LogoutRequest {
 }
 
 impl FromJson for LogoutRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let refresh_token = v.opt_string("refreshToken", 1, 512);
@@ -110,6 +119,14 @@ async fn limit_attempts(state: &AppState, email: &str) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// A token answer must not be stored by any cache on the way (RFC 6749 §5.1).
+fn no_store(mut res: Response) -> Response {
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
 }
 
 fn session_body(user: &User, pair: TokenPair) -> Value {
@@ -153,7 +170,7 @@ async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<Respon
         other => other?,
     }
     let pair = sessions::open(state, &user).await?;
-    Ok(created(session_body(&user, pair)))
+    Ok(no_store(created(session_body(&user, pair))))
 }
 
 /// `POST /login`: 200 with the user and a token pair.
@@ -178,7 +195,7 @@ async fn login_inner(state: &AppState, req: LoginRequest) -> Result<Response, Er
         return Err(Error::AccountDisabled);
     }
     let pair = sessions::open(state, &user).await?;
-    Ok(ok(session_body(&user, pair)))
+    Ok(no_store(ok(session_body(&user, pair))))
 }
 
 /// `POST /refresh`: a new pair in the same session; the presented token stops working.
@@ -192,10 +209,10 @@ pub async fn refresh(
 
 async fn refresh_inner(state: &AppState, req: RefreshRequest) -> Result<Response, Error> {
     let pair = sessions::rotate(state, &req.refresh_token).await?;
-    Ok(ok(json!({
+    Ok(no_store(ok(json!({
         "accessToken": pair.access_token,
         "refreshToken": pair.refresh_token,
-    })))
+    }))))
 }
 
 /// `POST /logout`: ends the caller's session (or every session with `all: true`).

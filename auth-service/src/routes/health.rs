@@ -2,6 +2,7 @@
 //! (`/ready`) and the internal session-status call other services make.
 
 use crate::error::Error;
+use crate::sessions::StoredSessions;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -10,6 +11,7 @@ use axum::Json;
 use serde_json::json;
 use shared::auth::InternalCaller;
 use shared::error::ok;
+use shared::sessions::SessionAuthority;
 use shared::ApiError;
 
 /// `GET /health`: always 200, reporting whether the database answers.
@@ -44,14 +46,6 @@ pub async fn session_status(
     sid: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
     let Path(sid) = sid.map_err(|_| ApiError::bad_request("invalid_id", "Invalid session id"))?;
-    let revoked = if sid.len() > 64 {
-        true
-    } else {
-        state
-            .store
-            .find_session(&sid)
-            .await?
-            .is_none_or(|s| s.revoked_at.is_some())
-    };
-    Ok(ok(json!({ "sid": sid, "revoked": revoked })))
+    let live = StoredSessions(state.store.clone()).is_live(&sid).await?;
+    Ok(ok(json!({ "sid": sid, "revoked": !live })))
 }

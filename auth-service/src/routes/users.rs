@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 use shared::error::{ok, paginated, Pagination};
-use shared::extract::{FromJson, IdPath, JsonBody, QueryMap};
+use shared::extract::{BodyLimits, FromJson, IdPath, JsonBody, QueryMap};
 use shared::store::{now_ms, PageRequest};
 use shared::validate::{QueryValidator, Validator};
 use shared::{ApiError, FieldError};
@@ -18,6 +18,8 @@ use shared::{ApiError, FieldError};
 pub struct PatchUserRequest(UserPatch);
 
 impl FromJson for PatchUserRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let role = v

@@ -289,3 +289,66 @@ async fn profile_returns_the_callers_user_and_needs_a_token() {
     let r = app.get("/api/auth/profile", Some("not.a.token")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn token_answers_of_register_login_and_refresh_are_never_stored() {
+    let app = spawn_app().await;
+    let register = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"name": "Cache Me", "email": "nocache@example.com", "password": "password123"}),
+        )
+        .await;
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "nocache@example.com", "password": "password123"}),
+        )
+        .await;
+    let refresh_token = login.body["data"]["refreshToken"].as_str().unwrap();
+    let refresh = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({ "refreshToken": refresh_token }),
+        )
+        .await;
+    for (name, r) in [
+        ("register", register),
+        ("login", login),
+        ("refresh", refresh),
+    ] {
+        assert!(r.status.is_success(), "{name}: {}", r.body);
+        assert!(r.body["data"]["accessToken"].is_string(), "{name}");
+        assert_eq!(r.headers["cache-control"], "no-store", "{name}");
+        assert_eq!(r.headers["pragma"], "no-cache", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn auth_bodies_over_16_kib_are_413_and_smaller_ones_are_validated() {
+    let app = spawn_app().await;
+    let post = |body: String| {
+        app.client
+            .post(format!("{}/api/auth/login", app.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let padded = |n: usize| {
+        format!(
+            r#"{{"email":"a@example.com","password":"{}"}}"#,
+            "x".repeat(n)
+        )
+    };
+    let res = post(padded(20 * 1024)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large");
+    let res = post(padded(15 * 1024)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "password");
+}

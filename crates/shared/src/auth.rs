@@ -1,15 +1,14 @@
 //! Access tokens (HS256 JWT, pinned algorithm, `exp`/`nbf`/`iss`/`aud` validated), the `AuthUser`,
-//! `RequireAdmin` and `InternalCaller` extractors, and session revocation shared by every service.
+//! `RequireAdmin` and `InternalCaller` extractors, and the check that a token's session is live.
 
 use crate::error::ApiError;
-use async_trait::async_trait;
+use crate::sessions::{SessionAuthority, SessionError, SessionRegistry, SessionState, SESSION_TTL};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// Access-token lifetime (the original's 15 minutes).
@@ -113,102 +112,31 @@ impl JwtKeys {
     }
 }
 
-/// A revocation backend could not answer.
-#[derive(Debug, thiserror::Error)]
-#[error("revocation store unavailable: {0}")]
-pub struct RevocationError(pub String);
-
-/// The set of ended sessions. Every service checks it on every authenticated request.
-#[async_trait]
-pub trait Revocations: Send + Sync {
-    /// Marks session `sid` as ended for `ttl` (the longest time a token of it can still be valid).
-    async fn revoke_session(&self, sid: &str, ttl: Duration) -> Result<(), RevocationError>;
-    /// Whether session `sid` has been ended.
-    async fn is_session_revoked(&self, sid: &str) -> Result<bool, RevocationError>;
-}
-
-/// In-process revocations: shared by all services when they run in one process.
-#[derive(Default)]
-pub struct MemoryRevocations {
-    ended: Mutex<HashMap<String, Instant>>,
-}
-
-#[async_trait]
-impl Revocations for MemoryRevocations {
-    async fn revoke_session(&self, sid: &str, ttl: Duration) -> Result<(), RevocationError> {
-        let now = Instant::now();
-        let mut ended = self
-            .ended
-            .lock()
-            .map_err(|_| RevocationError("lock poisoned".into()))?;
-        ended.retain(|_, until| *until > now);
-        ended.insert(sid.to_string(), now + ttl);
-        Ok(())
-    }
-
-    async fn is_session_revoked(&self, sid: &str) -> Result<bool, RevocationError> {
-        let ended = self
-            .ended
-            .lock()
-            .map_err(|_| RevocationError("lock poisoned".into()))?;
-        Ok(ended.get(sid).is_some_and(|until| *until > Instant::now()))
-    }
-}
-
-/// Revocations asked of the auth service (`GET /internal/sessions/:sid`), each answer kept 1 s.
-/// Used by a service that runs alone without Redis, so that a logout is seen within a second.
-pub struct RemoteRevocations {
-    client: crate::client::ServiceClient,
-    cache: moka::future::Cache<String, bool>,
-}
-
-impl RemoteRevocations {
-    /// Asks the auth service through `client`.
-    pub fn new(client: crate::client::ServiceClient) -> Self {
-        Self {
-            client,
-            cache: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(1))
-                .build(),
-        }
-    }
-}
-
-#[async_trait]
-impl Revocations for RemoteRevocations {
-    async fn revoke_session(&self, _sid: &str, _ttl: Duration) -> Result<(), RevocationError> {
-        Err(RevocationError(
-            "sessions are revoked by the auth service".into(),
-        ))
-    }
-
-    async fn is_session_revoked(&self, sid: &str) -> Result<bool, RevocationError> {
-        if let Some(hit) = self.cache.get(sid).await {
-            return Ok(hit);
-        }
-        let v: serde_json::Value = self
-            .client
-            .get_json(&format!("/internal/sessions/{sid}"), None)
-            .await
-            .map_err(|e| RevocationError(e.to_string()))?;
-        let revoked = v["data"]["revoked"].as_bool().unwrap_or(true);
-        self.cache.insert(sid.to_string(), revoked).await;
-        Ok(revoked)
-    }
-}
-
-/// What the auth extractors need: keys and the revocation set.
+/// What the auth extractors need: keys, the shared session set, and whom to ask about a session
+/// that set does not know.
 #[derive(Clone)]
 pub struct Authenticator {
     /// Token keys.
     pub keys: Arc<JwtKeys>,
-    /// Ended sessions.
-    pub revocations: Arc<dyn Revocations>,
+    /// Live and ended sessions.
+    pub sessions: Arc<dyn SessionRegistry>,
+    /// Asked about sessions `sessions` does not know (the auth service); `None` refuses them.
+    pub authority: Option<Arc<dyn SessionAuthority>>,
 }
 
 impl Authenticator {
-    /// Verifies a bearer token fully: signature, claims and revocation.
+    /// Issues an access token in session `sid` and records the session as live, so that every
+    /// service accepts it. A session set that cannot be written is not fatal: the token's session
+    /// is then confirmed with the authority on first use.
+    pub async fn issue(&self, user_id: &str, role: &str, sid: &str) -> String {
+        let (token, _) = self.keys.issue(user_id, role, sid);
+        if let Err(e) = self.sessions.open_session(sid, SESSION_TTL).await {
+            tracing::warn!(error = %e, "session not recorded; it will be confirmed on use");
+        }
+        token
+    }
+
+    /// Verifies a bearer token fully: signature, claims, and a live session.
     pub async fn authenticate(&self, token: &str) -> Result<Claims, ApiError> {
         let claims = self.keys.verify(token).map_err(|e| match e {
             TokenError::Expired => ApiError::unauthorized("token_expired", "Token expired"),
@@ -216,17 +144,36 @@ impl Authenticator {
                 ApiError::unauthorized("token_invalid", "Invalid authentication token")
             }
         })?;
-        match self.revocations.is_session_revoked(&claims.sid).await {
-            Ok(false) => Ok(claims),
-            Ok(true) => Err(ApiError::unauthorized("session_revoked", "Session expired")),
+        match self.session_state(&claims).await {
+            Ok(SessionState::Live) => Ok(claims),
+            Ok(_) => Err(ApiError::unauthorized("session_revoked", "Session expired")),
             Err(e) => {
                 // Fail closed: without an answer the token is not accepted.
-                tracing::warn!(error = %e, "revocation check failed");
+                tracing::warn!(error = %e, "session check failed");
                 Err(ApiError::unavailable(
                     "Authentication temporarily unavailable",
                 ))
             }
         }
+    }
+
+    /// The state of the token's session; an unknown one is asked of the authority, and recorded
+    /// for the token's remaining life when live.
+    async fn session_state(&self, claims: &Claims) -> Result<SessionState, SessionError> {
+        let state = self.sessions.session_state(&claims.sid).await?;
+        let (SessionState::Unknown, Some(authority)) = (state, &self.authority) else {
+            return Ok(state);
+        };
+        if !authority.is_live(&claims.sid).await? {
+            return Ok(SessionState::Ended);
+        }
+        let left = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
+        let ttl = Duration::from_secs(left)
+            + (SESSION_TTL - Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64));
+        if let Err(e) = self.sessions.open_session(&claims.sid, ttl).await {
+            tracing::warn!(error = %e, "confirmed session not recorded");
+        }
+        Ok(SessionState::Live)
     }
 }
 
@@ -405,22 +352,63 @@ mod tests {
         assert_eq!(keys.verify(&forged), Err(TokenError::Invalid));
     }
 
+    struct Authority(&'static [&'static str]);
+
+    #[async_trait::async_trait]
+    impl SessionAuthority for Authority {
+        async fn is_live(&self, sid: &str) -> Result<bool, SessionError> {
+            Ok(self.0.contains(&sid))
+        }
+    }
+
+    fn authenticator(authority: Option<Arc<dyn SessionAuthority>>) -> Authenticator {
+        Authenticator {
+            keys: Arc::new(JwtKeys::new(SECRET, "i", "a")),
+            sessions: Arc::new(crate::sessions::MemorySessions::default()),
+            authority,
+        }
+    }
+
     #[tokio::test]
-    async fn revoked_sessions_are_refused() {
-        let keys = Arc::new(JwtKeys::new(SECRET, "i", "a"));
-        let revocations: Arc<dyn Revocations> = Arc::new(MemoryRevocations::default());
-        let auth = Authenticator {
-            keys: keys.clone(),
-            revocations: revocations.clone(),
-        };
-        let (token, _) = keys.issue("u", "user", "sess");
+    async fn issued_sessions_are_accepted_until_revoked() {
+        let auth = authenticator(None);
+        let token = auth.issue("u", "user", "sess").await;
         assert!(auth.authenticate(&token).await.is_ok());
-        revocations
+        auth.sessions
             .revoke_session("sess", Duration::from_secs(60))
             .await
             .unwrap();
         let err = auth.authenticate(&token).await.unwrap_err();
         assert_eq!(err.code, "session_revoked");
+    }
+
+    #[tokio::test]
+    async fn a_validly_signed_token_of_an_unknown_session_is_refused() {
+        let auth = authenticator(Some(Arc::new(Authority(&["known"]))));
+        let (forged, _) = auth.keys.issue("u", "admin", "made-up");
+        let err = auth.authenticate(&forged).await.unwrap_err();
+        assert_eq!((err.status.as_u16(), err.code), (401, "session_revoked"));
+        let without_authority = authenticator(None);
+        let (forged, _) = without_authority.keys.issue("u", "admin", "made-up");
+        assert_eq!(
+            without_authority
+                .authenticate(&forged)
+                .await
+                .unwrap_err()
+                .status,
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_the_set_forgot_is_confirmed_by_the_authority_and_remembered() {
+        let auth = authenticator(Some(Arc::new(Authority(&["known"]))));
+        let (token, _) = auth.keys.issue("u", "user", "known");
+        assert!(auth.authenticate(&token).await.is_ok());
+        assert_eq!(
+            auth.sessions.session_state("known").await.unwrap(),
+            SessionState::Live
+        );
     }
 
     #[test]

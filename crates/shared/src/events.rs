@@ -229,16 +229,27 @@ impl OutboxRelay {
     }
 }
 
-/// Posts that the caller should check an incoming `POST /events` body: one envelope or an array.
-pub fn parse_incoming(value: &Value) -> Result<Vec<EventEnvelope>, String> {
-    let items: Vec<Value> = match value {
-        Value::Array(a) => a.clone(),
-        v => vec![v.clone()],
-    };
-    items
-        .into_iter()
-        .map(|v| serde_json::from_value::<EventEnvelope>(v).map_err(|e| e.to_string()))
-        .collect()
+/// An incoming `POST /events` body from the bus: one envelope or an array of them.
+#[derive(Debug)]
+pub struct IncomingEvents(pub Vec<EventEnvelope>);
+
+impl crate::extract::FromJson for IncomingEvents {
+    const LIMITS: crate::json::BodyLimits = crate::json::BodyLimits::EVENTS;
+
+    fn from_json(value: &Value) -> Result<Self, crate::ApiError> {
+        let items = match value {
+            Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        items
+            .iter()
+            .map(EventEnvelope::deserialize)
+            .collect::<Result<_, _>>()
+            .map(IncomingEvents)
+            .map_err(|e| {
+                crate::ApiError::bad_request("invalid_event", format!("Invalid event: {e}"))
+            })
+    }
 }
 
 #[cfg(test)]
@@ -275,11 +286,11 @@ mod tests {
         let e = EventEnvelope::new("OrderCreated", serde_json::json!({}), "s");
         let v = serde_json::to_value(&e).unwrap();
         assert!(v.get("type").is_some() && v.get("occurredAt").is_some());
-        assert_eq!(
-            parse_incoming(&serde_json::json!([v.clone(), v]))
-                .unwrap()
-                .len(),
-            2
-        );
+        use crate::extract::FromJson;
+        let two = IncomingEvents::from_json(&serde_json::json!([v.clone(), v.clone()])).unwrap();
+        assert_eq!(two.0.len(), 2);
+        assert_eq!(IncomingEvents::from_json(&v).unwrap().0, vec![e]);
+        let bad = IncomingEvents::from_json(&serde_json::json!({"type": 1})).unwrap_err();
+        assert_eq!(bad.code, "invalid_event");
     }
 }

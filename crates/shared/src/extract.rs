@@ -1,7 +1,10 @@
-//! Request extractors that answer in the JSON envelope: JSON bodies (content type, 1 MiB limit,
-//! optional decryption of `{"encrypted": …}`, validation), ObjectId path parameters and query maps.
+//! Request extractors that answer in the JSON envelope: JSON bodies (content type, size and shape
+//! limits per request type, optional decryption of `{"encrypted": …}`, validation), ObjectId path
+//! parameters and query maps.
 
 use crate::error::ApiError;
+use crate::json::parse_bounded;
+pub use crate::json::BodyLimits;
 use crate::payload::PayloadCipher;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, StatusCode};
@@ -9,19 +12,17 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Largest accepted request body (1 MiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest accepted request body by default (1 MiB).
+pub const MAX_BODY_BYTES: usize = BodyLimits::DEFAULT.max_bytes;
 
 /// Turns a parsed JSON value into a validated request type.
 pub trait FromJson: Sized {
+    /// How large a body of this type may be (bytes, values, nesting), checked before and while it
+    /// is parsed.
+    const LIMITS: BodyLimits = BodyLimits::DEFAULT;
+
     /// Validates `value`, reporting every bad field.
     fn from_json(value: &Value) -> Result<Self, ApiError>;
-}
-
-impl FromJson for Value {
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        Ok(value.clone())
-    }
 }
 
 /// Whether (and with what key) `{"encrypted": …}` bodies are decrypted before validation.
@@ -37,20 +38,26 @@ pub fn invalid_payload() -> ApiError {
     ApiError::bad_request("invalid_payload", "Invalid encrypted payload")
 }
 
-/// Reads and parses a JSON body with the standard checks, decrypting it when a cipher is given.
-pub async fn read_json(req: Request, cipher: Option<&PayloadCipher>) -> Result<Value, ApiError> {
+/// Reads and parses a JSON body within `limits`, decrypting it when a cipher is given. Over
+/// `max_bytes` is 413; past the value or depth limits a 400 names the field (no large tree is
+/// ever built).
+pub async fn read_json(
+    req: Request,
+    cipher: Option<&PayloadCipher>,
+    limits: BodyLimits,
+) -> Result<Value, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.to_ascii_lowercase());
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(req.into_body(), limits.max_bytes)
         .await
         .map_err(|_| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("Request body exceeds {MAX_BODY_BYTES} bytes"),
+                format!("Request body exceeds {} bytes", limits.max_bytes),
             )
         })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -67,13 +74,15 @@ pub async fn read_json(req: Request, cipher: Option<&PayloadCipher>) -> Result<V
             "Content-Type must be application/json",
         ));
     }
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("Malformed JSON: {e}")))?;
+    let value = parse_bounded(&bytes, limits)?;
     match (cipher, value.get("encrypted")) {
         (Some(cipher), Some(enc)) => {
             let enc = enc.as_str().ok_or_else(invalid_payload)?;
             let plain = cipher.decrypt(enc).map_err(|_| invalid_payload())?;
-            serde_json::from_slice(&plain).map_err(|_| invalid_payload())
+            parse_bounded(&plain, limits).map_err(|e| match e.code {
+                "validation_failed" => e,
+                _ => invalid_payload(),
+            })
         }
         _ => Ok(value),
     }
@@ -89,7 +98,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let decryption = BodyDecryption::from_ref(state);
-        let value = read_json(req, decryption.0.as_deref()).await?;
+        let value = read_json(req, decryption.0.as_deref(), T::LIMITS).await?;
         T::from_json(&value).map(JsonBody)
     }
 }
@@ -170,24 +179,34 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_non_json_and_malformed_bodies() {
-        let e = read_json(req(Some("text/plain"), "{}"), None)
+        let e = read_json(req(Some("text/plain"), "{}"), None, BodyLimits::DEFAULT)
             .await
             .unwrap_err();
         assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let e = read_json(req(Some("application/json"), "{bad"), None)
-            .await
-            .unwrap_err();
+        let e = read_json(
+            req(Some("application/json"), "{bad"),
+            None,
+            BodyLimits::DEFAULT,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.code, "malformed_json");
         let big = "x".repeat(MAX_BODY_BYTES + 1);
-        let e = read_json(req(Some("application/json"), &big), None)
-            .await
-            .unwrap_err();
+        let e = read_json(
+            req(Some("application/json"), &big),
+            None,
+            BodyLimits::DEFAULT,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[tokio::test]
     async fn empty_body_reads_as_empty_object() {
-        let v = read_json(req(None, ""), None).await.unwrap();
+        let v = read_json(req(None, ""), None, BodyLimits::DEFAULT)
+            .await
+            .unwrap();
         assert_eq!(v, serde_json::json!({}));
     }
 
@@ -197,16 +216,44 @@ mod tests {
             PayloadCipher::new("12345678901234567890123456789012", MacPolicy::Optional).unwrap();
         let enc = c.encrypt(br#"{"a":1}"#);
         let body = serde_json::json!({ "encrypted": enc }).to_string();
-        let v = read_json(req(Some("application/json"), &body), Some(&c))
-            .await
-            .unwrap();
+        let v = read_json(
+            req(Some("application/json"), &body),
+            Some(&c),
+            BodyLimits::DEFAULT,
+        )
+        .await
+        .unwrap();
         assert_eq!(v, serde_json::json!({"a": 1}));
         let bad = r#"{"encrypted":"00:11"}"#;
-        let e = read_json(req(Some("application/json"), bad), Some(&c))
-            .await
-            .unwrap_err();
+        let e = read_json(
+            req(Some("application/json"), bad),
+            Some(&c),
+            BodyLimits::DEFAULT,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.code, "invalid_payload");
         assert_eq!(e.message, "Invalid encrypted payload");
+    }
+
+    #[tokio::test]
+    async fn numbers_in_encrypted_bodies_survive_exactly() {
+        let c =
+            PayloadCipher::new("12345678901234567890123456789012", MacPolicy::Optional).unwrap();
+        let plain = r#"{"x":0.9259398872314291,"y":1e-7,"z":12345678901234567}"#;
+        let body = serde_json::json!({ "encrypted": c.encrypt(plain.as_bytes()) }).to_string();
+        let v = read_json(
+            req(Some("application/json"), &body),
+            Some(&c),
+            BodyLimits::DEFAULT,
+        )
+        .await
+        .unwrap();
+        assert_eq!(v["x"].as_f64(), Some(0.925_939_887_231_429_1));
+        assert_eq!(
+            v.to_string(),
+            r#"{"x":0.9259398872314291,"y":1e-7,"z":12345678901234567}"#
+        );
     }
 
     #[test]

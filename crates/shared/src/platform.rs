@@ -1,16 +1,15 @@
 //! What every service shares at runtime: the common configuration keys, the backends for cache,
-//! limits and revocation (in-process by default; one set can be shared by services in one process),
+//! limits and sessions (in-process by default; one set can be shared by services in one process),
 //! and the `Common` state piece that the auth, body and internal-token extractors read.
 
-use crate::auth::{
-    Authenticator, InternalToken, JwtKeys, MemoryRevocations, RemoteRevocations, Revocations,
-};
+use crate::auth::{Authenticator, InternalToken, JwtKeys};
 use crate::cache::{Cache, MemoryCache};
 use crate::client::{http_client, ServiceClient};
 use crate::config::{EnvReader, Secret};
 use crate::extract::BodyDecryption;
 use crate::payload::{MacPolicy, PayloadCipher};
 use crate::rate_limit::{MemoryRateLimiter, RateLimiter};
+use crate::sessions::{MemorySessions, RemoteSessions, SessionAuthority, SessionRegistry};
 use crate::shutdown::Draining;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +32,7 @@ pub struct CommonConfig {
     pub payload_mac: MacPolicy,
     /// `INTERNAL_TOKEN` (≥ 32 bytes): service-to-service calls and event deliveries.
     pub internal_token: Secret<String>,
-    /// `REDIS_URL` (`redis://…`): when set, cache, rate limits and revocations live in Redis,
+    /// `REDIS_URL` (`redis://…`): when set, cache, rate limits and sessions live in Redis,
     /// shared by every replica (see [`Backends::from_config`]).
     pub redis_url: Option<String>,
     /// `REDIS_KEY_PREFIX` (default `ecommerce:`), put before every Redis key.
@@ -45,7 +44,8 @@ pub struct CommonConfig {
     /// `MONGO_POOL_SIZE` (default 10) and `MONGO_SERVER_SELECTION_TIMEOUT_MS` (default and
     /// maximum 2000), used when `DATABASE_URL` is a MongoDB URL.
     pub mongo: crate::mongo::MongoOptions,
-    /// `AUTH_SERVICE_URL`, used to check revocations when running alone without Redis.
+    /// `AUTH_SERVICE_URL`: asked about sessions this service does not know (every session when it
+    /// runs alone without Redis).
     pub auth_service_url: String,
 }
 
@@ -108,15 +108,15 @@ fn read_mongo_options(r: &mut EnvReader<'_>) -> crate::mongo::MongoOptions {
     }
 }
 
-/// Cache, rate-limit and revocation backends.
+/// Cache, rate-limit and session backends.
 #[derive(Clone)]
 pub struct Backends {
     /// Read cache.
     pub cache: Arc<dyn Cache>,
     /// Rate limiter.
     pub limiter: Arc<dyn RateLimiter>,
-    /// Ended sessions.
-    pub revocations: Arc<dyn Revocations>,
+    /// Live and ended sessions.
+    pub sessions: Arc<dyn SessionRegistry>,
     /// `Some` when the backends live in Redis: ask it for `redis: "up"|"down"` in `/health`.
     pub redis: Option<crate::redis::RedisHealth>,
 }
@@ -127,22 +127,16 @@ impl Backends {
         Self {
             cache: Arc::new(MemoryCache::default()),
             limiter: Arc::new(MemoryRateLimiter::default()),
-            revocations: Arc::new(MemoryRevocations::default()),
+            sessions: Arc::new(MemorySessions::default()),
             redis: None,
         }
     }
 
-    /// Backends for a service running alone: in-process cache and limits, and revocations asked of
+    /// Backends for a service running alone: in-process cache and limits, and sessions asked of
     /// the auth service (each answer kept 1 s).
     pub fn standalone(config: &CommonConfig) -> Self {
-        let auth = ServiceClient::new(
-            http_client(Duration::from_secs(2)),
-            &config.auth_service_url,
-            "Auth",
-            Some(config.internal_token.clone()),
-        );
         Self {
-            revocations: Arc::new(RemoteRevocations::new(auth)),
+            sessions: Arc::new(auth_sessions(config)),
             ..Self::in_process()
         }
     }
@@ -162,10 +156,20 @@ impl Backends {
     }
 }
 
+/// The auth service's view of sessions (`GET /internal/sessions/:sid` at `AUTH_SERVICE_URL`).
+fn auth_sessions(config: &CommonConfig) -> RemoteSessions {
+    RemoteSessions::new(ServiceClient::new(
+        http_client(Duration::from_secs(2)),
+        &config.auth_service_url,
+        "Auth",
+        Some(config.internal_token.clone()),
+    ))
+}
+
 /// The state piece every service embeds; its parts are reachable through `FromRef`.
 #[derive(Clone)]
 pub struct Common {
-    /// Token verification and revocation.
+    /// Token verification and the session check.
     pub authenticator: Authenticator,
     /// Body decryption for `{"encrypted": …}`.
     pub decryption: BodyDecryption,
@@ -178,9 +182,12 @@ pub struct Common {
 }
 
 impl Common {
-    /// Builds the common state from the config and backends.
+    /// Builds the common state from the config and backends. Sessions the backends do not know are
+    /// asked of the auth service (the auth service replaces that with its own database).
     pub fn new(config: &CommonConfig, backends: Backends) -> Result<Self, String> {
         let cipher = PayloadCipher::new(config.encryption_key.expose(), config.payload_mac)?;
+        let authority = (!backends.sessions.is_authoritative())
+            .then(|| Arc::new(auth_sessions(config)) as Arc<dyn SessionAuthority>);
         Ok(Self {
             authenticator: Authenticator {
                 keys: Arc::new(JwtKeys::new(
@@ -188,7 +195,8 @@ impl Common {
                     TOKEN_ISSUER,
                     TOKEN_AUDIENCE,
                 )),
-                revocations: backends.revocations.clone(),
+                sessions: backends.sessions.clone(),
+                authority,
             },
             decryption: BodyDecryption(Some(Arc::new(cipher))),
             internal_token: InternalToken(Arc::from(config.internal_token.expose().as_str())),

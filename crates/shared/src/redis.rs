@@ -1,4 +1,4 @@
-//! Redis backends for cache, rate limits and session revocation, shared by every replica.
+//! Redis backends for cache, rate limits and sessions, shared by every replica.
 //!
 //! Every backend talks to Redis through one [`RedisLink`]: a `redis::aio::ConnectionManager`
 //! (reconnecting, multiplexed) built lazily with 250 ms response and connection timeouts, and every
@@ -14,17 +14,17 @@
 //! - [`RedisRateLimiter`] falls back to an in-process limiter and goes back to Redis once it answers;
 //! - [`RedisCache`] returns `CacheError` (callers read the database), and refuses reads after a
 //!   failed generation bump until a retried bump succeeds;
-//! - [`RedisRevocations`] returns `RevocationError` (callers fail closed).
+//! - [`RedisSessions`] returns `SessionError` (callers fail closed).
 
 mod cache;
 mod limiter;
 mod link;
-mod revocations;
+mod sessions;
 
 pub use cache::RedisCache;
 pub use limiter::{RedisRateLimiter, RATE_LIMIT_SCRIPT};
 pub use link::{RedisError, RedisLink, REDIS_TIMEOUT, RETRY_AFTER_FAILURE};
-pub use revocations::RedisRevocations;
+pub use sessions::RedisSessions;
 
 use crate::platform::Backends;
 use std::sync::Arc;
@@ -39,8 +39,8 @@ pub struct RedisBackends {
     pub cache: Arc<RedisCache>,
     /// Rate limiter (`<prefix>rl:<key>`).
     pub limiter: Arc<RedisRateLimiter>,
-    /// Ended sessions (`<prefix>revoked:<sid>`).
-    pub revocations: Arc<RedisRevocations>,
+    /// Sessions (`<prefix>session:<sid>`, `<prefix>revoked:<sid>`).
+    pub sessions: Arc<RedisSessions>,
     /// The shared connection (for [`RedisHealth`]).
     pub link: RedisLink,
 }
@@ -54,7 +54,7 @@ impl RedisBackends {
         Ok(Self {
             cache: Arc::new(RedisCache::new(link.clone())),
             limiter: Arc::new(RedisRateLimiter::new(link.clone())),
-            revocations: Arc::new(RedisRevocations::new(link.clone())),
+            sessions: Arc::new(RedisSessions::new(link.clone())),
             link,
         })
     }
@@ -64,7 +64,7 @@ impl RedisBackends {
         Backends {
             cache: self.cache.clone(),
             limiter: self.limiter.clone(),
-            revocations: self.revocations.clone(),
+            sessions: self.sessions.clone(),
             redis: Some(self.health()),
         }
     }

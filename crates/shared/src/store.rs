@@ -103,6 +103,8 @@ impl Backend {
 }
 
 /// Opens (creating if needed) a SQLite database from `sqlite://path` or `sqlite::memory:`.
+/// The file is readable by its owner only (mode 0600; SQLite gives its `-wal` and `-shm` files the
+/// same mode), since it holds password hashes and orders; directories it creates are 0700.
 pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
     let memory = url.contains(":memory:");
     if !memory {
@@ -112,13 +114,8 @@ pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
             .split('?')
             .next()
             .unwrap_or("");
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Unavailable(format!("cannot create {parent:?}: {e}"))
-                })?;
-            }
-        }
+        create_private_file(std::path::Path::new(path))
+            .map_err(|e| StoreError::Unavailable(format!("cannot create {path:?}: {e}")))?;
     }
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Other(format!("bad DATABASE_URL: {e}")))?
@@ -150,6 +147,34 @@ pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
         .connect_with(opts)
         .await
         .map_err(StoreError::from)
+}
+
+/// Creates `path` (and its missing parent directories, 0700) if needed, and makes it and any
+/// `-wal`/`-shm` files beside it owner-only (0600), tightening files an older version left open.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(parent)?;
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    drop(open.open(path)?);
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 /// Now as UTC milliseconds.
@@ -186,6 +211,44 @@ mod tests {
     #[test]
     fn iso_has_millis_and_z() {
         assert_eq!(iso_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("store-mode-{}", crate::ids::new_object_id()));
+        let db = dir.join("nested").join("t.db");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let pool = sqlite_pool(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(mode(&db), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            assert_eq!(
+                mode(&dir.join("nested").join(format!("t.db{suffix}"))),
+                0o600,
+                "{suffix}"
+            );
+        }
+        assert_eq!(mode(&dir.join("nested")), 0o700);
+        pool.close().await;
+        // A file an older version created world-readable is tightened at the next start.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let pool = sqlite_pool(&format!("sqlite:{}", db.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&db), 0o600);
+        pool.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ pub struct Validator<'a> {
 }
 
 /// Formats a dotted path (`items.0.quantity`) as the Joi label (`items[0].quantity`).
-fn label(path: &str) -> String {
+pub(crate) fn label(path: &str) -> String {
     let mut out = String::new();
     for (i, part) in path.split('.').enumerate() {
         if part.chars().all(|c| c.is_ascii_digit()) && i > 0 {
@@ -73,6 +73,11 @@ impl<'a> Validator<'a> {
         self.errors.push(FieldError::new(path, message));
     }
 
+    /// How many errors are recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     /// Adds errors collected by a nested validator.
     pub fn extend(&mut self, errors: Vec<FieldError>) {
         self.errors.extend(errors);
@@ -107,11 +112,39 @@ impl<'a> Validator<'a> {
         self.check_string(key, v, min, max)
     }
 
+    /// A required multi-line text (descriptions): like [`Validator::string`], but tab and
+    /// newline are allowed.
+    pub fn text(&mut self, key: &'static str, min: usize, max: usize) -> Option<String> {
+        let v = self.required(key)?;
+        self.check_text(key, v, min, max, Lines::Multi)
+    }
+
+    /// An optional multi-line text.
+    pub fn opt_text(&mut self, key: &'static str, min: usize, max: usize) -> Option<String> {
+        let v = self.raw(key)?;
+        self.check_text(key, v, min, max, Lines::Multi)
+    }
+
     fn check_string(&mut self, key: &str, v: &Value, min: usize, max: usize) -> Option<String> {
+        self.check_text(key, v, min, max, Lines::Single)
+    }
+
+    fn check_text(
+        &mut self,
+        key: &str,
+        v: &Value,
+        min: usize,
+        max: usize,
+        lines: Lines,
+    ) -> Option<String> {
         let Some(s) = v.as_str() else {
             self.error(key, "must be a string");
             return None;
         };
+        if has_control(s, lines) {
+            self.error(key, CONTROL_MESSAGE);
+            return None;
+        }
         let s = s.trim();
         let len = s.chars().count();
         if len == 0 && min > 0 {
@@ -141,6 +174,10 @@ impl<'a> Validator<'a> {
             self.error(key, "must be a string");
             return None;
         };
+        if has_control(s, Lines::Single) {
+            self.error(key, CONTROL_MESSAGE);
+            return None;
+        }
         let len = s.chars().count();
         if len == 0 {
             self.error(key, "is not allowed to be empty");
@@ -377,6 +414,49 @@ impl<'a> Validator<'a> {
     }
 }
 
+const CONTROL_MESSAGE: &str = "must not contain control characters";
+
+/// Whether a text may span lines (tab and newline allowed) or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    Single,
+    Multi,
+}
+
+/// NUL and every other control character (C0, DEL, C1), except tab and newline in multi-line text.
+fn has_control(s: &str, lines: Lines) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(lines == Lines::Multi && matches!(c, '\t' | '\n')))
+}
+
+/// Checks free-form JSON that is stored as sent (product `metadata`) at `path`: object keys must
+/// not start with `$` or contain `.` (MongoDB would read them as operators and paths), and no key
+/// or string may hold a control character. Every offending place is reported.
+pub fn check_stored_json(v: &mut Validator<'_>, path: &str, value: &Value) {
+    match value {
+        Value::String(s) if has_control(s, Lines::Single) => {
+            v.error_at(path.into(), CONTROL_MESSAGE)
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_stored_json(v, &format!("{path}.{i}"), item);
+            }
+        }
+        Value::Object(obj) => {
+            for (key, item) in obj {
+                let at = format!("{path}.{key}");
+                if key.starts_with('$') || key.contains('.') {
+                    v.error_at(at.clone(), "key must not start with \"$\" or contain \".\"");
+                } else if has_control(key, Lines::Single) {
+                    v.error_at(at.clone(), "key must not contain control characters");
+                }
+                check_stored_json(v, &at, item);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain of sane labels.
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
@@ -453,6 +533,10 @@ impl<'a> QueryValidator<'a> {
         self.known.push(key);
         let raw = self.params.get(key)?.trim().to_string();
         if raw.is_empty() {
+            return None;
+        }
+        if has_control(&raw, Lines::Single) {
+            self.err(key, CONTROL_MESSAGE);
             return None;
         }
         if raw.chars().count() > max {
@@ -586,6 +670,59 @@ mod tests {
         let body = json!({"email": "  John@Example.COM "});
         let mut v = Validator::new(&body).unwrap();
         assert_eq!(v.email("email").as_deref(), Some("john@example.com"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_tab_and_newline_in_text() {
+        let body = json!({
+            "name": "nul\u{0}byte", "sku": "tab\there", "password": "pass\u{7f}word1",
+            "about": "line one\n\tline two", "bad": "bell\u{7}", "c1": "x\u{85}y"
+        });
+        let mut v = Validator::new(&body).unwrap();
+        assert_eq!(v.string("name", 1, 50), None);
+        assert_eq!(v.string("sku", 1, 50), None);
+        assert_eq!(v.raw_string("password", 8, 128), None);
+        assert_eq!(
+            v.text("about", 1, 100).as_deref(),
+            Some("line one\n\tline two")
+        );
+        assert_eq!(v.opt_text("bad", 1, 100), None);
+        assert_eq!(v.opt_string("c1", 1, 100), None);
+        let err = v.finish().unwrap_err();
+        let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "sku", "password", "bad", "c1"]);
+        assert_eq!(
+            err.errors[0].message,
+            "\"name\" must not contain control characters"
+        );
+    }
+
+    #[test]
+    fn stored_json_refuses_operator_keys_dotted_keys_and_control_characters() {
+        let body = json!({"m": {
+            "$where": 1, "a.b": 2, "ok": {"$gt": "", "list": ["fine", "nul\u{0}"]},
+            "k\u{1}": "v", "x$": "allowed"
+        }});
+        let mut v = Validator::new(&body).unwrap();
+        let m = v.raw("m").unwrap();
+        check_stored_json(&mut v, "m", m);
+        let err = v.finish().unwrap_err();
+        let mut fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["m.$where", "m.a.b", "m.k\u{1}", "m.ok.$gt", "m.ok.list.1"]
+        );
+        let msg = &err
+            .errors
+            .iter()
+            .find(|e| e.field == "m.$where")
+            .unwrap()
+            .message;
+        assert_eq!(
+            msg,
+            "\"m.$where\" key must not start with \"$\" or contain \".\""
+        );
     }
 
     #[test]

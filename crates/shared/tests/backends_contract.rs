@@ -1,4 +1,4 @@
-//! One contract for the cache, rate-limit and revocation backends: every check runs against the
+//! One contract for the cache, rate-limit and session backends: every check runs against the
 //! in-process backends and against Redis (`REDIS_TEST_URL`; skipped when unset, required under
 //! `CI=true`), each Redis test under its own key prefix. The "second instance" of a backend is a
 //! clone of the same in-process backend (services in one process share it) and a separately built
@@ -8,10 +8,10 @@
 
 mod support;
 
-use shared::auth::{MemoryRevocations, Revocations};
 use shared::cache::{Cache, MemoryCache};
 use shared::rate_limit::{MemoryRateLimiter, RateLimiter, RateRule};
 use shared::redis::RedisBackends;
+use shared::sessions::{MemorySessions, SessionRegistry, SessionState};
 use std::sync::Arc;
 use std::time::Duration;
 use support::eventually;
@@ -21,21 +21,21 @@ struct Fixture {
     limiter2: Arc<dyn RateLimiter>,
     cache: Arc<dyn Cache>,
     cache2: Arc<dyn Cache>,
-    revocations: Arc<dyn Revocations>,
-    revocations2: Arc<dyn Revocations>,
+    sessions: Arc<dyn SessionRegistry>,
+    sessions2: Arc<dyn SessionRegistry>,
 }
 
 fn in_process_fixture() -> Fixture {
     let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::default());
     let cache: Arc<dyn Cache> = Arc::new(MemoryCache::default());
-    let revocations: Arc<dyn Revocations> = Arc::new(MemoryRevocations::default());
+    let sessions: Arc<dyn SessionRegistry> = Arc::new(MemorySessions::default());
     Fixture {
         limiter2: limiter.clone(),
         cache2: cache.clone(),
-        revocations2: revocations.clone(),
+        sessions2: sessions.clone(),
         limiter,
         cache,
-        revocations,
+        sessions,
     }
 }
 
@@ -50,8 +50,8 @@ fn redis_fixture(test: &str) -> Option<(Fixture, String, String)> {
         limiter2: b.limiter,
         cache: a.cache,
         cache2: b.cache,
-        revocations: a.revocations,
-        revocations2: b.revocations,
+        sessions: a.sessions,
+        sessions2: b.sessions,
     };
     Some((fixture, url, prefix))
 }
@@ -89,8 +89,8 @@ contract!(
     cache_stores_overwrites_and_deletes,
     cache_entries_expire,
     cache_generations_count_and_are_shared,
-    revocations_mark_sessions_until_ttl,
-    revocations_are_shared,
+    sessions_are_live_or_ended_until_their_ttl,
+    sessions_are_shared,
 );
 
 fn rule(count: u32, window: Duration) -> RateRule {
@@ -220,47 +220,69 @@ async fn cache_generations_count_and_are_shared(f: Fixture) {
     assert_eq!(f.cache.generation("gen:other").await.unwrap(), 0);
 }
 
-async fn revocations_mark_sessions_until_ttl(f: Fixture) {
-    assert!(!f.revocations.is_session_revoked("sid-a").await.unwrap());
-    f.revocations
+async fn sessions_are_live_or_ended_until_their_ttl(f: Fixture) {
+    let state = |sid: &'static str| {
+        let sessions = f.sessions.clone();
+        async move { sessions.session_state(sid).await.unwrap() }
+    };
+    assert_eq!(state("sid-a").await, SessionState::Unknown);
+    f.sessions
+        .open_session("sid-a", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(state("sid-a").await, SessionState::Live);
+    f.sessions
         .revoke_session("sid-a", Duration::from_secs(60))
         .await
         .unwrap();
-    f.revocations
-        .revoke_session("sid-b", Duration::from_millis(150))
+    // A token issued while the logout happened does not bring the session back.
+    f.sessions
+        .open_session("sid-a", Duration::from_secs(60))
         .await
         .unwrap();
-    // A token with no lifetime left is accepted and ends at once.
-    f.revocations
+    assert_eq!(state("sid-a").await, SessionState::Ended);
+    f.sessions
+        .open_session("sid-b", Duration::from_millis(150))
+        .await
+        .unwrap();
+    // An entry with no lifetime left is accepted and ends at once.
+    f.sessions
         .revoke_session("sid-c", Duration::ZERO)
         .await
         .unwrap();
-    assert!(f.revocations.is_session_revoked("sid-a").await.unwrap());
-    assert!(!f.revocations.is_session_revoked("sid-other").await.unwrap());
-    let revocations = f.revocations.clone();
-    eventually(
-        "sid-b's revocation to lapse",
-        Duration::from_secs(3),
-        || {
-            let revocations = revocations.clone();
-            async move { !revocations.is_session_revoked("sid-b").await.unwrap() }
-        },
-    )
+    assert_eq!(state("sid-b").await, SessionState::Live);
+    assert_eq!(state("sid-other").await, SessionState::Unknown);
+    let sessions = f.sessions.clone();
+    eventually("sid-b to be forgotten", Duration::from_secs(3), || {
+        let sessions = sessions.clone();
+        async move { sessions.session_state("sid-b").await.unwrap() == SessionState::Unknown }
+    })
     .await;
-    assert!(f.revocations.is_session_revoked("sid-a").await.unwrap());
+    assert_eq!(state("sid-a").await, SessionState::Ended);
 }
 
-async fn revocations_are_shared(f: Fixture) {
-    f.revocations
+async fn sessions_are_shared(f: Fixture) {
+    f.sessions
+        .open_session("sid-live", Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.sessions
         .revoke_session("sid-shared", Duration::from_secs(60))
         .await
         .unwrap();
-    assert!(f
-        .revocations2
-        .is_session_revoked("sid-shared")
-        .await
-        .unwrap());
-    assert!(!f.revocations2.is_session_revoked("sid-else").await.unwrap());
+    let other = &f.sessions2;
+    assert_eq!(
+        other.session_state("sid-live").await.unwrap(),
+        SessionState::Live
+    );
+    assert_eq!(
+        other.session_state("sid-shared").await.unwrap(),
+        SessionState::Ended
+    );
+    assert_eq!(
+        other.session_state("sid-else").await.unwrap(),
+        SessionState::Unknown
+    );
 }
 
 /// Redis only: the documented key layout, expiries and the cached limiter script.
@@ -281,8 +303,12 @@ async fn redis_keys_follow_the_prefix_layout() {
         .await
         .unwrap();
     b.cache.bump("gen").await.unwrap();
-    b.revocations
+    b.sessions
         .revoke_session("sid-9", Duration::from_secs(50))
+        .await
+        .unwrap();
+    b.sessions
+        .open_session("sid-8", Duration::from_secs(45))
         .await
         .unwrap();
     let mut c = support::direct(&url).await;
@@ -298,6 +324,8 @@ async fn redis_keys_follow_the_prefix_layout() {
     assert_eq!(generation.as_deref(), Some("1"));
     let ttl: i64 = c.pttl(format!("{prefix}revoked:sid-9")).await.unwrap();
     assert!((49_000..=50_000).contains(&ttl), "{ttl}");
+    let ttl: i64 = c.pttl(format!("{prefix}session:sid-8")).await.unwrap();
+    assert!((44_000..=45_000).contains(&ttl), "{ttl}");
     // The limiter's script is cached on the server (later hits are a single EVALSHA).
     let sha = redis::Script::new(shared::redis::RATE_LIMIT_SCRIPT)
         .get_hash()
@@ -336,17 +364,16 @@ async fn configuration_selects_redis_backends() {
     assert!(configured.redis.as_ref().unwrap().ping().await);
     assert_eq!(configured.redis.as_ref().unwrap().status().await, "up");
     configured
-        .revocations
+        .sessions
         .revoke_session("sid-cfg", Duration::from_secs(30))
         .await
         .unwrap();
     // A second service built from the same configuration sees it.
     let other = Backends::from_config(&config).unwrap();
-    assert!(other
-        .revocations
-        .is_session_revoked("sid-cfg")
-        .await
-        .unwrap());
+    assert_eq!(
+        other.sessions.session_state("sid-cfg").await.unwrap(),
+        SessionState::Ended
+    );
     let mut c = support::direct(&url).await;
     let exists: bool = c.exists(format!("{prefix}revoked:sid-cfg")).await.unwrap();
     assert!(exists);

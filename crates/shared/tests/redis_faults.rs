@@ -1,7 +1,7 @@
 //! Fault tests for the Redis backends against a private `redis-server` on a free port (skipped when
 //! `redis-server` is not on PATH, required under `CI=true`): Redis down at startup, killed and
 //! restarted on the same port, and hung with SIGSTOP. The limiter falls back to in-process counts,
-//! cache calls error (callers read the database), revocation checks error (callers fail closed),
+//! cache calls error (callers read the database), session checks error (callers fail closed),
 //! every call gives up within the 250 ms bound, and everything recovers without rebuilding.
 
 #![allow(clippy::unwrap_used)]
@@ -9,10 +9,10 @@
 mod support;
 
 use redis::AsyncCommands;
-use shared::auth::Revocations;
 use shared::cache::Cache;
 use shared::rate_limit::{RateLimiter, RateRule};
 use shared::redis::{RedisBackends, REDIS_TIMEOUT};
+use shared::sessions::{SessionRegistry, SessionState};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use support::{eventually, OwnRedis};
@@ -34,7 +34,7 @@ async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
     out
 }
 
-/// Checks every backend answers as degraded: limiter in process, cache and revocations erroring.
+/// Checks every backend answers as degraded: limiter in process, cache and sessions erroring.
 async fn assert_degraded(b: &RedisBackends) {
     let d = bounded("limiter hit", b.limiter.hit("client:1", RULE))
         .await
@@ -51,10 +51,10 @@ async fn assert_degraded(b: &RedisBackends) {
         .await
         .is_err());
     assert!(
-        bounded("revocation check", b.revocations.is_session_revoked("sid"))
+        bounded("session check", b.sessions.session_state("sid"))
             .await
             .is_err(),
-        "revocation checks must fail closed"
+        "session checks must fail closed"
     );
     assert!(!bounded("ping", b.health().ping()).await);
 }
@@ -77,7 +77,7 @@ async fn assert_recovers(b: &RedisBackends, url: &str, prefix: &str) {
         .await
         .unwrap();
     assert_eq!(stored.as_deref(), Some("1"));
-    // Cache and revocations answer.
+    // Cache and sessions answer.
     let cache = b.cache.clone();
     eventually("the cache to answer", Duration::from_secs(5), || {
         let cache = cache.clone();
@@ -90,11 +90,14 @@ async fn assert_recovers(b: &RedisBackends, url: &str, prefix: &str) {
         .await
         .unwrap();
     assert_eq!(b.cache.get("k").await.unwrap().as_deref(), Some("fresh"));
-    b.revocations
+    b.sessions
         .revoke_session("sid-after", Duration::from_secs(5))
         .await
         .unwrap();
-    assert!(b.revocations.is_session_revoked("sid-after").await.unwrap());
+    assert_eq!(
+        b.sessions.session_state("sid-after").await.unwrap(),
+        SessionState::Ended
+    );
 }
 
 #[tokio::test]

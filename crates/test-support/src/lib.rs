@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::Value;
+use shared::auth::JwtKeys;
 use shared::config::Env;
+use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -19,7 +21,11 @@ pub const ENCRYPTION_KEY: &str = "12345678901234567890123456789012";
 /// Internal token used by tests.
 pub const INTERNAL_TOKEN: &str = "test-internal-token-0123456789abcdef";
 
-/// An environment with every common secret set and an in-memory database.
+/// The session of every token [`token`] mints; [`backends`] knows it as live.
+pub const TEST_SID: &str = "test-session";
+
+/// An environment with every common secret set and an in-memory database. No auth service runs:
+/// `AUTH_SERVICE_URL` points at a closed port, so a session the test did not open is never live.
 pub fn test_env() -> Env {
     Env::from_pairs([
         ("JWT_SECRET", JWT_SECRET),
@@ -27,7 +33,26 @@ pub fn test_env() -> Env {
         ("ENCRYPTION_KEY", ENCRYPTION_KEY),
         ("INTERNAL_TOKEN", INTERNAL_TOKEN),
         ("DATABASE_URL", "sqlite::memory:"),
+        ("AUTH_SERVICE_URL", "http://127.0.0.1:9"),
     ])
+}
+
+/// In-process backends whose session set holds [`TEST_SID`] as live, as after a login.
+pub async fn backends() -> Backends {
+    let backends = Backends::in_process();
+    backends
+        .sessions
+        .open_session(TEST_SID, std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    backends
+}
+
+/// An access token of `user_id` with `role` in session [`TEST_SID`], signed with [`JWT_SECRET`].
+pub fn token(user_id: &str, role: &str) -> String {
+    JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)
+        .issue(user_id, role, TEST_SID)
+        .0
 }
 
 /// A running server on an ephemeral port; stops when dropped.

@@ -1,4 +1,5 @@
-//! The event API: publish (services only), list recent events, list dead deliveries, replay.
+//! The event API, for services only (the internal token): publish, list recent events, list dead
+//! deliveries, replay. Events carry user ids and order contents, so none of it is public.
 
 use super::wire::{DeadResponse, EventResponse, PublishRequest};
 use crate::state::AppState;
@@ -37,9 +38,10 @@ pub async fn publish_events(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// `GET /events?type=&limit=`: recent events, newest first, with their deliveries.
+/// `GET /events?type=&limit=` (services only): recent events, newest first, with their deliveries.
 pub async fn list_events(
     State(state): State<AppState>,
+    _caller: InternalCaller,
     QueryMap(params): QueryMap,
 ) -> Result<Response, ApiError> {
     let mut q = QueryValidator::new(&params);
@@ -54,9 +56,10 @@ pub async fn list_events(
     Ok(ok(data))
 }
 
-/// `GET /events/dead?limit=`: dead-lettered deliveries with their events.
+/// `GET /events/dead?limit=` (services only): dead-lettered deliveries with their events.
 pub async fn list_dead(
     State(state): State<AppState>,
+    _caller: InternalCaller,
     QueryMap(params): QueryMap,
 ) -> Result<Response, ApiError> {
     let mut q = QueryValidator::new(&params);

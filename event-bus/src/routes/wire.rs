@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::error::{ApiError, FieldError};
 use shared::events::EventEnvelope;
-use shared::extract::FromJson;
+use shared::extract::{BodyLimits, FromJson};
 use shared::store::{iso_ms, now_ms};
 use shared::validate::Validator;
 
@@ -18,6 +18,8 @@ pub const MAX_BATCH: usize = 500;
 pub struct PublishRequest(pub Vec<EventEnvelope>);
 
 impl FromJson for PublishRequest {
+    const LIMITS: BodyLimits = BodyLimits::EVENTS;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let now = iso_ms(now_ms());
         match value {

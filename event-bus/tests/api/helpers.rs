@@ -82,11 +82,22 @@ impl TestApp {
             .unwrap()
     }
 
-    /// `GET <path>` as JSON, asserting 200.
+    /// `GET <path>` with the internal token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET <path>` with the internal token as JSON, asserting 200.
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self
             .client
             .get(format!("{}{path}", self.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
             .send()
             .await
             .unwrap();

@@ -43,23 +43,56 @@ async fn listing_events_is_newest_first_filtered_by_type_and_limited() {
 async fn bad_list_parameters_are_400_validation_errors() {
     let app = spawn_app(&[]).await;
     for query in ["limit=0", "limit=501", "limit=abc", "colour=red"] {
-        let res = app
-            .client
-            .get(format!("{}/events?{query}", app.url))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get(&format!("/events?{query}")).await;
         assert_eq!(res.status(), 400, "{query}");
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["code"], "validation_failed", "{query}");
     }
-    let res = app
-        .client
-        .get(format!("{}/events/dead?limit=0", app.url))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/events/dead?limit=0").await;
     assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn every_endpoint_but_health_ready_and_metrics_needs_the_internal_token() {
+    let mut sub = stub(Mode::Ok).await;
+    let subs = subscribers(&[("orders", &sub)]);
+    let app = spawn_app(&[("EVENT_SUBSCRIBERS", subs.as_str())]).await;
+    app.publish(&json!({"id": "p-1", "type": "OrderCreated", "data": {"userId": "u-secret"}}))
+        .await;
+    sub.next().await;
+    let calls = [
+        ("GET", "/events"),
+        ("GET", "/events?type=OrderCreated"),
+        ("GET", "/events/dead"),
+        ("POST", "/events"),
+        ("POST", "/events/p-1/replay"),
+    ];
+    for (method, path) in calls {
+        for token in [None, Some("wrong-token")] {
+            let mut req = app
+                .client
+                .request(method.parse().unwrap(), format!("{}{path}", app.url));
+            if let Some(t) = token {
+                req = req.header("x-internal-token", t);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {path} with {token:?}");
+            let body = res.text().await.unwrap();
+            assert!(body.contains("internal_token_invalid"), "{body}");
+            assert!(!body.contains("u-secret"), "{method} {path} leaked: {body}");
+        }
+    }
+    for path in ["/health", "/ready", "/metrics"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let listed = app.get_json("/events").await;
+    assert_eq!(listed["data"][0]["data"]["userId"], "u-secret");
 }
 
 #[tokio::test]

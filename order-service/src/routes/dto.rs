@@ -4,12 +4,17 @@ use crate::clients::products::ReserveLine;
 use crate::domain::{OrderStatus, ShippingAddress};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use shared::extract::FromJson;
+use shared::extract::{BodyLimits, FromJson};
 use shared::validate::Validator;
 use shared::ApiError;
 
 /// Most lines in one order.
 pub const MAX_LINES: usize = 50;
+/// An order body: 50 lines and an address fit in a few KiB, encrypted or not.
+pub const ORDER_BODY_LIMITS: BodyLimits = BodyLimits {
+    max_bytes: 64 * 1024,
+    ..BodyLimits::DEFAULT
+};
 /// Most units of one line.
 pub const MAX_QUANTITY: i64 = 1000;
 
@@ -80,6 +85,8 @@ pub fn merge_lines(lines: Vec<ReserveLine>) -> Vec<ReserveLine> {
 }
 
 impl FromJson for CreateOrderRequest {
+    const LIMITS: BodyLimits = ORDER_BODY_LIMITS;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let items = v.array("items", 1, MAX_LINES);
@@ -115,6 +122,8 @@ pub struct UpdateStatusRequest {
 }
 
 impl FromJson for UpdateStatusRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let status = v.one_of("status", &OrderStatus::ALL, true);

@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use shared::auth::InternalCaller;
 use shared::error::ok;
-use shared::events::{parse_incoming, types, EventEnvelope};
+use shared::events::{types, EventEnvelope, IncomingEvents};
 use shared::extract::{IdPath, JsonBody};
 use shared::ApiError;
 
@@ -55,9 +55,8 @@ fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, A
 pub async fn receive_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(IncomingEvents(events)): JsonBody<IncomingEvents>,
 ) -> Result<Json<Value>, ApiError> {
-    let events = parse_incoming(&body).map_err(|e| invalid(format!("Invalid event: {e}")))?;
     let mut changes = Vec::new();
     for event in &events {
         if let Some((order_id, change)) = change_of(event)? {

@@ -6,11 +6,9 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use shared::auth::JwtKeys;
 use shared::config::Env;
-use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
 use std::time::Duration;
-use test_support::{TestServer, INTERNAL_TOKEN, JWT_SECRET};
+use test_support::{TestServer, INTERNAL_TOKEN};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -98,7 +96,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         env = env.with(k, v);
     }
     let config = order_service::Config::from_env(&env).unwrap();
-    let app = order_service::build(config, Backends::in_process())
+    let app = order_service::build(config, test_support::backends().await)
         .await
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -117,8 +115,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
 }
 
 pub fn token(user_id: &str, role: &str) -> String {
-    let keys = JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE);
-    keys.issue(user_id, role, &shared::ids::new_object_id()).0
+    test_support::token(user_id, role)
 }
 
 /// A user with a fresh id: (id, bearer token).

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use shared::auth::InternalCaller;
-use shared::events::{parse_incoming, types, EventEnvelope};
+use shared::events::{types, EventEnvelope, IncomingEvents};
 use shared::extract::JsonBody;
 use shared::validate::Validator;
 use shared::ApiError;
@@ -18,10 +18,8 @@ use shared::ApiError;
 pub async fn receive_events(
     _caller: InternalCaller,
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(IncomingEvents(events)): JsonBody<IncomingEvents>,
 ) -> Result<Response, ApiError> {
-    let events = parse_incoming(&body)
-        .map_err(|e| ApiError::bad_request("invalid_event", format!("Invalid event: {e}")))?;
     let reactions = events
         .iter()
         .map(reaction_to)

@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use shared::auth::AuthUser;
 use shared::error::{created, ok};
-use shared::extract::{FromJson, IdPath, JsonBody};
+use shared::extract::{BodyLimits, FromJson, IdPath, JsonBody};
 use shared::store::StoreError;
 use shared::validate::Validator;
 use shared::ApiError;
@@ -29,6 +29,8 @@ pub struct ProcessPaymentRequest {
 }
 
 impl FromJson for ProcessPaymentRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let order_id = v.object_id("orderId");

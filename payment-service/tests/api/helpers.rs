@@ -10,13 +10,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use payment_service::config::Config;
 use serde_json::{json, Value};
-use shared::auth::JwtKeys;
 use shared::config::Env;
-use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use test_support::{TestServer, INTERNAL_TOKEN, JWT_SECRET};
+use test_support::{TestServer, INTERNAL_TOKEN};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
@@ -68,9 +66,10 @@ async fn spawn(scripted: Option<ScriptedProvider>, env: &[(&str, &str)]) -> Test
     let simulated = scripted.is_none();
     let provider = Arc::new(scripted.unwrap_or_else(ScriptedProvider::new));
     let app = if simulated {
-        payment_service::build(config, Backends::in_process()).await
+        payment_service::build(config, test_support::backends().await).await
     } else {
-        payment_service::build_with_provider(config, Backends::in_process(), provider.clone()).await
+        let backends = test_support::backends().await;
+        payment_service::build_with_provider(config, backends, provider.clone()).await
     }
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,9 +118,7 @@ fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
 }
 
 pub fn token(user_id: &str, role: &str) -> String {
-    JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)
-        .issue(user_id, role, &shared::ids::new_object_id())
-        .0
+    test_support::token(user_id, role)
 }
 
 pub fn new_id() -> String {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use shared::auth::InternalCaller;
 use shared::error::{created, ok};
-use shared::extract::{FromJson, IdPath, JsonBody};
+use shared::extract::{BodyLimits, FromJson, IdPath, JsonBody};
 use shared::money::cents_to_json;
 use shared::validate::Validator;
 use shared::ApiError;
@@ -25,6 +25,8 @@ pub struct ReserveRequest {
 }
 
 impl FromJson for ReserveRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let order_id = v.object_id("orderId");

@@ -3,10 +3,10 @@
 
 use crate::domain::{NewProduct, Product, ProductPatch};
 use serde_json::{json, Map, Value};
-use shared::extract::FromJson;
+use shared::extract::{BodyLimits, FromJson};
 use shared::money::cents_to_json;
 use shared::store::iso_ms;
-use shared::validate::Validator;
+use shared::validate::{check_stored_json, Validator};
 use shared::{ApiError, FieldError};
 
 /// Highest accepted price: 10 000 000.00.
@@ -50,8 +50,8 @@ fn read_fields(v: &mut Validator<'_>, required: bool) -> ProductPatch {
     let description = req_or_opt(
         v,
         required,
-        |v| v.string("description", 1, 1000),
-        |v| v.opt_string("description", 1, 1000),
+        |v| v.text("description", 1, 1000),
+        |v| v.opt_text("description", 1, 1000),
     );
     let price_cents = req_or_opt(
         v,
@@ -135,7 +135,9 @@ fn check_metadata(v: &mut Validator<'_>, m: &Map<String, Value>) -> Option<Value
         );
         return None;
     }
-    Some(value)
+    let before = v.error_count();
+    check_stored_json(v, "metadata", &value);
+    (v.error_count() == before).then_some(value)
 }
 
 /// An absolute `http`/`https` URL with a host and no whitespace.
@@ -223,6 +225,8 @@ impl FromJson for PatchProductRequest {
 pub struct BulkRequest(pub Vec<String>);
 
 impl FromJson for BulkRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let mut ids = Vec::new();

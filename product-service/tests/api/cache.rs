@@ -96,7 +96,7 @@ impl Cache for DownCache {
 async fn a_failing_cache_falls_back_to_the_database() {
     let backends = Backends {
         cache: Arc::new(DownCache),
-        ..Backends::in_process()
+        ..test_support::backends().await
     };
     let app = spawn_app_with(backends).await;
     let p = app.create(product_body("DOWN-1")).await;

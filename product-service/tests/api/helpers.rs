@@ -3,14 +3,12 @@
 use product_service::{build, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use shared::auth::JwtKeys;
-use shared::platform::{Backends, TOKEN_AUDIENCE, TOKEN_ISSUER};
-use test_support::{TestServer, INTERNAL_TOKEN, JWT_SECRET};
+use shared::platform::Backends;
+use test_support::{TestServer, INTERNAL_TOKEN};
 
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
-    keys: JwtKeys,
     _server: TestServer,
 }
 
@@ -22,7 +20,7 @@ pub struct Reply {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Backends::in_process()).await
+    spawn_app_with(test_support::backends().await).await
 }
 
 pub async fn spawn_app_with(backends: Backends) -> TestApp {
@@ -33,7 +31,7 @@ pub async fn spawn_app_with(backends: Backends) -> TestApp {
 pub async fn spawn_app_on(database_url: &str) -> TestApp {
     spawn_app_env(
         test_support::test_env().with("DATABASE_URL", database_url),
-        Backends::in_process(),
+        test_support::backends().await,
     )
     .await
 }
@@ -46,7 +44,6 @@ pub async fn spawn_app_env(env: shared::config::Env, backends: Backends) -> Test
     TestApp {
         url: server.url.clone(),
         client: test_support::client(),
-        keys: JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE),
         _server: server,
     }
 }
@@ -64,15 +61,11 @@ pub fn product_body(sku: &str) -> Value {
 
 impl TestApp {
     pub fn admin(&self) -> String {
-        self.keys
-            .issue("64b7f0c2a1b2c3d4e5f60001", "admin", "sid-admin")
-            .0
+        test_support::token("64b7f0c2a1b2c3d4e5f60001", "admin")
     }
 
     pub fn user(&self) -> String {
-        self.keys
-            .issue("64b7f0c2a1b2c3d4e5f60002", "user", "sid-user")
-            .0
+        test_support::token("64b7f0c2a1b2c3d4e5f60002", "user")
     }
 
     pub async fn call(

@@ -5,7 +5,6 @@
 use crate::helpers::{product_body, spawn_app_env, spawn_app_on};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use shared::platform::Backends;
 use std::time::{Duration, Instant};
 use test_support::TestMongo;
 
@@ -59,7 +58,7 @@ async fn an_unreachable_mongodb_gives_503_writes_and_readiness_but_a_200_health(
     let env = test_support::test_env()
         .with("DATABASE_URL", "mongodb://127.0.0.1:1/products")
         .with("MONGO_SERVER_SELECTION_TIMEOUT_MS", "300");
-    let app = spawn_app_env(env, Backends::in_process()).await;
+    let app = spawn_app_env(env, test_support::backends().await).await;
     let admin = app.admin();
 
     let started = Instant::now();

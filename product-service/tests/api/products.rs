@@ -335,3 +335,67 @@ async fn encrypted_post_body_is_decrypted_before_validation() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["code"], "invalid_payload");
 }
+
+#[tokio::test]
+async fn operator_keys_dotted_keys_and_control_characters_are_400_naming_the_field() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let cases = [
+        (
+            "metadata",
+            json!({"$where": "sleep(1000)"}),
+            "metadata.$where",
+        ),
+        (
+            "metadata",
+            json!({"specs": {"a.b": 1}}),
+            "metadata.specs.a.b",
+        ),
+        (
+            "metadata",
+            json!({"tags": ["ok", "nul\u{0}"]}),
+            "metadata.tags.1",
+        ),
+        ("name", json!("Lap\u{0}top"), "name"),
+        ("category", json!("Elec\ttronics"), "category"),
+        ("description", json!("bell\u{7}"), "description"),
+    ];
+    for (i, (key, value, field)) in cases.into_iter().enumerate() {
+        let mut body = product_body(&format!("CTRL-{i}"));
+        body[key] = value;
+        let r = app
+            .call(Method::POST, "/api/products", Some(&admin), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.body);
+        assert_eq!(r.body["code"], "validation_failed", "{field}");
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.body);
+    }
+    let listed = app.get("/api/products", None).await;
+    assert_eq!(listed.body["pagination"]["total"], 0, "nothing was stored");
+    // Tab and newline belong in descriptions; `$` inside a key is fine.
+    let mut body = product_body("CTRL-OK");
+    body["description"] = json!("Line one\n\tLine two");
+    body["metadata"] = json!({"price$": {"usd": 1}});
+    let p = app.create(body).await;
+    assert_eq!(p["description"], "Line one\n\tLine two");
+    assert_eq!(p["metadata"], json!({"price$": {"usd": 1}}));
+}
+
+#[tokio::test]
+async fn a_huge_array_where_a_string_belongs_is_a_quick_400() {
+    let app = spawn_app().await;
+    let body = format!(r#"{{"name":[{}1]}}"#, "1,".repeat(500_000));
+    let res = app
+        .client
+        .post(format!("{}/api/products", app.url))
+        .bearer_auth(app.admin())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "name");
+}

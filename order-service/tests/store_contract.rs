@@ -13,6 +13,8 @@ use shared::mongo::MongoOptions;
 use shared::store::{PageRequest, StoreError};
 use std::time::Duration;
 
+const CANCELLABLE: &[OrderStatus] = &OrderStatus::CANCELLABLE;
+
 fn order(user: &str, created_at: i64) -> Order {
     let items = vec![OrderItem {
         product_id: new_object_id(),
@@ -119,7 +121,10 @@ async fn check_lists_filter_page_and_put_newest_first(store: &dyn OrderStore) {
         .await
         .unwrap();
     assert_eq!((all[0].id.as_str(), total), (bobs.id.as_str(), 4));
-    store.cancel(&bobs.id, None, "t").await.unwrap();
+    store
+        .cancel(&bobs.id, None, CANCELLABLE, "t")
+        .await
+        .unwrap();
     let cancelled = OrderFilter {
         user_id: None,
         status: Some(OrderStatus::Cancelled),
@@ -137,19 +142,29 @@ async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: &dyn
     insert(store, &o).await;
     let stranger = new_object_id();
     assert_eq!(
-        store.cancel(&o.id, Some(&stranger), "t").await.unwrap(),
+        store
+            .cancel(&o.id, Some(&stranger), CANCELLABLE, "t")
+            .await
+            .unwrap(),
         Transition::NotFound
     );
     assert_eq!(
-        store.cancel(&new_object_id(), None, "t").await.unwrap(),
+        store
+            .cancel(&new_object_id(), None, CANCELLABLE, "t")
+            .await
+            .unwrap(),
         Transition::NotFound
     );
-    let Transition::Applied(done) = store.cancel(&o.id, Some(&user), "t").await.unwrap() else {
+    let Transition::Applied(done) = store
+        .cancel(&o.id, Some(&user), CANCELLABLE, "t")
+        .await
+        .unwrap()
+    else {
         panic!("cancel refused");
     };
     assert_eq!(done.status, OrderStatus::Cancelled);
     assert!(matches!(
-        store.cancel(&o.id, None, "t").await.unwrap(),
+        store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap(),
         Transition::Refused(_)
     ));
     assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
@@ -201,6 +216,84 @@ async fn check_advance_moves_only_from_the_expected_status(store: &dyn OrderStor
     assert!(outbox_types(store)
         .await
         .contains(&types::ORDER_UPDATED.to_string()));
+}
+
+/// A confirmed, paid order (the state `PaymentProcessed` leaves).
+async fn paid_order(store: &dyn OrderStore) -> Order {
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let change = PaymentChange::Processed {
+        payment_id: new_object_id(),
+    };
+    store
+        .apply_payment(&new_object_id(), &o.id, &change, "t")
+        .await
+        .unwrap();
+    store.get(&o.id).await.unwrap().unwrap()
+}
+
+async fn check_an_order_whose_payment_is_not_completed_never_advances(store: &dyn OrderStore) {
+    let o = paid_order(store).await;
+    assert_eq!(o.status, OrderStatus::Confirmed);
+    store
+        .apply_payment(&new_object_id(), &o.id, &PaymentChange::Refunded, "t")
+        .await
+        .unwrap();
+    let refused = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    let Transition::Refused(now) = refused else {
+        panic!("a refunded order advanced: {refused:?}");
+    };
+    assert_eq!(
+        (now.status, now.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Refunded)
+    );
+}
+
+async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn OrderStore) {
+    let o = paid_order(store).await;
+    let step = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(step, Transition::Applied(_)), "{step:?}");
+    let refused = store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap();
+    assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Processing));
+    assert!(store.due_releases(10).await.unwrap().is_empty());
+    let unshipped = &OrderStatus::UNSHIPPED;
+    let Transition::Applied(done) = store.cancel(&o.id, None, unshipped, "t").await.unwrap() else {
+        panic!("a processing order was not cancelled from UNSHIPPED");
+    };
+    assert_eq!(done.status, OrderStatus::Cancelled);
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    let shipped = paid_order(store).await;
+    for (from, to) in [
+        (OrderStatus::Confirmed, OrderStatus::Processing),
+        (OrderStatus::Processing, OrderStatus::Shipped),
+    ] {
+        store
+            .advance(&shipped.id, from, to, None, "t")
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.cancel(&shipped.id, None, unshipped, "t").await.unwrap(),
+        Transition::Refused(ref r) if r.status == OrderStatus::Shipped
+    ));
 }
 
 async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore) {
@@ -384,7 +477,7 @@ async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &dyn 
 async fn check_concurrent_cancels_and_payments_apply_once(store: &dyn OrderStore) {
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
-    let cancels = (0..8).map(|_| store.cancel(&o.id, None, "t"));
+    let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, "t"));
     let processed = PaymentChange::Processed {
         payment_id: "p".into(),
     };
@@ -500,6 +593,8 @@ contract!(
         check_lists_filter_page_and_put_newest_first,
         check_cancel_is_conditional_owner_scoped_and_queues_release,
         check_advance_moves_only_from_the_expected_status,
+        check_an_order_whose_payment_is_not_completed_never_advances,
+        check_cancel_applies_only_from_the_given_statuses,
         check_payment_events_apply_once_per_event_id,
         check_release_queue_retries_later_and_finishes,
         check_outbox_delivers_retries_and_counts,

@@ -7,22 +7,6 @@ use common::*;
 use serde_json::json;
 use stack::Service;
 
-/// Runs each scenario on a fresh stack of the given backend.
-macro_rules! scenarios {
-    ($module:ident, $backend:expr, [$($name:ident),* $(,)?]) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(mut t) = super::TestStack::start($backend).await else { return };
-                    super::$name(&mut t).await;
-                    t.stop().await;
-                }
-            )*
-        }
-    };
-}
-
 scenarios!(
     embedded,
     super::Backend::Embedded,

@@ -69,8 +69,12 @@ impl OrderStatus {
         }
     }
 
-    /// Statuses from which an order may be cancelled.
+    /// Statuses from which an order may be cancelled (by its owner or an admin), and from which
+    /// its owner's refund cancels it.
     pub const CANCELLABLE: [OrderStatus; 2] = [Self::Pending, Self::Confirmed];
+
+    /// Statuses from which an admin's refund cancels the order: anything not shipped yet.
+    pub const UNSHIPPED: [OrderStatus; 3] = [Self::Pending, Self::Confirmed, Self::Processing];
 }
 
 /// Where the order's payment is.

@@ -140,6 +140,38 @@ impl FromJson for UpdateStatusRequest {
     }
 }
 
+/// `POST /internal/orders/:id/refund` body: who refunds the order's payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundOrderRequest {
+    /// An admin's refund (a return) rather than the owner's.
+    pub by_admin: bool,
+}
+
+impl RefundOrderRequest {
+    /// The statuses the refund cancels the order from: the owner's only while the order could
+    /// still be cancelled, an admin's until it ships.
+    pub fn cancels_from(self) -> &'static [OrderStatus] {
+        if self.by_admin {
+            &OrderStatus::UNSHIPPED
+        } else {
+            &OrderStatus::CANCELLABLE
+        }
+    }
+}
+
+impl FromJson for RefundOrderRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let by = v.one_of("by", &["owner", "admin"], true);
+        v.finish()?;
+        Ok(Self {
+            by_admin: by.as_deref() == Some("admin"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,6 +1,7 @@
-//! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once) and
-//! `GET /internal/orders/:id`.
+//! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once),
+//! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
+use super::dto::RefundOrderRequest;
 use crate::domain::{PaymentChange, Transition};
 use crate::state::{AppState, SERVICE};
 use axum::extract::State;
@@ -87,6 +88,42 @@ pub async fn receive_events(
         );
     }
     Ok(Json(json!({"success": true})))
+}
+
+/// `POST /internal/orders/:id/refund` `{by: "owner"|"admin"}`: the payment service asks before it
+/// refunds. The order is cancelled (stock released, `OrderCancelled` emitted) when the refund may
+/// still do so, in the same conditional update as any other status change, so a refund racing a
+/// shipment ends one way or the other. Answers `{order, cancelled}`; the payment service decides
+/// from the order's status whether to go on.
+pub async fn refund_order(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    IdPath(id): IdPath,
+    JsonBody(req): JsonBody<RefundOrderRequest>,
+) -> Result<Response, ApiError> {
+    let (order, cancelled) = match state
+        .store
+        .cancel(&id, None, req.cancels_from(), SERVICE)
+        .await?
+    {
+        Transition::Applied(order) => {
+            state.event_written();
+            state.release_queued();
+            state.metrics.incr(
+                "order_events_total",
+                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+                &[("event", "order_cancelled"), ("outcome", "refund")],
+            );
+            (order, true)
+        }
+        Transition::Refused(order) => (order, false),
+        Transition::NotFound => {
+            return Err(ApiError::not_found("order_not_found", "Order not found"))
+        }
+    };
+    Ok(ok(
+        json!({"order": order.to_json(), "cancelled": cancelled}),
+    ))
 }
 
 /// `GET /internal/orders/:id`: the order as clients see it.

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/status", put(orders::update_status))
         .route("/events", post(events::receive_events))
         .route("/internal/orders/{id}", get(events::internal_order))
+        .route("/internal/orders/{id}/refund", post(events::refund_order))
         .route("/metrics", get(health::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -119,7 +119,11 @@ pub async fn cancel_order(
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let owner = (!user.is_admin()).then_some(user.user_id.as_str());
-    match state.store.cancel(&id, owner, SERVICE).await? {
+    match state
+        .store
+        .cancel(&id, owner, &OrderStatus::CANCELLABLE, SERVICE)
+        .await?
+    {
         Transition::Applied(order) => {
             state.event_written();
             state.release_queued();
@@ -138,7 +142,8 @@ pub async fn cancel_order(
     }
 }
 
-/// `PUT /api/orders/:id/status` (admin): one step along confirmed → processing → shipped → delivered.
+/// `PUT /api/orders/:id/status` (admin): one step along confirmed → processing → shipped → delivered,
+/// only while the payment is `completed` (a refunded order is never shipped).
 pub async fn update_status(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
@@ -175,6 +180,14 @@ pub async fn update_status(
             Ok(ok(order.to_json()))
         }
         Transition::NotFound => Err(order_not_found()),
+        Transition::Refused(order) if order.status == from => Err(ApiError::conflict(
+            "payment_not_completed",
+            format!(
+                "Cannot change order status to {}: payment is {}",
+                req.status.as_str(),
+                order.payment_status.as_str()
+            ),
+        )),
         Transition::Refused(order) => Err(refused(order.status)),
     }
 }

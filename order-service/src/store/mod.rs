@@ -65,18 +65,19 @@ pub trait OrderStore: Send + Sync {
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError>;
 
-    /// Cancels a `pending`/`confirmed` order in one conditional update (restricted to `owner` when
-    /// given); in the same transaction queues the stock release and the `OrderCancelled` event
-    /// (emitted as `source`).
+    /// Cancels an order whose status is one of `from` in one conditional update (restricted to
+    /// `owner` when given); in the same transaction queues the stock release and the
+    /// `OrderCancelled` event (emitted as `source`).
     async fn cancel(
         &self,
         id: &str,
         owner: Option<&str>,
+        from: &[OrderStatus],
         source: &str,
     ) -> Result<Transition, StoreError>;
 
-    /// Moves an order from `from` to `to` in one conditional update, setting the tracking number
-    /// when given, and queues `OrderUpdated`.
+    /// Moves an order from `from` to `to` in one conditional update, only while its payment is
+    /// `completed`, setting the tracking number when given, and queues `OrderUpdated`.
     async fn advance(
         &self,
         id: &str,

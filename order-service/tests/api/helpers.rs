@@ -193,6 +193,16 @@ impl TestApp {
             .await
             .unwrap()
     }
+    /// `POST <path>` of an internal route with the internal token.
+    pub async fn internal_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("x-internal-token", INTERNAL_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
     /// The next delivered event of `event_type` (others are skipped).
     pub async fn next_event(&mut self, event_type: &str) -> Value {
         tokio::time::timeout(DEADLINE, async {

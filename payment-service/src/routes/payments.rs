@@ -212,21 +212,40 @@ pub async fn get_payment(
     Ok(ok(payment.to_json()))
 }
 
-/// `POST /api/payments/:id/refund` (owner or admin): only a completed payment, only once.
+/// `POST /api/payments/:id/refund` (owner or admin): only a completed payment, only once. The order
+/// service decides the order's side first: an owner's refund is a cancellation, allowed only while
+/// the order could still be cancelled (else 409 `order_not_refundable`); an admin's refund (a
+/// return) is allowed in any state and cancels an order that has not shipped.
 pub async fn refund_payment(
     user: AuthUser,
     State(state): State<AppState>,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let payment = state.store.get(&id).await?;
-    payment
+    let payment = payment
         .filter(|p| p.visible_to(&user.user_id, user.is_admin()))
         .ok_or_else(payment_not_found)?;
-    let Some(claimed) = state.store.begin_refund(&id).await? else {
+    if payment.status != PaymentStatus::Completed {
+        return Err(not_refundable());
+    }
+    let gate = state
+        .orders
+        .prepare_refund(&payment.order_id, user.is_admin())
+        .await?
+        .ok_or_else(order_not_found)?;
+    if !user.is_admin() && gate.order.status != "cancelled" {
         return Err(ApiError::conflict(
-            "payment_not_refundable",
-            "Can only refund completed payments",
+            "order_not_refundable",
+            format!(
+                "Order can no longer be refunded (status {}); ask for a return",
+                gate.order.status
+            ),
         ));
+    }
+    // Only once: of concurrent refunds one claims the payment. (The cancellation above also asks
+    // for the refund through `OrderCancelled`; that arrives later and finds it refunding.)
+    let Some(claimed) = state.store.begin_refund(&id).await? else {
+        return Err(not_refundable());
     };
     let processor = state.processor.clone();
     let work = spawn_tracked(
@@ -238,4 +257,11 @@ pub async fn refund_payment(
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ApiError::internal_from(&join)),
     }
+}
+
+fn not_refundable() -> ApiError {
+    ApiError::conflict(
+        "payment_not_refundable",
+        "Can only refund completed payments",
+    )
 }

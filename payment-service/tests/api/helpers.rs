@@ -6,7 +6,7 @@ pub use crate::scripted::ScriptedProvider;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use payment_service::config::Config;
 use serde_json::{json, Value};
@@ -112,8 +112,39 @@ fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
                 .into_response(),
         }
     }
+    // The order service's side of a refund: the owner's cancels a pending/confirmed order, an
+    // admin's (a return) anything not shipped yet.
+    async fn refund_order(
+        State(orders): State<Arc<Mutex<HashMap<String, Value>>>>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> axum::response::Response {
+        if headers
+            .get("x-internal-token")
+            .and_then(|v| v.to_str().ok())
+            != Some(INTERNAL_TOKEN)
+        {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        let mut orders = orders.lock().unwrap();
+        let Some(order) = orders.get_mut(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let from: &[&str] = match body["by"].as_str() {
+            Some("admin") => &["pending", "confirmed", "processing"],
+            _ => &["pending", "confirmed"],
+        };
+        let cancel = from.iter().any(|s| order["status"] == *s);
+        if cancel {
+            order["status"] = json!("cancelled");
+        }
+        Json(json!({"success": true, "data": {"order": order.clone(), "cancelled": cancel}}))
+            .into_response()
+    }
     Router::new()
         .route("/internal/orders/{id}", get(get_order))
+        .route("/internal/orders/{id}/refund", post(refund_order))
         .with_state(orders)
 }
 
@@ -146,6 +177,10 @@ impl TestApp {
 
     pub fn set_order_status(&self, id: &str, status: &str) {
         self.orders.lock().unwrap().get_mut(id).unwrap()["status"] = json!(status);
+    }
+
+    pub fn order_status(&self, id: &str) -> Value {
+        self.orders.lock().unwrap()[id]["status"].clone()
     }
 
     /// Posts events to `/events` with the internal token.

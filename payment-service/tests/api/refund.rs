@@ -1,4 +1,5 @@
-//! `POST /api/payments/:id/refund`: owner or admin, completed only, exactly once.
+//! `POST /api/payments/:id/refund`: owner or admin, completed only, exactly once; the owner's only
+//! while the order can still be cancelled, an admin's (a return) in any state.
 
 use crate::helpers::{new_id, spawn_app, spawn_app_with, token, ScriptedProvider};
 use axum::http::StatusCode;
@@ -94,4 +95,67 @@ async fn an_encrypted_process_body_is_decrypted_before_validation() {
         (code, body["data"]["status"].as_str()),
         (StatusCode::CREATED, Some("completed"))
     );
+}
+
+/// A paid order of a fresh user in `status` at the order stub: (user, order id, payment id).
+async fn paid(app: &crate::helpers::TestApp, status: &str) -> (String, String, String) {
+    let user = new_id();
+    let order = app.add_order(&user, 12.5, "pending");
+    let (code, body) = app
+        .process(&token(&user, "user"), json!({"orderId": order}))
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    app.set_order_status(&order, status);
+    (
+        user,
+        order,
+        body["data"]["_id"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn an_owner_refund_of_a_confirmed_order_cancels_it_and_refunds() {
+    let mut app = spawn_app().await;
+    let (user, order, id) = paid(&app, "confirmed").await;
+    let (code, body) = app.refund(&token(&user, "user"), &id).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["status"], "refunded");
+    assert_eq!(app.order_status(&order), "cancelled");
+    app.wait_event("PaymentRefunded", &order).await;
+}
+
+#[tokio::test]
+async fn an_owner_may_not_refund_once_the_order_is_being_fulfilled() {
+    let mut app = spawn_app().await;
+    for status in ["processing", "shipped", "delivered"] {
+        let (user, order, id) = paid(&app, status).await;
+        let (code, body) = app.refund(&token(&user, "user"), &id).await;
+        assert_eq!(
+            (code, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("order_not_refundable")),
+            "{status}: {body}"
+        );
+        assert_eq!(app.order_status(&order), status);
+        let (_, now) = app.get_payment(&token(&user, "user"), &order).await;
+        assert_eq!(now["data"]["status"], "completed", "{status}");
+        assert_eq!(app.events_seen("PaymentRefunded", &order), 0, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_refunds_in_any_state_and_cancels_only_what_has_not_shipped() {
+    let mut app = spawn_app().await;
+    let admin = token(&new_id(), "admin");
+    for (status, after) in [
+        ("processing", "cancelled"),
+        ("shipped", "shipped"),
+        ("delivered", "delivered"),
+    ] {
+        let (_, order, id) = paid(&app, status).await;
+        let (code, body) = app.refund(&admin, &id).await;
+        assert_eq!(code, StatusCode::OK, "{status}: {body}");
+        assert_eq!(body["data"]["status"], "refunded", "{status}");
+        assert_eq!(app.order_status(&order), after, "{status}");
+        app.wait_event("PaymentRefunded", &order).await;
+    }
 }

@@ -10,7 +10,27 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Runs each scenario (an `async fn(&mut TestStack)` of the calling file) on a fresh stack of the
+/// given backend.
+#[macro_export]
+macro_rules! scenarios {
+    ($module:ident, $backend:expr, [$($name:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(mut t) = super::TestStack::start($backend).await else { return };
+                    super::$name(&mut t).await;
+                    t.stop().await;
+                }
+            )*
+        }
+    };
+}
+
 pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The stack's `JWT_SECRET` (to forge validly signed tokens).
+pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdef0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 
 /// A client of the gateway (cheap to clone into tasks).
@@ -103,7 +123,7 @@ impl TestStack {
         let data_dir =
             std::env::temp_dir().join(format!("ecommerce-e2e-{}", shared::ids::new_object_id()));
         let mut env = Env::from_pairs([
-            ("JWT_SECRET", "e2e-jwt-secret-0123456789abcdef0123456789"),
+            ("JWT_SECRET", JWT_SECRET),
             (
                 "JWT_REFRESH_SECRET",
                 "e2e-refresh-secret-0123456789abcdef012345",
@@ -213,6 +233,38 @@ impl TestStack {
             .unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The payment of order `oid` as `token` sees it.
+    pub async fn payment(&self, token: &str, oid: &str) -> Value {
+        let (s, body) = self.get(&format!("/api/payments/{oid}"), Some(token)).await;
+        assert_eq!(s, 200, "{body}");
+        body["data"].clone()
+    }
+
+    /// `POST /api/payments/<payment of oid>/refund` as `token`.
+    pub async fn refund(&self, token: &str, oid: &str) -> (u16, Value) {
+        let admin = self.login_admin().await;
+        let id = self.payment(&admin, oid).await["_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.post(
+            &format!("/api/payments/{id}/refund"),
+            &json!({}),
+            Some(token),
+        )
+        .await
+    }
+
+    /// `PUT /api/orders/<oid>/status` as `admin`: the answer's status.
+    pub async fn advance(&self, admin: &str, oid: &str, status: &str) -> (u16, Value) {
+        self.put(
+            &format!("/api/orders/{oid}/status"),
+            &json!({ "status": status }),
+            admin,
+        )
+        .await
     }
 
     /// Calls a service directly (bypassing the gateway) and returns the status.

@@ -13,7 +13,7 @@ mod docs;
 mod outbox;
 
 use super::{IdempotencyKey, OrderFilter, OrderStore};
-use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
+use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
 use crate::state::SERVICE;
 use async_trait::async_trait;
 use change::{after_payment, event, Decision};
@@ -159,6 +159,7 @@ impl OrderStore for MongoOrderStore {
         &self,
         id: &str,
         owner: Option<&str>,
+        from: &[OrderStatus],
         source: &str,
     ) -> Result<Transition, StoreError> {
         let outcome = self
@@ -166,7 +167,7 @@ impl OrderStore for MongoOrderStore {
                 if owner.is_some_and(|o| o != order.user_id) {
                     return Decision::Hide;
                 }
-                if !OrderStatus::CANCELLABLE.contains(&order.status) {
+                if !from.contains(&order.status) {
                     return Decision::Refuse;
                 }
                 let mut next = order.clone();
@@ -189,7 +190,7 @@ impl OrderStore for MongoOrderStore {
     ) -> Result<Transition, StoreError> {
         let outcome = self
             .change(id, None, |order| {
-                if order.status != from {
+                if order.status != from || order.payment_status != PaymentStatus::Completed {
                     return Decision::Refuse;
                 }
                 let mut next = order.clone();

@@ -126,13 +126,21 @@ impl OrderStore for SqliteOrderStore {
         &self,
         id: &str,
         owner: Option<&str>,
+        from: &[OrderStatus],
         source: &str,
     ) -> Result<Transition, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The statuses are the enum's own spellings, never client input.
+        let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
             "UPDATE orders SET status = 'cancelled', updated_at = ?1 \
-             WHERE id = ?2 AND status IN ('pending', 'confirmed') \
-             AND (?3 IS NULL OR user_id = ?3) RETURNING {COLS}"
+             WHERE id = ?2 AND status IN ({}) \
+             AND (?3 IS NULL OR user_id = ?3) RETURNING {COLS}",
+            if from.is_empty() {
+                "NULL".to_string()
+            } else {
+                from.join(", ")
+            }
         );
         let query = sqlx::query(&sql).bind(now_ms()).bind(id).bind(owner);
         let outcome = conditional(&mut tx, query, id, types::ORDER_CANCELLED, source).await?;
@@ -161,7 +169,8 @@ impl OrderStore for SqliteOrderStore {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE orders SET status = ?1, tracking_number = COALESCE(?2, tracking_number), \
-             updated_at = ?3 WHERE id = ?4 AND status = ?5 RETURNING {COLS}"
+             updated_at = ?3 WHERE id = ?4 AND status = ?5 AND payment_status = 'completed' \
+             RETURNING {COLS}"
         );
         let query = sqlx::query(&sql)
             .bind(to.as_str())

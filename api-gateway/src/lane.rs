@@ -6,6 +6,7 @@
 //! hands the connection, with the bytes already read, to hyper for the rest of its life.
 
 use crate::headers::{fresh_request_id, is_hop_by_hop, is_sane_request_id, Cors, Peer};
+use crate::linger::Linger;
 use crate::pool::{Answer, RequestBody, Source, Span};
 use crate::proxy::{Proxy, Route};
 use bytes::{Buf, Bytes, BytesMut};
@@ -312,6 +313,7 @@ impl Connection {
                     return Ended::Handoff(Rewind {
                         prefix: self.buf.freeze(),
                         stream: self.stream,
+                        linger: Linger::default(),
                     })
                 }
                 Ok(None) | Err(_) => return Ended::Closed,
@@ -320,7 +322,7 @@ impl Connection {
             match self.serve(proxy, peer, req, closing).await {
                 Ok(After::KeepAlive) if !shutdown.is_cancelled() => {}
                 _ => {
-                    let _ = self.stream.shutdown().await;
+                    crate::linger::close(&mut self.stream).await;
                     return Ended::Closed;
                 }
             }
@@ -574,8 +576,9 @@ impl Connection {
         } = answer;
         let coded = facts.chunked || facts.other_coding;
         let chunked_out = body.is_chunked();
-        let close_delimited = body.is_close_delimited();
-        let close = closing || close_delimited;
+        // An answer given before the whole request body was sent leaves the rest of that body
+        // unread on the client connection: the connection ends after it, and says so.
+        let close = closing || body.is_close_delimited() || body.answered_early();
         let out = &mut self.out;
         out.clear();
         push_status(out, status);
@@ -669,7 +672,7 @@ impl Connection {
                 self.stream.write_all(b"0\r\n\r\n").await?;
             }
         }
-        Ok(if close || body.answered_early() {
+        Ok(if close {
             After::Close
         } else {
             After::KeepAlive
@@ -755,10 +758,12 @@ fn frame(out: &mut Vec<u8>, data: &[u8], chunked: bool) {
 /// Longest wait for a request head (slow or idle clients).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A connection handed to hyper: the bytes already read come first.
+/// A connection handed to hyper: the bytes already read come first, and hyper's shutdown at the
+/// end of the connection is a lingering close.
 pub struct Rewind {
     prefix: Bytes,
     stream: TcpStream,
+    linger: Linger,
 }
 
 impl AsyncRead for Rewind {
@@ -803,7 +808,8 @@ impl AsyncWrite for Rewind {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        let this = &mut *self;
+        this.linger.poll_close(cx, &mut this.stream).map(Ok)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod headers;
 pub mod health;
 pub mod lane;
 pub mod limits;
+pub mod linger;
 pub mod net;
 pub mod pool;
 pub mod proxy;

@@ -25,6 +25,8 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 100;
 /// Read buffer size for upstream connections.
 const READ_CHUNK: usize = 16 * 1024;
+/// Longest wait, after a failed write, for an answer the upstream sent before the failure.
+const ANSWER_AFTER_FAILED_WRITE: Duration = Duration::from_millis(100);
 
 /// Why an upstream call failed.
 #[derive(Debug)]
@@ -78,8 +80,11 @@ impl Conn {
         poll_fn(|cx| self.poll_fill(cx)).await
     }
 
-    /// Writes `data` in full. Returns `true` instead if the upstream starts answering first (an
-    /// early response such as 413: the rest of the request is then not sent).
+    /// Writes `data` in full. Returns `true` instead if the upstream answers first (an early
+    /// response such as 413: the rest of the request is then not sent). That shows either as bytes
+    /// to read while writing or as a failed write: an upstream that answers and closes with part
+    /// of the request unread resets the connection, and what it sent before the reset is still
+    /// there to read.
     async fn write_or_answer(&mut self, mut data: &[u8]) -> io::Result<bool> {
         while !data.is_empty() {
             match self.stream.try_write(data) {
@@ -96,7 +101,14 @@ impl Conn {
                         }
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Whatever the upstream sent came before the reset, so the wait is short.
+                    let answer = tokio::time::timeout(ANSWER_AFTER_FAILED_WRITE, self.fill()).await;
+                    return match answer {
+                        Ok(Ok(n)) if n > 0 => Ok(true),
+                        _ => Err(e),
+                    };
+                }
             }
         }
         Ok(false)

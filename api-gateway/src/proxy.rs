@@ -8,7 +8,7 @@ use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip_from, IpNet};
 use crate::pool::{Pool, PoolError};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
+use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, CONNECTION, ORIGIN};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use shared::http::REQUEST_ID;
@@ -132,6 +132,13 @@ impl Proxy {
             Ok((res, decision)) => {
                 let (mut parts, body) = res.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
+                if body.answered_early() {
+                    // The rest of the request body stays unread (hyper stops reading it): the
+                    // connection ends after this answer, and says so.
+                    parts
+                        .headers
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
                 (
                     Response::from_parts(parts, GatewayBody::Upstream(body)),
                     decision,

@@ -1,9 +1,11 @@
 //! Gateway service tests: a real gateway on 127.0.0.1:0 in front of echo upstreams.
 #![allow(clippy::unwrap_used)]
 
+mod early;
 mod helpers;
 mod lane;
 mod local;
 mod protection;
 mod proxy;
+mod raw;
 mod wire;

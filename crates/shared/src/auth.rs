@@ -2,7 +2,9 @@
 //! `RequireAdmin` and `InternalCaller` extractors, and the check that a token's session is live.
 
 use crate::error::ApiError;
-use crate::sessions::{SessionAuthority, SessionError, SessionRegistry, SessionState, SESSION_TTL};
+use crate::sessions::{
+    SessionAuthority, SessionError, SessionRegistry, SessionState, SESSION_SLACK, SESSION_TTL,
+};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -168,8 +170,7 @@ impl Authenticator {
             return Ok(SessionState::Ended);
         }
         let left = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
-        let ttl = Duration::from_secs(left)
-            + (SESSION_TTL - Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64));
+        let ttl = Duration::from_secs(left) + SESSION_SLACK;
         if let Err(e) = self.sessions.open_session(&claims.sid, ttl).await {
             tracing::warn!(error = %e, "confirmed session not recorded");
         }

@@ -9,10 +9,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Clock slack added to every session entry's lifetime.
+pub const SESSION_SLACK: Duration = Duration::from_secs(60);
+
 /// How long a session entry is kept after a token was issued in it (or after it ended): the
 /// longest an access token lives, plus clock slack.
 pub const SESSION_TTL: Duration =
-    Duration::from_secs(crate::auth::ACCESS_TOKEN_TTL_SECS as u64 + 60);
+    Duration::from_secs(crate::auth::ACCESS_TOKEN_TTL_SECS as u64 + SESSION_SLACK.as_secs());
 
 /// A session backend could not answer.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,9 @@ use test_support::TestMongo;
 async fn on_mongodb_an_order_is_charged_once_announced_and_refunded_once() {
     let Some(db) = TestMongo::new() else { return };
     let mut app = spawn_app_with(ScriptedProvider::new(), &[("DATABASE_URL", &db.url)]).await;
-    let (user, order) = (new_id(), new_id());
+    let user = new_id();
+    // Known to the order stub too: a refund asks the order service first.
+    let order = app.add_order(&user, 42.5, "confirmed");
     let created = TestApp::order_created(&order, &user, 42.5);
     let res = app.post_events(json!([created.clone(), created])).await;
     assert_eq!(res.status().as_u16(), 200);

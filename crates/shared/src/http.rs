@@ -1,5 +1,6 @@
 //! The standard layers every service wears, in one fixed order: request id → trace → timeout →
-//! catch-panic, plus helmet-equivalent security headers, CORS from `ALLOWED_ORIGINS`, gzip/br for
+//! catch-panic, `Connection: close` after a request body left unread, plus helmet-equivalent
+//! security headers, CORS from `ALLOWED_ORIGINS`, gzip/br for
 //! bodies ≥ 1 KiB, and JSON answers for unknown routes and wrong methods.
 
 use crate::error::ApiError;
@@ -192,6 +193,7 @@ pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside-in in reverse order of these calls.
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(crate::unread::close_if_body_unread))
         .layer(middleware::from_fn(move |req, next| {
             timeout(limit, req, next)
         }))

@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod unread;
 pub mod validate;
 
 pub use error::{ApiError, FieldError};

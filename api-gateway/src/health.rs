@@ -1,29 +1,32 @@
-//! Checks of the upstream services' `/health`: all at once with a short timeout, for the gateway's
-//! `/health` (every service and the event bus) and `/ready` (the proxied ones, cached about 1 s).
+//! What the gateway knows of its upstreams: every service's and the event bus's `/health`, checked
+//! all at once with a short timeout by the background refresh of the gateway's own `/health` view,
+//! never per request. `/ready` reads the same states (the proxied upstreams must be up).
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use serde_json::{json, Map, Value};
+use std::sync::RwLock;
+use std::time::Duration;
 
 /// How long one upstream health check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How long a readiness answer is reused.
-const READY_TTL: Duration = Duration::from_secs(1);
 
-/// The upstreams whose health the gateway reports.
+/// The upstreams whose health the gateway reports, and their states at the last check.
 pub struct Upstreams {
     client: reqwest::Client,
     /// `(name in /health, base URL, needed for readiness)`.
     targets: Vec<(&'static str, String, bool)>,
-    last_ready: Mutex<Option<(Instant, Result<(), String>)>>,
+    /// Whether each target answered at the last check (none before the first).
+    up: RwLock<Vec<bool>>,
 }
 
 impl Upstreams {
-    /// Checks `targets` (`(name, base URL, needed for readiness)`).
+    /// Checks `targets` (`(name, base URL, needed for readiness)`); all count as down until the
+    /// first [`Upstreams::check`].
     pub fn new(targets: Vec<(&'static str, String, bool)>) -> Self {
+        let up = RwLock::new(vec![false; targets.len()]);
         Self {
             client: shared::client::http_client(CHECK_TIMEOUT),
             targets,
-            last_ready: Mutex::new(None),
+            up,
         }
     }
 
@@ -35,43 +38,53 @@ impl Upstreams {
         )
     }
 
-    /// Every target's state, in configuration order.
-    pub async fn check_all(&self) -> Vec<(&'static str, bool)> {
-        let checks = self
-            .targets
-            .iter()
-            .map(|(name, url, _)| async move { (*name, self.is_up(url).await) });
-        futures_util::future::join_all(checks).await
+    /// Checks every target at once and remembers the states.
+    pub async fn check(&self) {
+        let checks = self.targets.iter().map(|(_, url, _)| self.is_up(url));
+        let states = futures_util::future::join_all(checks).await;
+        if let Ok(mut up) = self.up.write() {
+            *up = states;
+        }
     }
 
-    /// `Ok` when every target needed for readiness answers; reuses an answer for about 1 s.
-    pub async fn ready(&self) -> Result<(), String> {
-        if let Ok(guard) = self.last_ready.lock() {
-            if let Some((at, answer)) = guard.as_ref() {
-                if at.elapsed() < READY_TTL {
-                    return answer.clone();
-                }
-            }
+    fn states(&self) -> Vec<bool> {
+        match self.up.read() {
+            Ok(up) => up.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
-        let checks = self
+    }
+
+    /// The `/health` answer from the last check, with Redis's state.
+    pub fn report(&self, redis: &str) -> Value {
+        let states = self.states();
+        let services: Map<String, Value> = self
             .targets
             .iter()
-            .filter(|(_, _, needed)| *needed)
-            .map(|(name, url, _)| async move { (*name, self.is_up(url).await) });
-        let down: Vec<&str> = futures_util::future::join_all(checks)
-            .await
-            .into_iter()
-            .filter(|(_, up)| !up)
-            .map(|(name, _)| name)
+            .zip(&states)
+            .map(|((name, _, _), up)| (name.to_string(), json!(if *up { "up" } else { "down" })))
             .collect();
-        let answer = if down.is_empty() {
+        json!({
+            "status": if states.iter().all(|up| *up) { "healthy" } else { "degraded" },
+            "service": "api-gateway",
+            "services": services,
+            "redis": redis,
+        })
+    }
+
+    /// `Ok` when every target needed for readiness was up at the last check.
+    pub fn ready(&self) -> Result<(), String> {
+        let states = self.states();
+        let down: Vec<&str> = self
+            .targets
+            .iter()
+            .zip(&states)
+            .filter(|((_, _, needed), up)| *needed && !**up)
+            .map(|((name, _, _), _)| *name)
+            .collect();
+        if down.is_empty() {
             Ok(())
         } else {
             Err(format!("upstreams down: {}", down.join(", ")))
-        };
-        if let Ok(mut guard) = self.last_ready.lock() {
-            *guard = Some((Instant::now(), answer.clone()));
         }
-        answer
     }
 }

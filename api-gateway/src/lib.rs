@@ -19,6 +19,7 @@ pub mod server;
 pub use config::Config;
 
 use anyhow::Context;
+use shared::health::HealthView;
 use shared::payload::PayloadCipher;
 use shared::platform::{Backends, Common};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 pub struct App {
     gateway: Arc<server::Gateway>,
     common: Common,
+    health: HealthView,
 }
 
 impl App {
@@ -48,14 +50,18 @@ impl App {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(service = "api-gateway", %addr, "listening");
         }
-        server::serve(
+        let refresh = shutdown.child_token();
+        let refresher = tokio::spawn(self.health.run(refresh.clone()));
+        let served = server::serve(
             listener,
             self.gateway,
             shutdown,
             self.common.draining.clone(),
         )
-        .await
-        .context("serving the gateway")
+        .await;
+        refresh.cancel();
+        refresher.await.context("the health refresh panicked")?;
+        served.context("serving the gateway")
     }
 }
 
@@ -74,11 +80,13 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         .collect();
     targets.push(("eventBus", config.event_bus_url.clone(), false));
     let metrics = shared::metrics::Metrics::new("api-gateway");
+    let upstreams = Arc::new(health::Upstreams::new(targets));
+    let view = health_view(&config, &upstreams, common.backends.redis.clone());
     let state = routes::AppState {
         common: common.clone(),
-        upstreams: Arc::new(health::Upstreams::new(targets)),
+        upstreams,
+        health: view.clone(),
         cipher: Arc::new(cipher),
-        redis: common.backends.redis.clone(),
         metrics: metrics.clone(),
     };
     let local = routes::router(
@@ -90,5 +98,34 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     Ok(App {
         gateway: Arc::new(server::Gateway { proxy, local }),
         common,
+        health: view,
+    })
+}
+
+/// The gateway's `/health`: every upstream checked at once and Redis pinged, in the background
+/// every `HEALTH_REFRESH_MS`; everything counts as down until the first check.
+fn health_view(
+    config: &Config,
+    upstreams: &Arc<health::Upstreams>,
+    redis: Option<shared::redis::RedisHealth>,
+) -> HealthView {
+    let initial = upstreams.report(if redis.is_some() {
+        "down"
+    } else {
+        "not configured"
+    });
+    let upstreams = upstreams.clone();
+    HealthView::new(config.common.health_refresh, &initial, move || {
+        let (upstreams, redis) = (upstreams.clone(), redis.clone());
+        async move {
+            let redis_state = async {
+                match &redis {
+                    Some(r) => r.status().await,
+                    None => "not configured",
+                }
+            };
+            let ((), redis_state) = tokio::join!(upstreams.check(), redis_state);
+            upstreams.report(redis_state)
+        }
     })
 }

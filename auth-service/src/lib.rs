@@ -18,6 +18,7 @@ use anyhow::Context;
 use axum::Router;
 use domain::{Role, User};
 use password::Passwords;
+use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use shared::shutdown::Draining;
 use state::AppState;
@@ -26,10 +27,11 @@ use tokens::RefreshTokens;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The built service: its router and its draining flag.
+/// The built service: its router, its draining flag and its `/health` view.
 pub struct App {
     router: Router,
     draining: Draining,
+    health: HealthView,
 }
 
 impl App {
@@ -39,15 +41,21 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` is cancelled; `/ready` answers 503 once it starts
-    /// draining. The service has no background loops.
+    /// draining. The only background loop refreshes `/health`.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        shared::server::serve(listener, self.router, shutdown, self.draining)
-            .await
-            .context("serving auth-service")
+        shared::server::serve(
+            listener,
+            self.router,
+            shutdown,
+            self.draining,
+            Some(self.health),
+        )
+        .await
+        .context("serving auth-service")
     }
 }
 
@@ -62,8 +70,14 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
         .await
         .context("setting up password hashing")?;
+    let probed = store.clone();
+    let health = HealthView::probed(config.common.health_refresh, move || {
+        routes::health::report(probed.clone())
+    })
+    .await;
     let state = AppState {
         common,
+        health: health.clone(),
         store,
         passwords,
         refresh: RefreshTokens::new(config.refresh_secret.expose()),
@@ -76,7 +90,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     }
     let draining = state.common.draining.clone();
     let router = routes::router(state, &config.common.http_options("auth-service"));
-    Ok(App { router, draining })
+    Ok(App {
+        router,
+        draining,
+        health,
+    })
 }
 
 async fn bootstrap_admin(state: &AppState, admin: &config::AdminBootstrap) -> anyhow::Result<()> {

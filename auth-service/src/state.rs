@@ -18,8 +18,10 @@ use std::sync::Arc;
 /// Shared handler state.
 #[derive(Clone)]
 pub struct AppState {
-    /// Keys, revocations, body decryption, internal token, backends.
+    /// Keys, sessions, body decryption, internal token, backends.
     pub common: Common,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// Users, sessions, refresh tokens.
     pub store: Arc<dyn UserStore>,
     /// Password hashing.

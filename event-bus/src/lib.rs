@@ -62,7 +62,8 @@ impl App {
         workers.close();
         let router = self.router();
         let draining = self.state.common.draining.clone();
-        let served = shared::server::serve(listener, router, shutdown, draining).await;
+        let health = Some(self.state.health.clone());
+        let served = shared::server::serve(listener, router, shutdown, draining, health).await;
         stop_workers.cancel();
         workers.wait().await;
         served?;
@@ -87,8 +88,14 @@ impl App {
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo).await?;
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
+    let probed = store.clone();
+    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
+        routes::health::report(probed.clone())
+    })
+    .await;
     let state = AppState {
         common,
+        health,
         store,
         subscribers: Arc::new(config.subscribers.clone()),
         wakers: Wakers::new(&config.subscribers),

@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// Token checks, body decryption, draining flag, backends.
     pub common: shared::platform::Common,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// Event log and deliveries.
     pub store: Arc<dyn EventStore>,
     /// Configured subscribers (deliveries are created for each).

@@ -72,7 +72,8 @@ impl App {
         let relay = tokio::spawn(relay.run(workers.clone()));
         let releases = tokio::spawn(releases.run(workers.clone()));
         let draining = self.state.common.draining.clone();
-        let served = shared::server::serve(listener, self.router, shutdown, draining).await;
+        let health = Some(self.state.health.clone());
+        let served = shared::server::serve(listener, self.router, shutdown, draining, health).await;
         workers.cancel();
         let (r1, r2) = tokio::join!(relay, releases);
         r1.context("outbox relay panicked")?;
@@ -100,8 +101,14 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         "Event bus",
         token,
     );
+    let probed = store.clone();
+    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
+        routes::health::report(probed.clone())
+    })
+    .await;
     let state = AppState {
         common,
+        health,
         store,
         products: ProductsClient::new(products),
         outbox_wake: Default::default(),

@@ -16,6 +16,8 @@ pub const SERVICE: &str = "order-service";
 pub struct AppState {
     /// Auth, decryption, internal token, draining.
     pub common: Common,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// Orders, outbox and queued releases.
     pub store: Arc<dyn OrderStore>,
     /// The product service.

@@ -88,6 +88,7 @@ impl App {
             self.router,
             shutdown.clone(),
             state.common.draining.clone(),
+            Some(state.health.clone()),
         )
         .await;
         // Stop background work even if serving ended on its own (an I/O error).
@@ -145,8 +146,14 @@ pub async fn build_with_provider(
             .request_timeout
             .saturating_sub(Duration::from_secs(1)),
     );
+    let probed = store.clone();
+    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
+        routes::health::report(probed.clone())
+    })
+    .await;
     let state = AppState {
         common,
+        health,
         store,
         processor,
         orders: OrdersClient(orders),

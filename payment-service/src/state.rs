@@ -14,6 +14,8 @@ use tokio_util::task::TaskTracker;
 pub struct AppState {
     /// Auth, body decryption, internal token, draining flag.
     pub common: shared::platform::Common,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// Payments.
     pub store: Arc<dyn PaymentStore>,
     /// Charging and refunding.

@@ -13,6 +13,7 @@ pub use config::Config;
 
 use anyhow::Context;
 use cache::ProductCache;
+use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use shared::shutdown::Draining;
 use state::AppState;
@@ -26,6 +27,7 @@ pub const SERVICE_NAME: &str = "product-service";
 pub struct App {
     router: axum::Router,
     draining: Draining,
+    health: HealthView,
 }
 
 impl App {
@@ -35,15 +37,21 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` is cancelled; `/ready` answers 503 once shutdown
-    /// starts while in-flight requests finish. The service has no background loops.
+    /// starts while in-flight requests finish. The only background loop refreshes `/health`.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        shared::server::serve(listener, self.router, shutdown, self.draining)
-            .await
-            .context("serving product-service")
+        shared::server::serve(
+            listener,
+            self.router,
+            shutdown,
+            self.draining,
+            Some(self.health),
+        )
+        .await
+        .context("serving product-service")
     }
 }
 
@@ -56,8 +64,14 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();
+    let probed = store.clone();
+    let health = HealthView::probed(config.common.health_refresh, move || {
+        routes::health::report(probed.clone())
+    })
+    .await;
     let state = AppState {
         common,
+        health: health.clone(),
         store,
         cache,
         metrics: metrics.clone(),
@@ -67,5 +81,9 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         routes::routes().route_layer(track).with_state(state),
         &config.common.http_options(SERVICE_NAME),
     );
-    Ok(App { router, draining })
+    Ok(App {
+        router,
+        draining,
+        health,
+    })
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     pub common: Common,
     /// Products and reservations.
     pub store: Arc<dyn ProductStore>,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// Read-through cache with generation invalidation.
     pub cache: ProductCache,
     /// Request and business counters for `/metrics`.

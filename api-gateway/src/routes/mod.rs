@@ -18,12 +18,12 @@ use std::sync::Arc;
 pub struct AppState {
     /// Shared pieces (authenticator, draining flag, backends).
     pub common: Common,
-    /// Health checks of the upstream services.
+    /// The upstream services' states at the last check.
     pub upstreams: Arc<Upstreams>,
+    /// The `/health` answer, refreshed in the background.
+    pub health: shared::health::HealthView,
     /// The gateway's payload cipher (developer tools).
     pub cipher: Arc<PayloadCipher>,
-    /// Redis health when `REDIS_URL` is set (reported by `/health`).
-    pub redis: Option<shared::redis::RedisHealth>,
     /// Request metrics of the local routes and the proxy.
     pub metrics: Metrics,
 }

@@ -180,7 +180,10 @@ pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
         upstream("payments").await,
     );
     let bus = upstream("events").await;
+    // The background health checks would add connections to the scripted upstreams: rare here
+    // unless a test asks for them.
     let mut env = test_support::test_env()
+        .with("HEALTH_REFRESH_MS", "60000")
         .with("AUTH_SERVICE_URL", &auth.server.url)
         .with("PRODUCT_SERVICE_URL", &products.server.url)
         .with("ORDER_SERVICE_URL", &orders.server.url)

@@ -1,12 +1,24 @@
 //! The gateway's own routes: health aggregation, readiness and the developer tools.
 
-use crate::helpers::{closed_url, spawn_app};
+use crate::helpers::{closed_url, spawn_app, TestApp};
 use serde_json::{json, Value};
+
+/// Polls `/health` (refreshed in the background) until `done` holds.
+async fn health_when(app: &TestApp, done: impl Fn(&Value) -> bool) -> (u16, Value) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (status, _, body) = app.get_json("/health").await;
+        if done(&body) || std::time::Instant::now() > end {
+            return (status.as_u16(), body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
 
 #[tokio::test]
 async fn health_is_healthy_when_every_upstream_answers() {
-    let app = spawn_app(&[]).await;
-    let (status, _, body) = app.get_json("/health").await;
+    let app = spawn_app(&[("HEALTH_REFRESH_MS", "20")]).await;
+    let (status, body) = health_when(&app, |b| b["status"] == "healthy").await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -25,8 +37,8 @@ async fn health_is_healthy_when_every_upstream_answers() {
 #[tokio::test]
 async fn health_is_degraded_and_not_ready_when_an_upstream_is_down() {
     let down = closed_url().await;
-    let app = spawn_app(&[("PAYMENT_SERVICE_URL", &down)]).await;
-    let (status, _, body) = app.get_json("/health").await;
+    let app = spawn_app(&[("PAYMENT_SERVICE_URL", &down), ("HEALTH_REFRESH_MS", "20")]).await;
+    let (status, body) = health_when(&app, |b| b["services"]["auth"] == "up").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["services"]["payments"], "down");
@@ -34,7 +46,29 @@ async fn health_is_degraded_and_not_ready_when_an_upstream_is_down() {
     let (status, _, body) = app.get_json("/ready").await;
     assert_eq!(status, 503);
     assert_eq!(body["code"], "service_unavailable");
-    assert_eq!(app.bus.hits(), 0);
+}
+
+#[tokio::test]
+async fn health_and_ready_never_call_the_upstreams_themselves() {
+    // The background refresh runs once a minute here: none happens during the test.
+    let app = spawn_app(&[("HEALTH_REFRESH_MS", "60000")]).await;
+    for _ in 0..20 {
+        // Until the first check every upstream counts as down: not ready.
+        let (status, _, body) = app.get_json("/health").await;
+        assert_eq!(
+            (status.as_u16(), &body["status"]),
+            (200, &json!("degraded"))
+        );
+        assert_eq!(app.get_json("/ready").await.0, 503);
+    }
+    let upstreams = [
+        &app.auth,
+        &app.products,
+        &app.orders,
+        &app.payments,
+        &app.bus,
+    ];
+    assert_eq!(upstreams.map(|u| u.hits()), [0; 5]);
 }
 
 #[tokio::test]

@@ -4,28 +4,30 @@
 use crate::error::Error;
 use crate::sessions::StoredSessions;
 use crate::state::AppState;
+use crate::store::UserStore;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::response::Response;
+use serde_json::{json, Value};
 use shared::auth::InternalCaller;
 use shared::error::ok;
 use shared::sessions::SessionAuthority;
 use shared::ApiError;
+use std::sync::Arc;
 
-/// `GET /health`: always 200, reporting whether the database answers.
+/// `GET /health`: always 200, from the view refreshed in the background (no database call).
 pub async fn health(State(state): State<AppState>) -> Response {
-    let database = match state.store.ping().await {
-        Ok(()) => "connected",
-        Err(_) => "disconnected",
+    state.health.response()
+}
+
+/// The `/health` answer: whether the database answers.
+pub async fn report(store: Arc<dyn UserStore>) -> Value {
+    let database = if shared::health::answers(store.ping()).await {
+        "connected"
+    } else {
+        "disconnected"
     };
-    Json(json!({
-        "status": "healthy",
-        "service": "auth-service",
-        "database": database,
-    }))
-    .into_response()
+    json!({"status": "healthy", "service": "auth-service", "database": database})
 }
 
 /// `GET /ready`: 503 while draining or when the database does not answer.

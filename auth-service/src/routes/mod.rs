@@ -2,7 +2,7 @@
 //! standard layers.
 
 mod auth;
-mod health;
+pub(crate) mod health;
 mod users;
 
 use crate::state::AppState;

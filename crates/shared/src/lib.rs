@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod health;
 pub mod healthcheck;
 pub mod http;
 pub mod ids;

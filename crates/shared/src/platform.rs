@@ -44,6 +44,9 @@ pub struct CommonConfig {
     /// `MONGO_POOL_SIZE` (default 10) and `MONGO_SERVER_SELECTION_TIMEOUT_MS` (default and
     /// maximum 2000), used when `DATABASE_URL` is a MongoDB URL.
     pub mongo: crate::mongo::MongoOptions,
+    /// `HEALTH_REFRESH_MS` (default 1000, 10–60000): how often `/health`'s answer is refreshed in
+    /// the background.
+    pub health_refresh: Duration,
     /// `AUTH_SERVICE_URL`: asked about sessions this service does not know (every session when it
     /// runs alone without Redis).
     pub auth_service_url: String,
@@ -79,6 +82,7 @@ impl CommonConfig {
             allowed_origins: r.list("ALLOWED_ORIGINS"),
             request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
             mongo: read_mongo_options(r),
+            health_refresh: read_health_refresh(r),
             auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),
         }
     }
@@ -91,6 +95,14 @@ impl CommonConfig {
             request_timeout: self.request_timeout,
         }
     }
+}
+
+fn read_health_refresh(r: &mut EnvReader<'_>) -> Duration {
+    let ms: u64 = r.parse("HEALTH_REFRESH_MS", 1000);
+    if !(10..=60_000).contains(&ms) {
+        r.problem("HEALTH_REFRESH_MS: must be between 10 and 60000");
+    }
+    Duration::from_millis(ms.clamp(10, 60_000))
 }
 
 fn read_mongo_options(r: &mut EnvReader<'_>) -> crate::mongo::MongoOptions {

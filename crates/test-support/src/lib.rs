@@ -34,6 +34,8 @@ pub fn test_env() -> Env {
         ("INTERNAL_TOKEN", INTERNAL_TOKEN),
         ("DATABASE_URL", "sqlite::memory:"),
         ("AUTH_SERVICE_URL", "http://127.0.0.1:9"),
+        // `/health` views refresh often, so a test sees a change within a few polls.
+        ("HEALTH_REFRESH_MS", "20"),
     ])
 }
 
@@ -77,7 +79,7 @@ impl TestServer {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         tokio::spawn(async move {
-            let _ = shared::server::serve(listener, router, token, Default::default()).await;
+            let _ = shared::server::serve(listener, router, token, Default::default(), None).await;
         });
         Self {
             addr,

@@ -2,35 +2,42 @@
 //! 503 while draining) and `GET /metrics`.
 
 use crate::state::AppState;
+use crate::store::EventStore;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::sync::Arc;
 
-/// Liveness with the totals: `{status, service, database, totalEvents, pending, dead}`. Always 200:
-/// a database that does not answer makes it `degraded` with `database: "unavailable"`.
+/// Liveness with the totals: `{status, service, database, totalEvents, pending, dead}`, from the
+/// view refreshed in the background (no database call). Always 200.
 pub async fn health(State(state): State<AppState>) -> Response {
-    match state.store.counts().await {
-        Ok(c) => Json(json!({
+    state.health.response()
+}
+
+/// The `/health` answer; a database that does not answer makes it `degraded` with
+/// `database: "unavailable"` and null totals.
+pub async fn report(store: Arc<dyn EventStore>) -> Value {
+    match tokio::time::timeout(shared::health::PROBE_WAIT, store.counts()).await {
+        Ok(Ok(c)) => json!({
             "status": "healthy",
             "service": "event-bus",
             "database": "up",
             "totalEvents": c.total_events,
             "pending": c.pending,
             "dead": c.dead,
-        }))
-        .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health counts unavailable");
-            Json(json!({
+        }),
+        failed => {
+            if let Ok(Err(e)) = failed {
+                tracing::error!(error = %e, "health counts unavailable");
+            }
+            json!({
                 "status": "degraded",
                 "service": "event-bus",
                 "database": "unavailable",
                 "totalEvents": null,
                 "pending": null,
                 "dead": null,
-            }))
-            .into_response()
+            })
         }
     }
 }

@@ -1,7 +1,7 @@
 //! HTTP routes of the bus: the event API, health, readiness and metrics.
 
 mod events;
-mod health;
+pub(crate) mod health;
 mod wire;
 
 use crate::state::AppState;

@@ -3,22 +3,33 @@
 //! and `GET /metrics` (Prometheus text with the outbox backlog as a gauge).
 
 use crate::state::{AppState, SERVICE};
+use crate::store::OrderStore;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::sync::Arc;
 
-/// Liveness: the original's fields plus the number of undelivered events and whether the database
-/// answered (`"up"`/`"down"`). Always 200: a database outage is for `/ready` to report.
-pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let pending = state.store.outbox().pending().await.ok();
+/// Liveness, from the view refreshed in the background (no database call). Always 200: a database
+/// outage is for `/ready` to report.
+pub async fn health(State(state): State<AppState>) -> Response {
+    state.health.response()
+}
+
+/// The `/health` answer: the original's fields plus the number of undelivered events and whether
+/// the database answered (`"up"`/`"down"`).
+pub async fn report(store: Arc<dyn OrderStore>) -> Value {
+    let outbox = store.outbox();
+    let pending = tokio::time::timeout(shared::health::PROBE_WAIT, outbox.pending())
+        .await
+        .ok()
+        .and_then(Result::ok);
     let database = if pending.is_some() { "up" } else { "down" };
-    Json(json!({
+    json!({
         "status": "healthy",
         "service": SERVICE,
         "outboxPending": pending,
         "database": database,
-    }))
+    })
 }
 
 /// Readiness: 503 while draining or when the database does not answer.

@@ -3,7 +3,7 @@
 
 pub mod dto;
 mod events;
-mod health;
+pub(crate) mod health;
 mod orders;
 
 use crate::state::AppState;

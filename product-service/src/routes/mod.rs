@@ -1,7 +1,7 @@
 //! The service's routes: the public/admin product API, the internal reservation API, health,
 //! readiness and metrics.
 
-mod health;
+pub(crate) mod health;
 mod products;
 pub mod query;
 mod reservations;

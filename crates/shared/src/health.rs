@@ -1,0 +1,140 @@
+//! `/health` answers kept current by a background task, so that a liveness probe never waits on a
+//! database or another service: the task runs the service's probe every `HEALTH_REFRESH_MS`
+//! (default 1000) and stores the answer's bytes; a request only reads them.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+type Probe = Box<dyn Fn() -> BoxFuture<'static, Value> + Send + Sync>;
+
+/// How long a probe waits for its database before reporting it down.
+pub const PROBE_WAIT: Duration = Duration::from_millis(1000);
+
+/// Whether `check` (a database ping) succeeds within [`PROBE_WAIT`].
+pub async fn answers<T, E>(check: impl Future<Output = Result<T, E>>) -> bool {
+    matches!(tokio::time::timeout(PROBE_WAIT, check).await, Ok(Ok(_)))
+}
+
+/// A service's `/health` answer and the probe that refreshes it.
+#[derive(Clone)]
+pub struct HealthView {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    answer: RwLock<Bytes>,
+    probe: Probe,
+    every: Duration,
+}
+
+impl HealthView {
+    /// A view answering `initial` until the first refresh, refreshed from `probe` every `every`
+    /// once [`HealthView::run`] runs. The probe must bound its own waits (it is awaited in turn).
+    pub fn new<F, Fut>(every: Duration, initial: &Value, probe: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Value> + Send + 'static,
+    {
+        Self {
+            inner: Arc::new(Inner {
+                answer: RwLock::new(Bytes::from(initial.to_string())),
+                probe: Box::new(move || Box::pin(probe())),
+                every,
+            }),
+        }
+    }
+
+    /// A view whose first answer is the probe's (run once now).
+    pub async fn probed<F, Fut>(every: Duration, probe: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Value> + Send + 'static,
+    {
+        let initial = probe().await;
+        Self::new(every, &initial, probe)
+    }
+
+    /// The current answer: 200 with the stored JSON bytes.
+    pub fn response(&self) -> Response {
+        let body = match self.inner.answer.read() {
+            Ok(answer) => answer.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response()
+    }
+
+    /// Runs the probe once and stores its answer.
+    pub async fn refresh(&self) {
+        let answer = Bytes::from((self.inner.probe)().await.to_string());
+        match self.inner.answer.write() {
+            Ok(mut current) => *current = answer,
+            Err(poisoned) => *poisoned.into_inner() = answer,
+        }
+    }
+
+    /// Refreshes every interval until `cancel` fires (the first answer is the one the view was
+    /// made with).
+    pub async fn run(self, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.inner.every) => {}
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.refresh() => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_from_the_last_probe_without_probing_per_request() {
+        let probes = Arc::new(AtomicU64::new(0));
+        let counted = probes.clone();
+        let view = HealthView::probed(Duration::from_secs(1), move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { json!({ "status": "healthy", "probe": n }) }
+        })
+        .await;
+        async fn body(view: &HealthView) -> Value {
+            let bytes = axum::body::to_bytes(view.response().into_body(), 1024)
+                .await
+                .unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        }
+        for _ in 0..100 {
+            assert_eq!(body(&view).await["probe"], 1);
+        }
+        assert_eq!(probes.load(Ordering::SeqCst), 1);
+        let cancel = CancellationToken::new();
+        let running = tokio::spawn(view.clone().run(cancel.clone()));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        // Refreshed after each second: probes 2 and 3.
+        assert_eq!(body(&view).await["probe"], 3);
+        cancel.cancel();
+        running.await.unwrap();
+        let ct = view.response().headers()[header::CONTENT_TYPE].clone();
+        assert_eq!(ct, "application/json");
+    }
+}

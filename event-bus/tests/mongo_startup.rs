@@ -58,7 +58,7 @@ async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reach
     assert_eq!(stored, ["late-1"]);
     let deliveries = index_names(&db.url, &db.name, "deliveries").await;
     for name in [
-        "deliveries_due",
+        "deliveries_due_seq",
         "deliveries_next",
         "deliveries_status",
         "deliveries_event",
@@ -66,7 +66,10 @@ async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reach
         assert!(deliveries.iter().any(|n| n == name), "{deliveries:?}");
     }
     let events = index_names(&db.url, &db.name, "events").await;
-    assert!(events.iter().any(|n| n == "events_type_seq"), "{events:?}");
+    assert!(
+        events.iter().any(|n| n == "events_complete_type_seq"),
+        "{events:?}"
+    );
     proxy.cut().await;
     db.cleanup().await;
 }

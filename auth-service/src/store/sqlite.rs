@@ -14,7 +14,9 @@ const MIGRATIONS: &[&str] = &[
         password_hash TEXT NOT NULL, role TEXT NOT NULL, is_active INTEGER NOT NULL,
         created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE UNIQUE INDEX IF NOT EXISTS users_email_lower ON users (lower(email))",
-    "CREATE INDEX IF NOT EXISTS users_created ON users (created_at)",
+    // The user list, newest first with the id breaking ties (replaces `users_created`).
+    "DROP INDEX IF EXISTS users_created",
+    "CREATE INDEX IF NOT EXISTS users_created_id ON users (created_at, id)",
     "CREATE TABLE IF NOT EXISTS sessions (
         sid TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
         revoked_at INTEGER)",
@@ -27,6 +29,21 @@ const MIGRATIONS: &[&str] = &[
 
 const USER_COLUMNS: &str =
     "id, name, email, password_hash, role, is_active, created_at, updated_at";
+
+/// A user by email, any case (served by `users_email_lower`).
+fn user_by_email_sql() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?)")
+}
+
+/// A page of users, newest first (served by `users_created_id`).
+fn users_page_sql() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")
+}
+
+const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
+/// Every live session of a user (served by `sessions_user`).
+const REVOKE_USER_SESSIONS: &str =
+    "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING sid";
 
 /// Users, sessions and refresh tokens in SQLite.
 pub struct SqliteUserStore {
@@ -132,8 +149,7 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?)");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(&user_by_email_sql())
             .bind(email.trim())
             .fetch_optional(&self.pool)
             .await?;
@@ -141,13 +157,10 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        let total: i64 = sqlx::query_scalar(COUNT_USERS)
             .fetch_one(&self.pool)
             .await?;
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&users_page_sql())
             .bind(page.limit as i64)
             .bind(page.offset() as i64)
             .fetch_all(&self.pool)
@@ -219,14 +232,11 @@ impl UserStore for SqliteUserStore {
         user_id: &str,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL
-             RETURNING sid",
-        )
-        .bind(now)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(REVOKE_USER_SESSIONS)
+            .bind(now)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| r.try_get::<String, _>("sid").map_err(StoreError::from))
             .collect()
@@ -263,5 +273,29 @@ impl UserStore for SqliteUserStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod plans {
+    //! Every list and lookup reads through its index, never a scan of all users.
+    use super::*;
+    use test_support::indexes::{assert_index_filtered, assert_index_served};
+
+    #[tokio::test]
+    async fn user_lists_email_lookups_and_session_revocations_use_their_indexes() {
+        let store = SqliteUserStore::connect("sqlite::memory:")
+            .await
+            .expect("in-memory store");
+        let pool = &store.pool;
+        assert_index_served(pool, &users_page_sql(), &["users_created_id"]).await;
+        // The total counts every user, from an index alone.
+        let plan = assert_index_filtered(pool, COUNT_USERS, &[]).await;
+        assert!(
+            plan.iter().any(|l| l.contains("COVERING INDEX")),
+            "{plan:?}"
+        );
+        assert_index_served(pool, &user_by_email_sql(), &["users_email_lower"]).await;
+        assert_index_served(pool, REVOKE_USER_SESSIONS, &["sessions_user"]).await;
     }
 }

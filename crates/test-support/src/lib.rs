@@ -2,6 +2,8 @@
 //! environment with valid secrets, and a stub receiver that records what is posted to it.
 #![allow(clippy::unwrap_used)]
 
+pub mod indexes;
+
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};

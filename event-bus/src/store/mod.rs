@@ -3,6 +3,8 @@
 
 mod mongo;
 mod sqlite;
+#[cfg(test)]
+mod sqlite_plans;
 mod sqlite_rows;
 
 use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent};

@@ -6,7 +6,7 @@ use shared::events::EventEnvelope;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-pub(super) const SCHEMA: &str = "
+pub(super) const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -16,7 +16,6 @@ CREATE TABLE IF NOT EXISTS events (
     source TEXT NOT NULL,
     received_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
 CREATE TABLE IF NOT EXISTS deliveries (
     event_id TEXT NOT NULL REFERENCES events (id),
     subscriber TEXT NOT NULL,
@@ -26,10 +25,30 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt_at INTEGER NOT NULL,
     delivered_at INTEGER,
     updated_at INTEGER NOT NULL,
+    -- The event's `seq`, copied so that due and dead deliveries are read in event order from
+    -- an index of this table alone.
+    seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (event_id, subscriber)
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (subscriber, status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, updated_at);
+";
+
+/// Adds `deliveries.seq` to a database made before it existed, filled from the events.
+pub(super) const ADD_DELIVERY_SEQ: [&str; 2] = [
+    "ALTER TABLE deliveries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "UPDATE deliveries SET seq = (SELECT e.seq FROM events e WHERE e.id = deliveries.event_id)",
+];
+
+/// One index per query: events by type, newest first; a subscriber's pending deliveries in event
+/// order (the due time read from the index) and by due time (the next wake-up); dead letters,
+/// latest first, and the counts by status. They replace older shapes without `seq`.
+pub(super) const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
+DROP INDEX IF EXISTS deliveries_due;
+DROP INDEX IF EXISTS deliveries_status;
+CREATE INDEX IF NOT EXISTS deliveries_due_seq
+    ON deliveries (subscriber, status, seq, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_next ON deliveries (subscriber, status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (status, updated_at, seq);
 ";
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -70,9 +89,10 @@ pub(super) fn delivery(row: &SqliteRow) -> Result<Delivery, StoreError> {
     })
 }
 
+/// Queues the delivery of the event `event_id` (arrival order `seq`) to `sub`, unless queued.
 pub(super) async fn insert_delivery<'e, E>(
     exec: E,
-    event_id: &str,
+    (event_id, seq): (&str, i64),
     sub: &str,
     now: i64,
 ) -> Result<(), StoreError>
@@ -81,11 +101,12 @@ where
 {
     sqlx::query(
         "INSERT OR IGNORE INTO deliveries \
-         (event_id, subscriber, status, attempts, next_attempt_at, updated_at) \
-         VALUES (?, ?, 'pending', 0, ?, ?)",
+         (event_id, subscriber, seq, status, attempts, next_attempt_at, updated_at) \
+         VALUES (?, ?, ?, 'pending', 0, ?, ?)",
     )
     .bind(event_id)
     .bind(sub)
+    .bind(seq)
     .bind(now)
     .bind(now)
     .execute(exec)

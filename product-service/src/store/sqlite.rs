@@ -1,6 +1,8 @@
 //! SQLite implementation of `ProductStore` (embedded mode): plain sqlx queries, migrations as
 //! `CREATE … IF NOT EXISTS` run at connect, SKU uniqueness by a unique index.
 
+#[cfg(test)]
+mod plans;
 mod reserve;
 
 use super::{ProductStore, ReserveError, Reserved};
@@ -28,9 +30,21 @@ CREATE TABLE IF NOT EXISTS products (
     updated_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS products_sku ON products (sku);
-CREATE INDEX IF NOT EXISTS products_active_created ON products (is_active, created_at);
-CREATE INDEX IF NOT EXISTS products_category ON products (category);
-CREATE INDEX IF NOT EXISTS products_price ON products (price_cents);
+-- One index per sort of the active list, with and without a category: filter columns, then the
+-- sort key, then `_id` breaking ties, so a page is read in order and stops at its limit (a price
+-- range is a range of the price indexes). They replace single-column indexes of older versions.
+DROP INDEX IF EXISTS products_active_created;
+DROP INDEX IF EXISTS products_category;
+DROP INDEX IF EXISTS products_price;
+CREATE INDEX IF NOT EXISTS products_created ON products (is_active, created_at, _id);
+CREATE INDEX IF NOT EXISTS products_by_price ON products (is_active, price_cents, _id);
+CREATE INDEX IF NOT EXISTS products_by_name ON products (is_active, name COLLATE NOCASE, _id);
+CREATE INDEX IF NOT EXISTS products_category_created
+    ON products (is_active, category, created_at, _id);
+CREATE INDEX IF NOT EXISTS products_category_price
+    ON products (is_active, category, price_cents, _id);
+CREATE INDEX IF NOT EXISTS products_category_name
+    ON products (is_active, category, name COLLATE NOCASE, _id);
 CREATE TABLE IF NOT EXISTS reservations (
     order_id TEXT PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
@@ -111,6 +125,21 @@ fn order_by(sort: SortOrder) -> &'static str {
     }
 }
 
+/// The total and the page of a list.
+fn list_queries(
+    filter: &ProductFilter,
+    page: PageRequest,
+) -> (QueryBuilder<'static, Sqlite>, QueryBuilder<'static, Sqlite>) {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM products");
+    push_filter(&mut count, filter);
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM products");
+    push_filter(&mut q, filter);
+    q.push(order_by(filter.sort));
+    q.push(" LIMIT ").push_bind(page.limit as i64);
+    q.push(" OFFSET ").push_bind(page.offset() as i64);
+    (count, q)
+}
+
 fn to_json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(StoreError::from)
 }
@@ -169,14 +198,8 @@ impl ProductStore for SqliteProductStore {
         filter: &ProductFilter,
         page: PageRequest,
     ) -> Result<(Vec<Product>, u64), StoreError> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM products");
-        push_filter(&mut count, filter);
+        let (mut count, mut q) = list_queries(filter, page);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM products");
-        push_filter(&mut q, filter);
-        q.push(order_by(filter.sort));
-        q.push(" LIMIT ").push_bind(page.limit as i64);
-        q.push(" OFFSET ").push_bind(page.offset() as i64);
         let rows = q.build().fetch_all(&self.pool).await?;
         let products = rows
             .iter()

@@ -151,30 +151,42 @@ pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
             .options(IndexOptions::builder().name(name.to_string()).build())
             .build()
     };
+    // The latest complete events, of one type or all (and their count), `_id` breaking ties
+    // as the sort does.
     events
-        .create_index(named(doc! {"seq": -1}, "events_seq"))
-        .await?;
-    events
-        .create_index(named(doc! {"type": 1, "seq": -1}, "events_type_seq"))
-        .await?;
-    deliveries
         .create_index(named(
-            doc! {"subscriber": 1, "status": 1, "seq": 1},
-            "deliveries_due",
+            doc! {"complete": 1, "seq": -1, "_id": -1},
+            "events_complete_seq",
         ))
         .await?;
+    events
+        .create_index(named(
+            doc! {"complete": 1, "type": 1, "seq": -1, "_id": -1},
+            "events_complete_type_seq",
+        ))
+        .await?;
+    // A subscriber's pending deliveries in event order, the due time read from the index.
+    deliveries
+        .create_index(named(
+            doc! {"subscriber": 1, "status": 1, "seq": 1, "event_id": 1, "next_attempt_at": 1},
+            "deliveries_due_seq",
+        ))
+        .await?;
+    // When a subscriber's next pending delivery is due.
     deliveries
         .create_index(named(
             doc! {"subscriber": 1, "status": 1, "next_attempt_at": 1},
             "deliveries_next",
         ))
         .await?;
+    // Dead letters, latest first; the counts by status.
     deliveries
         .create_index(named(
             doc! {"status": 1, "updated_at": -1, "seq": -1},
             "deliveries_status",
         ))
         .await?;
+    // The deliveries of listed events, and a replay's.
     deliveries
         .create_index(named(
             doc! {"event_id": 1, "subscriber": 1},

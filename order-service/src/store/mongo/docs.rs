@@ -153,29 +153,46 @@ pub(super) fn mutable_fields(order: &Order) -> Document {
     }
 }
 
-/// Creates the indexes (idempotent): the unique `idem`, the list orders, the dirty sweep, the due
-/// outbox events and the due releases.
+/// The indexes of each collection: the unique `idem`; one per list (its equality fields, then its
+/// sort, newest first with `_id` breaking ties); the dirty sweep; the due outbox events (not yet
+/// delivered, oldest first, due time checked from the index); the due releases.
+fn indexes() -> [(&'static str, Vec<Document>); 3] {
+    [
+        (
+            ORDERS,
+            vec![
+                doc! {"idem": 1},
+                doc! {"userId": 1, "createdAt": -1, "_id": -1},
+                doc! {"userId": 1, "status": 1, "createdAt": -1, "_id": -1},
+                doc! {"status": 1, "createdAt": -1, "_id": -1},
+                doc! {"createdAt": -1, "_id": -1},
+                doc! {"dirty": 1},
+            ],
+        ),
+        (
+            OUTBOX,
+            vec![doc! {"delivered": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1}],
+        ),
+        (
+            RELEASES,
+            vec![doc! {"done": 1, "nextAttemptAt": 1, "_id": 1}],
+        ),
+    ]
+}
+
+/// Creates the indexes (idempotent: an existing identical index is kept).
 pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
-    let index = |keys: Document, unique: bool| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(IndexOptions::builder().unique(unique).build())
-            .build()
-    };
-    let orders = db.collection::<Document>(ORDERS);
-    orders.create_index(index(doc! {"idem": 1}, true)).await?;
-    orders
-        .create_index(index(doc! {"userId": 1, "createdAt": -1}, false))
-        .await?;
-    orders
-        .create_index(index(doc! {"status": 1, "createdAt": -1}, false))
-        .await?;
-    orders.create_index(index(doc! {"dirty": 1}, false)).await?;
-    db.collection::<Document>(OUTBOX)
-        .create_index(index(doc! {"delivered": 1, "nextAttemptAt": 1}, false))
-        .await?;
-    db.collection::<Document>(RELEASES)
-        .create_index(index(doc! {"done": 1, "nextAttemptAt": 1}, false))
-        .await?;
+    for (collection, keys) in indexes() {
+        let coll = db.collection::<Document>(collection);
+        for keys in keys {
+            // `idem` (user and idempotency key) is the one unique index.
+            let unique = keys.contains_key("idem");
+            let index = IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().unique(unique).build())
+                .build();
+            coll.create_index(index).await?;
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The SQLite order store: orders, outbox, processed event ids and queued stock releases in one
 //! database, so each change and its events commit together.
 
+#[cfg(test)]
+mod plans;
 mod rows;
 
 use super::{IdempotencyKey, OrderFilter, OrderStore};
@@ -11,7 +13,7 @@ use shared::events::{
     sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +31,44 @@ impl SqliteOrderStore {
         sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA).execute(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// The order a user created with an idempotency key (served by `orders_user_idempotency`).
+fn find_by_key_sql() -> String {
+    format!("SELECT {COLS}, fingerprint FROM orders WHERE user_id = ? AND idempotency_key = ?")
+}
+
+/// Releases due now, oldest first (served by `release_tasks_due`).
+const DUE_RELEASES: &str = "SELECT order_id FROM release_tasks \
+    WHERE done_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, order_id LIMIT ?";
+
+/// The WHERE clause of a list. It names only the filters that are set, so that SQLite picks the
+/// index made for that list (a `?1 IS NULL OR user_id = ?1` form makes it scan every order).
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a OrderFilter) {
+    let mut glue = " WHERE ";
+    if let Some(user_id) = &filter.user_id {
+        q.push(glue).push("user_id = ").push_bind(user_id.as_str());
+        glue = " AND ";
+    }
+    if let Some(status) = filter.status {
+        q.push(glue).push("status = ").push_bind(status.as_str());
+    }
+}
+
+/// The total and the page of a list.
+fn list_queries(
+    filter: &OrderFilter,
+    page: PageRequest,
+) -> (QueryBuilder<'_, Sqlite>, QueryBuilder<'_, Sqlite>) {
+    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders");
+    push_filter(&mut count, filter);
+    let mut rows = QueryBuilder::new(format!("SELECT {COLS} FROM orders"));
+    push_filter(&mut rows, filter);
+    rows.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(page.limit as i64)
+        .push(" OFFSET ")
+        .push_bind(page.offset() as i64);
+    (count, rows)
 }
 
 #[async_trait]
@@ -75,13 +115,11 @@ impl OrderStore for SqliteOrderStore {
         user_id: &str,
         key: &str,
     ) -> Result<Option<(Order, String)>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLS}, fingerprint FROM orders WHERE user_id = ? AND idempotency_key = ?"
-        ))
-        .bind(user_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&find_by_key_sql())
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => Ok(Some((row_to_order(&row)?, row.try_get("fingerprint")?))),
             None => Ok(None),
@@ -101,23 +139,9 @@ impl OrderStore for SqliteOrderStore {
         filter: &OrderFilter,
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError> {
-        let cond = "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)";
-        let status = filter.status.map(OrderStatus::as_str);
-        let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM orders WHERE {cond}"))
-            .bind(&filter.user_id)
-            .bind(status)
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM orders WHERE {cond} \
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-        ))
-        .bind(&filter.user_id)
-        .bind(status)
-        .bind(page.limit as i64)
-        .bind(page.offset() as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let (mut count, mut rows) = list_queries(filter, page);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let rows = rows.build().fetch_all(&self.pool).await?;
         let orders = rows.iter().map(row_to_order).collect::<Result<_, _>>()?;
         Ok((orders, total.max(0) as u64))
     }
@@ -244,14 +268,11 @@ impl OrderStore for SqliteOrderStore {
     }
 
     async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT order_id FROM release_tasks WHERE done_at IS NULL AND next_attempt_at <= ? \
-             ORDER BY next_attempt_at, order_id LIMIT ?",
-        )
-        .bind(now_ms())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String,)> = sqlx::query_as(DUE_RELEASES)
+            .bind(now_ms())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 

@@ -26,8 +26,14 @@ pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS orders_user_idempotency
     ON orders (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS orders_user_created ON orders (user_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
+-- One index per list (filter columns, then the sort: newest first, id breaking ties), so a page
+-- and its total cost the same whatever else is stored. The two dropped are older shapes.
+DROP INDEX IF EXISTS orders_user_created;
+DROP INDEX IF EXISTS orders_status;
+CREATE INDEX IF NOT EXISTS orders_user ON orders (user_id, created_at, id);
+CREATE INDEX IF NOT EXISTS orders_user_status ON orders (user_id, status, created_at, id);
+CREATE INDEX IF NOT EXISTS orders_status_created ON orders (status, created_at, id);
+CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at, id);
 CREATE TABLE IF NOT EXISTS processed_events (
     id TEXT PRIMARY KEY,
     processed_at INTEGER NOT NULL
@@ -37,7 +43,10 @@ CREATE TABLE IF NOT EXISTS release_tasks (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     done_at INTEGER
-);";
+);
+-- Only the releases still to do, in the order the worker takes them.
+CREATE INDEX IF NOT EXISTS release_tasks_due ON release_tasks (next_attempt_at, order_id)
+    WHERE done_at IS NULL;";
 
 pub(super) const COLS: &str =
     "id, user_id, items, total_cents, status, payment_status, payment_id, \

@@ -111,8 +111,20 @@ pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
                 .build(),
         )
         .await?;
+    // The worker's scan (`due_work`): one `$or` branch per status, each read in `createdAt`
+    // order from its own index and merged (a completed payment is only in the second's range
+    // when a refund is requested); `recover` finds payments by status.
     payments
-        .create_index(named(doc! {"status": 1, "createdAt": 1}, "payments_status"))
+        .create_index(named(
+            doc! {"status": 1, "createdAt": 1, "_id": 1},
+            "payments_status_created",
+        ))
+        .await?;
+    payments
+        .create_index(named(
+            doc! {"status": 1, "refundRequested": 1, "createdAt": 1, "_id": 1},
+            "payments_refund_due",
+        ))
         .await?;
     payments
         .create_index(named(doc! {"userId": 1}, "payments_user"))
@@ -120,9 +132,10 @@ pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
 
     let outbox = db.collection::<Document>(OUTBOX);
     outbox
+        // Undelivered, unheld events oldest first, due time read from the index; `pending`.
         .create_index(named(
-            doc! {"deliveredAt": 1, "nextAttemptAt": 1},
-            "outbox_due",
+            doc! {"deliveredAt": 1, "held": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1},
+            "outbox_pending",
         ))
         .await?;
     outbox

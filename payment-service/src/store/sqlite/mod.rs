@@ -1,6 +1,8 @@
 //! The SQLite payment store: plain `sqlx` queries, migrations run on connect, each state change a
 //! conditional `UPDATE … RETURNING` (with its outbox row in the same transaction).
 
+#[cfg(test)]
+mod plans;
 mod rows;
 
 use super::PaymentStore;
@@ -11,6 +13,24 @@ use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqliteOut
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
 use sqlx::SqlitePool;
 use std::sync::Arc;
+
+/// Payments the worker must act on, oldest first: pending, completed with a refund requested, and
+/// processing or refunding ones gone stale (`?` = the staleness bound). The first condition is the
+/// `payments_work` index's own, so that the scan reads only that index (`INDEXED BY` makes SQLite
+/// refuse the statement rather than fall back to reading every completed payment).
+const DUE_WORK: &str = "SELECT * FROM payments INDEXED BY payments_work \
+    WHERE (status IN ('pending', 'processing', 'refunding') \
+    OR (status = 'completed' AND refund_requested = 1)) \
+    AND (status NOT IN ('processing', 'refunding') OR updated_at < ?) \
+    ORDER BY created_at, id LIMIT ?";
+
+/// The payment of an order (served by the unique index on `order_id`).
+const BY_ORDER: &str = "SELECT * FROM payments WHERE order_id = ?";
+
+/// Payments left mid-charge by a stop are retried; those left mid-refund are resumed.
+const RECOVER_CHARGES: &str =
+    "UPDATE payments SET status = 'pending', updated_at = ? WHERE status = 'processing'";
+const RECOVER_REFUNDS: &str = "SELECT * FROM payments WHERE status = 'refunding'";
 
 /// Payments in a SQLite database.
 #[derive(Clone)]
@@ -128,7 +148,7 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        let row = sqlx::query("SELECT * FROM payments WHERE order_id = ?")
+        let row = sqlx::query(BY_ORDER)
             .bind(order_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -212,16 +232,11 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM payments WHERE status = 'pending' \
-             OR (status = 'completed' AND refund_requested = 1) \
-             OR (status IN ('processing', 'refunding') AND updated_at < ?) \
-             ORDER BY created_at, id LIMIT ?",
-        )
-        .bind(stale_before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(DUE_WORK)
+            .bind(stale_before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(payment_from_row).collect()
     }
 
@@ -237,15 +252,11 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
-        sqlx::query(
-            "UPDATE payments SET status = 'pending', updated_at = ? WHERE status = 'processing'",
-        )
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        let rows = sqlx::query("SELECT * FROM payments WHERE status = 'refunding'")
-            .fetch_all(&self.pool)
+        sqlx::query(RECOVER_CHARGES)
+            .bind(now_ms())
+            .execute(&self.pool)
             .await?;
+        let rows = sqlx::query(RECOVER_REFUNDS).fetch_all(&self.pool).await?;
         rows.iter().map(payment_from_row).collect()
     }
 

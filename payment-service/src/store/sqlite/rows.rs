@@ -23,6 +23,11 @@ pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payments (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payments_status ON payments (status, created_at);
+-- The worker's work (see `DUE_WORK`), oldest first: only payments with something to do are in it,
+-- however many completed ones pile up.
+CREATE INDEX IF NOT EXISTS payments_work ON payments (created_at, id)
+    WHERE status IN ('pending', 'processing', 'refunding')
+    OR (status = 'completed' AND refund_requested = 1);
 CREATE INDEX IF NOT EXISTS payments_user ON payments (user_id);
 CREATE TABLE IF NOT EXISTS processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cancelled_orders (order_id TEXT PRIMARY KEY, cancelled_at INTEGER NOT NULL);";

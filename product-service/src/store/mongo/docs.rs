@@ -73,23 +73,39 @@ fn to_json_text<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(StoreError::from)
 }
 
-/// The `products` indexes, named explicitly so that existing ones are recognised.
+/// The `products` indexes, named explicitly so that existing ones are recognised: the unique SKU,
+/// and one per sort of the active list with and without a category (equality fields, then the
+/// sort key and `_id`), which a price range narrows when the sort is by price.
 pub(super) fn product_indexes() -> Vec<IndexModel> {
     let index = |name: &str, keys: Document, unique: bool| {
         let mut options = IndexOptions::builder().name(name.to_string()).build();
         options.unique = unique.then_some(true);
         IndexModel::builder().keys(keys).options(options).build()
     };
+    let list = |name: &str, keys: Document| index(name, keys, false);
     vec![
         index("sku_unique", doc! {"sku": 1}, true),
-        index(
-            "active_created",
-            doc! {"is_active": 1, "created_at": 1},
-            false,
+        list(
+            "list_created",
+            doc! {"is_active": 1, "created_at": 1, "_id": 1},
         ),
-        index("category", doc! {"category": 1}, false),
-        index("price", doc! {"price_cents": 1}, false),
-        index("name_key", doc! {"name_key": 1}, false),
+        list(
+            "list_price",
+            doc! {"is_active": 1, "price_cents": 1, "_id": 1},
+        ),
+        list("list_name", doc! {"is_active": 1, "name_key": 1, "_id": 1}),
+        list(
+            "category_created",
+            doc! {"is_active": 1, "category": 1, "created_at": 1, "_id": 1},
+        ),
+        list(
+            "category_price",
+            doc! {"is_active": 1, "category": 1, "price_cents": 1, "_id": 1},
+        ),
+        list(
+            "category_name",
+            doc! {"is_active": 1, "category": 1, "name_key": 1, "_id": 1},
+        ),
     ]
 }
 

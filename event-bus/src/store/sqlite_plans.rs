@@ -1,0 +1,79 @@
+//! The query plans of the SQLite event store: due deliveries, dead letters, recent events and the
+//! counts read through their indexes in the order asked, never a scan of the whole log; and the
+//! migration that gives an older database the `deliveries.seq` those indexes need.
+
+use super::sqlite::{
+    dead_sql, deliveries_of_sql, due_sql, recent_sql, SqliteEventStore, COUNTS, NEXT_DUE,
+};
+use crate::store::EventStore;
+use test_support::indexes::{assert_index_filtered, assert_index_served, sqlite_plan};
+
+#[tokio::test]
+async fn every_event_store_query_reads_through_its_index() {
+    let store = SqliteEventStore::connect("sqlite::memory:")
+        .await
+        .expect("in-memory store");
+    let pool = &store.pool;
+    // The dispatcher's page: pending deliveries of one subscriber in event order; each event is
+    // then found by its id.
+    let events_by_id = "sqlite_autoindex_events_1";
+    assert_index_served(pool, &due_sql(), &["deliveries_due_seq", events_by_id]).await;
+    assert_index_served(pool, NEXT_DUE, &["deliveries_next"]).await;
+    assert_index_served(pool, &dead_sql(), &["deliveries_dead", events_by_id]).await;
+    assert_index_served(pool, &recent_sql(true), &["events_type"]).await;
+    // Without a type the newest events are the end of the table itself (`seq` is its rowid).
+    assert_eq!(sqlite_plan(pool, &recent_sql(false)).await, ["SCAN e"]);
+    // The deliveries of a page of events: by primary key, the few found sorted by subscriber.
+    let deliveries = deliveries_of_sql(20);
+    assert_index_filtered(pool, &deliveries, &["sqlite_autoindex_deliveries_1"]).await;
+    let plan = assert_index_filtered(pool, COUNTS, &["deliveries_dead"]).await;
+    assert!(
+        plan.iter().all(|l| !l.contains("deliveries_due")),
+        "{plan:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_from_before_delivery_seq_gets_it_from_its_events() {
+    let path = std::env::temp_dir().join(format!("events-{}.db", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}", path.display());
+    let old = shared::store::sqlite_pool(&url).await.expect("pool");
+    sqlx::raw_sql(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL, data TEXT NOT NULL, occurred_at TEXT NOT NULL,
+            source TEXT NOT NULL, received_at INTEGER NOT NULL);
+         CREATE INDEX events_type ON events (type, seq);
+         CREATE TABLE deliveries (event_id TEXT NOT NULL REFERENCES events (id),
+            subscriber TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT, next_attempt_at INTEGER NOT NULL, delivered_at INTEGER,
+            updated_at INTEGER NOT NULL, PRIMARY KEY (event_id, subscriber));
+         CREATE INDEX deliveries_due ON deliveries (subscriber, status, next_attempt_at);
+         CREATE INDEX deliveries_status ON deliveries (status, updated_at);
+         INSERT INTO events (id, type, data, occurred_at, source, received_at) VALUES
+            ('a', 'OrderCreated', '{}', '2024-01-01T00:00:00.000Z', 'test', 1),
+            ('b', 'OrderCreated', '{}', '2024-01-01T00:00:00.000Z', 'test', 1);
+         INSERT INTO deliveries (event_id, subscriber, status, next_attempt_at, updated_at)
+            VALUES ('b', 'sub', 'pending', 1, 1), ('a', 'sub', 'pending', 1, 1);",
+    )
+    .execute(&old)
+    .await
+    .expect("old schema");
+    old.close().await;
+
+    let store = SqliteEventStore::connect(&url).await.expect("migrated");
+    let seqs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT event_id, seq FROM deliveries ORDER BY event_id")
+            .fetch_all(&store.pool)
+            .await
+            .expect("seq");
+    assert_eq!(seqs, [("a".to_string(), 1), ("b".to_string(), 2)]);
+    let due = store.due("sub", 10, 10).await.expect("due");
+    let ids: Vec<&str> = due.iter().map(|d| d.envelope.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"], "in event order");
+    // Connecting again finds the column and leaves it be.
+    drop(store);
+    SqliteEventStore::connect(&url).await.expect("reopened");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}

@@ -34,7 +34,8 @@ pub struct Config {
     pub refresh_secret: Secret<String>,
     /// `RATE_LIMIT_AUTH` (`<count>/<seconds>`, default 5/60): login/register attempts per email.
     pub auth_rate: RateRule,
-    /// `HASH_CONCURRENCY` (default 2): password hashes computed at once.
+    /// `HASH_CONCURRENCY` (default: the CPUs this process may use): password hashes computed at
+    /// once, each on its own low-priority thread.
     pub hash_concurrency: usize,
     /// `ARGON2_MEMORY_KIB` (default 19456, min 8): tests lower it to run fast.
     pub argon2_memory_kib: u32,
@@ -66,7 +67,8 @@ impl Config {
                 }
             }
         };
-        let hash_concurrency: usize = r.parse("HASH_CONCURRENCY", 2);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hash_concurrency: usize = r.parse("HASH_CONCURRENCY", cpus);
         if !(1..=256).contains(&hash_concurrency) {
             r.problem(format!(
                 "HASH_CONCURRENCY: must be between 1 and 256 (got {hash_concurrency})"
@@ -156,7 +158,8 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/auth.db");
         assert_eq!(c.auth_rate.count, 5);
         assert_eq!(c.auth_rate.window, Duration::from_secs(60));
-        assert_eq!(c.hash_concurrency, 2);
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(c.hash_concurrency, cpus);
         assert_eq!(c.argon2_memory_kib, 19_456);
         assert!(c.admin.is_none());
     }

@@ -1,24 +1,65 @@
 //! Password hashing with argon2id (m=19456 KiB, t=2, p=1 by default), computed off the async runtime
-//! on blocking threads with a bounded number running at once. A dummy hash lets a login for an
-//! unknown email cost the same as one with a wrong password.
+//! on a fixed number of dedicated threads that run at the lowest CPU priority (nice 19): hashing
+//! uses every idle cycle, but any request thread that wants the CPU gets it first, so a login storm
+//! does not slow the rest of the service. A dummy hash lets a login for an unknown email cost the
+//! same as one with a wrong password.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
 
 /// Hashing failed (bad parameters or a panicked worker): a server fault.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-/// Hashes and verifies passwords with bounded concurrency.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on a fixed number of low-priority threads.
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     dummy_hash: Arc<str>,
+}
+
+/// Starts `n` hashing threads taking jobs from one queue; they end when every sender is dropped.
+fn start_threads(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    // The lock is held only to take one job, never while hashing.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| HashError(e.to_string()))?;
+    }
+    Ok(tx)
+}
+
+/// Nice 19 for the calling thread (Linux sets it per thread). Unprivileged processes can lower
+/// their priority, never raise it back: hence dedicated threads, not the shared blocking pool.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(error = %e, "hashing thread keeps the normal CPU priority");
+    }
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {
@@ -43,12 +84,12 @@ fn verify_blocking(params: &Params, password: &[u8], hash: &str) -> bool {
 }
 
 impl Passwords {
-    /// Argon2id with `memory_kib` KiB, 2 passes, 1 lane; at most `concurrency` hashes at once.
+    /// Argon2id with `memory_kib` KiB, 2 passes, 1 lane; `concurrency` hashing threads.
     pub async fn new(memory_kib: u32, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(memory_kib, 2, 1, None).map_err(|e| HashError(e.to_string()))?;
         let mut this = Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs: start_threads(concurrency.max(1))?,
             dummy_hash: Arc::from(""),
         };
         let dummy = this.hash(&shared::ids::random_token(16)).await?;
@@ -80,20 +121,14 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| HashError(e.to_string()))?;
-        Ok(out)
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(work());
+            }))
+            .map_err(|_| HashError("hashing threads stopped".into()))?;
+        rx.await
+            .map_err(|_| HashError("a hashing thread failed".into()))
     }
 }
 
@@ -146,15 +181,29 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
-        // Both permits are held, so the other four wait on the semaphore, not on the gate.
-        assert_eq!(p.permits.available_permits(), 0);
+        // Both threads are busy, so the other four wait in the queue, not on the gate.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert_eq!(running.load(Ordering::SeqCst), 2);
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
         for t in tasks {
             t.await.unwrap().unwrap();
         }
-        assert_eq!(p.permits.available_permits(), 2);
+        assert_eq!(running.load(Ordering::SeqCst), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_lowest_priority() {
+        let p = Passwords::new(8, 1).await.unwrap();
+        let nice = p
+            .run(|| rustix::process::getpriority_process(Some(rustix::thread::gettid())))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(nice, 19);
+        let mine = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert!(mine < 19, "the caller's thread is left alone");
     }
 
     #[tokio::test]

@@ -37,6 +37,8 @@ pub struct Config {
     pub retry_budget: Duration,
     /// `PAYMENT_ATTEMPT_TIMEOUT_MS`: longest one provider attempt may take.
     pub attempt_timeout: Duration,
+    /// `PAYMENT_CONCURRENCY` (default 256, 1–10000): payments charged or refunded at once.
+    pub concurrency: usize,
     /// The simulated provider's behaviour.
     pub simulation: SimulationConfig,
 }
@@ -51,6 +53,12 @@ impl Config {
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
         let retry_budget = positive_ms(&mut r, "PAYMENT_RETRY_BUDGET_MS", 10_000);
         let attempt_timeout = positive_ms(&mut r, "PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000);
+        let concurrency: usize = r.parse("PAYMENT_CONCURRENCY", 256);
+        if !(1..=10_000).contains(&concurrency) {
+            r.problem(format!(
+                "PAYMENT_CONCURRENCY: must be between 1 and 10000 (got {concurrency})"
+            ));
+        }
         let (latency_min, latency_max) = latency(&mut r);
         let failure_rate = rate(&mut r, "PAYMENT_FAILURE_RATE", 0.1);
         let decline_rate = rate(&mut r, "PAYMENT_DECLINE_RATE", 0.0);
@@ -71,6 +79,7 @@ impl Config {
             event_bus_url,
             retry_budget,
             attempt_timeout,
+            concurrency: concurrency.clamp(1, 10_000),
             simulation: SimulationConfig {
                 latency_min,
                 latency_max,
@@ -146,6 +155,7 @@ mod tests {
         assert_eq!(c.simulation.latency_max, Duration::from_millis(300));
         assert_eq!(c.simulation.failure_rate, 0.1);
         assert_eq!(c.simulation.seed, None);
+        assert_eq!(c.concurrency, 256);
     }
 
     #[test]
@@ -155,7 +165,8 @@ mod tests {
             .with("PAYMENT_FAILURE_RATE", "1.5")
             .with("PAYMENT_DECLINE_RATE", "x")
             .with("PAYMENT_SEED", "-1")
-            .with("PAYMENT_RETRY_BUDGET_MS", "0");
+            .with("PAYMENT_RETRY_BUDGET_MS", "0")
+            .with("PAYMENT_CONCURRENCY", "0");
         let err = Config::from_env(&env).unwrap_err();
         let all = err.problems.join("\n");
         for key in [
@@ -164,6 +175,7 @@ mod tests {
             "PAYMENT_DECLINE_RATE",
             "PAYMENT_SEED",
             "PAYMENT_RETRY_BUDGET_MS",
+            "PAYMENT_CONCURRENCY",
         ] {
             assert!(all.contains(key), "{key} not named in {all}");
         }

@@ -39,6 +39,7 @@ pub struct App {
     state: AppState,
     bus: ServiceClient,
     relay_wake: Arc<Notify>,
+    concurrency: usize,
 }
 
 impl App {
@@ -68,6 +69,7 @@ impl App {
         };
         let worker = tokio::spawn(worker::run(
             state.processor.clone(),
+            self.concurrency,
             resume,
             shutdown.child_token(),
         ));
@@ -176,5 +178,6 @@ pub async fn build_with_provider(
         state,
         bus,
         relay_wake,
+        concurrency: config.concurrency,
     })
 }

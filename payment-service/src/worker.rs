@@ -1,23 +1,28 @@
 //! The background worker: it first finishes the refunds a previous run left half done, then
 //! charges pending payments and refunds cancelled orders' payments, woken by new work or a poll.
-//! Up to `MAX_IN_FLIGHT` payments are worked on at once, so one slow charge never holds up others.
+//! Up to `PAYMENT_CONCURRENCY` payments are worked on at once, so slow provider calls never hold up
+//! others: the order flow is bounded by the provider's latency, not by this loop.
 
 use crate::domain::Payment;
 use crate::processor::Processor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-/// Most payments charged or refunded at the same time.
-const MAX_IN_FLIGHT: usize = 32;
 /// How often to look for work without a wake-up.
 pub const POLL: Duration = Duration::from_secs(1);
 
-/// Runs until `cancel` fires, starting with the interrupted refunds `resume` (from
-/// `PaymentStore::recover`). Work cut short by cancellation is resumed on the next start.
-pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: CancellationToken) {
+/// Runs until `cancel` fires, at most `concurrency` payments at once, starting with the interrupted
+/// refunds `resume` (from `PaymentStore::recover`). Work cut short by cancellation is resumed on
+/// the next start.
+pub async fn run(
+    processor: Arc<Processor>,
+    concurrency: usize,
+    resume: Vec<Payment>,
+    cancel: CancellationToken,
+) {
     let mut jobs: JoinSet<bool> = JoinSet::new();
     // Payment id by task id, so that even a panicked job frees its payment for a later try.
     let mut in_flight = InFlight::default();
@@ -28,7 +33,7 @@ pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: Cancel
     // after a job that failed, so that a failing database or provider is not hammered.
     let mut look = true;
     loop {
-        let room = MAX_IN_FLIGHT.saturating_sub(jobs.len());
+        let room = concurrency.saturating_sub(jobs.len());
         if look && room > 0 {
             match processor
                 .store
@@ -65,17 +70,27 @@ pub async fn run(processor: Arc<Processor>, resume: Vec<Payment>, cancel: Cancel
     while jobs.join_next().await.is_some() {}
 }
 
-/// The payments being worked on, by task.
+/// The payments being worked on, by task, and the set of their ids.
 #[derive(Default)]
-struct InFlight(HashMap<Id, String>);
+struct InFlight {
+    by_task: HashMap<Id, String>,
+    ids: HashSet<String>,
+}
 
 impl InFlight {
     fn contains(&self, payment_id: &str) -> bool {
-        self.0.values().any(|id| id == payment_id)
+        self.ids.contains(payment_id)
+    }
+
+    fn started(&mut self, task: Id, payment_id: String) {
+        self.ids.insert(payment_id.clone());
+        self.by_task.insert(task, payment_id);
     }
 
     fn finished(&mut self, task: Id) {
-        self.0.remove(&task);
+        if let Some(id) = self.by_task.remove(&task) {
+            self.ids.remove(&id);
+        }
     }
 }
 
@@ -108,5 +123,5 @@ fn start(
         };
         progressed
     });
-    in_flight.0.insert(handle.id(), payment_id);
+    in_flight.started(handle.id(), payment_id);
 }

@@ -3,6 +3,7 @@
 use crate::helpers::{new_id, spawn_app, spawn_app_with, token, ScriptedProvider, TestApp};
 use serde_json::json;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 #[tokio::test]
 async fn order_created_charges_the_order_and_emits_payment_processed() {
@@ -183,4 +184,34 @@ async fn a_slow_charge_does_not_hold_up_other_payments() {
     assert_eq!(body["data"]["status"], "processing");
     app.provider.release();
     app.wait_event("PaymentProcessed", &slow).await;
+}
+
+#[tokio::test]
+async fn payment_concurrency_bounds_the_charges_in_flight() {
+    let app = spawn_app_with(ScriptedProvider::held(), &[("PAYMENT_CONCURRENCY", "3")]).await;
+    let user = new_id();
+    let orders: Vec<String> = (0..5).map(|_| new_id()).collect();
+    for order in &orders {
+        let res = app
+            .post_events(TestApp::order_created(order, &user, 2.0))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.provider.attempts.load(Ordering::SeqCst) < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "three charges never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The worker looks for more work when woken; none of it starts while three are held.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.provider.attempts.load(Ordering::SeqCst), 3);
+    app.provider.release();
+    let t = token(&user, "user");
+    for order in &orders {
+        app.wait_status(&t, order, "completed").await;
+    }
+    assert_eq!(app.provider.attempts.load(Ordering::SeqCst), 5);
 }

@@ -108,7 +108,7 @@ NGINX
 # wait_for URL [SECONDS]: until the URL answers 2xx, or fail with the logs.
 wait_for() {
   local url=$1 deadline=$((SECONDS + ${2:-30}))
-  until curl -fsS -o /dev/null "$url"; do
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
     if ((SECONDS > deadline)); then echo "no answer from $url" >&2; cat "$WORK"/*.log >&2; exit 1; fi
     sleep 0.2
   done

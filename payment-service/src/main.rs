@@ -5,6 +5,10 @@ use shared::config::Env;
 use shared::platform::Backends;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc: every request allocates and frees small buffers; glibc's malloc costs more.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).

@@ -1,13 +1,17 @@
-//! Read-through caching of products (30 min) and list pages (5 min) with generation invalidation:
-//! a reader reads the generation before the database and keys its entry by it; every write bumps
-//! the generation after the database write, so no read after a write returns the old value.
-//! Cache failures are logged and the database answers instead.
+//! Read-through caching of the product answers (30 min) and list pages (5 min) as the bytes sent:
+//! the JSON envelope plus its gzip and br forms, compressed once when the entry is made, so a hit
+//! does no (de)serialisation and no compression. Invalidation by generation: a reader reads the
+//! generation before the database and keys its entry by it; every write bumps the generation
+//! after the database write, so no read after a write returns the old value. Cache failures are
+//! logged and the database answers instead.
 
-use crate::domain::{Product, ProductFilter};
+use crate::domain::ProductFilter;
+use crate::routes::wire::{list_answer, product_answer};
 use crate::store::ProductStore;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use bytes::{BufMut, Bytes, BytesMut};
 use shared::cache::Cache;
+use shared::encoded::EncodedBody;
+use shared::error::Pagination;
 use shared::metrics::Metrics;
 use shared::store::{PageRequest, StoreError};
 use std::sync::Arc;
@@ -20,10 +24,36 @@ pub const PRODUCT_TTL: Duration = Duration::from_secs(30 * 60);
 /// How long a list page stays cached.
 pub const LIST_TTL: Duration = Duration::from_secs(5 * 60);
 
-#[derive(Serialize, Deserialize)]
-struct CachedPage {
-    items: Vec<Product>,
-    total: u64,
+/// The `GET /api/products/:id` answer of one product, and whether anyone may see it (inactive
+/// products are shown to admins only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductAnswer {
+    /// The product is active.
+    pub active: bool,
+    /// The `ok` envelope around the product JSON.
+    pub body: EncodedBody,
+}
+
+impl ProductAnswer {
+    /// Entry layout: one byte (1 active, 0 not), then the body's framing.
+    fn to_entry(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(1 + self.body.framed_len());
+        out.put_u8(u8::from(self.active));
+        self.body.write_to(&mut out);
+        out.freeze()
+    }
+
+    fn from_entry(entry: Bytes) -> Option<Self> {
+        let active = match entry.first()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        Some(Self {
+            active,
+            body: EncodedBody::read_from(entry.slice(1..))?,
+        })
+    }
 }
 
 /// The product read cache.
@@ -39,30 +69,36 @@ impl ProductCache {
         Self { cache, metrics }
     }
 
-    /// The product with `id` (active or not), from the cache or the store.
+    /// The answer for the product with `id` (active or not), from the cache or the store.
     pub async fn product(
         &self,
         store: &dyn ProductStore,
         id: &str,
-    ) -> Result<Option<Product>, StoreError> {
+    ) -> Result<Option<ProductAnswer>, StoreError> {
         let key = self.generation().await.map(|g| format!("product:{g}:{id}"));
-        if let Some(hit) = self.read::<Product>(key.as_deref()).await {
+        if let Some(hit) = self.read(key.as_deref(), ProductAnswer::from_entry).await {
             return Ok(Some(hit));
         }
-        let product = store.get(id).await?;
-        if let Some(p) = &product {
-            self.write(key.as_deref(), p, PRODUCT_TTL).await;
+        let Some(product) = store.get(id).await? else {
+            return Ok(None);
+        };
+        let answer = ProductAnswer {
+            active: product.is_active,
+            body: encode(key.is_some(), product_answer(&product)),
+        };
+        if let Some(key) = &key {
+            self.write(key, answer.to_entry(), PRODUCT_TTL).await;
         }
-        Ok(product)
+        Ok(Some(answer))
     }
 
-    /// One page of the active product list, from the cache or the store.
+    /// The answer for one page of the active product list, from the cache or the store.
     pub async fn list(
         &self,
         store: &dyn ProductStore,
         filter: &ProductFilter,
         page: PageRequest,
-    ) -> Result<(Vec<Product>, u64), StoreError> {
+    ) -> Result<EncodedBody, StoreError> {
         let key = self.generation().await.map(|g| {
             format!(
                 "products:{g}:list:{}:{}:{}",
@@ -71,13 +107,18 @@ impl ProductCache {
                 page.limit
             )
         });
-        if let Some(hit) = self.read::<CachedPage>(key.as_deref()).await {
-            return Ok((hit.items, hit.total));
+        if let Some(hit) = self.read(key.as_deref(), EncodedBody::read_from).await {
+            return Ok(hit);
         }
         let (items, total) = store.list(filter, page).await?;
-        let cached = CachedPage { items, total };
-        self.write(key.as_deref(), &cached, LIST_TTL).await;
-        Ok((cached.items, cached.total))
+        let answer = list_answer(&items, Pagination::new(page.page, page.limit, total));
+        let body = encode(key.is_some(), answer);
+        if let Some(key) = &key {
+            let mut entry = BytesMut::with_capacity(body.framed_len());
+            body.write_to(&mut entry);
+            self.write(key, entry.freeze(), LIST_TTL).await;
+        }
+        Ok(body)
     }
 
     /// Makes every entry cached so far unreachable. Call after each database write.
@@ -97,9 +138,9 @@ impl ProductCache {
         }
     }
 
-    async fn read<T: DeserializeOwned>(&self, key: Option<&str>) -> Option<T> {
+    async fn read<T>(&self, key: Option<&str>, decode: fn(Bytes) -> Option<T>) -> Option<T> {
         let found = match self.cache.get(key?).await {
-            Ok(raw) => raw.and_then(|raw| serde_json::from_str(&raw).ok()),
+            Ok(raw) => raw.and_then(decode),
             Err(e) => {
                 tracing::warn!(error = %e, "product cache read failed");
                 None
@@ -114,13 +155,20 @@ impl ProductCache {
         found
     }
 
-    async fn write<T: Serialize>(&self, key: Option<&str>, value: &T, ttl: Duration) {
-        let (Some(key), Ok(raw)) = (key, serde_json::to_string(value)) else {
-            return;
-        };
-        if let Err(e) = self.cache.set(key, &raw, ttl).await {
+    async fn write(&self, key: &str, entry: Bytes, ttl: Duration) {
+        if let Err(e) = self.cache.set(key, entry, ttl).await {
             tracing::warn!(error = %e, "product cache write failed");
         }
+    }
+}
+
+/// The stored forms when the answer will be cached; otherwise the bytes alone (the compression
+/// layer then compresses them for the one request that takes them).
+fn encode(cached: bool, identity: Bytes) -> EncodedBody {
+    if cached {
+        EncodedBody::new(identity)
+    } else {
+        EncodedBody::uncompressed(identity)
     }
 }
 
@@ -130,7 +178,17 @@ mod tests {
     use super::*;
     use crate::domain::{NewProduct, ProductPatch};
     use crate::store::SqliteProductStore;
+    use serde_json::Value;
     use shared::cache::MemoryCache;
+    use shared::encoded::Coding;
+
+    fn json(body: &EncodedBody) -> Value {
+        serde_json::from_slice(body.identity()).unwrap()
+    }
+
+    fn name(body: &EncodedBody) -> String {
+        json(body)["data"]["name"].as_str().unwrap().to_string()
+    }
 
     fn new_product() -> NewProduct {
         NewProduct {
@@ -157,10 +215,13 @@ mod tests {
         let page = PageRequest { page: 1, limit: 20 };
         let filter = ProductFilter::default();
         assert_eq!(
-            cache.product(&store, &p.id).await.unwrap().unwrap().name,
+            name(&cache.product(&store, &p.id).await.unwrap().unwrap().body),
             "Lamp"
         );
-        assert_eq!(cache.list(&store, &filter, page).await.unwrap().1, 1);
+        assert_eq!(
+            json(&cache.list(&store, &filter, page).await.unwrap())["pagination"]["total"],
+            1
+        );
         // A write behind the cache's back is not seen: the entries are really cached.
         let patch = ProductPatch {
             name: Some("Desk lamp".into()),
@@ -168,21 +229,21 @@ mod tests {
         };
         store.update(&p.id, patch).await.unwrap();
         assert_eq!(
-            cache.product(&store, &p.id).await.unwrap().unwrap().name,
+            name(&cache.product(&store, &p.id).await.unwrap().unwrap().body),
             "Lamp"
         );
         assert_eq!(
-            cache.list(&store, &filter, page).await.unwrap().0[0].name,
+            json(&cache.list(&store, &filter, page).await.unwrap())["data"][0]["name"],
             "Lamp"
         );
         // After the bump every reader sees the new value.
         cache.invalidate().await;
         assert_eq!(
-            cache.product(&store, &p.id).await.unwrap().unwrap().name,
+            name(&cache.product(&store, &p.id).await.unwrap().unwrap().body),
             "Desk lamp"
         );
         assert_eq!(
-            cache.list(&store, &filter, page).await.unwrap().0[0].name,
+            json(&cache.list(&store, &filter, page).await.unwrap())["data"][0]["name"],
             "Desk lamp"
         );
         let text = metrics.render(&[]);
@@ -198,5 +259,57 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_hit_is_the_stored_answer_with_its_compressed_forms() {
+        let store = SqliteProductStore::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let backend = Arc::new(MemoryCache::default());
+        let cache = ProductCache::new(backend.clone(), Metrics::new(crate::SERVICE_NAME));
+        for i in 0..10 {
+            let new = NewProduct {
+                sku: format!("LAMP-{i}"),
+                ..new_product()
+            };
+            store.create(new).await.unwrap();
+        }
+        let hidden = NewProduct {
+            sku: "HIDDEN".into(),
+            is_active: false,
+            ..new_product()
+        };
+        let hidden = store.create(hidden).await.unwrap();
+        let page = PageRequest { page: 1, limit: 20 };
+        let filter = ProductFilter::default();
+        let miss = cache.list(&store, &filter, page).await.unwrap();
+        assert!(miss.identity().len() > 1024, "{}", miss.identity().len());
+        assert!(miss.form(Coding::Gzip).is_some() && miss.form(Coding::Br).is_some());
+        let hit = cache.list(&store, &filter, page).await.unwrap();
+        assert_eq!(hit, miss);
+        assert!(backend.used_bytes().await as usize >= hit.framed_len());
+        // An inactive product's entry says so (only admins may be shown it).
+        for _ in 0..2 {
+            let answer = cache.product(&store, &hidden.id).await.unwrap().unwrap();
+            assert!(!answer.active);
+            assert_eq!(name(&answer.body), "Lamp");
+        }
+    }
+
+    #[test]
+    fn entries_that_do_not_parse_are_misses() {
+        let body = EncodedBody::new(Bytes::from_static(b"{\"success\":true}"));
+        let answer = ProductAnswer { active: true, body };
+        assert_eq!(
+            ProductAnswer::from_entry(answer.to_entry()),
+            Some(answer.clone())
+        );
+        let mut bad = answer.to_entry().to_vec();
+        bad[0] = 7;
+        assert_eq!(ProductAnswer::from_entry(Bytes::from(bad)), None);
+        assert_eq!(ProductAnswer::from_entry(Bytes::new()), None);
+        let truncated = answer.to_entry().slice(..5);
+        assert_eq!(ProductAnswer::from_entry(truncated), None);
     }
 }

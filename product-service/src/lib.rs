@@ -69,13 +69,13 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         routes::health::report(probed.clone())
     })
     .await;
-    let state = AppState {
+    let state = AppState::new(state::Parts {
         common,
         health: health.clone(),
         store,
         cache,
         metrics: metrics.clone(),
-    };
+    });
     let track = axum::middleware::from_fn_with_state(metrics, shared::metrics::track);
     let router = shared::http::standard_layers(
         routes::routes().route_layer(track).with_state(state),

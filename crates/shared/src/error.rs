@@ -177,7 +177,12 @@ impl IntoResponse for ApiError {
 
 /// `{"success": true, "data": …}` with 200.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    (StatusCode::OK, Json(json!({"success": true, "data": data}))).into_response()
+    (StatusCode::OK, Json(ok_body(data))).into_response()
+}
+
+/// The body [`ok`] sends (for answers kept as bytes, e.g. cached ones).
+pub fn ok_body<T: Serialize>(data: T) -> Value {
+    json!({"success": true, "data": data})
 }
 
 /// `{"success": true, "data": …}` with 201.
@@ -226,11 +231,12 @@ impl Pagination {
 
 /// `{"success": true, "data": [...], "pagination": {...}}` with 200.
 pub fn paginated<T: Serialize>(data: Vec<T>, pagination: Pagination) -> Response {
-    (
-        StatusCode::OK,
-        Json(json!({"success": true, "data": data, "pagination": pagination})),
-    )
-        .into_response()
+    (StatusCode::OK, Json(paginated_body(data, pagination))).into_response()
+}
+
+/// The body [`paginated`] sends (for answers kept as bytes, e.g. cached ones).
+pub fn paginated_body<T: Serialize>(data: Vec<T>, pagination: Pagination) -> Value {
+    json!({"success": true, "data": data, "pagination": pagination})
 }
 
 #[cfg(test)]

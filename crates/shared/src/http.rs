@@ -62,12 +62,6 @@ pub fn add_security_headers(headers: &mut axum::http::HeaderMap) {
     }
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    add_security_headers(res.headers_mut());
-    res
-}
-
 /// A usable incoming request id, or a new one.
 pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
     headers
@@ -78,29 +72,27 @@ pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The outer middleware: the request id (kept or made, and echoed), the request span and its
+/// response log line, and the security headers on every answer.
 async fn request_context(service: &'static str, mut req: Request, next: Next) -> Response {
     let id = request_id_of(req.headers());
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(REQUEST_ID, v);
+    let id_value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &id_value {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
     }
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let span = tracing::info_span!(
         "request",
         service,
-        http.method = %method,
-        http.route = %route,
+        http.method = %req.method(),
+        http.route = route.as_ref().map_or("unmatched", |p| p.as_str()),
         request_id = %id,
         user.id = tracing::field::Empty,
     );
     let started = Instant::now();
     let mut res = {
         use tracing::Instrument;
-        crate::telemetry::with_request_id(id.clone(), next.run(req))
+        crate::telemetry::with_request_id(id, next.run(req))
             .instrument(span.clone())
             .await
     };
@@ -113,14 +105,19 @@ async fn request_context(service: &'static str, mut req: Request, next: Next) ->
             tracing::info!(status, latency_ms, "response");
         }
     });
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, v);
+    let headers = res.headers_mut();
+    if let Some(v) = id_value {
+        headers.insert(REQUEST_ID, v);
     }
+    add_security_headers(headers);
     res
 }
 
-async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+/// The inner middleware: the handler's time limit (504 past it), and `Connection: close` on an
+/// answer given before the request body was read to its end (see [`crate::unread`]).
+async fn bounded(limit: Duration, req: Request, next: Next) -> Response {
+    let (req, watch) = crate::unread::watch(req);
+    let res = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
@@ -128,7 +125,8 @@ async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
             "Request timed out",
         )
         .into_response(),
-    }
+    };
+    watch.mark(res)
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -184,7 +182,7 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
 pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
     let service = opts.service;
     let limit = opts.request_timeout;
-    let compress_when = SizeAbove::new(1024)
+    let compress_when = SizeAbove::new(crate::encoded::COMPRESS_FROM)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
@@ -193,9 +191,8 @@ pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside-in in reverse order of these calls.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(crate::unread::close_if_body_unread))
         .layer(middleware::from_fn(move |req, next| {
-            timeout(limit, req, next)
+            bounded(limit, req, next)
         }))
         .layer(
             CompressionLayer::new()
@@ -204,7 +201,6 @@ pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
                 .compress_when(compress_when),
         )
         .layer(cors(&opts.allowed_origins))
-        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req, next| {
             request_context(service, req, next)
         }))

@@ -6,7 +6,6 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -15,11 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The middleware: adds `Connection: close` when a request came with a body the handler did not
-/// read to its end (refused by an extractor, over its size limit, or ignored).
-pub async fn close_if_body_unread(req: Request, next: Next) -> Response {
+/// Watches `req`'s body: the returned watch marks the answer with `Connection: close` when the
+/// handler did not read that body to its end (refused by an extractor, over its size limit, or
+/// ignored). The standard layers' inner middleware uses it.
+pub fn watch(req: Request) -> (Request, UnreadWatch) {
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return (req, UnreadWatch(None));
     }
     let ended = Arc::new(AtomicBool::new(false));
     let req = req.map(|inner| {
@@ -28,12 +28,21 @@ pub async fn close_if_body_unread(req: Request, next: Next) -> Response {
             ended: ended.clone(),
         })
     });
-    let mut res = next.run(req).await;
-    if !ended.load(Ordering::Acquire) {
-        res.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    (req, UnreadWatch(Some(ended)))
+}
+
+/// Whether a watched request body was read to its end ([`watch`]).
+pub struct UnreadWatch(Option<Arc<AtomicBool>>);
+
+impl UnreadWatch {
+    /// `res`, with `Connection: close` if the body was not read to its end.
+    pub fn mark(self, mut res: Response) -> Response {
+        if self.0.is_some_and(|ended| !ended.load(Ordering::Acquire)) {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        res
     }
-    res
 }
 
 /// A request body that records when it has been read to its end.
@@ -69,6 +78,7 @@ impl HttpBody for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::middleware::Next;
     use axum::routing::post;
     use axum::Router;
     use tower::ServiceExt;
@@ -89,7 +99,10 @@ mod tests {
                         .to_string()
                 }),
             )
-            .layer(axum::middleware::from_fn(close_if_body_unread))
+            .layer(axum::middleware::from_fn(|req, next: Next| async move {
+                let (req, watch) = watch(req);
+                watch.mark(next.run(req).await)
+            }))
     }
 
     /// POSTs `chunks` as a streamed body (as a socket delivers it) and returns `Connection`.

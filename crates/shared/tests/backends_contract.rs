@@ -8,6 +8,7 @@
 
 mod support;
 
+use bytes::Bytes;
 use shared::cache::{Cache, MemoryCache};
 use shared::rate_limit::{MemoryRateLimiter, RateLimiter, RateRule};
 use shared::redis::RedisBackends;
@@ -87,6 +88,7 @@ contract!(
     limiter_instances_share_one_limit,
     limiter_counts_concurrent_hits_exactly,
     cache_stores_overwrites_and_deletes,
+    cache_values_are_binary_safe,
     cache_entries_expire,
     cache_generations_count_and_are_shared,
     sessions_are_live_or_ended_until_their_ttl,
@@ -166,22 +168,32 @@ async fn limiter_counts_concurrent_hits_exactly(f: Fixture) {
     assert_eq!(allowed, 20);
 }
 
+fn bytes(s: &'static str) -> Bytes {
+    Bytes::from_static(s.as_bytes())
+}
+
 async fn cache_stores_overwrites_and_deletes(f: Fixture) {
     let ttl = Duration::from_secs(60);
     assert_eq!(f.cache.get("product:1").await.unwrap(), None);
-    f.cache.set("product:1", "{\"a\":1}", ttl).await.unwrap();
+    f.cache
+        .set("product:1", bytes("{\"a\":1}"), ttl)
+        .await
+        .unwrap();
     assert_eq!(
-        f.cache.get("product:1").await.unwrap().as_deref(),
-        Some("{\"a\":1}")
+        f.cache.get("product:1").await.unwrap(),
+        Some(bytes("{\"a\":1}"))
     );
     assert_eq!(
-        f.cache2.get("product:1").await.unwrap().as_deref(),
-        Some("{\"a\":1}")
+        f.cache2.get("product:1").await.unwrap(),
+        Some(bytes("{\"a\":1}"))
     );
-    f.cache.set("product:1", "ünïcode ✓", ttl).await.unwrap();
+    f.cache
+        .set("product:1", bytes("ünïcode ✓"), ttl)
+        .await
+        .unwrap();
     assert_eq!(
-        f.cache.get("product:1").await.unwrap().as_deref(),
-        Some("ünïcode ✓")
+        f.cache.get("product:1").await.unwrap(),
+        Some(bytes("ünïcode ✓"))
     );
     f.cache.delete("product:1").await.unwrap();
     assert_eq!(f.cache.get("product:1").await.unwrap(), None);
@@ -189,16 +201,40 @@ async fn cache_stores_overwrites_and_deletes(f: Fixture) {
     f.cache.delete("product:1").await.unwrap();
 }
 
+async fn cache_values_are_binary_safe(f: Fixture) {
+    // Every byte value, NULs and invalid UTF-8 included, plus an empty value and a large one:
+    // stored answers hold gzip and br forms.
+    let every_byte: Bytes = (0..=255u8).chain((0..=255u8).rev()).collect();
+    let large: Bytes = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let ttl = Duration::from_secs(60);
+    for (key, value) in [
+        ("bin:every", every_byte),
+        ("bin:empty", Bytes::new()),
+        ("bin:large", large),
+    ] {
+        f.cache.set(key, value.clone(), ttl).await.unwrap();
+        assert_eq!(
+            f.cache.get(key).await.unwrap(),
+            Some(value.clone()),
+            "{key}"
+        );
+        assert_eq!(f.cache2.get(key).await.unwrap(), Some(value), "{key}");
+    }
+}
+
 async fn cache_entries_expire(f: Fixture) {
     f.cache
-        .set("short", "v", Duration::from_millis(150))
+        .set("short", bytes("v"), Duration::from_millis(150))
         .await
         .unwrap();
     f.cache
-        .set("long", "v", Duration::from_secs(60))
+        .set("long", bytes("v"), Duration::from_secs(60))
         .await
         .unwrap();
-    f.cache.set("none", "v", Duration::ZERO).await.unwrap();
+    f.cache
+        .set("none", bytes("v"), Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(f.cache.get("none").await.unwrap(), None);
     let cache = f.cache.clone();
     eventually("the short entry to expire", Duration::from_secs(3), || {
@@ -206,7 +242,7 @@ async fn cache_entries_expire(f: Fixture) {
         async move { cache.get("short").await.unwrap().is_none() }
     })
     .await;
-    assert_eq!(f.cache.get("long").await.unwrap().as_deref(), Some("v"));
+    assert_eq!(f.cache.get("long").await.unwrap(), Some(bytes("v")));
 }
 
 async fn cache_generations_count_and_are_shared(f: Fixture) {
@@ -299,7 +335,11 @@ async fn redis_keys_follow_the_prefix_layout() {
         .await
         .unwrap();
     b.cache
-        .set("product:1", "v", Duration::from_secs(40))
+        .set(
+            "product:1",
+            Bytes::from_static(b"v"),
+            Duration::from_secs(40),
+        )
         .await
         .unwrap();
     b.cache.bump("gen").await.unwrap();

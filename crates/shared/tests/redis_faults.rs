@@ -8,6 +8,7 @@
 
 mod support;
 
+use bytes::Bytes;
 use redis::AsyncCommands;
 use shared::cache::Cache;
 use shared::rate_limit::{RateLimiter, RateRule};
@@ -42,11 +43,13 @@ async fn assert_degraded(b: &RedisBackends) {
     assert!(d.allowed, "{d:?}");
     assert!(b.limiter.is_degraded());
     assert!(bounded("cache get", b.cache.get("k")).await.is_err());
-    assert!(
-        bounded("cache set", b.cache.set("k", "v", Duration::from_secs(5)))
-            .await
-            .is_err()
-    );
+    assert!(bounded(
+        "cache set",
+        b.cache
+            .set("k", Bytes::from_static(b"v"), Duration::from_secs(5))
+    )
+    .await
+    .is_err());
     assert!(bounded("cache generation", b.cache.generation("gen"))
         .await
         .is_err());
@@ -86,10 +89,13 @@ async fn assert_recovers(b: &RedisBackends, url: &str, prefix: &str) {
     .await;
     assert!(!b.cache.has_pending_bump());
     b.cache
-        .set("k", "fresh", Duration::from_secs(5))
+        .set("k", Bytes::from_static(b"fresh"), Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(b.cache.get("k").await.unwrap().as_deref(), Some("fresh"));
+    assert_eq!(
+        b.cache.get("k").await.unwrap().as_deref(),
+        Some(&b"fresh"[..])
+    );
     b.sessions
         .revoke_session("sid-after", Duration::from_secs(5))
         .await
@@ -138,7 +144,11 @@ async fn a_hung_redis_costs_each_call_at_most_the_bound_and_never_serves_stale_g
     let b = RedisBackends::new(&url, &prefix).unwrap();
     assert_eq!(b.cache.bump("gen").await.unwrap(), 1);
     b.cache
-        .set("product:1:x", "old", Duration::from_secs(60))
+        .set(
+            "product:1:x",
+            Bytes::from_static(b"old"),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert!(b.health().ping().await);

@@ -12,7 +12,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use shared::auth::{bearer_token, RequireAdmin};
-use shared::error::{created, ok, paginated, Pagination};
+use shared::encoded::AcceptedCoding;
+use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody, QueryMap};
 use shared::ApiError;
 
@@ -35,19 +36,16 @@ impl FromRequestParts<AppState> for MaybeAdmin {
 /// `GET /api/products`.
 pub async fn list_products(
     State(state): State<AppState>,
+    accepted: AcceptedCoding,
     QueryMap(params): QueryMap,
 ) -> Result<Response, ApiError> {
     let (filter, page) = list_query(&params)?;
-    let (items, total) = state
+    let answer = state
         .cache
         .list(&*state.store, &filter, page)
         .await
         .map_err(product_store_error)?;
-    let data = items.iter().map(product_json).collect();
-    Ok(paginated(
-        data,
-        Pagination::new(page.page, page.limit, total),
-    ))
+    Ok(answer.respond(accepted))
 }
 
 /// `GET /api/products/:id`: active products; admins also see inactive ones.
@@ -55,14 +53,15 @@ pub async fn get_product(
     State(state): State<AppState>,
     IdPath(id): IdPath,
     MaybeAdmin(admin): MaybeAdmin,
+    accepted: AcceptedCoding,
 ) -> Result<Response, ApiError> {
-    let product = state
+    let answer = state
         .cache
         .product(&*state.store, &id)
         .await
         .map_err(product_store_error)?;
-    match product {
-        Some(p) if p.is_active || admin => Ok(ok(product_json(&p))),
+    match answer {
+        Some(a) if a.active || admin => Ok(a.body.respond(accepted)),
         _ => Err(product_not_found()),
     }
 }

@@ -1,8 +1,10 @@
 //! Wire types of the product API: validation of request bodies (every bad field reported at once,
-//! Joi-style messages) and the product JSON clients see.
+//! Joi-style messages), the product JSON clients see and the bytes of the cached read answers.
 
 use crate::domain::{NewProduct, Product, ProductPatch};
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
+use shared::error::{ok_body, paginated_body, Pagination};
 use shared::extract::{BodyLimits, FromJson};
 use shared::money::cents_to_json;
 use shared::store::iso_ms;
@@ -37,6 +39,17 @@ pub fn product_json(p: &Product) -> Value {
         v["metadata"] = m.clone();
     }
     v
+}
+
+/// The bytes of the `GET /api/products/:id` answer: the `ok` envelope around [`product_json`].
+pub fn product_answer(p: &Product) -> Bytes {
+    Bytes::from(ok_body(product_json(p)).to_string())
+}
+
+/// The bytes of a `GET /api/products` answer: the `paginated` envelope around the page.
+pub fn list_answer(items: &[Product], pagination: Pagination) -> Bytes {
+    let data = items.iter().map(product_json).collect();
+    Bytes::from(paginated_body(data, pagination).to_string())
 }
 
 /// Reads every product field; `required` makes the schema's required fields mandatory (POST, PUT).

@@ -3,6 +3,7 @@
 
 use crate::helpers::{product_body, spawn_app, spawn_app_with};
 use async_trait::async_trait;
+use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared::cache::{Cache, CacheError};
@@ -75,10 +76,10 @@ struct DownCache;
 
 #[async_trait]
 impl Cache for DownCache {
-    async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
+    async fn get(&self, _: &str) -> Result<Option<Bytes>, CacheError> {
         Err(CacheError("down".into()))
     }
-    async fn set(&self, _: &str, _: &str, _: Duration) -> Result<(), CacheError> {
+    async fn set(&self, _: &str, _: Bytes, _: Duration) -> Result<(), CacheError> {
         Err(CacheError("down".into()))
     }
     async fn delete(&self, _: &str) -> Result<(), CacheError> {

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod cache;
+mod encoding;
 mod health;
 mod helpers;
 mod list;

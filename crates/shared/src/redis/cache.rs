@@ -1,5 +1,6 @@
 //! The read cache in Redis: GET / SET PX / DEL, and GET / INCR for generation counters, keys
-//! `<prefix>cache:<key>`. Failures are `CacheError` (callers read the database).
+//! `<prefix>cache:<key>`. Values are binary-safe bytes (stored answers include compressed forms).
+//! Failures are `CacheError` (callers read the database).
 //!
 //! Stale-read safety: a writer bumps a generation after its database write. If that bump fails,
 //! entries written under the old generation would still be found by readers, so the failed bump is
@@ -11,6 +12,7 @@
 use super::link::RedisLink;
 use crate::cache::{Cache, CacheError};
 use async_trait::async_trait;
+use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -118,7 +120,7 @@ impl Inner {
 
 #[async_trait]
 impl Cache for RedisCache {
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         self.inner.redo_pending().await?;
         let k = self.inner.link.key("cache", key);
         self.inner
@@ -126,18 +128,18 @@ impl Cache for RedisCache {
             .run(|mut c| async move {
                 ::redis::cmd("GET")
                     .arg(k)
-                    .query_async::<Option<String>>(&mut c)
+                    .query_async::<Option<Vec<u8>>>(&mut c)
                     .await
             })
             .await
+            .map(|v| v.map(Bytes::from))
             .map_err(|e| CacheError(e.to_string()))
     }
 
-    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+    async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
         self.inner.redo_pending().await?;
         let k = self.inner.link.key("cache", key);
         let ms = ttl.as_millis() as u64;
-        let value = value.to_string();
         self.inner
             .link
             .run(|mut c| async move {
@@ -147,7 +149,7 @@ impl Cache for RedisCache {
                 } else {
                     ::redis::cmd("SET")
                         .arg(k)
-                        .arg(value)
+                        .arg(&value[..])
                         .arg("PX")
                         .arg(ms)
                         .query_async::<()>(&mut c)

@@ -23,6 +23,9 @@ pub struct Config {
     pub backoff_max: Duration,
     /// `DELIVERY_TIMEOUT_MS` (default 5000): the longest one delivery attempt may take.
     pub delivery_timeout: Duration,
+    /// `DELIVERY_CONCURRENCY` (default 64): delivery attempts in flight per subscriber (1 keeps
+    /// each subscriber's deliveries in event order).
+    pub delivery_concurrency: usize,
 }
 
 impl Config {
@@ -46,6 +49,10 @@ impl Config {
         let initial: u64 = r.parse("DELIVERY_BACKOFF_MS", 500);
         let max: u64 = r.parse("DELIVERY_BACKOFF_MAX_MS", 30_000);
         let timeout: u64 = r.parse("DELIVERY_TIMEOUT_MS", 5_000);
+        let concurrency: usize = r.parse("DELIVERY_CONCURRENCY", 64);
+        if !(1..=4096).contains(&concurrency) {
+            r.problem("DELIVERY_CONCURRENCY: must be from 1 to 4096");
+        }
         if max_attempts == 0 {
             r.problem("DELIVERY_MAX_ATTEMPTS: must be at least 1");
         }
@@ -66,6 +73,7 @@ impl Config {
             backoff_initial: Duration::from_millis(initial),
             backoff_max: Duration::from_millis(max),
             delivery_timeout: Duration::from_millis(timeout),
+            delivery_concurrency: concurrency,
         })
     }
 }
@@ -113,15 +121,17 @@ mod tests {
             .with("DELIVERY_MAX_ATTEMPTS", "0")
             .with("DELIVERY_BACKOFF_MS", "100")
             .with("DELIVERY_BACKOFF_MAX_MS", "10")
-            .with("DELIVERY_TIMEOUT_MS", "soon");
+            .with("DELIVERY_TIMEOUT_MS", "soon")
+            .with("DELIVERY_CONCURRENCY", "0");
         let err = Config::from_env(&e).unwrap_err();
         let text = err.problems.join("\n");
-        assert_eq!(err.problems.len(), 5, "{text}");
+        assert_eq!(err.problems.len(), 6, "{text}");
         for key in [
             "EVENT_SUBSCRIBERS",
             "DELIVERY_MAX_ATTEMPTS",
             "DELIVERY_BACKOFF_MAX_MS",
             "DELIVERY_TIMEOUT_MS",
+            "DELIVERY_CONCURRENCY",
         ] {
             assert!(text.contains(key), "{key} missing in {text}");
         }

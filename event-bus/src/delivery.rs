@@ -1,23 +1,37 @@
 //! Fan-out: one worker per subscriber, so a slow or dead subscriber never delays the others. Each
-//! worker is woken by a `Notify` when events arrive and otherwise sleeps until its next delivery is
-//! due; every attempt is `POST <url>/events` with the internal token and a per-attempt timeout.
+//! worker keeps up to `DELIVERY_CONCURRENCY` attempts in flight: it claims due deliveries (a lease
+//! in the store, so no other replica takes them meanwhile) as slots free up, is woken by a
+//! `Notify` the moment events are stored, and otherwise sleeps until its next delivery is due.
+//! Every attempt is `POST <url>/events` with the internal token and a per-attempt timeout, on
+//! kept-alive connections; the acknowledgements that completed together are recorded in one
+//! store write.
 
 use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
 use crate::store::EventStore;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::config::Secret;
 use shared::metrics::Metrics;
 use shared::retry::Backoff;
-use shared::store::now_ms;
+use shared::store::{now_ms, StoreError};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Deliveries fetched per round.
-const BATCH: u32 = 50;
+/// Most deliveries claimed in one store write.
+const CLAIM_BATCH: usize = 64;
+/// Acknowledgements recorded in one store write at most, and the longest one waits for others
+/// to share that write (the delivery is leased meanwhile; only its record waits).
+const ACK_BATCH: usize = 256;
+const ACK_DELAY: Duration = Duration::from_millis(2);
 /// Longest sleep without looking for due deliveries (covers rows written by another process).
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long a claim outlives its attempt's timeout: only a bus that stopped without giving its
+/// claims back (a crash) leaves deliveries leased, and they are due again this long after.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// What every worker shares: the store, the HTTP client and the retry schedule.
 #[derive(Clone)]
@@ -30,6 +44,14 @@ pub struct DeliverySettings {
     pub timeout: Duration,
     /// Sent as `x-internal-token`.
     pub internal_token: Secret<String>,
+    /// Attempts in flight per subscriber.
+    pub concurrency: usize,
+}
+
+impl DeliverySettings {
+    fn lease(&self) -> i64 {
+        i64::try_from((self.timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX / 4)
+    }
 }
 
 /// The wake-up signal of each subscriber's worker.
@@ -79,6 +101,9 @@ pub struct Worker {
     pub metrics: Metrics,
 }
 
+/// An attempt's delivery and how it went.
+type Attempted = (DueDelivery, Result<(), String>);
+
 impl Worker {
     /// A worker for `subscriber` woken through `wakers`.
     pub fn new(
@@ -100,75 +125,146 @@ impl Worker {
         }
     }
 
-    /// Delivers due events until `cancel` fires; pending rows left behind resume on restart.
+    /// Delivers due events until `cancel` fires. Attempts still in flight then are abandoned and
+    /// their claims given back (due at once on restart); a crash leaves them to their lease.
     pub async fn run(self, cancel: CancellationToken) {
         let name = self.subscriber.name.as_str();
+        let limit = self.settings.concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        let mut claimed: HashSet<String> = HashSet::new();
+        // Whether to look for due deliveries as soon as a slot is free: after a claim that found
+        // as many as it asked for, a wake-up, or the wait for the next due time.
+        let mut look = true;
+        let mut wait = Duration::ZERO;
         let mut store_failures = 0u32;
+        // Acknowledged deliveries not recorded yet, and when they must be.
+        let mut acks: Vec<String> = Vec::new();
+        let mut flush_at = tokio::time::Instant::now();
         loop {
-            let wait = match self.round(&cancel).await {
-                Ok(wait) => {
-                    store_failures = 0;
-                    wait
+            if look && in_flight.len() < limit {
+                let room = (limit - in_flight.len()).min(CLAIM_BATCH);
+                match self.claim(room).await {
+                    Ok((due, next)) => {
+                        store_failures = 0;
+                        look = due.len() == room;
+                        wait = next;
+                        for d in due {
+                            claimed.insert(d.event_id.clone());
+                            in_flight.push(self.attempt(d));
+                        }
+                    }
+                    Err(e) => {
+                        look = false;
+                        wait = self.store_backoff(&mut store_failures, &e);
+                    }
                 }
-                Err(e) => {
-                    let wait = self.settings.backoff.delay(store_failures);
-                    store_failures = store_failures.saturating_add(1);
-                    tracing::error!(subscriber = name, error = %e, "delivery store failed");
-                    wait
+                if look && in_flight.len() < limit {
+                    continue;
                 }
-            };
-            if cancel.is_cancelled() {
-                return;
             }
-            if wait.is_zero() {
-                continue;
+            if !acks.is_empty()
+                && (acks.len() >= ACK_BATCH
+                    || in_flight.is_empty()
+                    || tokio::time::Instant::now() >= flush_at)
+            {
+                let batch = std::mem::take(&mut acks);
+                if let Err(e) = self.record_delivered(&batch).await {
+                    // Unrecorded acknowledgements stay leased, then are attempted again.
+                    look = false;
+                    wait = self.store_backoff(&mut store_failures, &e);
+                }
+                for id in &batch {
+                    claimed.remove(id);
+                }
             }
+            let room = in_flight.len() < limit;
             tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(wait) => {},
+                _ = cancel.cancelled() => break,
+                Some(first) = in_flight.next(), if !in_flight.is_empty() => {
+                    // Every attempt that has finished too.
+                    let mut done = vec![first];
+                    while let Some(Some(more)) = in_flight.next().now_or_never() {
+                        done.push(more);
+                    }
+                    if acks.is_empty() {
+                        flush_at = tokio::time::Instant::now() + ACK_DELAY;
+                    }
+                    for (d, outcome) in done {
+                        match outcome {
+                            Ok(()) => acks.push(d.event_id),
+                            Err(error) => {
+                                claimed.remove(&d.event_id);
+                                if let Err(e) = self.record_failure(&d, &error).await {
+                                    look = false;
+                                    wait = self.store_backoff(&mut store_failures, &e);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(flush_at), if !acks.is_empty() => {}
+                _ = self.wake.notified(), if room => look = true,
+                _ = tokio::time::sleep(wait), if room && !look => look = true,
+            }
+        }
+        drop(in_flight);
+        if !acks.is_empty() {
+            if let Err(e) = self.record_delivered(&acks).await {
+                tracing::warn!(subscriber = name, error = %e, "acknowledgements not recorded; redelivered after their lease");
+            }
+            for id in &acks {
+                claimed.remove(id);
+            }
+        }
+        if !claimed.is_empty() {
+            let ids: Vec<String> = claimed.into_iter().collect();
+            if let Err(e) = self.store.release(name, &ids, now_ms()).await {
+                tracing::warn!(subscriber = name, error = %e, "claims not given back; they end with their lease");
             }
         }
     }
 
-    /// Attempts every due delivery once, in event order; returns how long to wait before the next round.
-    async fn round(
-        &self,
-        cancel: &CancellationToken,
-    ) -> Result<Duration, shared::store::StoreError> {
+    /// Logs a store failure and returns how long to wait before using the store again.
+    fn store_backoff(&self, failures: &mut u32, e: &StoreError) -> Duration {
+        let wait = self.settings.backoff.delay(*failures);
+        *failures = failures.saturating_add(1);
         let name = self.subscriber.name.as_str();
-        let due = self.store.due(name, now_ms(), BATCH).await?;
-        for d in &due {
-            let outcome = tokio::select! {
-                _ = cancel.cancelled() => return Ok(Duration::ZERO),
-                r = self.attempt(d) => r,
-            };
-            self.record(d, outcome).await?;
-        }
-        if due.len() as u32 == BATCH {
-            return Ok(Duration::ZERO);
-        }
-        let next = self.store.next_due_at(name).await?;
-        Ok(match next {
-            Some(at) => {
-                let ms = u64::try_from(at - now_ms()).unwrap_or(0);
-                Duration::from_millis(ms).min(IDLE_POLL)
-            }
-            None => IDLE_POLL,
-        })
+        tracing::error!(subscriber = name, error = %e, "delivery store failed");
+        wait
     }
 
-    async fn attempt(&self, d: &DueDelivery) -> Result<(), String> {
+    /// Claims up to `room` due deliveries; also says how long to wait before looking again when
+    /// fewer were due.
+    async fn claim(&self, room: usize) -> Result<(Vec<DueDelivery>, Duration), StoreError> {
+        let name = self.subscriber.name.as_str();
+        let now = now_ms();
+        let limit = u32::try_from(room).unwrap_or(u32::MAX);
+        let due = self
+            .store
+            .claim(name, now, now + self.settings.lease(), limit)
+            .await?;
+        if due.len() == room {
+            return Ok((due, Duration::ZERO));
+        }
+        let wait = match self.store.next_due_at(name).await? {
+            Some(at) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)),
+            None => IDLE_POLL,
+        };
+        Ok((due, wait.min(IDLE_POLL)))
+    }
+
+    async fn attempt(&self, d: DueDelivery) -> Attempted {
         let res = self
             .http
             .post(self.subscriber.events_url())
             .timeout(self.settings.timeout)
             .header(INTERNAL_TOKEN_HEADER, self.settings.internal_token.expose())
-            .header("x-request-id", format!("event-{}", d.envelope.id))
-            .json(&d.envelope)
+            .header("x-request-id", format!("event-{}", d.event_id))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(d.body.clone())
             .send()
             .await;
-        match res {
+        let outcome = match res {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!("subscriber answered {}", r.status().as_u16())),
             Err(e) if e.is_timeout() => Err(format!(
@@ -177,36 +273,36 @@ impl Worker {
             )),
             Err(e) if e.is_connect() => Err("connection failed".to_string()),
             Err(e) => Err(format!("request failed: {e}")),
-        }
+        };
+        (d, outcome)
     }
 
-    async fn record(
-        &self,
-        d: &DueDelivery,
-        outcome: Result<(), String>,
-    ) -> Result<(), shared::store::StoreError> {
+    /// Records acknowledged deliveries in one write.
+    async fn record_delivered(&self, event_ids: &[String]) -> Result<(), StoreError> {
         let name = self.subscriber.name.as_str();
-        let id = d.envelope.id.as_str();
+        self.store.mark_delivered(name, event_ids, now_ms()).await?;
+        tracing::debug!(subscriber = name, events = ?event_ids, "delivered");
+        self.metrics.add(
+            "event_bus_delivery_attempts_total",
+            "Delivery attempts by outcome.",
+            &[("subscriber", name), ("outcome", "delivered")],
+            event_ids.len() as u64,
+        );
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried after its backoff, or dead-lettered.
+    async fn record_failure(&self, d: &DueDelivery, error: &str) -> Result<(), StoreError> {
+        let name = self.subscriber.name.as_str();
         let now = now_ms();
-        let error = match outcome {
-            Ok(()) => {
-                tracing::debug!(subscriber = name, event_id = id, "delivered");
-                self.metrics.incr(
-                    "event_bus_delivery_attempts_total",
-                    "Delivery attempts by outcome.",
-                    &[("subscriber", name), ("outcome", "delivered")],
-                );
-                return self.store.mark_delivered(id, name, now).await;
-            }
-            Err(e) => e,
-        };
+        let id = d.event_id.as_str();
         let attempts = d.attempts.saturating_add(1);
         let wait = self.settings.backoff.delay(attempts.saturating_sub(1));
         let retry_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
         let max = self.settings.max_attempts;
         match self
             .store
-            .mark_failed(id, name, &error, max, retry_at, now)
+            .mark_failed(id, name, error, max, retry_at, now)
             .await?
         {
             Some(DeliveryStatus::Dead) => {

@@ -80,6 +80,7 @@ impl App {
             },
             timeout: self.config.delivery_timeout,
             internal_token: self.config.common.internal_token.clone(),
+            concurrency: self.config.delivery_concurrency,
         }
     }
 }

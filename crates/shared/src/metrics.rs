@@ -98,6 +98,11 @@ impl Metrics {
 
     /// Adds one to the counter `name` with `labels` (e.g. `("outcome", "reserved")`).
     pub fn incr(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) {
+        self.add(name, help, labels, 1);
+    }
+
+    /// Adds `n` to the counter `name` with `labels`.
+    pub fn add(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)], n: u64) {
         let key = labels
             .iter()
             .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
@@ -109,7 +114,7 @@ impl Metrics {
                 .or_insert_with(|| (help, BTreeMap::new()))
                 .1
                 .entry(key)
-                .or_default() += 1;
+                .or_default() += n;
         });
     }
 

@@ -3,5 +3,7 @@
 pub mod event;
 pub mod subscriber;
 
-pub use event::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
+pub use event::{
+    delivery_body, Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent,
+};
 pub use subscriber::Subscriber;

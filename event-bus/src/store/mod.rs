@@ -3,9 +3,6 @@
 
 mod mongo;
 mod sqlite;
-#[cfg(test)]
-mod sqlite_plans;
-mod sqlite_rows;
 
 use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent};
 use async_trait::async_trait;
@@ -21,7 +18,7 @@ use std::sync::Arc;
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Stores the events not stored yet, each with one pending delivery (due at `now`) per name in
-    /// `subscribers`, all in one transaction. Ids already stored (also repeated within `events`)
+    /// `subscribers`, all in one transaction (which concurrent calls may share: group commit). Ids already stored (also repeated within `events`)
     /// are skipped without new deliveries. Returns the ids that were newly stored.
     async fn append(
         &self,
@@ -30,22 +27,36 @@ pub trait EventStore: Send + Sync {
         now: i64,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Up to `limit` pending deliveries of `subscriber` due at `now`, in the order events arrived.
-    async fn due(
+    /// Claims up to `limit` pending deliveries of `subscriber` due at `now`, in the order events
+    /// arrived, in one conditional update: each one claimed is not due again (to this or any other
+    /// replica sharing the database) before `lease_until`, unless a change below makes it so.
+    async fn claim(
         &self,
         subscriber: &str,
         now: i64,
+        lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StoreError>;
 
-    /// When the earliest pending delivery of `subscriber` is due (UTC ms), if any.
+    /// When the earliest pending delivery of `subscriber` is due (UTC ms; a claimed one when its
+    /// lease ends), if any.
     async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError>;
 
-    /// Marks a pending delivery as acknowledged at `now`.
+    /// Marks the pending deliveries of these events to `subscriber` as acknowledged at `now`, in
+    /// one update. Deliveries not pending (or unknown) are left as they are.
     async fn mark_delivered(
         &self,
-        event_id: &str,
         subscriber: &str,
+        event_ids: &[String],
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Gives claimed deliveries of these events to `subscriber` back, due at `now` (attempts not
+    /// counted), e.g. when the bus stops with them in flight. Only pending ones change.
+    async fn release(
+        &self,
+        subscriber: &str,
+        event_ids: &[String],
         now: i64,
     ) -> Result<(), StoreError>;
 

@@ -246,3 +246,99 @@ async fn pending_deliveries_stored_before_a_restart_are_delivered_after_it() {
     drop(app);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A subscriber that holds every request for `hold`, recording the most it held at once and
+/// every event id it got.
+async fn holding_stub(
+    hold: std::time::Duration,
+) -> (
+    test_support::TestServer,
+    Arc<std::sync::Mutex<(u32, u32, Vec<String>)>>,
+) {
+    use axum::routing::post;
+    // (in flight now, most in flight at once, ids received)
+    let seen = Arc::new(std::sync::Mutex::new((0u32, 0u32, Vec::new())));
+    let state = seen.clone();
+    let router = axum::Router::new().route(
+        "/events",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let seen = state.clone();
+            async move {
+                {
+                    let mut s = seen.lock().unwrap();
+                    s.0 += 1;
+                    s.1 = s.1.max(s.0);
+                    s.2.push(body["id"].as_str().unwrap_or_default().to_string());
+                }
+                tokio::time::sleep(hold).await;
+                seen.lock().unwrap().0 -= 1;
+                axum::Json(json!({"success": true}))
+            }
+        }),
+    );
+    (test_support::TestServer::start(router).await, seen)
+}
+
+#[tokio::test]
+async fn deliveries_in_flight_per_subscriber_stay_within_delivery_concurrency() {
+    let (server, seen) = holding_stub(std::time::Duration::from_millis(100)).await;
+    let subs = format!("slow={}", server.url);
+    let app = spawn_app(&[
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_CONCURRENCY", "3"),
+    ])
+    .await;
+    let events: Vec<_> = (0..12)
+        .map(|i| json!({"id": format!("c-{i:02}"), "type": "OrderCreated", "data": {}}))
+        .collect();
+    assert_eq!(app.publish(&json!(events)).await.status(), 202);
+    for i in 0..12 {
+        app.wait_for_event(&format!("c-{i:02}"), |e| {
+            delivery(e, "slow")["status"] == "delivered"
+        })
+        .await;
+    }
+    let (now, most, mut ids) = seen.lock().unwrap().clone();
+    assert_eq!(now, 0);
+    // Attempts overlap (three at a time), never more than the setting allows.
+    assert_eq!(most, 3, "most in flight at once");
+    ids.sort();
+    let expected: Vec<String> = (0..12).map(|i| format!("c-{i:02}")).collect();
+    assert_eq!(ids, expected, "each event exactly once");
+}
+
+#[tokio::test]
+async fn a_stopping_bus_gives_back_the_deliveries_it_had_in_flight() {
+    let dir = std::env::temp_dir().join(format!("event-bus-api-{}", shared::ids::new_object_id()));
+    let db = format!("sqlite://{}/events.db", dir.display());
+    let mut silent = stub(Mode::Hang).await;
+    let subs = subscribers(&[("orders", &silent)]);
+    let app = spawn_app(&[
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DATABASE_URL", db.as_str()),
+        ("DELIVERY_TIMEOUT_MS", "60000"),
+    ])
+    .await;
+    for id in ["s-1", "s-2"] {
+        let res = app
+            .publish(&json!({"id": id, "type": "OrderCreated", "data": {}}))
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    silent.next().await;
+    silent.next().await;
+    // Both are in flight, leased for the timeout and more; stopping gives them back, so a bus
+    // started next delivers them at once rather than after the lease.
+    app.stop().await;
+    let store = event_bus::store::connect(&db, shared::mongo::MongoOptions::default())
+        .await
+        .unwrap();
+    let now = shared::store::now_ms();
+    let due = store.claim("orders", now, now, 10).await.unwrap();
+    let mut ids: Vec<_> = due.iter().map(|d| d.event_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["s-1", "s-2"]);
+    assert!(due.iter().all(|d| d.attempts == 0));
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}

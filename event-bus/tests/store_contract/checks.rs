@@ -1,6 +1,6 @@
 //! The backend-independent checks of the `EventStore` contract, each a plain function of a store.
 
-use event_bus::domain::DeliveryStatus;
+use event_bus::domain::{DeliveryStatus, DueDelivery};
 use event_bus::store::{EventStore, StoreError};
 use serde_json::json;
 use shared::events::EventEnvelope;
@@ -19,6 +19,22 @@ pub fn event(id: &str, ty: &str) -> EventEnvelope {
         occurred_at: "2026-11-25T10:00:00.000Z".to_string(),
         source: "order-service".to_string(),
     }
+}
+
+/// The deliveries of `sub` due at `now`, claimed with a lease ending at `now` (so they stay due).
+pub async fn peek(store: &dyn EventStore, sub: &str, now: i64, limit: u32) -> Vec<DueDelivery> {
+    store.claim(sub, now, now, limit).await.unwrap()
+}
+
+pub fn ids(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// The event a delivery's body carries (the body must be the envelope's JSON).
+pub fn envelope_of(d: &DueDelivery) -> EventEnvelope {
+    let envelope: EventEnvelope = serde_json::from_slice(&d.body).unwrap();
+    assert_eq!(envelope.id, d.event_id);
+    envelope
 }
 
 pub async fn check_append_is_idempotent_by_id(store: &dyn EventStore) {
@@ -49,13 +65,13 @@ pub async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dy
         .append(&[event("c", "A")], &["orders".to_string()], NOW)
         .await
         .unwrap();
-    let due = store.due("orders", NOW, 10).await.unwrap();
-    let ids: Vec<_> = due.iter().map(|d| d.envelope.id.as_str()).collect();
+    let due = peek(store, "orders", NOW, 10).await;
+    let ids: Vec<_> = due.iter().map(|d| d.event_id.as_str()).collect();
     assert_eq!(ids, ["b", "a", "c"]);
-    assert_eq!(due[0].envelope, event("b", "A"));
-    assert_eq!(store.due("payments", NOW, 10).await.unwrap().len(), 2);
-    assert_eq!(store.due("orders", NOW, 1).await.unwrap().len(), 1);
-    assert!(store.due("orders", NOW - 1, 10).await.unwrap().is_empty());
+    assert_eq!(envelope_of(&due[0]), event("b", "A"));
+    assert_eq!(peek(store, "payments", NOW, 10).await.len(), 2);
+    assert_eq!(peek(store, "orders", NOW, 1).await.len(), 1);
+    assert!(peek(store, "orders", NOW - 1, 10).await.is_empty());
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW));
     assert_eq!(store.next_due_at("nobody").await.unwrap(), None);
 }
@@ -65,7 +81,10 @@ pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn Even
         .append(&[event("e1", "A"), event("e2", "A")], &subs(), NOW)
         .await
         .unwrap();
-    store.mark_delivered("e1", "orders", NOW + 5).await.unwrap();
+    store
+        .mark_delivered("orders", &ids(&["e1"]), NOW + 5)
+        .await
+        .unwrap();
     store
         .mark_failed(
             "e2",
@@ -77,10 +96,10 @@ pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn Even
         )
         .await
         .unwrap();
-    assert!(store.due("orders", NOW + 999, 10).await.unwrap().is_empty());
-    let due = store.due("orders", NOW + 1000, 10).await.unwrap();
+    assert!(peek(store, "orders", NOW + 999, 10).await.is_empty());
+    let due = peek(store, "orders", NOW + 1000, 10).await;
     assert_eq!(due.len(), 1);
-    assert_eq!((due[0].envelope.id.as_str(), due[0].attempts), ("e2", 1));
+    assert_eq!((due[0].event_id.as_str(), due[0].attempts), ("e2", 1));
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 1000));
     let events = store.recent(None, 10).await.unwrap();
     let e1 = events.iter().find(|e| e.envelope.id == "e1").unwrap();
@@ -114,11 +133,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
         .mark_failed("e1", "payments", "timeout", 1, NOW + 99, NOW + 7)
         .await
         .unwrap();
-    assert!(store
-        .due("payments", NOW + 10_000, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(peek(store, "payments", NOW + 10_000, 10).await.is_empty());
     let dead = store.dead(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].delivery.subscriber, "payments");
@@ -130,7 +145,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
     assert_eq!((c.pending, c.dead), (1, 1));
     // A dead delivery no longer takes state changes from a worker.
     store
-        .mark_delivered("e1", "payments", NOW + 8)
+        .mark_delivered("payments", &ids(&["e1"]), NOW + 8)
         .await
         .unwrap();
     assert_eq!(store.dead(10).await.unwrap().len(), 1);
@@ -174,7 +189,10 @@ pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store
         .append(&[event("e1", "A")], &subs(), NOW)
         .await
         .unwrap();
-    store.mark_delivered("e1", "orders", NOW).await.unwrap();
+    store
+        .mark_delivered("orders", &ids(&["e1"]), NOW)
+        .await
+        .unwrap();
     store
         .mark_failed("e1", "payments", "boom", 1, NOW, NOW)
         .await
@@ -184,7 +202,7 @@ pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store
     let queued = store.replay("e1", &now_subs, NOW + 50).await.unwrap();
     assert_eq!(queued, 3);
     for sub in ["orders", "payments", "audit"] {
-        let due = store.due(sub, NOW + 50, 10).await.unwrap();
+        let due = peek(store, sub, NOW + 50, 10).await;
         assert_eq!(due.len(), 1, "{sub}");
         assert_eq!(due[0].attempts, 0);
     }
@@ -234,11 +252,14 @@ pub async fn check_odd_event_ids_and_subscriber_names_stay_apart(store: &dyn Eve
         .append(&[event("a", "A")], &["b/c".to_string()], NOW)
         .await
         .unwrap();
-    store.mark_delivered("a/b", "c", NOW + 1).await.unwrap();
-    let due = store.due("b/c", NOW, 10).await.unwrap();
+    store
+        .mark_delivered("c", &ids(&["a/b"]), NOW + 1)
+        .await
+        .unwrap();
+    let due = peek(store, "b/c", NOW, 10).await;
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].envelope.id, "a");
-    assert!(store.due("c", NOW, 10).await.unwrap().is_empty());
+    assert_eq!(due[0].event_id, "a");
+    assert!(peek(store, "c", NOW, 10).await.is_empty());
     let c = store.counts().await.unwrap();
     assert_eq!((c.total_events, c.pending), (2, 1));
 }
@@ -248,8 +269,8 @@ pub async fn check_event_data_round_trips_exactly(store: &dyn EventStore) {
     e.data =
         json!({"big": u64::MAX, "neg": -3, "f": 1.5, "nested": {"z": [1, "x", null], "a": true}});
     store.append(&[e.clone()], &subs(), NOW).await.unwrap();
-    let due = store.due("orders", NOW, 1).await.unwrap();
-    assert_eq!(due[0].envelope, e);
+    let due = peek(store, "orders", NOW, 1).await;
+    assert_eq!(envelope_of(&due[0]), e);
     assert_eq!(store.recent(None, 1).await.unwrap()[0].envelope, e);
 }
 
@@ -274,8 +295,14 @@ pub async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventSto
         .append(&[event("e1", "A")], &subs(), NOW)
         .await
         .unwrap();
-    store.mark_delivered("e1", "nobody", NOW).await.unwrap();
-    store.mark_delivered("nope", "orders", NOW).await.unwrap();
+    store
+        .mark_delivered("nobody", &ids(&["e1"]), NOW)
+        .await
+        .unwrap();
+    store
+        .mark_delivered("orders", &ids(&["nope"]), NOW)
+        .await
+        .unwrap();
     let failed = store
         .mark_failed("nope", "orders", "500", 3, NOW + 1, NOW)
         .await
@@ -317,4 +344,58 @@ pub async fn check_dead_is_most_recently_failed_first_then_newest_event_and_limi
     // A replay takes the event out of the dead list.
     store.replay("e2", &subs(), NOW + 40).await.unwrap();
     assert_eq!(ids(store.dead(10).await.unwrap()), ["e3", "e1"]);
+}
+
+pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn EventStore) {
+    let three = [event("e1", "A"), event("e2", "A"), event("e3", "A")];
+    store.append(&three, &subs(), NOW).await.unwrap();
+    let lease = NOW + 30_000;
+    let first = store.claim("orders", NOW, lease, 2).await.unwrap();
+    let got: Vec<_> = first.iter().map(|d| d.event_id.as_str()).collect();
+    assert_eq!(got, ["e1", "e2"]);
+    assert_eq!(envelope_of(&first[0]), event("e1", "A"));
+    // Leased: a second claim (this replica or another) gets only the rest, until the lease ends.
+    let second = store.claim("orders", NOW + 1, lease, 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].event_id, "e3");
+    assert!(store
+        .claim("orders", NOW + 2, lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.next_due_at("orders").await.unwrap(), Some(lease));
+    // Other subscribers' deliveries are their own.
+    assert_eq!(peek(store, "payments", NOW, 10).await.len(), 3);
+    // Acknowledged together; released ones are due at once; the lease is not an attempt.
+    store
+        .mark_delivered("orders", &ids(&["e1", "e3", "unknown"]), NOW + 3)
+        .await
+        .unwrap();
+    store
+        .release("orders", &ids(&["e2"]), NOW + 4)
+        .await
+        .unwrap();
+    let again = peek(store, "orders", NOW + 4, 10).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].event_id.as_str(), again[0].attempts), ("e2", 0));
+    // A release never makes a delivery due later than it was, nor revives a delivered one.
+    store
+        .release("orders", &ids(&["e1", "e2"]), NOW + 99)
+        .await
+        .unwrap();
+    assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 4));
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending, c.dead), (3, 4, 0));
+    // A lease that ended makes the delivery due again (a bus that stopped without releasing).
+    let orders = store.recent(None, 10).await.unwrap();
+    let e1 = orders.iter().find(|e| e.envelope.id == "e1").unwrap();
+    let d = e1
+        .deliveries
+        .iter()
+        .find(|d| d.subscriber == "orders")
+        .unwrap();
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
+    store.claim("payments", NOW, lease, 10).await.unwrap();
+    assert!(peek(store, "payments", lease - 1, 10).await.is_empty());
+    assert_eq!(peek(store, "payments", lease, 10).await.len(), 3);
 }

@@ -71,6 +71,7 @@ contract!(
     check_an_empty_append_and_no_subscribers_store_nothing_to_deliver,
     check_unknown_deliveries_take_no_state_changes,
     check_dead_is_most_recently_failed_first_then_newest_event_and_limited,
+    check_claims_lease_deliveries_until_settled_or_released,
 );
 
 #[tokio::test]
@@ -110,7 +111,7 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
         .unwrap();
     drop(store);
     let reopened = connect(&url).await;
-    assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);
+    assert_eq!(peek(reopened.as_ref(), "orders", NOW, 10).await.len(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -144,6 +145,44 @@ async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// SQLite only, for the same reason: replicas (here eight workers on one file) claiming at once
+// never claim one delivery twice, and together claim every one.
+#[tokio::test]
+async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
+    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}/events.db", dir.display());
+    let store: std::sync::Arc<dyn EventStore> = connect(&url).await;
+    let events: Vec<_> = (0..200).map(|i| event(&format!("e{i:03}"), "A")).collect();
+    store.append(&events, &subs(), NOW).await.unwrap();
+    let second = connect(&url).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = store.claim("orders", NOW, NOW + 60_000, 7).await.unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|d| d.event_id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (200, 200));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn mongo_pending_deliveries_survive_a_reconnect() {
     on_mongo(|store, url| async move {
@@ -153,7 +192,7 @@ async fn mongo_pending_deliveries_survive_a_reconnect() {
             .unwrap();
         drop(store);
         let reopened = connect(&url).await;
-        assert_eq!(reopened.due("orders", NOW, 10).await.unwrap().len(), 1);
+        assert_eq!(peek(reopened.as_ref(), "orders", NOW, 10).await.len(), 1);
         // Index creation on an existing database is a no-op, not an error.
         let again = connect(&url).await;
         assert_eq!(again.counts().await.unwrap().total_events, 1);

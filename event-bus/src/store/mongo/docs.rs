@@ -2,7 +2,8 @@
 //! their mapping to domain types. Field names and value types mirror the SQLite columns.
 
 use super::StoreError;
-use crate::domain::{Delivery, DeliveryStatus, StoredEvent};
+use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
+use bytes::Bytes;
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -60,6 +61,17 @@ impl EventDoc {
         })
     }
 
+    /// The body posted to subscribers (`data` spliced in as stored).
+    pub fn body(&self) -> Bytes {
+        delivery_body(
+            &self.id,
+            &self.event_type,
+            &self.data,
+            &self.occurred_at,
+            &self.source,
+        )
+    }
+
     pub fn envelope(&self) -> Result<EventEnvelope, StoreError> {
         Ok(EventEnvelope {
             id: self.id.clone(),
@@ -94,6 +106,9 @@ pub(super) struct DeliveryDoc {
     pub next_attempt_at: i64,
     pub delivered_at: Option<i64>,
     pub updated_at: i64,
+    /// The nonce of the claim that last leased it (absent before its first claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
 }
 
 impl DeliveryDoc {
@@ -110,6 +125,7 @@ impl DeliveryDoc {
             next_attempt_at: now,
             delivered_at: None,
             updated_at: now,
+            claim: None,
         }
     }
 

@@ -12,6 +12,29 @@ use shared::events::EventEnvelope;
 use std::collections::{HashMap, HashSet};
 
 const PENDING: &str = "pending";
+
+impl MongoEventStore {
+    /// Applies `update` to `subscriber`'s pending deliveries of these events, in one update.
+    async fn update_pending(
+        &self,
+        subscriber: &str,
+        event_ids: &[String],
+        update: mongodb::bson::Document,
+    ) -> Result<(), StoreError> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
+        self.indexed().await?;
+        let ids: Vec<String> = event_ids
+            .iter()
+            .map(|id| delivery_id(id, subscriber))
+            .collect();
+        self.deliveries
+            .update_many(doc! {"_id": {"$in": ids}, "status": PENDING}, update)
+            .await?;
+        Ok(())
+    }
+}
 const DEAD: &str = "dead";
 
 #[async_trait]
@@ -73,33 +96,67 @@ impl EventStore for MongoEventStore {
         Ok(ids.into_iter().filter(|id| won.contains(id)).collect())
     }
 
-    async fn due(
+    async fn claim(
         &self,
         subscriber: &str,
         now: i64,
+        lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         self.indexed().await?;
-        let found: Vec<DeliveryDoc> = self
+        let due = doc! {
+            "subscriber": subscriber, "status": PENDING, "next_attempt_at": {"$lte": now},
+        };
+        let candidates: Vec<String> = self
             .deliveries
-            .find(doc! {
-                "subscriber": subscriber, "status": PENDING, "next_attempt_at": {"$lte": now},
-            })
+            .find(due.clone())
             .sort(doc! {"seq": 1, "event_id": 1})
             .limit(i64::from(limit))
             .await?
-            .try_collect()
-            .await?;
-        self.with_events(&found)
+            .try_collect::<Vec<_>>()
             .await?
             .into_iter()
-            .map(|(e, d)| {
-                Ok(DueDelivery {
-                    envelope: e.envelope()?,
-                    attempts: d.attempts,
+            .map(|d| d.id)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One conditional update leases the candidates still due; the nonce tells which this
+        // call won (another replica may have leased some in between).
+        let nonce = shared::ids::new_object_id();
+        let mut filter = due;
+        filter.insert("_id", doc! {"$in": &candidates});
+        self.deliveries
+            .update_many(
+                filter,
+                doc! {"$set": {"next_attempt_at": lease_until, "claim": &nonce}},
+            )
+            .await?;
+        let mut won: Vec<DeliveryDoc> = self
+            .deliveries
+            .find(doc! {"_id": {"$in": &candidates}, "claim": &nonce})
+            .await?
+            .try_collect()
+            .await?;
+        won.sort_by(|a, b| (a.seq, &a.event_id).cmp(&(b.seq, &b.event_id)));
+        let ids: Vec<String> = won.iter().map(|d| d.event_id.clone()).collect();
+        let events: HashMap<String, EventDoc> = self
+            .events_by_id(&ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        Ok(won
+            .into_iter()
+            .filter_map(|d| {
+                let body = events.get(&d.event_id)?.body();
+                Some(DueDelivery {
+                    attempts: u32::try_from(d.attempts).unwrap_or(u32::MAX),
+                    event_id: d.event_id,
+                    body,
                 })
             })
-            .collect()
+            .collect())
     }
 
     async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError> {
@@ -114,21 +171,25 @@ impl EventStore for MongoEventStore {
 
     async fn mark_delivered(
         &self,
-        event_id: &str,
         subscriber: &str,
+        event_ids: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.indexed().await?;
-        self.deliveries
-            .update_one(
-                doc! {"_id": delivery_id(event_id, subscriber), "status": PENDING},
-                doc! {
-                    "$set": {"status": "delivered", "delivered_at": now, "updated_at": now},
-                    "$inc": {"attempts": 1_i64},
-                },
-            )
-            .await?;
-        Ok(())
+        let update = doc! {
+            "$set": {"status": "delivered", "delivered_at": now, "updated_at": now},
+            "$inc": {"attempts": 1_i64},
+        };
+        self.update_pending(subscriber, event_ids, update).await
+    }
+
+    async fn release(
+        &self,
+        subscriber: &str,
+        event_ids: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let update = doc! {"$min": {"next_attempt_at": now}};
+        self.update_pending(subscriber, event_ids, update).await
     }
 
     async fn mark_failed(

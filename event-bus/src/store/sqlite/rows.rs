@@ -1,7 +1,8 @@
 //! The SQLite schema of the event store and the mapping of its rows to domain types.
 
 use super::StoreError;
-use crate::domain::{Delivery, DeliveryStatus, StoredEvent};
+use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
+use bytes::Bytes;
 use shared::events::EventEnvelope;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -40,15 +41,22 @@ pub(super) const ADD_DELIVERY_SEQ: [&str; 2] = [
 
 /// One index per query: events by type, newest first; a subscriber's pending deliveries in event
 /// order (the due time read from the index) and by due time (the next wake-up); dead letters,
-/// latest first, and the counts by status. They replace older shapes without `seq`.
+/// latest first. The delivery indexes are partial: only pending (or dead) rows are in them, so a
+/// delivered row leaves them once and never weighs on them again, and their size is the backlog,
+/// not the log. They replace older shapes that held every row.
 pub(super) const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
 DROP INDEX IF EXISTS deliveries_due;
 DROP INDEX IF EXISTS deliveries_status;
-CREATE INDEX IF NOT EXISTS deliveries_due_seq
-    ON deliveries (subscriber, status, seq, next_attempt_at);
-CREATE INDEX IF NOT EXISTS deliveries_next ON deliveries (subscriber, status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (status, updated_at, seq);
+DROP INDEX IF EXISTS deliveries_due_seq;
+DROP INDEX IF EXISTS deliveries_next;
+DROP INDEX IF EXISTS deliveries_dead;
+CREATE INDEX IF NOT EXISTS deliveries_pending_seq
+    ON deliveries (subscriber, seq, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_pending_next
+    ON deliveries (subscriber, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead_at
+    ON deliveries (updated_at, seq) WHERE status = 'dead';
 ";
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -65,6 +73,18 @@ pub(super) fn envelope(row: &SqliteRow) -> Result<EventEnvelope, StoreError> {
         occurred_at: row.try_get("occurred_at")?,
         source: row.try_get("source")?,
     })
+}
+
+/// The body to post for an `events` row (`data` spliced in as stored).
+pub(super) fn body_of(row: &SqliteRow) -> Result<Bytes, StoreError> {
+    let text = |c: &str| row.try_get::<&str, _>(c);
+    Ok(delivery_body(
+        text("id")?,
+        text("type")?,
+        text("data")?,
+        text("occurred_at")?,
+        text("source")?,
+    ))
 }
 
 pub(super) fn event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {

@@ -1,21 +1,30 @@
 //! The SQLite event store: `events` (arrival order in `seq`) and `deliveries` keyed by
-//! (event id, subscriber). Every state change is one conditional UPDATE.
+//! (event id, subscriber). Every state change is one conditional UPDATE, and every write goes
+//! through the group commit (`group_commit.rs`); reads go straight to the pool (WAL readers do
+//! not wait for the writer).
 
-use super::sqlite_rows::{
-    delivery, envelope, event, insert_delivery, ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS,
-    INDEXES, TABLES,
-};
+mod group_commit;
+#[cfg(test)]
+mod plans;
+mod rows;
+mod writes;
+
 use super::{EventStore, StoreError};
 use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
 use async_trait::async_trait;
+use group_commit::GroupCommit;
+use rows::{delivery, event, ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
 use shared::events::EventEnvelope;
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
+use std::sync::Arc;
+use writes::{NewEvent, Write, Written};
 
 /// Events and deliveries in one SQLite database.
 #[derive(Clone)]
 pub struct SqliteEventStore {
-    pub(super) pool: SqlitePool,
+    pool: SqlitePool,
+    writer: Arc<GroupCommit>,
 }
 
 impl SqliteEventStore {
@@ -37,35 +46,32 @@ impl SqliteEventStore {
         }
         tx.commit().await?;
         sqlx::raw_sql(INDEXES).execute(&pool).await?;
-        Ok(Self { pool })
+        let writer = Arc::new(GroupCommit::new(pool.clone()));
+        Ok(Self { pool, writer })
+    }
+
+    async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        self.writer.write(write).await
     }
 }
 
-/// A subscriber's due deliveries in event order: `deliveries_due_seq` walks its pending ones by
-/// `seq`, skipping those not due from the index alone, so a page stops after `limit` due rows
-/// instead of sorting every due one. SQLite would rather narrow on the due time and sort, hence
-/// `INDEXED BY` (which also makes it refuse the statement should the index go).
-pub(super) fn due_sql() -> String {
-    format!(
-        "SELECT {EVENT_COLUMNS}, d.attempts FROM deliveries d INDEXED BY deliveries_due_seq \
-         JOIN events e ON e.id = d.event_id \
-         WHERE d.subscriber = ? AND d.status = 'pending' AND d.next_attempt_at <= ? \
-         ORDER BY d.seq LIMIT ?"
-    )
+/// A write answered with something other than its kind of answer (a bug, not a database state).
+fn mismatch() -> StoreError {
+    StoreError::Other("group commit answered the wrong kind of write".to_string())
 }
 
-/// When a subscriber's next pending delivery is due (`deliveries_next`).
-pub(super) const NEXT_DUE: &str =
+/// When a subscriber's next pending delivery is due, or its claim ends (`deliveries_pending_next`).
+const NEXT_DUE: &str =
     "SELECT MIN(next_attempt_at) FROM deliveries WHERE subscriber = ? AND status = 'pending'";
 
 /// The latest events, of one type when given (`events_type`), else in `seq` order of the table.
-pub(super) fn recent_sql(typed: bool) -> String {
+fn recent_sql(typed: bool) -> String {
     let filter = if typed { "WHERE e.type = ? " } else { "" };
     format!("SELECT {EVENT_COLUMNS} FROM events e {filter}ORDER BY e.seq DESC LIMIT ?")
 }
 
 /// The deliveries of `n` events (their primary key).
-pub(super) fn deliveries_of_sql(n: usize) -> String {
+fn deliveries_of_sql(n: usize) -> String {
     let marks = vec!["?"; n].join(",");
     format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.event_id IN ({marks}) \
@@ -73,8 +79,8 @@ pub(super) fn deliveries_of_sql(n: usize) -> String {
     )
 }
 
-/// Dead letters, latest first (`deliveries_dead`).
-pub(super) fn dead_sql() -> String {
+/// Dead letters, latest first (`deliveries_dead_at`).
+fn dead_sql() -> String {
     format!(
         "SELECT {EVENT_COLUMNS}, {DELIVERY_COLUMNS} FROM deliveries d \
          JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' \
@@ -82,10 +88,35 @@ pub(super) fn dead_sql() -> String {
     )
 }
 
-/// The `/health` counts (events from any index; deliveries by status from `deliveries_dead`).
-pub(super) const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM events), \
+/// The `/health` counts (events from any index; pending and dead deliveries from their partial
+/// indexes, so each count reads only the rows it counts).
+const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM events), \
     (SELECT COUNT(*) FROM deliveries WHERE status = 'pending'), \
     (SELECT COUNT(*) FROM deliveries WHERE status = 'dead')";
+
+impl SqliteEventStore {
+    async fn settle(
+        &self,
+        subscriber: &str,
+        event_ids: &[String],
+        now: i64,
+        release: bool,
+    ) -> Result<(), StoreError> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
+        let write = Write::Settle {
+            subscriber: subscriber.to_string(),
+            event_ids: event_ids.to_vec(),
+            now,
+            release,
+        };
+        match self.write(write).await? {
+            Written::Done => Ok(()),
+            _ => Err(mismatch()),
+        }
+    }
+}
 
 #[async_trait]
 impl EventStore for SqliteEventStore {
@@ -95,54 +126,53 @@ impl EventStore for SqliteEventStore {
         subscribers: &[String],
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut stored = Vec::new();
-        for e in events {
-            let seq: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO events (id, type, data, occurred_at, source, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq",
-            )
-            .bind(&e.id)
-            .bind(&e.event_type)
-            .bind(serde_json::to_string(&e.data)?)
-            .bind(&e.occurred_at)
-            .bind(&e.source)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((seq,)) = seq else {
-                continue;
-            };
-            for sub in subscribers {
-                insert_delivery(&mut *tx, (&e.id, seq), sub, now).await?;
-            }
-            stored.push(e.id.clone());
+        let events = events
+            .iter()
+            .map(|e| {
+                Ok(NewEvent {
+                    id: e.id.clone(),
+                    event_type: e.event_type.clone(),
+                    data: serde_json::to_string(&e.data)?,
+                    occurred_at: e.occurred_at.clone(),
+                    source: e.source.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await?;
-        Ok(stored)
+        let subscribers = subscribers.to_vec();
+        match self
+            .write(Write::Append {
+                events,
+                subscribers,
+                now,
+            })
+            .await?
+        {
+            Written::Stored(ids) => Ok(ids),
+            _ => Err(mismatch()),
+        }
     }
 
-    async fn due(
+    async fn claim(
         &self,
         subscriber: &str,
         now: i64,
+        lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let rows = sqlx::query(&due_sql())
-            .bind(subscriber)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let attempts: i64 = r.try_get("attempts")?;
-                Ok(DueDelivery {
-                    envelope: envelope(r)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
+        let subscriber = subscriber.to_string();
+        let write = Write::Claim {
+            subscriber,
+            now,
+            lease_until,
+            limit,
+        };
+        match self.write(write).await? {
+            Written::Claimed(due) => Ok(due),
+            _ => Err(mismatch()),
+        }
     }
 
     async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError> {
@@ -155,22 +185,20 @@ impl EventStore for SqliteEventStore {
 
     async fn mark_delivered(
         &self,
-        event_id: &str,
         subscriber: &str,
+        event_ids: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
-             delivered_at = ?, updated_at = ? \
-             WHERE event_id = ? AND subscriber = ? AND status = 'pending'",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(event_id)
-        .bind(subscriber)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.settle(subscriber, event_ids, now, false).await
+    }
+
+    async fn release(
+        &self,
+        subscriber: &str,
+        event_ids: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.settle(subscriber, event_ids, now, true).await
     }
 
     async fn mark_failed(
@@ -182,23 +210,18 @@ impl EventStore for SqliteEventStore {
         retry_at: i64,
         now: i64,
     ) -> Result<Option<DeliveryStatus>, StoreError> {
-        // Decided on the stored count, so a replay racing with an attempt is never dead-lettered
-        // by that attempt's stale count.
-        let status: Option<(String,)> = sqlx::query_as(
-            "UPDATE deliveries SET \
-             status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END, \
-             attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? \
-             WHERE event_id = ? AND subscriber = ? AND status = 'pending' RETURNING status",
-        )
-        .bind(max_attempts)
-        .bind(error)
-        .bind(retry_at)
-        .bind(now)
-        .bind(event_id)
-        .bind(subscriber)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(status.and_then(|(s,)| DeliveryStatus::parse(&s)))
+        let write = Write::MarkFailed {
+            event_id: event_id.to_string(),
+            subscriber: subscriber.to_string(),
+            error: error.to_string(),
+            max_attempts,
+            retry_at,
+            now,
+        };
+        match self.write(write).await? {
+            Written::Status(status) => Ok(status),
+            _ => Err(mismatch()),
+        }
     }
 
     async fn replay(
@@ -207,30 +230,15 @@ impl EventStore for SqliteEventStore {
         subscribers: &[String],
         now: i64,
     ) -> Result<u64, StoreError> {
-        // IMMEDIATE: take the write lock up front, so the read below cannot go stale before the
-        // writes (which SQLite would report as busy instead of waiting).
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let known: Option<(i64,)> = sqlx::query_as("SELECT seq FROM events WHERE id = ?")
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((seq,)) = known else {
-            return Err(StoreError::NotFound);
+        let write = Write::Replay {
+            event_id: event_id.to_string(),
+            subscribers: subscribers.to_vec(),
+            now,
         };
-        for sub in subscribers {
-            insert_delivery(&mut *tx, (event_id, seq), sub, now).await?;
+        match self.write(write).await? {
+            Written::Queued(n) => Ok(n),
+            _ => Err(mismatch()),
         }
-        let done = sqlx::query(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, \
-             delivered_at = NULL, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
     }
 
     async fn recent(

@@ -2,11 +2,20 @@
 //! counts read through their indexes in the order asked, never a scan of the whole log; and the
 //! migration that gives an older database the `deliveries.seq` those indexes need.
 
-use super::sqlite::{
-    dead_sql, deliveries_of_sql, due_sql, recent_sql, SqliteEventStore, COUNTS, NEXT_DUE,
-};
+use super::writes::{BODIES, CLAIM, MARK_DELIVERED, RELEASE};
+use super::{dead_sql, deliveries_of_sql, recent_sql, SqliteEventStore, COUNTS, NEXT_DUE};
 use crate::store::EventStore;
 use test_support::indexes::{assert_index_filtered, assert_index_served, sqlite_plan};
+
+/// The plan of `sql` without the lines that read its JSON array argument (`json_each`, a table
+/// of the ids passed, not of the database).
+async fn plan_of_database(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
+    sqlite_plan(pool, sql)
+        .await
+        .into_iter()
+        .filter(|l| !l.contains("json_each"))
+        .collect()
+}
 
 #[tokio::test]
 async fn every_event_store_query_reads_through_its_index() {
@@ -14,23 +23,43 @@ async fn every_event_store_query_reads_through_its_index() {
         .await
         .expect("in-memory store");
     let pool = &store.pool;
-    // The dispatcher's page: pending deliveries of one subscriber in event order; each event is
-    // then found by its id.
+    // The dispatcher's claim: pending deliveries of one subscriber in event order, leased in
+    // the same statement; their events are then found by id, and acknowledgements and releases
+    // find the deliveries by primary key.
     let events_by_id = "sqlite_autoindex_events_1";
-    assert_index_served(pool, &due_sql(), &["deliveries_due_seq", events_by_id]).await;
-    assert_index_served(pool, NEXT_DUE, &["deliveries_next"]).await;
-    assert_index_served(pool, &dead_sql(), &["deliveries_dead", events_by_id]).await;
+    let deliveries_by_key = "sqlite_autoindex_deliveries_1";
+    assert_index_served(pool, CLAIM, &["deliveries_pending_seq"]).await;
+    for (sql, index) in [
+        (BODIES, events_by_id),
+        (MARK_DELIVERED, deliveries_by_key),
+        (RELEASE, deliveries_by_key),
+    ] {
+        let plan = plan_of_database(pool, sql).await;
+        assert!(
+            plan.iter().any(|l| l.contains(&format!("INDEX {index}"))),
+            "{sql}\n{plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|l| l.starts_with("SCAN ") && !l.contains(" USING ")),
+            "{sql}\nscans a whole table:\n{plan:?}"
+        );
+    }
+    assert_index_served(pool, NEXT_DUE, &["deliveries_pending_next"]).await;
+    assert_index_served(pool, &dead_sql(), &["deliveries_dead_at", events_by_id]).await;
     assert_index_served(pool, &recent_sql(true), &["events_type"]).await;
     // Without a type the newest events are the end of the table itself (`seq` is its rowid).
     assert_eq!(sqlite_plan(pool, &recent_sql(false)).await, ["SCAN e"]);
     // The deliveries of a page of events: by primary key, the few found sorted by subscriber.
     let deliveries = deliveries_of_sql(20);
     assert_index_filtered(pool, &deliveries, &["sqlite_autoindex_deliveries_1"]).await;
-    let plan = assert_index_filtered(pool, COUNTS, &["deliveries_dead"]).await;
-    assert!(
-        plan.iter().all(|l| !l.contains("deliveries_due")),
-        "{plan:?}"
-    );
+    assert_index_filtered(
+        pool,
+        COUNTS,
+        &["deliveries_pending_next", "deliveries_dead_at"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -67,8 +96,8 @@ async fn a_database_from_before_delivery_seq_gets_it_from_its_events() {
             .await
             .expect("seq");
     assert_eq!(seqs, [("a".to_string(), 1), ("b".to_string(), 2)]);
-    let due = store.due("sub", 10, 10).await.expect("due");
-    let ids: Vec<&str> = due.iter().map(|d| d.envelope.id.as_str()).collect();
+    let due = store.claim("sub", 10, 100, 10).await.expect("claim");
+    let ids: Vec<&str> = due.iter().map(|d| d.event_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"], "in event order");
     // Connecting again finds the column and leaves it be.
     drop(store);

@@ -183,6 +183,33 @@ async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// SQLite only: its writes share commits. A write that fails (a replay of an unknown id) answers
+// its own error; the appends queued with it are still stored and answered.
+#[tokio::test]
+async fn a_failing_write_does_not_undo_the_writes_that_shared_its_commit() {
+    let store = connect("sqlite::memory:").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    let id = format!("e{i}");
+                    let stored = store.append(&[event(&id, "A")], &subs(), NOW).await;
+                    assert_eq!(stored.unwrap(), [id]);
+                } else {
+                    let err = store.replay(&format!("missing{i}"), &subs(), NOW).await;
+                    assert!(matches!(err, Err(StoreError::NotFound)), "{err:?}");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending), (20, 40));
+}
+
 #[tokio::test]
 async fn mongo_pending_deliveries_survive_a_reconnect() {
     on_mongo(|store, url| async move {

@@ -60,69 +60,39 @@ impl GroupCommit {
     }
 }
 
-/// Runs `jobs` in one transaction, each in a savepoint of its own when there are several (so one
-/// failing write answers its error and the others still commit), then answers every job.
+/// Runs `jobs` in one transaction and answers every job. Should one write fail, that transaction
+/// is rolled back and each write runs again in a transaction of its own, so a failing write answers
+/// its own error and the others still commit (writes do not fail in normal operation, so the
+/// common case pays no savepoints).
 async fn commit(pool: SqlitePool, jobs: Vec<Job>) {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(jobs.into_iter().map(|j| j.reply), &e.into()),
-    };
-    let isolate = jobs.len() > 1;
-    let mut applied = Vec::with_capacity(jobs.len());
-    for Job { write, reply } in jobs {
-        if isolate {
-            if let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
-                let _ = reply.send(Err(e.into()));
-                continue;
-            }
-        }
-        match write.apply(&mut tx).await {
-            Ok(done) if !isolate => applied.push((reply, done)),
-            Ok(done) => match sqlx::query("RELEASE w").execute(&mut *tx).await {
-                Ok(_) => applied.push((reply, done)),
-                Err(e) => {
-                    let _ = reply.send(Err(e.into()));
+    if jobs.len() > 1 {
+        match run(&pool, &jobs).await {
+            Ok(answers) => {
+                for (job, answer) in jobs.into_iter().zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
                 }
-            },
-            Err(e) => {
-                let _ = reply.send(Err(e));
-                // Alone in the transaction, or its savepoint not undone: dropping the
-                // transaction rolls all of it back, and the others hear why.
-                let undone = isolate
-                    && sqlx::query("ROLLBACK TO w").execute(&mut *tx).await.is_ok()
-                    && sqlx::query("RELEASE w").execute(&mut *tx).await.is_ok();
-                if !undone {
-                    let e = StoreError::Other("a write of the same transaction failed".into());
-                    return fail_all(applied.into_iter().map(|(r, _)| r), &e);
-                }
+                return;
             }
+            Err(e) => tracing::debug!(error = %e, "a grouped write failed; writing each alone"),
         }
     }
-    match tx.commit().await {
-        Ok(()) => {
-            for (reply, done) in applied {
-                let _ = reply.send(Ok(done));
-            }
-        }
-        Err(e) => fail_all(applied.into_iter().map(|(r, _)| r), &e.into()),
+    for job in jobs {
+        let answer = run(&pool, std::slice::from_ref(&job)).await.and_then(|a| {
+            a.into_iter()
+                .next()
+                .ok_or_else(|| StoreError::Other("a write went unanswered".to_string()))
+        });
+        let _ = job.reply.send(answer);
     }
 }
 
-fn fail_all(
-    replies: impl Iterator<Item = oneshot::Sender<Result<Written, StoreError>>>,
-    e: &StoreError,
-) {
-    for reply in replies {
-        let _ = reply.send(Err(copy(e)));
+/// Applies `jobs`' writes in one `BEGIN IMMEDIATE … COMMIT`; nothing is kept if one fails.
+async fn run(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Written>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        answers.push(job.write.apply(&mut tx).await?);
     }
-}
-
-/// The same failure for every write of a transaction (`StoreError` is not `Clone`).
-fn copy(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Other(m) => StoreError::Other(m.clone()),
-    }
+    tx.commit().await?;
+    Ok(answers)
 }

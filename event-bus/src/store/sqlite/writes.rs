@@ -93,13 +93,14 @@ pub(super) const RELEASE: &str = "UPDATE deliveries SET next_attempt_at = MIN(ne
 
 impl Write {
     /// Applies the write on `conn`, inside the caller's transaction.
-    pub(super) async fn apply(self, conn: &mut SqliteConnection) -> Result<Written, StoreError> {
+    /// Borrowed, so that a write of a transaction that failed can be applied again on its own.
+    pub(super) async fn apply(&self, conn: &mut SqliteConnection) -> Result<Written, StoreError> {
         match self {
             Write::Append {
                 events,
                 subscribers,
                 now,
-            } => append(conn, events, &subscribers, now)
+            } => append(conn, events, subscribers, *now)
                 .await
                 .map(Written::Stored),
             Write::Claim {
@@ -107,7 +108,7 @@ impl Write {
                 now,
                 lease_until,
                 limit,
-            } => claim(conn, &subscriber, now, lease_until, limit)
+            } => claim(conn, subscriber, *now, *lease_until, *limit)
                 .await
                 .map(Written::Claimed),
             Write::Settle {
@@ -116,11 +117,11 @@ impl Write {
                 now,
                 release,
             } => {
-                let ids = serde_json::to_string(&event_ids)?;
-                let q = if release {
-                    sqlx::query(RELEASE).bind(now)
+                let ids = serde_json::to_string(event_ids)?;
+                let q = if *release {
+                    sqlx::query(RELEASE).bind(*now)
                 } else {
-                    sqlx::query(MARK_DELIVERED).bind(now).bind(now)
+                    sqlx::query(MARK_DELIVERED).bind(*now).bind(*now)
                 };
                 q.bind(subscriber).bind(ids).execute(conn).await?;
                 Ok(Written::Done)
@@ -141,10 +142,10 @@ impl Write {
                      attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? \
                      WHERE event_id = ? AND subscriber = ? AND status = 'pending' RETURNING status",
                 )
-                .bind(max_attempts)
+                .bind(*max_attempts)
                 .bind(error)
-                .bind(retry_at)
-                .bind(now)
+                .bind(*retry_at)
+                .bind(*now)
                 .bind(event_id)
                 .bind(subscriber)
                 .fetch_optional(conn)
@@ -157,7 +158,7 @@ impl Write {
                 event_id,
                 subscribers,
                 now,
-            } => replay(conn, &event_id, &subscribers, now)
+            } => replay(conn, event_id, subscribers, *now)
                 .await
                 .map(Written::Queued),
         }
@@ -166,14 +167,14 @@ impl Write {
 
 async fn append(
     conn: &mut SqliteConnection,
-    events: Vec<NewEvent>,
+    events: &[NewEvent],
     subscribers: &[String],
     now: i64,
 ) -> Result<Vec<String>, StoreError> {
     let mut seen = HashSet::new();
-    let events: Vec<NewEvent> = events
-        .into_iter()
-        .filter(|e| seen.insert(e.id.clone()))
+    let events: Vec<&NewEvent> = events
+        .iter()
+        .filter(|e| seen.insert(e.id.as_str()))
         .collect();
     let mut stored: HashMap<String, i64> = HashMap::new();
     for chunk in events.chunks(EVENTS_PER_INSERT) {

@@ -29,8 +29,8 @@ const ACK_BATCH: usize = 256;
 const ACK_DELAY: Duration = Duration::from_millis(2);
 /// Longest sleep without looking for due deliveries (covers rows written by another process).
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// How long a claim outlives its attempt's timeout: only a bus that stopped without giving its
-/// claims back (a crash) leaves deliveries leased, and they are due again this long after.
+/// How much longer than its attempts may take a claim lasts: only a bus that stopped without
+/// giving its claims back (a crash) leaves deliveries leased, and they are due again after it.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// What every worker shares: the store, the HTTP client and the retry schedule.
@@ -48,39 +48,149 @@ pub struct DeliverySettings {
     pub concurrency: usize,
 }
 
-impl DeliverySettings {
-    fn lease(&self) -> i64 {
-        i64::try_from((self.timeout + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX / 4)
+/// Deliveries an inbox holds, in windows of attempts (`DELIVERY_CONCURRENCY`).
+const INBOX_WINDOWS: usize = 4;
+
+/// How long a claim lasts for attempts of `timeout`: a delivery handed over may wait behind a
+/// full inbox and a full window of attempts before its own attempt ends, plus [`LEASE_MARGIN`].
+pub fn lease_for(timeout: Duration) -> Duration {
+    timeout * (INBOX_WINDOWS as u32 + 2) + LEASE_MARGIN
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// One subscriber's inbox: deliveries handed over by the publish that stored them (already leased
+/// to this process, so the worker makes no claim for them), and its two wake-up signals.
+#[derive(Default)]
+pub struct Inbox {
+    /// Open while its worker runs; at most `capacity` deliveries wait.
+    queue: std::sync::Mutex<(bool, std::collections::VecDeque<DueDelivery>)>,
+    capacity: usize,
+    /// Deliveries were handed over.
+    arrived: Notify,
+    /// Due deliveries may be in the store (events stored unleased, replays, releases).
+    wake: Notify,
+}
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, std::collections::VecDeque<DueDelivery>)> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes `d` if the worker runs and has room; otherwise gives it back.
+    fn offer(&self, d: DueDelivery) -> Result<(), DueDelivery> {
+        let mut q = self.lock();
+        if !q.0 || q.1.len() >= self.capacity {
+            return Err(d);
+        }
+        q.1.push_back(d);
+        drop(q);
+        self.arrived.notify_one();
+        Ok(())
+    }
+
+    fn is_open(&self) -> bool {
+        self.lock().0
+    }
+
+    fn open(&self) {
+        self.lock().0 = true;
+    }
+
+    /// Up to `n` waiting deliveries, oldest first.
+    fn take(&self, n: usize) -> Vec<DueDelivery> {
+        let mut q = self.lock();
+        let n = n.min(q.1.len());
+        q.1.drain(..n).collect()
+    }
+
+    /// Closes the inbox; returns what still waited in it.
+    fn close(&self) -> Vec<DueDelivery> {
+        let mut q = self.lock();
+        q.0 = false;
+        q.1.drain(..).collect()
     }
 }
 
-/// The wake-up signal of each subscriber's worker.
+/// The inboxes of the subscribers' workers, and the lease of a delivery handed over.
 #[derive(Clone, Default)]
-pub struct Wakers(Arc<Vec<(String, Arc<Notify>)>>);
+pub struct Wakers {
+    inboxes: Arc<Vec<(String, Arc<Inbox>)>>,
+    lease: Duration,
+}
 
 impl Wakers {
-    /// One signal per subscriber.
-    pub fn new(subscribers: &[Subscriber]) -> Self {
-        Self(Arc::new(
-            subscribers
-                .iter()
-                .map(|s| (s.name.clone(), Arc::new(Notify::new())))
-                .collect(),
-        ))
-    }
-
-    /// Wakes every worker (a wake-up sent while a worker is busy is kept for its next wait).
-    pub fn wake_all(&self) {
-        for (_, n) in self.0.iter() {
-            n.notify_one();
+    /// One inbox per subscriber, holding up to [`INBOX_WINDOWS`] × `concurrency` deliveries;
+    /// handed-over deliveries are leased for [`lease_for`]`(timeout)`.
+    pub fn new(subscribers: &[Subscriber], concurrency: usize, timeout: Duration) -> Self {
+        let inboxes = subscribers
+            .iter()
+            .map(|s| {
+                let inbox = Inbox {
+                    capacity: concurrency.max(1) * INBOX_WINDOWS,
+                    ..Inbox::default()
+                };
+                (s.name.clone(), Arc::new(inbox))
+            })
+            .collect();
+        Self {
+            inboxes: Arc::new(inboxes),
+            lease: lease_for(timeout),
         }
     }
 
-    fn of(&self, name: &str) -> Arc<Notify> {
-        self.0
+    /// Wakes every worker to look in the store (a wake-up sent while a worker is busy is kept for
+    /// its next wait).
+    pub fn wake_all(&self) {
+        for (_, inbox) in self.inboxes.iter() {
+            inbox.wake.notify_one();
+        }
+    }
+
+    /// When deliveries stored now should be due if they are handed over: `None` unless some
+    /// worker runs to take them.
+    pub fn handover_due_at(&self, now: i64) -> Option<i64> {
+        self.inboxes
+            .iter()
+            .any(|(_, inbox)| inbox.is_open())
+            .then(|| now.saturating_add(millis(self.lease)))
+    }
+
+    /// Hands each subscriber's new deliveries (`(event id, body)`, leased to this process) to its
+    /// worker; those a worker cannot take are given back to the store, due at `now`.
+    pub async fn hand_over(
+        &self,
+        store: &dyn EventStore,
+        deliveries: &[(String, bytes::Bytes)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for (name, inbox) in self.inboxes.iter() {
+            let mut refused = Vec::new();
+            for (event_id, body) in deliveries {
+                let d = DueDelivery {
+                    event_id: event_id.clone(),
+                    attempts: 0,
+                    body: body.clone(),
+                };
+                if let Err(d) = inbox.offer(d) {
+                    refused.push(d.event_id);
+                }
+            }
+            if !refused.is_empty() {
+                store.release(name, &refused, now).await?;
+                inbox.wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    fn of(&self, name: &str) -> Arc<Inbox> {
+        self.inboxes
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, n)| n.clone())
+            .map(|(_, i)| i.clone())
             .unwrap_or_default()
     }
 }
@@ -95,8 +205,8 @@ pub struct Worker {
     pub settings: DeliverySettings,
     /// HTTP client (the per-attempt timeout is set per request).
     pub http: reqwest::Client,
-    /// Its wake-up signal.
-    pub wake: Arc<Notify>,
+    /// Its inbox and wake-up signals.
+    pub inbox: Arc<Inbox>,
     /// Delivery counters.
     pub metrics: Metrics,
 }
@@ -114,13 +224,13 @@ impl Worker {
         wakers: &Wakers,
         metrics: Metrics,
     ) -> Self {
-        let wake = wakers.of(&subscriber.name);
+        let inbox = wakers.of(&subscriber.name);
         Self {
             subscriber,
             store,
             settings,
             http,
-            wake,
+            inbox,
             metrics,
         }
     }
@@ -140,7 +250,15 @@ impl Worker {
         // Acknowledged deliveries not recorded yet, and when they must be.
         let mut acks: Vec<String> = Vec::new();
         let mut flush_at = tokio::time::Instant::now();
+        self.inbox.open();
         loop {
+            // Deliveries handed over first: they are leased already.
+            if in_flight.len() < limit {
+                for d in self.inbox.take(limit - in_flight.len()) {
+                    claimed.insert(d.event_id.clone());
+                    in_flight.push(self.attempt(d));
+                }
+            }
             if look && in_flight.len() < limit {
                 let room = (limit - in_flight.len()).min(CLAIM_BATCH);
                 match self.claim(room).await {
@@ -203,11 +321,13 @@ impl Worker {
                     }
                 }
                 _ = tokio::time::sleep_until(flush_at), if !acks.is_empty() => {}
-                _ = self.wake.notified(), if room => look = true,
+                _ = self.inbox.arrived.notified(), if room => {}
+                _ = self.inbox.wake.notified(), if room => look = true,
                 _ = tokio::time::sleep(wait), if room && !look => look = true,
             }
         }
         drop(in_flight);
+        claimed.extend(self.inbox.close().into_iter().map(|d| d.event_id));
         if !acks.is_empty() {
             if let Err(e) = self.record_delivered(&acks).await {
                 tracing::warn!(subscriber = name, error = %e, "acknowledgements not recorded; redelivered after their lease");
@@ -241,7 +361,12 @@ impl Worker {
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
         let due = self
             .store
-            .claim(name, now, now + self.settings.lease(), limit)
+            .claim(
+                name,
+                now,
+                now + millis(lease_for(self.settings.timeout)),
+                limit,
+            )
             .await?;
         if due.len() == room {
             return Ok((due, Duration::ZERO));

@@ -99,7 +99,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         health,
         store,
         subscribers: Arc::new(config.subscribers.clone()),
-        wakers: Wakers::new(&config.subscribers),
+        wakers: Wakers::new(
+            &config.subscribers,
+            config.delivery_concurrency,
+            config.delivery_timeout,
+        ),
         metrics: shared::metrics::Metrics::new("event-bus"),
     };
     Ok(App { state, config })

@@ -18,13 +18,26 @@ use std::sync::Arc;
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Stores the events not stored yet, each with one pending delivery (due at `now`) per name in
-    /// `subscribers`, all in one transaction (which concurrent calls may share: group commit). Ids already stored (also repeated within `events`)
-    /// are skipped without new deliveries. Returns the ids that were newly stored.
+    /// `subscribers`, all in one transaction (which concurrent calls may share: group commit). Ids
+    /// already stored (also repeated within `events`) are skipped without new deliveries. Returns
+    /// the ids that were newly stored.
     async fn append(
         &self,
         events: &[EventEnvelope],
         subscribers: &[String],
         now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.append_leased(events, subscribers, now, now).await
+    }
+
+    /// [`append`](Self::append), with the new deliveries due only at `due_at`: leased to the
+    /// caller, who hands them to its delivery workers itself (and releases those it cannot).
+    async fn append_leased(
+        &self,
+        events: &[EventEnvelope],
+        subscribers: &[String],
+        now: i64,
+        due_at: i64,
     ) -> Result<Vec<String>, StoreError>;
 
     /// Claims up to `limit` pending deliveries of `subscriber` due at `now`, in the order events

@@ -399,3 +399,24 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
     assert!(peek(store, "payments", lease - 1, 10).await.is_empty());
     assert_eq!(peek(store, "payments", lease, 10).await.len(), 3);
 }
+
+pub async fn check_leased_appends_are_due_when_their_lease_ends(store: &dyn EventStore) {
+    let stored = store
+        .append_leased(&[event("e1", "A")], &subs(), NOW, NOW + 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["e1"]);
+    // Handed over by the caller: nobody claims them meanwhile.
+    assert!(peek(store, "orders", NOW + 999, 10).await.is_empty());
+    assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 1000));
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending), (1, 2));
+    // Given back (no worker took it): due at once.
+    store
+        .release("payments", &ids(&["e1"]), NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(peek(store, "payments", NOW + 1, 10).await.len(), 1);
+    // Not given back: due when the lease ends, as a crashed bus's would be.
+    assert_eq!(peek(store, "orders", NOW + 1000, 10).await.len(), 1);
+}

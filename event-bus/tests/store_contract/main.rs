@@ -72,6 +72,7 @@ contract!(
     check_unknown_deliveries_take_no_state_changes,
     check_dead_is_most_recently_failed_first_then_newest_event_and_limited,
     check_claims_lease_deliveries_until_settled_or_released,
+    check_leased_appends_are_due_when_their_lease_ends,
 );
 
 #[tokio::test]

@@ -112,8 +112,8 @@ pub(super) struct DeliveryDoc {
 }
 
 impl DeliveryDoc {
-    /// A fresh pending delivery, due at `now`.
-    pub fn pending(event_id: &str, subscriber: &str, seq: i64, now: i64) -> Self {
+    /// A fresh pending delivery made at `now`, due at `due_at`.
+    pub fn pending(event_id: &str, subscriber: &str, seq: i64, now: i64, due_at: i64) -> Self {
         Self {
             id: delivery_id(event_id, subscriber),
             event_id: event_id.to_string(),
@@ -122,7 +122,7 @@ impl DeliveryDoc {
             status: DeliveryStatus::Pending.as_str().to_string(),
             attempts: 0,
             last_error: None,
-            next_attempt_at: now,
+            next_attempt_at: due_at,
             delivered_at: None,
             updated_at: now,
             claim: None,

@@ -39,11 +39,12 @@ const DEAD: &str = "dead";
 
 #[async_trait]
 impl EventStore for MongoEventStore {
-    async fn append(
+    async fn append_leased(
         &self,
         events: &[EventEnvelope],
         subscribers: &[String],
         now: i64,
+        due_at: i64,
     ) -> Result<Vec<String>, StoreError> {
         self.indexed().await?;
         let mut seen = HashSet::new();
@@ -75,7 +76,7 @@ impl EventStore for MongoEventStore {
             .iter()
             .map(|e| (e.id.as_str(), e.seq, e.subscribers.as_slice()))
             .collect();
-        self.insert_deliveries(&fanout, now).await?;
+        self.insert_deliveries(&fanout, now, due_at).await?;
         let open_ids: Vec<&str> = open.iter().map(|e| e.id.as_str()).collect();
         let nonce = shared::ids::new_object_id();
         self.events
@@ -254,7 +255,7 @@ impl EventStore for MongoEventStore {
             .find_one(doc! {"_id": event_id, "complete": true})
             .await?
             .ok_or(StoreError::NotFound)?;
-        self.insert_deliveries(&[(event_id, event.seq, subscribers)], now)
+        self.insert_deliveries(&[(event_id, event.seq, subscribers)], now, now)
             .await?;
         let done = self
             .deliveries

@@ -96,17 +96,19 @@ impl MongoEventStore {
             .await?)
     }
 
-    /// Inserts a pending delivery for each subscriber of each event that lacks one.
+    /// Inserts a pending delivery, due at `due_at`, for each subscriber of each event that lacks
+    /// one.
     async fn insert_deliveries(
         &self,
         events: &[(&str, i64, &[String])],
         now: i64,
+        due_at: i64,
     ) -> Result<(), StoreError> {
         let docs: Vec<DeliveryDoc> = events
             .iter()
             .flat_map(|(id, seq, subs)| {
                 subs.iter()
-                    .map(move |s| DeliveryDoc::pending(id, s, *seq, now))
+                    .map(move |s| DeliveryDoc::pending(id, s, *seq, now, due_at))
             })
             .collect();
         if docs.is_empty() {

@@ -120,11 +120,12 @@ impl SqliteEventStore {
 
 #[async_trait]
 impl EventStore for SqliteEventStore {
-    async fn append(
+    async fn append_leased(
         &self,
         events: &[EventEnvelope],
         subscribers: &[String],
         now: i64,
+        due_at: i64,
     ) -> Result<Vec<String>, StoreError> {
         let events = events
             .iter()
@@ -147,6 +148,7 @@ impl EventStore for SqliteEventStore {
                 events,
                 subscribers,
                 now,
+                due_at,
             })
             .await?
         {

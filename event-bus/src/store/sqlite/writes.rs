@@ -24,10 +24,12 @@ pub(super) struct NewEvent {
 
 /// One write of the store, queued for the next group commit.
 pub(super) enum Write {
+    /// New deliveries are due at `due_at` (`now`, or later when leased to the caller).
     Append {
         events: Vec<NewEvent>,
         subscribers: Vec<String>,
         now: i64,
+        due_at: i64,
     },
     Claim {
         subscriber: String,
@@ -100,7 +102,8 @@ impl Write {
                 events,
                 subscribers,
                 now,
-            } => append(conn, events, subscribers, *now)
+                due_at,
+            } => append(conn, events, subscribers, *now, *due_at)
                 .await
                 .map(Written::Stored),
             Write::Claim {
@@ -170,6 +173,7 @@ async fn append(
     events: &[NewEvent],
     subscribers: &[String],
     now: i64,
+    due_at: i64,
 ) -> Result<Vec<String>, StoreError> {
     let mut seen = HashSet::new();
     let events: Vec<&NewEvent> = events
@@ -213,7 +217,7 @@ async fn append(
                 .push_bind(*sub)
                 .push_bind(*seq)
                 .push("'pending', 0")
-                .push_bind(now)
+                .push_bind(due_at)
                 .push_bind(now);
         });
         q.build().execute(&mut *conn).await?;

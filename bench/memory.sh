@@ -84,16 +84,21 @@ IDLE=$(rss_kib)
   done
 ) &
 SAMPLER=$!
-load() { taskset -c "$CLIENT_CPU" wrk -t1 "$@" >>"$WORK/wrk.log" 2>&1; }
-load -c8 -d"${DURATION}s" http://127.0.0.1:3000/api/products &
+load() { # NAME WRK-ARGS...: one wrk, its report in $WORK/wrk-NAME.log
+  local name=$1
+  shift
+  taskset -c "$CLIENT_CPU" wrk -t1 "$@" >"$WORK/wrk-$name.log" 2>&1
+}
+load 1-list -c8 -d"${DURATION}s" http://127.0.0.1:3000/api/products &
 L1=$!
-load -c4 -d"${DURATION}s" -s "$WORK/orders.lua" http://127.0.0.1:3000/api/orders &
+load 2-orders -c4 -d"${DURATION}s" -s "$WORK/orders.lua" http://127.0.0.1:3000/api/orders &
 L2=$!
-load -c4 -d"${DURATION}s" "http://127.0.0.1:3000/api/products/$FIRST_PRODUCT" &
+load 3-product -c4 -d"${DURATION}s" "http://127.0.0.1:3000/api/products/$FIRST_PRODUCT" &
 L3=$!
-load -c4 -d"${DURATION}s" -s "$WORK/order.lua" http://127.0.0.1:3000/api/orders &
+load 4-place -c4 -d"${DURATION}s" -s "$WORK/order.lua" http://127.0.0.1:3000/api/orders &
 L4=$!
 wait "$L1" "$L2" "$L3" "$L4" "$SAMPLER"
+cat "$WORK"/wrk-*.log >"$WORK/wrk.log"
 AFTER=$(rss_kib)
 if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some answers were not 2xx:" >&2

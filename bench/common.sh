@@ -106,6 +106,12 @@ NGINX
 }
 
 # wait_for URL [SECONDS]: until the URL answers 2xx, or fail with the logs.
+# rss PID: a running process's resident memory now and its peak (VmRSS, VmHWM).
+rss() {
+  awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "%.1f MiB now, peak %.1f MiB", r / 1024, h / 1024}' \
+    "/proc/$1/status"
+}
+
 wait_for() {
   local url=$1 deadline=$((SECONDS + ${2:-30}))
   until curl -fsS -o /dev/null "$url" 2>/dev/null; do

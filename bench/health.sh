@@ -25,9 +25,11 @@ fi
 
 DATA_DIR="$WORK/data" RUST_LOG=warn taskset -c 0 "$ECOMMERCE_BIN" >"$WORK/ecommerce.log" 2>&1 &
 PIDS+=($!)
+LAUNCHER=$!
 wait_for http://127.0.0.1:3000/health
 # The gateway's view says every service is up once its first check ran.
 until curl -fsS http://127.0.0.1:3000/health | grep -q '"status":"healthy"'; do sleep 0.2; done
+IDLE_RSS=$(rss "$LAUNCHER")
 
 rps() {
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$1" "$2" | awk '/Requests\/sec/ {print $2}'
@@ -45,3 +47,4 @@ SERVICE=$(median ${RESULTS[${TARGETS[1]}]})
 printf 'gateway /health          %10.0f req/s  (rounds:%s)\n' "$GATEWAY" "${RESULTS[${TARGETS[0]}]}"
 printf 'product-service /health  %10.0f req/s  (rounds:%s)\n' "$SERVICE" "${RESULTS[${TARGETS[1]}]}"
 awk -v g="$GATEWAY" -v s="$SERVICE" 'BEGIN { printf "gateway / one service = %.2f\n", g / s }'
+echo "launcher resident memory: idle $IDLE_RSS; after the runs $(rss "$LAUNCHER")"

@@ -27,7 +27,9 @@ HASH_MS=$(taskset -c 0 "$BIN/examples/hash_time")
 DATA_DIR="$WORK/data" RUST_LOG=warn RATE_LIMIT_AUTH=100000000/60 env ${BENCH_EXTRA_ENV:-} \
   taskset -c 0 "$ECOMMERCE_BIN" >"$WORK/ecommerce.log" 2>&1 &
 PIDS+=($!)
+LAUNCHER=$!
 wait_for http://127.0.0.1:3000/health
+IDLE_RSS=$(rss "$LAUNCHER")
 curl -fsS -o /dev/null -X POST http://127.0.0.1:3000/api/auth/register \
   -H 'Content-Type: application/json' \
   -d '{"name": "Bench", "email": "bench@example.com", "password": "password123"}'
@@ -81,3 +83,4 @@ awk -v h="$HASH_MS" -v l="$LOGINS" -v i="$IDLE_P99" -v s="$STORM_P99" 'BEGIN {
   printf "logins/s (wrk -c%d)        %.1f  = %.2f of the bound\n", '"$CONNECTIONS"', l, l / bound
   printf "/health probe p99 idle %.2f ms, during a login storm %.2f ms (%.2fx)\n", i, s, s / i
 }'
+echo "launcher resident memory: idle $IDLE_RSS; after the runs $(rss "$LAUNCHER")"

@@ -41,8 +41,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$LAUNCHER/stat"; }
 T0=$(cpu_ticks) S0=$(date +%s%3N)
 MANY=$(flow "$CLIENTS" "$SECONDS_MANY" "$POLL_MANY_MS")
 T1=$(cpu_ticks) S1=$(date +%s%3N)
-RSS=$(awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "%.1f MiB now, peak %.1f MiB", r / 1024, h / 1024}' \
-  "/proc/$LAUNCHER/status")
+RSS=$(rss "$LAUNCHER")
 echo "$ONE"
 echo "$MANY"
 BUSY=$(awk -v t="$((T1 - T0))" -v hz="$(getconf CLK_TCK)" -v ms="$((S1 - S0))" \

@@ -1,17 +1,19 @@
 //! Fan-out: one worker per subscriber, so a slow or dead subscriber never delays the others. Each
-//! worker keeps up to `DELIVERY_CONCURRENCY` attempts in flight: it claims due deliveries (a lease
-//! in the store, so no other replica takes them meanwhile) as slots free up, is woken by a
-//! `Notify` the moment events are stored, and otherwise sleeps until its next delivery is due.
+//! worker keeps up to `DELIVERY_CONCURRENCY` attempts in flight: it takes the deliveries a publish
+//! handed to its inbox (leased to this process when stored), claims due ones from the store (a
+//! lease, so no other replica takes them meanwhile) as slots free up, is woken the moment events
+//! are stored, and otherwise sleeps until its next delivery is due.
 //! Every attempt is `POST <url>/events` with the internal token and a per-attempt timeout, on
 //! kept-alive connections; the acknowledgements that completed together are recorded in one
 //! store write.
 
-use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
+use crate::domain::{delivery_body, DeliveryStatus, DueDelivery, Subscriber};
 use crate::store::EventStore;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::config::Secret;
+use shared::events::EventEnvelope;
 use shared::metrics::Metrics;
 use shared::retry::Backoff;
 use shared::store::{now_ms, StoreError};
@@ -51,10 +53,22 @@ pub struct DeliverySettings {
 /// Deliveries an inbox holds, in windows of attempts (`DELIVERY_CONCURRENCY`).
 const INBOX_WINDOWS: usize = 4;
 
-/// How long a claim lasts for attempts of `timeout`: a delivery handed over may wait behind a
-/// full inbox and a full window of attempts before its own attempt ends, plus [`LEASE_MARGIN`].
-pub fn lease_for(timeout: Duration) -> Duration {
-    timeout * (INBOX_WINDOWS as u32 + 2) + LEASE_MARGIN
+impl DeliverySettings {
+    /// How long a claim or a handed-over delivery is leased, in ms: it may wait behind a full
+    /// inbox and a full window of attempts before its own attempt ends, plus [`LEASE_MARGIN`].
+    pub fn lease_ms(&self) -> i64 {
+        millis(self.timeout * (INBOX_WINDOWS as u32 + 2) + LEASE_MARGIN)
+    }
+
+    /// Deliveries a subscriber's inbox holds: none with one attempt at a time, which keeps
+    /// arrival order only if every delivery is claimed from the store in that order.
+    fn inbox_capacity(&self) -> usize {
+        if self.concurrency <= 1 {
+            0
+        } else {
+            self.concurrency * INBOX_WINDOWS
+        }
+    }
 }
 
 fn millis(d: Duration) -> i64 {
@@ -91,8 +105,9 @@ impl Inbox {
         Ok(())
     }
 
-    fn is_open(&self) -> bool {
-        self.lock().0
+    /// Whether the worker runs and takes handed-over deliveries at all.
+    fn takes_handovers(&self) -> bool {
+        self.capacity > 0 && self.lock().0
     }
 
     fn open(&self) {
@@ -116,20 +131,19 @@ impl Inbox {
 
 /// The inboxes of the subscribers' workers, and the lease of a delivery handed over.
 #[derive(Clone, Default)]
-pub struct Wakers {
+pub struct Inboxes {
     inboxes: Arc<Vec<(String, Arc<Inbox>)>>,
-    lease: Duration,
+    lease_ms: i64,
 }
 
-impl Wakers {
-    /// One inbox per subscriber, holding up to [`INBOX_WINDOWS`] × `concurrency` deliveries;
-    /// handed-over deliveries are leased for [`lease_for`]`(timeout)`.
-    pub fn new(subscribers: &[Subscriber], concurrency: usize, timeout: Duration) -> Self {
+impl Inboxes {
+    /// One inbox per subscriber, sized and leased as `settings` say.
+    pub fn new(subscribers: &[Subscriber], settings: &DeliverySettings) -> Self {
         let inboxes = subscribers
             .iter()
             .map(|s| {
                 let inbox = Inbox {
-                    capacity: concurrency.max(1) * INBOX_WINDOWS,
+                    capacity: settings.inbox_capacity(),
                     ..Inbox::default()
                 };
                 (s.name.clone(), Arc::new(inbox))
@@ -137,7 +151,7 @@ impl Wakers {
             .collect();
         Self {
             inboxes: Arc::new(inboxes),
-            lease: lease_for(timeout),
+            lease_ms: settings.lease_ms(),
         }
     }
 
@@ -149,41 +163,68 @@ impl Wakers {
         }
     }
 
-    /// When deliveries stored now should be due if they are handed over: `None` unless some
-    /// worker runs to take them.
-    pub fn handover_due_at(&self, now: i64) -> Option<i64> {
-        self.inboxes
-            .iter()
-            .any(|(_, inbox)| inbox.is_open())
-            .then(|| now.saturating_add(millis(self.lease)))
-    }
-
-    /// Hands each subscriber's new deliveries (`(event id, body)`, leased to this process) to its
-    /// worker; those a worker cannot take are given back to the store, due at `now`.
-    pub async fn hand_over(
+    /// Stores `events` with a delivery to each of `subscribers`. While workers take handed-over
+    /// deliveries, the new ones are stored leased to this process and handed straight to them
+    /// (no worker claims them from the store); those a worker cannot take are given back to the
+    /// store, due at once. Otherwise the workers are woken to claim them. Returns the ids newly
+    /// stored.
+    pub async fn publish(
         &self,
         store: &dyn EventStore,
-        deliveries: &[(String, bytes::Bytes)],
+        events: &[EventEnvelope],
+        subscribers: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let now = now_ms();
+        let hand_over = self.inboxes.iter().any(|(_, i)| i.takes_handovers());
+        let due_at = if hand_over {
+            now.saturating_add(self.lease_ms)
+        } else {
+            now
+        };
+        let stored = store
+            .append_leased(events, subscribers, now, due_at)
+            .await?;
+        if stored.is_empty() {
+            return Ok(stored);
+        }
+        if hand_over {
+            let deliveries = fresh_deliveries(events, &stored)?;
+            if let Err(e) = self.hand_over(store, &deliveries, now).await {
+                // Stored all the same: what no worker took is delivered when its lease ends.
+                tracing::warn!(error = %e, "deliveries not given back; due when their lease ends");
+            }
+        } else {
+            self.wake_all();
+        }
+        Ok(stored)
+    }
+
+    /// Offers each subscriber's worker the new deliveries; gives back to the store, due at `now`,
+    /// those it cannot take (every subscriber is served even if one give-back fails; the first
+    /// failure is returned).
+    async fn hand_over(
+        &self,
+        store: &dyn EventStore,
+        deliveries: &[DueDelivery],
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut outcome = Ok(());
         for (name, inbox) in self.inboxes.iter() {
-            let mut refused = Vec::new();
-            for (event_id, body) in deliveries {
-                let d = DueDelivery {
-                    event_id: event_id.clone(),
-                    attempts: 0,
-                    body: body.clone(),
-                };
-                if let Err(d) = inbox.offer(d) {
-                    refused.push(d.event_id);
+            let refused: Vec<String> = deliveries
+                .iter()
+                .filter_map(|d| inbox.offer(d.clone()).err().map(|d| d.event_id))
+                .collect();
+            if refused.is_empty() {
+                continue;
+            }
+            if let Err(e) = store.release(name, &refused, now).await {
+                if outcome.is_ok() {
+                    outcome = Err(e);
                 }
             }
-            if !refused.is_empty() {
-                store.release(name, &refused, now).await?;
-                inbox.wake.notify_one();
-            }
+            inbox.wake.notify_one();
         }
-        Ok(())
+        outcome
     }
 
     fn of(&self, name: &str) -> Arc<Inbox> {
@@ -193,6 +234,27 @@ impl Wakers {
             .map(|(_, i)| i.clone())
             .unwrap_or_default()
     }
+}
+
+/// The first deliveries of the newly `stored` events, in the order given (a repeated id once).
+fn fresh_deliveries(
+    events: &[EventEnvelope],
+    stored: &[String],
+) -> Result<Vec<DueDelivery>, StoreError> {
+    let new: HashSet<&str> = stored.iter().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    events
+        .iter()
+        .filter(|e| new.contains(e.id.as_str()) && seen.insert(e.id.as_str()))
+        .map(|e| {
+            let data = serde_json::to_string(&e.data)?;
+            Ok(DueDelivery {
+                event_id: e.id.clone(),
+                attempts: 0,
+                body: delivery_body(&e.id, &e.event_type, &data, &e.occurred_at, &e.source),
+            })
+        })
+        .collect()
 }
 
 /// One subscriber's delivery loop.
@@ -215,16 +277,16 @@ pub struct Worker {
 type Attempted = (DueDelivery, Result<(), String>);
 
 impl Worker {
-    /// A worker for `subscriber` woken through `wakers`.
+    /// A worker for `subscriber`, fed and woken through its inbox in `inboxes`.
     pub fn new(
         subscriber: Subscriber,
         store: Arc<dyn EventStore>,
         settings: DeliverySettings,
         http: reqwest::Client,
-        wakers: &Wakers,
+        inboxes: &Inboxes,
         metrics: Metrics,
     ) -> Self {
-        let inbox = wakers.of(&subscriber.name);
+        let inbox = inboxes.of(&subscriber.name);
         Self {
             subscriber,
             store,
@@ -361,12 +423,7 @@ impl Worker {
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
         let due = self
             .store
-            .claim(
-                name,
-                now,
-                now + millis(lease_for(self.settings.timeout)),
-                limit,
-            )
+            .claim(name, now, now + self.settings.lease_ms(), limit)
             .await?;
         if due.len() == room {
             return Ok((due, Duration::ZERO));
@@ -407,13 +464,21 @@ impl Worker {
         let name = self.subscriber.name.as_str();
         self.store.mark_delivered(name, event_ids, now_ms()).await?;
         tracing::debug!(subscriber = name, events = ?event_ids, "delivered");
+        self.count("delivered", event_ids.len() as u64);
+        Ok(())
+    }
+
+    /// Counts `n` attempts with `outcome` (`delivered`, `retried`, `dead`).
+    fn count(&self, outcome: &str, n: u64) {
         self.metrics.add(
             "event_bus_delivery_attempts_total",
             "Delivery attempts by outcome.",
-            &[("subscriber", name), ("outcome", "delivered")],
-            event_ids.len() as u64,
+            &[
+                ("subscriber", self.subscriber.name.as_str()),
+                ("outcome", outcome),
+            ],
+            n,
         );
-        Ok(())
     }
 
     /// Records a failed attempt: retried after its backoff, or dead-lettered.
@@ -423,7 +488,7 @@ impl Worker {
         let id = d.event_id.as_str();
         let attempts = d.attempts.saturating_add(1);
         let wait = self.settings.backoff.delay(attempts.saturating_sub(1));
-        let retry_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        let retry_at = now.saturating_add(millis(wait));
         let max = self.settings.max_attempts;
         match self
             .store
@@ -432,19 +497,11 @@ impl Worker {
         {
             Some(DeliveryStatus::Dead) => {
                 tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
-                self.metrics.incr(
-                    "event_bus_delivery_attempts_total",
-                    "Delivery attempts by outcome.",
-                    &[("subscriber", name), ("outcome", "dead")],
-                );
+                self.count("dead", 1);
             }
             Some(_) => {
                 tracing::info!(subscriber = name, event_id = id, attempts, retry_in_ms = wait.as_millis() as u64, error = %error, "delivery failed, will retry");
-                self.metrics.incr(
-                    "event_bus_delivery_attempts_total",
-                    "Delivery attempts by outcome.",
-                    &[("subscriber", name), ("outcome", "retried")],
-                );
+                self.count("retried", 1);
             }
             None => tracing::debug!(
                 subscriber = name,

@@ -9,7 +9,7 @@ pub mod state;
 pub mod store;
 
 use config::Config;
-use delivery::{DeliverySettings, Wakers, Worker};
+use delivery::{DeliverySettings, Inboxes, Worker};
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use state::AppState;
@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 pub struct App {
     state: AppState,
     config: Config,
+    settings: DeliverySettings,
 }
 
 impl App {
@@ -46,7 +47,7 @@ impl App {
         // Cancelled with `shutdown`, or alone if serving fails (never cancel the caller's token:
         // the launcher may share it between services).
         let stop_workers = shutdown.child_token();
-        let settings = self.delivery_settings();
+        let settings = self.settings.clone();
         let http = shared::client::http_client(self.config.delivery_timeout);
         for sub in self.config.subscribers.iter().cloned() {
             let worker = Worker::new(
@@ -54,7 +55,7 @@ impl App {
                 self.state.store.clone(),
                 settings.clone(),
                 http.clone(),
-                &self.state.wakers,
+                &self.state.inboxes,
                 self.state.metrics.clone(),
             );
             workers.spawn(worker.run(stop_workers.clone()));
@@ -69,25 +70,27 @@ impl App {
         served?;
         Ok(())
     }
+}
 
-    fn delivery_settings(&self) -> DeliverySettings {
-        DeliverySettings {
-            max_attempts: self.config.max_attempts,
-            backoff: Backoff {
-                initial: self.config.backoff_initial,
-                max: self.config.backoff_max,
-                factor: 2.0,
-            },
-            timeout: self.config.delivery_timeout,
-            internal_token: self.config.common.internal_token.clone(),
-            concurrency: self.config.delivery_concurrency,
-        }
+/// The delivery settings `config` gives.
+fn delivery_settings(config: &Config) -> DeliverySettings {
+    DeliverySettings {
+        max_attempts: config.max_attempts,
+        backoff: Backoff {
+            initial: config.backoff_initial,
+            max: config.backoff_max,
+            factor: 2.0,
+        },
+        timeout: config.delivery_timeout,
+        internal_token: config.common.internal_token.clone(),
+        concurrency: config.delivery_concurrency,
     }
 }
 
 /// Connects the store (runs migrations), builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo).await?;
+    let settings = delivery_settings(&config);
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let probed = store.clone();
     let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
@@ -99,12 +102,12 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         health,
         store,
         subscribers: Arc::new(config.subscribers.clone()),
-        wakers: Wakers::new(
-            &config.subscribers,
-            config.delivery_concurrency,
-            config.delivery_timeout,
-        ),
+        inboxes: Inboxes::new(&config.subscribers, &settings),
         metrics: shared::metrics::Metrics::new("event-bus"),
     };
-    Ok(App { state, config })
+    Ok(App {
+        state,
+        config,
+        settings,
+    })
 }

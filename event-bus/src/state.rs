@@ -1,6 +1,6 @@
 //! The application state handed to every handler.
 
-use crate::delivery::Wakers;
+use crate::delivery::Inboxes;
 use crate::domain::Subscriber;
 use crate::store::EventStore;
 use shared::metrics::Metrics;
@@ -17,8 +17,8 @@ pub struct AppState {
     pub store: Arc<dyn EventStore>,
     /// Configured subscribers (deliveries are created for each).
     pub subscribers: Arc<Vec<Subscriber>>,
-    /// Wakes the delivery workers when events arrive or are replayed.
-    pub wakers: Wakers,
+    /// The delivery workers' inboxes: publishes hand deliveries over and wake them.
+    pub inboxes: Inboxes,
     /// Request and delivery counters for `/metrics`.
     pub metrics: Metrics,
 }

@@ -342,3 +342,35 @@ async fn a_stopping_bus_gives_back_the_deliveries_it_had_in_flight() {
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn one_attempt_at_a_time_keeps_arrival_order_for_events_published_while_it_works() {
+    let (server, seen) = holding_stub(std::time::Duration::from_millis(100)).await;
+    let subs = format!("ordered={}", server.url);
+    let app = spawn_app(&[
+        ("EVENT_SUBSCRIBERS", subs.as_str()),
+        ("DELIVERY_CONCURRENCY", "1"),
+    ])
+    .await;
+    let publish = |i: u32| {
+        let body = json!({"id": format!("o-{i}"), "type": "OrderCreated", "data": {}});
+        let app = &app;
+        async move { assert_eq!(app.publish(&body).await.status(), 202) }
+    };
+    for i in 1..=6 {
+        publish(i).await;
+    }
+    // Once the second is being delivered, publish the seventh: it must still come after the
+    // sixth, however the six before it are queued.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.lock().unwrap().2.len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no second delivery");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    publish(7).await;
+    app.wait_for_event("o-7", |e| delivery(e, "ordered")["status"] == "delivered")
+        .await;
+    let ids = seen.lock().unwrap().2.clone();
+    let expected: Vec<String> = (1..=7).map(|i| format!("o-{i}")).collect();
+    assert_eq!(ids, expected);
+}

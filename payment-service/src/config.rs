@@ -79,7 +79,7 @@ impl Config {
             event_bus_url,
             retry_budget,
             attempt_timeout,
-            concurrency: concurrency.clamp(1, 10_000),
+            concurrency,
             simulation: SimulationConfig {
                 latency_min,
                 latency_max,

@@ -185,6 +185,13 @@ impl EncodedBody {
         }
     }
 
+    /// The framing alone, as one value to store.
+    pub fn framed(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.framed_len());
+        self.write_to(&mut out);
+        out.freeze()
+    }
+
     /// Reads what [`write_to`](Self::write_to) wrote; the forms share `framed`'s memory. `None`
     /// when the lengths do not add up.
     pub fn read_from(framed: Bytes) -> Option<Self> {

@@ -62,6 +62,17 @@ fn layered(route: Router) -> Router {
     )
 }
 
+/// The standard layers around a route answering `answer` as stored.
+fn serving(answer: EncodedBody) -> Router {
+    layered(Router::new().route(
+        "/x",
+        get(move |accepted: AcceptedCoding| {
+            let answer = answer.clone();
+            async move { answer.respond(accepted) }
+        }),
+    ))
+}
+
 async fn call(app: &Router, method: Method, accept: Option<&str>) -> (HeaderMap, Bytes) {
     let mut req = Request::builder().uri("/x").method(method);
     if let Some(a) = accept {
@@ -168,14 +179,7 @@ fn framing_round_trips_without_copying_and_refuses_bad_lengths() {
 #[tokio::test]
 async fn stored_forms_pass_the_standard_layers_unchanged() {
     let stored = EncodedBody::new(body(15_000));
-    let answer = stored.clone();
-    let app = layered(Router::new().route(
-        "/x",
-        get(move |accepted: AcceptedCoding| {
-            let answer = answer.clone();
-            async move { answer.respond(accepted) }
-        }),
-    ));
+    let app = serving(stored.clone());
     for (accept, coding) in [
         (Some("gzip"), Coding::Gzip),
         (Some("gzip, br"), Coding::Br),
@@ -211,14 +215,7 @@ async fn stored_forms_pass_the_standard_layers_unchanged() {
 #[tokio::test]
 async fn small_stored_answers_are_sent_as_they_are_without_vary() {
     let stored = EncodedBody::new(Bytes::from_static(b"{\"success\":true}"));
-    let answer = stored.clone();
-    let app = layered(Router::new().route(
-        "/x",
-        get(move |accepted: AcceptedCoding| {
-            let answer = answer.clone();
-            async move { answer.respond(accepted) }
-        }),
-    ));
+    let app = serving(stored.clone());
     let (headers, bytes) = call(&app, Method::GET, Some("gzip, br")).await;
     assert_eq!(&bytes, stored.identity());
     assert_eq!(headers.get(header::CONTENT_ENCODING), None);
@@ -229,14 +226,7 @@ async fn small_stored_answers_are_sent_as_they_are_without_vary() {
 async fn an_uncompressed_answer_is_left_to_the_compression_layer() {
     let sent = EncodedBody::uncompressed(body(15_000));
     assert_eq!(sent.form(Coding::Gzip), None);
-    let answer = sent.clone();
-    let app = layered(Router::new().route(
-        "/x",
-        get(move |accepted: AcceptedCoding| {
-            let answer = answer.clone();
-            async move { answer.respond(accepted) }
-        }),
-    ));
+    let app = serving(sent.clone());
     let (headers, bytes) = call(&app, Method::GET, Some("gzip")).await;
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
     assert_eq!(gunzip(&bytes), sent.identity().as_ref());

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 
-command -v python3 >/dev/null || { echo "missing python3" >&2; exit 1; }
+need python3
 cargo build --release -q --bin ecommerce
 BINS=("${CARGO_TARGET_DIR:-target}/release/ecommerce" "$@")
 

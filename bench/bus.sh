@@ -24,20 +24,17 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk curl python3 taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need wrk curl python3 taskset
 cargo build --release -q -p event-bus --bin event-bus --example bench_subscriber --example bench_client
 BIN="${CARGO_TARGET_DIR:-target}/release"
 EVENT_BUS_BIN=${EVENT_BUS_BIN:-$BIN/event-bus}
 read -r BUS_PORT S1 S2 S3 S0 < <(free_ports 5)
-TOKEN=bench-internal-token-0123456789abcdef
+TOKEN=$INTERNAL_TOKEN
 
 taskset -c 1 "$BIN/examples/bench_subscriber" "$S1" "$S2" "$S3" "$S0" >"$WORK/stubs.log" 2>&1 &
 PIDS+=($!)
 # shellcheck disable=SC2086
-env JWT_SECRET=bench-jwt-secret-0123456789abcdef0123 ENCRYPTION_KEY=12345678901234567890123456789012 \
-  INTERNAL_TOKEN="$TOKEN" PORT="$BUS_PORT" DATABASE_URL="sqlite://$WORK/events.db" RUST_LOG=warn \
+env "${SERVICE_ENV[@]}" PORT="$BUS_PORT" DATABASE_URL="sqlite://$WORK/events.db" \
   HEALTH_REFRESH_MS=100 EVENT_SUBSCRIBERS="s1=http://127.0.0.1:$S1,s2=http://127.0.0.1:$S2,s3=http://127.0.0.1:$S3" \
   ${BUS_ENV:-} taskset -c 0 "$EVENT_BUS_BIN" >"$WORK/bus.log" 2>&1 &
 PIDS+=($!)
@@ -73,7 +70,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["x-internal-token"] = "$TOKEN"
 LUA
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now_ms() { date +%s%3N; }
 health() { curl -fsS "http://127.0.0.1:$BUS_PORT/health"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }

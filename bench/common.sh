@@ -1,14 +1,19 @@
-# Shared by the bench scripts (sourced): free ports, a work directory cleaned up on exit with every
-# process started, the gateway's environment, the header set nginx adds to match the gateway, and
-# waiting for a URL to answer.
+# Shared by the bench scripts (sourced): tool checks, free ports, a work directory cleaned up on
+# exit with every process started, the services' and the gateway's environment, a stand-in for the
+# services a service started alone asks, bench access tokens, the header set nginx adds to match
+# the gateway, medians, CPU and memory of a process, and waiting for a URL to answer.
+
+# need TOOL...: fails naming the first tool missing.
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
+  done
+}
 
 # prepare TOOL...: fails naming a missing tool, builds the gateway and the trivial upstream, and
 # sets BIN to where they are.
 prepare() {
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null ||
-      { echo "missing $tool (apt-get install -y wrk nginx valgrind curl python3)" >&2; exit 1; }
-  done
+  need "$@"
   cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
   BIN="${CARGO_TARGET_DIR:-target}/release"
 }
@@ -33,15 +38,65 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The gateway's settings for a run against the upstream on $UP_PORT: logging at warn (nginx runs with
-# access_log off) and a read limit so high that every request is counted but none refused.
-GATEWAY_ENV=(
-  JWT_SECRET=bench-jwt-secret-0123456789abcdef0123
+# The secrets and log level of every service a bench starts alone (bench_token signs with the same
+# JWT secret; INTERNAL_TOKEN is what internal calls send).
+BENCH_JWT_SECRET=bench-jwt-secret-0123456789abcdef0123
+INTERNAL_TOKEN=bench-internal-token-0123456789abcdef
+SERVICE_ENV=(
+  JWT_SECRET=$BENCH_JWT_SECRET
   ENCRYPTION_KEY=12345678901234567890123456789012
-  INTERNAL_TOKEN=bench-internal-token-0123456789abcdef
-  RATE_LIMIT_READ=1000000000/900
+  INTERNAL_TOKEN=$INTERNAL_TOKEN
   RUST_LOG=warn
 )
+
+# The gateway's settings for a run against the upstream on $UP_PORT: logging at warn (nginx runs with
+# access_log off) and a read limit so high that every request is counted but none refused.
+GATEWAY_ENV=("${SERVICE_ENV[@]}" RATE_LIMIT_READ=1000000000/900)
+
+# stub_peers PORT: a stand-in on PORT for the services a service started alone calls: every
+# session is live (GET /internal/sessions/:sid, and /health), every event accepted (POST /events).
+stub_peers() {
+  python3 - "$1" >"$WORK/stub-$1.log" 2>&1 <<'PY' &
+import http.server, sys
+class Stub(http.server.BaseHTTPRequestHandler):
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.answer(200, b'{"success":true,"data":{"revoked":false}}')
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.answer(202, b'{"success":true}')
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Stub).serve_forever()
+PY
+  PIDS+=($!)
+}
+
+# bench_token ROLE USER_ID: an access token signed as the auth service signs them (HS256, same
+# claims, session `bench-session`, 15 minutes).
+bench_token() {
+  python3 - "$BENCH_JWT_SECRET" "$1" "$2" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+secret, role, user = sys.argv[1:4]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+now = int(time.time())
+claims = {"userId": user, "role": role, "iat": now, "nbf": now, "exp": now + 900, "jti": "bench",
+          "iss": "ecommerce-auth", "aud": "ecommerce-api", "sid": "bench-session"}
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+print(head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest()))
+PY
+}
+
+# median NUMBER...: their median.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# cpu_ticks PID: the user and system CPU time a process has used, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # nginx directives adding the response headers the gateway adds (helmet's set and a request id).
 NGINX_SAME_HEADERS=$(cat <<'NGINX'

@@ -44,7 +44,6 @@ wait_for "http://127.0.0.1:$NGX2_PORT$PATH_UNDER_TEST"
 rps() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 PORTS=("$UP_PORT" "$GW_PORT" "$GW2_PORT" "$NGX_PORT" "$NGX2_PORT")
 # Warm up every path (connection pools, caches), then measure in alternation.

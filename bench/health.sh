@@ -15,9 +15,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk curl taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need wrk curl taskset
 if [ -z "${ECOMMERCE_BIN:-}" ]; then
   cargo build --release -q --bin ecommerce
   ECOMMERCE_BIN="${CARGO_TARGET_DIR:-target}/release/ecommerce"
@@ -34,7 +32,6 @@ IDLE_RSS=$(rss "$LAUNCHER")
 rps() {
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$1" "$2" | awk '/Requests\/sec/ {print $2}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 TARGETS=(http://127.0.0.1:3000/health http://127.0.0.1:4002/health)
 for t in "${TARGETS[@]}"; do rps 2s "$t" >/dev/null; done

@@ -14,9 +14,7 @@ CONNECTIONS=${CONNECTIONS:-8}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk curl taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need wrk curl taskset
 cargo build --release -q --bin ecommerce -p stack
 cargo build --release -q -p auth-service --example hash_time
 BIN="${CARGO_TARGET_DIR:-target}/release"

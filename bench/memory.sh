@@ -16,9 +16,7 @@ PAYMENT_LATENCY_MS=${PAYMENT_LATENCY_MS:-20}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk curl python3 taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
-done
+need wrk curl python3 taskset
 if [ -z "${ECOMMERCE_BIN:-}" ]; then
   cargo build --release -q --bin ecommerce
   ECOMMERCE_BIN=${CARGO_TARGET_DIR:-target}/release/ecommerce

@@ -37,10 +37,9 @@ flow() {
 }
 flow 4 3 5 >/dev/null # warm-up
 ONE=$(flow 1 "$SECONDS_ONE" "$POLL_ONE_MS")
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$LAUNCHER/stat"; }
-T0=$(cpu_ticks) S0=$(date +%s%3N)
+T0=$(cpu_ticks "$LAUNCHER") S0=$(date +%s%3N)
 MANY=$(flow "$CLIENTS" "$SECONDS_MANY" "$POLL_MANY_MS")
-T1=$(cpu_ticks) S1=$(date +%s%3N)
+T1=$(cpu_ticks "$LAUNCHER") S1=$(date +%s%3N)
 RSS=$(rss "$LAUNCHER")
 echo "$ONE"
 echo "$MANY"

@@ -23,9 +23,7 @@ THREADS=${THREADS:-1}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk sqlite3 python3 curl; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
-done
+need wrk sqlite3 python3 curl
 if [[ -z "${ORDER_SERVICE_BIN:-}" ]]; then
   cargo build --release -q -p order-service --bin order-service
   ORDER_SERVICE_BIN="${CARGO_TARGET_DIR:-target}/release/order-service"
@@ -37,30 +35,10 @@ SERVER_CPU=0
 CLIENT_CPU=$((CPUS > 1 ? CPUS - 1 : 0))
 read -r STUB_PORT EMPTY_PORT FULL_PORT < <(free_ports 3)
 
-python3 - "$STUB_PORT" > "$WORK/stub.log" 2>&1 <<'PY' &
-import http.server, sys
-class Stub(http.server.BaseHTTPRequestHandler):
-    def answer(self, status, body):
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_GET(self):  # GET /internal/sessions/:sid, and /health
-        self.answer(200, b'{"success":true,"data":{"revoked":false}}')
-    def do_POST(self):  # POST /events from the outbox relay
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.answer(202, b'{"success":true}')
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Stub).serve_forever()
-PY
-PIDS+=($!)
+stub_peers "$STUB_PORT"
 
-JWT_SECRET=bench-jwt-secret-0123456789abcdef0123
 start_service() { # PORT DB
-  env JWT_SECRET="$JWT_SECRET" ENCRYPTION_KEY=12345678901234567890123456789012 \
-    INTERNAL_TOKEN=bench-internal-token-0123456789abcdef RUST_LOG=warn PORT="$1" \
+  env "${SERVICE_ENV[@]}" PORT="$1" \
     DATABASE_URL="sqlite://$2" AUTH_SERVICE_URL="http://127.0.0.1:$STUB_PORT" \
     EVENT_BUS_URL="http://127.0.0.1:$STUB_PORT" PRODUCT_SERVICE_URL="http://127.0.0.1:$STUB_PORT" \
     taskset -c "$SERVER_CPU" "$ORDER_SERVICE_BIN" >> "$WORK/order-$1.log" 2>&1 &
@@ -95,17 +73,7 @@ seed "$WORK/full.db" 0 "$OWN" 0
 seed "$WORK/full.db" $((OTHERS / 10 > 0 ? OTHERS / 10 : 1)) "$OTHERS" 100000000
 
 # An access token for the user, signed like the auth service signs them (HS256, same claims).
-TOKEN=$(python3 - "$JWT_SECRET" "$USER_ID" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-now = int(time.time())
-claims = {"userId": sys.argv[2], "role": "user", "iat": now, "nbf": now, "exp": now + 900,
-          "jti": "bench", "iss": "ecommerce-auth", "aud": "ecommerce-api", "sid": "bench-session"}
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
-sig = hmac.new(sys.argv[1].encode(), head.encode(), hashlib.sha256).digest()
-print(head + "." + b64(sig))
-PY
-)
+TOKEN=$(bench_token user "$USER_ID")
 
 # Both services must answer the same page: the user's own orders, newest first.
 for port in "$EMPTY_PORT" "$FULL_PORT"; do
@@ -128,7 +96,6 @@ measure() {
          /Requests\/sec/ { rps = $2 }
          END { printf "%.3f %.0f\n", p50, rps }'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for port in "$EMPTY_PORT" "$FULL_PORT"; do measure "$port" >/dev/null; done # warm up
 : > "$WORK/wrk.log"

@@ -25,9 +25,7 @@ PRODUCTS=${PRODUCTS:-20}
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
 source bench/common.sh
-for tool in wrk nginx python3 curl; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
-done
+need wrk nginx python3 curl
 if [[ -z "${PRODUCT_SERVICE_BIN:-}" || -z "${API_GATEWAY_BIN:-}" ]]; then
   cargo build --release -q -p product-service --bin product-service -p api-gateway --bin api-gateway
 fi
@@ -40,25 +38,9 @@ SERVER_CPU=0
 CLIENT_CPU=$((CPUS > 1 ? CPUS - 1 : 0))
 read -r STUB_PORT PS_PORT GW_PORT NGX_PORT NGX_PROXY_PORT < <(free_ports 5)
 
-python3 - "$STUB_PORT" > "$WORK/stub.log" 2>&1 <<'PY' &
-import http.server, sys
-class Stub(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # GET /internal/sessions/:sid, and /health
-        body = b'{"success":true,"data":{"revoked":false}}'
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Stub).serve_forever()
-PY
-PIDS+=($!)
+stub_peers "$STUB_PORT"
 
-JWT_SECRET=bench-jwt-secret-0123456789abcdef0123
-env JWT_SECRET="$JWT_SECRET" ENCRYPTION_KEY=12345678901234567890123456789012 \
-  INTERNAL_TOKEN=bench-internal-token-0123456789abcdef RUST_LOG=warn PORT="$PS_PORT" \
+env "${SERVICE_ENV[@]}" PORT="$PS_PORT" \
   DATABASE_URL="sqlite://$WORK/products.db" AUTH_SERVICE_URL="http://127.0.0.1:$STUB_PORT" \
   taskset -c "$SERVER_CPU" "$PRODUCT_SERVICE_BIN" >> "$WORK/product.log" 2>&1 &
 PIDS+=($!)
@@ -71,16 +53,9 @@ wait_for "http://127.0.0.1:$GW_PORT/api/products"
 
 # PRODUCTS products with varied text (seeded, so every run serves the same page), created by an
 # admin whose token is signed like the auth service signs them.
-python3 - "$JWT_SECRET" "http://127.0.0.1:$PS_PORT" "$PRODUCTS" <<'PY'
-import base64, hashlib, hmac, json, random, sys, time, urllib.request
-secret, base, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-now = int(time.time())
-claims = {"userId": "64b7f0c2a1b2c3d4e5f60001", "role": "admin", "iat": now, "nbf": now,
-          "exp": now + 900, "jti": "bench", "iss": "ecommerce-auth", "aud": "ecommerce-api",
-          "sid": "bench-session"}
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
-token = head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
+python3 - "$(bench_token admin 64b7f0c2a1b2c3d4e5f60001)" "http://127.0.0.1:$PS_PORT" "$PRODUCTS" <<'PY'
+import json, random, sys, urllib.request
+token, base, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rng = random.Random(7)
 words = ("sturdy light compact wireless premium steel oak cotton quiet fast smart classic "
          "portable durable soft bright warm modern vintage ergonomic waterproof rechargeable "
@@ -177,7 +152,6 @@ rps() {
   taskset -c "$CLIENT_CPU" wrk "${args[@]}" "$1" | tee -a "$WORK/wrk.log" |
     awk '/Requests\/sec/ {print $2}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 NAMES=(plain gzip br nginx gateway proxy)
 declare -A URL=([plain]=$LIST [gzip]=$LIST [br]=$LIST [nginx]=$STATIC [gateway]=$VIA_GATEWAY

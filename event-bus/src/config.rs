@@ -1,7 +1,7 @@
 //! The event bus configuration: the common keys, the database, the subscribers and the delivery
 //! schedule. The only place that reads the environment.
 
-use crate::domain::Subscriber;
+use crate::domain::{parse_subscription, Subscriber};
 use shared::config::{ConfigError, Env};
 use shared::platform::CommonConfig;
 use std::time::Duration;
@@ -13,7 +13,9 @@ pub struct Config {
     pub common: CommonConfig,
     /// `DATABASE_URL` (default `sqlite://data/events.db`).
     pub database_url: String,
-    /// `EVENT_SUBSCRIBERS`: comma-separated `url` or `name=url` entries.
+    /// `EVENT_SUBSCRIBERS`: comma-separated `url` or `name=url` entries; `EVENT_SUBSCRIPTIONS`:
+    /// comma-separated `name=Type|Type…` entries limiting a subscriber to those event types (one
+    /// not listed receives every event).
     pub subscribers: Vec<Subscriber>,
     /// `DELIVERY_MAX_ATTEMPTS` (default 10): attempts before a delivery is dead-lettered.
     pub max_attempts: u32,
@@ -43,6 +45,24 @@ impl Config {
                 )),
                 Ok(s) => subscribers.push(s),
                 Err(e) => r.problem(format!("EVENT_SUBSCRIBERS: {e}")),
+            }
+        }
+        for entry in r.list("EVENT_SUBSCRIPTIONS") {
+            let problem = match parse_subscription(&entry) {
+                Ok((name, types)) => match subscribers.iter_mut().find(|s| s.name == name) {
+                    Some(s) if s.types.is_some() => Some(format!("{name:?} is listed twice")),
+                    Some(s) => {
+                        s.types = Some(types);
+                        None
+                    }
+                    None => Some(format!(
+                        "{name:?} is not a subscriber named in EVENT_SUBSCRIBERS"
+                    )),
+                },
+                Err(e) => Some(e),
+            };
+            if let Some(p) = problem {
+                r.problem(format!("EVENT_SUBSCRIPTIONS: {p}"));
             }
         }
         let max_attempts: u32 = r.parse("DELIVERY_MAX_ATTEMPTS", 10);
@@ -112,6 +132,44 @@ mod tests {
         let c = Config::from_env(&e).unwrap();
         let names: Vec<_> = c.subscribers.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["orders", "payment-service:4004"]);
+        assert!(c.subscribers.iter().all(|s| s.types.is_none()));
+    }
+
+    #[test]
+    fn subscriptions_limit_named_subscribers_to_their_types() {
+        let e = env()
+            .with(
+                "EVENT_SUBSCRIBERS",
+                "orders=http://order-service:4003,payments=http://payment-service:4004,audit=http://a:1",
+            )
+            .with(
+                "EVENT_SUBSCRIPTIONS",
+                "orders=PaymentProcessed|PaymentFailed, payments=OrderCreated",
+            );
+        let c = Config::from_env(&e).unwrap();
+        let types: Vec<_> = c.subscribers.iter().map(|s| s.types.clone()).collect();
+        assert_eq!(
+            types,
+            [
+                Some(vec!["PaymentProcessed".into(), "PaymentFailed".into()]),
+                Some(vec!["OrderCreated".into()]),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn a_subscription_of_an_unknown_or_repeated_subscriber_is_refused() {
+        let e = env()
+            .with("EVENT_SUBSCRIBERS", "orders=http://order-service:4003")
+            .with(
+                "EVENT_SUBSCRIPTIONS",
+                "orders=A,orders=B,nobody=A,orders=bad type",
+            );
+        let err = Config::from_env(&e).unwrap_err();
+        let text = err.problems.join("\n");
+        assert_eq!(err.problems.len(), 3, "{text}");
+        assert!(text.contains("listed twice") && text.contains("\"nobody\" is not a subscriber"));
     }
 
     #[test]

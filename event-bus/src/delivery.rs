@@ -7,7 +7,7 @@
 //! kept-alive connections; the acknowledgements that completed together are recorded in one
 //! store write.
 
-use crate::domain::{delivery_body, DeliveryStatus, DueDelivery, Subscriber};
+use crate::domain::{delivery_body, DeliveryStatus, DueDelivery, Subscriber, Subscription};
 use crate::store::EventStore;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
@@ -129,10 +129,12 @@ impl Inbox {
     }
 }
 
-/// The inboxes of the subscribers' workers, and the lease of a delivery handed over.
+/// The subscriptions and the inboxes of the subscribers' workers, and the lease of a delivery
+/// handed over.
 #[derive(Clone, Default)]
 pub struct Inboxes {
-    inboxes: Arc<Vec<(String, Arc<Inbox>)>>,
+    inboxes: Arc<Vec<(Subscription, Arc<Inbox>)>>,
+    subscriptions: Arc<Vec<Subscription>>,
     lease_ms: i64,
 }
 
@@ -146,11 +148,12 @@ impl Inboxes {
                     capacity: settings.inbox_capacity(),
                     ..Inbox::default()
                 };
-                (s.name.clone(), Arc::new(inbox))
+                (s.subscription(), Arc::new(inbox))
             })
             .collect();
         Self {
             inboxes: Arc::new(inboxes),
+            subscriptions: Arc::new(subscribers.iter().map(Subscriber::subscription).collect()),
             lease_ms: settings.lease_ms(),
         }
     }
@@ -163,7 +166,13 @@ impl Inboxes {
         }
     }
 
-    /// Stores `events` with a delivery to each of `subscribers`. While workers take handed-over
+    /// Who receives which events: one subscription per subscriber.
+    pub fn subscriptions(&self) -> &[Subscription] {
+        &self.subscriptions
+    }
+
+    /// Stores `events` with a delivery to each subscriber that wants its type. While workers take
+    /// handed-over
     /// deliveries, the new ones are stored leased to this process and handed straight to them
     /// (no worker claims them from the store); those a worker cannot take are given back to the
     /// store, due at once. Otherwise the workers are woken to claim them. Returns the ids newly
@@ -172,7 +181,6 @@ impl Inboxes {
         &self,
         store: &dyn EventStore,
         events: &[EventEnvelope],
-        subscribers: &[String],
     ) -> Result<Vec<String>, StoreError> {
         let now = now_ms();
         let hand_over = self.inboxes.iter().any(|(_, i)| i.takes_handovers());
@@ -182,7 +190,7 @@ impl Inboxes {
             now
         };
         let stored = store
-            .append_leased(events, subscribers, now, due_at)
+            .append_leased(events, &self.subscriptions, now, due_at)
             .await?;
         if stored.is_empty() {
             return Ok(stored);
@@ -199,25 +207,26 @@ impl Inboxes {
         Ok(stored)
     }
 
-    /// Offers each subscriber's worker the new deliveries; gives back to the store, due at `now`,
-    /// those it cannot take (every subscriber is served even if one give-back fails; the first
-    /// failure is returned).
+    /// Offers each subscriber's worker the new deliveries of the types it wants; gives back to the
+    /// store, due at `now`, those it cannot take (every subscriber is served even if one give-back
+    /// fails; the first failure is returned).
     async fn hand_over(
         &self,
         store: &dyn EventStore,
-        deliveries: &[DueDelivery],
+        deliveries: &[(&str, DueDelivery)],
         now: i64,
     ) -> Result<(), StoreError> {
         let mut outcome = Ok(());
-        for (name, inbox) in self.inboxes.iter() {
+        for (subscription, inbox) in self.inboxes.iter() {
             let refused: Vec<String> = deliveries
                 .iter()
-                .filter_map(|d| inbox.offer(d.clone()).err().map(|d| d.event_id))
+                .filter(|(event_type, _)| subscription.wants(event_type))
+                .filter_map(|(_, d)| inbox.offer(d.clone()).err().map(|d| d.event_id))
                 .collect();
             if refused.is_empty() {
                 continue;
             }
-            if let Err(e) = store.release(name, &refused, now).await {
+            if let Err(e) = store.release(&subscription.name, &refused, now).await {
                 if outcome.is_ok() {
                     outcome = Err(e);
                 }
@@ -230,17 +239,18 @@ impl Inboxes {
     fn of(&self, name: &str) -> Arc<Inbox> {
         self.inboxes
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(s, _)| s.name == name)
             .map(|(_, i)| i.clone())
             .unwrap_or_default()
     }
 }
 
-/// The first deliveries of the newly `stored` events, in the order given (a repeated id once).
-fn fresh_deliveries(
-    events: &[EventEnvelope],
+/// The first deliveries of the newly `stored` events with their types, in the order given (a
+/// repeated id once).
+fn fresh_deliveries<'e>(
+    events: &'e [EventEnvelope],
     stored: &[String],
-) -> Result<Vec<DueDelivery>, StoreError> {
+) -> Result<Vec<(&'e str, DueDelivery)>, StoreError> {
     let new: HashSet<&str> = stored.iter().map(String::as_str).collect();
     let mut seen = HashSet::new();
     events
@@ -248,11 +258,12 @@ fn fresh_deliveries(
         .filter(|e| new.contains(e.id.as_str()) && seen.insert(e.id.as_str()))
         .map(|e| {
             let data = serde_json::to_string(&e.data)?;
-            Ok(DueDelivery {
+            let delivery = DueDelivery {
                 event_id: e.id.clone(),
                 attempts: 0,
                 body: delivery_body(&e.id, &e.event_type, &data, &e.occurred_at, &e.source),
-            })
+            };
+            Ok((e.event_type.as_str(), delivery))
         })
         .collect()
 }

@@ -13,7 +13,6 @@ use delivery::{DeliverySettings, Inboxes, Worker};
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use state::AppState;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -101,7 +100,6 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         common,
         health,
         store,
-        subscribers: Arc::new(config.subscribers.clone()),
         inboxes: Inboxes::new(&config.subscribers, &settings),
         metrics: shared::metrics::Metrics::new("event-bus"),
     };

@@ -1,7 +1,6 @@
 //! The application state handed to every handler.
 
 use crate::delivery::Inboxes;
-use crate::domain::Subscriber;
 use crate::store::EventStore;
 use shared::metrics::Metrics;
 use std::sync::Arc;
@@ -15,19 +14,11 @@ pub struct AppState {
     pub health: shared::health::HealthView,
     /// Event log and deliveries.
     pub store: Arc<dyn EventStore>,
-    /// Configured subscribers (deliveries are created for each).
-    pub subscribers: Arc<Vec<Subscriber>>,
-    /// The delivery workers' inboxes: publishes hand deliveries over and wake them.
+    /// The subscriptions and the delivery workers' inboxes: publishes store deliveries for the
+    /// subscribers that want them, hand them over and wake the workers.
     pub inboxes: Inboxes,
     /// Request and delivery counters for `/metrics`.
     pub metrics: Metrics,
-}
-
-impl AppState {
-    /// Subscriber names, the keys of delivery rows.
-    pub fn subscriber_names(&self) -> Vec<String> {
-        self.subscribers.iter().map(|s| s.name.clone()).collect()
-    }
 }
 
 shared::impl_common_from_ref!(AppState, common);

@@ -3,6 +3,7 @@
 //! indexes. Skipped without `MONGO_TEST_URL`.
 #![allow(clippy::unwrap_used)]
 
+use event_bus::domain::Subscription;
 use event_bus::store::StoreError;
 use serde_json::json;
 use shared::events::EventEnvelope;
@@ -52,7 +53,7 @@ async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reach
         source: "order-service".into(),
     };
     let stored = store
-        .append(&[event], &["orders".to_string()], 1)
+        .append(&[event], &[Subscription::all("orders")], 1)
         .await
         .unwrap();
     assert_eq!(stored, ["late-1"]);

@@ -26,6 +26,21 @@ pub mod types {
     pub const PAYMENT_FAILED: &str = "PaymentFailed";
     /// A payment was refunded.
     pub const PAYMENT_REFUNDED: &str = "PaymentRefunded";
+    /// Every type above.
+    pub const ALL: [&str; 6] = [
+        ORDER_CREATED,
+        ORDER_UPDATED,
+        ORDER_CANCELLED,
+        PAYMENT_PROCESSED,
+        PAYMENT_FAILED,
+        PAYMENT_REFUNDED,
+    ];
+    /// The types the order service acts on (the rest it acknowledges and ignores): its
+    /// subscription on the bus.
+    pub const ORDER_SERVICE_CONSUMES: [&str; 3] =
+        [PAYMENT_PROCESSED, PAYMENT_FAILED, PAYMENT_REFUNDED];
+    /// The types the payment service acts on: its subscription on the bus.
+    pub const PAYMENT_SERVICE_CONSUMES: [&str; 2] = [ORDER_CREATED, ORDER_CANCELLED];
 }
 
 /// An event as stored and delivered: `{id, type, data, occurredAt, source}`.

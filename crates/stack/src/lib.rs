@@ -148,7 +148,8 @@ impl Stack {
                     url(Service::Orders),
                     url(Service::Payments)
                 ),
-            );
+            )
+            .with_default("EVENT_SUBSCRIPTIONS", default_subscriptions());
         let mongo = env
             .get("DATABASE_URL")
             .filter(|u| u.starts_with("mongodb"))
@@ -301,4 +302,14 @@ impl Stack {
         }
         Ok(())
     }
+}
+
+/// Each service's subscription on the bus: only the event types it acts on are delivered to it.
+pub fn default_subscriptions() -> String {
+    use shared::events::types::{ORDER_SERVICE_CONSUMES, PAYMENT_SERVICE_CONSUMES};
+    format!(
+        "orders={},payments={}",
+        ORDER_SERVICE_CONSUMES.join("|"),
+        PAYMENT_SERVICE_CONSUMES.join("|")
+    )
 }

@@ -60,7 +60,7 @@ pub struct StoredEvent {
     pub envelope: EventEnvelope,
     /// When the bus stored it (UTC ms).
     pub received_at: i64,
-    /// One per subscriber configured when it arrived (or when it was replayed).
+    /// One per subscriber that wanted its type when it arrived (or when it was replayed).
     pub deliveries: Vec<Delivery>,
 }
 

@@ -6,4 +6,4 @@ pub mod subscriber;
 pub use event::{
     delivery_body, Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent,
 };
-pub use subscriber::Subscriber;
+pub use subscriber::{parse_subscription, Subscriber, Subscription};

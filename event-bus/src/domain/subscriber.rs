@@ -1,4 +1,8 @@
-//! A subscriber: a named base URL that receives every event at `<url>/events`.
+//! A subscriber: a named base URL that receives events at `<url>/events`, every event or only those
+//! of the types it subscribed to; and its subscription, what the store needs to know of it.
+
+/// Longest event type name a subscription may list.
+const MAX_TYPE_LEN: usize = 100;
 
 /// One configured subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -7,6 +11,62 @@ pub struct Subscriber {
     pub name: String,
     /// Base URL without a trailing slash.
     pub url: String,
+    /// The event types it receives; `None` for every type.
+    pub types: Option<Vec<String>>,
+}
+
+/// Who gets a delivery of an event: a subscriber's name and the event types it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The subscriber's name, the key of its delivery rows.
+    pub name: String,
+    /// The event types it receives; `None` for every type.
+    pub types: Option<Vec<String>>,
+}
+
+impl Subscription {
+    /// A subscription to every event type.
+    pub fn all(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            types: None,
+        }
+    }
+
+    /// A subscription to the given event types only.
+    pub fn only(name: impl Into<String>, types: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            types: Some(types.iter().map(|t| t.to_string()).collect()),
+        }
+    }
+
+    /// Whether an event of `event_type` is delivered to this subscriber.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+}
+
+/// Parses one `EVENT_SUBSCRIPTIONS` entry, `name=Type|Type…`, into the name and its types.
+pub fn parse_subscription(entry: &str) -> Result<(String, Vec<String>), String> {
+    let (name, types) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("{entry:?} is not name=Type|Type"))?;
+    let types: Vec<String> = types.split('|').map(|t| t.trim().to_string()).collect();
+    let type_ok = |t: &String| {
+        !t.is_empty()
+            && t.len() <= MAX_TYPE_LEN
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    };
+    if !types.iter().all(type_ok) {
+        return Err(format!(
+            "{entry:?}: each event type must be 1-{MAX_TYPE_LEN} of [A-Za-z0-9-_.:]"
+        ));
+    }
+    Ok((name.trim().to_string(), types))
 }
 
 impl Subscriber {
@@ -41,7 +101,16 @@ impl Subscriber {
         Ok(Self {
             name,
             url: url.trim_end_matches('/').to_string(),
+            types: None,
         })
+    }
+
+    /// What the store needs to know of it.
+    pub fn subscription(&self) -> Subscription {
+        Subscription {
+            name: self.name.clone(),
+            types: self.types.clone(),
+        }
     }
 
     /// Where deliveries are posted.
@@ -71,5 +140,34 @@ mod tests {
         assert!(Subscriber::parse("orders=localhost:4003").is_err());
         assert!(Subscriber::parse("http://").is_err());
         assert!(Subscriber::parse("bad name=http://x:1").is_err());
+    }
+
+    #[test]
+    fn a_subscription_wants_its_types_or_every_type() {
+        let all = Subscription::all("orders");
+        assert!(all.wants("OrderCreated") && all.wants("Anything"));
+        let some = Subscription::only("payments", &["OrderCreated", "OrderCancelled"]);
+        assert!(some.wants("OrderCreated") && some.wants("OrderCancelled"));
+        assert!(!some.wants("OrderUpdated") && !some.wants("ordercreated"));
+    }
+
+    #[test]
+    fn subscription_entries_parse_or_say_why_not() {
+        assert_eq!(
+            parse_subscription(" orders = PaymentProcessed | PaymentFailed").unwrap(),
+            (
+                "orders".to_string(),
+                vec!["PaymentProcessed".to_string(), "PaymentFailed".to_string()]
+            )
+        );
+        for bad in [
+            "orders",
+            "orders=",
+            "orders=A||B",
+            "orders=A B",
+            "orders=A|<b>",
+        ] {
+            assert!(parse_subscription(bad).is_err(), "{bad}");
+        }
     }
 }

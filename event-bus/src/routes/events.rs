@@ -26,10 +26,7 @@ pub async fn publish_events(
     let events = std::sync::Arc::new(events);
     let task = {
         let (state, events) = (state.clone(), events.clone());
-        tokio::spawn(async move {
-            let names = state.subscriber_names();
-            state.inboxes.publish(&*state.store, &events, &names).await
-        })
+        tokio::spawn(async move { state.inboxes.publish(&*state.store, &events).await })
     };
     let stored = task.await.map_err(|e| ApiError::internal_from(&e))??;
     tracing::info!(
@@ -74,7 +71,8 @@ pub async fn list_dead(
     Ok(ok(data))
 }
 
-/// `POST /events/:id/replay` (services only): re-queues every delivery of the event.
+/// `POST /events/:id/replay` (services only): re-queues every delivery of the event (adding one
+/// for each subscriber that wants its type and lacks one).
 pub async fn replay_event(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -87,7 +85,7 @@ pub async fn replay_event(
     }
     let queued = match state
         .store
-        .replay(&id, &state.subscriber_names(), now_ms())
+        .replay(&id, state.inboxes.subscriptions(), now_ms())
         .await
     {
         Ok(n) => n,

@@ -4,7 +4,7 @@
 mod mongo;
 mod sqlite;
 
-use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent};
+use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription};
 use async_trait::async_trait;
 pub use mongo::{MongoEventStore, DEFAULT_DATABASE};
 use shared::events::EventEnvelope;
@@ -17,14 +17,14 @@ use std::sync::Arc;
 /// The event log and its per-subscriber deliveries.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores the events not stored yet, each with one pending delivery (due at `now`) per name in
-    /// `subscribers`, all in one transaction (which concurrent calls may share: group commit). Ids
+    /// Stores the events not stored yet, each with one pending delivery (due at `now`) per
+    /// subscription in `subscribers` that wants its type, all in one transaction (which concurrent calls may share: group commit). Ids
     /// already stored (also repeated within `events`) are skipped without new deliveries. Returns
     /// the ids that were newly stored.
     async fn append(
         &self,
         events: &[EventEnvelope],
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         self.append_leased(events, subscribers, now, now).await
@@ -35,7 +35,7 @@ pub trait EventStore: Send + Sync {
     async fn append_leased(
         &self,
         events: &[EventEnvelope],
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
         due_at: i64,
     ) -> Result<Vec<String>, StoreError>;
@@ -87,12 +87,12 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Option<DeliveryStatus>, StoreError>;
 
     /// Resets every delivery of the event to pending with 0 attempts, due at `now`, adding one for
-    /// each name in `subscribers` it lacks. Returns how many deliveries are queued;
+    /// each subscription in `subscribers` that wants its type and lacks one. Returns how many deliveries are queued;
     /// `StoreError::NotFound` for an unknown id.
     async fn replay(
         &self,
         event_id: &str,
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
     ) -> Result<u64, StoreError>;
 

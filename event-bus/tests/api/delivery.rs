@@ -374,3 +374,56 @@ async fn one_attempt_at_a_time_keeps_arrival_order_for_events_published_while_it
     let expected: Vec<String> = (1..=7).map(|i| format!("o-{i}")).collect();
     assert_eq!(ids, expected);
 }
+
+/// Subscriptions by type: each subscriber gets only the types it subscribed to, whether the
+/// deliveries are handed over at publish time or (with one attempt at a time) claimed from the
+/// store, and an event no one wants is stored with no delivery.
+#[tokio::test]
+async fn subscribers_get_only_the_event_types_they_subscribed_to() {
+    for concurrency in ["64", "1"] {
+        let mut orders = stub(Mode::Ok).await;
+        let mut payments = stub(Mode::Ok).await;
+        let subs = subscribers(&[("orders", &orders), ("payments", &payments)]);
+        let app = spawn_app(&[
+            ("EVENT_SUBSCRIBERS", subs.as_str()),
+            (
+                "EVENT_SUBSCRIPTIONS",
+                "orders=PaymentProcessed|PaymentFailed,payments=OrderCreated",
+            ),
+            ("DELIVERY_CONCURRENCY", concurrency),
+        ])
+        .await;
+        let res = app
+            .publish(&json!([
+                {"id": "o-1", "type": "OrderCreated", "data": {}},
+                {"id": "u-1", "type": "OrderUpdated", "data": {}},
+                {"id": "p-1", "type": "PaymentProcessed", "data": {}},
+                {"id": "o-2", "type": "OrderCreated", "data": {}}
+            ]))
+            .await;
+        assert_eq!(res.status(), 202);
+        assert_eq!(orders.next().await.body["id"], "p-1");
+        let to_payments = [payments.next().await, payments.next().await];
+        let mut got: Vec<_> = to_payments.iter().map(|r| r.body["id"].clone()).collect();
+        got.sort_by_key(|v| v.to_string());
+        assert_eq!(
+            got,
+            [json!("o-1"), json!("o-2")],
+            "concurrency {concurrency}"
+        );
+        for id in ["o-1", "p-1", "o-2"] {
+            app.wait_for_event(id, |e| {
+                e["deliveries"]
+                    .as_array()
+                    .is_some_and(|d| d.len() == 1 && d[0]["status"] == "delivered")
+            })
+            .await;
+        }
+        let unwanted = app
+            .wait_for_event("u-1", |e| e["deliveries"].as_array().is_some())
+            .await;
+        assert_eq!(unwanted["deliveries"], json!([]));
+        assert_eq!(orders.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(payments.calls.load(Ordering::SeqCst), 2);
+    }
+}

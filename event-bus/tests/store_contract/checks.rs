@@ -1,14 +1,14 @@
 //! The backend-independent checks of the `EventStore` contract, each a plain function of a store.
 
-use event_bus::domain::{DeliveryStatus, DueDelivery};
+use event_bus::domain::{DeliveryStatus, DueDelivery, Subscription};
 use event_bus::store::{EventStore, StoreError};
 use serde_json::json;
 use shared::events::EventEnvelope;
 
 pub const NOW: i64 = 1_700_000_000_000;
 
-pub fn subs() -> Vec<String> {
-    vec!["orders".to_string(), "payments".to_string()]
+pub fn subs() -> Vec<Subscription> {
+    vec![Subscription::all("orders"), Subscription::all("payments")]
 }
 
 pub fn event(id: &str, ty: &str) -> EventEnvelope {
@@ -62,7 +62,7 @@ pub async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dy
         .await
         .unwrap();
     store
-        .append(&[event("c", "A")], &["orders".to_string()], NOW)
+        .append(&[event("c", "A")], &[Subscription::all("orders")], NOW)
         .await
         .unwrap();
     let due = peek(store, "orders", NOW, 10).await;
@@ -198,7 +198,7 @@ pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store
         .await
         .unwrap();
     let mut now_subs = subs();
-    now_subs.push("audit".to_string());
+    now_subs.push(Subscription::all("audit"));
     let queued = store.replay("e1", &now_subs, NOW + 50).await.unwrap();
     assert_eq!(queued, 3);
     for sub in ["orders", "payments", "audit"] {
@@ -245,11 +245,11 @@ pub async fn check_counts_start_at_zero_and_ping_answers(store: &dyn EventStore)
 pub async fn check_odd_event_ids_and_subscriber_names_stay_apart(store: &dyn EventStore) {
     // Pairs that a naive "<event>/<subscriber>" key would merge.
     store
-        .append(&[event("a/b", "A")], &["c".to_string()], NOW)
+        .append(&[event("a/b", "A")], &[Subscription::all("c")], NOW)
         .await
         .unwrap();
     store
-        .append(&[event("a", "A")], &["b/c".to_string()], NOW)
+        .append(&[event("a", "A")], &[Subscription::all("b/c")], NOW)
         .await
         .unwrap();
     store
@@ -419,4 +419,49 @@ pub async fn check_leased_appends_are_due_when_their_lease_ends(store: &dyn Even
     assert_eq!(peek(store, "payments", NOW + 1, 10).await.len(), 1);
     // Not given back: due when the lease ends, as a crashed bus's would be.
     assert_eq!(peek(store, "orders", NOW + 1000, 10).await.len(), 1);
+}
+
+pub async fn check_subscribers_get_deliveries_only_of_the_types_they_want(store: &dyn EventStore) {
+    let subs = vec![
+        Subscription::only("orders", &["PaymentProcessed"]),
+        Subscription::only("payments", &["OrderCreated", "OrderCancelled"]),
+        Subscription::all("audit"),
+    ];
+    let stored = store
+        .append(
+            &[
+                event("o1", "OrderCreated"),
+                event("p1", "PaymentProcessed"),
+                event("u1", "OrderUpdated"),
+            ],
+            &subs,
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, ["o1", "p1", "u1"]);
+    let due_ids = |due: Vec<DueDelivery>| due.into_iter().map(|d| d.event_id).collect::<Vec<_>>();
+    assert_eq!(due_ids(peek(store, "orders", NOW, 10).await), ["p1"]);
+    assert_eq!(due_ids(peek(store, "payments", NOW, 10).await), ["o1"]);
+    assert_eq!(
+        due_ids(peek(store, "audit", NOW, 10).await),
+        ["o1", "p1", "u1"]
+    );
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.total_events, c.pending), (3, 5));
+    // An event nobody but audit wants is listed with that one delivery.
+    let recent = store.recent(Some("OrderUpdated"), 10).await.unwrap();
+    let names: Vec<&str> = recent[0]
+        .deliveries
+        .iter()
+        .map(|d| d.subscriber.as_str())
+        .collect();
+    assert_eq!(names, ["audit"]);
+    // A replay adds deliveries only for the subscribers that want the type.
+    let mut more = subs.clone();
+    more.push(Subscription::only("billing", &["PaymentProcessed"]));
+    more.push(Subscription::only("shipping", &["OrderUpdated"]));
+    assert_eq!(store.replay("p1", &more, NOW + 1).await.unwrap(), 3);
+    assert_eq!(due_ids(peek(store, "billing", NOW + 1, 10).await), ["p1"]);
+    assert!(peek(store, "shipping", NOW + 1, 10).await.is_empty());
 }

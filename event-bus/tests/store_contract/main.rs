@@ -5,6 +5,7 @@
 mod checks;
 
 use checks::*;
+use event_bus::domain::Subscription;
 use event_bus::store::{EventStore, StoreError};
 use shared::mongo::MongoOptions;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ contract!(
     check_dead_is_most_recently_failed_first_then_newest_event_and_limited,
     check_claims_lease_deliveries_until_settled_or_released,
     check_leased_appends_are_due_when_their_lease_ends,
+    check_subscribers_get_deliveries_only_of_the_types_they_want,
 );
 
 #[tokio::test]
@@ -253,7 +255,11 @@ async fn mongo_an_append_left_half_done_is_hidden_then_finished_by_the_next_appe
         ));
         // The publisher retries: the event is completed with the subscribers it was stored for.
         let stored = store
-            .append(&[event("half", "A")], &["orders".to_string()], NOW + 5)
+            .append(
+                &[event("half", "A")],
+                &[Subscription::all("orders")],
+                NOW + 5,
+            )
             .await
             .unwrap();
         assert_eq!(stored, ["half"]);

@@ -137,3 +137,28 @@ pub async fn internal_order(
         None => Err(ApiError::not_found("order_not_found", "Order not found")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(event_type: &str) -> EventEnvelope {
+        EventEnvelope {
+            id: "e-1".into(),
+            event_type: event_type.into(),
+            data: json!({}),
+            occurred_at: "2026-01-01T00:00:00.000Z".into(),
+            source: "test".into(),
+        }
+    }
+
+    /// The service's bus subscription lists exactly the types it acts on: those are checked (an
+    /// event without an order id is refused), every other type is ignored.
+    #[test]
+    fn it_acts_on_exactly_the_types_it_subscribes_to() {
+        for t in types::ALL {
+            let acted_on = change_of(&event(t)).is_err();
+            assert_eq!(acted_on, types::ORDER_SERVICE_CONSUMES.contains(&t), "{t}");
+        }
+    }
+}

@@ -116,3 +116,29 @@ fn order_cancelled(data: &Value) -> Result<String, ApiError> {
         ]))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The service's bus subscription lists exactly the types it acts on: those are checked (an
+    /// event without data is refused), every other type is ignored.
+    #[test]
+    fn it_acts_on_exactly_the_types_it_subscribes_to() {
+        for t in types::ALL {
+            let event = EventEnvelope {
+                id: "e-1".into(),
+                event_type: t.into(),
+                data: json!({}),
+                occurred_at: "2026-01-01T00:00:00.000Z".into(),
+                source: "test".into(),
+            };
+            let acted_on = reaction_to(&event).is_err();
+            assert_eq!(
+                acted_on,
+                types::PAYMENT_SERVICE_CONSUMES.contains(&t),
+                "{t}"
+            );
+        }
+    }
+}

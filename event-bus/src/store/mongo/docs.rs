@@ -2,7 +2,7 @@
 //! their mapping to domain types. Field names and value types mirror the SQLite columns.
 
 use super::StoreError;
-use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
+use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent, Subscription};
 use bytes::Bytes;
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
@@ -32,7 +32,7 @@ pub(super) struct EventDoc {
     pub occurred_at: String,
     pub source: String,
     pub received_at: i64,
-    /// Subscribers configured when it arrived: the deliveries to create.
+    /// The subscribers that wanted its type when it arrived: the deliveries to create.
     pub subscribers: Vec<String>,
     pub complete: bool,
     /// The append call that completed it (decides which caller reports it as newly stored).
@@ -44,7 +44,7 @@ impl EventDoc {
     pub fn new(
         e: &EventEnvelope,
         seq: i64,
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
     ) -> Result<Self, StoreError> {
         Ok(Self {
@@ -55,7 +55,7 @@ impl EventDoc {
             occurred_at: e.occurred_at.clone(),
             source: e.source.clone(),
             received_at: now,
-            subscribers: subscribers.to_vec(),
+            subscribers: wanting(subscribers, &e.event_type),
             complete: false,
             completed_by: None,
         })
@@ -89,6 +89,15 @@ impl EventDoc {
             deliveries: Vec::new(),
         })
     }
+}
+
+/// The names of the subscriptions that want events of `event_type`.
+pub fn wanting(subscribers: &[Subscription], event_type: &str) -> Vec<String> {
+    subscribers
+        .iter()
+        .filter(|s| s.wants(event_type))
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// One delivery of one event to one subscriber, keyed by [`delivery_id`].

@@ -1,9 +1,11 @@
 //! `EventStore` for [`MongoEventStore`]: every state change is one conditional update on one
 //! delivery document; reads are indexed queries joined in memory by event id.
 
-use super::docs::{delivery_id, ignore_duplicates, requeue, DeliveryDoc, EventDoc};
+use super::docs::{delivery_id, ignore_duplicates, requeue, wanting, DeliveryDoc, EventDoc};
 use super::MongoEventStore;
-use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
+use crate::domain::{
+    Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
+};
 use crate::store::{EventStore, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -42,7 +44,7 @@ impl EventStore for MongoEventStore {
     async fn append_leased(
         &self,
         events: &[EventEnvelope],
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
         due_at: i64,
     ) -> Result<Vec<String>, StoreError> {
@@ -246,7 +248,7 @@ impl EventStore for MongoEventStore {
     async fn replay(
         &self,
         event_id: &str,
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
     ) -> Result<u64, StoreError> {
         self.indexed().await?;
@@ -255,7 +257,8 @@ impl EventStore for MongoEventStore {
             .find_one(doc! {"_id": event_id, "complete": true})
             .await?
             .ok_or(StoreError::NotFound)?;
-        self.insert_deliveries(&[(event_id, event.seq, subscribers)], now, now)
+        let names = wanting(subscribers, &event.event_type);
+        self.insert_deliveries(&[(event_id, event.seq, &names)], now, now)
             .await?;
         let done = self
             .deliveries

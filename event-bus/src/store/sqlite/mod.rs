@@ -10,7 +10,9 @@ mod rows;
 mod writes;
 
 use super::{EventStore, StoreError};
-use crate::domain::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
+use crate::domain::{
+    Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
+};
 use async_trait::async_trait;
 use group_commit::GroupCommit;
 use rows::{delivery, event, ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
@@ -123,7 +125,7 @@ impl EventStore for SqliteEventStore {
     async fn append_leased(
         &self,
         events: &[EventEnvelope],
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
         due_at: i64,
     ) -> Result<Vec<String>, StoreError> {
@@ -229,7 +231,7 @@ impl EventStore for SqliteEventStore {
     async fn replay(
         &self,
         event_id: &str,
-        subscribers: &[String],
+        subscribers: &[Subscription],
         now: i64,
     ) -> Result<u64, StoreError> {
         let write = Write::Replay {

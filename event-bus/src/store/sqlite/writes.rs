@@ -3,7 +3,7 @@
 //! delivery state changes (each a conditional UPDATE on pending rows).
 
 use super::rows::{body_of, insert_delivery};
-use crate::domain::{DeliveryStatus, DueDelivery};
+use crate::domain::{DeliveryStatus, DueDelivery, Subscription};
 use crate::store::StoreError;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
@@ -27,7 +27,7 @@ pub(super) enum Write {
     /// New deliveries are due at `due_at` (`now`, or later when leased to the caller).
     Append {
         events: Vec<NewEvent>,
-        subscribers: Vec<String>,
+        subscribers: Vec<Subscription>,
         now: i64,
         due_at: i64,
     },
@@ -54,7 +54,7 @@ pub(super) enum Write {
     },
     Replay {
         event_id: String,
-        subscribers: Vec<String>,
+        subscribers: Vec<Subscription>,
         now: i64,
     },
 }
@@ -171,7 +171,7 @@ impl Write {
 async fn append(
     conn: &mut SqliteConnection,
     events: &[NewEvent],
-    subscribers: &[String],
+    subscribers: &[Subscription],
     now: i64,
     due_at: i64,
 ) -> Result<Vec<String>, StoreError> {
@@ -199,13 +199,18 @@ async fn append(
         }
     }
     // Ids in the order given (RETURNING promises no order).
-    let new: Vec<(&str, i64)> = events
+    let new: Vec<(&NewEvent, i64)> = events
         .iter()
-        .filter_map(|e| stored.get(&e.id).map(|seq| (e.id.as_str(), *seq)))
+        .filter_map(|e| stored.get(&e.id).map(|seq| (*e, *seq)))
         .collect();
     let rows: Vec<(&str, i64, &str)> = new
         .iter()
-        .flat_map(|(id, seq)| subscribers.iter().map(move |s| (*id, *seq, s.as_str())))
+        .flat_map(|(e, seq)| {
+            subscribers
+                .iter()
+                .filter(|s| s.wants(&e.event_type))
+                .map(move |s| (e.id.as_str(), *seq, s.name.as_str()))
+        })
         .collect();
     for chunk in rows.chunks(DELIVERIES_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -222,7 +227,7 @@ async fn append(
         });
         q.build().execute(&mut *conn).await?;
     }
-    Ok(new.into_iter().map(|(id, _)| id.to_string()).collect())
+    Ok(new.into_iter().map(|(e, _)| e.id.clone()).collect())
 }
 
 async fn claim(
@@ -268,20 +273,20 @@ async fn claim(
 async fn replay(
     conn: &mut SqliteConnection,
     event_id: &str,
-    subscribers: &[String],
+    subscribers: &[Subscription],
     now: i64,
 ) -> Result<u64, StoreError> {
     // Inside the group commit's BEGIN IMMEDIATE: the write lock is held, so the read below
     // cannot go stale before the writes.
-    let known: Option<(i64,)> = sqlx::query_as("SELECT seq FROM events WHERE id = ?")
+    let known: Option<(i64, String)> = sqlx::query_as("SELECT seq, type FROM events WHERE id = ?")
         .bind(event_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some((seq,)) = known else {
+    let Some((seq, event_type)) = known else {
         return Err(StoreError::NotFound);
     };
-    for sub in subscribers {
-        insert_delivery(&mut *conn, (event_id, seq), sub, now).await?;
+    for sub in subscribers.iter().filter(|s| s.wants(&event_type)) {
+        insert_delivery(&mut *conn, (event_id, seq), &sub.name, now).await?;
     }
     let done = sqlx::query(
         "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, \

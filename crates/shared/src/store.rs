@@ -131,6 +131,9 @@ pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
     // An in-memory database exists per connection: keep exactly one.
     let max = if memory { 1 } else { 8 };
     SqlitePoolOptions::new()
+        // No ping before each acquire: a SQLite connection is a file handle, not a socket that
+        // may have died while idle, and each ping is a round trip to the connection's thread.
+        .test_before_acquire(false)
         .max_connections(max)
         .min_connections(if memory { 1 } else { 0 })
         .idle_timeout(if memory {

@@ -4,9 +4,10 @@
 use super::UserStore;
 use crate::domain::{RefreshToken, Role, Session, User, UserPatch};
 use async_trait::async_trait;
+use shared::sqlite::SqlitePool;
 use shared::store::{sqlite_pool, PageRequest, StoreError};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS users (

@@ -124,12 +124,12 @@ where
 /// The SQLite outbox of one service database.
 #[derive(Clone)]
 pub struct SqliteOutbox {
-    pool: sqlx::SqlitePool,
+    pool: crate::sqlite::SqlitePool,
 }
 
 impl SqliteOutbox {
     /// The outbox in `pool`'s database (table from `SQLITE_OUTBOX_SCHEMA`).
-    pub fn new(pool: sqlx::SqlitePool) -> Self {
+    pub fn new(pool: crate::sqlite::SqlitePool) -> Self {
         Self { pool }
     }
 }

@@ -27,6 +27,7 @@ pub mod retry;
 pub mod server;
 pub mod sessions;
 pub mod shutdown;
+pub mod sqlite;
 pub mod store;
 pub mod telemetry;
 pub mod unread;

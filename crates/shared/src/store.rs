@@ -2,8 +2,8 @@
 //! SQLite connection setup (file under `./data`, WAL, busy timeout).
 
 use crate::error::ApiError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use crate::sqlite::{PoolSettings, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -128,26 +128,23 @@ pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    // An in-memory database exists per connection: keep exactly one.
-    let max = if memory { 1 } else { 8 };
-    SqlitePoolOptions::new()
-        // No ping before each acquire: a SQLite connection is a file handle, not a socket that
-        // may have died while idle, and each ping is a round trip to the connection's thread.
-        .test_before_acquire(false)
-        .max_connections(max)
-        .min_connections(if memory { 1 } else { 0 })
-        .idle_timeout(if memory {
-            None
-        } else {
-            Some(Duration::from_secs(300))
-        })
-        .max_lifetime(if memory {
-            None
-        } else {
-            Some(Duration::from_secs(1800))
-        })
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(opts)
+    // An in-memory database exists per connection: keep exactly one, for good.
+    let settings = if memory {
+        PoolSettings {
+            max: 1,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: None,
+            max_lifetime: None,
+        }
+    } else {
+        PoolSettings {
+            max: 8,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(300)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+        }
+    };
+    SqlitePool::connect(opts, settings)
         .await
         .map_err(StoreError::from)
 }

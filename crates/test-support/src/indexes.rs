@@ -3,7 +3,7 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document};
-use sqlx::SqlitePool;
+use shared::sqlite::SqlitePool;
 
 /// The `EXPLAIN QUERY PLAN` lines of `sql`. Parameters are left unbound: SQLite chooses a plan
 /// when it prepares the statement, before any value is bound.

@@ -10,9 +10,10 @@ use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
 };
 use async_trait::async_trait;
+use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, sqlite_pool, PageRequest, StoreError};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS products (

@@ -6,7 +6,7 @@
 
 use super::writes::{Write, Written};
 use crate::store::StoreError;
-use sqlx::SqlitePool;
+use shared::sqlite::SqlitePool;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 

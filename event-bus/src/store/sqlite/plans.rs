@@ -9,7 +9,7 @@ use test_support::indexes::{assert_index_filtered, assert_index_served, sqlite_p
 
 /// The plan of `sql` without the lines that read its JSON array argument (`json_each`, a table
 /// of the ids passed, not of the database).
-async fn plan_of_database(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
+async fn plan_of_database(pool: &shared::sqlite::SqlitePool, sql: &str) -> Vec<String> {
     sqlite_plan(pool, sql)
         .await
         .into_iter()

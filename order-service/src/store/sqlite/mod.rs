@@ -12,8 +12,9 @@ use rows::{conditional, queue_release_in, row_to_order, COLS, SCHEMA};
 use shared::events::{
     sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
+use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,9 +3,10 @@
 
 use crate::domain::{Order, OrderStatus, PaymentStatus, Transition};
 use shared::events::{sqlite_outbox_insert, types, EventEnvelope};
+use shared::sqlite::Transaction;
 use shared::store::{now_ms, StoreError};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite};
 
 /// Tables of the order database (the outbox comes from `shared::events`).
 pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (
@@ -78,10 +79,7 @@ pub(super) fn row_to_order(row: &SqliteRow) -> Result<Order, StoreError> {
     })
 }
 
-pub(super) async fn get_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-) -> Result<Option<Order>, StoreError> {
+pub(super) async fn get_in(tx: &mut Transaction, id: &str) -> Result<Option<Order>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -90,7 +88,7 @@ pub(super) async fn get_in(
 }
 
 pub(super) async fn queue_release_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction,
     order_id: &str,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT OR IGNORE INTO release_tasks (order_id, next_attempt_at) VALUES (?, ?)")
@@ -104,7 +102,7 @@ pub(super) async fn queue_release_in(
 /// Runs a conditional `UPDATE … RETURNING` and, when it applied, emits `OrderUpdated`; when it did
 /// not, reports whether the order exists.
 pub(super) async fn conditional<'q>(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction,
     query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     id: &str,
     event_type: &str,

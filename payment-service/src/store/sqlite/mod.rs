@@ -10,8 +10,8 @@ use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
 use rows::{insert_payment, payment_from_row, Bind, SCHEMA};
 use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
+use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
-use sqlx::SqlitePool;
 use std::sync::Arc;
 
 /// Payments the worker must act on, oldest first: pending, completed with a refund requested, and

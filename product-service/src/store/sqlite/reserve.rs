@@ -4,8 +4,9 @@
 
 use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};
 use crate::store::{ReserveError, Reserved};
+use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, StoreError};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 /// The reservation of `order_id`, if any.
 pub(super) async fn load(

@@ -2,8 +2,10 @@
 //! the JSON envelope plus its gzip and br forms, compressed once when the entry is made, so a hit
 //! does no (de)serialisation and no compression. Invalidation by generation: a reader reads the
 //! generation before the database and keys its entry by it; every write bumps the generation
-//! after the database write, so no read after a write returns the old value. Cache failures are
-//! logged and the database answers instead.
+//! after the database write, so no read after a write returns the old value. The entries this
+//! process wrote under a generation are deleted once a newer one is seen, so under a stream of
+//! writes (every order reserves stock) entries no read can reach do not pile up until their TTL or
+//! the cache's bound. Cache failures are logged and the database answers instead.
 
 use crate::domain::ProductFilter;
 use crate::routes::wire::{list_answer, product_answer};
@@ -14,7 +16,7 @@ use shared::encoded::EncodedBody;
 use shared::error::Pagination;
 use shared::metrics::Metrics;
 use shared::store::{PageRequest, StoreError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The counter every product cache key embeds.
@@ -56,17 +58,27 @@ impl ProductAnswer {
     }
 }
 
+/// Keys of one generation this process tracks for deletion at most (beyond that they are left
+/// to their TTL and the cache's bound).
+const TRACKED_KEYS: usize = 1024;
+
 /// The product read cache.
 #[derive(Clone)]
 pub struct ProductCache {
     cache: Arc<dyn Cache>,
     metrics: Metrics,
+    /// The newest generation this process has seen, and the keys it wrote under it.
+    written: Arc<Mutex<(u64, Vec<String>)>>,
 }
 
 impl ProductCache {
     /// Wraps a cache backend; lookups are counted in `metrics`.
     pub fn new(cache: Arc<dyn Cache>, metrics: Metrics) -> Self {
-        Self { cache, metrics }
+        Self {
+            cache,
+            metrics,
+            written: Arc::default(),
+        }
     }
 
     /// The answer for the product with `id` (active or not), from the cache or the store.
@@ -75,7 +87,8 @@ impl ProductCache {
         store: &dyn ProductStore,
         id: &str,
     ) -> Result<Option<ProductAnswer>, StoreError> {
-        let key = self.generation().await.map(|g| format!("product:{g}:{id}"));
+        let generation = self.generation().await;
+        let key = generation.map(|g| format!("product:{g}:{id}"));
         if let Some(hit) = self.read(key.as_deref(), ProductAnswer::from_entry).await {
             return Ok(Some(hit));
         }
@@ -86,8 +99,8 @@ impl ProductCache {
             active: product.is_active,
             body: encode(key.is_some(), product_answer(&product)),
         };
-        if let Some(key) = &key {
-            self.write(key, answer.to_entry(), PRODUCT_TTL).await;
+        if let (Some(key), Some(g)) = (key, generation) {
+            self.write(g, key, answer.to_entry(), PRODUCT_TTL).await;
         }
         Ok(Some(answer))
     }
@@ -99,7 +112,8 @@ impl ProductCache {
         filter: &ProductFilter,
         page: PageRequest,
     ) -> Result<EncodedBody, StoreError> {
-        let key = self.generation().await.map(|g| {
+        let generation = self.generation().await;
+        let key = generation.map(|g| {
             format!(
                 "products:{g}:list:{}:{}:{}",
                 filter.cache_key(),
@@ -113,17 +127,38 @@ impl ProductCache {
         let (items, total) = store.list(filter, page).await?;
         let answer = list_answer(&items, Pagination::new(page.page, page.limit, total));
         let body = encode(key.is_some(), answer);
-        if let Some(key) = &key {
-            self.write(key, body.framed(), LIST_TTL).await;
+        if let (Some(key), Some(g)) = (key, generation) {
+            self.write(g, key, body.framed(), LIST_TTL).await;
         }
         Ok(body)
     }
 
     /// Makes every entry cached so far unreachable. Call after each database write.
     pub async fn invalidate(&self) {
-        if let Err(e) = self.cache.bump(GENERATION_KEY).await {
-            tracing::warn!(error = %e, "product cache generation bump failed");
+        match self.cache.bump(GENERATION_KEY).await {
+            // Deleted before the write's answer: the process's own stale entries go at once.
+            Ok(g) => delete(&*self.cache, self.superseded(g, None)).await,
+            Err(e) => tracing::warn!(error = %e, "product cache generation bump failed"),
         }
+    }
+
+    /// Notes that generation `g` exists (and that `key` was written under it); returns the keys
+    /// no read can reach any more: those written under an older generation (and `key` itself if
+    /// `g` is already superseded).
+    fn superseded(&self, g: u64, key: Option<String>) -> Vec<String> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stale = if g > written.0 {
+            written.0 = g;
+            std::mem::take(&mut written.1)
+        } else {
+            Vec::new()
+        };
+        match key {
+            Some(k) if g < written.0 => stale.push(k),
+            Some(k) if written.1.len() < TRACKED_KEYS => written.1.push(k),
+            _ => {}
+        }
+        stale
     }
 
     async fn generation(&self) -> Option<u64> {
@@ -153,9 +188,27 @@ impl ProductCache {
         found
     }
 
-    async fn write(&self, key: &str, entry: Bytes, ttl: Duration) {
-        if let Err(e) = self.cache.set(key, entry, ttl).await {
-            tracing::warn!(error = %e, "product cache write failed");
+    async fn write(&self, generation: u64, key: String, entry: Bytes, ttl: Duration) {
+        match self.cache.set(&key, entry, ttl).await {
+            Ok(()) => {
+                let stale = self.superseded(generation, Some(key));
+                if !stale.is_empty() {
+                    // In the background: a read does not wait for another replica's leftovers.
+                    let cache = self.cache.clone();
+                    tokio::spawn(async move { delete(&*cache, stale).await });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "product cache write failed"),
+        }
+    }
+}
+
+/// Deletes `keys` (a failure is left to the entries' TTL).
+async fn delete(cache: &dyn Cache, keys: Vec<String>) {
+    for key in keys {
+        if let Err(e) = cache.delete(&key).await {
+            tracing::debug!(error = %e, "stale product cache entry not deleted");
+            return;
         }
     }
 }
@@ -200,6 +253,42 @@ mod tests {
             is_active: true,
             metadata: None,
         }
+    }
+
+    /// Entries of a superseded generation are deleted, not left to their TTL: after a write only
+    /// the current generation's entries remain.
+    #[tokio::test]
+    async fn entries_of_a_superseded_generation_are_deleted() {
+        let store = SqliteProductStore::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let backend = Arc::new(MemoryCache::default());
+        let cache = ProductCache::new(backend.clone(), Metrics::new(crate::SERVICE_NAME));
+        let p = store.create(new_product()).await.unwrap();
+        let page = PageRequest { page: 1, limit: 20 };
+        let filter = ProductFilter::default();
+        cache.product(&store, &p.id).await.unwrap();
+        cache.list(&store, &filter, page).await.unwrap();
+        let product_key = format!("product:0:{}", p.id);
+        assert!(backend.get(&product_key).await.unwrap().is_some());
+        cache.invalidate().await;
+        assert!(backend.get(&product_key).await.unwrap().is_none());
+        assert_eq!(cache.written.lock().unwrap().1.len(), 0);
+        // Read again under the new generation: cached, and tracked for the next write.
+        cache.product(&store, &p.id).await.unwrap();
+        assert!(backend
+            .get(&format!("product:1:{}", p.id))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            *cache.written.lock().unwrap(),
+            (1, vec![format!("product:1:{}", p.id)])
+        );
+        // A reader that read generation 0 before the write and stores after it: its entry is
+        // unreachable, so it is dropped at once.
+        let stale = cache.superseded(0, Some("product:0:late".into()));
+        assert_eq!(stale, ["product:0:late"]);
     }
 
     #[tokio::test]

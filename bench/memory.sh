@@ -72,8 +72,14 @@ wrk.headers["Authorization"] = "Bearer $USER_TOKEN"
 LUA
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
+# The resident memory by kind (anonymous, file-backed, shared: SQLite's WAL index) and the threads
+# (one per open SQLite connection besides the runtime's).
+composition() {
+  awk '/^(RssAnon|RssFile|RssShmem|Threads)/ {printf "%s %s  ", $1, $2} END {print ""}' "/proc/$PID/status"
+}
 sleep 2
 IDLE=$(rss_kib)
+IDLE_PARTS=$(composition)
 : >"$WORK/rss"
 (
   for ((s = 0; s < DURATION; s++)); do
@@ -98,6 +104,7 @@ L4=$!
 wait "$L1" "$L2" "$L3" "$L4" "$SAMPLER"
 cat "$WORK"/wrk-*.log >"$WORK/wrk.log"
 AFTER=$(rss_kib)
+AFTER_PARTS=$(composition)
 if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some answers were not 2xx:" >&2
   grep "Non-2xx" "$WORK/wrk.log" >&2
@@ -116,7 +123,14 @@ print(f"launcher RSS idle (after setup)   {idle:7.1f} MiB")
 print(f"peak under load                   {max(rss):7.1f} MiB")
 print(f"mean by thirds of the run         " + " / ".join(f"{t:.1f}" for t in thirds) + " MiB")
 print(f"last third - second third         {thirds[2] - thirds[1]:+7.1f} MiB")
+last = rss[-60:]
+xs = range(len(last))
+mx, my = mean(xs), mean(last)
+slope = sum((x - mx) * (y - my) for x, y in zip(xs, last)) / max(sum((x - mx) ** 2 for x in xs), 1)
+print(f"trend over the last {len(last)} s            {slope * 60:+7.1f} MiB/min (least squares)")
 print(f"after the load                    {after:7.1f} MiB")
 print(f"load: requests/s list, order list, product, order placement = "
       + ", ".join(f"{r:,.0f}" for r in rates) + f"; {sys.argv[5]} orders placed in {sys.argv[6]} s")
 PY
+echo "idle:  $IDLE_PARTS"
+echo "after: $AFTER_PARTS"

@@ -179,7 +179,11 @@ impl OutboxStore for SqliteOutbox {
     }
 }
 
-/// Delivers outbox events to the bus (`POST /events` with an array) until acknowledged.
+/// Most outbox events posted to the bus in one request.
+const RELAY_BATCH: u32 = 100;
+
+/// Delivers outbox events to the bus (`POST /events` with an array) until acknowledged. Writers
+/// wake it after each event they store.
 pub struct OutboxRelay {
     /// The outbox.
     pub store: Arc<dyn OutboxStore>,
@@ -198,10 +202,12 @@ impl OutboxRelay {
     pub async fn run(self, cancel: CancellationToken) {
         let mut failures: u32 = 0;
         loop {
-            let delivered_any = match self.deliver_batch().await {
+            // A full batch may have left more behind; after a smaller one everything due when it
+            // was read is delivered, and what was written since has woken the relay.
+            let full = match self.deliver_batch().await {
                 Ok(n) => {
                     failures = 0;
-                    n > 0
+                    n == RELAY_BATCH as usize
                 }
                 Err(e) => {
                     let wait = self.backoff.delay(failures);
@@ -214,7 +220,7 @@ impl OutboxRelay {
                     continue;
                 }
             };
-            if delivered_any {
+            if full {
                 continue;
             }
             tokio::select! {
@@ -226,7 +232,11 @@ impl OutboxRelay {
     }
 
     async fn deliver_batch(&self) -> Result<usize, String> {
-        let batch = self.store.due(100).await.map_err(|e| e.to_string())?;
+        let batch = self
+            .store
+            .due(RELAY_BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
         if batch.is_empty() {
             return Ok(0);
         }

@@ -116,15 +116,19 @@ impl SqlitePool {
         .map_err(|_| sqlx::Error::PoolTimedOut)?
         .map_err(|_| sqlx::Error::PoolClosed)?;
         let now = Instant::now();
-        let reused = {
+        let (retired, reused) = {
             let mut idle = self.inner.lock();
             // The oldest idle one first: closed if it has idled too long, so connections no
-            // longer needed do not keep their page cache.
-            if idle.first().is_some_and(|i| self.inner.expired(i, now)) {
-                drop(idle.remove(0));
-            }
-            idle.pop()
+            // longer needed do not keep their page cache (the health views' pings use the pool
+            // every second, so this runs on an otherwise idle service too).
+            let retired = if idle.first().is_some_and(|i| self.inner.expired(i, now)) {
+                Some(idle.remove(0))
+            } else {
+                None
+            };
+            (retired, idle.pop())
         };
+        drop(retired); // outside the lock
         let (conn, opened) = match reused {
             Some(i) if !self.inner.expired(&i, now) => (i.conn, i.opened),
             // Dropping a connection ends its thread, which closes the database handle.

@@ -18,9 +18,9 @@ use std::sync::Arc;
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Stores the events not stored yet, each with one pending delivery (due at `now`) per
-    /// subscription in `subscribers` that wants its type, all in one transaction (which concurrent calls may share: group commit). Ids
-    /// already stored (also repeated within `events`) are skipped without new deliveries. Returns
-    /// the ids that were newly stored.
+    /// subscription in `subscribers` that wants its type, all in one transaction (which
+    /// concurrent calls may share: group commit). Ids already stored (also repeated within
+    /// `events`) are skipped without new deliveries. Returns the ids that were newly stored.
     async fn append(
         &self,
         events: &[EventEnvelope],
@@ -87,8 +87,8 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Option<DeliveryStatus>, StoreError>;
 
     /// Resets every delivery of the event to pending with 0 attempts, due at `now`, adding one for
-    /// each subscription in `subscribers` that wants its type and lacks one. Returns how many deliveries are queued;
-    /// `StoreError::NotFound` for an unknown id.
+    /// each subscription in `subscribers` that wants its type and lacks one. Returns how many
+    /// deliveries are queued; `StoreError::NotFound` for an unknown id.
     async fn replay(
         &self,
         event_id: &str,

@@ -175,9 +175,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `{"success": true, "data": …}`, serialized straight from `data` (building it as a `Value` with
+/// `json!` would copy the whole of `data` into a second tree first).
+#[derive(Serialize)]
+struct Envelope<T> {
+    success: bool,
+    data: T,
+}
+
 /// `{"success": true, "data": …}` with 200.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    (StatusCode::OK, Json(ok_body(data))).into_response()
+    (
+        StatusCode::OK,
+        Json(Envelope {
+            success: true,
+            data,
+        }),
+    )
+        .into_response()
 }
 
 /// The body [`ok`] sends (for answers kept as bytes, e.g. cached ones).
@@ -189,7 +204,10 @@ pub fn ok_body<T: Serialize>(data: T) -> Value {
 pub fn created<T: Serialize>(data: T) -> Response {
     (
         StatusCode::CREATED,
-        Json(json!({"success": true, "data": data})),
+        Json(Envelope {
+            success: true,
+            data,
+        }),
     )
         .into_response()
 }
@@ -261,6 +279,28 @@ mod tests {
             ApiError::unauthorized("token_missing", "Authentication required").into_response();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    /// The envelope's bytes: `success` first, then `data` with its keys in the order given.
+    #[tokio::test]
+    async fn ok_and_created_wrap_data_in_the_success_envelope() {
+        for (res, status) in [
+            (ok(json!({"b": 1, "a": [2.5, null]})), StatusCode::OK),
+            (
+                created(json!({"b": 1, "a": [2.5, null]})),
+                StatusCode::CREATED,
+            ),
+        ] {
+            assert_eq!(res.status(), status);
+            assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+            let body = axum::body::to_bytes(res.into_body(), 1024)
+                .await
+                .unwrap_or_default();
+            assert_eq!(
+                &body[..],
+                br#"{"success":true,"data":{"b":1,"a":[2.5,null]}}"#
+            );
+        }
     }
 
     #[test]

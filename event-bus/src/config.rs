@@ -39,9 +39,9 @@ impl Config {
         let mut subscribers: Vec<Subscriber> = Vec::new();
         for entry in r.list("EVENT_SUBSCRIBERS") {
             match Subscriber::parse(&entry) {
-                Ok(s) if subscribers.iter().any(|o| o.name == s.name) => r.problem(format!(
+                Ok(s) if subscribers.iter().any(|o| o.name() == s.name()) => r.problem(format!(
                     "EVENT_SUBSCRIBERS: subscriber name {:?} is used twice",
-                    s.name
+                    s.name()
                 )),
                 Ok(s) => subscribers.push(s),
                 Err(e) => r.problem(format!("EVENT_SUBSCRIBERS: {e}")),
@@ -49,10 +49,12 @@ impl Config {
         }
         for entry in r.list("EVENT_SUBSCRIPTIONS") {
             let problem = match parse_subscription(&entry) {
-                Ok((name, types)) => match subscribers.iter_mut().find(|s| s.name == name) {
-                    Some(s) if s.types.is_some() => Some(format!("{name:?} is listed twice")),
+                Ok((name, types)) => match subscribers.iter_mut().find(|s| s.name() == name) {
+                    Some(s) if s.subscription.types.is_some() => {
+                        Some(format!("{name:?} is listed twice"))
+                    }
                     Some(s) => {
-                        s.types = Some(types);
+                        s.subscription.types = Some(types);
                         None
                     }
                     None => Some(format!(
@@ -130,9 +132,9 @@ mod tests {
             "orders=http://order-service:4003, http://payment-service:4004/",
         );
         let c = Config::from_env(&e).unwrap();
-        let names: Vec<_> = c.subscribers.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<_> = c.subscribers.iter().map(Subscriber::name).collect();
         assert_eq!(names, ["orders", "payment-service:4004"]);
-        assert!(c.subscribers.iter().all(|s| s.types.is_none()));
+        assert!(c.subscribers.iter().all(|s| s.subscription.types.is_none()));
     }
 
     #[test]
@@ -147,7 +149,11 @@ mod tests {
                 "orders=PaymentProcessed|PaymentFailed, payments=OrderCreated",
             );
         let c = Config::from_env(&e).unwrap();
-        let types: Vec<_> = c.subscribers.iter().map(|s| s.types.clone()).collect();
+        let types: Vec<_> = c
+            .subscribers
+            .iter()
+            .map(|s| s.subscription.types.clone())
+            .collect();
         assert_eq!(
             types,
             [

@@ -129,31 +129,27 @@ impl Inbox {
     }
 }
 
-/// The subscriptions and the inboxes of the subscribers' workers, and the lease of a delivery
-/// handed over.
+/// The subscribers' subscriptions and, in the same order, their workers' inboxes; and the lease
+/// of a delivery handed over.
 #[derive(Clone, Default)]
 pub struct Inboxes {
-    inboxes: Arc<Vec<(Subscription, Arc<Inbox>)>>,
-    subscriptions: Arc<Vec<Subscription>>,
+    subscriptions: Arc<[Subscription]>,
+    inboxes: Arc<[Arc<Inbox>]>,
     lease_ms: i64,
 }
 
 impl Inboxes {
     /// One inbox per subscriber, sized and leased as `settings` say.
     pub fn new(subscribers: &[Subscriber], settings: &DeliverySettings) -> Self {
-        let inboxes = subscribers
-            .iter()
-            .map(|s| {
-                let inbox = Inbox {
-                    capacity: settings.inbox_capacity(),
-                    ..Inbox::default()
-                };
-                (s.subscription(), Arc::new(inbox))
+        let inbox = || {
+            Arc::new(Inbox {
+                capacity: settings.inbox_capacity(),
+                ..Inbox::default()
             })
-            .collect();
+        };
         Self {
-            inboxes: Arc::new(inboxes),
-            subscriptions: Arc::new(subscribers.iter().map(Subscriber::subscription).collect()),
+            subscriptions: subscribers.iter().map(|s| s.subscription.clone()).collect(),
+            inboxes: subscribers.iter().map(|_| inbox()).collect(),
             lease_ms: settings.lease_ms(),
         }
     }
@@ -161,7 +157,7 @@ impl Inboxes {
     /// Wakes every worker to look in the store (a wake-up sent while a worker is busy is kept for
     /// its next wait).
     pub fn wake_all(&self) {
-        for (_, inbox) in self.inboxes.iter() {
+        for inbox in self.inboxes.iter() {
             inbox.wake.notify_one();
         }
     }
@@ -172,18 +168,17 @@ impl Inboxes {
     }
 
     /// Stores `events` with a delivery to each subscriber that wants its type. While workers take
-    /// handed-over
-    /// deliveries, the new ones are stored leased to this process and handed straight to them
-    /// (no worker claims them from the store); those a worker cannot take are given back to the
-    /// store, due at once. Otherwise the workers are woken to claim them. Returns the ids newly
-    /// stored.
+    /// handed-over deliveries, the new ones are stored leased to this process and handed straight
+    /// to them (no worker claims them from the store); those a worker cannot take are given back
+    /// to the store, due at once. Otherwise the workers are woken to claim them. Returns the ids
+    /// newly stored.
     pub async fn publish(
         &self,
         store: &dyn EventStore,
         events: &[EventEnvelope],
     ) -> Result<Vec<String>, StoreError> {
         let now = now_ms();
-        let hand_over = self.inboxes.iter().any(|(_, i)| i.takes_handovers());
+        let hand_over = self.inboxes.iter().any(|i| i.takes_handovers());
         let due_at = if hand_over {
             now.saturating_add(self.lease_ms)
         } else {
@@ -196,7 +191,7 @@ impl Inboxes {
             return Ok(stored);
         }
         if hand_over {
-            let deliveries = fresh_deliveries(events, &stored)?;
+            let deliveries = self.fresh_deliveries(events, &stored)?;
             if let Err(e) = self.hand_over(store, &deliveries, now).await {
                 // Stored all the same: what no worker took is delivered when its lease ends.
                 tracing::warn!(error = %e, "deliveries not given back; due when their lease ends");
@@ -217,7 +212,7 @@ impl Inboxes {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut outcome = Ok(());
-        for (subscription, inbox) in self.inboxes.iter() {
+        for (subscription, inbox) in self.subscriptions.iter().zip(self.inboxes.iter()) {
             let refused: Vec<String> = deliveries
                 .iter()
                 .filter(|(event_type, _)| subscription.wants(event_type))
@@ -237,35 +232,40 @@ impl Inboxes {
     }
 
     fn of(&self, name: &str) -> Arc<Inbox> {
-        self.inboxes
+        self.subscriptions
             .iter()
+            .zip(self.inboxes.iter())
             .find(|(s, _)| s.name == name)
             .map(|(_, i)| i.clone())
             .unwrap_or_default()
     }
-}
 
-/// The first deliveries of the newly `stored` events with their types, in the order given (a
-/// repeated id once).
-fn fresh_deliveries<'e>(
-    events: &'e [EventEnvelope],
-    stored: &[String],
-) -> Result<Vec<(&'e str, DueDelivery)>, StoreError> {
-    let new: HashSet<&str> = stored.iter().map(String::as_str).collect();
-    let mut seen = HashSet::new();
-    events
-        .iter()
-        .filter(|e| new.contains(e.id.as_str()) && seen.insert(e.id.as_str()))
-        .map(|e| {
-            let data = serde_json::to_string(&e.data)?;
-            let delivery = DueDelivery {
-                event_id: e.id.clone(),
-                attempts: 0,
-                body: delivery_body(&e.id, &e.event_type, &data, &e.occurred_at, &e.source),
-            };
-            Ok((e.event_type.as_str(), delivery))
-        })
-        .collect()
+    /// The first deliveries of the newly `stored` events that some subscriber wants, with their
+    /// types, in the order given (a repeated id once).
+    fn fresh_deliveries<'e>(
+        &self,
+        events: &'e [EventEnvelope],
+        stored: &[String],
+    ) -> Result<Vec<(&'e str, DueDelivery)>, StoreError> {
+        let new: HashSet<&str> = stored.iter().map(String::as_str).collect();
+        let mut seen = HashSet::new();
+        let wanted = |t: &str| self.subscriptions.iter().any(|s| s.wants(t));
+        events
+            .iter()
+            .filter(|e| {
+                new.contains(e.id.as_str()) && wanted(&e.event_type) && seen.insert(e.id.as_str())
+            })
+            .map(|e| {
+                let data = serde_json::to_string(&e.data)?;
+                let delivery = DueDelivery {
+                    event_id: e.id.clone(),
+                    attempts: 0,
+                    body: delivery_body(&e.id, &e.event_type, &data, &e.occurred_at, &e.source),
+                };
+                Ok((e.event_type.as_str(), delivery))
+            })
+            .collect()
+    }
 }
 
 /// One subscriber's delivery loop.
@@ -297,7 +297,7 @@ impl Worker {
         inboxes: &Inboxes,
         metrics: Metrics,
     ) -> Self {
-        let inbox = inboxes.of(&subscriber.name);
+        let inbox = inboxes.of(subscriber.name());
         Self {
             subscriber,
             store,
@@ -311,7 +311,7 @@ impl Worker {
     /// Delivers due events until `cancel` fires. Attempts still in flight then are abandoned and
     /// their claims given back (due at once on restart); a crash leaves them to their lease.
     pub async fn run(self, cancel: CancellationToken) {
-        let name = self.subscriber.name.as_str();
+        let name = self.subscriber.name();
         let limit = self.settings.concurrency.max(1);
         let mut in_flight = FuturesUnordered::new();
         let mut claimed: HashSet<String> = HashSet::new();
@@ -421,7 +421,7 @@ impl Worker {
     fn store_backoff(&self, failures: &mut u32, e: &StoreError) -> Duration {
         let wait = self.settings.backoff.delay(*failures);
         *failures = failures.saturating_add(1);
-        let name = self.subscriber.name.as_str();
+        let name = self.subscriber.name();
         tracing::error!(subscriber = name, error = %e, "delivery store failed");
         wait
     }
@@ -429,7 +429,7 @@ impl Worker {
     /// Claims up to `room` due deliveries; also says how long to wait before looking again when
     /// fewer were due.
     async fn claim(&self, room: usize) -> Result<(Vec<DueDelivery>, Duration), StoreError> {
-        let name = self.subscriber.name.as_str();
+        let name = self.subscriber.name();
         let now = now_ms();
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
         let due = self
@@ -472,7 +472,7 @@ impl Worker {
 
     /// Records acknowledged deliveries in one write.
     async fn record_delivered(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        let name = self.subscriber.name.as_str();
+        let name = self.subscriber.name();
         self.store.mark_delivered(name, event_ids, now_ms()).await?;
         tracing::debug!(subscriber = name, events = ?event_ids, "delivered");
         self.count("delivered", event_ids.len() as u64);
@@ -484,17 +484,14 @@ impl Worker {
         self.metrics.add(
             "event_bus_delivery_attempts_total",
             "Delivery attempts by outcome.",
-            &[
-                ("subscriber", self.subscriber.name.as_str()),
-                ("outcome", outcome),
-            ],
+            &[("subscriber", self.subscriber.name()), ("outcome", outcome)],
             n,
         );
     }
 
     /// Records a failed attempt: retried after its backoff, or dead-lettered.
     async fn record_failure(&self, d: &DueDelivery, error: &str) -> Result<(), StoreError> {
-        let name = self.subscriber.name.as_str();
+        let name = self.subscriber.name();
         let now = now_ms();
         let id = d.event_id.as_str();
         let attempts = d.attempts.saturating_add(1);

@@ -4,21 +4,20 @@
 /// Longest event type name a subscription may list.
 const MAX_TYPE_LEN: usize = 100;
 
-/// One configured subscriber.
+/// One configured subscriber: where its deliveries go, and which.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
-    /// Stable name, the key of its delivery rows (`orders`, or `localhost:4003` when unnamed).
-    pub name: String,
     /// Base URL without a trailing slash.
     pub url: String,
-    /// The event types it receives; `None` for every type.
-    pub types: Option<Vec<String>>,
+    /// Its name and the event types it receives.
+    pub subscription: Subscription,
 }
 
-/// Who gets a delivery of an event: a subscriber's name and the event types it receives.
+/// Who gets a delivery of an event: a subscriber's name and the event types it receives (all
+/// the store needs to know of a subscriber).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
-    /// The subscriber's name, the key of its delivery rows.
+    /// Stable name, the key of its delivery rows (`orders`, or `localhost:4003` when unnamed).
     pub name: String,
     /// The event types it receives; `None` for every type.
     pub types: Option<Vec<String>>,
@@ -99,18 +98,14 @@ impl Subscriber {
             ));
         }
         Ok(Self {
-            name,
             url: url.trim_end_matches('/').to_string(),
-            types: None,
+            subscription: Subscription::all(name),
         })
     }
 
-    /// What the store needs to know of it.
-    pub fn subscription(&self) -> Subscription {
-        Subscription {
-            name: self.name.clone(),
-            types: self.types.clone(),
-        }
+    /// Its name, the key of its delivery rows.
+    pub fn name(&self) -> &str {
+        &self.subscription.name
     }
 
     /// Where deliveries are posted.
@@ -127,10 +122,10 @@ mod tests {
     #[test]
     fn named_and_bare_entries_parse() {
         let s = Subscriber::parse(" orders=http://order-service:4003/ ").unwrap();
-        assert_eq!(s.name, "orders");
+        assert_eq!(s.name(), "orders");
         assert_eq!(s.events_url(), "http://order-service:4003/events");
         let s = Subscriber::parse("http://localhost:4004").unwrap();
-        assert_eq!(s.name, "localhost:4004");
+        assert_eq!(s.name(), "localhost:4004");
         assert_eq!(s.url, "http://localhost:4004");
     }
 

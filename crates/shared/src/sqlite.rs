@@ -9,6 +9,7 @@
 //! has already queued its rollback on the connection, which runs before the next user's first
 //! statement. Idle connections are reused most recent first (their page cache is warm); one idle
 //! longer than `idle_timeout`, or older than `max_lifetime`, is closed when the pool is next used.
+//! A connection whose thread has stopped (sqlx answers `WorkerCrashed`) is not given back.
 //!
 //! Queries run on the pool as with sqlx's (`query.fetch_optional(&pool)`): `&SqlitePool` is an
 //! [`Executor`] that takes a connection for the one statement. `pool.begin()` (or `begin_with`)
@@ -189,6 +190,17 @@ impl DerefMut for PooledConnection {
     }
 }
 
+impl PooledConnection {
+    /// Passes `result` on; if it says the connection's thread has stopped, the connection is
+    /// closed instead of going back to the pool.
+    fn checked<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if matches!(result, Err(sqlx::Error::WorkerCrashed)) {
+            self.conn = None;
+        }
+        result
+    }
+}
+
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
@@ -216,20 +228,23 @@ impl Transaction {
         mut conn: PooledConnection,
         statement: Option<Cow<'static, str>>,
     ) -> Result<Self, sqlx::Error> {
-        SqliteTransactionManager::begin(&mut conn, statement).await?;
+        let begun = SqliteTransactionManager::begin(&mut conn, statement).await;
+        conn.checked(begun)?;
         Ok(Self { conn, open: true })
     }
 
     /// Commits; the connection goes back to the pool.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        SqliteTransactionManager::commit(&mut self.conn).await?;
+        let committed = SqliteTransactionManager::commit(&mut self.conn).await;
+        self.conn.checked(committed)?;
         self.open = false;
         Ok(())
     }
 
     /// Rolls back; the connection goes back to the pool.
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        SqliteTransactionManager::rollback(&mut self.conn).await?;
+        let rolled_back = SqliteTransactionManager::rollback(&mut self.conn).await;
+        self.conn.checked(rolled_back)?;
         self.open = false;
         Ok(())
     }
@@ -251,8 +266,9 @@ impl DerefMut for Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if self.open {
-            SqliteTransactionManager::start_rollback(&mut self.conn);
+        // (No connection left: its thread had stopped, so there is nothing to roll back on.)
+        if let Some(conn) = self.conn.conn.as_mut().filter(|_| self.open) {
+            SqliteTransactionManager::start_rollback(conn);
         }
     }
 }
@@ -273,7 +289,8 @@ impl<'p> Executor<'p> for &'_ SqlitePool {
         let pool = self.clone();
         stream::once(async move {
             let mut conn = pool.acquire().await?;
-            conn.fetch_many(query).try_collect::<Vec<_>>().await
+            let steps = conn.fetch_many(query).try_collect::<Vec<_>>().await;
+            conn.checked(steps)
         })
         .map_ok(|steps| stream::iter(steps.into_iter().map(Ok)))
         .try_flatten()
@@ -289,7 +306,11 @@ impl<'p> Executor<'p> for &'_ SqlitePool {
         E: 'q + Execute<'q, Sqlite>,
     {
         let pool = self.clone();
-        Box::pin(async move { pool.acquire().await?.fetch_optional(query).await })
+        Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            let row = conn.fetch_optional(query).await;
+            conn.checked(row)
+        })
     }
 
     fn prepare_with<'e, 'q: 'e>(
@@ -301,7 +322,11 @@ impl<'p> Executor<'p> for &'_ SqlitePool {
         'p: 'e,
     {
         let pool = self.clone();
-        Box::pin(async move { pool.acquire().await?.prepare_with(sql, parameters).await })
+        Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            let statement = conn.prepare_with(sql, parameters).await;
+            conn.checked(statement)
+        })
     }
 
     fn describe<'e, 'q: 'e>(
@@ -312,7 +337,11 @@ impl<'p> Executor<'p> for &'_ SqlitePool {
         'p: 'e,
     {
         let pool = self.clone();
-        Box::pin(async move { pool.acquire().await?.describe(sql).await })
+        Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            let described = conn.describe(sql).await;
+            conn.checked(described)
+        })
     }
 }
 
@@ -338,6 +367,33 @@ mod tests {
             max_lifetime: None,
         };
         (SqlitePool::connect(options, settings).await.unwrap(), dir)
+    }
+
+    async fn rows_in_t(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_thread_stopped_is_not_given_back() {
+        let (pool, dir) = pool(2, None).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let alive: Result<(), _> = conn.checked(Ok(()));
+        assert!(alive.is_ok());
+        drop(conn);
+        assert_eq!(pool.inner.lock().len(), 1);
+        let mut conn = pool.acquire().await.unwrap();
+        let crashed: Result<(), _> = conn.checked(Err(sqlx::Error::WorkerCrashed));
+        assert!(crashed.is_err());
+        drop(conn);
+        assert_eq!(pool.inner.lock().len(), 0);
+        // The pool opens a new one in its place.
+        sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+        assert_eq!(pool.inner.lock().len(), 1);
+        pool.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
@@ -384,22 +440,14 @@ mod tests {
                 .unwrap();
             // Dropped without commit.
         }
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, 0);
+        assert_eq!(rows_in_t(&pool).await, 0);
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
         sqlx::query("INSERT INTO t VALUES (2)")
             .execute(&mut *tx)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(rows_in_t(&pool).await, 1);
         pool.close().await;
         std::fs::remove_dir_all(dir).unwrap();
     }

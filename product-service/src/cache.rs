@@ -285,6 +285,22 @@ mod tests {
             *cache.written.lock().unwrap(),
             (1, vec![format!("product:1:{}", p.id)])
         );
+        // Another replica writes (bumps the shared generation): this process learns of it at its
+        // next read, and deletes its generation-1 entry in the background.
+        backend.bump(GENERATION_KEY).await.unwrap();
+        cache.product(&store, &p.id).await.unwrap();
+        let old = format!("product:1:{}", p.id);
+        for _ in 0..1000 {
+            if backend.get(&old).await.unwrap().is_none() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(backend.get(&old).await.unwrap().is_none());
+        assert_eq!(
+            *cache.written.lock().unwrap(),
+            (2, vec![format!("product:2:{}", p.id)])
+        );
         // A reader that read generation 0 before the write and stores after it: its entry is
         // unreachable, so it is dropped at once.
         let stale = cache.superseded(0, Some("product:0:late".into()));

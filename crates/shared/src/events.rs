@@ -309,6 +309,66 @@ mod tests {
         assert_eq!(outbox.pending().await.unwrap(), 0);
     }
 
+    /// A relay with a poll interval far beyond the test: everything it delivers, it delivers on
+    /// wake-ups alone. More than a batch waiting goes out after one wake-up (a full batch is
+    /// followed at once by the next read); an event written later goes out on its own wake-up.
+    #[tokio::test]
+    async fn the_relay_drains_full_batches_at_once_and_is_woken_for_new_events() {
+        let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let outbox = Arc::new(SqliteOutbox::new(pool.clone()));
+        let waiting = RELAY_BATCH as usize * 2 + 5;
+        for i in 0..waiting {
+            let e = EventEnvelope::new(types::ORDER_CREATED, serde_json::json!({"i": i}), "test");
+            sqlite_outbox_insert(&pool, &e).await.unwrap();
+        }
+        // The bus: counts the events it is sent.
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<usize>();
+        let bus = axum::Router::new().route(
+            "/events",
+            axum::routing::post(move |body: axum::Json<Vec<Value>>| {
+                let _ = seen_tx.send(body.0.len());
+                async { axum::http::StatusCode::ACCEPTED }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, bus).await });
+        let wake = Arc::new(Notify::new());
+        let relay = OutboxRelay {
+            store: outbox.clone(),
+            bus: crate::client::ServiceClient::new(reqwest::Client::new(), &url, "Event bus", None),
+            wake: wake.clone(),
+            backoff: Backoff {
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(10),
+                factor: 1.0,
+            },
+            poll: Duration::from_secs(3600),
+        };
+        let cancel = CancellationToken::new();
+        let running = tokio::spawn(relay.run(cancel.clone()));
+        // A relay that waited for its poll instead would miss these deadlines by an hour.
+        let patience = Duration::from_secs(10);
+        let mut delivered = 0;
+        while delivered < waiting {
+            let batch = tokio::time::timeout(patience, seen.recv()).await;
+            delivered += batch.expect("the next batch without a wake-up").unwrap();
+        }
+        assert_eq!(delivered, waiting);
+        let later = EventEnvelope::new(types::ORDER_CREATED, serde_json::json!({}), "test");
+        sqlite_outbox_insert(&pool, &later).await.unwrap();
+        wake.notify_one();
+        let woken = tokio::time::timeout(patience, seen.recv()).await;
+        assert_eq!(woken.expect("delivered on the wake-up"), Some(1));
+        cancel.cancel();
+        running.await.unwrap();
+        assert_eq!(outbox.pending().await.unwrap(), 0);
+    }
+
     #[tokio::test]
     async fn the_relay_scan_and_the_pending_count_read_only_the_undelivered_index() {
         let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();

@@ -284,13 +284,19 @@ impl crate::extract::FromJson for IncomingEvents {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn outbox_round_trip() {
+    /// An in-memory database with the outbox table.
+    async fn outbox_db() -> crate::sqlite::SqlitePool {
         let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
         sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
             .execute(&pool)
             .await
             .unwrap();
+        pool
+    }
+
+    #[tokio::test]
+    async fn outbox_round_trip() {
+        let pool = outbox_db().await;
         let outbox = SqliteOutbox::new(pool.clone());
         let e = EventEnvelope::new(
             types::ORDER_CREATED,
@@ -314,11 +320,7 @@ mod tests {
     /// followed at once by the next read); an event written later goes out on its own wake-up.
     #[tokio::test]
     async fn the_relay_drains_full_batches_at_once_and_is_woken_for_new_events() {
-        let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
-        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
-            .execute(&pool)
-            .await
-            .unwrap();
+        let pool = outbox_db().await;
         let outbox = Arc::new(SqliteOutbox::new(pool.clone()));
         let waiting = RELAY_BATCH as usize * 2 + 5;
         for i in 0..waiting {
@@ -371,11 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_relay_scan_and_the_pending_count_read_only_the_undelivered_index() {
-        let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
-        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
-            .execute(&pool)
-            .await
-            .unwrap();
+        let pool = outbox_db().await;
         for sql in [OUTBOX_DUE, OUTBOX_PENDING] {
             let plan: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))

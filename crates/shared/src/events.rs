@@ -106,6 +106,87 @@ const OUTBOX_DUE: &str = "SELECT event FROM outbox WHERE delivered_at IS NULL \
 const OUTBOX_PENDING: &str = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL";
 
 /// Inserts `event` into the outbox inside the caller's transaction.
+pub fn outbox_insert(conn: &rusqlite::Connection, event: &EventEnvelope) -> Result<(), StoreError> {
+    let now = now_ms();
+    conn.prepare_cached(
+        "INSERT INTO outbox (id, event, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+    )?
+    .execute(rusqlite::params![event.id, serde_json::to_string(event)?, now, now])?;
+    Ok(())
+}
+
+/// The outbox of a SQLite database (table from `SQLITE_OUTBOX_SCHEMA`).
+#[derive(Clone)]
+pub struct SqliteOutbox {
+    db: crate::db::Database,
+}
+
+impl SqliteOutbox {
+    /// The outbox in `db` (table from `SQLITE_OUTBOX_SCHEMA`).
+    pub fn new(db: crate::db::Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteOutbox {
+    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.db
+            .read(|conn| {
+                let mut due = conn.prepare_cached(OUTBOX_DUE)?;
+                let rows = due.query_map(rusqlite::params![now_ms(), limit], |row| {
+                    row.get::<_, String>(0)
+                })?;
+                rows.map(|event| Ok(serde_json::from_str(&event?)?))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn delivered(&self, ids: &[String]) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
+        self.db
+            .write(move |tx| {
+                let now = now_ms();
+                let mut mark = tx.prepare_cached("UPDATE outbox SET delivered_at = ? WHERE id = ?")?;
+                for id in &ids {
+                    mark.execute(rusqlite::params![now, id])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn failed(&self, ids: &[String], retry_in: Duration) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
+        let next = now_ms() + retry_in.as_millis() as i64;
+        self.db
+            .write(move |tx| {
+                let mut mark = tx.prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+                )?;
+                for id in &ids {
+                    mark.execute(rusqlite::params![next, id])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn pending(&self) -> Result<u64, StoreError> {
+        self.db
+            .read(|conn| {
+                let n: i64 = conn
+                    .prepare_cached(OUTBOX_PENDING)?
+                    .query_row([], |row| row.get(0))?;
+                Ok(n as u64)
+            })
+            .await
+    }
+}
+
+/// Inserts `event` into the outbox inside the caller's sqlx transaction (stores not yet on
+/// [`crate::db`]).
 pub async fn sqlite_outbox_insert<'e, E>(exec: E, event: &EventEnvelope) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
@@ -123,11 +204,11 @@ where
 
 /// The SQLite outbox of one service database.
 #[derive(Clone)]
-pub struct SqliteOutbox {
+pub struct SqlxOutbox {
     pool: crate::sqlite::SqlitePool,
 }
 
-impl SqliteOutbox {
+impl SqlxOutbox {
     /// The outbox in `pool`'s database (table from `SQLITE_OUTBOX_SCHEMA`).
     pub fn new(pool: crate::sqlite::SqlitePool) -> Self {
         Self { pool }
@@ -135,7 +216,7 @@ impl SqliteOutbox {
 }
 
 #[async_trait]
-impl OutboxStore for SqliteOutbox {
+impl OutboxStore for SqlxOutbox {
     async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(OUTBOX_DUE)
             .bind(now_ms())
@@ -285,13 +366,17 @@ mod tests {
     use super::*;
 
     /// An in-memory database with the outbox table.
-    async fn outbox_db() -> crate::sqlite::SqlitePool {
-        let pool = crate::store::sqlite_pool("sqlite::memory:").await.unwrap();
-        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA)
-            .execute(&pool)
+    async fn outbox_db() -> crate::db::Database {
+        let db = crate::db::Database::open("sqlite::memory:").await.unwrap();
+        db.write(|tx| Ok(tx.execute_batch(SQLITE_OUTBOX_SCHEMA)?))
             .await
             .unwrap();
-        pool
+        db
+    }
+
+    async fn insert(db: &crate::db::Database, event: &EventEnvelope) {
+        let event = event.clone();
+        db.write(move |tx| outbox_insert(tx, &event)).await.unwrap();
     }
 
     #[tokio::test]
@@ -303,7 +388,7 @@ mod tests {
             serde_json::json!({"orderId": "x"}),
             "order-service",
         );
-        sqlite_outbox_insert(&pool, &e).await.unwrap();
+        insert(&pool, &e).await;
         assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
         outbox
             .failed(std::slice::from_ref(&e.id), Duration::from_secs(60))
@@ -325,7 +410,7 @@ mod tests {
         let waiting = RELAY_BATCH as usize * 2 + 5;
         for i in 0..waiting {
             let e = EventEnvelope::new(types::ORDER_CREATED, serde_json::json!({"i": i}), "test");
-            sqlite_outbox_insert(&pool, &e).await.unwrap();
+            insert(&pool, &e).await;
         }
         // The bus: counts the events it is sent.
         let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<usize>();
@@ -362,7 +447,7 @@ mod tests {
         }
         assert_eq!(delivered, waiting);
         let later = EventEnvelope::new(types::ORDER_CREATED, serde_json::json!({}), "test");
-        sqlite_outbox_insert(&pool, &later).await.unwrap();
+        insert(&pool, &later).await;
         wake.notify_one();
         let woken = tokio::time::timeout(patience, seen.recv()).await;
         assert_eq!(woken.expect("delivered on the wake-up"), Some(1));
@@ -375,12 +460,7 @@ mod tests {
     async fn the_relay_scan_and_the_pending_count_read_only_the_undelivered_index() {
         let pool = outbox_db().await;
         for sql in [OUTBOX_DUE, OUTBOX_PENDING] {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-            let lines: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+            let lines = crate::db::query_plan(&pool, sql).await.unwrap();
             // One walk of the partial index (only undelivered events are in it), in its order:
             // no table scan, no sort.
             assert_eq!(lines, ["SCAN outbox USING INDEX outbox_pending"], "{sql}");

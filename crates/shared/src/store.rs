@@ -151,7 +151,7 @@ pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, StoreError> {
 
 /// Creates `path` (and its missing parent directories, 0700) if needed, and makes it and any
 /// `-wal`/`-shm` files beside it owner-only (0600), tightening files an older version left open.
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         let mut dirs = std::fs::DirBuilder::new();
         dirs.recursive(true);

@@ -3,22 +3,20 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document};
-use shared::sqlite::SqlitePool;
+use shared::db::Database;
 
 /// The `EXPLAIN QUERY PLAN` lines of `sql`. Parameters are left unbound: SQLite chooses a plan
 /// when it prepares the statement, before any value is bound.
-pub async fn sqlite_plan(pool: &SqlitePool, sql: &str) -> Vec<String> {
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .fetch_all(pool)
+pub async fn sqlite_plan(db: &Database, sql: &str) -> Vec<String> {
+    shared::db::query_plan(db, sql)
         .await
-        .unwrap_or_else(|e| panic!("cannot explain {sql}: {e}"));
-    rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+        .unwrap_or_else(|e| panic!("cannot explain {sql}: {e}"))
 }
 
 /// Asserts that `sql` reads through every index in `indexes`, never scans a whole table, and
 /// returns its rows in the order asked without sorting them (no temporary B-tree).
-pub async fn assert_index_served(pool: &SqlitePool, sql: &str, indexes: &[&str]) {
-    let plan = assert_index_filtered(pool, sql, indexes).await;
+pub async fn assert_index_served(db: &Database, sql: &str, indexes: &[&str]) {
+    let plan = assert_index_filtered(db, sql, indexes).await;
     assert!(
         !plan.iter().any(|line| line.contains("TEMP B-TREE")),
         "{sql}\nsorts instead of reading in index order:\n{}",
@@ -28,8 +26,8 @@ pub async fn assert_index_served(pool: &SqlitePool, sql: &str, indexes: &[&str])
 
 /// Asserts that `sql` reads through every index in `indexes` and never scans a whole table
 /// (a sort of the rows found is allowed: for merges of few rows). Returns the plan.
-pub async fn assert_index_filtered(pool: &SqlitePool, sql: &str, indexes: &[&str]) -> Vec<String> {
-    let plan = sqlite_plan(pool, sql).await;
+pub async fn assert_index_filtered(db: &Database, sql: &str, indexes: &[&str]) -> Vec<String> {
+    let plan = sqlite_plan(db, sql).await;
     let shown = plan.join("\n");
     for line in &plan {
         // `SCAN t` alone reads every row of `t`; `SCAN t USING [COVERING] INDEX i` walks an index

@@ -10,7 +10,7 @@ use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
 use rows::{conditional, queue_release_in, row_to_order, COLS, SCHEMA};
 use shared::events::{
-    sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
+    sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqlxOutbox, SQLITE_OUTBOX_SCHEMA,
 };
 use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
@@ -299,6 +299,6 @@ impl OrderStore for SqliteOrderStore {
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        Arc::new(SqliteOutbox::new(self.pool.clone()))
+        Arc::new(SqlxOutbox::new(self.pool.clone()))
     }
 }

@@ -9,7 +9,7 @@ use super::PaymentStore;
 use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
 use rows::{insert_payment, payment_from_row, Bind, SCHEMA};
-use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
+use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqlxOutbox};
 use shared::sqlite::SqlitePool;
 use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
 use std::sync::Arc;
@@ -266,6 +266,6 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        Arc::new(SqliteOutbox::new(self.pool.clone()))
+        Arc::new(SqlxOutbox::new(self.pool.clone()))
     }
 }

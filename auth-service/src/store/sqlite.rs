@@ -1,13 +1,12 @@
-//! The SQLite user store: plain `sqlx` queries, migrations as `CREATE … IF NOT EXISTS` run on connect,
+//! The SQLite user store: plain SQL through `shared::db`, migrations as `CREATE … IF NOT EXISTS` run on connect,
 //! email uniqueness as a unique index on `lower(email)`.
 
 use super::UserStore;
 use crate::domain::{RefreshToken, Role, Session, User, UserPatch};
 use async_trait::async_trait;
-use shared::sqlite::SqlitePool;
-use shared::store::{sqlite_pool, PageRequest, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use rusqlite::{params, Connection, Row};
+use shared::sqlite::Database;
+use shared::store::{PageRequest, StoreError};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS users (
@@ -48,126 +47,147 @@ const REVOKE_USER_SESSIONS: &str =
 
 /// Users, sessions and refresh tokens in SQLite.
 pub struct SqliteUserStore {
-    pool: SqlitePool,
+    db: Database,
 }
 
 impl SqliteUserStore {
     /// Opens the database and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = sqlite_pool(url).await?;
-        for m in MIGRATIONS {
-            sqlx::query(m).execute(&pool).await?;
-        }
-        Ok(Self { pool })
+        let db = Database::open(url).await?;
+        db.write(|tx| {
+            for m in MIGRATIONS {
+                tx.execute_batch(m)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(Self { db })
     }
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
-    let role: String = row.try_get("role")?;
+fn user_from_row(row: &Row<'_>) -> Result<User, StoreError> {
+    let role: String = row.get("role")?;
     Ok(User {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        password_hash: row.try_get("password_hash")?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        email: row.get("email")?,
+        password_hash: row.get("password_hash")?,
         role: Role::parse(&role)
             .ok_or_else(|| StoreError::Other(format!("stored role is invalid: {role}")))?,
-        is_active: row.try_get::<i64, _>("is_active")? != 0,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        is_active: row.get::<_, i64>("is_active")? != 0,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
-fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
+fn session_from_row(row: &Row<'_>) -> Result<Session, StoreError> {
     Ok(Session {
-        sid: row.try_get("sid")?,
-        user_id: row.try_get("user_id")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
+        sid: row.get("sid")?,
+        user_id: row.get("user_id")?,
+        created_at: row.get("created_at")?,
+        revoked_at: row.get("revoked_at")?,
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> Result<RefreshToken, StoreError> {
+fn token_from_row(row: &Row<'_>) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
-        token_hash: row.try_get("token_hash")?,
-        sid: row.try_get("sid")?,
-        user_id: row.try_get("user_id")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        used_at: row.try_get("used_at")?,
+        token_hash: row.get("token_hash")?,
+        sid: row.get("sid")?,
+        user_id: row.get("user_id")?,
+        created_at: row.get("created_at")?,
+        expires_at: row.get("expires_at")?,
+        used_at: row.get("used_at")?,
     })
 }
 
-async fn insert_token<'e, E>(exec: E, t: &RefreshToken) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query(
+/// The first row `sql` finds with `params`, decoded by `decode`.
+fn find_one<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    decode: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(decode).transpose()
+}
+
+fn find_user_in(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    find_one(conn, &sql, [id], user_from_row)
+}
+
+fn insert_token(conn: &Connection, t: &RefreshToken) -> Result<(), StoreError> {
+    conn.prepare_cached(
         "INSERT INTO refresh_tokens (token_hash, sid, user_id, created_at, expires_at, used_at)
          VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&t.token_hash)
-    .bind(&t.sid)
-    .bind(&t.user_id)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.used_at)
-    .execute(exec)
-    .await?;
+    )?
+    .execute(params![
+        t.token_hash,
+        t.sid,
+        t.user_id,
+        t.created_at,
+        t.expires_at,
+        t.used_at
+    ])?;
     Ok(())
 }
 
 #[async_trait]
 impl UserStore for SqliteUserStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.db
+            .read(|c| {
+                c.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
 
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&u.id)
-        .bind(&u.name)
-        .bind(&u.email)
-        .bind(&u.password_hash)
-        .bind(u.role.as_str())
-        .bind(i64::from(u.is_active))
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let u = u.clone();
+        self.db
+            .write(move |tx| {
+                let sql =
+                    format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                tx.prepare_cached(&sql)?.execute(params![
+                    u.id,
+                    u.name,
+                    u.email,
+                    u.password_hash,
+                    u.role.as_str(),
+                    i64::from(u.is_active),
+                    u.created_at,
+                    u.updated_at
+                ])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.db.read(|c| find_user_in(c, id)).await
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&user_by_email_sql())
-            .bind(email.trim())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.db
+            .read(|c| find_one(c, &user_by_email_sql(), [email.trim()], user_from_row))
+            .await
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
-        let total: i64 = sqlx::query_scalar(COUNT_USERS)
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query(&users_page_sql())
-            .bind(page.limit as i64)
-            .bind(page.offset() as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        let users = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
-        Ok((users, total.max(0) as u64))
+        self.db
+            .read(|c| {
+                let total: i64 = c.prepare_cached(COUNT_USERS)?.query_row([], |r| r.get(0))?;
+                let mut stmt = c.prepare_cached(&users_page_sql())?;
+                let mut rows = stmt.query(params![page.limit as i64, page.offset() as i64])?;
+                let mut users = Vec::new();
+                while let Some(row) = rows.next()? {
+                    users.push(user_from_row(row)?);
+                }
+                Ok((users, total.max(0) as u64))
+            })
+            .await
     }
 
     async fn update_user(
@@ -176,56 +196,62 @@ impl UserStore for SqliteUserStore {
         patch: UserPatch,
         now: i64,
     ) -> Result<Option<User>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE users SET role = COALESCE(?, role), is_active = COALESCE(?, is_active),
-             updated_at = ? WHERE id = ?",
-        )
-        .bind(patch.role.map(Role::as_str))
-        .bind(patch.is_active.map(i64::from))
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        self.find_user(id).await
+        let id = id.to_owned();
+        self.db
+            .write(move |tx| {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE users SET role = COALESCE(?, role), \
+                         is_active = COALESCE(?, is_active), updated_at = ? WHERE id = ?",
+                    )?
+                    .execute(params![
+                        patch.role.map(Role::as_str),
+                        patch.is_active.map(i64::from),
+                        now,
+                        id
+                    ])?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                find_user_in(tx, &id)
+            })
+            .await
     }
 
     async fn create_session(&self, s: &Session, t: &RefreshToken) -> Result<(), StoreError> {
         // Both rows or neither: a session whose first token was refused must not be left behind.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (sid, user_id, created_at, revoked_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&s.sid)
-        .bind(&s.user_id)
-        .bind(s.created_at)
-        .bind(s.revoked_at)
-        .execute(&mut *tx)
-        .await?;
-        insert_token(&mut *tx, t).await?;
-        tx.commit().await?;
-        Ok(())
+        let (s, t) = (s.clone(), t.clone());
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO sessions (sid, user_id, created_at, revoked_at) \
+                     VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![s.sid, s.user_id, s.created_at, s.revoked_at])?;
+                insert_token(tx, &t)
+            })
+            .await
     }
 
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
-        let row =
-            sqlx::query("SELECT sid, user_id, created_at, revoked_at FROM sessions WHERE sid = ?")
-                .bind(sid)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.as_ref().map(session_from_row).transpose()
+        let sql = "SELECT sid, user_id, created_at, revoked_at FROM sessions WHERE sid = ?";
+        self.db
+            .read(|c| find_one(c, sql, [sid], session_from_row))
+            .await
     }
 
     async fn revoke_session(&self, sid: &str, now: i64) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(sid)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        let sid = sid.to_owned();
+        self.db
+            .write(move |tx| {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL",
+                    )?
+                    .execute(params![now, sid])?;
+                Ok(changed == 1)
+            })
+            .await
     }
 
     async fn revoke_user_sessions(
@@ -233,32 +259,30 @@ impl UserStore for SqliteUserStore {
         user_id: &str,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(REVOKE_USER_SESSIONS)
-            .bind(now)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("sid").map_err(StoreError::from))
-            .collect()
+        let user_id = user_id.to_owned();
+        self.db
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(REVOKE_USER_SESSIONS)?;
+                let sids = stmt.query_map(params![now, user_id], |r| r.get::<_, String>("sid"))?;
+                Ok(sids.collect::<Result<_, _>>()?)
+            })
+            .await
     }
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        insert_token(&self.pool, t).await
+        let t = t.clone();
+        self.db.write(move |tx| insert_token(tx, &t)).await
     }
 
     async fn find_refresh_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshToken>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token_hash, sid, user_id, created_at, expires_at, used_at
-             FROM refresh_tokens WHERE token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(token_from_row).transpose()
+        let sql = "SELECT token_hash, sid, user_id, created_at, expires_at, used_at \
+                   FROM refresh_tokens WHERE token_hash = ?";
+        self.db
+            .read(|c| find_one(c, sql, [token_hash], token_from_row))
+            .await
     }
 
     async fn mark_refresh_token_used(
@@ -266,14 +290,18 @@ impl UserStore for SqliteUserStore {
         token_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let token_hash = token_hash.to_owned();
+        self.db
+            .write(move |tx| {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE refresh_tokens SET used_at = ? \
+                         WHERE token_hash = ? AND used_at IS NULL",
+                    )?
+                    .execute(params![now, token_hash])?;
+                Ok(changed == 1)
+            })
+            .await
     }
 }
 
@@ -288,7 +316,7 @@ mod plans {
         let store = SqliteUserStore::connect("sqlite::memory:")
             .await
             .expect("in-memory store");
-        let pool = &store.pool;
+        let pool = &store.db;
         assert_index_served(pool, &users_page_sql(), &["users_created_id"]).await;
         // The total counts every user, from an index alone.
         let plan = assert_index_filtered(pool, COUNT_USERS, &[]).await;

@@ -111,19 +111,24 @@ pub fn outbox_insert(conn: &rusqlite::Connection, event: &EventEnvelope) -> Resu
     conn.prepare_cached(
         "INSERT INTO outbox (id, event, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
     )?
-    .execute(rusqlite::params![event.id, serde_json::to_string(event)?, now, now])?;
+    .execute(rusqlite::params![
+        event.id,
+        serde_json::to_string(event)?,
+        now,
+        now
+    ])?;
     Ok(())
 }
 
 /// The outbox of a SQLite database (table from `SQLITE_OUTBOX_SCHEMA`).
 #[derive(Clone)]
 pub struct SqliteOutbox {
-    db: crate::db::Database,
+    db: crate::sqlite::Database,
 }
 
 impl SqliteOutbox {
     /// The outbox in `db` (table from `SQLITE_OUTBOX_SCHEMA`).
-    pub fn new(db: crate::db::Database) -> Self {
+    pub fn new(db: crate::sqlite::Database) -> Self {
         Self { db }
     }
 }
@@ -148,7 +153,8 @@ impl OutboxStore for SqliteOutbox {
         self.db
             .write(move |tx| {
                 let now = now_ms();
-                let mut mark = tx.prepare_cached("UPDATE outbox SET delivered_at = ? WHERE id = ?")?;
+                let mut mark =
+                    tx.prepare_cached("UPDATE outbox SET delivered_at = ? WHERE id = ?")?;
                 for id in &ids {
                     mark.execute(rusqlite::params![now, id])?;
                 }
@@ -182,81 +188,6 @@ impl OutboxStore for SqliteOutbox {
                 Ok(n as u64)
             })
             .await
-    }
-}
-
-/// Inserts `event` into the outbox inside the caller's sqlx transaction (stores not yet on
-/// [`crate::db`]).
-pub async fn sqlite_outbox_insert<'e, E>(exec: E, event: &EventEnvelope) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    let now = now_ms();
-    sqlx::query("INSERT INTO outbox (id, event, created_at, next_attempt_at) VALUES (?, ?, ?, ?)")
-        .bind(&event.id)
-        .bind(serde_json::to_string(event)?)
-        .bind(now)
-        .bind(now)
-        .execute(exec)
-        .await?;
-    Ok(())
-}
-
-/// The SQLite outbox of one service database.
-#[derive(Clone)]
-pub struct SqlxOutbox {
-    pool: crate::sqlite::SqlitePool,
-}
-
-impl SqlxOutbox {
-    /// The outbox in `pool`'s database (table from `SQLITE_OUTBOX_SCHEMA`).
-    pub fn new(pool: crate::sqlite::SqlitePool) -> Self {
-        Self { pool }
-    }
-}
-
-#[async_trait]
-impl OutboxStore for SqlxOutbox {
-    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(OUTBOX_DUE)
-            .bind(now_ms())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter()
-            .map(|(e,)| serde_json::from_str(&e).map_err(StoreError::from))
-            .collect()
-    }
-
-    async fn delivered(&self, ids: &[String]) -> Result<(), StoreError> {
-        let now = now_ms();
-        for id in ids {
-            sqlx::query("UPDATE outbox SET delivered_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn failed(&self, ids: &[String], retry_in: Duration) -> Result<(), StoreError> {
-        let next = now_ms() + retry_in.as_millis() as i64;
-        for id in ids {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
-            )
-            .bind(next)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn pending(&self) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as(OUTBOX_PENDING).fetch_one(&self.pool).await?;
-        Ok(n as u64)
     }
 }
 
@@ -366,15 +297,17 @@ mod tests {
     use super::*;
 
     /// An in-memory database with the outbox table.
-    async fn outbox_db() -> crate::db::Database {
-        let db = crate::db::Database::open("sqlite::memory:").await.unwrap();
+    async fn outbox_db() -> crate::sqlite::Database {
+        let db = crate::sqlite::Database::open("sqlite::memory:")
+            .await
+            .unwrap();
         db.write(|tx| Ok(tx.execute_batch(SQLITE_OUTBOX_SCHEMA)?))
             .await
             .unwrap();
         db
     }
 
-    async fn insert(db: &crate::db::Database, event: &EventEnvelope) {
+    async fn insert(db: &crate::sqlite::Database, event: &EventEnvelope) {
         let event = event.clone();
         db.write(move |tx| outbox_insert(tx, &event)).await.unwrap();
     }
@@ -460,7 +393,7 @@ mod tests {
     async fn the_relay_scan_and_the_pending_count_read_only_the_undelivered_index() {
         let pool = outbox_db().await;
         for sql in [OUTBOX_DUE, OUTBOX_PENDING] {
-            let lines = crate::db::query_plan(&pool, sql).await.unwrap();
+            let lines = crate::sqlite::query_plan(&pool, sql).await.unwrap();
             // One walk of the partial index (only undelivered events are in it), in its order:
             // no table scan, no sort.
             assert_eq!(lines, ["SCAN outbox USING INDEX outbox_pending"], "{sql}");

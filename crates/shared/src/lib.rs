@@ -7,7 +7,6 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod config;
-pub mod db;
 pub mod encoded;
 pub mod error;
 pub mod events;

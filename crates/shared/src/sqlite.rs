@@ -1,489 +1,415 @@
-//! The SQLite connection pool every SQLite store uses: up to `max` connections, each lent to one
-//! task at a time and taken back the moment its guard is dropped, with no round trip.
+//! SQLite through rusqlite, with one hand-off per transaction instead of one per statement.
 //!
-//! Why not sqlx's own pool: each sqlx SQLite connection runs on a thread of its own, so every
-//! command sent to it is two thread switches; sqlx's pool sends one more command, a ping, every
-//! time a connection is given back (from a task it spawns for that), which for a single-statement
-//! query doubles the switches, and a ping tests nothing a local file handle could lose. Here a
-//! connection goes back to the idle list as it is: a transaction the caller dropped unfinished
-//! has already queued its rollback on the connection, which runs before the next user's first
-//! statement. Idle connections are reused most recent first (their page cache is warm); one idle
-//! longer than `idle_timeout`, or older than `max_lifetime`, is closed when the pool is next used.
-//! A connection whose thread has stopped (sqlx answers `WorkerCrashed`) is not given back.
+//! A [`Database`] has one writer connection and any number of reader connections:
+//! - [`Database::write`] runs a closure in a write transaction (`BEGIN IMMEDIATE`) on the writer,
+//!   on a blocking thread: a commit may wait for the disk (a WAL checkpoint syncs), and writers of
+//!   one database take turns anyway, so they queue on an async lock instead of SQLite's busy wait.
+//! - [`Database::read`] runs a closure on a reader connection on the calling thread: in WAL mode a
+//!   reader never waits for the writer, and the reads here are index lookups and pages of at most a
+//!   hundred rows, cheaper than any hand-off to another thread.
 //!
-//! Queries run on the pool as with sqlx's (`query.fetch_optional(&pool)`): `&SqlitePool` is an
-//! [`Executor`] that takes a connection for the one statement. `pool.begin()` (or `begin_with`)
-//! takes one for a [`Transaction`], which is rolled back if dropped before `commit`.
+//! An in-memory database (`sqlite::memory:`) exists per connection, so it has only its writer,
+//! which reads too.
 
-use futures_util::future::BoxFuture;
-use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
-    SqliteTransactionManager, SqliteTypeInfo,
-};
-use sqlx::{
-    ConnectOptions, Connection, Describe, Either, Execute, Executor, Sqlite, TransactionManager,
-};
-use std::borrow::Cow;
-use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use crate::store::{now_ms, StoreError};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
 
-/// How a pool opens, lends and retires its connections.
-#[derive(Debug, Clone)]
-pub struct PoolSettings {
-    /// Connections open at most.
-    pub max: usize,
-    /// Longest wait for a connection before `PoolTimedOut`.
-    pub acquire_timeout: Duration,
-    /// Idle connections older than this are closed (`None`: kept).
-    pub idle_timeout: Option<Duration>,
-    /// Connections older than this are closed instead of reused (`None`: kept).
-    pub max_lifetime: Option<Duration>,
-}
+/// How long a statement waits for a lock another process holds before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements kept per connection (every store has fewer distinct statements).
+const STATEMENT_CACHE: usize = 64;
+/// Reader connections kept for reuse; more are opened when more threads read at once.
+const IDLE_READERS: usize = 8;
 
-/// A pool of SQLite connections; cheap to clone (clones share the pool).
+/// A SQLite database: one writer, pooled readers. Cheap to clone.
 #[derive(Clone)]
-pub struct SqlitePool {
+pub struct Database {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    options: SqliteConnectOptions,
-    settings: PoolSettings,
-    /// One per connection lent or that may be opened; closed when the pool is.
-    permits: Arc<Semaphore>,
-    /// Connections not lent, least recently used first.
-    idle: Mutex<Vec<Idle>>,
+    /// Where connections come from; `None` for an in-memory database.
+    path: Option<PathBuf>,
+    /// The writer; `None` after a closure panicked with it (a new one is opened on next use).
+    writer: tokio::sync::Mutex<Option<Connection>>,
+    /// Idle readers (file databases only).
+    readers: SyncMutex<Vec<Connection>>,
 }
 
-struct Idle {
-    conn: SqliteConnection,
-    opened: Instant,
-    since: Instant,
-}
-
-impl std::fmt::Debug for SqlitePool {
+impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlitePool")
-            .field("settings", &self.inner.settings)
-            .field("idle", &self.inner.lock().len())
-            .finish()
+        f.debug_struct("Database")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, Vec<Idle>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn expired(&self, idle: &Idle, now: Instant) -> bool {
-        let s = &self.settings;
-        s.max_lifetime
-            .is_some_and(|max| now.duration_since(idle.opened) > max)
-            || s.idle_timeout
-                .is_some_and(|max| now.duration_since(idle.since) > max)
-    }
-}
-
-impl SqlitePool {
-    /// A pool opening connections with `options`; one is opened at once, so a database that
-    /// cannot be opened fails here.
-    pub async fn connect(
-        options: SqliteConnectOptions,
-        settings: PoolSettings,
-    ) -> Result<Self, sqlx::Error> {
-        let pool = Self {
+impl Database {
+    /// Opens (creating if needed) the database of `sqlite://path`, `sqlite:path` or
+    /// `sqlite::memory:`, in WAL mode with `synchronous=NORMAL` (a commit survives a crash of the
+    /// process; a power cut may lose the last commits, never consistency). The file is readable
+    /// by its owner only (mode 0600; SQLite gives its `-wal` and `-shm` files the same mode),
+    /// since it holds password hashes and orders; directories it creates are 0700.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::Other(format!("bad DATABASE_URL {url:?}: not sqlite:")))?;
+        let rest = rest.split('?').next().unwrap_or_default();
+        let path = if rest == ":memory:" || rest.is_empty() {
+            None
+        } else {
+            let path = PathBuf::from(rest);
+            create_private_file(&path)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {path:?}: {e}")))?;
+            Some(path)
+        };
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || connect(path.as_ref(), true))
+                .await
+                .map_err(|e| StoreError::Other(format!("opening the database failed: {e}")))??
+        };
+        Ok(Self {
             inner: Arc::new(Inner {
-                options,
-                permits: Arc::new(Semaphore::new(settings.max.max(1))),
-                settings,
-                idle: Mutex::new(Vec::new()),
+                path,
+                writer: tokio::sync::Mutex::new(Some(writer)),
+                readers: SyncMutex::new(Vec::new()),
             }),
-        };
-        drop(pool.acquire().await?);
-        Ok(pool)
+        })
     }
 
-    /// A connection for the caller alone until the guard is dropped: an idle one, or a new one
-    /// while fewer than `max` are open; otherwise waits up to `acquire_timeout`.
-    pub async fn acquire(&self) -> Result<PooledConnection, sqlx::Error> {
-        let permit = tokio::time::timeout(
-            self.inner.settings.acquire_timeout,
-            self.inner.permits.clone().acquire_owned(),
-        )
+    /// Runs `f` on a reader connection, on the calling thread. `f` sees the last committed state.
+    pub async fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(path) = &self.inner.path else {
+            let mut writer = self.inner.writer.lock().await;
+            return f(writer_of(&mut writer, None)?);
+        };
+        let idle = self.inner.readers.lock().expect("readers lock").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(Some(path), false)?,
+        };
+        let out = f(&conn);
+        let mut readers = self.inner.readers.lock().expect("readers lock");
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` in a write transaction on the writer connection, on a blocking thread: commits
+    /// when `f` returns `Ok`, rolls back when it returns an error (or panics).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let mut writer = self.inner.writer.lock().await;
+        let path = self.inner.path.clone();
+        let Some(path) = path else {
+            // In memory nothing waits for a disk: no hand-off.
+            return in_transaction(writer_of(&mut writer, None)?, f);
+        };
+        let mut conn = match writer.take() {
+            Some(conn) => conn,
+            None => connect(Some(&path), true)?,
+        };
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let out = in_transaction(&mut conn, f);
+            (conn, out)
+        })
         .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
-        .map_err(|_| sqlx::Error::PoolClosed)?;
-        let now = Instant::now();
-        let (retired, reused) = {
-            let mut idle = self.inner.lock();
-            // The oldest idle one first: closed if it has idled too long, so connections no
-            // longer needed do not keep their page cache (the health views' pings use the pool
-            // every second, so this runs on an otherwise idle service too).
-            let retired = if idle.first().is_some_and(|i| self.inner.expired(i, now)) {
-                Some(idle.remove(0))
-            } else {
-                None
-            };
-            (retired, idle.pop())
-        };
-        drop(retired); // outside the lock
-        let (conn, opened) = match reused {
-            Some(i) if !self.inner.expired(&i, now) => (i.conn, i.opened),
-            // Dropping a connection ends its thread, which closes the database handle.
-            _ => (self.inner.options.connect().await?, now),
-        };
-        Ok(PooledConnection {
-            conn: Some(conn),
-            opened,
-            pool: self.inner.clone(),
-            _permit: permit,
-        })
+        .map_err(|e| StoreError::Other(format!("a database write failed: {e}")))?;
+        *writer = Some(conn);
+        out
     }
 
-    /// A transaction (`BEGIN`) on a connection of the pool.
-    pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
-        Transaction::begin(self.acquire().await?, None).await
-    }
-
-    /// A transaction opened with `statement` (e.g. `BEGIN IMMEDIATE`).
-    pub async fn begin_with(&self, statement: &'static str) -> Result<Transaction, sqlx::Error> {
-        Transaction::begin(self.acquire().await?, Some(Cow::Borrowed(statement))).await
-    }
-
-    /// Closes the pool: no connection is lent any more, the idle ones are closed now and the
-    /// lent ones when given back.
+    /// Closes the connections (pending writes finish first).
     pub async fn close(&self) {
-        self.inner.permits.close();
-        let idle: Vec<Idle> = std::mem::take(&mut *self.inner.lock());
-        for i in idle {
-            let _ = i.conn.close().await;
+        let mut writer = self.inner.writer.lock().await;
+        if self.inner.path.is_some() {
+            writer.take();
+        }
+        self.inner.readers.lock().expect("readers lock").clear();
+    }
+}
+
+/// The writer behind `slot`, reopened if a panic lost it.
+fn writer_of<'a>(
+    slot: &'a mut Option<Connection>,
+    path: Option<&PathBuf>,
+) -> Result<&'a mut Connection, StoreError> {
+    if slot.is_none() {
+        *slot = Some(connect(path, true)?);
+    }
+    Ok(slot.as_mut().expect("just set"))
+}
+
+fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Opens one connection with the settings every store relies on.
+fn connect(path: Option<&PathBuf>, writer: bool) -> Result<Connection, StoreError> {
+    let conn = match path {
+        None => Connection::open_in_memory()?,
+        Some(path) => {
+            let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            flags |= if writer {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+            };
+            Connection::open_with_flags(path, flags)?
+        }
+    };
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    if path.is_some() && writer {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match &e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(err, message) => match err.code {
+                ErrorCode::ConstraintViolation
+                    if matches!(
+                        err.extended_code,
+                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    ) =>
+                {
+                    StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()))
+                }
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::Other(e.to_string()),
+            },
+            _ => StoreError::Other(e.to_string()),
         }
     }
 }
 
-/// A connection lent by a [`SqlitePool`]; it goes back to the pool when dropped.
-pub struct PooledConnection {
-    conn: Option<SqliteConnection>,
-    opened: Instant,
-    pool: Arc<Inner>,
-    _permit: OwnedSemaphorePermit,
+/// Records that event `id` was processed; `Ok(true)` the first time, `Ok(false)` after.
+/// Expects a table `processed_events(id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL)`.
+pub fn mark_processed(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    let inserted = conn
+        .prepare_cached("INSERT OR IGNORE INTO processed_events (id, processed_at) VALUES (?, ?)")?
+        .execute(rusqlite::params![id, now_ms()])?;
+    Ok(inserted == 1)
 }
 
-impl Deref for PooledConnection {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        self.conn
-            .as_ref()
-            .expect("a lent connection is present until dropped")
+/// Creates `path` (and its missing parent directories, 0700) if needed, and makes it and any
+/// `-wal`/`-shm` files beside it owner-only (0600), tightening files an older version left open.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(parent)?;
     }
-}
-
-impl DerefMut for PooledConnection {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn
-            .as_mut()
-            .expect("a lent connection is present until dropped")
-    }
-}
-
-impl PooledConnection {
-    /// Passes `result` on; if it says the connection's thread has stopped, the connection is
-    /// closed instead of going back to the pool.
-    fn checked<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
-        if matches!(result, Err(sqlx::Error::WorkerCrashed)) {
-            self.conn = None;
-        }
-        result
-    }
-}
-
-impl Drop for PooledConnection {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if self.pool.permits.is_closed() {
-            return; // the pool is closed: the connection closes with its thread
-        }
-        self.pool.lock().push(Idle {
-            conn,
-            opened: self.opened,
-            since: Instant::now(),
-        });
-    }
-}
-
-/// A transaction on a connection lent by the pool: statements run on `&mut *tx`; `commit` ends
-/// it and gives the connection back. Dropped unfinished, its rollback is queued on the connection
-/// (it runs before the connection's next statement) and the connection goes back to the pool.
-pub struct Transaction {
-    conn: PooledConnection,
-    open: bool,
-}
-
-impl Transaction {
-    async fn begin(
-        mut conn: PooledConnection,
-        statement: Option<Cow<'static, str>>,
-    ) -> Result<Self, sqlx::Error> {
-        let begun = SqliteTransactionManager::begin(&mut conn, statement).await;
-        conn.checked(begun)?;
-        Ok(Self { conn, open: true })
-    }
-
-    /// Commits; the connection goes back to the pool.
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let committed = SqliteTransactionManager::commit(&mut self.conn).await;
-        self.conn.checked(committed)?;
-        self.open = false;
-        Ok(())
-    }
-
-    /// Rolls back; the connection goes back to the pool.
-    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        let rolled_back = SqliteTransactionManager::rollback(&mut self.conn).await;
-        self.conn.checked(rolled_back)?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl Deref for Transaction {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        &self.conn
-    }
-}
-
-impl DerefMut for Transaction {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
-    }
-}
-
-impl Drop for Transaction {
-    fn drop(&mut self) {
-        // (No connection left: its thread had stopped, so there is nothing to roll back on.)
-        if let Some(conn) = self.conn.conn.as_mut().filter(|_| self.open) {
-            SqliteTransactionManager::start_rollback(conn);
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    drop(open.open(path)?);
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
         }
     }
+    Ok(())
 }
 
-impl<'p> Executor<'p> for &'_ SqlitePool {
-    type Database = Sqlite;
-
-    /// The statement's results, collected on one connection and then streamed (nothing here
-    /// streams results too large to hold).
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
-    where
-        'p: 'e,
-        E: 'q + Execute<'q, Sqlite>,
-    {
-        let pool = self.clone();
-        stream::once(async move {
-            let mut conn = pool.acquire().await?;
-            let steps = conn.fetch_many(query).try_collect::<Vec<_>>().await;
-            conn.checked(steps)
-        })
-        .map_ok(|steps| stream::iter(steps.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
-    }
-
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
-    where
-        'p: 'e,
-        E: 'q + Execute<'q, Sqlite>,
-    {
-        let pool = self.clone();
-        Box::pin(async move {
-            let mut conn = pool.acquire().await?;
-            let row = conn.fetch_optional(query).await;
-            conn.checked(row)
-        })
-    }
-
-    fn prepare_with<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-        parameters: &'e [SqliteTypeInfo],
-    ) -> BoxFuture<'e, Result<SqliteStatement<'q>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        let pool = self.clone();
-        Box::pin(async move {
-            let mut conn = pool.acquire().await?;
-            let statement = conn.prepare_with(sql, parameters).await;
-            conn.checked(statement)
-        })
-    }
-
-    fn describe<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-    ) -> BoxFuture<'e, Result<Describe<Sqlite>, sqlx::Error>>
-    where
-        'p: 'e,
-    {
-        let pool = self.clone();
-        Box::pin(async move {
-            let mut conn = pool.acquire().await?;
-            let described = conn.describe(sql).await;
-            conn.checked(described)
-        })
-    }
+/// The `EXPLAIN QUERY PLAN` lines of `sql`, for tests that a query is served by its index.
+/// Parameters are left unbound: SQLite chooses a plan when it prepares the statement.
+pub async fn query_plan(db: &Database, sql: &str) -> Result<Vec<String>, StoreError> {
+    db.read(|conn| {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        // Unbound parameters are NULL; the plan does not depend on them.
+        let mut rows = stmt.raw_query();
+        let mut lines = Vec::new();
+        while let Some(row) = rows.next()? {
+            lines.push(row.get::<_, String>(3)?);
+        }
+        Ok(lines)
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
-    use sqlx::Row;
-    use std::str::FromStr;
 
-    async fn pool(max: usize, idle_timeout: Option<Duration>) -> (SqlitePool, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("sqlite-pool-{}", crate::ids::new_object_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .unwrap()
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-        let settings = PoolSettings {
-            max,
-            acquire_timeout: Duration::from_millis(200),
-            idle_timeout,
-            max_lifetime: None,
-        };
-        (SqlitePool::connect(options, settings).await.unwrap(), dir)
+    async fn memory() -> Database {
+        let db = Database::open("sqlite::memory:").await.unwrap();
+        db.write(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
+                 CREATE TABLE t (x INTEGER PRIMARY KEY);",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        db
     }
 
-    async fn rows_in_t(pool: &SqlitePool) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM t")
-            .fetch_one(pool)
-            .await
-            .unwrap()
+    fn count(conn: &Connection) -> Result<i64, StoreError> {
+        Ok(conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
     }
 
     #[tokio::test]
-    async fn a_connection_whose_thread_stopped_is_not_given_back() {
-        let (pool, dir) = pool(2, None).await;
-        let mut conn = pool.acquire().await.unwrap();
-        let alive: Result<(), _> = conn.checked(Ok(()));
-        assert!(alive.is_ok());
-        drop(conn);
-        assert_eq!(pool.inner.lock().len(), 1);
-        let mut conn = pool.acquire().await.unwrap();
-        let crashed: Result<(), _> = conn.checked(Err(sqlx::Error::WorkerCrashed));
-        assert!(crashed.is_err());
-        drop(conn);
-        assert_eq!(pool.inner.lock().len(), 0);
-        // The pool opens a new one in its place.
-        sqlx::query("SELECT 1").execute(&pool).await.unwrap();
-        assert_eq!(pool.inner.lock().len(), 1);
-        pool.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
+    async fn processed_ids_are_recorded_once() {
+        let db = memory().await;
+        assert!(db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
+        assert!(!db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
     }
 
     #[tokio::test]
-    async fn statements_run_on_the_pool_and_connections_are_reused() {
-        let (pool, dir) = pool(2, None).await;
-        sqlx::query("CREATE TABLE t (x INTEGER)")
-            .execute(&pool)
+    async fn a_write_commits_on_ok_and_rolls_back_on_error() {
+        let db = memory().await;
+        db.write(|tx| Ok(tx.execute("INSERT INTO t VALUES (1)", [])?))
             .await
             .unwrap();
-        let done = sqlx::query("INSERT INTO t VALUES (1), (2)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        assert_eq!(done.rows_affected(), 2);
-        let rows = sqlx::query("SELECT x FROM t ORDER BY x")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let xs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(xs, [1, 2]);
-        let none = sqlx::query("SELECT x FROM t WHERE x = 3")
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-        assert!(none.is_none());
-        // One task at a time: the same connection each time.
-        assert_eq!(pool.inner.lock().len(), 1);
-        pool.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
+        let refused = db
+            .write(|tx| {
+                tx.execute("INSERT INTO t VALUES (2)", [])?;
+                Err::<(), _>(StoreError::Conflict("no".into()))
+            })
+            .await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))));
+        assert_eq!(db.read(count).await.unwrap(), 1);
+        let duplicate = db
+            .write(|tx| Ok(tx.execute("INSERT INTO t VALUES (1)", [])?))
+            .await;
+        assert!(
+            matches!(duplicate, Err(StoreError::Conflict(_))),
+            "{duplicate:?}"
+        );
     }
 
     #[tokio::test]
-    async fn a_dropped_transaction_is_rolled_back_before_the_next_user() {
-        let (pool, dir) = pool(1, None).await;
-        sqlx::query("CREATE TABLE t (x INTEGER)")
-            .execute(&pool)
+    async fn a_panicking_write_rolls_back_and_the_next_write_gets_a_new_writer() {
+        let dir = std::env::temp_dir().join(format!("db-panic-{}", crate::ids::new_object_id()));
+        let db = Database::open(&format!("sqlite://{}", dir.join("t.db").display()))
             .await
             .unwrap();
-        {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query("INSERT INTO t VALUES (1)")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            // Dropped without commit.
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        let panicked = db
+            .write(|tx| {
+                tx.execute("INSERT INTO t VALUES (1)", [])?;
+                panic!("a bug in a store");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(StoreError::Other(_))),
+            "{panicked:?}"
+        );
+        db.write(|tx| Ok(tx.execute("INSERT INTO t VALUES (2)", [])?))
+            .await
+            .unwrap();
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut s = c.prepare("SELECT x FROM t")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2]);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn readers_see_committed_writes_and_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("db-read-{}", crate::ids::new_object_id()));
+        let db = Database::open(&format!("sqlite:{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        assert_eq!(db.read(count).await.unwrap(), 0);
+        db.write(|tx| Ok(tx.execute("INSERT INTO t VALUES (1)", [])?))
+            .await
+            .unwrap();
+        assert_eq!(db.read(count).await.unwrap(), 1);
+        let written = db
+            .read(|c| Ok(c.execute("INSERT INTO t VALUES (3)", [])?))
+            .await;
+        assert!(written.is_err(), "a reader wrote: {written:?}");
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("db-mode-{}", crate::ids::new_object_id()));
+        let file = dir.join("nested").join("t.db");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let db = Database::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        db.write(|tx| {
+            tx.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(db.read(count).await.unwrap(), 1);
+        assert_eq!(mode(&file), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            assert_eq!(
+                mode(&dir.join("nested").join(format!("t.db{suffix}"))),
+                0o600,
+                "{suffix}"
+            );
         }
-        assert_eq!(rows_in_t(&pool).await, 0);
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (2)")
-            .execute(&mut *tx)
+        assert_eq!(mode(&dir.join("nested")), 0o700);
+        db.close().await;
+        // A file an older version created world-readable is tightened at the next start.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = Database::open(&format!("sqlite:{}", file.display()))
             .await
             .unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(rows_in_t(&pool).await, 1);
-        pool.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[tokio::test]
-    async fn at_most_max_are_lent_and_a_waiter_times_out_or_gets_one_given_back() {
-        let (pool, dir) = pool(2, None).await;
-        let a = pool.acquire().await.unwrap();
-        let _b = pool.acquire().await.unwrap();
-        let err = pool.acquire().await.err().unwrap();
-        assert!(matches!(err, sqlx::Error::PoolTimedOut), "{err:?}");
-        let waiter = tokio::spawn({
-            let pool = pool.clone();
-            async move { pool.acquire().await.map(|_| ()) }
-        });
-        drop(a);
-        waiter.await.unwrap().unwrap();
-        pool.close().await;
-        let err = pool.acquire().await.err().unwrap();
-        assert!(matches!(err, sqlx::Error::PoolClosed), "{err:?}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[tokio::test]
-    async fn connections_idle_past_the_timeout_are_closed_on_the_next_use() {
-        let (pool, dir) = pool(4, Some(Duration::from_millis(30))).await;
-        let held: Vec<_> = vec![pool.acquire().await.unwrap(), pool.acquire().await.unwrap()];
-        drop(held);
-        assert_eq!(pool.inner.lock().len(), 2);
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        // The oldest is closed, the other (expired too) replaced by a new connection.
-        let conn = pool.acquire().await.unwrap();
-        assert_eq!(pool.inner.lock().len(), 0);
-        drop(conn);
-        assert_eq!(pool.inner.lock().len(), 1);
-        pool.close().await;
-        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(mode(&file), 0o600);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

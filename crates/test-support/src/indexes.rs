@@ -3,12 +3,12 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document};
-use shared::db::Database;
+use shared::sqlite::Database;
 
 /// The `EXPLAIN QUERY PLAN` lines of `sql`. Parameters are left unbound: SQLite chooses a plan
 /// when it prepares the statement, before any value is bound.
 pub async fn sqlite_plan(db: &Database, sql: &str) -> Vec<String> {
-    shared::db::query_plan(db, sql)
+    shared::sqlite::query_plan(db, sql)
         .await
         .unwrap_or_else(|e| panic!("cannot explain {sql}: {e}"))
 }

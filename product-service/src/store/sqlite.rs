@@ -1,4 +1,5 @@
-//! SQLite implementation of `ProductStore` (embedded mode): plain sqlx queries, migrations as
+//! SQLite implementation of `ProductStore` (embedded mode) on `shared::sqlite::Database`: reads on a
+//! reader connection, each write in one transaction of its own, migrations as
 //! `CREATE … IF NOT EXISTS` run at connect, SKU uniqueness by a unique index.
 
 #[cfg(test)]
@@ -10,10 +11,10 @@ use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
 };
 use async_trait::async_trait;
-use shared::sqlite::SqlitePool;
-use shared::store::{now_ms, sqlite_pool, PageRequest, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, Params, Row, Statement};
+use shared::sqlite::Database;
+use shared::store::{now_ms, PageRequest, StoreError};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS products (
@@ -58,60 +59,125 @@ CREATE TABLE IF NOT EXISTS reservations (
 /// Products and reservations in one SQLite database.
 #[derive(Clone)]
 pub struct SqliteProductStore {
-    pool: SqlitePool,
+    db: Database,
 }
 
 impl SqliteProductStore {
     /// Opens `url` and creates the tables.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = sqlite_pool(url).await?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
-        Ok(Self { pool })
+        let db = Database::open(url).await?;
+        db.write(|tx| Ok(tx.execute_batch(SCHEMA)?)).await?;
+        Ok(Self { db })
     }
 }
 
-impl From<sqlx::Error> for ReserveError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<rusqlite::Error> for ReserveError {
+    fn from(e: rusqlite::Error) -> Self {
         ReserveError::Store(e.into())
     }
 }
 
-fn product_from_row(row: &SqliteRow) -> Result<Product, StoreError> {
-    let images: String = row.try_get("images")?;
-    let metadata: Option<String> = row.try_get("metadata")?;
+/// The product in a row of `SELECT *`.
+fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
+    let images: String = row.get("images")?;
+    let metadata: Option<String> = row.get("metadata")?;
     Ok(Product {
-        id: row.try_get("_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        price_cents: row.try_get("price_cents")?,
-        stock: row.try_get("stock")?,
-        category: row.try_get("category")?,
-        sku: row.try_get("sku")?,
+        id: row.get("_id")?,
+        name: row.get("name")?,
+        description: row.get("description")?,
+        price_cents: row.get("price_cents")?,
+        stock: row.get("stock")?,
+        category: row.get("category")?,
+        sku: row.get("sku")?,
         images: serde_json::from_str(&images)?,
-        is_active: row.try_get::<i64, _>("is_active")? != 0,
+        is_active: row.get::<_, i64>("is_active")? != 0,
         metadata: metadata.map(|m| serde_json::from_str(&m)).transpose()?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &ProductFilter) {
+/// Every product `stmt` returns for `params`, in their order.
+fn query_products(
+    stmt: &mut Statement<'_>,
+    params: impl Params,
+) -> Result<Vec<Product>, StoreError> {
+    let mut rows = stmt.query(params)?;
+    let mut products = Vec::new();
+    while let Some(row) = rows.next()? {
+        products.push(product_from_row(row)?);
+    }
+    Ok(products)
+}
+
+/// The first product `stmt` returns for `params`, if any.
+fn query_product(
+    stmt: &mut Statement<'_>,
+    params: impl Params,
+) -> Result<Option<Product>, StoreError> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(product_from_row).transpose()
+}
+
+/// A statement built at run time: its SQL text and the values of its `?` parameters, in order.
+#[derive(Debug, Clone, PartialEq)]
+struct Query {
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl Query {
+    /// A statement starting with `sql`, without parameters yet.
+    fn new(sql: &str) -> Self {
+        Self {
+            sql: sql.to_string(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text.
+    fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a `?` parameter bound to `value`.
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.sql.push('?');
+        self.params.push(value.into());
+        self
+    }
+
+    /// Runs the statement (cached on `conn`) and decodes every row as a product.
+    fn products(&self, conn: &Connection) -> Result<Vec<Product>, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        query_products(&mut stmt, params_from_iter(&self.params))
+    }
+
+    /// Runs the statement (cached on `conn`) and reads the integer in its one row.
+    fn count(&self, conn: &Connection) -> Result<i64, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        Ok(stmt.query_row(params_from_iter(&self.params), |row| row.get(0))?)
+    }
+}
+
+fn push_filter(q: &mut Query, f: &ProductFilter) {
     q.push(" WHERE is_active = 1");
     if let Some(c) = &f.category {
-        q.push(" AND category = ").push_bind(c.clone());
+        q.push(" AND category = ").bind(c.clone());
     }
     if let Some(min) = f.min_price_cents {
-        q.push(" AND price_cents >= ").push_bind(min);
+        q.push(" AND price_cents >= ").bind(min);
     }
     if let Some(max) = f.max_price_cents {
-        q.push(" AND price_cents <= ").push_bind(max);
+        q.push(" AND price_cents <= ").bind(max);
     }
     if let Some(s) = &f.search {
         let pattern = format!("%{}%", crate::domain::product::escape_like(s));
         q.push(" AND (name LIKE ")
-            .push_bind(pattern.clone())
+            .bind(pattern.clone())
             .push(" ESCAPE '\\' OR description LIKE ")
-            .push_bind(pattern)
+            .bind(pattern)
             .push(" ESCAPE '\\')");
     }
 }
@@ -127,18 +193,28 @@ fn order_by(sort: SortOrder) -> &'static str {
 }
 
 /// The total and the page of a list.
-fn list_queries(
-    filter: &ProductFilter,
-    page: PageRequest,
-) -> (QueryBuilder<'static, Sqlite>, QueryBuilder<'static, Sqlite>) {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM products");
+fn list_queries(filter: &ProductFilter, page: PageRequest) -> (Query, Query) {
+    let mut count = Query::new("SELECT COUNT(*) FROM products");
     push_filter(&mut count, filter);
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM products");
+    let mut q = Query::new("SELECT * FROM products");
     push_filter(&mut q, filter);
     q.push(order_by(filter.sort));
-    q.push(" LIMIT ").push_bind(page.limit as i64);
-    q.push(" OFFSET ").push_bind(page.offset() as i64);
+    q.push(" LIMIT ").bind(page.limit as i64);
+    q.push(" OFFSET ").bind(page.offset() as i64);
     (count, q)
+}
+
+/// The active products among `ids` (at least one), in no particular order.
+fn active_many_query(ids: &[String]) -> Query {
+    let mut q = Query::new("SELECT * FROM products WHERE is_active = 1 AND _id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(id.clone());
+    }
+    q.push(")");
+    q
 }
 
 fn to_json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
@@ -164,34 +240,40 @@ impl ProductStore for SqliteProductStore {
             updated_at: now,
         };
         let metadata = product.metadata.as_ref().map(to_json_text).transpose()?;
-        sqlx::query(
-            "INSERT INTO products (_id, name, description, price_cents, stock, category, sku, \
-             images, is_active, metadata, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&product.id)
-        .bind(&product.name)
-        .bind(&product.description)
-        .bind(product.price_cents)
-        .bind(product.stock)
-        .bind(&product.category)
-        .bind(&product.sku)
-        .bind(to_json_text(&product.images)?)
-        .bind(product.is_active)
-        .bind(metadata)
-        .bind(product.created_at)
-        .bind(product.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(product)
+        let images = to_json_text(&product.images)?;
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO products (_id, name, description, price_cents, stock, category, \
+                     sku, images, is_active, metadata, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![
+                    product.id,
+                    product.name,
+                    product.description,
+                    product.price_cents,
+                    product.stock,
+                    product.category,
+                    product.sku,
+                    images,
+                    product.is_active,
+                    metadata,
+                    product.created_at,
+                    product.updated_at,
+                ])?;
+                Ok(product)
+            })
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Product>, StoreError> {
-        let row = sqlx::query("SELECT * FROM products WHERE _id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(product_from_row).transpose()
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached("SELECT * FROM products WHERE _id = ?")?;
+                query_product(&mut stmt, [id])
+            })
+            .await
     }
 
     async fn list(
@@ -199,32 +281,22 @@ impl ProductStore for SqliteProductStore {
         filter: &ProductFilter,
         page: PageRequest,
     ) -> Result<(Vec<Product>, u64), StoreError> {
-        let (mut count, mut q) = list_queries(filter, page);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let products = rows
-            .iter()
-            .map(product_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((products, total.max(0) as u64))
+        let (count, q) = list_queries(filter, page);
+        self.db
+            .read(|conn| {
+                let total = count.count(conn)?;
+                let products = q.products(conn)?;
+                Ok((products, total.max(0) as u64))
+            })
+            .await
     }
 
     async fn get_active_many(&self, ids: &[String]) -> Result<Vec<Product>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT * FROM products WHERE is_active = 1 AND _id IN (");
-        let mut sep = q.separated(", ");
-        for id in ids {
-            sep.push_bind(id.clone());
-        }
-        q.push(")");
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let mut found: Vec<Product> = rows
-            .iter()
-            .map(product_from_row)
-            .collect::<Result<_, _>>()?;
+        let q = active_many_query(ids);
+        let mut found = self.db.read(|conn| q.products(conn)).await?;
         let mut ordered = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(pos) = found.iter().position(|p| &p.id == id) {
@@ -237,30 +309,39 @@ impl ProductStore for SqliteProductStore {
     async fn update(&self, id: &str, patch: ProductPatch) -> Result<Product, StoreError> {
         let images = patch.images.as_ref().map(to_json_text).transpose()?;
         let metadata = patch.metadata.as_ref().map(to_json_text).transpose()?;
-        let row = sqlx::query(
-            "UPDATE products SET name = COALESCE(?, name), description = COALESCE(?, description), \
-             price_cents = COALESCE(?, price_cents), stock = COALESCE(?, stock), \
-             category = COALESCE(?, category), sku = COALESCE(?, sku), images = COALESCE(?, images), \
-             is_active = COALESCE(?, is_active), metadata = COALESCE(?, metadata), updated_at = ? \
-             WHERE _id = ? RETURNING *",
-        )
-        .bind(patch.name)
-        .bind(patch.description)
-        .bind(patch.price_cents)
-        .bind(patch.stock)
-        .bind(patch.category)
-        .bind(patch.sku)
-        .bind(images)
-        .bind(patch.is_active)
-        .bind(metadata)
-        .bind(now_ms())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(product_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        let now = now_ms();
+        let id = id.to_owned();
+        let updated = self
+            .db
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE products SET name = COALESCE(?, name), \
+                     description = COALESCE(?, description), \
+                     price_cents = COALESCE(?, price_cents), stock = COALESCE(?, stock), \
+                     category = COALESCE(?, category), sku = COALESCE(?, sku), \
+                     images = COALESCE(?, images), is_active = COALESCE(?, is_active), \
+                     metadata = COALESCE(?, metadata), updated_at = ? \
+                     WHERE _id = ? RETURNING *",
+                )?;
+                query_product(
+                    &mut stmt,
+                    params![
+                        patch.name,
+                        patch.description,
+                        patch.price_cents,
+                        patch.stock,
+                        patch.category,
+                        patch.sku,
+                        images,
+                        patch.is_active,
+                        metadata,
+                        now,
+                        id,
+                    ],
+                )
+            })
+            .await?;
+        updated.ok_or(StoreError::NotFound)
     }
 
     async fn reserve(
@@ -268,20 +349,23 @@ impl ProductStore for SqliteProductStore {
         order_id: &str,
         lines: &[ReservationLine],
     ) -> Result<Reserved, ReserveError> {
-        reserve::reserve(&self.pool, order_id, lines).await
+        reserve::reserve(&self.db, order_id, lines).await
     }
 
     async fn release(&self, order_id: &str) -> Result<bool, ReserveError> {
-        reserve::release(&self.pool, order_id).await
+        reserve::release(&self.db, order_id).await
     }
 
     async fn reservation(&self, order_id: &str) -> Result<Option<Reservation>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        reserve::load(&mut conn, order_id).await
+        self.db.read(|conn| reserve::load(conn, order_id)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
 }

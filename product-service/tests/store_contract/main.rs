@@ -111,6 +111,21 @@ async fn sqlite_file_concurrent_reservations_never_oversell() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A file database writes on a blocking thread (an in-memory one on the caller's): a refused
+/// reservation or release rolls back there too, and its refusal comes back as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_reservations_are_all_or_nothing() {
+    let dir = std::env::temp_dir().join(format!("product-store-{}", shared::ids::new_object_id()));
+    let url = format!("sqlite://{}/products.db", dir.display());
+    let store = connect(&url, MongoOptions::default()).await.unwrap();
+    check_reserve_is_all_or_nothing(&*store).await;
+    check_reserve_sums_lines_and_is_idempotent(&*store).await;
+    check_release_puts_stock_back_once(&*store).await;
+    check_a_failed_reservation_leaves_the_order_free_to_reserve(&*store).await;
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn unknown_schemes_are_refused_with_the_supported_list() {
     let err = connect("postgres://x", MongoOptions::default())

@@ -6,28 +6,32 @@
 
 use super::writes::{Write, Written};
 use crate::store::StoreError;
-use shared::sqlite::SqlitePool;
+use shared::sqlite::Database;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
+/// A queued write's answer, sent once its transaction committed (or failed).
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
+
 struct Job {
     write: Write,
-    reply: oneshot::Sender<Result<Written, StoreError>>,
+    reply: Reply,
 }
 
 /// The write queue of one store (one per process: replicas on one file still meet at SQLite's
 /// lock, which `BEGIN IMMEDIATE` takes up front and the busy timeout waits for).
 pub(super) struct GroupCommit {
-    pool: SqlitePool,
+    db: Database,
     queue: Mutex<Vec<Job>>,
     /// Held for a whole transaction: the first caller to get it commits everything queued.
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl GroupCommit {
-    pub(super) fn new(pool: SqlitePool) -> Self {
+    pub(super) fn new(db: Database) -> Self {
         Self {
-            pool,
+            db,
             queue: Mutex::new(Vec::new()),
             turn: Arc::new(tokio::sync::Mutex::new(())),
         }
@@ -45,9 +49,9 @@ impl GroupCommit {
         let jobs = std::mem::take(&mut *self.lock_queue());
         // In a task of its own, so that a caller going away (a publisher hanging up) neither
         // rolls back the others' writes nor loses their answers; it holds the turn to the end.
-        let pool = self.pool.clone();
+        let db = self.db.clone();
         tokio::spawn(async move {
-            commit(pool, jobs).await;
+            commit(&db, jobs).await;
             drop(turn);
         });
         answer
@@ -64,35 +68,47 @@ impl GroupCommit {
 /// is rolled back and each write runs again in a transaction of its own, so a failing write answers
 /// its own error and the others still commit (writes do not fail in normal operation, so the
 /// common case pays no savepoints).
-async fn commit(pool: SqlitePool, jobs: Vec<Job>) {
-    if jobs.len() > 1 {
-        match run(&pool, &jobs).await {
+async fn commit(db: &Database, jobs: Vec<Job>) {
+    let (writes, replies): (Vec<Write>, Vec<Reply>) =
+        jobs.into_iter().map(|job| (job.write, job.reply)).unzip();
+    // Shared with the transactions' closures (which must own what they use), and kept here for
+    // running each write again alone.
+    let writes = Arc::new(writes);
+    if writes.len() > 1 {
+        match run(db, writes.clone(), 0..writes.len()).await {
             Ok(answers) => {
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    let _ = job.reply.send(Ok(answer));
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
                 }
                 return;
             }
             Err(e) => tracing::debug!(error = %e, "a grouped write failed; writing each alone"),
         }
     }
-    for job in jobs {
-        let answer = run(&pool, std::slice::from_ref(&job)).await.and_then(|a| {
+    for (i, reply) in replies.into_iter().enumerate() {
+        let answer = run(db, writes.clone(), i..i + 1).await.and_then(|a| {
             a.into_iter()
                 .next()
                 .ok_or_else(|| StoreError::Other("a write went unanswered".to_string()))
         });
-        let _ = job.reply.send(answer);
+        let _ = reply.send(answer);
     }
 }
 
-/// Applies `jobs`' writes in one `BEGIN IMMEDIATE … COMMIT`; nothing is kept if one fails.
-async fn run(pool: &SqlitePool, jobs: &[Job]) -> Result<Vec<Written>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut answers = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        answers.push(job.write.apply(&mut tx).await?);
-    }
-    tx.commit().await?;
-    Ok(answers)
+/// Applies the writes `range` of `writes` in one `BEGIN IMMEDIATE … COMMIT` (one
+/// [`Database::write`]); nothing is kept if one fails.
+async fn run(
+    db: &Database,
+    writes: Arc<Vec<Write>>,
+    range: Range<usize>,
+) -> Result<Vec<Written>, StoreError> {
+    db.write(move |tx| {
+        writes
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .map(|write| write.apply(tx))
+            .collect()
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! The SQLite event store: `events` (arrival order in `seq`) and `deliveries` keyed by
 //! (event id, subscriber). Every state change is one conditional UPDATE, and every write goes
-//! through the group commit (`group_commit.rs`); reads go straight to the pool (WAL readers do
-//! not wait for the writer).
+//! through the group commit (`group_commit.rs`); reads go straight to a reader connection (WAL
+//! readers do not wait for the writer).
 
 mod group_commit;
 #[cfg(test)]
@@ -16,9 +16,9 @@ use crate::domain::{
 use async_trait::async_trait;
 use group_commit::GroupCommit;
 use rows::{delivery, event, ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
+use rusqlite::{params, params_from_iter, Connection};
 use shared::events::EventEnvelope;
-use shared::sqlite::SqlitePool;
-use sqlx::Row;
+use shared::sqlite::Database;
 use std::collections::HashMap;
 use std::sync::Arc;
 use writes::{NewEvent, Write, Written};
@@ -26,31 +26,34 @@ use writes::{NewEvent, Write, Written};
 /// Events and deliveries in one SQLite database.
 #[derive(Clone)]
 pub struct SqliteEventStore {
-    pool: SqlitePool,
+    db: Database,
     writer: Arc<GroupCommit>,
 }
 
 impl SqliteEventStore {
     /// Opens `url` and creates the tables if needed.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = shared::store::sqlite_pool(url).await?;
-        sqlx::raw_sql(TABLES).execute(&pool).await?;
-        // IMMEDIATE: replicas starting together on one file check and add the column in turn.
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (has_seq,): (bool,) = sqlx::query_as(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('deliveries') WHERE name = 'seq'",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !has_seq {
-            for step in ADD_DELIVERY_SEQ {
-                sqlx::query(step).execute(&mut *tx).await?;
+        let db = Database::open(url).await?;
+        db.write(|tx| Ok(tx.execute_batch(TABLES)?)).await?;
+        // In one write transaction (BEGIN IMMEDIATE): replicas starting together on one file
+        // check and add the column in turn.
+        db.write(|tx| {
+            let has_seq: bool = tx.query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('deliveries') WHERE name = 'seq'",
+                [],
+                |row| row.get(0),
+            )?;
+            if !has_seq {
+                for step in ADD_DELIVERY_SEQ {
+                    tx.execute(step, [])?;
+                }
             }
-        }
-        tx.commit().await?;
-        sqlx::raw_sql(INDEXES).execute(&pool).await?;
-        let writer = Arc::new(GroupCommit::new(pool.clone()));
-        Ok(Self { pool, writer })
+            Ok(())
+        })
+        .await?;
+        db.write(|tx| Ok(tx.execute_batch(INDEXES)?)).await?;
+        let writer = Arc::new(GroupCommit::new(db.clone()));
+        Ok(Self { db, writer })
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
@@ -181,11 +184,13 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError> {
-        let (next,): (Option<i64>,) = sqlx::query_as(NEXT_DUE)
-            .bind(subscriber)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(next)
+        self.db
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached(NEXT_DUE)?
+                    .query_row(params![subscriber], |row| row.get(0))?)
+            })
+            .await
     }
 
     async fn mark_delivered(
@@ -251,50 +256,47 @@ impl EventStore for SqliteEventStore {
         event_type: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = recent_sql(event_type.is_some());
-        let mut query = sqlx::query(&sql);
-        if let Some(t) = event_type {
-            query = query.bind(t);
-        }
-        let rows = query.bind(limit).fetch_all(&self.pool).await?;
-        let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
-        if events.is_empty() {
-            return Ok(events);
-        }
-        let sql = deliveries_of_sql(events.len());
-        let mut q = sqlx::query(&sql);
-        for e in &events {
-            q = q.bind(&e.envelope.id);
-        }
-        let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
-        for row in q.fetch_all(&self.pool).await? {
-            let id: String = row.try_get("event_id")?;
-            by_event.entry(id).or_default().push(delivery(&row)?);
-        }
-        for e in &mut events {
-            e.deliveries = by_event.remove(&e.envelope.id).unwrap_or_default();
-        }
-        Ok(events)
+        self.db
+            .read(|conn| {
+                let mut events = recent_events(conn, event_type, limit)?;
+                if events.is_empty() {
+                    return Ok(events);
+                }
+                let mut by_event = deliveries_of(conn, &events)?;
+                for e in &mut events {
+                    e.deliveries = by_event.remove(&e.envelope.id).unwrap_or_default();
+                }
+                Ok(events)
+            })
+            .await
     }
 
     async fn dead(&self, limit: u32) -> Result<Vec<DeadDelivery>, StoreError> {
-        let rows = sqlx::query(&dead_sql())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeadDelivery {
-                    delivery: delivery(r)?,
-                    event: event(r)?,
-                })
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(&dead_sql())?;
+                let mut rows = stmt.query(params![limit])?;
+                let mut dead = Vec::new();
+                while let Some(row) = rows.next()? {
+                    dead.push(DeadDelivery {
+                        delivery: delivery(row)?,
+                        event: event(row)?,
+                    });
+                }
+                Ok(dead)
             })
-            .collect()
+            .await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        let (total, pending, dead): (i64, i64, i64) =
-            sqlx::query_as(COUNTS).fetch_one(&self.pool).await?;
+        let (total, pending, dead): (i64, i64, i64) = self
+            .db
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached(COUNTS)?
+                    .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
+            })
+            .await?;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(Counts {
             total_events: n(total),
@@ -304,7 +306,44 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
+}
+
+/// The latest `limit` events, of `event_type` when given, without their deliveries.
+fn recent_events(
+    conn: &Connection,
+    event_type: Option<&str>,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&recent_sql(event_type.is_some()))?;
+    let mut rows = match event_type {
+        Some(t) => stmt.query(params![t, limit])?,
+        None => stmt.query(params![limit])?,
+    };
+    let mut events = Vec::new();
+    while let Some(row) = rows.next()? {
+        events.push(event(row)?);
+    }
+    Ok(events)
+}
+
+/// The deliveries of `events`, by event id, each event's sorted by subscriber.
+fn deliveries_of(
+    conn: &Connection,
+    events: &[StoredEvent],
+) -> Result<HashMap<String, Vec<Delivery>>, StoreError> {
+    let mut stmt = conn.prepare_cached(&deliveries_of_sql(events.len()))?;
+    let mut rows = stmt.query(params_from_iter(events.iter().map(|e| &e.envelope.id)))?;
+    let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get("event_id")?;
+        by_event.entry(id).or_default().push(delivery(row)?);
+    }
+    Ok(by_event)
 }

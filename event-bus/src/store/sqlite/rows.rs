@@ -3,9 +3,8 @@
 use super::StoreError;
 use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
 use bytes::Bytes;
+use rusqlite::{params, Connection, Row};
 use shared::events::EventEnvelope;
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
 pub(super) const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -64,72 +63,69 @@ pub(super) const EVENT_COLUMNS: &str =
 pub(super) const DELIVERY_COLUMNS: &str =
     "d.event_id, d.subscriber, d.status, d.attempts, d.last_error, d.delivered_at, d.updated_at";
 
-pub(super) fn envelope(row: &SqliteRow) -> Result<EventEnvelope, StoreError> {
-    let data: String = row.try_get("data")?;
+/// A TEXT column of `row`, borrowed from the row (no copy).
+fn text<'r>(row: &'r Row<'_>, column: &str) -> Result<&'r str, StoreError> {
+    Ok(row
+        .get_ref(column)?
+        .as_str()
+        .map_err(rusqlite::Error::from)?)
+}
+
+pub(super) fn envelope(row: &Row<'_>) -> Result<EventEnvelope, StoreError> {
     Ok(EventEnvelope {
-        id: row.try_get("id")?,
-        event_type: row.try_get("type")?,
-        data: serde_json::from_str(&data)?,
-        occurred_at: row.try_get("occurred_at")?,
-        source: row.try_get("source")?,
+        id: row.get("id")?,
+        event_type: row.get("type")?,
+        data: serde_json::from_str(text(row, "data")?)?,
+        occurred_at: row.get("occurred_at")?,
+        source: row.get("source")?,
     })
 }
 
 /// The body to post for an `events` row (`data` spliced in as stored).
-pub(super) fn body_of(row: &SqliteRow) -> Result<Bytes, StoreError> {
-    let text = |c: &str| row.try_get::<&str, _>(c);
+pub(super) fn body_of(row: &Row<'_>) -> Result<Bytes, StoreError> {
     Ok(delivery_body(
-        text("id")?,
-        text("type")?,
-        text("data")?,
-        text("occurred_at")?,
-        text("source")?,
+        text(row, "id")?,
+        text(row, "type")?,
+        text(row, "data")?,
+        text(row, "occurred_at")?,
+        text(row, "source")?,
     ))
 }
 
-pub(super) fn event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+pub(super) fn event(row: &Row<'_>) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
         envelope: envelope(row)?,
-        received_at: row.try_get("received_at")?,
+        received_at: row.get("received_at")?,
         deliveries: Vec::new(),
     })
 }
 
-pub(super) fn delivery(row: &SqliteRow) -> Result<Delivery, StoreError> {
-    let status: String = row.try_get("status")?;
-    let attempts: i64 = row.try_get("attempts")?;
+pub(super) fn delivery(row: &Row<'_>) -> Result<Delivery, StoreError> {
+    let status = text(row, "status")?;
+    let attempts: i64 = row.get("attempts")?;
     Ok(Delivery {
-        subscriber: row.try_get("subscriber")?,
-        status: DeliveryStatus::parse(&status)
+        subscriber: row.get("subscriber")?,
+        status: DeliveryStatus::parse(status)
             .ok_or_else(|| StoreError::Other(format!("unknown delivery status {status:?}")))?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        last_error: row.try_get("last_error")?,
-        delivered_at: row.try_get("delivered_at")?,
-        updated_at: row.try_get("updated_at")?,
+        last_error: row.get("last_error")?,
+        delivered_at: row.get("delivered_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
 /// Queues the delivery of the event `event_id` (arrival order `seq`) to `sub`, unless queued.
-pub(super) async fn insert_delivery<'e, E>(
-    exec: E,
+pub(super) fn insert_delivery(
+    conn: &Connection,
     (event_id, seq): (&str, i64),
     sub: &str,
     now: i64,
-) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query(
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
         "INSERT OR IGNORE INTO deliveries \
          (event_id, subscriber, seq, status, attempts, next_attempt_at, updated_at) \
          VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-    )
-    .bind(event_id)
-    .bind(sub)
-    .bind(seq)
-    .bind(now)
-    .bind(now)
-    .execute(exec)
-    .await?;
+    )?
+    .execute(params![event_id, sub, seq, now, now])?;
     Ok(())
 }

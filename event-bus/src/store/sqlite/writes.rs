@@ -5,7 +5,8 @@
 use super::rows::{body_of, insert_delivery};
 use crate::domain::{DeliveryStatus, DueDelivery, Subscription};
 use crate::store::StoreError;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use rusqlite::types::ToSql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
 /// Events per INSERT statement, and delivery rows per INSERT statement: well under SQLite's
@@ -93,27 +94,37 @@ pub(super) const RELEASE: &str = "UPDATE deliveries SET next_attempt_at = MIN(ne
      WHERE +subscriber = ? AND +status = 'pending' \
      AND event_id IN (SELECT value FROM json_each(?))";
 
+/// Decided on the stored count, so a replay racing with an attempt is never dead-lettered by that
+/// attempt's stale count.
+const MARK_FAILED: &str = "UPDATE deliveries SET \
+     status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END, \
+     attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? \
+     WHERE event_id = ? AND subscriber = ? AND status = 'pending' RETURNING status";
+
+/// The arrival order and type of one event (by its unique id index).
+const EVENT_SEQ_TYPE: &str = "SELECT seq, type FROM events WHERE id = ?";
+
+/// Every delivery of one event due again from the start.
+const REPLAY: &str = "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, \
+     delivered_at = NULL, next_attempt_at = ?, updated_at = ? WHERE event_id = ?";
+
 impl Write {
     /// Applies the write on `conn`, inside the caller's transaction.
     /// Borrowed, so that a write of a transaction that failed can be applied again on its own.
-    pub(super) async fn apply(&self, conn: &mut SqliteConnection) -> Result<Written, StoreError> {
+    pub(super) fn apply(&self, conn: &Connection) -> Result<Written, StoreError> {
         match self {
             Write::Append {
                 events,
                 subscribers,
                 now,
                 due_at,
-            } => append(conn, events, subscribers, *now, *due_at)
-                .await
-                .map(Written::Stored),
+            } => append(conn, events, subscribers, *now, *due_at).map(Written::Stored),
             Write::Claim {
                 subscriber,
                 now,
                 lease_until,
                 limit,
-            } => claim(conn, subscriber, *now, *lease_until, *limit)
-                .await
-                .map(Written::Claimed),
+            } => claim(conn, subscriber, *now, *lease_until, *limit).map(Written::Claimed),
             Write::Settle {
                 subscriber,
                 event_ids,
@@ -121,12 +132,13 @@ impl Write {
                 release,
             } => {
                 let ids = serde_json::to_string(event_ids)?;
-                let q = if *release {
-                    sqlx::query(RELEASE).bind(*now)
+                if *release {
+                    conn.prepare_cached(RELEASE)?
+                        .execute(params![now, subscriber, ids])?;
                 } else {
-                    sqlx::query(MARK_DELIVERED).bind(*now).bind(*now)
-                };
-                q.bind(subscriber).bind(ids).execute(conn).await?;
+                    conn.prepare_cached(MARK_DELIVERED)?
+                        .execute(params![now, now, subscriber, ids])?;
+                }
                 Ok(Written::Done)
             }
             Write::MarkFailed {
@@ -137,39 +149,48 @@ impl Write {
                 retry_at,
                 now,
             } => {
-                // Decided on the stored count, so a replay racing with an attempt is never
-                // dead-lettered by that attempt's stale count.
-                let status: Option<(String,)> = sqlx::query_as(
-                    "UPDATE deliveries SET \
-                     status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END, \
-                     attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? \
-                     WHERE event_id = ? AND subscriber = ? AND status = 'pending' RETURNING status",
-                )
-                .bind(*max_attempts)
-                .bind(error)
-                .bind(*retry_at)
-                .bind(*now)
-                .bind(event_id)
-                .bind(subscriber)
-                .fetch_optional(conn)
-                .await?;
+                let status: Option<String> = conn
+                    .prepare_cached(MARK_FAILED)?
+                    .query_row(
+                        params![max_attempts, error, retry_at, now, event_id, subscriber],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
                 Ok(Written::Status(
-                    status.and_then(|(s,)| DeliveryStatus::parse(&s)),
+                    status.and_then(|s| DeliveryStatus::parse(&s)),
                 ))
             }
             Write::Replay {
                 event_id,
                 subscribers,
                 now,
-            } => replay(conn, event_id, subscribers, *now)
-                .await
-                .map(Written::Queued),
+            } => replay(conn, event_id, subscribers, *now).map(Written::Queued),
         }
     }
 }
 
-async fn append(
-    conn: &mut SqliteConnection,
+/// `head` followed by `rows` tuples of `row` (`VALUES (…), (…)`), then `tail`.
+fn values_sql(head: &str, row: &str, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + 8 + rows * (row.len() + 2) + tail.len());
+    sql.push_str(head);
+    sql.push_str("VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(row);
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Inserts the events not stored yet (ids seen twice in `events` count once) and their
+/// deliveries; answers the ids inserted, in the order given.
+///
+/// The multi-row statements are prepared through the statement cache too: their text depends only
+/// on the number of rows, and batches of one size recur.
+fn append(
+    conn: &Connection,
     events: &[NewEvent],
     subscribers: &[Subscription],
     now: i64,
@@ -182,20 +203,26 @@ async fn append(
         .collect();
     let mut stored: HashMap<String, i64> = HashMap::new();
     for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let sql = values_sql(
             "INSERT INTO events (id, type, data, occurred_at, source, received_at) ",
+            "(?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+            " ON CONFLICT (id) DO NOTHING RETURNING id, seq",
         );
-        q.push_values(chunk, |mut row, e| {
-            row.push_bind(&e.id)
-                .push_bind(&e.event_type)
-                .push_bind(&e.data)
-                .push_bind(&e.occurred_at)
-                .push_bind(&e.source)
-                .push_bind(now);
+        let binds = chunk.iter().flat_map(|e| -> [&dyn ToSql; 6] {
+            [
+                &e.id,
+                &e.event_type,
+                &e.data,
+                &e.occurred_at,
+                &e.source,
+                &now,
+            ]
         });
-        q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, seq");
-        for row in q.build().fetch_all(&mut *conn).await? {
-            stored.insert(row.try_get("id")?, row.try_get("seq")?);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(binds))?;
+        while let Some(row) = rows.next()? {
+            stored.insert(row.get(0)?, row.get(1)?);
         }
     }
     // Ids in the order given (RETURNING promises no order).
@@ -213,49 +240,51 @@ async fn append(
         })
         .collect();
     for chunk in rows.chunks(DELIVERIES_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let sql = values_sql(
             "INSERT OR IGNORE INTO deliveries \
              (event_id, subscriber, seq, status, attempts, next_attempt_at, updated_at) ",
+            "(?, ?, ?, 'pending', 0, ?, ?)",
+            chunk.len(),
+            "",
         );
-        q.push_values(chunk, |mut row, (id, seq, sub)| {
-            row.push_bind(*id)
-                .push_bind(*sub)
-                .push_bind(*seq)
-                .push("'pending', 0")
-                .push_bind(due_at)
-                .push_bind(now);
-        });
-        q.build().execute(&mut *conn).await?;
+        let binds = chunk
+            .iter()
+            .flat_map(|(id, seq, sub)| -> [&dyn ToSql; 5] { [id, sub, seq, &due_at, &now] });
+        conn.prepare_cached(&sql)?
+            .execute(params_from_iter(binds))?;
     }
     Ok(new.into_iter().map(|(e, _)| e.id.clone()).collect())
 }
 
-async fn claim(
-    conn: &mut SqliteConnection,
+/// Leases up to `limit` due deliveries of `subscriber` until `lease_until` and reads their bodies;
+/// answers them in event order.
+fn claim(
+    conn: &Connection,
     subscriber: &str,
     now: i64,
     lease_until: i64,
     limit: u32,
 ) -> Result<Vec<DueDelivery>, StoreError> {
-    let mut claimed: Vec<(String, i64, i64)> = sqlx::query_as(CLAIM)
-        .bind(lease_until)
-        .bind(subscriber)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut claimed: Vec<(String, i64, i64)> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(CLAIM)?;
+        let mut rows = stmt.query(params![lease_until, subscriber, now, limit])?;
+        while let Some(row) = rows.next()? {
+            claimed.push((row.get(0)?, row.get(1)?, row.get(2)?));
+        }
+    }
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
     claimed.sort_by_key(|(_, seq, _)| *seq);
     let ids: Vec<&str> = claimed.iter().map(|(id, _, _)| id.as_str()).collect();
     let mut bodies = HashMap::with_capacity(ids.len());
-    for row in sqlx::query(BODIES)
-        .bind(serde_json::to_string(&ids)?)
-        .fetch_all(&mut *conn)
-        .await?
     {
-        bodies.insert(row.try_get::<String, _>("id")?, body_of(&row)?);
+        let mut stmt = conn.prepare_cached(BODIES)?;
+        let mut rows = stmt.query(params![serde_json::to_string(&ids)?])?;
+        while let Some(row) = rows.next()? {
+            bodies.insert(row.get::<_, String>("id")?, body_of(row)?);
+        }
     }
     Ok(claimed
         .into_iter()
@@ -270,32 +299,28 @@ async fn claim(
         .collect())
 }
 
-async fn replay(
-    conn: &mut SqliteConnection,
+/// Queues `event_id` again for every subscriber that wants it (adding missing deliveries) and
+/// answers the number of its deliveries now pending; `NotFound` for an unknown event.
+fn replay(
+    conn: &Connection,
     event_id: &str,
     subscribers: &[Subscription],
     now: i64,
 ) -> Result<u64, StoreError> {
     // Inside the group commit's BEGIN IMMEDIATE: the write lock is held, so the read below
     // cannot go stale before the writes.
-    let known: Option<(i64, String)> = sqlx::query_as("SELECT seq, type FROM events WHERE id = ?")
-        .bind(event_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let known: Option<(i64, String)> = conn
+        .prepare_cached(EVENT_SEQ_TYPE)?
+        .query_row(params![event_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
     let Some((seq, event_type)) = known else {
         return Err(StoreError::NotFound);
     };
     for sub in subscribers.iter().filter(|s| s.wants(&event_type)) {
-        insert_delivery(&mut *conn, (event_id, seq), &sub.name, now).await?;
+        insert_delivery(conn, (event_id, seq), &sub.name, now)?;
     }
-    let done = sqlx::query(
-        "UPDATE deliveries SET status = 'pending', attempts = 0, last_error = NULL, \
-         delivered_at = NULL, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(event_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
+    let done = conn
+        .prepare_cached(REPLAY)?
+        .execute(params![now, now, event_id])?;
+    Ok(u64::try_from(done).unwrap_or(u64::MAX))
 }

@@ -8,29 +8,31 @@ mod rows;
 use super::{IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
-use rows::{conditional, queue_release_in, row_to_order, COLS, SCHEMA};
+use rows::{conditional, get_in, queue_release_in, row_to_order, COLS, SCHEMA};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter};
 use shared::events::{
-    sqlite_outbox_insert, types, EventEnvelope, OutboxStore, SqlxOutbox, SQLITE_OUTBOX_SCHEMA,
+    outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
-use shared::sqlite::SqlitePool;
-use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, PageRequest, StoreError};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use shared::sqlite::{mark_processed, Database};
+use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Orders in a SQLite database.
 #[derive(Clone)]
 pub struct SqliteOrderStore {
-    pool: SqlitePool,
+    db: Database,
 }
 
 impl SqliteOrderStore {
     /// Opens `url` and creates the tables.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = sqlite_pool(url).await?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
-        sqlx::raw_sql(SQLITE_OUTBOX_SCHEMA).execute(&pool).await?;
-        Ok(Self { pool })
+        let db = Database::open(url).await?;
+        db.write(|tx| Ok(tx.execute_batch(SCHEMA)?)).await?;
+        db.write(|tx| Ok(tx.execute_batch(SQLITE_OUTBOX_SCHEMA)?))
+            .await?;
+        Ok(Self { db })
     }
 }
 
@@ -43,40 +45,70 @@ fn find_by_key_sql() -> String {
 const DUE_RELEASES: &str = "SELECT order_id FROM release_tasks \
     WHERE done_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, order_id LIMIT ?";
 
+/// A statement built at run time and the values of its `?` placeholders, in order.
+struct Query {
+    /// The SQL, with one `?` per parameter.
+    sql: String,
+    /// The parameters, in placeholder order.
+    params: Vec<Value>,
+}
+
+impl Query {
+    /// `sql` without parameters yet.
+    fn new(sql: String) -> Self {
+        Self {
+            sql,
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends `sql` and a placeholder bound to `value`.
+    fn push_bind(&mut self, sql: &str, value: Value) {
+        self.sql.push_str(sql);
+        self.sql.push('?');
+        self.params.push(value);
+    }
+}
+
 /// The WHERE clause of a list. It names only the filters that are set, so that SQLite picks the
 /// index made for that list (a `?1 IS NULL OR user_id = ?1` form makes it scan every order).
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a OrderFilter) {
+fn push_filter(q: &mut Query, filter: &OrderFilter) {
     let mut glue = " WHERE ";
     if let Some(user_id) = &filter.user_id {
-        q.push(glue).push("user_id = ").push_bind(user_id.as_str());
+        q.push_bind(&format!("{glue}user_id = "), Value::Text(user_id.clone()));
         glue = " AND ";
     }
     if let Some(status) = filter.status {
-        q.push(glue).push("status = ").push_bind(status.as_str());
+        q.push_bind(
+            &format!("{glue}status = "),
+            Value::Text(status.as_str().to_owned()),
+        );
     }
 }
 
 /// The total and the page of a list.
-fn list_queries(
-    filter: &OrderFilter,
-    page: PageRequest,
-) -> (QueryBuilder<'_, Sqlite>, QueryBuilder<'_, Sqlite>) {
-    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders");
+fn list_queries(filter: &OrderFilter, page: PageRequest) -> (Query, Query) {
+    let mut count = Query::new("SELECT COUNT(*) FROM orders".to_owned());
     push_filter(&mut count, filter);
-    let mut rows = QueryBuilder::new(format!("SELECT {COLS} FROM orders"));
+    let mut rows = Query::new(format!("SELECT {COLS} FROM orders"));
     push_filter(&mut rows, filter);
-    rows.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-        .push_bind(page.limit as i64)
-        .push(" OFFSET ")
-        .push_bind(page.offset() as i64);
+    rows.push_bind(
+        " ORDER BY created_at DESC, id DESC LIMIT ",
+        Value::Integer(page.limit as i64),
+    );
+    rows.push_bind(" OFFSET ", Value::Integer(page.offset() as i64));
     (count, rows)
 }
 
 #[async_trait]
 impl OrderStore for SqliteOrderStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.db
+            .read(|c| {
+                c.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
 
     async fn create(
@@ -85,30 +117,34 @@ impl OrderStore for SqliteOrderStore {
         key: Option<&IdempotencyKey>,
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO orders ({COLS}, idempotency_key, fingerprint) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&order.id)
-        .bind(&order.user_id)
-        .bind(serde_json::to_string(&order.items)?)
-        .bind(order.total_cents)
-        .bind(order.status.as_str())
-        .bind(order.payment_status.as_str())
-        .bind(&order.payment_id)
-        .bind(serde_json::to_string(&order.shipping_address)?)
-        .bind(&order.tracking_number)
-        .bind(&order.notes)
-        .bind(order.created_at)
-        .bind(order.updated_at)
-        .bind(key.map(|k| &k.key))
-        .bind(key.map(|k| &k.fingerprint))
-        .execute(&mut *tx)
-        .await?;
-        sqlite_outbox_insert(&mut *tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        );
+        let items = serde_json::to_string(&order.items)?;
+        let address = serde_json::to_string(&order.shipping_address)?;
+        let (order, key, event) = (order.clone(), key.cloned(), event.clone());
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(&sql)?.execute(params![
+                    order.id,
+                    order.user_id,
+                    items,
+                    order.total_cents,
+                    order.status.as_str(),
+                    order.payment_status.as_str(),
+                    order.payment_id,
+                    address,
+                    order.tracking_number,
+                    order.notes,
+                    order.created_at,
+                    order.updated_at,
+                    key.as_ref().map(|k| &k.key),
+                    key.as_ref().map(|k| &k.fingerprint),
+                ])?;
+                outbox_insert(tx, &event)
+            })
+            .await
     }
 
     async fn find_by_key(
@@ -116,23 +152,21 @@ impl OrderStore for SqliteOrderStore {
         user_id: &str,
         key: &str,
     ) -> Result<Option<(Order, String)>, StoreError> {
-        let row = sqlx::query(&find_by_key_sql())
-            .bind(user_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(Some((row_to_order(&row)?, row.try_get("fingerprint")?))),
-            None => Ok(None),
-        }
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(&find_by_key_sql())?;
+                let mut rows = stmt.query(params![user_id, key])?;
+                let found = match rows.next()? {
+                    Some(row) => Some((row_to_order(row)?, row.get("fingerprint")?)),
+                    None => None,
+                };
+                Ok(found)
+            })
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(row_to_order).transpose()
+        self.db.read(|conn| get_in(conn, id)).await
     }
 
     async fn list(
@@ -140,11 +174,21 @@ impl OrderStore for SqliteOrderStore {
         filter: &OrderFilter,
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError> {
-        let (mut count, mut rows) = list_queries(filter, page);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let rows = rows.build().fetch_all(&self.pool).await?;
-        let orders = rows.iter().map(row_to_order).collect::<Result<_, _>>()?;
-        Ok((orders, total.max(0) as u64))
+        let (count, rows) = list_queries(filter, page);
+        self.db
+            .read(|conn| {
+                let total: i64 = conn
+                    .prepare_cached(&count.sql)?
+                    .query_row(params_from_iter(&count.params), |row| row.get(0))?;
+                let mut stmt = conn.prepare_cached(&rows.sql)?;
+                let mut found = stmt.query(params_from_iter(&rows.params))?;
+                let mut orders = Vec::new();
+                while let Some(row) = found.next()? {
+                    orders.push(row_to_order(row)?);
+                }
+                Ok((orders, total.max(0) as u64))
+            })
+            .await
     }
 
     async fn cancel(
@@ -154,7 +198,6 @@ impl OrderStore for SqliteOrderStore {
         from: &[OrderStatus],
         source: &str,
     ) -> Result<Transition, StoreError> {
-        let mut tx = self.pool.begin().await?;
         // The statuses are the enum's own spellings, never client input.
         let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
@@ -167,20 +210,25 @@ impl OrderStore for SqliteOrderStore {
                 from.join(", ")
             }
         );
-        let query = sqlx::query(&sql).bind(now_ms()).bind(id).bind(owner);
-        let outcome = conditional(&mut tx, query, id, types::ORDER_CANCELLED, source).await?;
-        let outcome = match outcome {
-            Transition::Applied(order) => {
-                queue_release_in(&mut tx, id).await?;
-                Transition::Applied(order)
-            }
-            Transition::Refused(order) if owner.is_some_and(|o| o != order.user_id) => {
-                Transition::NotFound
-            }
-            other => other,
-        };
-        tx.commit().await?;
-        Ok(outcome)
+        let (id, owner, source) = (id.to_owned(), owner.map(str::to_owned), source.to_owned());
+        self.db
+            .write(move |tx| {
+                let query = params![now_ms(), id, owner];
+                let outcome = conditional(tx, &sql, query, &id, types::ORDER_CANCELLED, &source)?;
+                Ok(match outcome {
+                    Transition::Applied(order) => {
+                        queue_release_in(tx, &id)?;
+                        Transition::Applied(order)
+                    }
+                    Transition::Refused(order)
+                        if owner.as_ref().is_some_and(|o| *o != order.user_id) =>
+                    {
+                        Transition::NotFound
+                    }
+                    other => other,
+                })
+            })
+            .await
     }
 
     async fn advance(
@@ -191,21 +239,22 @@ impl OrderStore for SqliteOrderStore {
         tracking_number: Option<&str>,
         source: &str,
     ) -> Result<Transition, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE orders SET status = ?1, tracking_number = COALESCE(?2, tracking_number), \
              updated_at = ?3 WHERE id = ?4 AND status = ?5 AND payment_status = 'completed' \
              RETURNING {COLS}"
         );
-        let query = sqlx::query(&sql)
-            .bind(to.as_str())
-            .bind(tracking_number)
-            .bind(now_ms())
-            .bind(id)
-            .bind(from.as_str());
-        let outcome = conditional(&mut tx, query, id, types::ORDER_UPDATED, source).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let (id, tracking_number, source) = (
+            id.to_owned(),
+            tracking_number.map(str::to_owned),
+            source.to_owned(),
+        );
+        self.db
+            .write(move |tx| {
+                let query = params![to.as_str(), tracking_number, now_ms(), id, from.as_str()];
+                conditional(tx, &sql, query, &id, types::ORDER_UPDATED, &source)
+            })
+            .await
     }
 
     async fn apply_payment(
@@ -215,11 +264,6 @@ impl OrderStore for SqliteOrderStore {
         change: &PaymentChange,
         source: &str,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if !sqlite_mark_processed(&mut *tx, event_id).await? {
-            return Ok(None);
-        }
-        let now = now_ms();
         // Every variant binds ?1 (its value), ?2 (now), ?3 (the order id).
         let (sql, value) = match change {
             // A payment that lands after the order was cancelled is still recorded, so that the
@@ -250,55 +294,69 @@ impl OrderStore for SqliteOrderStore {
                 None,
             ),
         };
-        let query = sqlx::query(&sql).bind(value).bind(now).bind(order_id);
-        let outcome = conditional(&mut tx, query, order_id, types::ORDER_UPDATED, source).await?;
-        if matches!(change, PaymentChange::Failed { .. })
-            && matches!(outcome, Transition::Applied(_))
-        {
-            queue_release_in(&mut tx, order_id).await?;
-        }
-        tx.commit().await?;
-        Ok(Some(outcome))
+        let failed = matches!(change, PaymentChange::Failed { .. });
+        let (event_id, order_id, source) =
+            (event_id.to_owned(), order_id.to_owned(), source.to_owned());
+        self.db
+            .write(move |tx| {
+                if !mark_processed(tx, &event_id)? {
+                    return Ok(None);
+                }
+                let query = params![value, now_ms(), order_id];
+                let outcome =
+                    conditional(tx, &sql, query, &order_id, types::ORDER_UPDATED, &source)?;
+                if failed && matches!(outcome, Transition::Applied(_)) {
+                    queue_release_in(tx, &order_id)?;
+                }
+                Ok(Some(outcome))
+            })
+            .await
     }
 
     async fn queue_release(&self, order_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        queue_release_in(&mut tx, order_id).await?;
-        tx.commit().await?;
-        Ok(())
+        let order_id = order_id.to_owned();
+        self.db
+            .write(move |tx| queue_release_in(tx, &order_id))
+            .await
     }
 
     async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(DUE_RELEASES)
-            .bind(now_ms())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(DUE_RELEASES)?;
+                let ids = stmt.query_map(params![now_ms(), limit], |row| row.get(0))?;
+                Ok(ids.collect::<Result<_, _>>()?)
+            })
+            .await
     }
 
     async fn release_done(&self, order_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE release_tasks SET done_at = ? WHERE order_id = ?")
-            .bind(now_ms())
-            .bind(order_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let order_id = order_id.to_owned();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached("UPDATE release_tasks SET done_at = ? WHERE order_id = ?")?
+                    .execute(params![now_ms(), order_id])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn release_failed(&self, order_id: &str, retry_in: Duration) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE release_tasks SET attempts = attempts + 1, next_attempt_at = ? \
-             WHERE order_id = ?",
-        )
-        .bind(now_ms() + retry_in.as_millis() as i64)
-        .bind(order_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let order_id = order_id.to_owned();
+        let next = now_ms() + retry_in.as_millis() as i64;
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE release_tasks SET attempts = attempts + 1, next_attempt_at = ? \
+                     WHERE order_id = ?",
+                )?
+                .execute(params![next, order_id])?;
+                Ok(())
+            })
+            .await
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        Arc::new(SqlxOutbox::new(self.pool.clone()))
+        Arc::new(SqliteOutbox::new(self.db.clone()))
     }
 }

@@ -2,11 +2,9 @@
 //! `UPDATE … RETURNING` that every state change goes through, with its event in the same transaction.
 
 use crate::domain::{Order, OrderStatus, PaymentStatus, Transition};
-use shared::events::{sqlite_outbox_insert, types, EventEnvelope};
-use shared::sqlite::Transaction;
+use rusqlite::{Connection, Params, Row};
+use shared::events::{outbox_insert, types, EventEnvelope};
 use shared::store::{now_ms, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite};
 
 /// Tables of the order database (the outbox comes from `shared::events`).
 pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (
@@ -49,6 +47,7 @@ CREATE TABLE IF NOT EXISTS release_tasks (
 CREATE INDEX IF NOT EXISTS release_tasks_due ON release_tasks (next_attempt_at, order_id)
     WHERE done_at IS NULL;";
 
+/// The columns of an order, each of which [`row_to_order`] reads by name.
 pub(super) const COLS: &str =
     "id, user_id, items, total_cents, status, payment_status, payment_id, \
     shipping_address, tracking_number, notes, created_at, updated_at";
@@ -57,70 +56,82 @@ fn bad(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} is invalid: {value:?}"))
 }
 
-pub(super) fn row_to_order(row: &SqliteRow) -> Result<Order, StoreError> {
-    let status: String = row.try_get("status")?;
-    let payment_status: String = row.try_get("payment_status")?;
-    let items: String = row.try_get("items")?;
-    let address: String = row.try_get("shipping_address")?;
+/// The order in `row` (selected with [`COLS`]).
+pub(super) fn row_to_order(row: &Row<'_>) -> Result<Order, StoreError> {
+    let status: String = row.get("status")?;
+    let payment_status: String = row.get("payment_status")?;
+    let items: String = row.get("items")?;
+    let address: String = row.get("shipping_address")?;
     Ok(Order {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
+        id: row.get("id")?,
+        user_id: row.get("user_id")?,
         items: serde_json::from_str(&items)?,
-        total_cents: row.try_get("total_cents")?,
+        total_cents: row.get("total_cents")?,
         status: OrderStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
         payment_status: PaymentStatus::parse(&payment_status)
             .ok_or_else(|| bad("payment status", &payment_status))?,
-        payment_id: row.try_get("payment_id")?,
+        payment_id: row.get("payment_id")?,
         shipping_address: serde_json::from_str(&address)?,
-        tracking_number: row.try_get("tracking_number")?,
-        notes: row.try_get("notes")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        tracking_number: row.get("tracking_number")?,
+        notes: row.get("notes")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
-pub(super) async fn get_in(tx: &mut Transaction, id: &str) -> Result<Option<Order>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM orders WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(row_to_order).transpose()
+/// The first order `sql` returns with `params` bound, if any. For an `UPDATE … RETURNING`, SQLite
+/// makes every change at the first step, so reading one row is enough.
+fn first_order(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Option<Order>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let order = rows.next()?.map(row_to_order).transpose()?;
+    Ok(order)
 }
 
-pub(super) async fn queue_release_in(
-    tx: &mut Transaction,
-    order_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO release_tasks (order_id, next_attempt_at) VALUES (?, ?)")
-        .bind(order_id)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
+/// One order by id, read on `conn` (a reader, or the writer inside a transaction).
+pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
+    first_order(
+        conn,
+        &format!("SELECT {COLS} FROM orders WHERE id = ?"),
+        [id],
+    )
+}
+
+/// Queues a stock release for `order_id` inside the caller's transaction (no-op if queued).
+pub(super) fn queue_release_in(conn: &Connection, order_id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO release_tasks (order_id, next_attempt_at) VALUES (?, ?)",
+    )?
+    .execute(rusqlite::params![order_id, now_ms()])?;
     Ok(())
 }
 
-/// Runs a conditional `UPDATE … RETURNING` and, when it applied, emits `OrderUpdated`; when it did
-/// not, reports whether the order exists.
-pub(super) async fn conditional<'q>(
-    tx: &mut Transaction,
-    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+/// Runs the conditional `UPDATE … RETURNING {COLS}` of `sql` with `params` inside the caller's
+/// transaction and, when it applied, queues `event_type` (`OrderCancelled` or `OrderUpdated`)
+/// in the outbox; when it did not, reports whether order `id` exists.
+pub(super) fn conditional(
+    tx: &Connection,
+    sql: &str,
+    params: impl Params,
     id: &str,
     event_type: &str,
     source: &str,
 ) -> Result<Transition, StoreError> {
-    let row = query.fetch_optional(&mut **tx).await?;
-    match row {
-        Some(row) => {
-            let order = row_to_order(&row)?;
+    match first_order(tx, sql, params)? {
+        Some(order) => {
             let data = if event_type == types::ORDER_CANCELLED {
                 order.cancelled_event()
             } else {
                 order.updated_event()
             };
-            sqlite_outbox_insert(&mut **tx, &EventEnvelope::new(event_type, data, source)).await?;
+            outbox_insert(tx, &EventEnvelope::new(event_type, data, source))?;
             Ok(Transition::Applied(order))
         }
-        None => Ok(match get_in(tx, id).await? {
+        None => Ok(match get_in(tx, id)? {
             Some(order) => Transition::Refused(order),
             None => Transition::NotFound,
         }),

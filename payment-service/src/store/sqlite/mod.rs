@@ -1,5 +1,5 @@
-//! The SQLite payment store: plain `sqlx` queries, migrations run on connect, each state change a
-//! conditional `UPDATE … RETURNING` (with its outbox row in the same transaction).
+//! The SQLite payment store on [`Database`]: plain queries, migrations run on connect, each state
+//! change a conditional `UPDATE … RETURNING` (with its outbox row in the same write transaction).
 
 #[cfg(test)]
 mod plans;
@@ -8,10 +8,12 @@ mod rows;
 use super::PaymentStore;
 use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
-use rows::{insert_payment, payment_from_row, Bind, SCHEMA};
-use shared::events::{sqlite_outbox_insert, EventEnvelope, OutboxStore, SqlxOutbox};
-use shared::sqlite::SqlitePool;
-use shared::store::{now_ms, sqlite_mark_processed, sqlite_pool, StoreError};
+use rows::{all_payments, first_payment, insert_payment, SCHEMA};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter};
+use shared::events::{outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
+use shared::sqlite::{mark_processed, Database};
+use shared::store::{now_ms, StoreError};
 use std::sync::Arc;
 
 /// Payments the worker must act on, oldest first: pending, completed with a refund requested, and
@@ -35,49 +37,52 @@ const RECOVER_REFUNDS: &str = "SELECT * FROM payments WHERE status = 'refunding'
 /// Payments in a SQLite database.
 #[derive(Clone)]
 pub struct SqlitePaymentStore {
-    pool: SqlitePool,
+    db: Database,
 }
 
 impl SqlitePaymentStore {
     /// Opens `url` and creates the tables.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = sqlite_pool(url).await?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
-        sqlx::raw_sql(shared::events::SQLITE_OUTBOX_SCHEMA)
-            .execute(&pool)
+        let db = Database::open(url).await?;
+        db.write(|tx| Ok(tx.execute_batch(SCHEMA)?)).await?;
+        db.write(|tx| Ok(tx.execute_batch(shared::events::SQLITE_OUTBOX_SCHEMA)?))
             .await?;
-        Ok(Self { pool })
+        Ok(Self { db })
     }
 
-    /// One conditional update of a single payment, returning it when the condition held.
+    /// One conditional update of a single payment, returning it when the condition held; then
+    /// `event` goes into the outbox in the same transaction.
     async fn transition(
         &self,
-        sql: &str,
-        binds: &[Bind<'_>],
+        sql: &'static str,
+        binds: Vec<Value>,
         event: Option<&EventEnvelope>,
     ) -> Result<Option<Payment>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = match b {
-                Bind::Text(s) => q.bind(*s),
-                Bind::Int(i) => q.bind(*i),
-            };
-        }
-        let row = q.fetch_optional(&mut *tx).await?;
-        let payment = row.as_ref().map(payment_from_row).transpose()?;
-        if let (Some(_), Some(event)) = (&payment, event) {
-            sqlite_outbox_insert(&mut *tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(payment)
+        let event = event.cloned();
+        self.db
+            .write(move |tx| {
+                let payment = first_payment(tx, sql, params_from_iter(binds))?;
+                if let (Some(_), Some(event)) = (&payment, &event) {
+                    outbox_insert(tx, event)?;
+                }
+                Ok(payment)
+            })
+            .await
     }
+}
+
+/// A text bind.
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
 }
 
 #[async_trait]
 impl PaymentStore for SqlitePaymentStore {
     async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
-        insert_payment(&self.pool, payment, false).await.map(|_| ())
+        let payment = payment.clone();
+        self.db
+            .write(move |tx| insert_payment(tx, &payment, false).map(|_| ()))
+            .await
     }
 
     async fn record_order_created(
@@ -85,24 +90,24 @@ impl PaymentStore for SqlitePaymentStore {
         event_id: &str,
         payment: &Payment,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if !sqlite_mark_processed(&mut *tx, event_id).await? {
-            return Ok(false);
-        }
-        let (cancelled,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM cancelled_orders WHERE order_id = ?")
-                .bind(&payment.order_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let event_id = event_id.to_owned();
         let mut payment = payment.clone();
-        if cancelled > 0 {
-            // The cancellation overtook the creation: record the payment, never charge it.
-            payment.status = PaymentStatus::Cancelled;
-            payment.refund_requested = true;
-        }
-        let created = insert_payment(&mut *tx, &payment, true).await?;
-        tx.commit().await?;
-        Ok(created)
+        self.db
+            .write(move |tx| {
+                if !mark_processed(tx, &event_id)? {
+                    return Ok(false);
+                }
+                let cancelled: i64 = tx
+                    .prepare_cached("SELECT COUNT(*) FROM cancelled_orders WHERE order_id = ?")?
+                    .query_row(params![payment.order_id], |row| row.get(0))?;
+                if cancelled > 0 {
+                    // The cancellation overtook the creation: record the payment, never charge it.
+                    payment.status = PaymentStatus::Cancelled;
+                    payment.refund_requested = true;
+                }
+                insert_payment(tx, &payment, true)
+            })
+            .await
     }
 
     async fn record_order_cancelled(
@@ -110,55 +115,49 @@ impl PaymentStore for SqlitePaymentStore {
         event_id: &str,
         order_id: &str,
     ) -> Result<Option<Payment>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if !sqlite_mark_processed(&mut *tx, event_id).await? {
-            return Ok(None);
-        }
-        sqlx::query(
-            "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)",
-        )
-        .bind(order_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query(
-            "UPDATE payments SET refund_requested = 1, updated_at = ?, \
-             status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \
-             WHERE order_id = ? RETURNING *",
-        )
-        .bind(now_ms())
-        .bind(order_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let payment = row.as_ref().map(payment_from_row).transpose()?;
-        tx.commit().await?;
-        Ok(payment)
+        let event_id = event_id.to_owned();
+        let order_id = order_id.to_owned();
+        self.db
+            .write(move |tx| {
+                if !mark_processed(tx, &event_id)? {
+                    return Ok(None);
+                }
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)",
+                )?
+                .execute(params![order_id, now_ms()])?;
+                first_payment(
+                    tx,
+                    "UPDATE payments SET refund_requested = 1, updated_at = ?, \
+                     status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \
+                     WHERE order_id = ? RETURNING *",
+                    params![now_ms(), order_id],
+                )
+            })
+            .await
     }
 
     async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        sqlite_mark_processed(&self.pool, event_id).await
+        let event_id = event_id.to_owned();
+        self.db.write(move |tx| mark_processed(tx, &event_id)).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
-        let row = sqlx::query("SELECT * FROM payments WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(payment_from_row).transpose()
+        self.db
+            .read(|conn| first_payment(conn, "SELECT * FROM payments WHERE id = ?", [id]))
+            .await
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        let row = sqlx::query(BY_ORDER)
-            .bind(order_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(payment_from_row).transpose()
+        self.db
+            .read(|conn| first_payment(conn, BY_ORDER, [order_id]))
+            .await
     }
 
     async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         let sql = "UPDATE payments SET status = 'processing', updated_at = ? \
                    WHERE id = ? AND status = 'pending' RETURNING *";
-        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+        self.transition(sql, vec![Value::Integer(now_ms()), text(id)], None)
             .await
     }
 
@@ -166,7 +165,7 @@ impl PaymentStore for SqlitePaymentStore {
         let sql = "UPDATE payments SET status = 'processing', attempt = attempt + 1, \
                    failure_reason = NULL, updated_at = ? \
                    WHERE id = ? AND status = 'failed' AND refund_requested = 0 RETURNING *";
-        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+        self.transition(sql, vec![Value::Integer(now_ms()), text(id)], None)
             .await
     }
 
@@ -178,12 +177,8 @@ impl PaymentStore for SqlitePaymentStore {
     ) -> Result<Option<Payment>, StoreError> {
         let sql = "UPDATE payments SET status = 'completed', transaction_id = ?, updated_at = ? \
                    WHERE id = ? AND status = 'processing' RETURNING *";
-        let binds = [
-            Bind::Text(transaction_id),
-            Bind::Int(now_ms()),
-            Bind::Text(id),
-        ];
-        self.transition(sql, &binds, Some(event)).await
+        let binds = vec![text(transaction_id), Value::Integer(now_ms()), text(id)];
+        self.transition(sql, binds, Some(event)).await
     }
 
     async fn fail(
@@ -194,14 +189,14 @@ impl PaymentStore for SqlitePaymentStore {
     ) -> Result<Option<Payment>, StoreError> {
         let sql = "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? \
                    WHERE id = ? AND status = 'processing' RETURNING *";
-        let binds = [Bind::Text(reason), Bind::Int(now_ms()), Bind::Text(id)];
-        self.transition(sql, &binds, Some(event)).await
+        let binds = vec![text(reason), Value::Integer(now_ms()), text(id)];
+        self.transition(sql, binds, Some(event)).await
     }
 
     async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         let sql = "UPDATE payments SET status = 'refunding', updated_at = ? \
                    WHERE id = ? AND status = 'completed' RETURNING *";
-        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+        self.transition(sql, vec![Value::Integer(now_ms()), text(id)], None)
             .await
     }
 
@@ -214,30 +209,27 @@ impl PaymentStore for SqlitePaymentStore {
         let now = now_ms();
         let sql = "UPDATE payments SET status = 'refunded', refund_cents = ?, refunded_at = ?, \
                    updated_at = ? WHERE id = ? AND status = 'refunding' RETURNING *";
-        let binds = [
-            Bind::Int(refund_cents),
-            Bind::Int(now),
-            Bind::Int(now),
-            Bind::Text(id),
+        let binds = vec![
+            Value::Integer(refund_cents),
+            Value::Integer(now),
+            Value::Integer(now),
+            text(id),
         ];
-        self.transition(sql, &binds, Some(event)).await
+        self.transition(sql, binds, Some(event)).await
     }
 
     async fn abort_refund(&self, id: &str) -> Result<(), StoreError> {
         let sql = "UPDATE payments SET status = 'completed', updated_at = ? \
                    WHERE id = ? AND status = 'refunding' RETURNING *";
-        self.transition(sql, &[Bind::Int(now_ms()), Bind::Text(id)], None)
+        self.transition(sql, vec![Value::Integer(now_ms()), text(id)], None)
             .await
             .map(|_| ())
     }
 
     async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
-        let rows = sqlx::query(DUE_WORK)
-            .bind(stale_before)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(payment_from_row).collect()
+        self.db
+            .read(|conn| all_payments(conn, DUE_WORK, params![stale_before, limit]))
+            .await
     }
 
     async fn claim_stale(
@@ -247,25 +239,36 @@ impl PaymentStore for SqlitePaymentStore {
     ) -> Result<Option<Payment>, StoreError> {
         let sql = "UPDATE payments SET updated_at = ? WHERE id = ? \
                    AND status IN ('processing', 'refunding') AND updated_at < ? RETURNING *";
-        let binds = [Bind::Int(now_ms()), Bind::Text(id), Bind::Int(stale_before)];
-        self.transition(sql, &binds, None).await
+        let binds = vec![
+            Value::Integer(now_ms()),
+            text(id),
+            Value::Integer(stale_before),
+        ];
+        self.transition(sql, binds, None).await
     }
 
     async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
-        sqlx::query(RECOVER_CHARGES)
-            .bind(now_ms())
-            .execute(&self.pool)
+        self.db
+            .write(|tx| {
+                tx.prepare_cached(RECOVER_CHARGES)?.execute([now_ms()])?;
+                Ok(())
+            })
             .await?;
-        let rows = sqlx::query(RECOVER_REFUNDS).fetch_all(&self.pool).await?;
-        rows.iter().map(payment_from_row).collect()
+        self.db
+            .read(|conn| all_payments(conn, RECOVER_REFUNDS, []))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        Arc::new(SqlxOutbox::new(self.pool.clone()))
+        Arc::new(SqliteOutbox::new(self.db.clone()))
     }
 }

@@ -9,10 +9,10 @@ async fn the_worker_scan_and_the_lookups_read_through_their_indexes() {
     let store = SqlitePaymentStore::connect("sqlite::memory:")
         .await
         .expect("in-memory store");
-    let pool = &store.pool;
+    let db = &store.db;
     // Completed payments (nearly all of them, in time) are not in `payments_work` at all.
-    assert_index_served(pool, DUE_WORK, &["payments_work"]).await;
-    assert_index_served(pool, BY_ORDER, &["sqlite_autoindex_payments_2"]).await;
-    assert_index_served(pool, RECOVER_CHARGES, &["payments_status"]).await;
-    assert_index_served(pool, RECOVER_REFUNDS, &["payments_status"]).await;
+    assert_index_served(db, DUE_WORK, &["payments_work"]).await;
+    assert_index_served(db, BY_ORDER, &["sqlite_autoindex_payments_2"]).await;
+    assert_index_served(db, RECOVER_CHARGES, &["payments_status"]).await;
+    assert_index_served(db, RECOVER_REFUNDS, &["payments_status"]).await;
 }

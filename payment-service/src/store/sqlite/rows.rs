@@ -1,10 +1,10 @@
 //! SQLite rows of the payment store: the schema, row ↔ `Payment` mapping and the insert.
 
 use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use rusqlite::{params, Connection, Params, Row};
 use shared::store::StoreError;
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
+/// The payment tables and their indexes (the outbox is `SQLITE_OUTBOX_SCHEMA`).
 pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL UNIQUE,
@@ -32,66 +32,86 @@ CREATE INDEX IF NOT EXISTS payments_user ON payments (user_id);
 CREATE TABLE IF NOT EXISTS processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cancelled_orders (order_id TEXT PRIMARY KEY, cancelled_at INTEGER NOT NULL);";
 
-pub(super) enum Bind<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-pub(super) fn payment_from_row(row: &SqliteRow) -> Result<Payment, StoreError> {
-    let status: String = row.try_get("status")?;
-    let method: String = row.try_get("method")?;
+/// The payment in `row` (a `SELECT *` or `RETURNING *` row of `payments`).
+pub(super) fn payment_from_row(row: &Row<'_>) -> Result<Payment, StoreError> {
+    let status: String = row.get("status")?;
+    let method: String = row.get("method")?;
     Ok(Payment {
-        id: row.try_get("id")?,
-        order_id: row.try_get("order_id")?,
-        user_id: row.try_get("user_id")?,
-        amount_cents: row.try_get("amount_cents")?,
-        currency: row.try_get("currency")?,
+        id: row.get("id")?,
+        order_id: row.get("order_id")?,
+        user_id: row.get("user_id")?,
+        amount_cents: row.get("amount_cents")?,
+        currency: row.get("currency")?,
         status: PaymentStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(format!("stored status {status:?} is unknown")))?,
         method: PaymentMethod::parse(&method)
             .ok_or_else(|| StoreError::Other(format!("stored method {method:?} is unknown")))?,
-        attempt: row.try_get("attempt")?,
-        transaction_id: row.try_get("transaction_id")?,
-        failure_reason: row.try_get("failure_reason")?,
-        refund_cents: row.try_get("refund_cents")?,
-        refunded_at: row.try_get("refunded_at")?,
-        refund_requested: row.try_get("refund_requested")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        attempt: row.get("attempt")?,
+        transaction_id: row.get("transaction_id")?,
+        failure_reason: row.get("failure_reason")?,
+        refund_cents: row.get("refund_cents")?,
+        refunded_at: row.get("refunded_at")?,
+        refund_requested: row.get("refund_requested")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
+/// The first payment `sql` yields for `params`, if any (a lookup, or an `UPDATE … RETURNING *`
+/// of at most one payment: SQLite makes all its changes at the first step).
+pub(super) fn first_payment(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Option<Payment>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(payment_from_row).transpose()
+}
+
+/// Every payment `sql` yields for `params`, in its order.
+pub(super) fn all_payments(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<Payment>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(payment_from_row(row)?);
+    }
+    Ok(out)
+}
+
 /// Inserts `p` (`or_ignore`: a duplicate order is skipped, `Ok(false)`).
-pub(super) async fn insert_payment<'e, E>(
-    exec: E,
+pub(super) fn insert_payment(
+    conn: &Connection,
     p: &Payment,
     or_ignore: bool,
-) -> Result<bool, StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    let verb = if or_ignore {
-        "INSERT OR IGNORE"
-    } else {
-        "INSERT"
-    };
-    let sql = format!(
-        "{verb} INTO payments (id, order_id, user_id, amount_cents, currency, status, method, \
-         attempt, refund_requested, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-    );
-    let done = sqlx::query(&sql)
-        .bind(&p.id)
-        .bind(&p.order_id)
-        .bind(&p.user_id)
-        .bind(p.amount_cents)
-        .bind(&p.currency)
-        .bind(p.status.as_str())
-        .bind(p.method.as_str())
-        .bind(p.attempt)
-        .bind(p.refund_requested)
-        .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(exec)
-        .await?;
-    Ok(done.rows_affected() == 1)
+) -> Result<bool, StoreError> {
+    let sql = if or_ignore { INSERT_OR_IGNORE } else { INSERT };
+    let inserted = conn.prepare_cached(sql)?.execute(params![
+        p.id,
+        p.order_id,
+        p.user_id,
+        p.amount_cents,
+        p.currency,
+        p.status.as_str(),
+        p.method.as_str(),
+        p.attempt,
+        p.refund_requested,
+        p.created_at,
+        p.updated_at,
+    ])?;
+    Ok(inserted == 1)
 }
+
+/// Inserts a payment; a second payment of an order is a conflict.
+const INSERT: &str = "INSERT INTO payments (id, order_id, user_id, amount_cents, currency, \
+    status, method, attempt, refund_requested, created_at, updated_at) \
+    VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+/// Inserts a payment unless its order has one.
+const INSERT_OR_IGNORE: &str = "INSERT OR IGNORE INTO payments (id, order_id, user_id, \
+    amount_cents, currency, status, method, attempt, refund_requested, created_at, updated_at) \
+    VALUES (?,?,?,?,?,?,?,?,?,?,?)";

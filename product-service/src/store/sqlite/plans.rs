@@ -1,8 +1,8 @@
 //! The query plans of the SQLite product store: every list and its total read through the index
 //! made for its filter and sort, never a scan of the whole catalogue, and never sort what the
-//! index already orders.
+//! index already orders; a bulk lookup reads by primary key.
 
-use super::{list_queries, SqliteProductStore};
+use super::{active_many_query, list_queries, SqliteProductStore};
 use crate::domain::{ProductFilter, SortOrder};
 use shared::store::PageRequest;
 use test_support::indexes::{assert_index_filtered, assert_index_served};
@@ -57,9 +57,9 @@ async fn each_sort_with_or_without_a_category_reads_its_index_in_order() {
     ];
     for (sort, all, in_category) in cases {
         let (_, rows) = list_queries(&filter(None, None, sort), PAGE);
-        assert_index_served(&store.pool, rows.sql(), &[all]).await;
+        assert_index_served(&store.db, &rows.sql, &[all]).await;
         let (_, rows) = list_queries(&filter(Some("Books"), None, sort), PAGE);
-        assert_index_served(&store.pool, rows.sql(), &[in_category]).await;
+        assert_index_served(&store.db, &rows.sql, &[in_category]).await;
     }
 }
 
@@ -69,17 +69,17 @@ async fn a_price_range_is_a_range_of_a_price_index() {
     let range = Some((1_000, 5_000));
     for sort in [SortOrder::PriceAsc, SortOrder::PriceDesc] {
         let (count, rows) = list_queries(&filter(None, range, sort), PAGE);
-        assert_index_served(&store.pool, rows.sql(), &["products_by_price"]).await;
-        assert_index_filtered(&store.pool, count.sql(), &["products_by_price"]).await;
+        assert_index_served(&store.db, &rows.sql, &["products_by_price"]).await;
+        assert_index_filtered(&store.db, &count.sql, &["products_by_price"]).await;
         let (count, rows) = list_queries(&filter(Some("Books"), range, sort), PAGE);
-        assert_index_served(&store.pool, rows.sql(), &["products_category_price"]).await;
-        assert_index_filtered(&store.pool, count.sql(), &["products_category_price"]).await;
+        assert_index_served(&store.db, &rows.sql, &["products_category_price"]).await;
+        assert_index_filtered(&store.db, &count.sql, &["products_category_price"]).await;
     }
     // Sorted by something else, the range still narrows through an index (no whole-table scan).
     for sort in [SortOrder::CreatedDesc, SortOrder::NameAsc] {
         for category in [None, Some("Books")] {
             let (_, rows) = list_queries(&filter(category, range, sort), PAGE);
-            assert_index_filtered(&store.pool, rows.sql(), &[]).await;
+            assert_index_filtered(&store.db, &rows.sql, &[]).await;
         }
     }
 }
@@ -89,7 +89,7 @@ async fn totals_and_searches_read_only_active_products_through_an_index() {
     let store = store().await;
     for category in [None, Some("Books")] {
         let (count, _) = list_queries(&filter(category, None, SortOrder::default()), PAGE);
-        let plan = assert_index_filtered(&store.pool, count.sql(), &[]).await;
+        let plan = assert_index_filtered(&store.db, &count.sql, &[]).await;
         let narrowed = match category {
             None => "(is_active=?)",
             Some(_) => "(is_active=? AND category=?)",
@@ -104,7 +104,20 @@ async fn totals_and_searches_read_only_active_products_through_an_index() {
             None => "products_created",
             Some(_) => "products_category_created",
         };
-        assert_index_served(&store.pool, rows.sql(), &[index]).await;
-        assert_index_filtered(&store.pool, count.sql(), &[]).await;
+        assert_index_served(&store.db, &rows.sql, &[index]).await;
+        assert_index_filtered(&store.db, &count.sql, &[]).await;
     }
+}
+
+#[tokio::test]
+async fn a_bulk_lookup_reads_each_id_by_primary_key() {
+    let store = store().await;
+    let ids = ["a".to_string(), "b".to_string(), "c".to_string()];
+    let q = active_many_query(&ids);
+    assert_eq!(
+        q.sql,
+        "SELECT * FROM products WHERE is_active = 1 AND _id IN (?, ?, ?)"
+    );
+    assert_eq!(q.params.len(), ids.len());
+    assert_index_filtered(&store.db, &q.sql, &["sqlite_autoindex_products_1"]).await;
 }

@@ -1,27 +1,29 @@
 //! Reservations in SQLite. Each line is one conditional decrement (`stock >= qty` on an active
-//! product); the whole reservation runs in one `BEGIN IMMEDIATE` transaction, so a failed line
-//! rolls back (puts back) the lines already taken and concurrent writers queue instead of racing.
+//! product); the whole reservation runs in one `BEGIN IMMEDIATE` transaction (one
+//! `Database::write`), so a failed line rolls back (puts back) the lines already taken and
+//! concurrent writers queue instead of racing.
 
 use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};
 use crate::store::{ReserveError, Reserved};
-use shared::sqlite::SqlitePool;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use shared::sqlite::Database;
 use shared::store::{now_ms, StoreError};
-use sqlx::{Row, SqliteConnection};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The reservation of `order_id`, if any.
-pub(super) async fn load(
-    conn: &mut SqliteConnection,
-    order_id: &str,
-) -> Result<Option<Reservation>, StoreError> {
-    let Some(row) = sqlx::query("SELECT status, items FROM reservations WHERE order_id = ?")
-        .bind(order_id)
-        .fetch_optional(&mut *conn)
-        .await?
+pub(super) fn load(conn: &Connection, order_id: &str) -> Result<Option<Reservation>, StoreError> {
+    let Some((status, items)) = conn
+        .prepare_cached("SELECT status, items FROM reservations WHERE order_id = ?")?
+        .query_row([order_id], |row| {
+            Ok((
+                row.get::<_, String>("status")?,
+                row.get::<_, String>("items")?,
+            ))
+        })
+        .optional()?
     else {
         return Ok(None);
     };
-    let status: String = row.try_get("status")?;
-    let items: String = row.try_get("items")?;
     let status = ReservationStatus::parse(&status)
         .ok_or_else(|| StoreError::Other(format!("unknown reservation status {status:?}")))?;
     Ok(Some(Reservation {
@@ -31,15 +33,55 @@ pub(super) async fn load(
     }))
 }
 
+/// Runs `f` in one write transaction that commits only when `f` returns `Ok`: a refusal (any
+/// `ReserveError` but `Store`) rolls everything back like a database error does, and is returned
+/// as it is.
+async fn write_all_or_nothing<T: Send + 'static>(
+    db: &Database,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, ReserveError> + Send + 'static,
+) -> Result<T, ReserveError> {
+    // `Database::write` rolls back on a `StoreError` only: the refusal waits here while a
+    // placeholder error rolls the transaction back.
+    let refusal = Arc::new(Mutex::new(None));
+    let parked = Arc::clone(&refusal);
+    let written = db
+        .write(move |tx| {
+            f(tx).map_err(|e| match e {
+                ReserveError::Store(e) => e,
+                refused => {
+                    *parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(refused);
+                    StoreError::Other("reservation refused".to_string())
+                }
+            })
+        })
+        .await;
+    written.map_err(|e| {
+        refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or(ReserveError::Store(e))
+    })
+}
+
 pub(super) async fn reserve(
-    pool: &SqlitePool,
+    db: &Database,
     order_id: &str,
     lines: &[ReservationLine],
 ) -> Result<Reserved, ReserveError> {
     let lines = merge_lines(lines);
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(existing) = load(&mut tx, order_id).await? {
-        tx.rollback().await?;
+    let order_id = order_id.to_owned();
+    write_all_or_nothing(db, move |tx| reserve_in(tx, &order_id, &lines)).await
+}
+
+/// The body of `reserve`'s transaction: an existing reservation is returned untouched; otherwise
+/// every line is taken, then the reservation recorded.
+fn reserve_in(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    lines: &[ReservationLine],
+) -> Result<Reserved, ReserveError> {
+    if let Some(existing) = load(tx, order_id)? {
         return match existing.status {
             ReservationStatus::Reserved => Ok(Reserved {
                 reservation: existing,
@@ -50,55 +92,20 @@ pub(super) async fn reserve(
     }
     let now = now_ms();
     let mut items = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let taken = sqlx::query(
-            "UPDATE products SET stock = stock - ?, updated_at = ? \
-             WHERE _id = ? AND is_active = 1 AND stock >= ?",
-        )
-        .bind(line.quantity)
-        .bind(now)
-        .bind(&line.product_id)
-        .bind(line.quantity)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let row = sqlx::query("SELECT name, price_cents, is_active FROM products WHERE _id = ?")
-            .bind(&line.product_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let active = match &row {
-            Some(r) => r.try_get::<bool, _>("is_active")?,
-            None => false,
-        };
-        let (Some(row), true) = (row, active) else {
-            tx.rollback().await?;
-            return Err(ReserveError::ProductNotFound(line.product_id.clone()));
-        };
-        let name: String = row.try_get("name")?;
-        if !taken {
-            tx.rollback().await?;
-            return Err(ReserveError::InsufficientStock(name));
-        }
-        items.push(ReservedItem {
-            product_id: line.product_id.clone(),
-            name,
-            price_cents: row.try_get("price_cents")?,
-            quantity: line.quantity,
-        });
+    for line in lines {
+        items.push(take(tx, line, now)?);
     }
-    sqlx::query(
+    tx.prepare_cached(
         "INSERT INTO reservations (order_id, status, items, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(order_id)
-    .bind(ReservationStatus::Reserved.as_str())
-    .bind(serde_json::to_string(&items).map_err(StoreError::from)?)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    )?
+    .execute(params![
+        order_id,
+        ReservationStatus::Reserved.as_str(),
+        serde_json::to_string(&items).map_err(StoreError::from)?,
+        now,
+        now,
+    ])?;
     Ok(Reserved {
         reservation: Reservation {
             order_id: order_id.to_string(),
@@ -109,37 +116,74 @@ pub(super) async fn reserve(
     })
 }
 
-pub(super) async fn release(pool: &SqlitePool, order_id: &str) -> Result<bool, ReserveError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let Some(existing) = load(&mut tx, order_id).await? else {
-        tx.rollback().await?;
+/// Takes one line's stock (a conditional decrement) and names what was taken; an unknown or
+/// inactive product, or too little stock, refuses the line.
+fn take(
+    tx: &Transaction<'_>,
+    line: &ReservationLine,
+    now: i64,
+) -> Result<ReservedItem, ReserveError> {
+    let taken = tx
+        .prepare_cached(
+            "UPDATE products SET stock = stock - ?, updated_at = ? \
+             WHERE _id = ? AND is_active = 1 AND stock >= ?",
+        )?
+        .execute(params![line.quantity, now, line.product_id, line.quantity])?
+        == 1;
+    let product = tx
+        .prepare_cached("SELECT name, price_cents, is_active FROM products WHERE _id = ?")?
+        .query_row([&line.product_id], |row| {
+            Ok((
+                row.get::<_, String>("name")?,
+                row.get::<_, i64>("price_cents")?,
+                row.get::<_, bool>("is_active")?,
+            ))
+        })
+        .optional()?;
+    let Some((name, price_cents, true)) = product else {
+        return Err(ReserveError::ProductNotFound(line.product_id.clone()));
+    };
+    if !taken {
+        return Err(ReserveError::InsufficientStock(name));
+    }
+    Ok(ReservedItem {
+        product_id: line.product_id.clone(),
+        name,
+        price_cents,
+        quantity: line.quantity,
+    })
+}
+
+pub(super) async fn release(db: &Database, order_id: &str) -> Result<bool, ReserveError> {
+    let order_id = order_id.to_owned();
+    write_all_or_nothing(db, move |tx| release_in(tx, &order_id)).await
+}
+
+/// The body of `release`'s transaction.
+fn release_in(tx: &Transaction<'_>, order_id: &str) -> Result<bool, ReserveError> {
+    let Some(existing) = load(tx, order_id)? else {
         return Err(ReserveError::ReservationNotFound(order_id.to_string()));
     };
     let now = now_ms();
     // The status flip is the claim: only the call that flips it puts the stock back.
-    let claimed = sqlx::query(
-        "UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?",
-    )
-    .bind(ReservationStatus::Released.as_str())
-    .bind(now)
-    .bind(order_id)
-    .bind(ReservationStatus::Reserved.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let claimed =
+        tx.prepare_cached(
+            "UPDATE reservations SET status = ?, updated_at = ? \
+             WHERE order_id = ? AND status = ?",
+        )?
+        .execute(params![
+            ReservationStatus::Released.as_str(),
+            now,
+            order_id,
+            ReservationStatus::Reserved.as_str(),
+        ])? == 1;
     if !claimed {
-        tx.rollback().await?;
         return Ok(false);
     }
+    let mut put_back =
+        tx.prepare_cached("UPDATE products SET stock = stock + ?, updated_at = ? WHERE _id = ?")?;
     for item in &existing.items {
-        sqlx::query("UPDATE products SET stock = stock + ?, updated_at = ? WHERE _id = ?")
-            .bind(item.quantity)
-            .bind(now)
-            .bind(&item.product_id)
-            .execute(&mut *tx)
-            .await?;
+        put_back.execute(params![item.quantity, now, item.product_id])?;
     }
-    tx.commit().await?;
     Ok(true)
 }

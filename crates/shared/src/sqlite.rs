@@ -110,6 +110,19 @@ impl Database {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.write_or_refuse(f).await
+    }
+
+    /// [`Database::write`] for a closure with an error type of its own, such as a refusal that
+    /// must roll back what the transaction already did and reach the caller as it is.
+    pub async fn write_or_refuse<T, E>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let mut writer = self.inner.writer.lock().await;
         let path = self.inner.path.clone();
         let Some(path) = path else {
@@ -151,13 +164,15 @@ fn writer_of<'a>(
     Ok(slot.as_mut().expect("just set"))
 }
 
-fn in_transaction<T>(
+fn in_transaction<T, E: From<StoreError>>(
     conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::from)?;
     let out = f(&tx)?;
-    tx.commit()?;
+    tx.commit().map_err(StoreError::from)?;
     Ok(out)
 }
 
@@ -219,6 +234,60 @@ pub fn mark_processed(conn: &Connection, id: &str) -> Result<bool, StoreError> {
         .prepare_cached("INSERT OR IGNORE INTO processed_events (id, processed_at) VALUES (?, ?)")?
         .execute(rusqlite::params![id, now_ms()])?;
     Ok(inserted == 1)
+}
+
+/// A statement built at run time (a list whose WHERE names only the filters set): its SQL text and
+/// the values of its `?` parameters, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The SQL, one `?` per parameter.
+    pub sql: String,
+    /// The parameters, in placeholder order.
+    pub params: Vec<rusqlite::types::Value>,
+}
+
+impl Query {
+    /// A statement starting with `sql`, without parameters yet.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Self {
+            sql: sql.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a `?` parameter bound to `value`.
+    pub fn bind(&mut self, value: impl Into<rusqlite::types::Value>) -> &mut Self {
+        self.sql.push('?');
+        self.params.push(value.into());
+        self
+    }
+
+    /// Runs the statement (cached on `conn`) and reads the integer in its one row.
+    pub fn count(&self, conn: &Connection) -> Result<i64, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        Ok(stmt.query_row(rusqlite::params_from_iter(&self.params), |row| row.get(0))?)
+    }
+
+    /// Runs the statement (cached on `conn`) and decodes every row with `decode`.
+    pub fn rows<T>(
+        &self,
+        conn: &Connection,
+        decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&self.params))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(decode(row)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Creates `path` (and its missing parent directories, 0700) if needed, and makes it and any
@@ -315,6 +384,51 @@ mod tests {
             matches!(duplicate, Err(StoreError::Conflict(_))),
             "{duplicate:?}"
         );
+    }
+
+    /// A refusal of the caller's own type rolls the transaction back and reaches the caller as it is.
+    #[tokio::test]
+    async fn a_refusal_rolls_back_and_comes_back_unchanged() {
+        #[derive(Debug, PartialEq)]
+        enum Outcome {
+            Refused(&'static str),
+            Store(String),
+        }
+        impl From<StoreError> for Outcome {
+            fn from(e: StoreError) -> Self {
+                Outcome::Store(e.to_string())
+            }
+        }
+        let db = memory().await;
+        let refused = db
+            .write_or_refuse(|tx| {
+                tx.execute("INSERT INTO t VALUES (1)", [])
+                    .map_err(StoreError::from)?;
+                Err::<(), _>(Outcome::Refused("out of stock"))
+            })
+            .await;
+        assert_eq!(refused, Err(Outcome::Refused("out of stock")));
+        assert_eq!(db.read(count).await.unwrap(), 0);
+    }
+
+    /// Built statements keep their placeholders and values in step.
+    #[tokio::test]
+    async fn a_built_query_binds_its_values_in_order() {
+        let db = memory().await;
+        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (1), (2), (3), (4);")?))
+            .await
+            .unwrap();
+        let mut q = Query::new("SELECT x FROM t WHERE x >= ");
+        q.bind(2).push(" AND x < ").bind(4).push(" ORDER BY x");
+        assert_eq!(q.sql, "SELECT x FROM t WHERE x >= ? AND x < ? ORDER BY x");
+        let rows = db
+            .read(|c| q.rows(c, |row| Ok(row.get::<_, i64>(0)?)))
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2, 3]);
+        let mut n = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
+        n.bind(1);
+        assert_eq!(db.read(|c| n.count(c)).await.unwrap(), 3);
     }
 
     #[tokio::test]

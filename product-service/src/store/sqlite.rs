@@ -11,9 +11,8 @@ use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
 };
 use async_trait::async_trait;
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, Params, Row, Statement};
-use shared::sqlite::Database;
+use rusqlite::{params, Params, Row, Statement};
+use shared::sqlite::{Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
 
 const SCHEMA: &str = r#"
@@ -97,19 +96,6 @@ fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
     })
 }
 
-/// Every product `stmt` returns for `params`, in their order.
-fn query_products(
-    stmt: &mut Statement<'_>,
-    params: impl Params,
-) -> Result<Vec<Product>, StoreError> {
-    let mut rows = stmt.query(params)?;
-    let mut products = Vec::new();
-    while let Some(row) = rows.next()? {
-        products.push(product_from_row(row)?);
-    }
-    Ok(products)
-}
-
 /// The first product `stmt` returns for `params`, if any.
 fn query_product(
     stmt: &mut Statement<'_>,
@@ -117,48 +103,6 @@ fn query_product(
 ) -> Result<Option<Product>, StoreError> {
     let mut rows = stmt.query(params)?;
     rows.next()?.map(product_from_row).transpose()
-}
-
-/// A statement built at run time: its SQL text and the values of its `?` parameters, in order.
-#[derive(Debug, Clone, PartialEq)]
-struct Query {
-    sql: String,
-    params: Vec<Value>,
-}
-
-impl Query {
-    /// A statement starting with `sql`, without parameters yet.
-    fn new(sql: &str) -> Self {
-        Self {
-            sql: sql.to_string(),
-            params: Vec::new(),
-        }
-    }
-
-    /// Appends SQL text.
-    fn push(&mut self, sql: &str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
-    }
-
-    /// Appends a `?` parameter bound to `value`.
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.sql.push('?');
-        self.params.push(value.into());
-        self
-    }
-
-    /// Runs the statement (cached on `conn`) and decodes every row as a product.
-    fn products(&self, conn: &Connection) -> Result<Vec<Product>, StoreError> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        query_products(&mut stmt, params_from_iter(&self.params))
-    }
-
-    /// Runs the statement (cached on `conn`) and reads the integer in its one row.
-    fn count(&self, conn: &Connection) -> Result<i64, StoreError> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        Ok(stmt.query_row(params_from_iter(&self.params), |row| row.get(0))?)
-    }
 }
 
 fn push_filter(q: &mut Query, f: &ProductFilter) {
@@ -285,7 +229,7 @@ impl ProductStore for SqliteProductStore {
         self.db
             .read(|conn| {
                 let total = count.count(conn)?;
-                let products = q.products(conn)?;
+                let products = q.rows(conn, product_from_row)?;
                 Ok((products, total.max(0) as u64))
             })
             .await
@@ -296,7 +240,7 @@ impl ProductStore for SqliteProductStore {
             return Ok(Vec::new());
         }
         let q = active_many_query(ids);
-        let mut found = self.db.read(|conn| q.products(conn)).await?;
+        let mut found = self.db.read(|conn| q.rows(conn, product_from_row)).await?;
         let mut ordered = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(pos) = found.iter().position(|p| &p.id == id) {

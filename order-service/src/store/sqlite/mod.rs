@@ -9,12 +9,11 @@ use super::{IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
 use rows::{conditional, get_in, queue_release_in, row_to_order, COLS, SCHEMA};
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter};
+use rusqlite::params;
 use shared::events::{
     outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
-use shared::sqlite::{mark_processed, Database};
+use shared::sqlite::{mark_processed, Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,58 +44,31 @@ fn find_by_key_sql() -> String {
 const DUE_RELEASES: &str = "SELECT order_id FROM release_tasks \
     WHERE done_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, order_id LIMIT ?";
 
-/// A statement built at run time and the values of its `?` placeholders, in order.
-struct Query {
-    /// The SQL, with one `?` per parameter.
-    sql: String,
-    /// The parameters, in placeholder order.
-    params: Vec<Value>,
-}
-
-impl Query {
-    /// `sql` without parameters yet.
-    fn new(sql: String) -> Self {
-        Self {
-            sql,
-            params: Vec::new(),
-        }
-    }
-
-    /// Appends `sql` and a placeholder bound to `value`.
-    fn push_bind(&mut self, sql: &str, value: Value) {
-        self.sql.push_str(sql);
-        self.sql.push('?');
-        self.params.push(value);
-    }
-}
-
 /// The WHERE clause of a list. It names only the filters that are set, so that SQLite picks the
 /// index made for that list (a `?1 IS NULL OR user_id = ?1` form makes it scan every order).
 fn push_filter(q: &mut Query, filter: &OrderFilter) {
     let mut glue = " WHERE ";
     if let Some(user_id) = &filter.user_id {
-        q.push_bind(&format!("{glue}user_id = "), Value::Text(user_id.clone()));
+        q.push(glue).push("user_id = ").bind(user_id.clone());
         glue = " AND ";
     }
     if let Some(status) = filter.status {
-        q.push_bind(
-            &format!("{glue}status = "),
-            Value::Text(status.as_str().to_owned()),
-        );
+        q.push(glue)
+            .push("status = ")
+            .bind(status.as_str().to_owned());
     }
 }
 
 /// The total and the page of a list.
 fn list_queries(filter: &OrderFilter, page: PageRequest) -> (Query, Query) {
-    let mut count = Query::new("SELECT COUNT(*) FROM orders".to_owned());
+    let mut count = Query::new("SELECT COUNT(*) FROM orders");
     push_filter(&mut count, filter);
     let mut rows = Query::new(format!("SELECT {COLS} FROM orders"));
     push_filter(&mut rows, filter);
-    rows.push_bind(
-        " ORDER BY created_at DESC, id DESC LIMIT ",
-        Value::Integer(page.limit as i64),
-    );
-    rows.push_bind(" OFFSET ", Value::Integer(page.offset() as i64));
+    rows.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .bind(page.limit as i64)
+        .push(" OFFSET ")
+        .bind(page.offset() as i64);
     (count, rows)
 }
 
@@ -177,15 +149,8 @@ impl OrderStore for SqliteOrderStore {
         let (count, rows) = list_queries(filter, page);
         self.db
             .read(|conn| {
-                let total: i64 = conn
-                    .prepare_cached(&count.sql)?
-                    .query_row(params_from_iter(&count.params), |row| row.get(0))?;
-                let mut stmt = conn.prepare_cached(&rows.sql)?;
-                let mut found = stmt.query(params_from_iter(&rows.params))?;
-                let mut orders = Vec::new();
-                while let Some(row) = found.next()? {
-                    orders.push(row_to_order(row)?);
-                }
+                let total = count.count(conn)?;
+                let orders = rows.rows(conn, row_to_order)?;
                 Ok((orders, total.max(0) as u64))
             })
             .await

@@ -8,7 +8,6 @@ use crate::store::{ReserveError, Reserved};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use shared::sqlite::Database;
 use shared::store::{now_ms, StoreError};
-use std::sync::{Arc, Mutex, PoisonError};
 
 /// The reservation of `order_id`, if any.
 pub(super) fn load(conn: &Connection, order_id: &str) -> Result<Option<Reservation>, StoreError> {
@@ -33,37 +32,6 @@ pub(super) fn load(conn: &Connection, order_id: &str) -> Result<Option<Reservati
     }))
 }
 
-/// Runs `f` in one write transaction that commits only when `f` returns `Ok`: a refusal (any
-/// `ReserveError` but `Store`) rolls everything back like a database error does, and is returned
-/// as it is.
-async fn write_all_or_nothing<T: Send + 'static>(
-    db: &Database,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, ReserveError> + Send + 'static,
-) -> Result<T, ReserveError> {
-    // `Database::write` rolls back on a `StoreError` only: the refusal waits here while a
-    // placeholder error rolls the transaction back.
-    let refusal = Arc::new(Mutex::new(None));
-    let parked = Arc::clone(&refusal);
-    let written = db
-        .write(move |tx| {
-            f(tx).map_err(|e| match e {
-                ReserveError::Store(e) => e,
-                refused => {
-                    *parked.lock().unwrap_or_else(PoisonError::into_inner) = Some(refused);
-                    StoreError::Other("reservation refused".to_string())
-                }
-            })
-        })
-        .await;
-    written.map_err(|e| {
-        refusal
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .unwrap_or(ReserveError::Store(e))
-    })
-}
-
 pub(super) async fn reserve(
     db: &Database,
     order_id: &str,
@@ -71,7 +39,8 @@ pub(super) async fn reserve(
 ) -> Result<Reserved, ReserveError> {
     let lines = merge_lines(lines);
     let order_id = order_id.to_owned();
-    write_all_or_nothing(db, move |tx| reserve_in(tx, &order_id, &lines)).await
+    db.write_or_refuse(move |tx| reserve_in(tx, &order_id, &lines))
+        .await
 }
 
 /// The body of `reserve`'s transaction: an existing reservation is returned untouched; otherwise
@@ -156,7 +125,8 @@ fn take(
 
 pub(super) async fn release(db: &Database, order_id: &str) -> Result<bool, ReserveError> {
     let order_id = order_id.to_owned();
-    write_all_or_nothing(db, move |tx| release_in(tx, &order_id)).await
+    db.write_or_refuse(move |tx| release_in(tx, &order_id))
+        .await
 }
 
 /// The body of `release`'s transaction.

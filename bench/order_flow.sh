@@ -48,7 +48,7 @@ BUSY=$(awk -v t="$((T1 - T0))" -v hz="$(getconf CLK_TCK)" -v ms="$((S1 - S0))" \
 L1=$(sed -E 's/.*p50 ([0-9.]+) ms.*/\1/' <<<"$ONE")
 RATE=$(sed -E 's/.*= ([0-9.]+)\/s.*/\1/' <<<"$MANY")
 awk -v l="$L1" -v r="$RATE" -v n="$CLIENTS" -v busy="$BUSY" 'BEGIN {
-  printf "one-client latency %.1f ms (bound 250 ms); %d clients: %.1f orders/s = %.2f of %d / latency\n",
+  printf "one-client latency %.1f ms (bound 250 ms); %d clients: %.1f orders/s = %.3f of %d / latency\n",
     l, n, r, r / (n * 1000 / l), n
   printf "with %d clients the platform used %.2f of its core: %.2f ms of CPU per confirmed order (its polls included)\n",
     n, busy, busy * 1000 / r

@@ -5,7 +5,7 @@ use super::UserStore;
 use crate::domain::{RefreshToken, Role, Session, User, UserPatch};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, Row};
-use shared::sqlite::Database;
+use shared::sqlite::{first, Database};
 use shared::store::{PageRequest, StoreError};
 
 const MIGRATIONS: &[&str] = &[
@@ -100,21 +100,9 @@ fn token_from_row(row: &Row<'_>) -> Result<RefreshToken, StoreError> {
     })
 }
 
-/// The first row `sql` finds with `params`, decoded by `decode`.
-fn find_one<T, P: rusqlite::Params>(
-    conn: &Connection,
-    sql: &str,
-    params: P,
-    decode: fn(&Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    rows.next()?.map(decode).transpose()
-}
-
 fn find_user_in(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-    find_one(conn, &sql, [id], user_from_row)
+    first(conn, &sql, [id], user_from_row)
 }
 
 fn insert_token(conn: &Connection, t: &RefreshToken) -> Result<(), StoreError> {
@@ -171,7 +159,7 @@ impl UserStore for SqliteUserStore {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.db
-            .read(|c| find_one(c, &user_by_email_sql(), [email.trim()], user_from_row))
+            .read(|c| first(c, &user_by_email_sql(), [email.trim()], user_from_row))
             .await
     }
 
@@ -236,7 +224,7 @@ impl UserStore for SqliteUserStore {
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
         let sql = "SELECT sid, user_id, created_at, revoked_at FROM sessions WHERE sid = ?";
         self.db
-            .read(|c| find_one(c, sql, [sid], session_from_row))
+            .read(|c| first(c, sql, [sid], session_from_row))
             .await
     }
 
@@ -281,7 +269,7 @@ impl UserStore for SqliteUserStore {
         let sql = "SELECT token_hash, sid, user_id, created_at, expires_at, used_at \
                    FROM refresh_tokens WHERE token_hash = ?";
         self.db
-            .read(|c| find_one(c, sql, [token_hash], token_from_row))
+            .read(|c| first(c, sql, [token_hash], token_from_row))
             .await
     }
 

@@ -236,6 +236,35 @@ pub fn mark_processed(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     Ok(inserted == 1)
 }
 
+/// The first row `sql` yields for `params`, decoded, if any: a lookup, or an `UPDATE … RETURNING`
+/// of at most one row (SQLite makes all of a statement's changes at its first step).
+pub fn first<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(decode).transpose()
+}
+
+/// Every row `sql` yields for `params`, decoded, in order.
+pub fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
 /// A statement built at run time (a list whose WHERE names only the filters set): its SQL text and
 /// the values of its `?` parameters, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,13 +309,12 @@ impl Query {
         conn: &Connection,
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&self.params))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(decode(row)?);
-        }
-        Ok(out)
+        all(
+            conn,
+            &self.sql,
+            rusqlite::params_from_iter(&self.params),
+            decode,
+        )
     }
 }
 

@@ -11,8 +11,8 @@ use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
 };
 use async_trait::async_trait;
-use rusqlite::{params, Params, Row, Statement};
-use shared::sqlite::{Database, Query};
+use rusqlite::{params, Row};
+use shared::sqlite::{first, Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
 
 const SCHEMA: &str = r#"
@@ -94,15 +94,6 @@ fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
     })
-}
-
-/// The first product `stmt` returns for `params`, if any.
-fn query_product(
-    stmt: &mut Statement<'_>,
-    params: impl Params,
-) -> Result<Option<Product>, StoreError> {
-    let mut rows = stmt.query(params)?;
-    rows.next()?.map(product_from_row).transpose()
 }
 
 fn push_filter(q: &mut Query, f: &ProductFilter) {
@@ -214,8 +205,12 @@ impl ProductStore for SqliteProductStore {
     async fn get(&self, id: &str) -> Result<Option<Product>, StoreError> {
         self.db
             .read(|conn| {
-                let mut stmt = conn.prepare_cached("SELECT * FROM products WHERE _id = ?")?;
-                query_product(&mut stmt, [id])
+                first(
+                    conn,
+                    "SELECT * FROM products WHERE _id = ?",
+                    [id],
+                    product_from_row,
+                )
             })
             .await
     }
@@ -258,7 +253,8 @@ impl ProductStore for SqliteProductStore {
         let updated = self
             .db
             .write(move |tx| {
-                let mut stmt = tx.prepare_cached(
+                first(
+                    tx,
                     "UPDATE products SET name = COALESCE(?, name), \
                      description = COALESCE(?, description), \
                      price_cents = COALESCE(?, price_cents), stock = COALESCE(?, stock), \
@@ -266,9 +262,6 @@ impl ProductStore for SqliteProductStore {
                      images = COALESCE(?, images), is_active = COALESCE(?, is_active), \
                      metadata = COALESCE(?, metadata), updated_at = ? \
                      WHERE _id = ? RETURNING *",
-                )?;
-                query_product(
-                    &mut stmt,
                     params![
                         patch.name,
                         patch.description,
@@ -282,6 +275,7 @@ impl ProductStore for SqliteProductStore {
                         now,
                         id,
                     ],
+                    product_from_row,
                 )
             })
             .await?;

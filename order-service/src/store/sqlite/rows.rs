@@ -4,6 +4,7 @@
 use crate::domain::{Order, OrderStatus, PaymentStatus, Transition};
 use rusqlite::{Connection, Params, Row};
 use shared::events::{outbox_insert, types, EventEnvelope};
+use shared::sqlite::first;
 use shared::store::{now_ms, StoreError};
 
 /// Tables of the order database (the outbox comes from `shared::events`).
@@ -79,25 +80,13 @@ pub(super) fn row_to_order(row: &Row<'_>) -> Result<Order, StoreError> {
     })
 }
 
-/// The first order `sql` returns with `params` bound, if any. For an `UPDATE … RETURNING`, SQLite
-/// makes every change at the first step, so reading one row is enough.
-fn first_order(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-) -> Result<Option<Order>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let order = rows.next()?.map(row_to_order).transpose()?;
-    Ok(order)
-}
-
 /// One order by id, read on `conn` (a reader, or the writer inside a transaction).
 pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
-    first_order(
+    first(
         conn,
         &format!("SELECT {COLS} FROM orders WHERE id = ?"),
         [id],
+        row_to_order,
     )
 }
 
@@ -121,7 +110,7 @@ pub(super) fn conditional(
     event_type: &str,
     source: &str,
 ) -> Result<Transition, StoreError> {
-    match first_order(tx, sql, params)? {
+    match first(tx, sql, params, row_to_order)? {
         Some(order) => {
             let data = if event_type == types::ORDER_CANCELLED {
                 order.cancelled_event()

@@ -8,11 +8,11 @@ mod rows;
 use super::PaymentStore;
 use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
-use rows::{all_payments, first_payment, insert_payment, SCHEMA};
+use rows::{insert_payment, payment_from_row, SCHEMA};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 use shared::events::{outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
-use shared::sqlite::{mark_processed, Database};
+use shared::sqlite::{all, first, mark_processed, Database};
 use shared::store::{now_ms, StoreError};
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ impl SqlitePaymentStore {
         let event = event.cloned();
         self.db
             .write(move |tx| {
-                let payment = first_payment(tx, sql, params_from_iter(binds))?;
+                let payment = first(tx, sql, params_from_iter(binds), payment_from_row)?;
                 if let (Some(_), Some(event)) = (&payment, &event) {
                     outbox_insert(tx, event)?;
                 }
@@ -126,12 +126,13 @@ impl PaymentStore for SqlitePaymentStore {
                     "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)",
                 )?
                 .execute(params![order_id, now_ms()])?;
-                first_payment(
+                first(
                     tx,
                     "UPDATE payments SET refund_requested = 1, updated_at = ?, \
                      status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \
                      WHERE order_id = ? RETURNING *",
                     params![now_ms(), order_id],
+                    payment_from_row,
                 )
             })
             .await
@@ -144,13 +145,20 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.db
-            .read(|conn| first_payment(conn, "SELECT * FROM payments WHERE id = ?", [id]))
+            .read(|conn| {
+                first(
+                    conn,
+                    "SELECT * FROM payments WHERE id = ?",
+                    [id],
+                    payment_from_row,
+                )
+            })
             .await
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
         self.db
-            .read(|conn| first_payment(conn, BY_ORDER, [order_id]))
+            .read(|conn| first(conn, BY_ORDER, [order_id], payment_from_row))
             .await
     }
 
@@ -228,7 +236,14 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
         self.db
-            .read(|conn| all_payments(conn, DUE_WORK, params![stale_before, limit]))
+            .read(|conn| {
+                all(
+                    conn,
+                    DUE_WORK,
+                    params![stale_before, limit],
+                    payment_from_row,
+                )
+            })
             .await
     }
 
@@ -255,7 +270,7 @@ impl PaymentStore for SqlitePaymentStore {
             })
             .await?;
         self.db
-            .read(|conn| all_payments(conn, RECOVER_REFUNDS, []))
+            .read(|conn| all(conn, RECOVER_REFUNDS, [], payment_from_row))
             .await
     }
 

@@ -1,7 +1,7 @@
 //! SQLite rows of the payment store: the schema, row ↔ `Payment` mapping and the insert.
 
 use crate::domain::{Payment, PaymentMethod, PaymentStatus};
-use rusqlite::{params, Connection, Params, Row};
+use rusqlite::{params, Connection, Row};
 use shared::store::StoreError;
 
 /// The payment tables and their indexes (the outbox is `SQLITE_OUTBOX_SCHEMA`).
@@ -55,33 +55,6 @@ pub(super) fn payment_from_row(row: &Row<'_>) -> Result<Payment, StoreError> {
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
     })
-}
-
-/// The first payment `sql` yields for `params`, if any (a lookup, or an `UPDATE … RETURNING *`
-/// of at most one payment: SQLite makes all its changes at the first step).
-pub(super) fn first_payment(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-) -> Result<Option<Payment>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    rows.next()?.map(payment_from_row).transpose()
-}
-
-/// Every payment `sql` yields for `params`, in its order.
-pub(super) fn all_payments(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-) -> Result<Vec<Payment>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(payment_from_row(row)?);
-    }
-    Ok(out)
 }
 
 /// Inserts `p` (`or_ignore`: a duplicate order is skipped, `Ok(false)`).

@@ -1,6 +1,7 @@
 //! The gateway's configuration: upstream service URLs, the upstream timeout, rate-limit rules,
 //! trusted proxies and the developer tools switch. The only place that reads the environment.
 
+use crate::breaker::BreakerSettings;
 use crate::net::IpNet;
 use hyper::http::uri::{Authority, Scheme};
 use shared::config::{ConfigError, Env, EnvReader};
@@ -55,6 +56,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `BREAKER_FAILURES` (default 5; 0 turns the breakers off) and `BREAKER_OPEN_MS` (default
+    /// 5000): each upstream's circuit breaker.
+    pub breaker: BreakerSettings,
     /// `DEV_TOOLS` (default false): `/api/dev/encrypt` and `/api/dev/decrypt`.
     pub dev_tools: bool,
 }
@@ -101,6 +105,10 @@ impl Config {
                 Err(e) => r.problem(format!("TRUSTED_PROXIES: {e} (got {item:?})")),
             }
         }
+        let breaker = BreakerSettings {
+            failures: r.parse("BREAKER_FAILURES", 5),
+            open_for: Duration::from_millis(r.parse("BREAKER_OPEN_MS", 5_000)),
+        };
         let dev_tools = r.bool("DEV_TOOLS", false);
         r.finish()?;
         Ok(Self {
@@ -113,6 +121,7 @@ impl Config {
             upstream_timeout: Duration::from_millis(timeout_ms.max(1)),
             rate_limits,
             trusted_proxies,
+            breaker,
             dev_tools,
         })
     }
@@ -199,6 +208,8 @@ mod tests {
         assert_eq!(c.rate_limits.auth.count, 5);
         assert_eq!(c.rate_limits.write.window, Duration::from_secs(900));
         assert!(c.rate_limits.enabled);
+        assert_eq!(c.breaker.failures, 5);
+        assert_eq!(c.breaker.open_for, Duration::from_secs(5));
         assert!(!c.dev_tools);
     }
 
@@ -209,6 +220,7 @@ mod tests {
             .with("RATE_LIMIT_READ", "lots")
             .with("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")
             .with("DEV_TOOLS", "maybe")
+            .with("BREAKER_OPEN_MS", "-1")
             .with("PRODUCT_SERVICE_URL", "http://products:4002/base");
         let err = Config::from_env(&env).unwrap_err();
         let all = err.problems.join("\n");
@@ -217,10 +229,11 @@ mod tests {
             "RATE_LIMIT_READ",
             "TRUSTED_PROXIES",
             "DEV_TOOLS",
+            "BREAKER_OPEN_MS",
             "PRODUCT_SERVICE_URL",
         ] {
             assert!(all.contains(key), "{key} not named in {all}");
         }
-        assert_eq!(err.problems.len(), 5);
+        assert_eq!(err.problems.len(), 6);
     }
 }

@@ -2,8 +2,9 @@
 //! all at once with a short timeout by the background refresh of the gateway's own `/health` view,
 //! never per request. `/ready` reads the same states (the proxied upstreams must be up).
 
+use crate::breaker::Breaker;
 use serde_json::{json, Map, Value};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How long one upstream health check may take.
@@ -16,17 +17,23 @@ pub struct Upstreams {
     targets: Vec<(&'static str, String, bool)>,
     /// Whether each target answered at the last check (none before the first).
     up: RwLock<Vec<bool>>,
+    /// The proxied upstreams' circuit breakers, by name.
+    breakers: Arc<[(&'static str, Arc<Breaker>)]>,
 }
 
 impl Upstreams {
     /// Checks `targets` (`(name, base URL, needed for readiness)`); all count as down until the
-    /// first [`Upstreams::check`].
-    pub fn new(targets: Vec<(&'static str, String, bool)>) -> Self {
+    /// first [`Upstreams::check`]. The report shows the `breakers`' states too.
+    pub fn new(
+        targets: Vec<(&'static str, String, bool)>,
+        breakers: Arc<[(&'static str, Arc<Breaker>)]>,
+    ) -> Self {
         let up = RwLock::new(vec![false; targets.len()]);
         Self {
             client: shared::client::http_client(CHECK_TIMEOUT),
             targets,
             up,
+            breakers,
         }
     }
 
@@ -63,10 +70,16 @@ impl Upstreams {
             .zip(&states)
             .map(|((name, _, _), up)| (name.to_string(), json!(if *up { "up" } else { "down" })))
             .collect();
+        let breakers: Map<String, Value> = self
+            .breakers
+            .iter()
+            .map(|(name, b)| (name.to_string(), json!(b.state().as_str())))
+            .collect();
         json!({
             "status": if states.iter().all(|up| *up) { "healthy" } else { "degraded" },
             "service": "api-gateway",
             "services": services,
+            "breakers": breakers,
             "redis": redis,
         })
     }

@@ -5,9 +5,10 @@
 //! `Expect`, `Transfer-Encoding` or `Upgrade` on the request, oversized heads, malformed requests)
 //! hands the connection, with the bytes already read, to hyper for the rest of its life.
 
+use crate::breaker::Ticket;
 use crate::headers::{fresh_request_id, is_hop_by_hop, is_sane_request_id, Cors, Peer};
 use crate::linger::Linger;
-use crate::pool::{Answer, RequestBody, Source, Span};
+use crate::pool::{Answer, PoolError, RequestBody, Source, Span};
 use crate::proxy::{Proxy, Route};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -387,11 +388,12 @@ impl Connection {
         let origin = req.header(&head, "origin");
         // On errors: whether the request body may be left (partly) unread on the connection.
         let outcome = match self.check(proxy, peer, &req, &head, path).await {
-            Ok(decision) => {
+            Ok((decision, ticket)) => {
                 let streamed = self.buf.len() < req.content_length as usize;
-                let proxied = self
+                let sent = self
                     .forward(proxy, peer, &req, &head, &request_id, started)
                     .await;
+                let proxied = proxy.upstream_outcome(req.route, ticket, sent);
                 proxied
                     .map(|answer| (answer, decision))
                     .map_err(|e| (e, streamed))
@@ -450,7 +452,8 @@ impl Connection {
         Ok(after)
     }
 
-    /// The bearer pre-check and the rate limits; the decision becomes `RateLimit-*` headers.
+    /// The bearer pre-check, the rate limits (the decision becomes `RateLimit-*` headers) and
+    /// the route's circuit breaker (its ticket is settled with the upstream's outcome).
     async fn check(
         &self,
         proxy: &Proxy,
@@ -458,17 +461,25 @@ impl Connection {
         req: &Request<'_>,
         head: &Bytes,
         path: &str,
-    ) -> Result<Option<RateDecision>, ApiError> {
+    ) -> Result<(Option<RateDecision>, Ticket), ApiError> {
         let authorization = req
             .header(head, "authorization")
             .and_then(|v| std::str::from_utf8(v).ok());
         let forwarded_for = req.all(head, "x-forwarded-for");
         proxy
-            .admit(peer, &req.method, path, authorization, forwarded_for)
+            .admit(
+                req.route,
+                peer,
+                &req.method,
+                path,
+                authorization,
+                forwarded_for,
+            )
             .await
     }
 
-    /// Writes the upstream request head and sends it with its body; the upstream's answer.
+    /// Writes the upstream request head and sends it with its body; the upstream's answer (`None`:
+    /// none within the upstream timeout).
     async fn forward(
         &mut self,
         proxy: &Proxy,
@@ -477,7 +488,7 @@ impl Connection {
         head: &Bytes,
         request_id: &Bytes,
         started: Instant,
-    ) -> Result<Answer, ApiError> {
+    ) -> Option<Result<Answer, PoolError>> {
         let route = req.route;
         let up = &mut self.head_up;
         up.clear();
@@ -553,8 +564,7 @@ impl Connection {
         };
         let retry = length == 0;
         let sent = route.pool.exchange(&req.method, &self.head_up, body, retry);
-        let answer = within(&mut self.upstream_timer, started + proxy.timeout, sent).await;
-        proxy.upstream_outcome(route, answer)
+        within(&mut self.upstream_timer, started + proxy.timeout, sent).await
     }
 
     /// Writes the answer's head (upstream headers plus the gateway's own) and relays its body.

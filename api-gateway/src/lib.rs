@@ -3,6 +3,7 @@
 //! headers and CORS; serves `/health`, `/ready`, `/metrics` and the optional developer tools itself.
 
 pub mod body;
+pub mod breaker;
 pub mod chunked;
 pub mod config;
 pub mod headers;
@@ -73,28 +74,31 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         config.common.payload_mac,
     )
     .map_err(anyhow::Error::msg)?;
-    let mut targets: Vec<(&'static str, String, bool)> = ["auth", "products", "orders", "payments"]
+    let metrics = shared::metrics::Metrics::new("api-gateway");
+    let proxy = proxy::Proxy::new(&config, common.clone(), metrics.clone());
+    let names = ["auth", "products", "orders", "payments"];
+    let breakers: Arc<[_]> = names.into_iter().zip(proxy.breakers()).collect();
+    let mut targets: Vec<(&'static str, String, bool)> = names
         .into_iter()
         .zip(config.upstreams())
         .map(|(name, up)| (name, up.url.clone(), true))
         .collect();
     targets.push(("eventBus", config.event_bus_url.clone(), false));
-    let metrics = shared::metrics::Metrics::new("api-gateway");
-    let upstreams = Arc::new(health::Upstreams::new(targets));
+    let upstreams = Arc::new(health::Upstreams::new(targets, breakers.clone()));
     let view = health_view(&config, &upstreams, common.backends.redis.clone());
     let state = routes::AppState {
         common: common.clone(),
         upstreams,
         health: view.clone(),
         cipher: Arc::new(cipher),
-        metrics: metrics.clone(),
+        metrics,
+        breakers,
     };
     let local = routes::router(
         state,
         config.dev_tools,
         &config.common.http_options("api-gateway"),
     );
-    let proxy = proxy::Proxy::new(&config, common.clone(), metrics);
     Ok(App {
         gateway: Arc::new(server::Gateway { proxy, local }),
         common,

@@ -2,6 +2,7 @@
 //! with streaming bodies over pooled keep-alive HTTP/1.1 connections, and relay the answer.
 
 use crate::body::GatewayBody;
+use crate::breaker::{Breaker, Ticket};
 use crate::config::{Config, RateLimits, Upstream};
 use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
 use crate::limits::{self, ClientKeys, Verdict};
@@ -25,17 +26,34 @@ pub struct Route {
     name: &'static str,
     pub(crate) pool: Arc<Pool>,
     pub(crate) host: HeaderValue,
+    /// Fails requests fast while the upstream is unreachable.
+    pub(crate) breaker: Arc<Breaker>,
 }
 
 impl Route {
-    fn new(prefix: &'static str, up: &Upstream, connect_timeout: Duration) -> Self {
+    fn new(
+        prefix: &'static str,
+        up: &Upstream,
+        connect_timeout: Duration,
+        config: &Config,
+    ) -> Self {
         Self {
             prefix,
             name: up.name,
             pool: Pool::new(up.authority.as_str(), connect_timeout),
             host: HeaderValue::from_str(up.authority.as_str())
                 .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
+            // Named like the upstream in `/health` (auth, products, orders, payments).
+            breaker: Breaker::new(prefix.trim_start_matches("/api/"), config.breaker),
         }
+    }
+
+    /// The 503 for this upstream, telling the client to come back after `wait` (whole seconds,
+    /// at least one).
+    fn unavailable(&self, wait: Duration) -> ApiError {
+        let secs = shared::rate_limit::secs_ceil(wait);
+        ApiError::unavailable(format!("{} service unavailable", self.name))
+            .with_header(hyper::header::RETRY_AFTER, HeaderValue::from(secs))
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -79,10 +97,10 @@ impl Proxy {
             common,
             metrics,
             routes: [
-                Route::new("/api/auth", &config.auth, connect_timeout),
-                Route::new("/api/products", &config.products, connect_timeout),
-                Route::new("/api/orders", &config.orders, connect_timeout),
-                Route::new("/api/payments", &config.payments, connect_timeout),
+                Route::new("/api/auth", &config.auth, connect_timeout, config),
+                Route::new("/api/products", &config.products, connect_timeout, config),
+                Route::new("/api/orders", &config.orders, connect_timeout, config),
+                Route::new("/api/payments", &config.payments, connect_timeout, config),
             ],
             timeout: config.upstream_timeout,
             limits: config.rate_limits,
@@ -168,16 +186,18 @@ impl Proxy {
         res
     }
 
-    /// The bearer pre-check and the rate limits for a request to `path`; the decision becomes the
-    /// `RateLimit-*` headers of the answer.
+    /// The bearer pre-check, the rate limits and the route's circuit breaker for a request to
+    /// `path`: the rate decision (it becomes the `RateLimit-*` headers of the answer) and the
+    /// breaker's leave to send, settled by [`Proxy::upstream_outcome`].
     pub(crate) async fn admit<'a>(
         &self,
+        route: &Route,
         peer: &Peer,
         method: &Method,
         path: &str,
         authorization: Option<&str>,
         forwarded_for: impl DoubleEndedIterator<Item = &'a [u8]>,
-    ) -> Result<Option<RateDecision>, ApiError> {
+    ) -> Result<(Option<RateDecision>, Ticket), ApiError> {
         let user = match authorization.and_then(shared::auth::bearer_from_value) {
             Some(token) if !is_public_auth(path) => {
                 Some(self.common.authenticator.authenticate(token).await?)
@@ -195,9 +215,20 @@ impl Proxy {
         let class = limits::classify(method, path);
         let limiter = self.common.backends.limiter.as_ref();
         let user_id = user.as_ref().map(|c| c.user_id.as_str());
-        match limits::check(limiter, &self.limits, class, keys, user_id).await {
-            Verdict::Allow(d) => Ok(d),
-            Verdict::Refuse(d) => Err(shared::rate_limit::too_many_requests(&d)),
+        let decision = match limits::check(limiter, &self.limits, class, keys, user_id).await {
+            Verdict::Allow(d) => d,
+            Verdict::Refuse(d) => return Err(shared::rate_limit::too_many_requests(&d)),
+        };
+        match route.breaker.admit() {
+            Ok(ticket) => Ok((decision, ticket)),
+            Err(wait) => {
+                self.metrics.incr(
+                    "gateway_breaker_rejections_total",
+                    "Requests answered 503 at once because the upstream's circuit was open.",
+                    &[("upstream", route.breaker.name())],
+                );
+                Err(route.unavailable(wait))
+            }
         }
     }
 
@@ -218,8 +249,9 @@ impl Proxy {
             .get_all("x-forwarded-for")
             .iter()
             .map(|v| v.as_bytes());
-        let decision = self
+        let (decision, ticket) = self
             .admit(
+                route,
                 peer,
                 &parts.method,
                 parts.uri.path(),
@@ -241,27 +273,32 @@ impl Proxy {
 
         let upstream = Request::from_parts(parts, body);
         let sent = tokio::time::timeout(self.timeout, route.pool.send(upstream)).await;
-        self.upstream_outcome(route, sent.ok())
+        self.upstream_outcome(route, ticket, sent.ok())
             .map(|res| (res, decision))
     }
 
     /// An upstream call's result (`None`: timed out), its failures as the JSON errors clients
-    /// get (503 unreachable, 502 failed, 504 timed out).
+    /// get (503 unreachable, with `Retry-After`; 502 failed; 504 timed out). A refused connection
+    /// and a timeout count towards the route's breaker; anything the upstream answered, even a
+    /// broken answer, shows it reachable.
     pub(crate) fn upstream_outcome<T>(
         &self,
         route: &Route,
+        ticket: Ticket,
         sent: Option<Result<T, PoolError>>,
     ) -> Result<T, ApiError> {
         match sent {
-            Some(Ok(answer)) => Ok(answer),
+            Some(Ok(answer)) => {
+                ticket.answered();
+                Ok(answer)
+            }
             Some(Err(e @ PoolError::Connect(_))) => {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
-                Err(ApiError::unavailable(format!(
-                    "{} service unavailable",
-                    route.name
-                )))
+                ticket.failed();
+                Err(route.unavailable(route.breaker.retry_after()))
             }
             Some(Err(e)) => {
+                ticket.answered();
                 tracing::warn!(upstream = route.name, error = %e, "upstream request failed");
                 Err(ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -269,12 +306,21 @@ impl Proxy {
                     format!("{} service failed", route.name),
                 ))
             }
-            None => Err(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_timeout",
-                format!("{} service timed out", route.name),
-            )),
+            None => {
+                ticket.failed();
+                Err(ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{} service timed out", route.name),
+                ))
+            }
         }
+    }
+
+    /// The routes' circuit breakers (auth, products, orders, payments), for `/health` and
+    /// `/metrics`.
+    pub fn breakers(&self) -> [Arc<Breaker>; 4] {
+        self.routes.each_ref().map(|r| r.breaker.clone())
     }
 
     /// The `RateLimit-*` values of the rule `d` was decided under (prebuilt for the configured

@@ -5,6 +5,7 @@
 use super::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use shared::metrics::Gauge;
 
 /// The view the background refresh keeps: every upstream's state and Redis's.
 pub async fn health(State(state): State<AppState>) -> Response {
@@ -21,7 +22,24 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     shared::server::ready_response("api-gateway", &state.common.draining, check)
 }
 
-/// Prometheus text: requests by route and status (proxied ones by prefix), latency histograms.
+/// Prometheus text: requests by route and status (proxied ones by prefix), latency histograms,
+/// each upstream's circuit breaker state and the requests it refused.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    shared::metrics::exposition(state.metrics.render(&[]))
+    let labels: Vec<[(&str, &str); 1]> = state
+        .breakers
+        .iter()
+        .map(|(name, _)| [("upstream", *name)])
+        .collect();
+    let gauges: Vec<Gauge<'_>> = state
+        .breakers
+        .iter()
+        .zip(&labels)
+        .map(|((_, breaker), labels)| Gauge {
+            name: "gateway_upstream_breaker_state",
+            help: "Circuit breaker of each upstream: 0 closed, 1 open, 2 half-open (probing).",
+            labels,
+            value: breaker.state().gauge(),
+        })
+        .collect();
+    shared::metrics::exposition(state.metrics.render(&gauges))
 }

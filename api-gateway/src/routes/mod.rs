@@ -4,6 +4,7 @@
 pub mod dev;
 pub mod health;
 
+use crate::breaker::Breaker;
 use crate::health::Upstreams;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -26,6 +27,8 @@ pub struct AppState {
     pub cipher: Arc<PayloadCipher>,
     /// Request metrics of the local routes and the proxy.
     pub metrics: Metrics,
+    /// Each proxied upstream's circuit breaker, by name.
+    pub breakers: Arc<[(&'static str, Arc<Breaker>)]>,
 }
 
 shared::impl_common_from_ref!(AppState, common);

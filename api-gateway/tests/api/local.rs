@@ -26,6 +26,7 @@ async fn health_is_healthy_when_every_upstream_answers() {
             "status": "healthy",
             "service": "api-gateway",
             "services": {"auth": "up", "products": "up", "orders": "up", "payments": "up", "eventBus": "up"},
+            "breakers": {"auth": "closed", "products": "closed", "orders": "closed", "payments": "closed"},
             "redis": "not configured",
         })
     );

@@ -1,6 +1,7 @@
 //! Gateway service tests: a real gateway on 127.0.0.1:0 in front of echo upstreams.
 #![allow(clippy::unwrap_used)]
 
+mod breaker;
 mod early;
 mod helpers;
 mod lane;

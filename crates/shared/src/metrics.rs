@@ -45,8 +45,31 @@ pub struct Metrics {
     inner: Arc<Mutex<Inner>>,
 }
 
-/// A gauge read at render time: `(name, help, value)`.
-pub type Gauge<'a> = (&'a str, &'a str, f64);
+/// A gauge read at render time. Gauges of one name are given one after another, one per label
+/// set.
+#[derive(Debug, Clone, Copy)]
+pub struct Gauge<'a> {
+    /// Metric name.
+    pub name: &'a str,
+    /// Its help text.
+    pub help: &'a str,
+    /// Labels besides `service` (e.g. `("upstream", "auth")`).
+    pub labels: &'a [(&'a str, &'a str)],
+    /// The value now.
+    pub value: f64,
+}
+
+impl<'a> Gauge<'a> {
+    /// A gauge without labels besides `service`.
+    pub fn new(name: &'a str, help: &'a str, value: f64) -> Self {
+        Self {
+            name,
+            help,
+            labels: &[],
+            value,
+        }
+    }
+}
 
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -161,11 +184,18 @@ impl Metrics {
                 }
             }
         });
-        for (name, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{service=\"{service}\"}} {value}"
-            );
+        let mut previous = None;
+        for g in gauges {
+            let name = g.name;
+            if previous != Some(name) {
+                let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} gauge", g.help);
+                previous = Some(name);
+            }
+            let _ = write!(out, "{name}{{service=\"{service}\"");
+            for (k, v) in g.labels {
+                let _ = write!(out, ",{k}=\"{}\"", escape(v));
+            }
+            let _ = writeln!(out, "}} {}", g.value);
         }
         out
     }
@@ -213,7 +243,21 @@ mod tests {
         m.record_request("GET", "/api/x", 200, 9.0);
         m.incr("widgets_total", "Widgets by outcome.", &[("outcome", "ok")]);
         m.incr("widgets_total", "Widgets by outcome.", &[("outcome", "ok")]);
-        let text = m.render(&[("queue_depth", "Items waiting.", 3.0)]);
+        let text = m.render(&[
+            Gauge::new("queue_depth", "Items waiting.", 3.0),
+            Gauge {
+                name: "breaker",
+                help: "State.",
+                labels: &[("upstream", "a")],
+                value: 0.0,
+            },
+            Gauge {
+                name: "breaker",
+                help: "State.",
+                labels: &[("upstream", "b\"")],
+                value: 1.0,
+            },
+        ]);
         assert!(text.contains(
             "http_requests_total{service=\"svc\",method=\"GET\",route=\"/api/x\",status=\"200\"} 2"
         ));
@@ -221,5 +265,8 @@ mod tests {
         assert!(text.contains("route=\"/api/x\",le=\"+Inf\"} 2"));
         assert!(text.contains("widgets_total{service=\"svc\",outcome=\"ok\"} 2"));
         assert!(text.contains("queue_depth{service=\"svc\"} 3"));
+        assert!(text.contains("breaker{service=\"svc\",upstream=\"a\"} 0\n"));
+        assert!(text.contains("breaker{service=\"svc\",upstream=\"b\\\"\"} 1\n"));
+        assert_eq!(text.matches("# TYPE breaker gauge").count(), 1, "{text}");
     }
 }

@@ -47,13 +47,17 @@ pub async fn report(store: Arc<dyn EventStore>) -> Value {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let gauges = match state.store.counts().await {
         Ok(c) => vec![
-            ("event_bus_events", "Events stored.", c.total_events as f64),
-            (
+            shared::metrics::Gauge::new(
+                "event_bus_events",
+                "Events stored.",
+                c.total_events as f64,
+            ),
+            shared::metrics::Gauge::new(
                 "event_bus_deliveries_pending",
                 "Deliveries not yet acknowledged.",
                 c.pending as f64,
             ),
-            (
+            shared::metrics::Gauge::new(
                 "event_bus_deliveries_dead",
                 "Dead-lettered deliveries.",
                 c.dead as f64,

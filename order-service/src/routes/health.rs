@@ -44,7 +44,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.store.outbox().pending().await.ok();
     let gauges: Vec<_> = pending
         .map(|n| {
-            (
+            shared::metrics::Gauge::new(
                 "order_outbox_pending",
                 "Outbox events not yet delivered to the bus.",
                 n as f64,

@@ -35,7 +35,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.store.outbox().pending().await.ok();
     let gauges: Vec<shared::metrics::Gauge<'_>> = pending
         .map(|n| {
-            (
+            shared::metrics::Gauge::new(
                 "payment_outbox_pending",
                 "Events not yet acknowledged by the bus.",
                 n as f64,

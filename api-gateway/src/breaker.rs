@@ -66,8 +66,8 @@ pub struct Breaker {
 /// Leave to send one request, to be settled with its outcome. A probe that is dropped unsettled
 /// (its client went away) frees the probe's place for the next request.
 #[derive(Debug)]
-pub struct Ticket {
-    breaker: Arc<Breaker>,
+pub struct Ticket<'a> {
+    breaker: &'a Breaker,
     probe: bool,
 }
 
@@ -94,7 +94,7 @@ impl Breaker {
     }
 
     /// Leave to send a request, or how long until a request may be sent again.
-    pub fn admit(self: &Arc<Self>) -> Result<Ticket, Duration> {
+    pub fn admit(&self) -> Result<Ticket<'_>, Duration> {
         let until = self.open_until.load(Ordering::Acquire);
         if until == 0 {
             return Ok(self.ticket(false));
@@ -114,9 +114,9 @@ impl Breaker {
         Err(Duration::from_secs(1))
     }
 
-    fn ticket(self: &Arc<Self>, probe: bool) -> Ticket {
+    fn ticket(&self, probe: bool) -> Ticket<'_> {
         Ticket {
-            breaker: self.clone(),
+            breaker: self,
             probe,
         }
     }
@@ -174,7 +174,7 @@ impl Breaker {
     }
 }
 
-impl Ticket {
+impl Ticket<'_> {
     /// The upstream answered (whatever its status): the breaker closes and the count restarts.
     pub fn answered(mut self) {
         self.breaker.answered();
@@ -196,7 +196,7 @@ impl Ticket {
     }
 }
 
-impl Drop for Ticket {
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         self.settle();
     }

@@ -454,14 +454,14 @@ impl Connection {
 
     /// The bearer pre-check, the rate limits (the decision becomes `RateLimit-*` headers) and
     /// the route's circuit breaker (its ticket is settled with the upstream's outcome).
-    async fn check(
+    async fn check<'p>(
         &self,
         proxy: &Proxy,
         peer: &Peer,
-        req: &Request<'_>,
+        req: &Request<'p>,
         head: &Bytes,
         path: &str,
-    ) -> Result<(Option<RateDecision>, Ticket), ApiError> {
+    ) -> Result<(Option<RateDecision>, Ticket<'p>), ApiError> {
         let authorization = req
             .header(head, "authorization")
             .and_then(|v| std::str::from_utf8(v).ok());

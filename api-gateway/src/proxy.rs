@@ -189,15 +189,15 @@ impl Proxy {
     /// The bearer pre-check, the rate limits and the route's circuit breaker for a request to
     /// `path`: the rate decision (it becomes the `RateLimit-*` headers of the answer) and the
     /// breaker's leave to send, settled by [`Proxy::upstream_outcome`].
-    pub(crate) async fn admit<'a>(
+    pub(crate) async fn admit<'a, 'r>(
         &self,
-        route: &Route,
+        route: &'r Route,
         peer: &Peer,
         method: &Method,
         path: &str,
         authorization: Option<&str>,
         forwarded_for: impl DoubleEndedIterator<Item = &'a [u8]>,
-    ) -> Result<(Option<RateDecision>, Ticket), ApiError> {
+    ) -> Result<(Option<RateDecision>, Ticket<'r>), ApiError> {
         let user = match authorization.and_then(shared::auth::bearer_from_value) {
             Some(token) if !is_public_auth(path) => {
                 Some(self.common.authenticator.authenticate(token).await?)
@@ -284,7 +284,7 @@ impl Proxy {
     pub(crate) fn upstream_outcome<T>(
         &self,
         route: &Route,
-        ticket: Ticket,
+        ticket: Ticket<'_>,
         sent: Option<Result<T, PoolError>>,
     ) -> Result<T, ApiError> {
         match sent {

@@ -126,6 +126,47 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     }
 }
 
+/// Whether an origin-form request target (`/path?query`) holds only the bytes RFC 3986 allows
+/// there: letters, digits, `-._~`, the sub-delimiters `!$&'()*+,;=`, `:@/?` and `%` escapes.
+/// Anything else (`"`, `<`, `>`, `\`, `^`, `` ` ``, `{`, `|`, `}`, `[`, `]`, `#`, controls, non-ASCII)
+/// is answered 400 by the gateway and never forwarded.
+pub fn is_valid_target(target: &[u8]) -> bool {
+    target.first() == Some(&b'/')
+        && target.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                        | b'?'
+                        | b'%'
+                )
+        })
+}
+
+/// The 400 for a request target [`is_valid_target`] refuses.
+pub fn invalid_target() -> shared::ApiError {
+    shared::ApiError::bad_request(
+        "invalid_target",
+        "The request target has characters that must be percent-encoded",
+    )
+}
+
 /// Whether a client's request id is kept: 1–128 visible ASCII characters.
 pub fn is_sane_request_id(id: &[u8]) -> bool {
     !id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic)
@@ -230,6 +271,37 @@ impl Cors {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn targets_hold_only_what_rfc_3986_allows() {
+        for ok in [
+            "/",
+            "/api/products?page=2&limit=10",
+            "/api/products/64b7f0c2a1b2c3d4e5f60718",
+            "/api/products?search=caf%C3%A9&sort=-price",
+            "/a-b._~!$&'()*+,;=:@/?x=/?",
+        ] {
+            assert!(is_valid_target(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "/api/products/\"x",
+            "/api/<x>",
+            "/api/x\\y",
+            "/api/x^y",
+            "/api/`x",
+            "/api/{x}",
+            "/api/x|y",
+            "/api/x[0]",
+            "/api/x#frag",
+            "/api/caf\u{e9}",
+            "/api/x\u{7f}",
+            "/api/x\ty",
+            "api/x",
+            "",
+        ] {
+            assert!(!is_valid_target(bad.as_bytes()), "{bad:?}");
+        }
+    }
 
     #[test]
     fn hop_by_hop_headers_and_those_named_in_connection_are_removed() {

@@ -6,7 +6,10 @@
 //! hands the connection, with the bytes already read, to hyper for the rest of its life.
 
 use crate::breaker::Ticket;
-use crate::headers::{fresh_request_id, is_hop_by_hop, is_sane_request_id, Cors, Peer};
+use crate::headers::{
+    fresh_request_id, invalid_target, is_hop_by_hop, is_sane_request_id, is_valid_target, Cors,
+    Peer,
+};
 use crate::linger::Linger;
 use crate::pool::{Answer, PoolError, RequestBody, Source, Span};
 use crate::proxy::{Proxy, Route};
@@ -39,6 +42,9 @@ enum Scan<'p> {
     Partial,
     /// Something for hyper.
     Other,
+    /// A request whose target has bytes that must be escaped: answered 400, and the connection
+    /// closed (what follows its head is not read). `head`: the request was a HEAD.
+    BadTarget { head: bool },
 }
 
 /// A parsed request head: positions in the head's bytes, and what the proxy needs of it.
@@ -90,9 +96,6 @@ fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Scan::Partial,
         _ => return Scan::Other,
     };
-    if req.version != Some(1) {
-        return Scan::Other;
-    }
     let (Some(method), Some(target)) = (req.method, req.path) else {
         return Scan::Other;
     };
@@ -101,6 +104,15 @@ fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
     };
     if !target.starts_with('/') {
         return Scan::Other; // absolute-form targets are hyper's
+    }
+    // Before any hand-over: hyper would refuse some of these with an empty 400 of its own.
+    if !is_valid_target(target.as_bytes()) {
+        return Scan::BadTarget {
+            head: method == Method::HEAD,
+        };
+    }
+    if req.version != Some(1) {
+        return Scan::Other;
     }
     let base = buf.as_ptr() as usize;
     let offset = |p: *const u8| p as usize - base;
@@ -144,6 +156,7 @@ fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
     let Some(route) = proxy.proxied_route(&method, path, preflight) else {
         return Scan::Other;
     };
+
     let t = offset(target.as_ptr());
     Scan::Proxied(Request {
         method,
@@ -310,6 +323,16 @@ impl Connection {
         loop {
             let req = match self.next_request(proxy, shutdown).await {
                 Ok(Some(Scan::Proxied(req))) => req,
+                Ok(Some(Scan::BadTarget { head })) => {
+                    let id = fresh_request_id();
+                    let refused = self
+                        .write_error(proxy, invalid_target(), id.as_bytes(), None, true, head)
+                        .await;
+                    if refused.is_ok() {
+                        crate::linger::close(&mut self.stream).await;
+                    }
+                    return Ended::Closed;
+                }
                 Ok(Some(_)) => {
                     return Ended::Handoff(Rewind {
                         prefix: self.buf.freeze(),

@@ -4,7 +4,9 @@
 use crate::body::GatewayBody;
 use crate::breaker::{Breaker, Ticket};
 use crate::config::{Config, RateLimits, Upstream};
-use crate::headers::{set_forwarded, strip_hop_by_hop, Cors, Peer};
+use crate::headers::{
+    invalid_target, is_valid_target, set_forwarded, strip_hop_by_hop, Cors, Peer,
+};
 use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip_from, IpNet};
 use crate::pool::{Pool, PoolError};
@@ -146,7 +148,16 @@ impl Proxy {
         let request_id = crate::headers::request_id(req.headers());
         let origin = req.headers().get(ORIGIN).cloned();
         let method = req.method().clone();
-        let (mut res, decision) = match self.send(route, peer, req, &request_id).await {
+        let sent = if req
+            .uri()
+            .path_and_query()
+            .is_some_and(|pq| is_valid_target(pq.as_str().as_bytes()))
+        {
+            self.send(route, peer, req, &request_id).await
+        } else {
+            Err(invalid_target())
+        };
+        let (mut res, decision) = match sent {
             Ok((res, decision)) => {
                 let (mut parts, body) = res.into_parts();
                 strip_hop_by_hop(&mut parts.headers);

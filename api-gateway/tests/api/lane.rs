@@ -173,3 +173,52 @@ async fn what_the_loop_does_not_serve_itself_hyper_serves_on_the_same_connection
     assert_eq!(refused.status, 400);
     assert_eq!(app.products.hits(), 2);
 }
+
+#[tokio::test]
+async fn request_targets_with_bytes_that_must_be_escaped_are_refused_at_the_gateway() {
+    let app = spawn_app(&[]).await;
+    let bad = [
+        "/api/products/\"x",
+        "/api/products/<x>",
+        "/api/products/x\\y",
+        "/api/products/x^y",
+        "/api/products/`x",
+        "/api/products/{x}",
+        "/api/products/x|y",
+        "/api/products?q=\"x\"",
+        "/api/products/caf\u{e9}",
+    ];
+    for target in bad {
+        for version in ["1.1", "1.0"] {
+            let mut c = Client::connect(&app).await;
+            c.send(&format!(
+                "GET {target} HTTP/{version}\r\nHost: shop\r\n\r\n"
+            ))
+            .await;
+            let refused = c.answer(false).await;
+            assert_eq!(refused.status, 400, "{target} over HTTP/{version}");
+            assert_eq!(refused.json()["code"], "invalid_target", "{target}");
+            assert!(refused.header("x-request-id").is_some());
+        }
+    }
+    assert_eq!(app.products.hits(), 0, "nothing reached the upstream");
+    // The gateway's own routes too.
+    let mut c = Client::connect(&app).await;
+    c.send("GET /health?x=<y> HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    assert_eq!(c.answer(false).await.json()["code"], "invalid_target");
+    // On a connection hyper serves (after a local route), hyper's proxy path refuses them too.
+    let mut c = Client::connect(&app).await;
+    c.send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n").await;
+    assert_eq!(c.answer(false).await.status, 200);
+    c.send("GET /api/products/\"x HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["code"], "invalid_target");
+    assert_eq!(app.products.hits(), 0);
+    // The same bytes percent-encoded go through.
+    let (status, _, body) = app.get_json("/api/products/%22x%7C%5E").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["path"], "/api/products/%22x%7C%5E");
+}

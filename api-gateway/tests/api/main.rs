@@ -9,4 +9,5 @@ mod local;
 mod protection;
 mod proxy;
 mod raw;
+mod smuggling;
 mod wire;

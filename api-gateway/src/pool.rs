@@ -35,6 +35,9 @@ pub enum PoolError {
     Connect(io::Error),
     /// The connection failed while sending or receiving.
     Io(io::Error),
+    /// The client's request body broke off or was malformed (bad chunked framing) while it was
+    /// being sent: the client's fault, not the upstream's.
+    ClientBody(io::Error),
     /// The upstream answered with something that is not valid HTTP/1.1.
     Protocol(&'static str),
 }
@@ -44,6 +47,7 @@ impl std::fmt::Display for PoolError {
         match self {
             PoolError::Connect(e) => write!(f, "connect: {e}"),
             PoolError::Io(e) => write!(f, "io: {e}"),
+            PoolError::ClientBody(e) => write!(f, "client body: {e}"),
             PoolError::Protocol(what) => write!(f, "protocol: {what}"),
         }
     }
@@ -442,7 +446,7 @@ async fn send_body(
         let data = match chunk {
             None => break,
             Some(Ok(data)) => data,
-            Some(Err(e)) => return Err(PoolError::Io(e)),
+            Some(Err(e)) => return Err(PoolError::ClientBody(e)),
         };
         if data.is_empty() {
             continue;

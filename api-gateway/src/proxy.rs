@@ -289,7 +289,8 @@ impl Proxy {
     }
 
     /// An upstream call's result (`None`: timed out), its failures as the JSON errors clients
-    /// get (503 unreachable, with `Retry-After`; 502 failed; 504 timed out). A refused connection
+    /// get (503 unreachable, with `Retry-After`; 502 failed; 504 timed out; 400 when the client's
+    /// own body broke off or was malformed). A refused connection
     /// and a timeout count towards the route's breaker; anything the upstream answered, even a
     /// broken answer, shows it reachable.
     pub(crate) fn upstream_outcome<T>(
@@ -307,6 +308,15 @@ impl Proxy {
                 tracing::warn!(upstream = route.name, error = %e, "upstream unreachable");
                 ticket.failed();
                 Err(route.unavailable(route.breaker.retry_after()))
+            }
+            Some(Err(PoolError::ClientBody(e))) => {
+                // Says nothing of the upstream: the breaker is left as it is.
+                drop(ticket);
+                tracing::info!(upstream = route.name, error = %e, "request body broken off or malformed");
+                Err(ApiError::bad_request(
+                    "invalid_body",
+                    "The request body is malformed or incomplete",
+                ))
             }
             Some(Err(e)) => {
                 ticket.answered();

@@ -302,13 +302,13 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
         .collect()
 }
 
-/// The statuses the gateway answers a case with today, where they are right: ambiguous or
-/// obfuscated framing is refused (400) before anything is forwarded; framing RFC 9112 allows is
-/// served; a request with both `Transfer-Encoding` and `Content-Length` is read as chunked and its
-/// connection closed. Not pinned yet (the gateway's own strict chunked decoder, issue 10, will make
-/// them 400s): a broken chunked body (a wrong or oversized chunk size, a bare LF after a chunk size
-/// or ending a trailer line) is answered 502 after the head went upstream, and bad bytes in a chunk
-/// extension are accepted. For those the one-to-one check above still holds.
+/// The statuses the gateway answers a case with, where they are right: ambiguous or obfuscated
+/// framing is refused (400) before anything is forwarded; a chunked body that turns out broken
+/// (a size beyond its data or too large, a bare LF after a size or ending a trailer line) is 400,
+/// the upstream seeing only a request cut off; framing RFC 9112 allows is served; a request with
+/// both `Transfer-Encoding` and `Content-Length` is read as chunked and its connection closed.
+/// Not pinned: bad bytes in a chunk extension are accepted today (a strict decoder of the
+/// gateway's own is to refuse them); the one-to-one check above holds for it.
 fn pinned(name: &str) -> Option<&'static [&'static str]> {
     let refused: &[&str] = &["400"];
     let two: &[&str] = &["200", "200"];
@@ -329,7 +329,11 @@ fn pinned(name: &str) -> Option<&'static [&'static str]> {
         | "Content-Length as a list"
         | "Content-Length in hex"
         | "NUL in a header value"
-        | "CR in a header value" => refused,
+        | "CR in a header value"
+        | "chunk size beyond its data"
+        | "oversized chunk size"
+        | "bare LF after a chunk size"
+        | "bare LF ending a trailer line" => refused,
         _ => return None,
     })
 }

@@ -1,7 +1,9 @@
 //! The gateway's own HTTP/1.1 connection loop for proxied requests. Each request head is parsed
 //! in place (`httparse`), the upstream request head is written straight from it, and the answer's
 //! head is written back from the upstream's bytes plus a fixed block of the gateway's own headers,
-//! with no header maps in between. Anything this loop does not handle itself (local routes, HTTP/1.0,
+//! with no header maps in between. It answers CORS preflights to proxied paths itself
+//! (`preflight.rs`) and refuses request targets with bytes that must be escaped (400). Anything
+//! this loop does not handle itself (local routes, HTTP/1.0,
 //! `Expect`, `Transfer-Encoding` or `Upgrade` on the request, oversized heads, malformed requests)
 //! hands the connection, with the bytes already read, to hyper for the rest of its life.
 
@@ -40,6 +42,8 @@ enum Scan<'p> {
     Proxied(Request<'p>),
     /// Not complete yet.
     Partial,
+    /// A CORS preflight to a proxied path, answered by the gateway itself.
+    Preflight(Request<'p>),
     /// Something for hyper.
     Other,
     /// A request whose target has bytes that must be escaped: answered 400, and the connection
@@ -153,12 +157,14 @@ fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
         spans.push((n, n + name.len() as u32, v, v + h.value.len() as u32));
     }
     let path = target.split('?').next().unwrap_or(target);
-    let Some(route) = proxy.proxied_route(&method, path, preflight) else {
+    let Some(route) = proxy.proxied_route(&method, path, false) else {
         return Scan::Other;
     };
+    // A preflight with a body is rare enough to leave to hyper.
+    let preflight = preflight && content_length.unwrap_or(0) == 0;
 
     let t = offset(target.as_ptr());
-    Scan::Proxied(Request {
+    let req = Request {
         method,
         route,
         head_len,
@@ -166,7 +172,12 @@ fn scan<'p>(proxy: &'p Proxy, buf: &[u8]) -> Scan<'p> {
         spans,
         content_length: content_length.unwrap_or(0),
         close,
-    })
+    };
+    if preflight {
+        Scan::Preflight(req)
+    } else {
+        Scan::Proxied(req)
+    }
 }
 
 fn one_of(name: &[u8], names: &[&str]) -> bool {
@@ -207,7 +218,7 @@ fn dropped_on_the_way_down(name: &[u8], coded: bool, limited: bool) -> bool {
         || (limited && name.len() > 10 && name[..10].eq_ignore_ascii_case(b"ratelimit-"))
 }
 
-fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+pub(crate) fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
@@ -234,7 +245,7 @@ fn push_rate_headers(proxy: &Proxy, out: &mut Vec<u8>, d: &RateDecision) {
 }
 
 /// The current time as an HTTP date, formatted at most once a second per thread.
-fn now_http_date() -> String {
+pub(crate) fn now_http_date() -> String {
     thread_local! {
         static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
     }
@@ -267,7 +278,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// The security header lines, all of them, as one block.
-static SECURITY_BLOCK: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+pub(crate) static SECURITY_BLOCK: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
     let mut block = Vec::new();
     for (name, value) in shared::http::SECURITY_HEADERS {
         push_header(&mut block, name.as_bytes(), value.as_bytes());
@@ -323,6 +334,14 @@ impl Connection {
         loop {
             let req = match self.next_request(proxy, shutdown).await {
                 Ok(Some(Scan::Proxied(req))) => req,
+                Ok(Some(Scan::Preflight(req))) => {
+                    let closing = req.close || shutdown.is_cancelled();
+                    if self.preflight(proxy, req, closing).await.is_ok() && !closing {
+                        continue;
+                    }
+                    crate::linger::close(&mut self.stream).await;
+                    return Ended::Closed;
+                }
                 Ok(Some(Scan::BadTarget { head })) => {
                     let id = fresh_request_id();
                     let refused = self
@@ -718,6 +737,24 @@ impl Connection {
         Err(e)
     }
 
+    /// Answers a CORS preflight (no body: checked when scanned) without the upstream.
+    async fn preflight(&mut self, proxy: &Proxy, req: Request<'_>, close: bool) -> io::Result<()> {
+        let head = self.buf.split_to(req.head_len).freeze();
+        let request_id = match req.header(&head, "x-request-id") {
+            Some(id) if is_sane_request_id(id) => head.slice_ref(id),
+            _ => Bytes::copy_from_slice(fresh_request_id().as_bytes()),
+        };
+        crate::preflight::write(
+            &mut self.out,
+            &proxy.cors,
+            req.header(&head, "origin"),
+            req.header(&head, "access-control-request-headers"),
+            &request_id,
+            close,
+        );
+        self.stream.write_all(&self.out).await
+    }
+
     async fn write_error(
         &mut self,
         proxy: &Proxy,
@@ -850,23 +887,32 @@ impl AsyncWrite for Rewind {
 impl Cors {
     /// Writes the CORS answer headers (same rules as [`Cors::apply`]).
     pub fn write(&self, out: &mut Vec<u8>, origin: Option<&[u8]>, has_vary: bool) {
-        match (self, origin) {
-            (Cors::Any, _) => {
-                out.extend_from_slice(b"access-control-allow-origin: *\r\n");
-            }
-            (Cors::List(list), Some(origin)) if list.iter().any(|o| o.as_bytes() == origin) => {
-                push_header(out, b"access-control-allow-origin", origin);
-                if !has_vary {
-                    push_header(out, b"vary", b"origin");
-                }
-            }
-            (Cors::List(_), _) => {}
+        if self.write_origin(out, origin) && !has_vary {
+            push_header(out, b"vary", b"origin");
         }
         push_header(
             out,
             b"access-control-expose-headers",
             crate::headers::EXPOSED.as_bytes(),
         );
+    }
+}
+
+impl Cors {
+    /// Writes `access-control-allow-origin` when `origin` may read the answer; `true` when the
+    /// answer depends on the origin (a listed one).
+    pub fn write_origin(&self, out: &mut Vec<u8>, origin: Option<&[u8]>) -> bool {
+        match (self, origin) {
+            (Cors::Any, _) => {
+                out.extend_from_slice(b"access-control-allow-origin: *\r\n");
+                false
+            }
+            (Cors::List(list), Some(origin)) if list.iter().any(|o| o.as_bytes() == origin) => {
+                push_header(out, b"access-control-allow-origin", origin);
+                true
+            }
+            (Cors::List(_), _) => false,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod linger;
 pub mod net;
 pub mod pool;
+pub mod preflight;
 pub mod proxy;
 pub mod routes;
 pub mod server;

@@ -222,3 +222,63 @@ async fn request_targets_with_bytes_that_must_be_escaped_are_refused_at_the_gate
     assert_eq!(status, 200);
     assert_eq!(body["path"], "/api/products/%22x%7C%5E");
 }
+
+/// The headers of `answer` but the ones that differ per request, sorted.
+fn stable_headers(answer: &crate::raw::Answer) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = answer
+        .headers
+        .iter()
+        .filter(|(n, _)| n != "date" && n != "x-request-id")
+        .cloned()
+        .collect();
+    headers.sort();
+    headers
+}
+
+#[tokio::test]
+async fn the_loop_answers_preflights_as_hypers_path_does_and_keeps_the_connection() {
+    for origins in ["", "https://shop.example"] {
+        let app = spawn_app(&[("ALLOWED_ORIGINS", origins)]).await;
+        let preflights = [
+            "OPTIONS /api/products HTTP/1.1\r\nHost: shop\r\nOrigin: https://shop.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type, authorization\r\n\r\n",
+            "OPTIONS /api/orders/1 HTTP/1.1\r\nHost: shop\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: PUT\r\n\r\n",
+            "OPTIONS /api/auth/login HTTP/1.1\r\nHost: shop\r\nAccess-Control-Request-Method: POST\r\nX-Request-Id: client-7\r\n\r\n",
+        ];
+        for preflight in preflights {
+            // On the loop: answered, and the next request on the connection is served too.
+            let mut looped = Client::connect(&app).await;
+            looped.send(preflight).await;
+            let ours = looped.answer(false).await;
+            looped
+                .send("GET /api/products/after HTTP/1.1\r\nHost: shop\r\n\r\n")
+                .await;
+            assert_eq!(
+                looped.answer(false).await.json()["path"],
+                "/api/products/after"
+            );
+            // On a connection hyper serves (after a local route): tower-http's answer.
+            let mut hyper = Client::connect(&app).await;
+            hyper
+                .send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n")
+                .await;
+            assert_eq!(hyper.answer(false).await.status, 200);
+            hyper.send(preflight).await;
+            let theirs = hyper.answer(false).await;
+            assert_eq!(ours.status, theirs.status, "{origins:?} {preflight}");
+            assert_eq!(
+                stable_headers(&ours),
+                stable_headers(&theirs),
+                "{origins:?} {preflight}"
+            );
+            assert_eq!(
+                ours.header("x-request-id").is_some(),
+                theirs.header("x-request-id").is_some()
+            );
+            if preflight.contains("client-7") {
+                assert_eq!(ours.header("x-request-id"), theirs.header("x-request-id"));
+            }
+        }
+        let upstreams = app.auth.hits() + app.orders.hits();
+        assert_eq!(upstreams, 0, "preflights never reach a service");
+    }
+}

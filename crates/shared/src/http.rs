@@ -146,6 +146,19 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// The methods a CORS preflight allows, in the order its answer lists them.
+pub const CORS_METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::PUT,
+    Method::PATCH,
+    Method::POST,
+    Method::DELETE,
+];
+
+/// How long a browser may cache a preflight's answer.
+pub const CORS_MAX_AGE: Duration = Duration::from_secs(600);
+
 /// CORS from `ALLOWED_ORIGINS` (empty: any origin).
 pub fn cors(allowed_origins: &[String]) -> CorsLayer {
     let origin = if allowed_origins.is_empty() || allowed_origins.iter().any(|o| o == "*") {
@@ -159,14 +172,7 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origin)
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::PUT,
-            Method::PATCH,
-            Method::POST,
-            Method::DELETE,
-        ])
+        .allow_methods(CORS_METHODS)
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([
             REQUEST_ID,
@@ -175,7 +181,7 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
             HeaderName::from_static("ratelimit-reset"),
             header::RETRY_AFTER,
         ])
-        .max_age(Duration::from_secs(600))
+        .max_age(CORS_MAX_AGE)
 }
 
 /// Wraps a service router with the JSON fallbacks and every standard layer.

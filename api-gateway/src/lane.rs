@@ -70,6 +70,14 @@ impl Request<'_> {
         target.split('?').next().unwrap_or(target)
     }
 
+    /// The client's request id when it is sane, else a fresh one.
+    fn request_id(&self, head: &Bytes) -> Bytes {
+        match self.header(head, "x-request-id") {
+            Some(id) if is_sane_request_id(id) => head.slice_ref(id),
+            _ => Bytes::copy_from_slice(fresh_request_id().as_bytes()),
+        }
+    }
+
     /// The value of the first header called `name` (lowercase).
     fn header<'a>(&'a self, head: &'a [u8], name: &'a str) -> Option<&'a [u8]> {
         self.all(head, name).next()
@@ -423,10 +431,7 @@ impl Connection {
         let head = self.buf.split_to(req.head_len).freeze();
         let route = req.route;
         let path = req.path(&head);
-        let request_id = match req.header(&head, "x-request-id") {
-            Some(id) if is_sane_request_id(id) => head.slice_ref(id),
-            _ => Bytes::copy_from_slice(fresh_request_id().as_bytes()),
-        };
+        let request_id = req.request_id(&head);
         let origin = req.header(&head, "origin");
         // On errors: whether the request body may be left (partly) unread on the connection.
         let outcome = match self.check(proxy, peer, &req, &head, path).await {
@@ -740,10 +745,7 @@ impl Connection {
     /// Answers a CORS preflight (no body: checked when scanned) without the upstream.
     async fn preflight(&mut self, proxy: &Proxy, req: Request<'_>, close: bool) -> io::Result<()> {
         let head = self.buf.split_to(req.head_len).freeze();
-        let request_id = match req.header(&head, "x-request-id") {
-            Some(id) if is_sane_request_id(id) => head.slice_ref(id),
-            _ => Bytes::copy_from_slice(fresh_request_id().as_bytes()),
-        };
+        let request_id = req.request_id(&head);
         crate::preflight::write(
             &mut self.out,
             &proxy.cors,

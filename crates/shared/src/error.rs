@@ -195,9 +195,13 @@ pub fn ok<T: Serialize>(data: T) -> Response {
         .into_response()
 }
 
-/// The body [`ok`] sends (for answers kept as bytes, e.g. cached ones).
-pub fn ok_body<T: Serialize>(data: T) -> Value {
-    json!({"success": true, "data": data})
+/// The body [`ok`] sends, as bytes (for answers kept as bytes, e.g. cached ones).
+pub fn ok_bytes<T: Serialize>(data: T) -> Vec<u8> {
+    serde_json::to_vec(&Envelope {
+        success: true,
+        data,
+    })
+    .unwrap_or_default()
 }
 
 /// `{"success": true, "data": …}` with 201.

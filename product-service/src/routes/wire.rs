@@ -4,7 +4,7 @@
 use crate::domain::{NewProduct, Product, ProductPatch};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
-use shared::error::{ok_body, paginated_body, Pagination};
+use shared::error::{ok_bytes, paginated_body, Pagination};
 use shared::extract::{BodyLimits, FromJson};
 use shared::money::cents_to_json;
 use shared::store::iso_ms;
@@ -43,7 +43,7 @@ pub fn product_json(p: &Product) -> Value {
 
 /// The bytes of the `GET /api/products/:id` answer: the `ok` envelope around [`product_json`].
 pub fn product_answer(p: &Product) -> Bytes {
-    Bytes::from(ok_body(product_json(p)).to_string())
+    Bytes::from(ok_bytes(product_json(p)))
 }
 
 /// The bytes of a `GET /api/products` answer: the `paginated` envelope around the page.

@@ -2,7 +2,8 @@
 # Browser-like traffic through the gateway against nginx doing the same header work: on every
 # keep-alive connection a CORS preflight, then GETs and JSON POSTs (the cycle per wrk thread is
 # preflight, GET, GET, POST, GET, GET), to a trivial upstream. nginx answers the preflight itself
-# with the same CORS and security headers and adds the gateway's headers to every proxied answer.
+# with the same CORS and security headers and adds the gateway's headers to every proxied answer;
+# plain nginx proxies everything (preflights too) and adds nothing.
 # GATEWAY_BIN_B measures a second gateway build in the same rounds (an A/B).
 #
 # Usage: bench/gateway_mix.sh        Env: DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 GATEWAY_BIN_B=
@@ -49,7 +50,8 @@ $NGINX_SAME_HEADERS
       $CORS_ANSWER"
 nginx_conf "worker_processes auto;"
 nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
-TARGETS+=("$NGX2_PORT")
+# Plain nginx proxies everything, preflights too, and adds no headers.
+TARGETS+=("$NGX2_PORT" "$NGX_PORT")
 
 for port in "$UP_PORT" "${TARGETS[@]}"; do wait_for "http://127.0.0.1:$port/api/products/bench"; done
 
@@ -91,9 +93,9 @@ done
 if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some responses were not 2xx:" >&2
   grep -B8 "Non-2xx" "$WORK/wrk.log" | grep "target port\|Non-2xx" >&2
-  echo "(ports: gateway $GW_PORT, gateway B $GWB_PORT, nginx $NGX2_PORT)" >&2
+  echo "(ports: gateway $GW_PORT, gateway B $GWB_PORT, nginx $NGX2_PORT, plain nginx $NGX_PORT)" >&2
 fi
-GW=$(median ${RESULTS[$GW_PORT]}) NGX=$(median ${RESULTS[$NGX2_PORT]})
+GW=$(median ${RESULTS[$GW_PORT]}) NGX=$(median ${RESULTS[$NGX2_PORT]}) PLAIN=$(median ${RESULTS[$NGX_PORT]})
 echo "browser-like mix (preflight, GET, GET, POST, GET, GET per thread), wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
   "median of $ROUNDS alternating rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-40s %12.0f  %s\n' "through api-gateway" "$GW" "${RESULTS[$GW_PORT]}"
@@ -102,5 +104,7 @@ if [[ -n "${GATEWAY_BIN_B:-}" ]]; then
   printf '%-40s %12.0f  %s\n' "through api-gateway (GATEWAY_BIN_B)" "$GWB" "${RESULTS[$GWB_PORT]}"
   python3 -c "print(f'gateway / gateway B                   = {$GW / $GWB:.2f}')"
 fi
-printf '%-40s %12.0f  %s\n' "through nginx, same headers" "$NGX" "${RESULTS[$NGX2_PORT]}"
+printf '%-40s %12.0f  %s\n' "through nginx, same headers" "$NGX" "${RESULTS[$NGX2_PORT]}" \
+  "through nginx, plain" "$PLAIN" "${RESULTS[$NGX_PORT]}"
 python3 -c "print(f'gateway / nginx, same headers         = {$GW / $NGX:.2f}')"
+python3 -c "print(f'gateway / plain nginx                 = {$GW / $PLAIN:.2f}')"

@@ -236,10 +236,8 @@ mod tests {
             wait > Duration::from_secs(59) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
-        assert_eq!(
-            b.retry_after(),
-            b.retry_after().max(Duration::from_secs(59))
-        );
+        let left = b.retry_after();
+        assert!(left > Duration::from_secs(59), "{left:?}");
     }
 
     #[test]

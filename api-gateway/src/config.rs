@@ -1,8 +1,8 @@
 //! The gateway's configuration: upstream service URLs, the upstream timeout, rate-limit rules,
 //! trusted proxies and the developer tools switch. The only place that reads the environment.
 
-use crate::breaker::BreakerSettings;
 use crate::net::IpNet;
+use crate::upstream::breaker::BreakerSettings;
 use hyper::http::uri::{Authority, Scheme};
 use shared::config::{ConfigError, Env, EnvReader};
 use shared::platform::CommonConfig;

@@ -2,7 +2,7 @@
 //! all at once with a short timeout by the background refresh of the gateway's own `/health` view,
 //! never per request. `/ready` reads the same states (the proxied upstreams must be up).
 
-use crate::breaker::Breaker;
+use crate::upstream::breaker::Breaker;
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

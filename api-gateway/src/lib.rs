@@ -1,22 +1,32 @@
 //! api-gateway: the single entry point on :3000. Proxies `/api/{auth,products,orders,payments}` to
-//! the services (streaming, pooled upstream connections), with rate limits, a JWT pre-check, security
-//! headers and CORS; serves `/health`, `/ready`, `/metrics` and the optional developer tools itself.
+//! the services (streaming, pooled upstream connections), with rate limits, a JWT pre-check, a
+//! circuit breaker per upstream, security headers and CORS; serves `/health`, `/ready`, `/metrics`
+//! and the optional developer tools itself.
+//!
+//! Every request on a connection takes one pipeline:
+//! - `codec`: HTTP/1.1 on the wire, knowing nothing of the gateway (heads, chunked bodies, the
+//!   keep-alive loop, lingering close);
+//! - `pipeline`: what each parsed request becomes (preflight, proxied, or local), with `relay`
+//!   (an upstream's answer to the client) and `local` (the gateway's own routes, on axum);
+//! - `policy`: the gateway's header rules, each written once (upstream request, answers, CORS,
+//!   error envelopes);
+//! - `proxy`: routes, admission (bearer pre-check, rate limits, breaker), failure statuses,
+//!   metrics; `upstream`: connection pools, exchanges, answer bodies, breakers;
+//! - `server`: accept loop and drain.
 
-pub mod body;
-pub mod breaker;
-pub mod chunked;
+pub mod codec;
 pub mod config;
-pub mod headers;
 pub mod health;
-pub mod lane;
 pub mod limits;
-pub mod linger;
+pub mod local;
 pub mod net;
-pub mod pool;
-pub mod preflight;
+pub mod pipeline;
+pub mod policy;
 pub mod proxy;
+pub mod relay;
 pub mod routes;
 pub mod server;
+pub mod upstream;
 
 pub use config::Config;
 

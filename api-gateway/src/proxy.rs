@@ -1,33 +1,29 @@
-//! The proxy hot path: match the route, pre-check a bearer token, count the request, forward it
-//! with streaming bodies over pooled keep-alive HTTP/1.1 connections, and relay the answer.
+//! What the proxy decides for a request: its route (one per proxied prefix, each with its pool and
+//! circuit breaker), the bearer pre-check, the rate limits and the breaker's leave, what an
+//! upstream failure becomes for the client (503 with `Retry-After`, 502, 504, 400 for a broken
+//! client body), and the metrics and log line of every answer.
 
-use crate::body::GatewayBody;
-use crate::breaker::{Breaker, Ticket};
 use crate::config::{Config, RateLimits, Upstream};
-use crate::headers::{
-    invalid_target, is_valid_target, set_forwarded, strip_hop_by_hop, Cors, Peer,
-};
 use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip_from, IpNet};
-use crate::pool::{Pool, PoolError};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_METHOD, CONNECTION, ORIGIN};
-use hyper::http::uri::PathAndQuery;
-use hyper::{Method, Request, Response, StatusCode, Uri};
-use shared::http::REQUEST_ID;
+use crate::policy::{Cors, Peer};
+use crate::upstream::{Breaker, Pool, PoolError, Ticket};
+use hyper::header::HeaderValue;
+use hyper::{Method, StatusCode};
 use shared::platform::Common;
 use shared::rate_limit::{RateDecision, RuleHeaders};
 use shared::ApiError;
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One proxied prefix and where it goes.
 pub struct Route {
     prefix: &'static str,
     name: &'static str,
     pub(crate) pool: Arc<Pool>,
-    pub(crate) host: HeaderValue,
+    /// `host:port`, sent upstream as `Host`.
+    pub(crate) host: Vec<u8>,
     /// Fails requests fast while the upstream is unreachable.
     pub(crate) breaker: Arc<Breaker>,
 }
@@ -43,8 +39,7 @@ impl Route {
             prefix,
             name: up.name,
             pool: Pool::new(up.authority.as_str(), connect_timeout),
-            host: HeaderValue::from_str(up.authority.as_str())
-                .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
+            host: up.authority.as_str().as_bytes().to_vec(),
             // Named like the upstream in `/health` (auth, products, orders, payments).
             breaker: Breaker::new(prefix.trim_start_matches("/api/"), config.breaker),
         }
@@ -117,84 +112,12 @@ impl Proxy {
         }
     }
 
-    /// The route a request is proxied to, or `None` for the local router (CORS preflights too).
-    pub fn route(&self, req: &Request<Incoming>) -> Option<&Route> {
-        let preflight = req.method() == Method::OPTIONS
-            && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-        self.proxied_route(req.method(), req.uri().path(), preflight)
-    }
-
-    /// The route of `method path` (`preflight`: a CORS preflight, answered by the local router).
-    pub(crate) fn proxied_route(
-        &self,
-        method: &Method,
-        path: &str,
-        preflight: bool,
-    ) -> Option<&Route> {
-        if !path.starts_with("/api/") || method == Method::CONNECT || preflight {
+    /// The route of a request to `path`, or `None` for the gateway's own routes.
+    pub(crate) fn proxied_route(&self, method: &Method, path: &str) -> Option<&Route> {
+        if !path.starts_with("/api/") || method == Method::CONNECT {
             return None;
         }
         self.routes.iter().find(|r| r.matches(path))
-    }
-
-    /// Forwards `req` to `route` and relays the answer (or a JSON error).
-    pub async fn forward(
-        &self,
-        route: &Route,
-        peer: &Peer,
-        req: Request<Incoming>,
-    ) -> Response<GatewayBody> {
-        let started = Instant::now();
-        let request_id = crate::headers::request_id(req.headers());
-        let origin = req.headers().get(ORIGIN).cloned();
-        let method = req.method().clone();
-        let sent = if req
-            .uri()
-            .path_and_query()
-            .is_some_and(|pq| is_valid_target(pq.as_str().as_bytes()))
-        {
-            self.send(route, peer, req, &request_id).await
-        } else {
-            Err(invalid_target())
-        };
-        let (mut res, decision) = match sent {
-            Ok((res, decision)) => {
-                let (mut parts, body) = res.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                if body.answered_early() {
-                    // The rest of the request body stays unread (hyper stops reading it): the
-                    // connection ends after this answer, and says so.
-                    parts
-                        .headers
-                        .insert(CONNECTION, HeaderValue::from_static("close"));
-                }
-                (
-                    Response::from_parts(parts, GatewayBody::Upstream(body)),
-                    decision,
-                )
-            }
-            Err(e) => {
-                let res = axum::response::IntoResponse::into_response(e);
-                (res.map(GatewayBody::Local), None)
-            }
-        };
-        let headers = res.headers_mut();
-        // The services' own security headers win; what they did not set, the gateway adds.
-        shared::http::add_security_headers(headers);
-        headers.insert(REQUEST_ID, request_id.clone());
-        self.cors.apply(headers, origin.as_ref());
-        if let Some(d) = decision {
-            self.rule_headers(&d).add(headers, &d);
-        }
-        let (status, elapsed) = (res.status().as_u16(), started.elapsed().as_secs_f64());
-        self.record(
-            method.as_str(),
-            route,
-            status,
-            elapsed,
-            request_id.as_bytes(),
-        );
-        res
     }
 
     /// The bearer pre-check, the rate limits and the route's circuit breaker for a request to
@@ -241,51 +164,6 @@ impl Proxy {
                 Err(route.unavailable(wait))
             }
         }
-    }
-
-    async fn send(
-        &self,
-        route: &Route,
-        peer: &Peer,
-        req: Request<Incoming>,
-        request_id: &HeaderValue,
-    ) -> Result<(Response<crate::pool::PooledBody>, Option<RateDecision>), ApiError> {
-        let (mut parts, body) = req.into_parts();
-        let authorization = parts
-            .headers
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let forwarded_for = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .map(|v| v.as_bytes());
-        let (decision, ticket) = self
-            .admit(
-                route,
-                peer,
-                &parts.method,
-                parts.uri.path(),
-                authorization,
-                forwarded_for,
-            )
-            .await?;
-
-        if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
-            // Absolute-form request target: upstreams get the origin form.
-            let pq = parts.uri.path_and_query().cloned();
-            parts.uri = Uri::from(pq.unwrap_or_else(|| PathAndQuery::from_static("/")));
-        }
-        // Upstream connections are HTTP/1.1 keep-alive whatever the client spoke.
-        parts.version = hyper::Version::HTTP_11;
-        strip_hop_by_hop(&mut parts.headers);
-        set_forwarded(&mut parts.headers, &route.host, peer);
-        parts.headers.insert(REQUEST_ID, request_id.clone());
-
-        let upstream = Request::from_parts(parts, body);
-        let sent = tokio::time::timeout(self.timeout, route.pool.send(upstream)).await;
-        self.upstream_outcome(route, ticket, sent.ok())
-            .map(|res| (res, decision))
     }
 
     /// An upstream call's result (`None`: timed out), its failures as the JSON errors clients
@@ -351,6 +229,18 @@ impl Proxy {
             Some(rule) => Cow::Borrowed(rule),
             None => Cow::Owned(RuleHeaders::of(d)),
         }
+    }
+
+    /// Counts and logs a request refused for its head (before any route was known).
+    pub(crate) fn record_refused(&self, status: u16, request_id: &[u8]) {
+        self.metrics
+            .record_request("OTHER", "unmatched", status, 0.0);
+        tracing::info!(
+            service = "api-gateway",
+            status,
+            request_id = std::str::from_utf8(request_id).unwrap_or(""),
+            "request head refused"
+        );
     }
 
     /// Counts and logs one answered request.

@@ -4,8 +4,8 @@
 pub mod dev;
 pub mod health;
 
-use crate::breaker::Breaker;
 use crate::health::Upstreams;
+use crate::upstream::breaker::Breaker;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;

@@ -1,5 +1,5 @@
 //! The circuit breaker per upstream: consecutive refused connections open it, an open route answers
-//! 503 with `Retry-After` at once (on the gateway's loop and on hyper's path alike), other routes
+//! 503 with `Retry-After` at once (to HTTP/1.1 and HTTP/1.0 clients alike), other routes
 //! are unaffected, the state shows in `/health` and `/metrics`, and after the open time one probe
 //! closes it again when the upstream answers.
 
@@ -32,7 +32,7 @@ async fn refused_connections_open_the_breaker_and_an_open_route_answers_503_at_o
     let (status, headers, _) = app.get_json("/api/payments/2").await;
     assert_eq!(status, 503);
     assert_eq!(headers["retry-after"], "60", "the failure that opened it");
-    // Open: answered at once with the time left, on the loop and on hyper's path (HTTP/1.0).
+    // Open: answered at once with the time left, to HTTP/1.1 and HTTP/1.0 clients alike.
     let (status, headers, body) = app.get_json("/api/payments/3").await;
     assert_eq!(status, 503);
     assert_eq!(

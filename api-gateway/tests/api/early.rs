@@ -1,7 +1,7 @@
 //! Answers given before the request body was all sent. A service refusing a body too large for it
 //! answers 413 after reading part of it and closes with the rest unread, so its kernel resets the
-//! connection under the gateway's upload. The client must get that answer every time, on the
-//! gateway's own loop (`Content-Length`) and on hyper's path (chunked), and must be able to finish
+//! connection under the gateway's upload. The client must get that answer every time, whether its
+//! body is framed by `Content-Length` or chunked, and must be able to finish
 //! sending and see the connection end cleanly rather than be reset.
 
 use crate::helpers::spawn_app;

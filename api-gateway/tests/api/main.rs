@@ -4,8 +4,8 @@
 mod breaker;
 mod early;
 mod helpers;
-mod lane;
 mod local;
+mod pipeline;
 mod protection;
 mod proxy;
 mod raw;

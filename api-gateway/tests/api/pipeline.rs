@@ -1,13 +1,14 @@
-//! The gateway's own connection loop, spoken to over raw TCP: keep-alive, pipelining, hand-off to
-//! hyper mid-connection, `Connection: close`, errors on requests with bodies, HEAD, and the answer
-//! headers it writes itself (security set, CORS, request id) next to the upstream's.
+//! The gateway's one pipeline, spoken to over raw TCP: keep-alive, pipelining, local routes
+//! mid-connection, `Connection: close`, errors on requests with bodies, HEAD, chunked request
+//! bodies, `Expect: 100-continue`, HTTP/1.0, refused heads, preflights, and the answer headers it
+//! writes itself (security set, CORS, request id) next to the upstream's.
 
 use crate::helpers::spawn_app;
 use crate::raw::Client;
 use std::time::Duration;
 
 #[tokio::test]
-async fn keep_alive_pipelining_and_a_hand_off_to_hyper_mid_connection() {
+async fn keep_alive_pipelining_and_local_routes_mid_connection() {
     let app = spawn_app(&[]).await;
     let mut c = Client::connect(&app).await;
     // Two pipelined requests in one write, answered in order on the same connection.
@@ -19,7 +20,7 @@ async fn keep_alive_pipelining_and_a_hand_off_to_hyper_mid_connection() {
     assert_eq!(a.json()["path"], "/api/products/a");
     assert_eq!(b.json()["service"], "orders");
     assert_eq!(b.json()["query"], "x=1");
-    // A local route on the same connection goes to hyper, which keeps serving it after.
+    // A local route on the same connection, then proxied requests again.
     c.send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n").await;
     let health = c.answer(false).await;
     assert_eq!(health.status, 200);
@@ -29,7 +30,6 @@ async fn keep_alive_pipelining_and_a_hand_off_to_hyper_mid_connection() {
     let after = c.answer(false).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.json()["path"], "/api/products/c");
-    // hyper's proxy path answers with the same gateway headers as the loop.
     assert_eq!(after.header("x-frame-options"), Some("SAMEORIGIN"));
     assert_eq!(after.count("content-security-policy"), 1);
     assert!(after.header("x-request-id").is_some());
@@ -138,9 +138,9 @@ async fn answer_headers_combine_the_upstreams_with_the_gateways_own() {
 }
 
 #[tokio::test]
-async fn what_the_loop_does_not_serve_itself_hyper_serves_on_the_same_connection() {
+async fn expect_continue_large_heads_and_refused_heads() {
     let app = spawn_app(&[]).await;
-    // Expect: 100-continue.
+    // Expect: 100-continue: asked for the body once admitted, then proxied.
     let mut c = Client::connect(&app).await;
     c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
         .await;
@@ -150,10 +150,26 @@ async fn what_the_loop_does_not_serve_itself_hyper_serves_on_the_same_connection
     let posted = c.answer(false).await;
     assert_eq!(posted.status, 200);
     assert_eq!(posted.json()["body"], "{}");
-
-    // A head too large for the loop (but within hyper's limits) is still proxied.
+    assert!(posted.json()["headers"].get("expect").is_none());
+    // Refused before admission: no 100, the final answer, and the connection ends (the body
+    // was never sent).
     let mut c = Client::connect(&app).await;
-    let big = "v".repeat(20 * 1024);
+    c.send("POST /api/orders HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer nope\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.header("connection"), Some("close"));
+    // An expectation the gateway cannot meet.
+    let mut c = Client::connect(&app).await;
+    c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nContent-Length: 2\r\nExpect: teapot\r\n\r\n{}")
+        .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 417);
+    assert_eq!(refused.json()["code"], "expectation_failed");
+
+    // A large head (up to 64 KiB) is proxied.
+    let mut c = Client::connect(&app).await;
+    let big = "v".repeat(40 * 1024);
     c.send(&format!(
         "GET /api/products/big-head HTTP/1.1\r\nHost: shop\r\nX-Big: {big}\r\n\r\n"
     ))
@@ -164,14 +180,95 @@ async fn what_the_loop_does_not_serve_itself_hyper_serves_on_the_same_connection
         answer.json()["headers"]["x-big"].as_str().unwrap().len(),
         big.len()
     );
-
-    // Garbage is refused by hyper with a 400 and the connection closed.
+    // Larger: 431, JSON, and the connection closed.
     let mut c = Client::connect(&app).await;
-    c.send("GET /api/products/x HTTP/1.1\r\nHost: shop\r\nBad Header: x\r\n\r\n")
+    let huge = "v".repeat(70 * 1024);
+    c.send(&format!(
+        "GET /api/products/huge-head HTTP/1.1\r\nHost: shop\r\nX-Big: {huge}\r\n\r\n"
+    ))
+    .await;
+    let refused = c.answer(false).await;
+    assert_eq!(refused.status, 431);
+    assert_eq!(refused.json()["code"], "headers_too_large");
+    assert!(c.closed().await);
+
+    // Garbage, or no Host: a JSON 400 with the gateway's headers, and the connection closed.
+    for bad in [
+        "GET /api/products/x HTTP/1.1\r\nHost: shop\r\nBad Header: x\r\n\r\n",
+        "GET /api/products/x HTTP/1.1\r\n\r\n",
+        "GET /api/products/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    ] {
+        let mut c = Client::connect(&app).await;
+        c.send(bad).await;
+        let refused = c.answer(false).await;
+        assert_eq!(refused.status, 400, "{bad:?}");
+        assert_eq!(refused.json()["code"], "bad_request");
+        assert_eq!(refused.header("x-frame-options"), Some("SAMEORIGIN"));
+        assert!(refused.header("x-request-id").is_some());
+        assert_eq!(refused.header("connection"), Some("close"));
+        assert!(c.closed().await);
+    }
+    assert_eq!(app.products.hits(), 2);
+}
+
+#[tokio::test]
+async fn chunked_request_bodies_are_decoded_and_forwarded() {
+    let app = spawn_app(&[]).await;
+    let mut c = Client::connect(&app).await;
+    // In one write with the next request, then one whose chunks come later, with extensions
+    // and trailers.
+    c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET /api/products/next HTTP/1.1\r\nHost: shop\r\n\r\n")
+        .await;
+    let posted = c.answer(false).await;
+    assert_eq!(posted.status, 200);
+    assert_eq!(posted.json()["body"], "hello world");
+    assert_eq!(posted.json()["headers"]["transfer-encoding"], "chunked");
+    assert_eq!(c.answer(false).await.json()["path"], "/api/products/next");
+    c.send("PUT /api/products/1 HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n")
+        .await;
+    c.send("2 ; q=\"x y\"\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n")
+        .await;
+    let put = c.answer(false).await;
+    assert_eq!(put.json()["body"], "abcde");
+    assert!(put.header("connection").is_none());
+    // A malformed chunk mid-body: 400, the connection closed, nothing after it read.
+    c.send("POST /api/products HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n\r\nGET /api/products/smuggled HTTP/1.1\r\nHost: shop\r\n\r\n")
         .await;
     let refused = c.answer(false).await;
     assert_eq!(refused.status, 400);
-    assert_eq!(app.products.hits(), 2);
+    assert_eq!(refused.json()["code"], "invalid_body");
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn http_1_0_clients_with_and_without_keep_alive() {
+    let app = spawn_app(&[]).await;
+    // Without keep-alive: answered, and closed.
+    let mut c = Client::connect(&app).await;
+    c.send("GET /api/products/a HTTP/1.0\r\n\r\n").await;
+    let a = c.answer(false).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["path"], "/api/products/a");
+    assert!(c.closed().await);
+    // With keep-alive: told so, and the connection carries the next request, local ones too.
+    let mut c = Client::connect(&app).await;
+    c.send("GET /api/products/b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    let b = c.answer(false).await;
+    assert_eq!(b.header("connection"), Some("keep-alive"));
+    c.send("POST /api/products HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}")
+        .await;
+    let posted = c.answer(false).await;
+    assert_eq!(posted.json()["body"], "{}");
+    assert_eq!(posted.header("connection"), Some("keep-alive"));
+    c.send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    let health = c.answer(false).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("connection"), Some("keep-alive"));
+    c.send("GET /api/products/c HTTP/1.0\r\n\r\n").await;
+    assert_eq!(c.answer(false).await.json()["path"], "/api/products/c");
+    assert!(c.closed().await);
 }
 
 #[tokio::test]
@@ -207,7 +304,7 @@ async fn request_targets_with_bytes_that_must_be_escaped_are_refused_at_the_gate
     c.send("GET /health?x=<y> HTTP/1.1\r\nHost: shop\r\n\r\n")
         .await;
     assert_eq!(c.answer(false).await.json()["code"], "invalid_target");
-    // On a connection hyper serves (after a local route), hyper's proxy path refuses them too.
+    // After other requests on the same connection too.
     let mut c = Client::connect(&app).await;
     c.send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n").await;
     assert_eq!(c.answer(false).await.status, 200);
@@ -236,7 +333,7 @@ fn stable_headers(answer: &crate::raw::Answer) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn the_loop_answers_preflights_as_hypers_path_does_and_keeps_the_connection() {
+async fn preflights_to_proxied_paths_are_answered_as_tower_http_answers_them() {
     for origins in ["", "https://shop.example"] {
         let app = spawn_app(&[("ALLOWED_ORIGINS", origins)]).await;
         let preflights = [
@@ -245,7 +342,7 @@ async fn the_loop_answers_preflights_as_hypers_path_does_and_keeps_the_connectio
             "OPTIONS /api/auth/login HTTP/1.1\r\nHost: shop\r\nAccess-Control-Request-Method: POST\r\nX-Request-Id: client-7\r\n\r\n",
         ];
         for preflight in preflights {
-            // On the loop: answered, and the next request on the connection is served too.
+            // Answered by the gateway, and the next request on the connection is served too.
             let mut looped = Client::connect(&app).await;
             looped.send(preflight).await;
             let ours = looped.answer(false).await;
@@ -256,14 +353,13 @@ async fn the_loop_answers_preflights_as_hypers_path_does_and_keeps_the_connectio
                 looped.answer(false).await.json()["path"],
                 "/api/products/after"
             );
-            // On a connection hyper serves (after a local route): tower-http's answer.
-            let mut hyper = Client::connect(&app).await;
-            hyper
-                .send("GET /health HTTP/1.1\r\nHost: shop\r\n\r\n")
+            // The same preflight to a local route: tower-http's answer (the services' CORS).
+            let mut local = Client::connect(&app).await;
+            let path = preflight.split(' ').nth(1).unwrap();
+            local
+                .send(&preflight.replacen(path, "/no-such-route", 1))
                 .await;
-            assert_eq!(hyper.answer(false).await.status, 200);
-            hyper.send(preflight).await;
-            let theirs = hyper.answer(false).await;
+            let theirs = local.answer(false).await;
             assert_eq!(ours.status, theirs.status, "{origins:?} {preflight}");
             assert_eq!(
                 stable_headers(&ours),

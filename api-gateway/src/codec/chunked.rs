@@ -1,5 +1,7 @@
-//! Decoding the chunked transfer coding (RFC 9112 §7.1) of upstream responses, incrementally, as
-//! bytes arrive. Chunk extensions are skipped; trailers are read and dropped.
+//! The chunked transfer coding (RFC 9112 §7.1), decoded strictly and incrementally as bytes arrive
+//! (client request bodies and upstream answers alike): chunk sizes of at most 15 hex digits, chunk
+//! extensions held to their grammar (then skipped), CRLF line ends everywhere (a bare LF is an
+//! error, never a line end), trailers read, bounded and dropped. Also the chunk framing written.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -23,7 +25,7 @@ enum State {
     /// Hex digits of a chunk size (`digits` seen so far).
     Size { value: u64, digits: u8 },
     /// Chunk extensions after a size, up to CR.
-    Extension { value: u64 },
+    Extension { value: u64, at: Ext },
     /// LF after the size line.
     SizeLf { value: u64 },
     /// Chunk data left.
@@ -43,6 +45,75 @@ enum State {
     /// Finished.
     Done,
 }
+
+/// Where a chunk-extension parse is: `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ext {
+    /// Between extensions: blanks, `;` or the line end.
+    Sep,
+    /// After `;`: blanks, then a name.
+    NameStart,
+    /// In a name.
+    Name,
+    /// After a name and blanks: `=`, `;` or the line end.
+    AfterName,
+    /// After `=`: blanks, then a token or a quoted string.
+    ValueStart,
+    /// In a token value.
+    Token,
+    /// In a quoted string.
+    Quoted,
+    /// After a backslash in a quoted string.
+    Escaped,
+}
+
+/// `tchar` (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl Ext {
+    /// Whether the extensions may end here.
+    fn may_end(self) -> bool {
+        matches!(self, Ext::Sep | Ext::Name | Ext::AfterName | Ext::Token)
+    }
+
+    /// The state after `b`, or `None` when `b` is not allowed here.
+    fn next(self, b: u8) -> Option<Ext> {
+        let blank = b == b' ' || b == b'\t';
+        let text = blank || (0x21..=0x7e).contains(&b) || b >= 0x80;
+        Some(match self {
+            Ext::Sep if blank => Ext::Sep,
+            Ext::Sep if b == b';' => Ext::NameStart,
+            Ext::NameStart if blank => Ext::NameStart,
+            Ext::NameStart | Ext::Name if is_tchar(b) => Ext::Name,
+            Ext::Name | Ext::AfterName if blank => Ext::AfterName,
+            Ext::Name | Ext::AfterName | Ext::Token if b == b';' => Ext::NameStart,
+            Ext::Name | Ext::AfterName if b == b'=' => Ext::ValueStart,
+            Ext::ValueStart if blank => Ext::ValueStart,
+            Ext::ValueStart if b == b'"' => Ext::Quoted,
+            Ext::ValueStart | Ext::Token if is_tchar(b) => Ext::Token,
+            Ext::Token if blank => Ext::Sep,
+            Ext::Quoted if b == b'"' => Ext::Sep,
+            Ext::Quoted if b == b'\\' => Ext::Escaped,
+            Ext::Quoted | Ext::Escaped if text => Ext::Quoted,
+            _ => return None,
+        })
+    }
+}
+
+/// Appends `data` as one chunk (nothing for empty data: an empty chunk would end the body).
+pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The last chunk, with no trailers.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// An incremental chunked-body decoder.
 #[derive(Debug, Clone)]
@@ -111,17 +182,27 @@ impl ChunkedDecoder {
                     None if digits == 0 => return Err("chunk size missing"),
                     None => match byte {
                         b'\r' => State::SizeLf { value },
-                        b';' | b' ' | b'\t' => State::Extension { value },
+                        b' ' | b'\t' => State::Extension {
+                            value,
+                            at: Ext::Sep,
+                        },
+                        b';' => State::Extension {
+                            value,
+                            at: Ext::NameStart,
+                        },
                         _ => return Err("invalid chunk size"),
                     },
                 }
             }
-            State::Extension { value } => {
+            State::Extension { value, at } => {
                 self.bump(MAX_LINE)?;
-                match byte {
-                    b'\r' => State::SizeLf { value },
-                    b'\n' => return Err("bare LF in chunk extension"),
-                    _ => State::Extension { value },
+                if byte == b'\r' && at.may_end() {
+                    State::SizeLf { value }
+                } else {
+                    State::Extension {
+                        value,
+                        at: at.next(byte).ok_or("invalid chunk extension")?,
+                    }
                 }
             }
             State::SizeLf { value } => {
@@ -203,7 +284,7 @@ mod tests {
 
     #[test]
     fn chunks_extensions_and_trailers_decode_at_any_split() {
-        let wire = b"5;name=val\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: 1\r\n\r\nNEXT";
+        let wire = b"5;name=val ; b = \"q\\\"x;\" ;c\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: 1\r\n\r\nNEXT";
         for step in [1, 2, 3, 7, wire.len()] {
             let (body, rest) = decode_all(wire, step).unwrap();
             assert_eq!(body, b"helloabcdefghijklmnopqrstuvwxyz", "step {step}");
@@ -225,6 +306,14 @@ mod tests {
             b"5\r\nhelloXX0\r\n\r\n",
             b"fffffffffffffffff\r\n",
             b"0\r\nbad\ntrailer\r\n\r\n",
+            b"0\r\nX-T: 1\nGET / HTTP/1.1\r\n\r\n",
+            b"5;a\"b\r\nhello\r\n0\r\n\r\n",
+            b"5;\r\nhello\r\n0\r\n\r\n",
+            b"5;a=\r\nhello\r\n0\r\n\r\n",
+            b"5;a=\"open\r\nhello\r\n0\r\n\r\n",
+            b"5;a\0\r\nhello\r\n0\r\n\r\n",
+            b"5 x\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\n\n",
         ] {
             assert!(
                 decode_all(bad, 1).is_err(),

@@ -11,7 +11,6 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 /// Longest time spent discarding a client's input (a client that reads while it sends stops
@@ -41,7 +40,11 @@ impl Default for Linger {
 impl Linger {
     /// Ready once `stream` may be closed: the client closed its side or failed, or a bound was
     /// reached.
-    pub fn poll_close(&mut self, cx: &mut Context<'_>, stream: &mut TcpStream) -> Poll<()> {
+    pub fn poll_close<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &mut S,
+    ) -> Poll<()> {
         if !self.shut {
             if ready!(Pin::new(&mut *stream).poll_shutdown(cx)).is_err() {
                 return Poll::Ready(()); // not connected any more: nothing to wait for
@@ -71,7 +74,7 @@ impl Linger {
 }
 
 /// Closes the gateway's side of `stream` by lingering (the socket itself closes when dropped).
-pub async fn close(stream: &mut TcpStream) {
+pub async fn close<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
     let mut linger = Linger::default();
     poll_fn(|cx| linger.poll_close(cx, stream)).await;
 }

@@ -4,6 +4,7 @@
 //! the router's answer is written back by the codec. No proxied request comes here.
 
 use crate::codec::write::{bodiless, AnswerFraming};
+use crate::codec::Transport;
 use crate::codec::{BodyFraming, ClientConn};
 use crate::pipeline::{Pipeline, Req};
 use crate::policy::down::local_head;
@@ -12,7 +13,6 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Uri, Version};
 use shared::ApiError;
 use std::io;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
 
 /// Most request body bytes read for a local route; one more makes the route's own reader answer
@@ -20,7 +20,7 @@ use tower::ServiceExt;
 const MAX_LOCAL_BODY: usize = shared::extract::MAX_BODY_BYTES;
 
 /// Serves `req` with the local router; whether the connection may carry another request.
-pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send>(
+pub(crate) async fn serve<S: Transport>(
     pipeline: &mut Pipeline<'_>,
     conn: &mut ClientConn<S>,
     req: Req,

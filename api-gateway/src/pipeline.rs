@@ -5,6 +5,7 @@
 //! `100 Continue` when asked for) and answered from the upstream's bytes (`relay`); the gateway's
 //! own routes go to axum (`local`). Every answer's headers come from `policy`.
 
+use crate::codec::Transport;
 use crate::codec::{BodyFraming, ClientConn, Exchange, HeadError, RequestHead};
 use crate::policy::down::{error_answer, Context};
 use crate::policy::{self, Peer};
@@ -18,7 +19,6 @@ use shared::ApiError;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use tokio::io::{AsyncRead, AsyncWrite};
 // tokio's clock: the same as the system's, and paused with it in tests.
 use tokio::time::{Instant, Sleep};
 
@@ -77,7 +77,7 @@ impl Req {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Exchange<S> for Pipeline<'_> {
+impl<S: Transport> Exchange<S> for Pipeline<'_> {
     async fn serve(
         &mut self,
         conn: &mut ClientConn<S>,
@@ -131,7 +131,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Exchange<S> for Pipeline<'_> {
 
 impl Pipeline<'_> {
     /// Proxies one request to `route` and answers it.
-    async fn proxied<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    async fn proxied<S: Transport>(
         &mut self,
         conn: &mut ClientConn<S>,
         req: Req,
@@ -197,7 +197,7 @@ impl Pipeline<'_> {
     /// Writes the upstream request head and sends it with its body: the upstream's answer
     /// (`None`: none within the upstream timeout), and whether the client's body was left (partly)
     /// unread.
-    async fn forward<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    async fn forward<S: Transport>(
         &mut self,
         conn: &mut ClientConn<S>,
         req: &Req,

@@ -6,6 +6,7 @@
 use crate::codec::chunked::{encode_chunk, LAST_CHUNK};
 use crate::codec::write::{bodiless, AnswerFraming};
 use crate::codec::ClientConn;
+use crate::codec::Transport;
 use crate::pipeline::Req;
 use crate::policy::down::answer_head;
 use crate::proxy::Proxy;
@@ -14,10 +15,10 @@ use futures_util::FutureExt;
 use shared::rate_limit::{RateDecision, RuleHeaders};
 use std::future::poll_fn;
 use std::io;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Writes `answer` to the client; whether the connection may carry another request.
-pub(crate) async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send>(
+pub(crate) async fn relay<S: Transport>(
     conn: &mut ClientConn<S>,
     proxy: &Proxy,
     req: &Req,
@@ -44,7 +45,7 @@ pub(crate) async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send>(
     // unread on the client connection: the connection ends after it, and says so.
     let close = req.closing || framing == AnswerFraming::Close || body.answered_early();
     let ctx = req.context(proxy, rate, close);
-    answer_head(&mut conn.out, status, &head, &spans, coded, framing, &ctx);
+    answer_head(&mut conn.out, status, &head, &spans, &facts, framing, &ctx);
     // Small answers: the body is usually in hand already and goes out with the head.
     let mut finished = false;
     while let Some(piece) = poll_fn(|cx| body.poll_next(cx)).now_or_never() {

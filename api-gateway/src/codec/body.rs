@@ -3,12 +3,12 @@
 //! after it on the connection.
 
 use super::chunked::{ChunkedDecoder, Decoded};
-use super::conn::{fill, ClientConn};
+use super::conn::ClientConn;
+use super::transport::Transport;
 use super::BodyFraming;
 use bytes::Bytes;
 use std::io;
 use std::task::{ready, Context, Poll};
-use tokio::io::AsyncRead;
 
 /// Most body bytes handed on at once.
 const BODY_CHUNK: usize = 64 * 1024;
@@ -50,7 +50,7 @@ impl<'a, S> ClientBody<'a, S> {
     }
 }
 
-impl<S: AsyncRead + Unpin + Send> BodySource for ClientBody<'_, S> {
+impl<S: Transport> BodySource for ClientBody<'_, S> {
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         loop {
             let buf = &mut self.conn.buf;
@@ -88,7 +88,7 @@ impl<S: AsyncRead + Unpin + Send> BodySource for ClientBody<'_, S> {
                 },
             }
             let conn = &mut *self.conn;
-            match ready!(fill(&mut conn.stream, &mut conn.buf, cx)) {
+            match ready!(conn.stream.poll_fill(cx, &mut conn.buf)) {
                 Ok(0) => {
                     self.state = BodyState::Failed;
                     return Poll::Ready(Some(Err(io::ErrorKind::UnexpectedEof.into())));

@@ -6,14 +6,14 @@
 use super::body::{BodySource, ClientBody};
 use super::chunked::{ChunkedDecoder, Decoded};
 use super::head::{self, HeadError, RequestHead};
+use super::transport::Transport;
 use super::BodyFraming;
 use bytes::{Buf, Bytes, BytesMut};
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 // tokio's clock: the same as the system's, and paused with it in tests.
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
@@ -65,7 +65,7 @@ enum Next {
 /// by lingering.
 pub async fn serve_connection<S, E>(stream: S, exchange: &mut E, shutdown: &CancellationToken)
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: Transport,
     E: Exchange<S>,
 {
     let mut conn = ClientConn::new(stream);
@@ -91,7 +91,7 @@ where
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientConn<S> {
+impl<S: Transport> ClientConn<S> {
     /// A connection over `stream`, waiting for its first head.
     pub fn new(stream: S) -> Self {
         Self {
@@ -114,6 +114,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientConn<S> {
                     Err(e) => return Next::Refused(e),
                 }
             }
+            match self.stream.try_fill(&mut self.buf) {
+                Some(Ok(0) | Err(_)) => return Next::Gone,
+                Some(Ok(_)) => continue,
+                None => {}
+            }
             let idle = self.buf.is_empty();
             let Self {
                 stream,
@@ -124,7 +129,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientConn<S> {
             } = self;
             tokio::select! {
                 biased;
-                r = poll_fn(|cx| fill(stream, buf, cx)) => match r {
+                r = poll_fn(|cx| stream.poll_fill(cx, buf)) => match r {
                     Ok(0) | Err(_) => return Next::Gone,
                     Ok(_) => {}
                 },
@@ -222,27 +227,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientConn<S> {
     }
 }
 
-pub(super) fn fill<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut BytesMut,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(8 * 1024);
-    }
-    tokio_util::io::poll_read_buf(Pin::new(stream), cx, buf)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Answers every request with its body's length; refusals with the status alone.
     struct Echo;
 
-    impl<S: AsyncRead + AsyncWrite + Unpin + Send> Exchange<S> for Echo {
+    impl<S: Transport> Exchange<S> for Echo {
         async fn serve(
             &mut self,
             conn: &mut ClientConn<S>,

@@ -40,6 +40,8 @@ pub struct RequestHead {
     pub expect_continue: bool,
     /// A `Content-Length` header was present (even `0`).
     pub had_length: bool,
+    /// A `Connection` header names other headers (hop-by-hop too, so not to be forwarded).
+    pub connection_names: bool,
 }
 
 impl RequestHead {
@@ -157,6 +159,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
         keep_alive: minor == 1,
         expect_continue: false,
         had_length: false,
+        connection_names: false,
     };
     let (mut length, mut chunked, mut hosts) = (None::<u64>, false, 0);
     for h in req.headers.iter() {
@@ -177,8 +180,10 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
             for token in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
                     head.keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor == 0 {
-                    head.keep_alive = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    head.keep_alive |= minor == 0;
+                } else {
+                    head.connection_names |= !token.is_empty();
                 }
             }
         } else if is("expect") {

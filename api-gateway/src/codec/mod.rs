@@ -10,9 +10,11 @@ pub mod framing;
 pub mod head;
 pub mod linger;
 pub mod target;
+pub mod transport;
 pub mod write;
 
 pub use body::{BodySource, ClientBody};
 pub use conn::{serve_connection, ClientConn, Exchange, HEADER_READ_TIMEOUT};
 pub use framing::BodyFraming;
 pub use head::{HeadError, RequestHead, Span};
+pub use transport::Transport;

@@ -7,6 +7,7 @@ use super::{connection_named, is_hop_by_hop, one_of, Cors};
 use crate::codec::head::headers;
 use crate::codec::write::{self, header, http_date, status_line, AnswerFraming};
 use crate::codec::Span;
+use crate::upstream::Facts;
 use hyper::StatusCode;
 use shared::rate_limit::{RateDecision, RuleHeaders};
 use shared::ApiError;
@@ -53,20 +54,26 @@ fn dropped_on_the_way_down(name: &[u8], coded: bool, limited: bool) -> bool {
 }
 
 /// Writes the head of an upstream answer: `status`, the upstream head `raw` with its header
-/// positions `spans` (`coded`: it had a transfer coding, so its `Content-Length` is dropped), and
-/// the body framing the client connection gets.
+/// positions `spans` and its framing `facts` (with a transfer coding its `Content-Length` is
+/// dropped; the headers its `Connection` names are too), and the body framing the client
+/// connection gets.
 pub fn answer_head(
     out: &mut Vec<u8>,
     status: StatusCode,
     raw: &[u8],
     spans: &[Span],
-    coded: bool,
+    facts: &Facts,
     framing: AnswerFraming,
     ctx: &Context<'_>,
 ) {
     out.clear();
     status_line(out, status);
-    let named = connection_named(headers(raw, spans));
+    let coded = facts.chunked || facts.other_coding;
+    let named = if facts.connection_names {
+        connection_named(headers(raw, spans))
+    } else {
+        Vec::new()
+    };
     let mut present = 0u16; // security headers the upstream set itself
     let (mut has_vary, mut has_date) = (false, false);
     for (name, value) in headers(raw, spans) {
@@ -209,12 +216,17 @@ mod tests {
         }
         let cors = Cors::new(&[]);
         let mut out = Vec::new();
+        let facts = Facts {
+            chunked: true,
+            connection_names: true,
+            ..Facts::default()
+        };
         answer_head(
             &mut out,
             StatusCode::OK,
             raw,
             &spans,
-            true,
+            &facts,
             AnswerFraming::Chunked,
             &ctx(&cors),
         );

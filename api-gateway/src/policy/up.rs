@@ -39,7 +39,11 @@ pub fn request_head(
     up.push(b' ');
     up.extend_from_slice(req.target(raw));
     up.extend_from_slice(b" HTTP/1.1\r\n");
-    let named = connection_named(headers(raw, &req.spans));
+    let named = if req.connection_names {
+        connection_named(headers(raw, &req.spans))
+    } else {
+        Vec::new()
+    };
     let mut original_host = None;
     let mut forwarded_for: Option<Vec<u8>> = None;
     let (mut kept_proto, mut kept_host) = (false, false);

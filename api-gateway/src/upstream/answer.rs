@@ -39,6 +39,8 @@ pub struct Facts {
     pub other_coding: bool,
     /// `Content-Length`, unless a transfer coding overrides it.
     pub length: Option<u64>,
+    /// A `Connection` header names other headers (hop-by-hop too, so not to be relayed).
+    pub connection_names: bool,
 }
 
 impl Facts {
@@ -69,8 +71,10 @@ impl Facts {
                     let token = token.trim_ascii();
                     if token.eq_ignore_ascii_case(b"close") {
                         facts.keep_alive = false;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") && version == 0 {
-                        facts.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        facts.keep_alive |= version == 0;
+                    } else {
+                        facts.connection_names |= !token.is_empty();
                     }
                 }
             }

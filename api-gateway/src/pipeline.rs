@@ -124,7 +124,8 @@ impl<S: Transport> Exchange<S> for Pipeline<'_> {
             keep_alive_10: false,
         };
         error_answer(&mut conn.out, &error, e.head, &ctx);
-        self.proxy.record_refused(e.status.as_u16(), &request_id);
+        self.proxy
+            .record_refused(e.status.as_u16(), e.code, &request_id);
         conn.flush_out().await
     }
 }

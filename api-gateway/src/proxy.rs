@@ -232,12 +232,13 @@ impl Proxy {
     }
 
     /// Counts and logs a request refused for its head (before any route was known).
-    pub(crate) fn record_refused(&self, status: u16, request_id: &[u8]) {
+    pub(crate) fn record_refused(&self, status: u16, code: &str, request_id: &[u8]) {
         self.metrics
             .record_request("OTHER", "unmatched", status, 0.0);
         tracing::info!(
             service = "api-gateway",
             status,
+            code,
             request_id = std::str::from_utf8(request_id).unwrap_or(""),
             "request head refused"
         );

@@ -109,6 +109,7 @@ fn check_reparse(buf: &[u8], h: &RequestHead) {
     assert_eq!(again.keep_alive, h.keep_alive);
     assert_eq!(again.expect_continue, h.expect_continue);
     assert_eq!(again.had_length, h.had_length);
+    assert_eq!(again.connection_names, h.connection_names);
 }
 
 /// A prefix shorter than the head never parses as a complete head of another length (a head

@@ -22,7 +22,10 @@ FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TARGET_DIR="${FUZZ_TARGET_DIR:-$FUZZ_DIR/target}"
 WORK_DIR="${FUZZ_WORK_DIR:-$TARGET_DIR/fuzz-work}"
 TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+CRATE_DIR="$(dirname "$FUZZ_DIR")"
 ARTIFACTS="$FUZZ_DIR/artifacts"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
+case "$WORK_DIR" in /*) ;; *) WORK_DIR="$PWD/$WORK_DIR" ;; esac
 unset CARGO_TARGET_DIR
 
 if [ -n "${FUZZ_TARGETS:-}" ]; then
@@ -39,7 +42,7 @@ if ! cargo "+$TOOLCHAIN" fuzz --version >/dev/null 2>&1; then
 fi
 
 mkdir -p "$TARGET_DIR" "$WORK_DIR" "$ARTIFACTS"
-cd "$FUZZ_DIR/.."
+cd "$CRATE_DIR"
 
 FAILED=()
 for target in "${TARGETS[@]}"; do
@@ -61,9 +64,8 @@ for target in "${TARGETS[@]}"; do
     echo "!! fuzz target $target failed (exit $status)" >&2
     for artifact in "${found[@]}"; do
       echo "!! artifact: $artifact" >&2
-      od -An -tx1 -v "$artifact" | tr -d ' \n' | head -c 2048 >&2
-      echo >&2
-      echo "!! reproduce: (cd '$FUZZ_DIR/..' && cargo +$TOOLCHAIN fuzz run --target-dir '$TARGET_DIR' $target '$artifact')" >&2
+      echo "!! input (hex, first 1 KiB): $(od -An -tx1 -v -N1024 "$artifact" | tr -d ' \n')" >&2
+      echo "!! reproduce: cd $CRATE_DIR && cargo +$TOOLCHAIN fuzz run --target-dir $TARGET_DIR $target $artifact" >&2
     done
   fi
 done

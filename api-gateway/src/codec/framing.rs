@@ -57,3 +57,51 @@ pub(super) fn transfer_coding(value: &[u8], seen: bool) -> Result<bool, HeadErro
     }
     Ok(chunked)
 }
+
+/// What the `Connection` headers of a message say (RFC 9112 §9.3): `close`, `keep-alive`, and
+/// whether they name other headers (hop-by-hop too, so never passed on).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    /// `close` was listed.
+    pub close: bool,
+    /// `keep-alive` was listed.
+    pub keep_alive: bool,
+    /// Some other token was listed.
+    pub names_others: bool,
+}
+
+impl ConnectionOptions {
+    /// Adds the tokens of one `Connection` header value.
+    pub fn add(&mut self, value: &[u8]) {
+        for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else {
+                self.names_others |= !token.is_empty();
+            }
+        }
+    }
+
+    /// Whether a connection of HTTP/1.`minor` stays open after this message: by default from
+    /// 1.1 on, on request for 1.0, never after `close`.
+    pub fn keeps_alive(&self, minor: u8) -> bool {
+        !self.close && (minor >= 1 || self.keep_alive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_wins_and_keep_alive_matters_for_http_1_0_only() {
+        let mut o = ConnectionOptions::default();
+        o.add(b"Keep-Alive, X-Secret");
+        assert!(o.keeps_alive(0) && o.keeps_alive(1) && o.names_others);
+        o.add(b" close ");
+        assert!(!o.keeps_alive(0) && !o.keeps_alive(1));
+        assert!(!ConnectionOptions::default().keeps_alive(0));
+    }
+}

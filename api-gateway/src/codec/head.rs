@@ -4,7 +4,7 @@
 //! bytes RFC 3986 allows (so every parser behind the gateway reads it the same way). Whatever is
 //! refused is a [`HeadError`] with the status to answer; the connection is closed after it.
 
-use super::framing::{digits, transfer_coding, BodyFraming};
+use super::framing::{digits, transfer_coding, BodyFraming, ConnectionOptions};
 use super::target::origin_form;
 use hyper::{Method, StatusCode};
 
@@ -162,6 +162,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
         connection_names: false,
     };
     let (mut length, mut chunked, mut hosts) = (None::<u64>, false, 0);
+    let mut connection = ConnectionOptions::default();
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
@@ -177,15 +178,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
         } else if is("host") {
             hosts += 1;
         } else if is("connection") {
-            for token in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    head.keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    head.keep_alive |= minor == 0;
-                } else {
-                    head.connection_names |= !token.is_empty();
-                }
-            }
+            connection.add(h.value);
         } else if is("expect") {
             if !h.value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
                 return Err(refused(HeadError {
@@ -208,6 +201,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
             ..bad("A request needs exactly one Host header")
         });
     }
+    head.keep_alive = connection.keeps_alive(minor);
+    head.connection_names = connection.names_others;
     head.had_length = length.is_some();
     head.body = match (chunked, length) {
         (true, _) if minor == 0 => {

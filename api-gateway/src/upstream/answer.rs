@@ -4,6 +4,7 @@
 use super::body::{Framing, PooledBody};
 use super::pool::PoolError;
 use crate::codec::chunked::ChunkedDecoder;
+use crate::codec::framing::ConnectionOptions;
 use crate::codec::Span;
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
@@ -46,10 +47,8 @@ pub struct Facts {
 impl Facts {
     /// Reads the framing headers of a scanned head.
     pub(super) fn of(head: &[u8], spans: &[Span], version: u8) -> Result<Self, PoolError> {
-        let mut facts = Facts {
-            keep_alive: version == 1,
-            ..Facts::default()
-        };
+        let mut facts = Facts::default();
+        let mut connection = ConnectionOptions::default();
         for &(ns, ne, vs, ve) in spans {
             let name = &head[ns as usize..ne as usize];
             let raw = &head[vs as usize..ve as usize];
@@ -67,18 +66,11 @@ impl Facts {
                 }
                 facts.length = Some(n);
             } else if name.eq_ignore_ascii_case(b"connection") {
-                for token in raw.split(|b| *b == b',') {
-                    let token = token.trim_ascii();
-                    if token.eq_ignore_ascii_case(b"close") {
-                        facts.keep_alive = false;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        facts.keep_alive |= version == 0;
-                    } else {
-                        facts.connection_names |= !token.is_empty();
-                    }
-                }
+                connection.add(raw);
             }
         }
+        facts.keep_alive = connection.keeps_alive(version);
+        facts.connection_names = connection.names_others;
         if facts.chunked || facts.other_coding {
             // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
             facts.length = None;

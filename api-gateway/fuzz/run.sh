@@ -11,6 +11,7 @@
 #   FUZZ_WORK_DIR    working corpora (default: $FUZZ_TARGET_DIR/fuzz-work)
 #   FUZZ_TARGETS     targets to run, space-separated (default: every fuzz_targets/*.rs)
 #   FUZZ_TOOLCHAIN   rustup toolchain (default: nightly)
+#   FUZZ_CMIN_ABOVE  a working corpus with more files than this is minimised first (default: 3000)
 set -euo pipefail
 
 SECONDS_PER_TARGET="${1:-30}"
@@ -22,6 +23,7 @@ FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TARGET_DIR="${FUZZ_TARGET_DIR:-$FUZZ_DIR/target}"
 WORK_DIR="${FUZZ_WORK_DIR:-$TARGET_DIR/fuzz-work}"
 TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+CMIN_ABOVE="${FUZZ_CMIN_ABOVE:-3000}"
 CRATE_DIR="$(dirname "$FUZZ_DIR")"
 ARTIFACTS="$FUZZ_DIR/artifacts"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
@@ -48,6 +50,12 @@ FAILED=()
 for target in "${TARGETS[@]}"; do
   corpus="$WORK_DIR/corpus/$target"
   mkdir -p "$corpus" "$ARTIFACTS/$target"
+  if [ "$(find "$corpus" -type f | wc -l)" -gt "$CMIN_ABOVE" ]; then
+    # libFuzzer only ever adds files: keep the kept corpus (and its load time) small.
+    echo "== minimising the $target corpus"
+    cargo "+$TOOLCHAIN" fuzz cmin --fuzz-dir "$FUZZ_DIR" --target-dir "$TARGET_DIR" "$target" "$corpus" \
+      -- -rss_limit_mb=2048 -timeout=10 || echo "(cmin failed; the corpus is kept as it is)"
+  fi
   cp "$FUZZ_DIR/corpus/$target"/seed-* "$corpus/"
   marker="$WORK_DIR/.start-$target"
   : >"$marker"

@@ -109,7 +109,7 @@ impl<S: Transport> Exchange<S> for Pipeline<'_> {
             conn.flush_out().await?;
             return Ok(!close);
         }
-        self.proxied(conn, req, route).await
+        self.proxied(conn, &req, path, route).await
     }
 
     async fn refuse(&mut self, conn: &mut ClientConn<S>, e: HeadError) -> io::Result<()> {
@@ -135,7 +135,8 @@ impl Pipeline<'_> {
     async fn proxied<S: Transport>(
         &mut self,
         conn: &mut ClientConn<S>,
-        req: Req,
+        req: &Req,
+        path: &str,
         route: &Route,
     ) -> io::Result<bool> {
         let started = Instant::now();
@@ -149,7 +150,7 @@ impl Pipeline<'_> {
                 route,
                 &self.peer,
                 &head.method,
-                head.path(raw),
+                path,
                 authorization,
                 head.all(raw, "x-forwarded-for"),
             )
@@ -157,7 +158,7 @@ impl Pipeline<'_> {
         // On errors: whether the request body is left (partly) unread on the connection.
         let outcome = match admitted {
             Ok((decision, ticket)) => {
-                let (sent, unread) = self.forward(conn, &req, route, started).await?;
+                let (sent, unread) = self.forward(conn, req, route, started).await?;
                 proxy
                     .upstream_outcome(route, ticket, sent)
                     .map(|answer| (answer, decision))
@@ -173,7 +174,7 @@ impl Pipeline<'_> {
                 let rate = rule.as_deref().zip(decision.as_ref());
                 (
                     status,
-                    crate::relay::relay(conn, proxy, &req, answer, rate).await?,
+                    crate::relay::relay(conn, proxy, req, answer, rate).await?,
                 )
             }
             Err((e, unread)) => {

@@ -75,10 +75,20 @@ pub(super) fn origin_form<'a>(
             _ => return Err(INVALID_TARGET),
         }
     };
-    if !is_valid_target(origin.as_bytes()) {
+    // One pass: every byte allowed, and where the query starts.
+    let mut path_end = None;
+    for (i, &b) in origin.as_bytes().iter().enumerate() {
+        if !TARGET_BYTES[usize::from(b)] {
+            return Err(INVALID_TARGET);
+        }
+        if b == b'?' && path_end.is_none() {
+            path_end = Some(i);
+        }
+    }
+    if !origin.starts_with('/') {
         return Err(INVALID_TARGET);
     }
-    Ok((origin, origin.find('?').unwrap_or(origin.len())))
+    Ok((origin, path_end.unwrap_or(origin.len())))
 }
 
 #[cfg(test)]

@@ -109,10 +109,7 @@ impl MemoryRateLimiter {
         if map.len() > SWEEP_AT {
             map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
         }
-        // Look up by `&str` first: counting a known key allocates nothing.
-        if !map.contains_key(key) {
-            map.insert(key.to_string(), (now, 0));
-        }
+        // Look up by `&str`: counting a known key hashes it once and allocates nothing.
         let (start, hits) = match map.get_mut(key) {
             Some(entry) => {
                 if now.duration_since(entry.0) >= rule.window {
@@ -121,7 +118,10 @@ impl MemoryRateLimiter {
                 entry.1 = entry.1.saturating_add(1);
                 *entry
             }
-            None => (now, 1),
+            None => {
+                map.insert(key.to_string(), (now, 1));
+                (now, 1)
+            }
         };
         RateDecision {
             allowed: hits <= rule.count,

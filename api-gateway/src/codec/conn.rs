@@ -1,6 +1,6 @@
-//! One client connection over any `AsyncRead + AsyncWrite` stream: the read buffer, the wait for
-//! the next request head (bounded by [`HEADER_READ_TIMEOUT`], cut short by shutdown while idle),
-//! request bodies read from it as they come (`Content-Length` or strictly decoded chunks), and the
+//! One client connection over any [`Transport`] (a TCP socket, or an in-memory stream in tests):
+//! the read buffer, the wait for the next request head (bounded by [`HEADER_READ_TIMEOUT`], cut
+//! short by shutdown while idle), `100 Continue`, whole bodies for those who want them, and the
 //! keep-alive loop that hands each parsed head to an [`Exchange`] and closes by lingering.
 
 use super::body::{BodySource, ClientBody};

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 wire codec of the client side, knowing nothing of the gateway's rules: request
-//! heads parsed in place and checked strictly (`head`, `target`, `framing`), the chunked coding (`chunked`),
-//! answer heads written (`write`), and the keep-alive connection loop over any
-//! `AsyncRead + AsyncWrite` stream (`conn`) and its request bodies (`body`), closed by lingering (`linger`).
+//! heads parsed in place and checked strictly (`head`, `target`, `framing`), the chunked coding
+//! (`chunked`), answer heads written (`write`), and the keep-alive connection loop (`conn`) over any
+//! `AsyncRead + AsyncWrite` stream (`transport`), its request bodies (`body`) and its lingering
+//! close (`linger`).
 
 pub mod body;
 pub mod chunked;

@@ -10,10 +10,16 @@
 //!   grows with what it counts: the bus's total of stored events is the largest of them.)
 //!
 //! An in-memory database (`sqlite::memory:`) exists per connection, so it has only its writer,
-//! which reads too.
+//! which reads too. Rows, statements built at run time and SQLite's errors are read in `rows`.
 
-use crate::store::{now_ms, StoreError};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+mod open;
+mod rows;
+
+pub use rows::{all, first, mark_processed, Query};
+
+use crate::store::StoreError;
+use open::{connect, create_private_file};
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
@@ -178,178 +184,6 @@ fn in_transaction<T, E: From<StoreError>>(
     Ok(out)
 }
 
-/// Opens one connection with the settings every store relies on.
-fn connect(path: Option<&PathBuf>, writer: bool) -> Result<Connection, StoreError> {
-    let conn = match path {
-        None => Connection::open_in_memory()?,
-        Some(path) => {
-            let mut flags = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            flags |= if writer {
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-            } else {
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-            };
-            Connection::open_with_flags(path, flags)?
-        }
-    };
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.pragma_update(None, "foreign_keys", true)?;
-    if writer {
-        if path.is_some() {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-    }
-    Ok(conn)
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ffi::ErrorCode;
-        match &e {
-            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-            rusqlite::Error::SqliteFailure(err, message) => match err.code {
-                ErrorCode::ConstraintViolation
-                    if matches!(
-                        err.extended_code,
-                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                    ) =>
-                {
-                    StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()))
-                }
-                ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::CannotOpen
-                | ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull => StoreError::Unavailable(e.to_string()),
-                _ => StoreError::Other(e.to_string()),
-            },
-            _ => StoreError::Other(e.to_string()),
-        }
-    }
-}
-
-/// Records that event `id` was processed; `Ok(true)` the first time, `Ok(false)` after.
-/// Expects a table `processed_events(id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL)`.
-pub fn mark_processed(conn: &Connection, id: &str) -> Result<bool, StoreError> {
-    let inserted = conn
-        .prepare_cached("INSERT OR IGNORE INTO processed_events (id, processed_at) VALUES (?, ?)")?
-        .execute(rusqlite::params![id, now_ms()])?;
-    Ok(inserted == 1)
-}
-
-/// The first row `sql` yields for `params`, decoded, if any: a lookup, or an `UPDATE … RETURNING`
-/// of at most one row (SQLite makes all of a statement's changes at its first step).
-pub fn first<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    rows.next()?.map(decode).transpose()
-}
-
-/// Every row `sql` yields for `params`, decoded, in order.
-pub fn all<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(decode(row)?);
-    }
-    Ok(out)
-}
-
-/// A statement built at run time (a list whose WHERE names only the filters set): its SQL text and
-/// the values of its `?` parameters, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    /// The SQL, one `?` per parameter.
-    pub sql: String,
-    /// The parameters, in placeholder order.
-    pub params: Vec<rusqlite::types::Value>,
-}
-
-impl Query {
-    /// A statement starting with `sql`, without parameters yet.
-    pub fn new(sql: impl Into<String>) -> Self {
-        Self {
-            sql: sql.into(),
-            params: Vec::new(),
-        }
-    }
-
-    /// Appends SQL text.
-    pub fn push(&mut self, sql: &str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
-    }
-
-    /// Appends a `?` parameter bound to `value`.
-    pub fn bind(&mut self, value: impl Into<rusqlite::types::Value>) -> &mut Self {
-        self.sql.push('?');
-        self.params.push(value.into());
-        self
-    }
-
-    /// Runs the statement (cached on `conn`) and reads the integer in its one row.
-    pub fn count(&self, conn: &Connection) -> Result<i64, StoreError> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        Ok(stmt.query_row(rusqlite::params_from_iter(&self.params), |row| row.get(0))?)
-    }
-
-    /// Runs the statement (cached on `conn`) and decodes every row with `decode`.
-    pub fn rows<T>(
-        &self,
-        conn: &Connection,
-        decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        all(
-            conn,
-            &self.sql,
-            rusqlite::params_from_iter(&self.params),
-            decode,
-        )
-    }
-}
-
-/// Creates `path` (and its missing parent directories, 0700) if needed, and makes it and any
-/// `-wal`/`-shm` files beside it owner-only (0600), tightening files an older version left open.
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut dirs = std::fs::DirBuilder::new();
-        dirs.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
-        dirs.create(parent)?;
-    }
-    let mut open = std::fs::OpenOptions::new();
-    open.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-    drop(open.open(path)?);
-    #[cfg(unix)]
-    for suffix in ["", "-wal", "-shm"] {
-        use std::os::unix::fs::PermissionsExt;
-        let mut file = path.as_os_str().to_owned();
-        file.push(suffix);
-        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            other => other?,
-        }
-    }
-    Ok(())
-}
-
 /// The `EXPLAIN QUERY PLAN` lines of `sql`, for tests that a query is served by its index.
 /// Parameters are left unbound: SQLite chooses a plan when it prepares the statement.
 pub async fn query_plan(db: &Database, sql: &str) -> Result<Vec<String>, StoreError> {
@@ -367,10 +201,10 @@ pub async fn query_plan(db: &Database, sql: &str) -> Result<Vec<String>, StoreEr
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    async fn memory() -> Database {
+    pub(super) async fn memory() -> Database {
         let db = Database::open("sqlite::memory:").await.unwrap();
         db.write(|tx| {
             tx.execute_batch(
@@ -386,13 +220,6 @@ mod tests {
 
     fn count(conn: &Connection) -> Result<i64, StoreError> {
         Ok(conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
-    }
-
-    #[tokio::test]
-    async fn processed_ids_are_recorded_once() {
-        let db = memory().await;
-        assert!(db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
-        assert!(!db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
     }
 
     #[tokio::test]
@@ -444,25 +271,6 @@ mod tests {
     }
 
     /// Built statements keep their placeholders and values in step.
-    #[tokio::test]
-    async fn a_built_query_binds_its_values_in_order() {
-        let db = memory().await;
-        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (1), (2), (3), (4);")?))
-            .await
-            .unwrap();
-        let mut q = Query::new("SELECT x FROM t WHERE x >= ");
-        q.bind(2).push(" AND x < ").bind(4).push(" ORDER BY x");
-        assert_eq!(q.sql, "SELECT x FROM t WHERE x >= ? AND x < ? ORDER BY x");
-        let rows = db
-            .read(|c| q.rows(c, |row| Ok(row.get::<_, i64>(0)?)))
-            .await
-            .unwrap();
-        assert_eq!(rows, vec![2, 3]);
-        let mut n = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
-        n.bind(1);
-        assert_eq!(db.read(|c| n.count(c)).await.unwrap(), 3);
-    }
-
     #[tokio::test]
     async fn a_panicking_write_rolls_back_and_the_next_write_gets_a_new_writer() {
         let dir = std::env::temp_dir().join(format!("db-panic-{}", crate::ids::new_object_id()));

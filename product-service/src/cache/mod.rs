@@ -7,10 +7,14 @@
 //! writes (every order reserves stock) entries no read can reach do not pile up until their TTL or
 //! the cache's bound. Cache failures are logged and the database answers instead.
 
+mod entry;
+
+pub use entry::ProductAnswer;
+
 use crate::domain::ProductFilter;
 use crate::routes::wire::{list_answer, product_answer};
 use crate::store::ProductStore;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use shared::cache::Cache;
 use shared::encoded::EncodedBody;
 use shared::error::Pagination;
@@ -25,38 +29,6 @@ pub const GENERATION_KEY: &str = "products:gen";
 pub const PRODUCT_TTL: Duration = Duration::from_secs(30 * 60);
 /// How long a list page stays cached.
 pub const LIST_TTL: Duration = Duration::from_secs(5 * 60);
-
-/// The `GET /api/products/:id` answer of one product, and whether anyone may see it (inactive
-/// products are shown to admins only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductAnswer {
-    /// The product is active.
-    pub active: bool,
-    /// The `ok` envelope around the product JSON.
-    pub body: EncodedBody,
-}
-
-impl ProductAnswer {
-    /// Entry layout: one byte (1 active, 0 not), then the body's framing.
-    fn to_entry(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(1 + self.body.framed_len());
-        out.put_u8(u8::from(self.active));
-        self.body.write_to(&mut out);
-        out.freeze()
-    }
-
-    fn from_entry(entry: Bytes) -> Option<Self> {
-        let active = match entry.first()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        Some(Self {
-            active,
-            body: EncodedBody::read_from(entry.slice(1..))?,
-        })
-    }
-}
 
 /// Keys of one generation this process tracks for deletion at most (beyond that they are left
 /// to their TTL and the cache's bound).
@@ -413,21 +385,5 @@ mod tests {
             assert!(!answer.active);
             assert_eq!(name(&answer.body), "Lamp");
         }
-    }
-
-    #[test]
-    fn entries_that_do_not_parse_are_misses() {
-        let body = EncodedBody::new(Bytes::from_static(b"{\"success\":true}"));
-        let answer = ProductAnswer { active: true, body };
-        assert_eq!(
-            ProductAnswer::from_entry(answer.to_entry()),
-            Some(answer.clone())
-        );
-        let mut bad = answer.to_entry().to_vec();
-        bad[0] = 7;
-        assert_eq!(ProductAnswer::from_entry(Bytes::from(bad)), None);
-        assert_eq!(ProductAnswer::from_entry(Bytes::new()), None);
-        let truncated = answer.to_entry().slice(..5);
-        assert_eq!(ProductAnswer::from_entry(truncated), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Cross-cutting building blocks every service uses: configuration, the JSON error envelope and
 //! extractors, HTTP layers, tokens, payload encryption, rate limits, cache, retry, events, storage.
 
+#![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod auth;

@@ -2,6 +2,7 @@
 //! in `mongo.rs` when `MONGO_TEST_URL` is set), driven over HTTP with reqwest.
 #![allow(clippy::unwrap_used)]
 
+mod bodies;
 mod bulk;
 mod cache;
 mod encoding;

@@ -7,7 +7,7 @@ use crate::codec::write::{bodiless, AnswerFraming};
 use crate::codec::Transport;
 use crate::codec::{BodyFraming, ClientConn};
 use crate::pipeline::{Pipeline, Req};
-use crate::policy::down::local_head;
+use crate::policy::down::{error_answer, invalid_body, local_head};
 use http_body_util::BodyExt;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Uri, Version};
@@ -34,14 +34,7 @@ pub(crate) async fn serve<S: Transport>(
             Ok(read) => read,
             Err(e) => {
                 tracing::info!(error = %e, "request body broken off or malformed");
-                let e = ApiError::bad_request(
-                    "invalid_body",
-                    "The request body is malformed or incomplete",
-                );
-                let ctx = req.context(pipeline.proxy, None, true);
-                crate::policy::down::error_answer(&mut conn.out, &e, false, &ctx);
-                conn.flush_out().await?;
-                return Ok(false);
+                return refuse(pipeline, conn, &req, invalid_body()).await;
             }
         }
     };
@@ -50,10 +43,7 @@ pub(crate) async fn serve<S: Transport>(
         Some(request) => request,
         None => {
             let e = ApiError::bad_request("bad_request", "The request head is malformed");
-            let ctx = req.context(pipeline.proxy, None, true);
-            crate::policy::down::error_answer(&mut conn.out, &e, false, &ctx);
-            conn.flush_out().await?;
-            return Ok(false);
+            return refuse(pipeline, conn, &req, e).await;
         }
     };
     let response = match pipeline.local.clone().oneshot(request).await {
@@ -81,6 +71,19 @@ pub(crate) async fn serve<S: Transport>(
     }
     conn.flush_out().await?;
     Ok(!close)
+}
+
+/// Answers `e` and ends the connection (what follows on it cannot be trusted).
+async fn refuse<S: Transport>(
+    pipeline: &Pipeline<'_>,
+    conn: &mut ClientConn<S>,
+    req: &Req,
+    e: ApiError,
+) -> io::Result<bool> {
+    let ctx = req.context(pipeline.proxy, None, true);
+    error_answer(&mut conn.out, &e, false, &ctx);
+    conn.flush_out().await?;
+    Ok(false)
 }
 
 /// The `http::Request` axum gets: method, target, version, headers, and the body read whole.

@@ -191,10 +191,7 @@ impl Proxy {
                 // Says nothing of the upstream: the breaker is left as it is.
                 drop(ticket);
                 tracing::info!(upstream = route.name, error = %e, "request body broken off or malformed");
-                Err(ApiError::bad_request(
-                    "invalid_body",
-                    "The request body is malformed or incomplete",
-                ))
+                Err(crate::policy::down::invalid_body())
             }
             Some(Err(e)) => {
                 ticket.answered();

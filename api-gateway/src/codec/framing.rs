@@ -58,6 +58,15 @@ pub(super) fn transfer_coding(value: &[u8], seen: bool) -> Result<bool, HeadErro
     Ok(chunked)
 }
 
+/// The tokens of one `Connection` header value (comma-separated, blanks trimmed, empty ones
+/// skipped).
+pub fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
 /// What the `Connection` headers of a message say (RFC 9112 §9.3): `close`, `keep-alive`, and
 /// whether they name other headers (hop-by-hop too, so never passed on).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,13 +82,13 @@ pub struct ConnectionOptions {
 impl ConnectionOptions {
     /// Adds the tokens of one `Connection` header value.
     pub fn add(&mut self, value: &[u8]) {
-        for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+        for token in connection_tokens(value) {
             if token.eq_ignore_ascii_case(b"close") {
                 self.close = true;
             } else if token.eq_ignore_ascii_case(b"keep-alive") {
                 self.keep_alive = true;
             } else {
-                self.names_others |= !token.is_empty();
+                self.names_others = true;
             }
         }
     }

@@ -53,5 +53,8 @@ impl Transport for tokio::net::TcpStream {
     }
 }
 
+/// In-memory streams, for the codec's tests (the generic read path).
+#[cfg(test)]
 impl Transport for tokio::io::DuplexStream {}
+#[cfg(test)]
 impl Transport for tokio::io::Empty {}

@@ -111,6 +111,14 @@ pub fn answer_head(
     finish(out, ctx, has_vary);
 }
 
+/// The 400 for a request body that is malformed or broke off (chunked framing, a client gone).
+pub fn invalid_body() -> ApiError {
+    ApiError::bad_request(
+        "invalid_body",
+        "The request body is malformed or incomplete",
+    )
+}
+
 /// Writes the whole JSON error answer for `e` (no body for `bodiless`, a HEAD request).
 pub fn error_answer(out: &mut Vec<u8>, e: &ApiError, bodiless: bool, ctx: &Context<'_>) {
     let body = serde_json::to_vec(&e.body()).unwrap_or_default();

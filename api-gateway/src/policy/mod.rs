@@ -11,8 +11,10 @@ pub mod up;
 
 pub use cors::Cors;
 
+use crate::codec::framing::connection_tokens;
 use crate::net::IpNet;
 use bytes::Bytes;
+use shared::http::is_sane_request_id;
 use std::net::IpAddr;
 
 /// Hop-by-hop header names (RFC 9110 §7.6.1), and `Expect` (answered by the gateway itself).
@@ -40,25 +42,14 @@ fn one_of(name: &[u8], names: &[&str]) -> bool {
         .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
 }
 
-/// The header names a message's `Connection` headers list (hop-by-hop too; rare, so collected
-/// only when there are any besides `close` and `keep-alive`).
+/// The header names a message's `Connection` headers list (hop-by-hop too; looked for only when
+/// its `ConnectionOptions` say there are any besides `close` and `keep-alive`).
 fn connection_named<'a>(headers: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Vec<&'a [u8]> {
-    let mut named = Vec::new();
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case(b"connection") {
-            named.extend(
-                value
-                    .split(|b| *b == b',')
-                    .map(<[u8]>::trim_ascii)
-                    .filter(|t| {
-                        !t.is_empty()
-                            && !t.eq_ignore_ascii_case(b"close")
-                            && !t.eq_ignore_ascii_case(b"keep-alive")
-                    }),
-            );
-        }
-    }
-    named
+    headers
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"connection"))
+        .flat_map(|(_, value)| connection_tokens(value))
+        .filter(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))
+        .collect()
 }
 
 /// The client connection a request arrived on, as the proxy needs it.
@@ -84,11 +75,6 @@ impl Peer {
             keys: crate::limits::ClientKeys::new(ip),
         }
     }
-}
-
-/// Whether a client's request id is kept: 1–128 visible ASCII characters.
-pub fn is_sane_request_id(id: &[u8]) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic)
 }
 
 /// The request id of a request whose head is `head`: the client's `sent` one (a slice of `head`,

@@ -62,12 +62,17 @@ pub fn add_security_headers(headers: &mut axum::http::HeaderMap) {
     }
 }
 
+/// Whether a client's request id is kept: 1–128 visible ASCII characters.
+pub fn is_sane_request_id(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic)
+}
+
 /// A usable incoming request id, or a new one.
 pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
     headers
         .get(&REQUEST_ID)
+        .filter(|v| is_sane_request_id(v.as_bytes()))
         .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }

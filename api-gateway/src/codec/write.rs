@@ -26,6 +26,7 @@ pub fn status_line(out: &mut Vec<u8>, status: StatusCode) {
 }
 
 /// Appends one header line.
+#[inline]
 pub fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");

@@ -31,11 +31,13 @@ const HOP_BY_HOP: [&str; 9] = [
 ];
 
 /// Whether `name` is a hop-by-hop header (any case).
+#[inline]
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
     one_of(name, &HOP_BY_HOP)
 }
 
 /// Whether `name` is one of `names` (any case).
+#[inline]
 fn one_of(name: &[u8], names: &[&str]) -> bool {
     names
         .iter()

@@ -1,5 +1,5 @@
 //! auth-service: accounts, login sessions, rotating refresh tokens and user administration for the
-//! e-commerce backend (DESIGN 4.2). `build` connects the store and bootstraps the admin; `App::run` serves.
+//! e-commerce backend (DESIGN 4.2). `build` connects the store and bootstraps the admin; the `App` it returns serves.
 
 pub mod config;
 pub mod domain;
@@ -15,49 +15,17 @@ pub use config::Config;
 pub use error::Error;
 
 use anyhow::Context;
-use axum::Router;
 use domain::{Role, User};
 use password::Passwords;
+pub use shared::app::App;
 use shared::health::HealthView;
 use shared::platform::{Backends, Common};
-use shared::shutdown::Draining;
 use state::AppState;
 use std::sync::Arc;
 use tokens::RefreshTokens;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
-/// The built service: its router, its draining flag and its `/health` view.
-pub struct App {
-    router: Router,
-    draining: Draining,
-    health: HealthView,
-}
-
-impl App {
-    /// The fully layered router (for oneshot tests).
-    pub fn router(&self) -> Router {
-        self.router.clone()
-    }
-
-    /// Serves on `listener` until `shutdown` is cancelled; `/ready` answers 503 once it starts
-    /// draining. The only background loop refreshes `/health`.
-    pub async fn run(
-        self,
-        listener: TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        shared::server::serve(
-            listener,
-            self.router,
-            shutdown,
-            self.draining,
-            Some(self.health),
-        )
-        .await
-        .context("serving auth-service")
-    }
-}
+/// The service name in logs, `/health` and `/ready`.
+pub const SERVICE: &str = "auth-service";
 
 /// Connects the store (runs migrations), creates the configured admin, builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
@@ -83,18 +51,14 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         refresh: RefreshTokens::new(config.refresh_secret.expose()),
         auth_rate: config.auth_rate,
         refresh_ttl_ms: i64::try_from(config.refresh_ttl.as_millis()).unwrap_or(i64::MAX),
-        metrics: shared::metrics::Metrics::new("auth-service"),
+        metrics: shared::metrics::Metrics::new(SERVICE),
     };
     if let Some(admin) = &config.admin {
         bootstrap_admin(&state, admin).await?;
     }
     let draining = state.common.draining.clone();
-    let router = routes::router(state, &config.common.http_options("auth-service"));
-    Ok(App {
-        router,
-        draining,
-        health,
-    })
+    let router = routes::router(state, &config.common.http_options(SERVICE));
+    Ok(App::new(SERVICE, router, draining, health))
 }
 
 async fn bootstrap_admin(state: &AppState, admin: &config::AdminBootstrap) -> anyhow::Result<()> {

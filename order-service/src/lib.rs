@@ -11,9 +11,10 @@ pub mod store;
 pub mod workers;
 
 pub use config::Config;
+pub use shared::app::App;
 
 use crate::clients::ProductsClient;
-use crate::state::{AppState, SERVICE};
+use crate::state::AppState;
 use crate::store::OrderStore;
 use crate::workers::ReleaseWorker;
 use anyhow::Context;
@@ -23,8 +24,6 @@ use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// Retry schedule of the outbox relay and the release worker.
 const BACKOFF: Backoff = Backoff {
@@ -33,54 +32,8 @@ const BACKOFF: Backoff = Backoff {
     factor: 2.0,
 };
 
-/// A built service, ready to serve.
-pub struct App {
-    router: axum::Router,
-    state: AppState,
-    bus: ServiceClient,
-    poll: Duration,
-}
-
-impl App {
-    /// The fully layered router (for oneshot tests).
-    pub fn router(&self) -> axum::Router {
-        self.router.clone()
-    }
-
-    /// Serves on `listener` until `shutdown` is cancelled; the outbox relay and the release worker
-    /// run on child tokens and are awaited before returning. `/ready` answers 503 while draining.
-    pub async fn run(
-        self,
-        listener: TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let workers = shutdown.child_token();
-        let relay = OutboxRelay {
-            store: self.state.store.outbox(),
-            bus: self.bus,
-            wake: self.state.outbox_wake.clone(),
-            backoff: BACKOFF,
-            poll: self.poll,
-        };
-        let releases = ReleaseWorker {
-            store: self.state.store.clone(),
-            products: self.state.products.clone(),
-            wake: self.state.release_wake.clone(),
-            backoff: BACKOFF,
-            poll: self.poll,
-        };
-        let relay = tokio::spawn(relay.run(workers.clone()));
-        let releases = tokio::spawn(releases.run(workers.clone()));
-        let draining = self.state.common.draining.clone();
-        let health = Some(self.state.health.clone());
-        let served = shared::server::serve(listener, self.router, shutdown, draining, health).await;
-        workers.cancel();
-        let (r1, r2) = tokio::join!(relay, releases);
-        r1.context("outbox relay panicked")?;
-        r2.context("release worker panicked")?;
-        served.context("server failed")
-    }
-}
+/// Name used in logs, health answers and event sources.
+pub const SERVICE: &str = "order-service";
 
 /// Connects the store (runs migrations), builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
@@ -108,21 +61,30 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     .await;
     let state = AppState {
         common,
-        health,
+        health: health.clone(),
         store,
         products: ProductsClient::new(products),
         outbox_wake: Default::default(),
         release_wake: Default::default(),
         metrics: shared::metrics::Metrics::new(SERVICE),
     };
-    let router = shared::http::standard_layers(
-        routes::router(state.clone()),
-        &config.common.http_options(SERVICE),
-    );
-    Ok(App {
-        router,
-        state,
+    let relay = OutboxRelay {
+        store: state.store.outbox(),
         bus,
+        wake: state.outbox_wake.clone(),
+        backoff: BACKOFF,
         poll: config.outbox_poll,
-    })
+    };
+    let releases = ReleaseWorker {
+        store: state.store.clone(),
+        products: state.products.clone(),
+        wake: state.release_wake.clone(),
+        backoff: BACKOFF,
+        poll: config.outbox_poll,
+    };
+    let draining = state.common.draining.clone();
+    let router = routes::router(state, &config.common.http_options(SERVICE));
+    Ok(App::new(SERVICE, router, draining, health)
+        .worker("the outbox relay", |stop| relay.run(stop))
+        .worker("the release worker", |stop| releases.run(stop)))
 }

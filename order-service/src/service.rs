@@ -4,8 +4,9 @@
 
 use crate::domain::{Order, OrderStatus, PaymentStatus};
 use crate::routes::dto::CreateOrderRequest;
-use crate::state::{AppState, SERVICE};
+use crate::state::AppState;
 use crate::store::IdempotencyKey;
+use crate::SERVICE;
 use axum::http::StatusCode;
 use shared::events::{types, EventEnvelope};
 use shared::store::{now_ms, StoreError};

@@ -8,9 +8,6 @@ use shared::platform::Common;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Name used in logs, health answers and event sources.
-pub const SERVICE: &str = "order-service";
-
 /// Shared handler state.
 #[derive(Clone)]
 pub struct AppState {

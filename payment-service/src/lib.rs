@@ -19,90 +19,19 @@ use anyhow::Context;
 pub use config::Config;
 pub use domain::PaymentMethod;
 pub use provider::{Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider};
+pub use shared::app::App;
 use shared::client::{http_client, ServiceClient};
 use shared::events::OutboxRelay;
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The service name in logs, events and health answers.
 pub const SERVICE: &str = "payment-service";
-
-/// A built service, ready to serve.
-pub struct App {
-    router: axum::Router,
-    state: AppState,
-    bus: ServiceClient,
-    relay_wake: Arc<Notify>,
-    concurrency: usize,
-}
-
-impl App {
-    /// The fully layered router (for oneshot tests).
-    pub fn router(&self) -> axum::Router {
-        self.router.clone()
-    }
-
-    /// Serves on `listener` until `shutdown` is cancelled. The worker and the outbox relay run on
-    /// child tokens and are awaited, as are charges and refunds that requests started. Before
-    /// serving, charges a previous run left `processing` go back to `pending`.
-    pub async fn run(
-        self,
-        listener: TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let state = self.state;
-        let resume = match state.store.recover().await {
-            Ok(refunding) => refunding,
-            // Serve anyway (503 on writes and `/ready`); the worker takes over the interrupted
-            // work as stale once the database is back.
-            Err(shared::store::StoreError::Unavailable(e)) => {
-                tracing::error!(error = %e, "database unavailable at startup; recovery left to the worker");
-                Vec::new()
-            }
-            Err(e) => return Err(e).context("recovering interrupted payments"),
-        };
-        let worker = tokio::spawn(worker::run(
-            state.processor.clone(),
-            self.concurrency,
-            resume,
-            shutdown.child_token(),
-        ));
-        let relay = OutboxRelay {
-            store: state.store.outbox(),
-            bus: self.bus,
-            wake: self.relay_wake,
-            backoff: Backoff {
-                initial: Duration::from_millis(200),
-                max: Duration::from_secs(30),
-                factor: 2.0,
-            },
-            poll: Duration::from_secs(1),
-        };
-        let relay = tokio::spawn(relay.run(shutdown.child_token()));
-        let served = shared::server::serve(
-            listener,
-            self.router,
-            shutdown.clone(),
-            state.common.draining.clone(),
-            Some(state.health.clone()),
-        )
-        .await;
-        // Stop background work even if serving ended on its own (an I/O error).
-        state.cancel.cancel();
-        shutdown.cancel();
-        state.tasks.close();
-        state.tasks.wait().await;
-        let _ = worker.await;
-        let _ = relay.await;
-        served.context("serving payment-service")
-    }
-}
 
 /// Connects the store (runs migrations), builds state and router, with the simulated provider
 /// configured by `config`.
@@ -111,7 +40,8 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     build_with_provider(config, backends, provider).await
 }
 
-/// Like [`build`], charging through `provider` (tests inject one to count charges).
+/// Like [`build`], charging through `provider` (tests inject one to count charges). Charges a
+/// previous run left `processing` go back to `pending` here, before anything is served.
 pub async fn build_with_provider(
     config: Config,
     backends: Backends,
@@ -162,22 +92,44 @@ pub async fn build_with_provider(
         tasks: TaskTracker::new(),
         cancel: CancellationToken::new(),
         charge_wait,
-        metrics: metrics.clone(),
+        metrics,
     };
-    let router = shared::http::standard_layers(
-        routes::routes()
-            .layer(axum::middleware::from_fn_with_state(
-                metrics,
-                shared::metrics::track,
-            ))
-            .with_state(state.clone()),
-        &config.common.http_options(SERVICE),
-    );
-    Ok(App {
-        router,
-        state,
+    let router = routes::router(state.clone(), &config.common.http_options(SERVICE));
+    // Charges a previous run left `processing` go back to `pending` before anything is served.
+    let resume = match state.store.recover().await {
+        Ok(refunding) => refunding,
+        // Serve anyway (503 on writes and `/ready`); the worker takes over the interrupted work as
+        // stale once the database is back.
+        Err(shared::store::StoreError::Unavailable(e)) => {
+            tracing::error!(error = %e, "database unavailable at startup; recovery left to the worker");
+            Vec::new()
+        }
+        Err(e) => return Err(e).context("recovering interrupted payments"),
+    };
+    let relay = OutboxRelay {
+        store: state.store.outbox(),
         bus,
-        relay_wake,
-        concurrency: config.concurrency,
-    })
+        wake: relay_wake,
+        backoff: Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(30),
+            factor: 2.0,
+        },
+        poll: Duration::from_secs(1),
+    };
+    let processor = state.processor.clone();
+    let concurrency = config.concurrency;
+    let draining = state.common.draining.clone();
+    Ok(App::new(SERVICE, router, draining, state.health.clone())
+        .worker("the payment worker", move |stop| {
+            worker::run(processor, concurrency, resume, stop)
+        })
+        .worker("the outbox relay", |stop| relay.run(stop))
+        // Charges and refunds that requests started: stopped with the server, then awaited.
+        .worker("the request tasks", move |stop| async move {
+            stop.cancelled().await;
+            state.cancel.cancel();
+            state.tasks.close();
+            state.tasks.wait().await;
+        }))
 }

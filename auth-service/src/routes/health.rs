@@ -27,13 +27,13 @@ pub async fn report(store: Arc<dyn UserStore>) -> Value {
     } else {
         "disconnected"
     };
-    json!({"status": "healthy", "service": "auth-service", "database": database})
+    json!({"status": "healthy", "service": crate::SERVICE, "database": database})
 }
 
 /// `GET /ready`: 503 while draining or when the database does not answer.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response("auth-service", &state.common.draining, check)
+    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
 }
 
 /// `GET /metrics`: request counts, latency histograms and the auth outcome counters.

@@ -12,6 +12,7 @@ use shared::http::HttpOptions;
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let api = Router::new()
         .route("/register", post(auth::register))
         .route("/login", post(auth::login))
@@ -21,16 +22,13 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/profile", get(auth::profile))
         .route("/users", get(users::list_users))
         .route("/users/{id}", patch(users::patch_user));
-    let router = Router::new()
+    let routes = Router::new()
         .nest("/api/auth", api)
         .route("/internal/sessions/{sid}", get(health::session_status))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            shared::metrics::track,
-        ))
+        .layer(track)
         .with_state(state);
-    shared::http::standard_layers(router, http)
+    shared::http::standard_layers(routes, http)
 }

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod client;

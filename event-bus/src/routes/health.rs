@@ -20,7 +20,7 @@ pub async fn report(store: Arc<dyn EventStore>) -> Value {
     match tokio::time::timeout(shared::health::PROBE_WAIT, store.counts()).await {
         Ok(Ok(c)) => json!({
             "status": "healthy",
-            "service": "event-bus",
+            "service": crate::SERVICE,
             "database": "up",
             "totalEvents": c.total_events,
             "pending": c.pending,
@@ -32,7 +32,7 @@ pub async fn report(store: Arc<dyn EventStore>) -> Value {
             }
             json!({
                 "status": "degraded",
-                "service": "event-bus",
+                "service": crate::SERVICE,
                 "database": "unavailable",
                 "totalEvents": null,
                 "pending": null,
@@ -74,5 +74,5 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// Readiness: the database answers and the service is not draining.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response("event-bus", &state.common.draining, check)
+    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
 }

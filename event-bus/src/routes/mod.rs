@@ -7,10 +7,12 @@ mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
+use shared::http::HttpOptions;
 
-/// The bus's routes, before the standard layers.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The fully layered router.
+pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
+    let routes = Router::new()
         .route(
             "/events",
             post(events::publish_events).get(events::list_events),
@@ -20,4 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .layer(track)
+        .with_state(state);
+    shared::http::standard_layers(routes, http)
 }

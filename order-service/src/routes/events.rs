@@ -3,7 +3,8 @@
 
 use super::dto::RefundOrderRequest;
 use crate::domain::{PaymentChange, Transition};
-use crate::state::{AppState, SERVICE};
+use crate::state::AppState;
+use crate::SERVICE;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;

@@ -2,8 +2,9 @@
 //! reachable, not draining)
 //! and `GET /metrics` (Prometheus text with the outbox backlog as a gauge).
 
-use crate::state::{AppState, SERVICE};
+use crate::state::AppState;
 use crate::store::OrderStore;
+use crate::SERVICE;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};

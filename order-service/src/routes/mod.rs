@@ -9,10 +9,12 @@ mod orders;
 use crate::state::AppState;
 use axum::routing::{get, post, put};
 use axum::Router;
+use shared::http::HttpOptions;
 
-/// The service's routes (without the standard layers).
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The fully layered router.
+pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route(
@@ -26,9 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
         .route("/metrics", get(health::metrics))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            shared::metrics::track,
-        ))
-        .with_state(state)
+        .layer(track)
+        .with_state(state);
+    shared::http::standard_layers(routes, http)
 }

@@ -3,8 +3,9 @@
 use super::dto::{CreateOrderRequest, UpdateStatusRequest};
 use crate::domain::{Order, OrderStatus, Transition};
 use crate::service::place_order;
-use crate::state::{AppState, SERVICE};
+use crate::state::AppState;
 use crate::store::OrderFilter;
+use crate::SERVICE;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;

@@ -7,10 +7,12 @@ pub mod payments;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
+use shared::http::HttpOptions;
 
-/// Every route of the service (layers are added by the caller).
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The fully layered router.
+pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
@@ -18,4 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/payments/process", post(payments::process_payment))
         .route("/api/payments/{order_id}", get(payments::get_payment))
         .route("/api/payments/{id}/refund", post(payments::refund_payment))
+        .layer(track)
+        .with_state(state);
+    shared::http::standard_layers(routes, http)
 }

@@ -235,7 +235,7 @@ mod tests {
             .await
             .unwrap();
         let backend = Arc::new(MemoryCache::default());
-        let cache = ProductCache::new(backend.clone(), Metrics::new(crate::SERVICE_NAME));
+        let cache = ProductCache::new(backend.clone(), Metrics::new(crate::SERVICE));
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
         let filter = ProductFilter::default();
@@ -284,7 +284,7 @@ mod tests {
         let store = SqliteProductStore::connect("sqlite::memory:")
             .await
             .unwrap();
-        let metrics = Metrics::new(crate::SERVICE_NAME);
+        let metrics = Metrics::new(crate::SERVICE);
         let cache = ProductCache::new(Arc::new(MemoryCache::default()), metrics.clone());
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
@@ -343,7 +343,7 @@ mod tests {
             .unwrap();
         let cache = ProductCache::new(
             Arc::new(MemoryCache::default()),
-            Metrics::new(crate::SERVICE_NAME),
+            Metrics::new(crate::SERVICE),
         );
         for i in 0..10 {
             let new = NewProduct {

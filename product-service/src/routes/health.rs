@@ -21,13 +21,13 @@ pub async fn report(store: Arc<dyn ProductStore>) -> Value {
     } else {
         "down"
     };
-    json!({"status": "healthy", "service": crate::SERVICE_NAME, "database": database})
+    json!({"status": "healthy", "service": crate::SERVICE, "database": database})
 }
 
 /// `GET /ready`.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response(crate::SERVICE_NAME, &state.common.draining, check)
+    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
 }
 
 /// `GET /metrics`: request counts, latency histograms, reservation outcomes and cache lookups.

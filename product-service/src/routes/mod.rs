@@ -10,10 +10,12 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
+use shared::http::HttpOptions;
 
-/// Every route of the service, before the standard layers.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The fully layered router. Requests are counted per matched route only.
+pub fn router(state: AppState, http: &HttpOptions) -> Router {
+    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
@@ -37,4 +39,7 @@ pub fn routes() -> Router<AppState> {
             "/internal/reservations/{order_id}/release",
             post(reservations::release_reservation),
         )
+        .route_layer(track)
+        .with_state(state);
+    shared::http::standard_layers(routes, http)
 }

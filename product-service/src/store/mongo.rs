@@ -51,7 +51,7 @@ impl MongoProductStore {
     /// indexes. An unreachable server does not fail startup (the service then answers 503 and
     /// `/ready` reports it); the indexes are created before the first write instead.
     pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
-        let db = shared::mongo::connect(url, DEFAULT_DATABASE, crate::SERVICE_NAME, opts).await?;
+        let db = shared::mongo::connect(url, DEFAULT_DATABASE, crate::SERVICE, opts).await?;
         let store = Self {
             products: db.collection("products"),
             reservations: db.collection("reservations"),

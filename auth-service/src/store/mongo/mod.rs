@@ -52,7 +52,7 @@ impl MongoUserStore {
     /// Connects (lazily) to the database in `url` (else `ecommerce_auth`) and creates the indexes,
     /// or leaves that to the first write when the server does not answer yet.
     pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
-        let db = shared::mongo::connect(url, DEFAULT_DATABASE, "auth-service", opts).await?;
+        let db = shared::mongo::connect(url, DEFAULT_DATABASE, crate::SERVICE, opts).await?;
         let store = Self {
             users: db.collection("users"),
             sessions: db.collection("sessions"),

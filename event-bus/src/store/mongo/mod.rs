@@ -45,7 +45,7 @@ impl MongoEventStore {
     /// A server that does not answer yet is not fatal: the service starts (its `/ready` and
     /// writes answer 503) and the indexes are created before the first operation that succeeds.
     pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
-        let db = shared::mongo::connect(url, DEFAULT_DATABASE, "event-bus", opts).await?;
+        let db = shared::mongo::connect(url, DEFAULT_DATABASE, crate::SERVICE, opts).await?;
         let store = Self {
             events: db.collection(EVENTS),
             deliveries: db.collection(DELIVERIES),

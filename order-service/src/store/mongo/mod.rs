@@ -14,7 +14,7 @@ mod outbox;
 
 use super::{IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
-use crate::state::SERVICE;
+use crate::SERVICE;
 use async_trait::async_trait;
 use change::{after_payment, event, Decision};
 use docs::{create_indexes, idem_key, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};

@@ -3,7 +3,7 @@
 //! Used by `bench/logins.sh` for the bound logins/s can reach (cores ÷ this time). The allocator
 //! is the launcher's, so that argon2's 19 MiB of working memory is reused as it is there.
 
-use auth_service::password::Passwords;
+use auth_service::app::password::Passwords;
 use std::time::Instant;
 
 #[global_allocator]

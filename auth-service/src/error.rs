@@ -1,6 +1,6 @@
 //! The auth service's errors and how each becomes the shared JSON envelope.
 
-use crate::password::HashError;
+use crate::app::password::HashError;
 use axum::response::{IntoResponse, Response};
 use shared::sessions::SessionError;
 use shared::store::StoreError;

@@ -1,28 +1,26 @@
 //! auth-service: accounts, login sessions, rotating refresh tokens and user administration for the
 //! e-commerce backend (DESIGN 4.2). `build` connects the store and bootstraps the admin; the `App` it returns serves.
 
+pub mod app;
 pub mod config;
 pub mod domain;
 mod error;
-pub mod password;
 mod routes;
-pub mod sessions;
 pub mod state;
 pub mod store;
-pub mod tokens;
 
 pub use config::Config;
 pub use error::Error;
 
 use anyhow::Context;
+use app::password::Passwords;
+use app::tokens::RefreshTokens;
 use domain::{Role, User};
-use password::Passwords;
 pub use shared::app::App;
 use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use state::AppState;
 use std::sync::Arc;
-use tokens::RefreshTokens;
 
 /// The service name in logs, `/health` and `/ready`.
 pub const SERVICE: &str = "auth-service";
@@ -34,7 +32,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         .context("connecting the user store")?;
     let mut common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     // Sessions the shared set does not know are looked up here, not asked of ourselves over HTTP.
-    common.authenticator.authority = Some(Arc::new(sessions::StoredSessions(store.clone())));
+    common.authenticator.authority = Some(Arc::new(app::sessions::StoredSessions(store.clone())));
     let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
         .await
         .context("setting up password hashing")?;

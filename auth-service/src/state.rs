@@ -2,10 +2,10 @@
 //! valid and whose session is still live in this service's own database (which survives restarts,
 //! unlike the in-process revocation set).
 
+use crate::app::password::Passwords;
+use crate::app::tokens::RefreshTokens;
 use crate::error::Error;
-use crate::password::Passwords;
 use crate::store::UserStore;
-use crate::tokens::RefreshTokens;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use shared::auth::AuthUser;

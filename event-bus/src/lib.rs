@@ -2,18 +2,18 @@
 //! configured subscribers with retries, dead-lettering and replay.
 
 pub mod config;
-pub mod delivery;
 pub mod domain;
 mod routes;
 pub mod state;
 pub mod store;
+pub mod workers;
 
 use config::Config;
-use delivery::{DeliverySettings, Inboxes, Worker};
 pub use shared::app::App;
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use state::AppState;
+use workers::{DeliverySettings, Inboxes, Worker};
 
 /// The service name in logs, `/health` and `/ready`.
 pub const SERVICE: &str = "event-bus";

@@ -1,7 +1,7 @@
 //! The application state handed to every handler.
 
-use crate::delivery::Inboxes;
 use crate::store::EventStore;
+use crate::workers::Inboxes;
 use shared::metrics::Metrics;
 use std::sync::Arc;
 

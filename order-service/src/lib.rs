@@ -1,11 +1,11 @@
 //! order-service: places orders (stock reserved at the product service), tracks them through payment
 //! and fulfilment, and publishes its events to the bus through a transactional outbox.
 
+pub mod app;
 pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod routes;
-pub mod service;
 pub mod state;
 pub mod store;
 pub mod workers;

@@ -1,24 +1,23 @@
 //! payment-service: charges each order once through a payment provider (retries within a budget,
 //! one idempotency key per attempt), refunds, and announces outcomes through an outbox.
 
+pub mod app;
 pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod processor;
-pub mod provider;
 pub mod routes;
 pub mod state;
 pub mod store;
-pub mod worker;
+pub mod workers;
 
+use crate::app::{provider_policy, Processor};
 use crate::clients::orders::OrdersClient;
-use crate::processor::{provider_policy, Processor};
 use crate::state::AppState;
 use anyhow::Context;
+pub use clients::provider::{Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider};
 pub use config::Config;
 pub use domain::PaymentMethod;
-pub use provider::{Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider};
 pub use shared::app::App;
 use shared::client::{http_client, ServiceClient};
 use shared::events::OutboxRelay;
@@ -122,7 +121,7 @@ pub async fn build_with_provider(
     let draining = state.common.draining.clone();
     Ok(App::new(SERVICE, router, draining, state.health.clone())
         .worker("the payment worker", move |stop| {
-            worker::run(processor, concurrency, resume, stop)
+            workers::payments::run(processor, concurrency, resume, stop)
         })
         .worker("the outbox relay", |stop| relay.run(stop))
         // Charges and refunds that requests started: stopped with the server, then awaited.

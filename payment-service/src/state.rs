@@ -1,7 +1,7 @@
 //! The state every handler sees, built once.
 
+use crate::app::Processor;
 use crate::clients::orders::OrdersClient;
-use crate::processor::Processor;
 use crate::store::PaymentStore;
 use shared::metrics::Metrics;
 use std::sync::Arc;

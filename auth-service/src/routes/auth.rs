@@ -1,8 +1,8 @@
 //! `/api/auth` account routes: register, login, refresh, logout, verify, profile.
 
+use crate::app::sessions::{self, TokenPair};
 use crate::domain::{Role, User};
 use crate::error::{counted, Error};
-use crate::sessions::{self, TokenPair};
 use crate::state::{AppState, LiveUser};
 use axum::extract::State;
 use axum::http::{header, HeaderValue};

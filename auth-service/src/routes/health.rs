@@ -1,8 +1,8 @@
 //! Liveness (`/health`, the original's fields with `database` for `mongodb`/`redis`), readiness
 //! (`/ready`) and the internal session-status call other services make.
 
+use crate::app::sessions::StoredSessions;
 use crate::error::Error;
-use crate::sessions::StoredSessions;
 use crate::state::AppState;
 use crate::store::UserStore;
 use axum::extract::rejection::PathRejection;

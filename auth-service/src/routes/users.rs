@@ -1,9 +1,9 @@
 //! `/api/auth/users` (admin): list users and change a user's role or active flag. Disabling or
 //! changing the role of a user ends all their sessions, so their old tokens stop working at once.
 
+use crate::app::sessions;
 use crate::domain::{Role, UserPatch};
 use crate::error::Error;
-use crate::sessions;
 use crate::state::{AppState, LiveAdmin};
 use axum::extract::State;
 use axum::response::Response;

@@ -78,7 +78,9 @@ async fn the_bootstrapped_admin_can_log_in_and_a_second_build_leaves_it() {
         .await
         .unwrap()
         .unwrap();
-    let passwords = auth_service::password::Passwords::new(8, 1).await.unwrap();
+    let passwords = auth_service::app::password::Passwords::new(8, 1)
+        .await
+        .unwrap();
     assert!(passwords
         .verify("first-password", Some(&admin.password_hash))
         .await

@@ -233,7 +233,7 @@ async fn an_expired_refresh_token_is_refused() {
         .get("JWT_REFRESH_SECRET")
         .unwrap()
         .to_string();
-    let (token, token_hash) = auth_service::tokens::RefreshTokens::new(&secret).generate();
+    let (token, token_hash) = auth_service::app::tokens::RefreshTokens::new(&secret).generate();
     let now = shared::store::now_ms();
     let session = Session {
         sid: shared::ids::new_object_id(),

@@ -92,7 +92,7 @@ pub struct StackOptions {
     /// service URLs are added by the stack.
     pub env: Env,
     /// A payment provider to use instead of the simulated one configured by env.
-    pub payment_provider: Option<Arc<dyn payment_service::provider::PaymentProvider>>,
+    pub payment_provider: Option<Arc<dyn payment_service::clients::provider::PaymentProvider>>,
 }
 
 impl StackOptions {
@@ -116,7 +116,7 @@ pub struct Stack {
     running: HashMap<Service, Running>,
     env: Env,
     backends: Backends,
-    provider: Option<Arc<dyn payment_service::provider::PaymentProvider>>,
+    provider: Option<Arc<dyn payment_service::clients::provider::PaymentProvider>>,
 }
 
 impl Stack {

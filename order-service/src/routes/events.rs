@@ -1,7 +1,7 @@
 //! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once),
 //! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
-use super::dto::RefundOrderRequest;
+use super::wire::RefundOrderRequest;
 use crate::domain::{PaymentChange, Transition};
 use crate::state::AppState;
 use crate::SERVICE;

@@ -1,10 +1,10 @@
 //! The HTTP surface: client routes under `/api/orders`, the internal routes, health, readiness and
 //! metrics.
 
-pub mod dto;
 mod events;
 pub(crate) mod health;
 mod orders;
+pub mod wire;
 
 use crate::state::AppState;
 use axum::routing::{get, post, put};

@@ -1,8 +1,8 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
-use super::dto::{CreateOrderRequest, UpdateStatusRequest};
+use super::wire::{CreateOrderRequest, UpdateStatusRequest};
+use crate::app::place_order;
 use crate::domain::{Order, OrderStatus, Transition};
-use crate::service::place_order;
 use crate::state::AppState;
 use crate::store::OrderFilter;
 use crate::SERVICE;

@@ -1,3 +1,4 @@
-//! Typed callers of other services.
+//! Typed callers of other services and of the payment provider.
 
 pub mod orders;
+pub mod provider;

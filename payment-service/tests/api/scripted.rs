@@ -2,11 +2,11 @@
 //! charges, failing refunds; real charges are counted by a zero-latency simulated provider.
 
 use async_trait::async_trait;
-use payment_service::config::SimulationConfig;
-use payment_service::domain::PaymentMethod;
-use payment_service::provider::{
+use payment_service::clients::provider::{
     Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider,
 };
+use payment_service::config::SimulationConfig;
+use payment_service::domain::PaymentMethod;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -107,7 +107,7 @@ pub enum Backend {
 pub struct TestStack {
     pub stack: Stack,
     pub client: Client,
-    pub provider: Arc<payment_service::provider::SimulatedProvider>,
+    pub provider: Arc<payment_service::clients::provider::SimulatedProvider>,
     data_dir: PathBuf,
     mongo_dbs: Vec<(String, String)>,
 }
@@ -163,7 +163,7 @@ impl TestStack {
         for (k, v) in extra {
             env = env.with(&k, v);
         }
-        let provider = Arc::new(payment_service::provider::SimulatedProvider::new(
+        let provider = Arc::new(payment_service::clients::provider::SimulatedProvider::new(
             payment_service::config::SimulationConfig {
                 latency_min: Duration::from_millis(0),
                 latency_max: Duration::from_millis(5),

@@ -7,13 +7,13 @@
 //! kept-alive connections; the acknowledgements that completed together are recorded in one
 //! store write.
 //!
-//! `inbox`: the hand-over from a publish to the workers; `worker`: one subscriber's loop.
+//! `inbox`: the hand-over from a publish to the workers; `delivery`: one subscriber's loop.
 
+mod delivery;
 mod inbox;
-mod worker;
 
+pub use delivery::Worker;
 pub use inbox::{Inbox, Inboxes};
-pub use worker::Worker;
 
 use shared::config::Secret;
 use shared::retry::Backoff;

@@ -3,7 +3,7 @@
 //! released if that fails).
 
 use crate::domain::{Order, OrderStatus, PaymentStatus};
-use crate::routes::dto::CreateOrderRequest;
+use crate::routes::wire::CreateOrderRequest;
 use crate::state::AppState;
 use crate::store::IdempotencyKey;
 use crate::SERVICE;

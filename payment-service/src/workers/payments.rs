@@ -3,8 +3,8 @@
 //! Up to `PAYMENT_CONCURRENCY` payments are worked on at once, so slow provider calls never hold up
 //! others: the order flow is bounded by the provider's latency, not by this loop.
 
+use crate::app::Processor;
 use crate::domain::Payment;
-use crate::processor::Processor;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;

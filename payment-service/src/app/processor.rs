@@ -10,7 +10,7 @@ const PAYMENTS: &str = "payments_total";
 const PAYMENTS_HELP: &str = "Payments that reached an outcome.";
 const PROVIDER_CALLS: &str = "payment_provider_calls_total";
 const PROVIDER_CALLS_HELP: &str = "Provider charge and refund calls by result.";
-use crate::provider::{PaymentProvider, ProviderError};
+use crate::clients::provider::{PaymentProvider, ProviderError};
 use crate::store::PaymentStore;
 use serde_json::json;
 use shared::events::{types, EventEnvelope};

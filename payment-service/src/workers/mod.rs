@@ -1,0 +1,3 @@
+//! The background loops `build` starts beside the server (the outbox relay is `shared`'s).
+
+pub mod payments;

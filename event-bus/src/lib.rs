@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod error;
 mod routes;
 pub mod state;
 pub mod store;

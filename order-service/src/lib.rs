@@ -5,6 +5,7 @@ pub mod app;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -1,22 +1,57 @@
-//! How the service's failures become the shared JSON error envelope.
+//! The product service's errors and how each becomes the shared JSON error envelope.
 
 use crate::store::ReserveError;
+use axum::response::{IntoResponse, Response};
 use shared::store::StoreError;
 use shared::ApiError;
 
-/// 404 `product_not_found` "Product not found".
-pub fn product_not_found() -> ApiError {
-    ApiError::not_found("product_not_found", "Product not found")
+/// Everything a handler of this service can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such product (or not visible to the caller).
+    #[error("Product not found")]
+    ProductNotFound,
+    /// Another product has the SKU.
+    #[error("Product with this SKU already exists")]
+    SkuTaken,
+    /// A reservation could not be taken.
+    #[error(transparent)]
+    Reserve(#[from] ReserveError),
+    /// An error already in envelope form (validation, extractors).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// A store failure on a product route: unknown id → 404, uniqueness → 409 `sku_taken`.
-pub fn product_store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => product_not_found(),
-        StoreError::Conflict(_) => {
-            ApiError::conflict("sku_taken", "Product with this SKU already exists")
+impl Error {
+    /// A store failure on a product route: an unknown id is [`Error::ProductNotFound`], a
+    /// uniqueness conflict [`Error::SkuTaken`].
+    pub fn of_product(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Error::ProductNotFound,
+            StoreError::Conflict(_) => Error::SkuTaken,
+            other => Error::Store(other),
         }
-        other => other.into(),
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::ProductNotFound => ApiError::not_found("product_not_found", e.to_string()),
+            Error::SkuTaken => ApiError::conflict("sku_taken", e.to_string()),
+            Error::Reserve(e) => e.into(),
+            Error::Api(e) => e,
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 
@@ -39,5 +74,33 @@ impl From<ReserveError> for ApiError {
             }
             ReserveError::Store(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: Error) -> (u16, &'static str, String) {
+        let e = ApiError::from(e);
+        (e.status.as_u16(), e.code, e.message)
+    }
+
+    #[test]
+    fn store_failures_on_product_routes_name_the_product() {
+        assert_eq!(
+            answer(Error::of_product(StoreError::NotFound)),
+            (404, "product_not_found", "Product not found".into())
+        );
+        assert_eq!(
+            answer(Error::of_product(StoreError::Conflict("sku".into()))),
+            (
+                409,
+                "sku_taken",
+                "Product with this SKU already exists".into()
+            )
+        );
+        let (status, _, _) = answer(Error::of_product(StoreError::Unavailable("down".into())));
+        assert_eq!(status, 503);
     }
 }

@@ -2,6 +2,7 @@
 //! deliveries, replay. Events carry user ids and order contents, so none of it is public.
 
 use super::wire::{DeadResponse, EventResponse, PublishRequest};
+use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ pub async fn publish_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
     JsonBody(PublishRequest(events)): JsonBody<PublishRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     // In a task of its own: a publisher that hangs up once the events are stored must not leave
     // their deliveries leased to nobody (see `Inboxes::publish`).
     let events = std::sync::Arc::new(events);
@@ -44,7 +45,7 @@ pub async fn list_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
     QueryMap(params): QueryMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let mut q = QueryValidator::new(&params);
     let event_type = q.string("type", 100);
     let limit = q.int("limit", 50, 1, 500);
@@ -62,7 +63,7 @@ pub async fn list_dead(
     State(state): State<AppState>,
     _caller: InternalCaller,
     QueryMap(params): QueryMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let mut q = QueryValidator::new(&params);
     let limit = q.int("limit", 50, 1, 500);
     q.finish()?;
@@ -77,11 +78,10 @@ pub async fn replay_event(
     State(state): State<AppState>,
     _caller: InternalCaller,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let id = path.map(|Path(id)| id).unwrap_or_default();
-    let not_found = || ApiError::not_found("event_not_found", format!("Event {id} not found"));
     if id.is_empty() || id.chars().count() > 64 {
-        return Err(not_found());
+        return Err(Error::EventNotFound(id));
     }
     let queued = match state
         .store
@@ -89,7 +89,7 @@ pub async fn replay_event(
         .await
     {
         Ok(n) => n,
-        Err(StoreError::NotFound) => return Err(not_found()),
+        Err(StoreError::NotFound) => return Err(Error::EventNotFound(id)),
         Err(e) => return Err(e.into()),
     };
     state.inboxes.wake_all();

@@ -3,11 +3,11 @@
 //! released if that fails).
 
 use crate::domain::{Order, OrderStatus, PaymentStatus};
+use crate::error::Error;
 use crate::routes::wire::CreateOrderRequest;
 use crate::state::AppState;
 use crate::store::IdempotencyKey;
 use crate::SERVICE;
-use axum::http::StatusCode;
 use shared::events::{types, EventEnvelope};
 use shared::store::{now_ms, StoreError};
 use shared::ApiError;
@@ -20,18 +20,14 @@ pub struct Placed {
     pub replayed: bool,
 }
 
-fn replay(order: Order, stored: &str, fingerprint: &str) -> Result<Placed, ApiError> {
+fn replay(order: Order, stored: &str, fingerprint: &str) -> Result<Placed, Error> {
     if stored == fingerprint {
         Ok(Placed {
             order,
             replayed: true,
         })
     } else {
-        Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "Idempotency-Key was already used with a different request body",
-        ))
+        Err(Error::IdempotencyKeyReused)
     }
 }
 
@@ -41,7 +37,7 @@ pub async fn place_order(
     user_id: &str,
     req: CreateOrderRequest,
     key: Option<String>,
-) -> Result<Placed, ApiError> {
+) -> Result<Placed, Error> {
     let key = key.map(|key| IdempotencyKey {
         key,
         fingerprint: req.fingerprint(),
@@ -86,7 +82,8 @@ pub async fn place_order(
                         Some((order, stored)) => replay(order, &stored, &k.fingerprint),
                         None => Err(ApiError::internal_from(
                             &"idempotency conflict without an order",
-                        )),
+                        )
+                        .into()),
                     }
                 }
                 (e, _) => Err(e.into()),

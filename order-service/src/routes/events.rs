@@ -3,6 +3,7 @@
 
 use super::wire::RefundOrderRequest;
 use crate::domain::{PaymentChange, Transition};
+use crate::error::Error;
 use crate::state::AppState;
 use crate::SERVICE;
 use axum::extract::State;
@@ -101,7 +102,7 @@ pub async fn refund_order(
     _caller: InternalCaller,
     IdPath(id): IdPath,
     JsonBody(req): JsonBody<RefundOrderRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let (order, cancelled) = match state
         .store
         .cancel(&id, None, req.cancels_from(), SERVICE)
@@ -118,9 +119,7 @@ pub async fn refund_order(
             (order, true)
         }
         Transition::Refused(order) => (order, false),
-        Transition::NotFound => {
-            return Err(ApiError::not_found("order_not_found", "Order not found"))
-        }
+        Transition::NotFound => return Err(Error::OrderNotFound),
     };
     Ok(ok(
         json!({"order": order.to_json(), "cancelled": cancelled}),
@@ -132,10 +131,10 @@ pub async fn internal_order(
     State(state): State<AppState>,
     _caller: InternalCaller,
     IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     match state.store.get(&id).await? {
         Some(order) => Ok(ok(order.to_json())),
-        None => Err(ApiError::not_found("order_not_found", "Order not found")),
+        None => Err(Error::OrderNotFound),
     }
 }
 

@@ -3,6 +3,7 @@
 use super::wire::{CreateOrderRequest, UpdateStatusRequest};
 use crate::app::place_order;
 use crate::domain::{Order, OrderStatus, Transition};
+use crate::error::Error;
 use crate::state::AppState;
 use crate::store::OrderFilter;
 use crate::SERVICE;
@@ -15,10 +16,6 @@ use shared::extract::{IdPath, JsonBody, QueryMap};
 use shared::store::PageRequest;
 use shared::validate::QueryValidator;
 use shared::ApiError;
-
-fn order_not_found() -> ApiError {
-    ApiError::not_found("order_not_found", "Order not found")
-}
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get("idempotency-key") else {
@@ -39,10 +36,11 @@ pub async fn create_order(
     user: AuthUser,
     headers: HeaderMap,
     JsonBody(req): JsonBody<CreateOrderRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let key = idempotency_key(&headers)?;
     let placed = place_order(&state, &user.user_id, req, key)
         .await
+        .map_err(ApiError::from)
         .inspect_err(|e| {
             state.metrics.incr(
                 "order_events_total",
@@ -73,7 +71,7 @@ pub async fn list_orders(
     State(state): State<AppState>,
     user: AuthUser,
     QueryMap(params): QueryMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let mut q = QueryValidator::new(&params);
     let page = q.int("page", 1, 1, 1_000_000) as u64;
     let limit = q.int("limit", 10, 1, 100) as u64;
@@ -83,9 +81,7 @@ pub async fn list_orders(
     let user_id = match (user.is_admin(), user_id) {
         (true, filter) => filter,
         (false, Some(other)) if other != user.user_id => {
-            return Err(ApiError::forbidden(
-                "Only admins may list other users' orders",
-            ))
+            return Err(ApiError::forbidden("Only admins may list other users' orders").into())
         }
         (false, _) => Some(user.user_id.clone()),
     };
@@ -106,10 +102,10 @@ pub async fn get_order(
     State(state): State<AppState>,
     user: AuthUser,
     IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     match state.store.get(&id).await? {
         Some(order) if user.is_admin() || order.user_id == user.user_id => Ok(ok(order.to_json())),
-        _ => Err(order_not_found()),
+        _ => Err(Error::OrderNotFound),
     }
 }
 
@@ -118,7 +114,7 @@ pub async fn cancel_order(
     State(state): State<AppState>,
     user: AuthUser,
     IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let owner = (!user.is_admin()).then_some(user.user_id.as_str());
     match state
         .store
@@ -135,11 +131,8 @@ pub async fn cancel_order(
             );
             Ok(ok(order.to_json()))
         }
-        Transition::NotFound => Err(order_not_found()),
-        Transition::Refused(order) => Err(ApiError::conflict(
-            "invalid_status_transition",
-            format!("Cannot cancel order in status {}", order.status.as_str()),
-        )),
+        Transition::NotFound => Err(Error::OrderNotFound),
+        Transition::Refused(order) => Err(Error::NotCancellable(order.status)),
     }
 }
 
@@ -150,19 +143,13 @@ pub async fn update_status(
     RequireAdmin(_admin): RequireAdmin,
     IdPath(id): IdPath,
     JsonBody(req): JsonBody<UpdateStatusRequest>,
-) -> Result<Response, ApiError> {
-    let refused = |from: OrderStatus| {
-        ApiError::conflict(
-            "invalid_status_transition",
-            format!(
-                "Cannot change order status from {} to {}",
-                from.as_str(),
-                req.status.as_str()
-            ),
-        )
+) -> Result<Response, Error> {
+    let refused = |from: OrderStatus| Error::InvalidTransition {
+        from,
+        to: req.status,
     };
     let Some(from) = req.status.admin_predecessor() else {
-        let order = state.store.get(&id).await?.ok_or_else(order_not_found)?;
+        let order = state.store.get(&id).await?.ok_or(Error::OrderNotFound)?;
         return Err(refused(order.status));
     };
     let tracking = req.tracking_number.as_deref();
@@ -180,15 +167,11 @@ pub async fn update_status(
             );
             Ok(ok(order.to_json()))
         }
-        Transition::NotFound => Err(order_not_found()),
-        Transition::Refused(order) if order.status == from => Err(ApiError::conflict(
-            "payment_not_completed",
-            format!(
-                "Cannot change order status to {}: payment is {}",
-                req.status.as_str(),
-                order.payment_status.as_str()
-            ),
-        )),
+        Transition::NotFound => Err(Error::OrderNotFound),
+        Transition::Refused(order) if order.status == from => Err(Error::PaymentNotCompleted {
+            to: req.status,
+            payment: order.payment_status,
+        }),
         Transition::Refused(order) => Err(refused(order.status)),
     }
 }

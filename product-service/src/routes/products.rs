@@ -6,7 +6,7 @@ use super::wire::{
     product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
 };
 use crate::domain::{Product, ProductPatch};
-use crate::error::{product_not_found, product_store_error};
+use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -38,13 +38,13 @@ pub async fn list_products(
     State(state): State<AppState>,
     accepted: AcceptedCoding,
     QueryMap(params): QueryMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let (filter, page) = list_query(&params)?;
     let answer = state
         .cache
         .list(&*state.store, &filter, page)
         .await
-        .map_err(product_store_error)?;
+        .map_err(Error::of_product)?;
     Ok(answer.respond(accepted))
 }
 
@@ -54,15 +54,15 @@ pub async fn get_product(
     IdPath(id): IdPath,
     MaybeAdmin(admin): MaybeAdmin,
     accepted: AcceptedCoding,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let answer = state
         .cache
         .product(&*state.store, &id)
         .await
-        .map_err(product_store_error)?;
+        .map_err(Error::of_product)?;
     match answer {
         Some(a) if a.active || admin => Ok(a.body.respond(accepted)),
-        _ => Err(product_not_found()),
+        _ => Err(Error::ProductNotFound),
     }
 }
 
@@ -71,8 +71,8 @@ pub async fn create_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
     JsonBody(CreateProductRequest(new)): JsonBody<CreateProductRequest>,
-) -> Result<Response, ApiError> {
-    let product = state.store.create(new).await.map_err(product_store_error)?;
+) -> Result<Response, Error> {
+    let product = state.store.create(new).await.map_err(Error::of_product)?;
     state.cache.invalidate().await;
     Ok(created(product_json(&product)))
 }
@@ -83,7 +83,7 @@ pub async fn replace_product(
     RequireAdmin(_admin): RequireAdmin,
     IdPath(id): IdPath,
     JsonBody(ReplaceProductRequest(patch)): JsonBody<ReplaceProductRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let product = apply(&state, &id, patch).await?;
     Ok(ok(product_json(&product)))
 }
@@ -94,7 +94,7 @@ pub async fn patch_product(
     RequireAdmin(_admin): RequireAdmin,
     IdPath(id): IdPath,
     JsonBody(PatchProductRequest(patch)): JsonBody<PatchProductRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let product = apply(&state, &id, patch).await?;
     Ok(ok(product_json(&product)))
 }
@@ -104,7 +104,7 @@ pub async fn delete_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
     IdPath(id): IdPath,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let product = apply(&state, &id, ProductPatch::deactivate()).await?;
     Ok(ok(product_json(&product)))
 }
@@ -113,21 +113,21 @@ pub async fn delete_product(
 pub async fn bulk_products(
     State(state): State<AppState>,
     JsonBody(BulkRequest(ids)): JsonBody<BulkRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let products = state
         .store
         .get_active_many(&ids)
         .await
-        .map_err(product_store_error)?;
+        .map_err(Error::of_product)?;
     Ok(ok(products.iter().map(product_json).collect::<Vec<_>>()))
 }
 
-async fn apply(state: &AppState, id: &str, patch: ProductPatch) -> Result<Product, ApiError> {
+async fn apply(state: &AppState, id: &str, patch: ProductPatch) -> Result<Product, Error> {
     let product = state
         .store
         .update(id, patch)
         .await
-        .map_err(product_store_error)?;
+        .map_err(Error::of_product)?;
     state.cache.invalidate().await;
     Ok(product)
 }

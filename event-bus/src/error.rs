@@ -1,0 +1,49 @@
+//! The bus's errors and how each becomes the shared JSON error envelope.
+
+use axum::response::{IntoResponse, Response};
+use shared::store::StoreError;
+use shared::ApiError;
+
+/// Everything a handler of the bus can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No stored event has this id.
+    #[error("Event {0} not found")]
+    EventNotFound(String),
+    /// An error already in envelope form (validation, extractors, internal faults).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::EventNotFound(_) => ApiError::not_found("event_not_found", e.to_string()),
+            Error::Api(e) => e,
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_event_is_404_with_its_id() {
+        let e = ApiError::from(Error::EventNotFound("e-1".into()));
+        assert_eq!(
+            (e.status.as_u16(), e.code, e.message.as_str()),
+            (404, "event_not_found", "Event e-1 not found")
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! The order service's errors and how each becomes the shared JSON error envelope.
+
+use crate::domain::{OrderStatus, PaymentStatus};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::store::StoreError;
+use shared::ApiError;
+
+/// Everything a use case or handler of this service can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such order, or not the caller's.
+    #[error("Order not found")]
+    OrderNotFound,
+    /// The idempotency key names an earlier request with another body.
+    #[error("Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    /// Cancellation of an order past `confirmed`.
+    #[error("Cannot cancel order in status {}", .0.as_str())]
+    NotCancellable(OrderStatus),
+    /// A fulfilment step that does not follow from the order's status.
+    #[error("Cannot change order status from {} to {}", .from.as_str(), .to.as_str())]
+    InvalidTransition {
+        /// The order's status.
+        from: OrderStatus,
+        /// The status asked for.
+        to: OrderStatus,
+    },
+    /// A fulfilment step while the payment is not `completed`.
+    #[error("Cannot change order status to {}: payment is {}", .to.as_str(), .payment.as_str())]
+    PaymentNotCompleted {
+        /// The status asked for.
+        to: OrderStatus,
+        /// The order's payment status.
+        payment: PaymentStatus,
+    },
+    /// An error already in envelope form (validation, extractors, the product service's answer).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::OrderNotFound => ApiError::not_found("order_not_found", message),
+            Error::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
+            Error::NotCancellable(_) | Error::InvalidTransition { .. } => {
+                ApiError::conflict("invalid_status_transition", message)
+            }
+            Error::PaymentNotCompleted { .. } => {
+                ApiError::conflict("payment_not_completed", message)
+            }
+            Error::Api(e) => e,
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: Error) -> (u16, &'static str, String) {
+        let e = ApiError::from(e);
+        (e.status.as_u16(), e.code, e.message)
+    }
+
+    #[test]
+    fn each_error_keeps_its_status_code_and_message() {
+        let cases = [
+            (
+                Error::OrderNotFound,
+                404,
+                "order_not_found",
+                "Order not found",
+            ),
+            (
+                Error::IdempotencyKeyReused,
+                422,
+                "idempotency_key_reused",
+                "Idempotency-Key was already used with a different request body",
+            ),
+            (
+                Error::NotCancellable(OrderStatus::Shipped),
+                409,
+                "invalid_status_transition",
+                "Cannot cancel order in status shipped",
+            ),
+            (
+                Error::InvalidTransition {
+                    from: OrderStatus::Pending,
+                    to: OrderStatus::Shipped,
+                },
+                409,
+                "invalid_status_transition",
+                "Cannot change order status from pending to shipped",
+            ),
+            (
+                Error::PaymentNotCompleted {
+                    to: OrderStatus::Processing,
+                    payment: PaymentStatus::Refunded,
+                },
+                409,
+                "payment_not_completed",
+                "Cannot change order status to processing: payment is refunded",
+            ),
+        ];
+        for (e, status, code, message) in cases {
+            assert_eq!(answer(e), (status, code, message.to_string()));
+        }
+    }
+}

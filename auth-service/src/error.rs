@@ -1,7 +1,6 @@
 //! The auth service's errors and how each becomes the shared JSON envelope.
 
 use crate::app::password::HashError;
-use axum::response::{IntoResponse, Response};
 use shared::sessions::SessionError;
 use shared::store::StoreError;
 use shared::ApiError;
@@ -130,8 +129,4 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+shared::respond_with_api_error!(Error);

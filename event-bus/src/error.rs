@@ -1,6 +1,5 @@
 //! The bus's errors and how each becomes the shared JSON error envelope.
 
-use axum::response::{IntoResponse, Response};
 use shared::store::StoreError;
 use shared::ApiError;
 
@@ -28,11 +27,7 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+shared::respond_with_api_error!(Error);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 
 use crate::domain::{OrderStatus, PaymentStatus};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use shared::store::StoreError;
 use shared::ApiError;
 
@@ -64,11 +63,7 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+shared::respond_with_api_error!(Error);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,6 @@
 //! The product service's errors and how each becomes the shared JSON error envelope.
 
 use crate::store::ReserveError;
-use axum::response::{IntoResponse, Response};
 use shared::store::StoreError;
 use shared::ApiError;
 
@@ -49,11 +48,7 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+shared::respond_with_api_error!(Error);
 
 impl From<ReserveError> for ApiError {
     fn from(e: ReserveError) -> Self {

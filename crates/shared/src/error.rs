@@ -158,6 +158,19 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Makes a service's error type an axum response through its `From<$error> for ApiError` mapping,
+/// so every handler may return `Result<_, $error>` and answer with the shared envelope.
+#[macro_export]
+macro_rules! respond_with_api_error {
+    ($error:ty) => {
+        impl ::axum::response::IntoResponse for $error {
+            fn into_response(self) -> ::axum::response::Response {
+                ::axum::response::IntoResponse::into_response($crate::ApiError::from(self))
+            }
+        }
+    };
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {

@@ -39,12 +39,9 @@ pub(crate) async fn serve<S: Transport>(
         }
     };
     let close = req.closing || !whole;
-    let request = match request(&req, body) {
-        Some(request) => request,
-        None => {
-            let e = ApiError::bad_request("bad_request", "The request head is malformed");
-            return refuse(pipeline, conn, &req, e).await;
-        }
+    let Some(request) = request(&req, body) else {
+        let e = ApiError::bad_request("bad_request", "The request head is malformed");
+        return refuse(pipeline, conn, &req, e).await;
     };
     let response = match pipeline.local.clone().oneshot(request).await {
         Ok(response) => response,

@@ -69,7 +69,7 @@ fn masked(bits: u128, width: u32, prefix: u8) -> u128 {
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 
@@ -79,7 +79,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     let values = headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|v| v.as_bytes());
+        .map(hyper::http::HeaderValue::as_bytes);
     client_ip_from(peer, values, trusted)
 }
 

@@ -3,6 +3,12 @@
 //! Used by `bench/logins.sh` for the bound logins/s can reach (cores ÷ this time). The allocator
 //! is the launcher's, so that argon2's 19 MiB of working memory is reused as it is there.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark tool reports on the terminal"
+)]
+
 use auth_service::app::password::Passwords;
 use std::time::Instant;
 

@@ -67,7 +67,7 @@ impl Config {
                 }
             }
         };
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let hash_concurrency: usize = r.parse("HASH_CONCURRENCY", cpus);
         if !(1..=256).contains(&hash_concurrency) {
             r.problem(format!(

@@ -4,6 +4,12 @@
 //! is what the bus could deliver if storing and accepting events cost nothing.
 //! Usage: `bench_client <url> <concurrency> <seconds>`.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark tool reports on the terminal"
+)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

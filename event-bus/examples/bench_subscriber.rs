@@ -35,13 +35,15 @@ struct Delivery<'a> {
 
 fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map(|d| d.as_millis() as i64).unwrap_or(0)
+    since.map_or(0, |d| d.as_millis() as i64)
 }
 
 fn record(counts: &Mutex<Counts>, body: &[u8]) {
-    let id = serde_json::from_slice::<Delivery>(body).ok();
+    let id = serde_json::from_slice::<Delivery<'_>>(body).ok();
     let now = now_ms();
-    let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+    let mut c = counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     c.received += 1;
     if c.first_ms == 0 {
         c.first_ms = now;
@@ -58,7 +60,9 @@ fn record(counts: &Mutex<Counts>, body: &[u8]) {
 }
 
 fn stats(counts: &Mutex<Counts>) -> Bytes {
-    let c = counts.lock().unwrap_or_else(|p| p.into_inner());
+    let c = counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let json = serde_json::json!({
         "received": c.received, "distinct": c.ids.len(), "duplicates": c.duplicates,
         "unreadable": c.unreadable, "firstMs": c.first_ms, "lastMs": c.last_ms,

@@ -14,7 +14,7 @@ pub const EXPOSED: &str =
 
 /// The fixed lines of a preflight answer before the asked headers: `vary` and the methods.
 static PREFLIGHT_VARY_METHODS: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    let methods: Vec<&str> = CORS_METHODS.iter().map(|m| m.as_str()).collect();
+    let methods: Vec<&str> = CORS_METHODS.iter().map(hyper::Method::as_str).collect();
     let mut out = Vec::new();
     header(
         &mut out,

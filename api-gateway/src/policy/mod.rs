@@ -91,12 +91,12 @@ pub fn request_id(head: &Bytes, sent: Option<&[u8]>) -> Bytes {
 /// A new UUID-v4-shaped request id from the thread-local RNG (no syscall per request, unlike
 /// `uuid::new_v4`).
 pub fn fresh_request_id() -> Bytes {
+    // Where each byte's two digits go (the dashes stay).
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut bits = rand::random::<u128>();
     bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
     bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
     let mut id = [b'-'; 36];
-    // Where each byte's two digits go (the dashes stay).
-    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     for (i, at) in AT.into_iter().enumerate() {
         let byte = usize::from((bits >> (120 - 8 * i)) as u8);
         id[at..at + 2].copy_from_slice(&HEX_PAIRS[byte * 2..byte * 2 + 2]);

@@ -147,7 +147,7 @@ impl TestApp {
     pub async fn token(&self, user_id: &str, sid: &str) -> String {
         self.backends
             .sessions
-            .open_session(sid, std::time::Duration::from_secs(900))
+            .open_session(sid, Duration::from_secs(900))
             .await
             .expect("session opened");
         JwtKeys::new(test_support::JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)

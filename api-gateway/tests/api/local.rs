@@ -69,7 +69,7 @@ async fn health_and_ready_never_call_the_upstreams_themselves() {
         &app.payments,
         &app.bus,
     ];
-    assert_eq!(upstreams.map(|u| u.hits()), [0; 5]);
+    assert_eq!(upstreams.map(super::helpers::Upstream::hits), [0; 5]);
 }
 
 #[tokio::test]

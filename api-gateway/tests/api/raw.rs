@@ -41,7 +41,7 @@ impl Wire {
             })
             .unwrap_or(0);
         while self.buf.len() < len {
-            let mut chunk = [0u8; 65536];
+            let mut chunk = vec![0u8; 65536];
             let n = self.stream.read(&mut chunk).await.ok()?;
             if n == 0 {
                 return None;

@@ -68,7 +68,7 @@ fn argon2(params: &Params) -> Argon2<'static> {
 
 fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
     argon2(params)
         .hash_password(password, &salt)
@@ -79,8 +79,7 @@ fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> 
 fn verify_blocking(params: &Params, password: &[u8], hash: &str) -> bool {
     // The stored PHC string carries its own parameters; `params` only sets the default.
     PasswordHash::new(hash)
-        .map(|parsed| argon2(params).verify_password(password, &parsed).is_ok())
-        .unwrap_or(false)
+        .is_ok_and(|parsed| argon2(params).verify_password(password, &parsed).is_ok())
 }
 
 impl Passwords {

@@ -1,7 +1,7 @@
 //! Refresh tokens: opaque random strings handed to clients, stored only as
 //! HMAC-SHA256(`JWT_REFRESH_SECRET`, token) in hex, so a database leak yields no usable token.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Makes and hashes refresh tokens.
@@ -27,9 +27,8 @@ impl RefreshTokens {
 
     /// The stored form of `token`.
     pub fn hash(&self, token: &str) -> String {
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
+        let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) else {
+            unreachable!("HMAC takes keys of any length")
         };
         mac.update(token.as_bytes());
         hex::encode(mac.finalize().into_bytes())

@@ -55,7 +55,10 @@ pub async fn list_users(
     let limit = q.int("limit", 20, 1, 100) as u64;
     q.finish()?;
     let (users, total) = state.store.list_users(PageRequest { page, limit }).await?;
-    let data: Vec<Value> = users.iter().map(|u| u.to_json()).collect();
+    let data: Vec<Value> = users
+        .iter()
+        .map(super::super::domain::User::to_json)
+        .collect();
     Ok(paginated(data, Pagination::new(page, limit, total)))
 }
 

@@ -125,7 +125,10 @@ async fn negotiation_agrees_with_the_compression_layer() {
     let app = layered(Router::new().route("/x", get(|| async { body(4096) })));
     for (accept, _) in ACCEPT_CASES {
         let (headers, _) = call(&app, Method::GET, Some(accept)).await;
-        let layer = match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
+        let layer = match headers
+            .get(header::CONTENT_ENCODING)
+            .map(HeaderValue::as_bytes)
+        {
             Some(b"gzip") => Coding::Gzip,
             Some(b"br") => Coding::Br,
             _ => Coding::Identity,

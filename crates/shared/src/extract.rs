@@ -50,7 +50,7 @@ pub async fn read_json(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.to_ascii_lowercase());
+        .map(str::to_ascii_lowercase);
     let bytes = axum::body::to_bytes(req.into_body(), limits.max_bytes)
         .await
         .map_err(|_| {

@@ -110,6 +110,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn answers_from_the_last_probe_without_probing_per_request() {
+        async fn body(view: &HealthView) -> Value {
+            let bytes = axum::body::to_bytes(view.response().into_body(), 1024)
+                .await
+                .unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        }
         let probes = Arc::new(AtomicU64::new(0));
         let counted = probes.clone();
         let view = HealthView::probed(Duration::from_secs(1), move || {
@@ -117,12 +123,6 @@ mod tests {
             async move { json!({ "status": "healthy", "probe": n }) }
         })
         .await;
-        async fn body(view: &HealthView) -> Value {
-            let bytes = axum::body::to_bytes(view.response().into_body(), 1024)
-                .await
-                .unwrap();
-            serde_json::from_slice(&bytes).unwrap()
-        }
         for _ in 0..100 {
             assert_eq!(body(&view).await["probe"], 1);
         }

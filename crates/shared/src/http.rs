@@ -73,8 +73,7 @@ pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
         .get(&REQUEST_ID)
         .filter(|v| is_sane_request_id(v.as_bytes()))
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
 /// The outer middleware: the request id (kept or made, and echoed), the request span and its

@@ -12,7 +12,7 @@ pub fn new_object_id() -> String {
     let secs = chrono::Utc::now().timestamp() as u32;
     let process = PROCESS.get_or_init(|| {
         let mut b = [0u8; 5];
-        rand::thread_rng().fill_bytes(&mut b);
+        rand::rng().fill_bytes(&mut b);
         b
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
@@ -31,7 +31,7 @@ pub fn is_object_id(s: &str) -> bool {
 /// A random URL-safe token of `bytes` random bytes, hex encoded (refresh tokens, ids of secrets).
 pub fn random_token(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut b);
+    rand::rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 

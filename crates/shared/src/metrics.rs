@@ -88,7 +88,10 @@ impl Metrics {
 
     fn with(&self, f: impl FnOnce(&mut Inner)) {
         // A panic while holding the lock leaves plain counters: keep using them.
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard);
     }
 
@@ -207,8 +210,7 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let started = Instant::now();
     let res = next.run(req).await;
     metrics.record_request(

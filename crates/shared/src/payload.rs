@@ -3,7 +3,7 @@
 //! HMAC-SHA256 over IV‖ciphertext (encrypt-then-MAC) under a key derived from `ENCRYPTION_KEY`.
 
 use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -64,7 +64,7 @@ impl PayloadCipher {
                 bytes.len()
             )
         })?;
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&key).map_err(|e| e.to_string())?;
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&key).map_err(|e| e.to_string())?;
         mac.update(MAC_KEY_LABEL);
         let mac_key: [u8; 32] = mac.finalize().into_bytes().into();
         Ok(Self {
@@ -111,9 +111,8 @@ impl PayloadCipher {
 
     fn tag(&self, iv: &[u8], ct: &[u8]) -> [u8; 32] {
         // The key is 32 bytes; HMAC accepts any length, so this cannot fail.
-        let mut mac = match <HmacSha256 as Mac>::new_from_slice(&self.mac_key) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
+        let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(&self.mac_key) else {
+            unreachable!("HMAC takes keys of any length")
         };
         mac.update(iv);
         mac.update(ct);
@@ -155,7 +154,7 @@ impl PayloadCipher {
 
 fn random_iv() -> [u8; 16] {
     let mut iv = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut iv);
+    rand::rng().fill_bytes(&mut iv);
     iv
 }
 
@@ -220,7 +219,7 @@ mod tests {
         let c =
             PayloadCipher::new("12345678901234567890123456789012", MacPolicy::Required).unwrap();
         let s = c.encrypt(br#"{"a":1}"#);
-        let mut tampered = s.clone().into_bytes();
+        let mut tampered = s.into_bytes();
         tampered[40] = if tampered[40] == b'0' { b'1' } else { b'0' };
         assert_eq!(
             c.decrypt(std::str::from_utf8(&tampered).unwrap()),

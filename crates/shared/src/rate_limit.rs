@@ -105,7 +105,7 @@ impl MemoryRateLimiter {
         // A panic while holding the lock leaves plain counters: keep using them.
         let mut map = self.shards[(shard % SHARDS as u64) as usize]
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() > SWEEP_AT {
             map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
         }
@@ -220,7 +220,7 @@ pub fn too_many_requests(d: &RateDecision) -> ApiError {
     );
     let mut headers = HeaderMap::new();
     add_headers(&mut headers, d);
-    for (name, value) in headers.iter() {
+    for (name, value) in &headers {
         e = e.with_header(name.clone(), value.clone());
     }
     if let Ok(v) = HeaderValue::from_str(&secs_ceil(d.reset_after).to_string()) {

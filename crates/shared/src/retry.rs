@@ -25,7 +25,7 @@ impl Backoff {
         Duration::from_millis(if ms == 0 {
             0
         } else {
-            rand::thread_rng().gen_range(ms / 2..=ms)
+            rand::rng().random_range(ms / 2..=ms)
         })
     }
 

@@ -26,7 +26,7 @@ pub fn init(json: bool) {
 
 /// The id of the request being handled on this task, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(|id| id.clone()).ok()
+    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// Runs `fut` with `id` as the current request id.

@@ -110,7 +110,12 @@ mod tests {
         let frames = chunks
             .iter()
             .map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c.as_bytes())));
-        let body = Body::from_stream(futures_util::stream::iter(frames.collect::<Vec<_>>()));
+        #[allow(
+            clippy::needless_collect,
+            reason = "the stream outlives the borrowed chunks"
+        )]
+        let frames = frames.collect::<Vec<_>>();
+        let body = Body::from_stream(futures_util::stream::iter(frames));
         let req = Request::builder()
             .method("POST")
             .uri(path)

@@ -162,7 +162,7 @@ async fn limiter_counts_concurrent_hits_exactly(f: Fixture) {
         tokio::spawn(async move { limiter.hit("burst", r).await.unwrap().allowed })
     });
     let mut allowed = 0;
-    for h in hits.collect::<Vec<_>>() {
+    for h in hits {
         allowed += usize::from(h.await.unwrap());
     }
     assert_eq!(allowed, 20);

@@ -4,6 +4,12 @@
 //!
 //! Env: BASE (http://127.0.0.1:3000), CLIENTS (1), SECONDS (10), POLL_MS (5), ADMIN_PASSWORD
 //! (required).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark tool reports on the terminal"
+)]
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};

@@ -1,6 +1,11 @@
 //! `ecommerce`: starts all six services in embedded mode (SQLite under `./data`, in-process cache,
 //! limits and revocation), prints the URLs and the admin login, and drains on Ctrl-C.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the banner is for the person at the terminal"
+)]
+
 use shared::config::Env;
 use stack::{Service, Stack, StackOptions};
 use std::net::IpAddr;

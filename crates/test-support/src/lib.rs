@@ -1,6 +1,10 @@
 //! Test helpers: serve a router on 127.0.0.1:0 (bound before spawning, so no sleeps), a test
 //! environment with valid secrets, and a stub receiver that records what is posted to it.
 #![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::print_stderr,
+    reason = "a test says on stderr which backend variant it skips"
+)]
 
 pub mod indexes;
 

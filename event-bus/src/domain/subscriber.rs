@@ -36,7 +36,7 @@ impl Subscription {
     pub fn only(name: impl Into<String>, types: &[&str]) -> Self {
         Self {
             name: name.into(),
-            types: Some(types.iter().map(|t| t.to_string()).collect()),
+            types: Some(types.iter().map(ToString::to_string).collect()),
         }
     }
 

@@ -25,7 +25,9 @@ pub struct Inbox {
 
 impl Inbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, (bool, std::collections::VecDeque<DueDelivery>)> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes `d` if the worker runs and has room; otherwise gives it back.

@@ -239,7 +239,7 @@ async fn subscribers_get_only_the_event_types_they_subscribed_to() {
         assert_eq!(orders.next().await.body["id"], "p-1");
         let to_payments = [payments.next().await, payments.next().await];
         let mut got: Vec<_> = to_payments.iter().map(|r| r.body["id"].clone()).collect();
-        got.sort_by_key(|v| v.to_string());
+        got.sort_by_key(ToString::to_string);
         assert_eq!(
             got,
             [json!("o-1"), json!("o-2")],

@@ -27,7 +27,7 @@ pub async fn peek(store: &dyn EventStore, sub: &str, now: i64, limit: u32) -> Ve
 }
 
 pub fn ids(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|s| s.to_string()).collect()
+    ids.iter().map(ToString::to_string).collect()
 }
 
 /// The event a delivery's body carries (the body must be the envelope's JSON).

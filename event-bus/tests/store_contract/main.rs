@@ -124,7 +124,7 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
 async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
     let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
     let url = format!("sqlite://{}/events.db", dir.display());
-    let store: std::sync::Arc<dyn EventStore> = connect(&url).await;
+    let store: Arc<dyn EventStore> = connect(&url).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
@@ -154,7 +154,7 @@ async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
 async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
     let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
     let url = format!("sqlite://{}/events.db", dir.display());
-    let store: std::sync::Arc<dyn EventStore> = connect(&url).await;
+    let store: Arc<dyn EventStore> = connect(&url).await;
     let events: Vec<_> = (0..200).map(|i| event(&format!("e{i:03}"), "A")).collect();
     store.append(&events, &subs(), NOW).await.unwrap();
     let second = connect(&url).await;

@@ -91,7 +91,7 @@ impl SimulatedProvider {
     pub fn new(config: SimulationConfig) -> Self {
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_entropy(),
+            None => StdRng::from_os_rng(),
         };
         Self {
             config,
@@ -125,20 +125,25 @@ impl SimulatedProvider {
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         // A panic while holding the lock cannot leave the maps half-updated: recover them.
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn roll(&self) -> (Duration, f64, f64, String) {
-        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rng = self
+            .rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (min, max) = (
             self.config.latency_min.as_millis() as u64,
             self.config.latency_max.as_millis() as u64,
         );
-        let latency = Duration::from_millis(rng.gen_range(min..=max));
+        let latency = Duration::from_millis(rng.random_range(min..=max));
         let suffix: String = (0..9)
-            .map(|_| char::from_digit(rng.gen_range(0..36), 36).unwrap_or('0'))
+            .map(|_| char::from_digit(rng.random_range(0..36), 36).unwrap_or('0'))
             .collect();
-        (latency, rng.gen(), rng.gen(), suffix)
+        (latency, rng.random(), rng.random(), suffix)
     }
 }
 

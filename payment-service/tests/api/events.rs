@@ -101,7 +101,7 @@ async fn a_payment_fails_when_the_retry_budget_runs_out() {
     app.post_events(TestApp::order_created(&order, &user, 5.0))
         .await;
     let event = app.wait_event("PaymentFailed", &order).await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(3));
     assert!(event["data"]["reason"]
         .as_str()
         .unwrap()

@@ -118,7 +118,10 @@ impl ProductCache {
     /// no read can reach any more: those written under an older generation (and `key` itself if
     /// `g` is already superseded).
     fn superseded(&self, g: u64, key: Option<String>) -> Vec<String> {
-        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let mut written = self
+            .written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut stale = if g > written.0 {
             written.0 = g;
             std::mem::take(&mut written.1)

@@ -100,11 +100,11 @@ mod tests {
 
     #[test]
     fn envelope_serialises_with_original_names() {
+        use crate::extract::FromJson;
         let e = EventEnvelope::new("OrderCreated", serde_json::json!({}), "s");
         let v = serde_json::to_value(&e).unwrap();
         assert!(v.get("type").is_some() && v.get("occurredAt").is_some());
-        use crate::extract::FromJson;
-        let two = IncomingEvents::from_json(&serde_json::json!([v.clone(), v.clone()])).unwrap();
+        let two = IncomingEvents::from_json(&serde_json::json!([v.clone(), v])).unwrap();
         assert_eq!(two.0.len(), 2);
         assert_eq!(IncomingEvents::from_json(&v).unwrap().0, vec![e]);
         let bad = IncomingEvents::from_json(&serde_json::json!({"type": 1})).unwrap_err();

@@ -278,7 +278,7 @@ mod tests {
         let wake = Arc::new(Notify::new());
         let relay = OutboxRelay {
             store: outbox.clone(),
-            bus: crate::client::ServiceClient::new(reqwest::Client::new(), &url, "Event bus", None),
+            bus: ServiceClient::new(reqwest::Client::new(), &url, "Event bus", None),
             wake: wake.clone(),
             backoff: Backoff {
                 initial: Duration::from_millis(10),

@@ -73,7 +73,9 @@ async fn retry_pending_bumps(inner: Weak<Inner>) {
 
 impl Inner {
     fn pending(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn remember_failed_bump(&self, key: &str) {

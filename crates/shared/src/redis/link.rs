@@ -109,7 +109,10 @@ impl RedisLink {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked (plain field writes).
-        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.0
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn manager(&self, respect_back_off: bool) -> Result<ConnectionManager, RedisError> {

@@ -24,7 +24,7 @@ pub(super) fn has_control(s: &str, lines: Lines) -> bool {
 pub fn check_stored_json(v: &mut Validator<'_>, path: &str, value: &Value) {
     match value {
         Value::String(s) if has_control(s, Lines::Single) => {
-            v.error_at(path.into(), CONTROL_MESSAGE)
+            v.error_at(path.into(), CONTROL_MESSAGE);
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {

@@ -2,6 +2,10 @@
 //! (skip when unset, panic under `CI=true`), unique key prefixes, and a private `redis-server`
 //! process on a free port for fault tests.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "a test says on stderr which backend variant it skips"
+)]
 #![allow(dead_code)]
 
 use std::net::TcpListener;

@@ -60,7 +60,9 @@ impl GroupCommit {
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

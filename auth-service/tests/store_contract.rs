@@ -180,7 +180,10 @@ async fn check_a_refresh_token_is_marked_used_only_once(store: &dyn UserStore) {
     assert_eq!(store.find_refresh_token("missing").await.unwrap(), None);
 }
 
-async fn check_concurrent_use_of_a_refresh_token_has_one_winner(store: &dyn UserStore) {
+async fn check_concurrent_use_of_a_refresh_token_has_one_winner(
+    store: std::sync::Arc<dyn UserStore>,
+) {
+    let store = &*store;
     let s = session("u3");
     store.create_session(&s, &token(&s, "race")).await.unwrap();
     let attempts = (0..8).map(|i| store.mark_refresh_token_used("race", i));
@@ -295,47 +298,15 @@ async fn check_a_duplicate_user_id_is_a_conflict(store: &dyn UserStore) {
     );
 }
 
-macro_rules! contract {
-    (both: [$($check:ident),* $(,)?], sqlite_only: [$($race:ident),* $(,)?] $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let store = auth_service::store::connect("sqlite::memory:", super::MongoOptions::default())
-                        .await
-                        .unwrap();
-                    super::$check(store.as_ref()).await;
-                }
-            )*
-            $(
-                #[tokio::test]
-                async fn $race() {
-                    let store = auth_service::store::connect("sqlite::memory:", super::MongoOptions::default())
-                        .await
-                        .unwrap();
-                    super::$race(store.as_ref()).await;
-                }
-            )*
-        }
-
-        mod mongo {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let Some(db) = test_support::TestMongo::new() else { return };
-                    let store = auth_service::store::connect(&db.url, super::MongoOptions::default())
-                        .await
-                        .unwrap();
-                    super::$check(store.as_ref()).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
+async fn connect(url: &str) -> std::sync::Arc<dyn UserStore> {
+    auth_service::store::connect(url, MongoOptions::default())
+        .await
+        .unwrap()
 }
 
-contract!(
-    both: [
+test_support::store_contract!(
+    connect: connect,
+    checks: [
         check_users_are_found_by_id_and_by_email_in_any_case,
         check_a_duplicate_email_in_another_case_is_a_conflict,
         check_users_are_listed_newest_first_with_a_total,
@@ -352,8 +323,6 @@ contract!(
         check_a_duplicate_refresh_token_is_a_conflict,
         check_a_duplicate_user_id_is_a_conflict,
     ],
-    // FerretDB (the CI stand-in for MongoDB) does not apply conditional updates atomically under
-    // concurrent writers, so the one-winner race is checked on SQLite only (real MongoDB would pass).
     sqlite_only: [check_concurrent_use_of_a_refresh_token_has_one_winner],
 );
 

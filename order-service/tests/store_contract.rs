@@ -474,7 +474,8 @@ async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &dyn 
     );
 }
 
-async fn check_concurrent_cancels_and_payments_apply_once(store: &dyn OrderStore) {
+async fn check_concurrent_cancels_and_payments_apply_once(store: std::sync::Arc<dyn OrderStore>) {
+    let store = &*store;
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
     let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, "t"));
@@ -512,82 +513,15 @@ async fn check_concurrent_cancels_and_payments_apply_once(store: &dyn OrderStore
     assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
 }
 
-/// A fresh file database (several connections, so concurrency is real), removed when dropped.
-struct FileDb(std::path::PathBuf);
-
-impl FileDb {
-    fn new() -> Self {
-        Self(std::env::temp_dir().join(format!("order-contract-{}", new_object_id())))
-    }
-    fn url(&self) -> String {
-        format!("sqlite://{}/orders.db", self.0.display())
-    }
-}
-
-impl Drop for FileDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-macro_rules! contract {
-    (both: [$($check:ident),* $(,)?], sqlite_only: [$($race:ident),* $(,)?] $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let store = super::connect("sqlite::memory:").await;
-                    super::$check(store.as_ref()).await;
-                }
-            )*
-            $(
-                #[tokio::test]
-                async fn $race() {
-                    let store = super::connect("sqlite::memory:").await;
-                    super::$race(store.as_ref()).await;
-                }
-            )*
-        }
-        mod sqlite_file {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let db = super::FileDb::new();
-                    let store = super::connect(&db.url()).await;
-                    super::$check(store.as_ref()).await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $race() {
-                    let db = super::FileDb::new();
-                    let store = super::connect(&db.url()).await;
-                    super::$race(store.as_ref()).await;
-                }
-            )*
-        }
-        mod mongo {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let Some(db) = test_support::TestMongo::new() else { return };
-                    let store = super::connect(&db.url).await;
-                    super::$check(store.as_ref()).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
 async fn connect(url: &str) -> std::sync::Arc<dyn OrderStore> {
     order_service::store::connect(url, MongoOptions::default())
         .await
         .unwrap()
 }
 
-contract!(
-    both: [
+test_support::store_contract!(
+    connect: connect,
+    checks: [
         check_created_orders_read_back_with_their_event,
         check_idempotency_keys_are_unique_per_user,
         check_lists_filter_page_and_put_newest_first,
@@ -600,9 +534,6 @@ contract!(
         check_outbox_delivers_retries_and_counts,
         check_refused_and_unknown_payment_events_are_recorded_once,
     ],
-    // FerretDB (the MongoDB stand-in the tests run against) does not make conditional updates
-    // atomic under concurrent writers, so this race runs on SQLite only (and holds on real
-    // MongoDB, where the compare-and-set update is atomic).
     sqlite_only: [check_concurrent_cancels_and_payments_apply_once],
 );
 

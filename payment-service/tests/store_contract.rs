@@ -324,7 +324,8 @@ async fn check_an_order_created_replayed_after_its_payment_was_stored_is_only_ma
 }
 
 /// Many claims of one pending payment at once: exactly one wins.
-async fn check_concurrent_claims_have_one_winner(store: &dyn PaymentStore) {
+async fn check_concurrent_claims_have_one_winner(store: std::sync::Arc<dyn PaymentStore>) {
+    let store = &*store;
     let p = payment(PaymentStatus::Pending);
     store.insert(&p).await.unwrap();
     let claims = (0..8).map(|_| store.claim_pending(&p.id));
@@ -336,33 +337,13 @@ async fn check_concurrent_claims_have_one_winner(store: &dyn PaymentStore) {
     assert_eq!(won, 1);
 }
 
-macro_rules! store_suite {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let store = payment_service::store::connect("sqlite::memory:").await.unwrap();
-                    super::$check(store.as_ref()).await;
-                }
-            )*
-        }
-
-        mod mongo {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let Some(db) = test_support::TestMongo::new() else { return };
-                    let store = payment_service::store::connect(&db.url).await.unwrap();
-                    super::$check(store.as_ref()).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
+async fn connect(url: &str) -> std::sync::Arc<dyn PaymentStore> {
+    payment_service::store::connect(url).await.unwrap()
 }
 
-store_suite!(
+test_support::store_contract!(
+    connect: connect,
+    checks: [
     check_one_payment_per_order,
     check_order_created_events_apply_once,
     check_claims_are_conditional,
@@ -377,28 +358,9 @@ store_suite!(
     check_a_cancelled_order_with_a_failed_payment_is_not_retried,
     check_all_fields_survive_a_round_trip,
     check_an_order_created_replayed_after_its_payment_was_stored_is_only_marked,
+    ],
+    sqlite_only: [check_concurrent_claims_have_one_winner],
 );
-
-// Races of many writers on one document run on SQLite only: FerretDB, our MongoDB stand-in, does
-// not make conditional updates atomic under concurrency, so two claims could both win there
-// (real MongoDB does make them atomic).
-mod sqlite_races {
-    #[tokio::test]
-    async fn check_concurrent_claims_have_one_winner() {
-        let url = format!(
-            "sqlite://{}/payments-race-{}.db",
-            std::env::temp_dir().display(),
-            shared::ids::new_object_id()
-        );
-        let store = payment_service::store::connect(&url).await.unwrap();
-        super::check_concurrent_claims_have_one_winner(store.as_ref()).await;
-        drop(store);
-        let path = url.trim_start_matches("sqlite://");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{path}{suffix}"));
-        }
-    }
-}
 
 #[tokio::test]
 async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {

@@ -6,6 +6,7 @@
     reason = "a test says on stderr which backend variant it skips"
 )]
 
+pub mod contract;
 pub mod indexes;
 
 use axum::extract::State;

@@ -33,32 +33,9 @@ where
     }
 }
 
-macro_rules! contract {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let store = super::connect("sqlite::memory:").await;
-                    super::$check(store.as_ref()).await;
-                }
-            )*
-        }
-        mod mongo {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    super::on_mongo(|store, _url| async move {
-                        super::$check(store.as_ref()).await
-                    })
-                    .await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+test_support::store_contract!(
+    connect: connect,
+    checks: [
     check_append_is_idempotent_by_id,
     check_due_deliveries_are_per_subscriber_in_arrival_order,
     check_delivered_and_failed_deliveries_change_state,
@@ -75,6 +52,7 @@ contract!(
     check_claims_lease_deliveries_until_settled_or_released,
     check_leased_appends_are_due_when_their_lease_ends,
     check_subscribers_get_deliveries_only_of_the_types_they_want,
+    ],
 );
 
 #[tokio::test]

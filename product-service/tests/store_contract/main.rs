@@ -9,7 +9,6 @@ use product_service::store::{connect, ProductStore, ReserveError};
 use shared::mongo::MongoOptions;
 use shared::store::{PageRequest, StoreError};
 use std::sync::Arc;
-use test_support::TestMongo;
 
 fn new_product(sku: &str, price_cents: i64, stock: i64) -> NewProduct {
     NewProduct {
@@ -43,39 +42,13 @@ mod reservations;
 use products::*;
 use reservations::*;
 
-async fn sqlite() -> Arc<dyn ProductStore> {
-    connect("sqlite::memory:", MongoOptions::default())
-        .await
-        .unwrap()
+async fn connect_store(url: &str) -> Arc<dyn ProductStore> {
+    connect(url, MongoOptions::default()).await.unwrap()
 }
 
-macro_rules! contract {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite_backend {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    super::$check(&*sqlite().await).await;
-                }
-            )*
-        }
-        mod mongo_backend {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let Some(db) = TestMongo::new() else { return };
-                    let store = connect(&db.url, MongoOptions::default()).await.unwrap();
-                    super::$check(&*store).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+test_support::store_contract!(
+    connect: connect_store,
+    checks: [
     check_create_then_get_round_trips,
     check_duplicate_sku_is_a_conflict,
     check_list_filters_sorts_and_pages,
@@ -89,42 +62,9 @@ contract!(
     check_search_matches_regex_characters_literally,
     check_a_failed_reservation_leaves_the_order_free_to_reserve,
     check_update_keeps_metadata_and_timestamps_consistent,
+    ],
+    sqlite_only: [check_concurrent_reservations_never_oversell],
 );
-
-// The oversell race runs on SQLite only: FerretDB (our MongoDB stand-in) does not make a
-// conditional update atomic under concurrent writers, so the race would fail there for reasons
-// that do not hold on real MongoDB (DESIGN §5).
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_concurrent_reservations_never_oversell() {
-    check_concurrent_reservations_never_oversell(sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_file_concurrent_reservations_never_oversell() {
-    let dir = std::env::temp_dir().join(format!("product-store-{}", shared::ids::new_object_id()));
-    let url = format!("sqlite://{}/products.db", dir.display());
-    check_concurrent_reservations_never_oversell(
-        connect(&url, MongoOptions::default()).await.unwrap(),
-    )
-    .await;
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A file database writes on a blocking thread (an in-memory one on the caller's): a refused
-/// reservation or release rolls back there too, and its refusal comes back as it was.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_file_reservations_are_all_or_nothing() {
-    let dir = std::env::temp_dir().join(format!("product-store-{}", shared::ids::new_object_id()));
-    let url = format!("sqlite://{}/products.db", dir.display());
-    let store = connect(&url, MongoOptions::default()).await.unwrap();
-    check_reserve_is_all_or_nothing(&*store).await;
-    check_reserve_sums_lines_and_is_idempotent(&*store).await;
-    check_release_puts_stock_back_once(&*store).await;
-    check_a_failed_reservation_leaves_the_order_free_to_reserve(&*store).await;
-    drop(store);
-    let _ = std::fs::remove_dir_all(dir);
-}
 
 #[tokio::test]
 async fn unknown_schemes_are_refused_with_the_supported_list() {
@@ -138,7 +78,9 @@ async fn unknown_schemes_are_refused_with_the_supported_list() {
 
 #[tokio::test]
 async fn a_mongodb_url_opens_its_own_database_and_survives_reconnecting() {
-    let Some(db) = TestMongo::new() else { return };
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
     let store = connect(&db.url, MongoOptions::default()).await.unwrap();
     store.ping().await.unwrap();
     let p = store.create(new_product("K-1", 100, 1)).await.unwrap();

@@ -4,6 +4,7 @@ use crate::{spawn_app, ADMIN_EMAIL};
 use reqwest::StatusCode;
 use serde_json::json;
 use shared::platform::Backends;
+use test_support::probe;
 
 #[tokio::test]
 async fn health_reports_the_original_fields_without_auth() {
@@ -94,32 +95,15 @@ async fn metrics_count_requests_by_route_and_login_outcomes() {
     app.login(ADMIN_EMAIL, crate::ADMIN_PASSWORD).await;
     let wrong = json!({"email": ADMIN_EMAIL, "password": "wrong-password"});
     app.post("/api/auth/login", None, wrong).await;
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    let text = res.text().await.unwrap();
-    assert!(text.contains(
-        "http_requests_total{service=\"auth-service\",method=\"POST\",route=\"/api/auth/login\",status=\"401\"} 1"
-    ), "{text}");
-    assert!(
-        text.contains(
-            "auth_events_total{service=\"auth-service\",event=\"login\",outcome=\"success\"} 1"
-        ),
-        "{text}"
+    let text = probe::metrics(&app.url).await;
+    probe::assert_samples(
+        &text,
+        &[
+            r#"http_requests_total{service="auth-service",method="POST",route="/api/auth/login",status="401"} 1"#,
+            r#"auth_events_total{service="auth-service",event="login",outcome="success"} 1"#,
+            r#"auth_events_total{service="auth-service",event="login",outcome="invalid_credentials"} 1"#,
+            "# TYPE http_request_duration_seconds histogram",
+            r#"http_request_duration_seconds_count{service="auth-service",method="POST",route="/api/auth/login"} 2"#,
+        ],
     );
-    assert!(text.contains(
-        "auth_events_total{service=\"auth-service\",event=\"login\",outcome=\"invalid_credentials\"} 1"
-    ), "{text}");
-    assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
-    assert!(text.contains(
-        "http_request_duration_seconds_count{service=\"auth-service\",method=\"POST\",route=\"/api/auth/login\"} 2"
-    ), "{text}");
 }

@@ -139,19 +139,8 @@ async fn with_mongodb_unreachable_writes_are_503_ready_is_503_and_health_is_200(
     assert_eq!(body["success"], false, "{body}");
     assert_eq!(body["code"], "service_unavailable", "{body}");
 
-    let res = client
-        .get(format!("{}/ready", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let res = client
-        .get(format!("{}/health", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(test_support::probe::ready(&server.url).await.status, 503);
+    let body = test_support::probe::health(&server.url).await;
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["database"], "disconnected");
 }

@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod indexes;
+pub mod probe;
 
 use axum::extract::State;
 use axum::routing::post;

@@ -105,21 +105,9 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    /// Polls `GET /health` (a view refreshed in the background) until `pred` holds, or panics after
-    /// PATIENCE.
+    /// Polls `GET /health` (a view refreshed in the background) until `pred` holds.
     pub async fn health_where(&self, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let health = self.get_json("/health").await;
-            if pred(&health) {
-                return health;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "health never matched: {health}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        test_support::probe::health_when(&self.url, pred).await
     }
 
     /// Polls `GET /events?limit=500` until the event `id` satisfies `pred`, or panics after PATIENCE.

@@ -75,13 +75,7 @@ async fn on_mongodb_events_are_stored_delivered_listed_and_replayed() {
             == (&json!("healthy"), &json!(2), &json!(0))
     })
     .await;
-    let ready = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
+    assert_eq!(test_support::probe::ready(&app.url).await.status, 200);
     app.stop().await;
     m.cleanup().await;
 }
@@ -106,21 +100,8 @@ async fn an_unreachable_mongodb_makes_writes_and_ready_503_while_health_stays_20
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["success"], false, "{body}");
     assert_eq!(body["code"], "service_unavailable", "{body}");
-    let ready = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let health = app
-        .client
-        .get(format!("{}/health", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(test_support::probe::ready(&app.url).await.status, 503);
+    let health = test_support::probe::health(&app.url).await;
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["database"], "unavailable", "{health}");
     assert!(

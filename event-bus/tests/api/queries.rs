@@ -167,18 +167,7 @@ async fn metrics_count_requests_by_route_and_deliveries_by_outcome() {
     sub.next().await;
     app.wait_for_event("m-1", |e| e["deliveries"][0]["status"] == "delivered")
         .await;
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    let text = res.text().await.unwrap();
+    let text = test_support::probe::metrics(&app.url).await;
     assert!(text.contains(
         "http_requests_total{service=\"event-bus\",method=\"POST\",route=\"/events\",status=\"202\"} 1"
     ), "{text}");

@@ -126,21 +126,8 @@ async fn requests_without_a_valid_token_are_401_in_the_envelope() {
 async fn health_and_ready_need_no_auth_and_unknown_routes_are_json_404() {
     let app = spawn_app().await;
 
-    let health: Value = app
-        .http
-        .get(format!("{}/health", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ready = app
-        .http
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
+    let health = test_support::probe::health(&app.url).await;
+    let ready = test_support::probe::ready(&app.url).await;
     let missing = app
         .http
         .get(format!("{}/nope", app.url))
@@ -152,7 +139,7 @@ async fn health_and_ready_need_no_auth_and_unknown_routes_are_json_404() {
         health,
         json!({"status": "healthy", "service": "order-service", "outboxPending": 0, "database": "up"})
     );
-    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.status, 200);
     assert_eq!(missing.status(), 404);
     assert!(missing.headers().contains_key("x-request-id"));
     assert_eq!(
@@ -182,36 +169,15 @@ async fn metrics_count_requests_and_orders_in_prometheus_text() {
         .await;
     assert_eq!(missing.status(), 404);
 
-    let res = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    let text = res.text().await.unwrap();
-
-    assert!(
-        text.contains("http_requests_total{service=\"order-service\",method=\"POST\",route=\"/api/orders\",status=\"201\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("http_request_duration_seconds_count{service=\"order-service\",method=\"POST\",route=\"/api/orders\"} 2"),
-        "{text}"
-    );
-    assert!(
-        text.contains("order_events_total{service=\"order-service\",event=\"order_created\",outcome=\"created\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "order_events_total{service=\"order-service\",event=\"order_rejected\",outcome=\"product_not_found\"} 1"
-        ),
-        "{text}"
+    let text = test_support::probe::metrics(&app.url).await;
+    test_support::probe::assert_samples(
+        &text,
+        &[
+            r#"http_requests_total{service="order-service",method="POST",route="/api/orders",status="201"} 1"#,
+            r#"http_request_duration_seconds_count{service="order-service",method="POST",route="/api/orders"} 2"#,
+            r#"order_events_total{service="order-service",event="order_created",outcome="created"} 1"#,
+            r#"order_events_total{service="order-service",event="order_rejected",outcome="product_not_found"} 1"#,
+        ],
     );
     assert!(
         text.contains("# TYPE order_outbox_pending gauge\norder_outbox_pending{service=\"order-service\"} 1\n"),

@@ -29,15 +29,7 @@ async fn with_the_bus_down_orders_still_answer_201_and_the_event_arrives_once_it
         "the request waited for the bus"
     );
     // `/health` is refreshed in the background: wait for it to count the undelivered event.
-    let end = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let health: Value = app.get_open("/health").await.json().await.unwrap();
-        if health["outboxPending"] == 1 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < end, "{health}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    test_support::probe::health_when(&app.url, |h| h["outboxPending"] == 1).await;
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _bus = TestServer::start_on(bus_listener, bus_router(tx));
@@ -48,22 +40,7 @@ async fn with_the_bus_down_orders_still_answer_201_and_the_event_arrives_once_it
 
     assert_eq!(event["type"], "OrderCreated");
     assert_eq!(event["data"]["orderId"], order["_id"]);
-    let mut pending = u64::MAX;
-    let end = tokio::time::Instant::now() + DEADLINE;
-    while pending != 0 && tokio::time::Instant::now() < end {
-        let health: Value = app
-            .http
-            .get(format!("{}/health", app.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        pending = health["outboxPending"].as_u64().unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(pending, 0);
+    test_support::probe::health_when(&app.url, |h| h["outboxPending"] == 0).await;
 }
 
 #[tokio::test]

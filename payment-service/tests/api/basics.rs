@@ -3,29 +3,16 @@
 use crate::helpers::{new_id, spawn_app, status_json, token};
 use axum::http::StatusCode;
 use serde_json::json;
+use test_support::probe;
 
 #[tokio::test]
 async fn health_keeps_the_original_body_and_ready_checks_the_database() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/health", app.url))
-        .send()
-        .await
-        .unwrap();
-    let (code, body) = status_json(res).await;
-    assert_eq!(code, StatusCode::OK);
     assert_eq!(
-        body,
+        probe::health(&app.url).await,
         json!({"status": "healthy", "service": "payment-service", "database": "up"})
     );
-    let res = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(probe::ready(&app.url).await.status, 200);
 }
 
 #[tokio::test]
@@ -127,28 +114,14 @@ async fn metrics_count_requests_payment_outcomes_and_provider_calls() {
         .process(&token(&user, "user"), json!({"orderId": order}))
         .await;
     assert_eq!(code, StatusCode::CREATED);
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    let text = res.text().await.unwrap();
-    assert!(
-        text.contains("route=\"/api/payments/process\",status=\"201\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("payments_total{service=\"payment-service\",outcome=\"completed\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("payment_provider_calls_total{service=\"payment-service\",result=\"ok\"} 1"),
-        "{text}"
+    let text = probe::metrics(&app.url).await;
+    probe::assert_samples(
+        &text,
+        &[
+            r#"http_requests_total{service="payment-service",method="POST",route="/api/payments/process",status="201"} 1"#,
+            r#"payments_total{service="payment-service",outcome="completed"} 1"#,
+            r#"payment_provider_calls_total{service="payment-service",result="ok"} 1"#,
+        ],
     );
     assert!(text.contains("payment_outbox_pending"), "{text}");
 }

@@ -109,13 +109,7 @@ async fn worker_takes_over_abandoned_charge(url: &str) {
     )
     .await;
     // Serving means startup recovery is over: what follows can only be found as stale.
-    let res = app
-        .client
-        .get(format!("{}/health", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    test_support::probe::health(&app.url).await;
     let user = new_id();
     let mut abandoned = payment(&user, PaymentStatus::Processing);
     abandoned.updated_at -= 10 * 60 * 1000;
@@ -132,13 +126,7 @@ async fn worker_takes_over_abandoned_charge(url: &str) {
 #[tokio::test]
 async fn run_returns_promptly_when_shutdown_is_requested() {
     let mut app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(test_support::probe::ready(&app.url).await.status, 200);
     app.stop().await.unwrap();
     assert!(app
         .client

@@ -37,13 +37,7 @@ async fn on_mongodb_an_order_is_charged_once_announced_and_refunded_once() {
     assert_eq!(app.events_seen("PaymentProcessed", &order), 1);
     assert_eq!(app.events_seen("PaymentRefunded", &order), 1);
 
-    let res = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(test_support::probe::ready(&app.url).await.status, 200);
     let (code, body) = status_json(
         app.client
             .get(format!("{}/health", app.url))
@@ -128,13 +122,7 @@ async fn an_unreachable_mongodb_gives_503_on_writes_and_ready_but_health_stays_2
     assert_eq!(body["code"], "service_unavailable");
     assert_eq!(app.provider.inner.total_charges(), 0);
 
-    let res = app
-        .client
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 503);
+    assert_eq!(test_support::probe::ready(&app.url).await.status, 503);
     let started = Instant::now();
     let (code, body) = status_json(
         app.client

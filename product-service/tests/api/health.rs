@@ -54,32 +54,14 @@ async fn metrics_count_requests_by_route_and_reservation_outcomes() {
     app.get("/api/products", None).await;
     let body = serde_json::json!({"orderId": "0000000000000000000000a9", "items": [{"productId": "aaaaaaaaaaaaaaaaaaaaaaaa", "quantity": 1}]});
     app.internal("/internal/reservations", body).await;
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    let text = res.text().await.unwrap();
-    assert!(
-        text.contains("http_requests_total{service=\"product-service\",method=\"GET\",route=\"/api/products\",status=\"200\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("http_request_duration_seconds_count{service=\"product-service\",method=\"GET\",route=\"/api/products\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("product_reservations_total{service=\"product-service\",outcome=\"product_not_found\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("product_cache_lookups_total{service=\"product-service\",result=\"miss\"} 1"),
-        "{text}"
+    let text = test_support::probe::metrics(&app.url).await;
+    test_support::probe::assert_samples(
+        &text,
+        &[
+            r#"http_requests_total{service="product-service",method="GET",route="/api/products",status="200"} 1"#,
+            r#"http_request_duration_seconds_count{service="product-service",method="GET",route="/api/products"} 1"#,
+            r#"product_reservations_total{service="product-service",outcome="product_not_found"} 1"#,
+            r#"product_cache_lookups_total{service="product-service",result="miss"} 1"#,
+        ],
     );
 }

@@ -22,5 +22,15 @@ async fn every_mongo_list_and_lookup_has_its_index() {
     assert_mongo_indexes(&db.url, "sessions", &[doc! {"user_id": 1}]).await;
     // Ending a session's refresh tokens.
     assert_mongo_indexes(&db.url, "refresh_tokens", &[doc! {"sid": 1}]).await;
+    // A restart finds them (under the names the server gave them) and leaves them as they are.
+    let before = test_support::indexes::mongo_index_keys(&db.url, "users").await;
+    let store = auth_service::store::connect(&db.url, MongoOptions::default())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(
+        test_support::indexes::mongo_index_keys(&db.url, "users").await,
+        before
+    );
     db.cleanup().await;
 }

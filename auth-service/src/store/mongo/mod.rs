@@ -22,21 +22,24 @@ use crate::domain::{RefreshToken, Session, User, UserPatch};
 use async_trait::async_trait;
 use docs::{email_key, SessionDoc, TokenDoc, UserDoc};
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Document};
-use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{Collection, Database, IndexModel};
-use shared::mongo::MongoOptions;
+use mongodb::bson::doc;
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use shared::mongo::{IndexSpec, Indexes, MongoOptions};
 use shared::store::{PageRequest, StoreError};
-use tokio::sync::OnceCell;
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "ecommerce_auth";
 
-fn index(keys: Document, unique: bool) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(IndexOptions::builder().unique(unique).build())
-        .build()
+/// The unique lower-cased email, the newest-first user list, a user's sessions, a session's
+/// refresh tokens.
+fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::keys("users", doc! {"email_lc": 1}).unique(),
+        IndexSpec::keys("users", doc! {"created_at": -1, "_id": -1}),
+        IndexSpec::keys("sessions", doc! {"user_id": 1}),
+        IndexSpec::keys("refresh_tokens", doc! {"sid": 1}),
+    ]
 }
 
 /// Users, sessions and refresh tokens in MongoDB.
@@ -45,7 +48,7 @@ pub struct MongoUserStore {
     users: Collection<UserDoc>,
     sessions: Collection<SessionDoc>,
     tokens: Collection<TokenDoc>,
-    indexes: OnceCell<()>,
+    indexes: Indexes,
 }
 
 impl MongoUserStore {
@@ -57,39 +60,11 @@ impl MongoUserStore {
             users: db.collection("users"),
             sessions: db.collection("sessions"),
             tokens: db.collection("refresh_tokens"),
+            indexes: Indexes::new(&db, indexes()),
             db,
-            indexes: OnceCell::new(),
         };
-        match store.ensure_indexes().await {
-            Ok(()) => {}
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "MongoDB unavailable at startup; indexes will be created on the first write");
-            }
-            Err(e) => return Err(e),
-        }
+        store.indexes.at_startup().await?;
         Ok(store)
-    }
-
-    /// Creates the indexes once per process (idempotent on the server as well).
-    async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        self.indexes
-            .get_or_try_init(|| async {
-                self.users
-                    .create_index(index(doc! {"email_lc": 1}, true))
-                    .await?;
-                self.users
-                    .create_index(index(doc! {"created_at": -1, "_id": -1}, false))
-                    .await?;
-                self.sessions
-                    .create_index(index(doc! {"user_id": 1}, false))
-                    .await?;
-                self.tokens
-                    .create_index(index(doc! {"sid": 1}, false))
-                    .await?;
-                Ok::<(), StoreError>(())
-            })
-            .await
-            .map(|_| ())
     }
 }
 
@@ -100,7 +75,7 @@ impl UserStore for MongoUserStore {
     }
 
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {
-        self.ensure_indexes().await?;
+        self.indexes.ensure().await?;
         self.users.insert_one(UserDoc::from_user(u)).await?;
         Ok(())
     }
@@ -158,7 +133,7 @@ impl UserStore for MongoUserStore {
     }
 
     async fn create_session(&self, s: &Session, t: &RefreshToken) -> Result<(), StoreError> {
-        self.ensure_indexes().await?;
+        self.indexes.ensure().await?;
         self.sessions.insert_one(SessionDoc::from(s)).await?;
         if let Err(e) = self.tokens.insert_one(TokenDoc::from(t)).await {
             // Compensate: do not leave a session behind whose first token was never stored.
@@ -212,7 +187,7 @@ impl UserStore for MongoUserStore {
     }
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        self.ensure_indexes().await?;
+        self.indexes.ensure().await?;
         self.tokens.insert_one(TokenDoc::from(t)).await?;
         Ok(())
     }

@@ -5,10 +5,9 @@ use super::StoreError;
 use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent, Subscription};
 use bytes::Bytes;
 use mongodb::bson::{doc, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
+use shared::mongo::IndexSpec;
 
 pub(super) const EVENTS: &str = "events";
 pub(super) const DELIVERIES: &str = "deliveries";
@@ -166,59 +165,43 @@ pub(super) fn requeue(now: i64) -> Document {
     }}
 }
 
-/// Creates the indexes (idempotent: an existing identical index is kept).
-pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
-    let events: Collection<Document> = db.collection(EVENTS);
-    let deliveries: Collection<Document> = db.collection(DELIVERIES);
-    let named = |keys: Document, name: &str| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(IndexOptions::builder().name(name.to_string()).build())
-            .build()
-    };
-    // The latest complete events, of one type or all (and their count), `_id` breaking ties
-    // as the sort does.
-    events
-        .create_index(named(
-            doc! {"complete": 1, "seq": -1, "_id": -1},
+/// The indexes: the latest complete events, of one type or all (and their count), `_id` breaking
+/// ties as the sort does; a subscriber's pending deliveries in event order with the due time read
+/// from the index; when a subscriber's next pending delivery is due; dead letters, latest first,
+/// and the counts by status; the deliveries of listed events, and a replay's.
+pub(super) fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::named(
+            EVENTS,
             "events_complete_seq",
-        ))
-        .await?;
-    events
-        .create_index(named(
-            doc! {"complete": 1, "type": 1, "seq": -1, "_id": -1},
+            doc! {"complete": 1, "seq": -1, "_id": -1},
+        ),
+        IndexSpec::named(
+            EVENTS,
             "events_complete_type_seq",
-        ))
-        .await?;
-    // A subscriber's pending deliveries in event order, the due time read from the index.
-    deliveries
-        .create_index(named(
-            doc! {"subscriber": 1, "status": 1, "seq": 1, "event_id": 1, "next_attempt_at": 1},
+            doc! {"complete": 1, "type": 1, "seq": -1, "_id": -1},
+        ),
+        IndexSpec::named(
+            DELIVERIES,
             "deliveries_due_seq",
-        ))
-        .await?;
-    // When a subscriber's next pending delivery is due.
-    deliveries
-        .create_index(named(
-            doc! {"subscriber": 1, "status": 1, "next_attempt_at": 1},
+            doc! {"subscriber": 1, "status": 1, "seq": 1, "event_id": 1, "next_attempt_at": 1},
+        ),
+        IndexSpec::named(
+            DELIVERIES,
             "deliveries_next",
-        ))
-        .await?;
-    // Dead letters, latest first; the counts by status.
-    deliveries
-        .create_index(named(
-            doc! {"status": 1, "updated_at": -1, "seq": -1},
+            doc! {"subscriber": 1, "status": 1, "next_attempt_at": 1},
+        ),
+        IndexSpec::named(
+            DELIVERIES,
             "deliveries_status",
-        ))
-        .await?;
-    // The deliveries of listed events, and a replay's.
-    deliveries
-        .create_index(named(
-            doc! {"event_id": 1, "subscriber": 1},
+            doc! {"status": 1, "updated_at": -1, "seq": -1},
+        ),
+        IndexSpec::named(
+            DELIVERIES,
             "deliveries_event",
-        ))
-        .await?;
-    Ok(())
+            doc! {"event_id": 1, "subscriber": 1},
+        ),
+    ]
 }
 
 /// Maps an `insert_many` error to `Ok` when every failed document was a duplicate `_id` (already

@@ -14,18 +14,14 @@ mod event_store;
 
 use super::StoreError;
 use crate::domain::Delivery;
-use docs::{
-    create_indexes, ignore_duplicates, DeliveryDoc, EventDoc, COUNTERS, DELIVERIES, EVENTS,
-    EVENT_SEQ,
-};
+use docs::{ignore_duplicates, DeliveryDoc, EventDoc, COUNTERS, DELIVERIES, EVENTS, EVENT_SEQ};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
-use shared::mongo::MongoOptions;
+use shared::mongo::{Indexes, MongoOptions};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "ecommerce_events";
@@ -36,8 +32,8 @@ pub struct MongoEventStore {
     db: Database,
     events: Collection<EventDoc>,
     deliveries: Collection<DeliveryDoc>,
-    /// Set once the indexes exist.
-    indexed: Arc<OnceCell<()>>,
+    /// Ensured before the first operation that succeeds.
+    indexes: Arc<Indexes>,
 }
 
 impl MongoEventStore {
@@ -49,24 +45,16 @@ impl MongoEventStore {
         let store = Self {
             events: db.collection(EVENTS),
             deliveries: db.collection(DELIVERIES),
-            indexed: Arc::default(),
+            indexes: Arc::new(Indexes::new(&db, docs::indexes())),
             db,
         };
-        match store.indexed().await {
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "MongoDB unavailable at startup; indexes created later");
-            }
-            other => other?,
-        }
+        store.indexes.at_startup().await?;
         Ok(store)
     }
 
     /// Creates the indexes unless done already; every operation goes through here first.
     async fn indexed(&self) -> Result<(), StoreError> {
-        self.indexed
-            .get_or_try_init(|| create_indexes(&self.db))
-            .await
-            .map(|_| ())
+        self.indexes.ensure().await
     }
 
     /// Reserves `n` consecutive arrival numbers; returns the first.

@@ -3,10 +3,9 @@
 
 use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
 use mongodb::bson::{self, doc, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
+use shared::mongo::IndexSpec;
 use shared::store::StoreError;
 
 /// Collection names.
@@ -156,43 +155,21 @@ pub(super) fn mutable_fields(order: &Order) -> Document {
 /// The indexes of each collection: the unique `idem`; one per list (its equality fields, then its
 /// sort, newest first with `_id` breaking ties); the dirty sweep; the due outbox events (not yet
 /// delivered, oldest first, due time checked from the index); the due releases.
-fn indexes() -> [(&'static str, Vec<Document>); 3] {
-    [
-        (
+pub(super) fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::keys(ORDERS, doc! {"idem": 1}).unique(),
+        IndexSpec::keys(ORDERS, doc! {"userId": 1, "createdAt": -1, "_id": -1}),
+        IndexSpec::keys(
             ORDERS,
-            vec![
-                doc! {"idem": 1},
-                doc! {"userId": 1, "createdAt": -1, "_id": -1},
-                doc! {"userId": 1, "status": 1, "createdAt": -1, "_id": -1},
-                doc! {"status": 1, "createdAt": -1, "_id": -1},
-                doc! {"createdAt": -1, "_id": -1},
-                doc! {"dirty": 1},
-            ],
+            doc! {"userId": 1, "status": 1, "createdAt": -1, "_id": -1},
         ),
-        (
+        IndexSpec::keys(ORDERS, doc! {"status": 1, "createdAt": -1, "_id": -1}),
+        IndexSpec::keys(ORDERS, doc! {"createdAt": -1, "_id": -1}),
+        IndexSpec::keys(ORDERS, doc! {"dirty": 1}),
+        IndexSpec::keys(
             OUTBOX,
-            vec![doc! {"delivered": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1}],
+            doc! {"delivered": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1},
         ),
-        (
-            RELEASES,
-            vec![doc! {"done": 1, "nextAttemptAt": 1, "_id": 1}],
-        ),
+        IndexSpec::keys(RELEASES, doc! {"done": 1, "nextAttemptAt": 1, "_id": 1}),
     ]
-}
-
-/// Creates the indexes (idempotent: an existing identical index is kept).
-pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
-    for (collection, keys) in indexes() {
-        let coll = db.collection::<Document>(collection);
-        for keys in keys {
-            // `idem` (user and idempotency key) is the one unique index.
-            let unique = keys.contains_key("idem");
-            let index = IndexModel::builder()
-                .keys(keys)
-                .options(IndexOptions::builder().unique(unique).build())
-                .build();
-            coll.create_index(index).await?;
-        }
-    }
-    Ok(())
 }

@@ -17,16 +17,15 @@ use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition
 use crate::SERVICE;
 use async_trait::async_trait;
 use change::{after_payment, event, Decision};
-use docs::{create_indexes, idem_key, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};
+use docs::{idem_key, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::{Collection, Database};
 use shared::events::{types, EventEnvelope, OutboxStore};
-use shared::mongo::{is_duplicate_key, MongoOptions};
+use shared::mongo::{is_duplicate_key, Indexes, MongoOptions};
 use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 pub use outbox::MongoOutbox;
 
@@ -36,7 +35,7 @@ pub const DEFAULT_DB: &str = "ecommerce_orders";
 /// Orders in a MongoDB database.
 pub struct MongoOrderStore {
     db: Database,
-    indexes: OnceCell<()>,
+    indexes: Indexes,
     outbox: Arc<MongoOutbox>,
 }
 
@@ -48,23 +47,15 @@ impl MongoOrderStore {
         let db = shared::mongo::connect(url, DEFAULT_DB, SERVICE, opts).await?;
         let store = Self {
             outbox: Arc::new(MongoOutbox::new(db.clone())),
+            indexes: Indexes::new(&db, docs::indexes()),
             db,
-            indexes: OnceCell::new(),
         };
-        match store.ensure_indexes().await {
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "MongoDB unreachable at startup; indexes created later");
-            }
-            other => other?,
-        }
+        store.indexes.at_startup().await?;
         Ok(store)
     }
 
     async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        self.indexes
-            .get_or_try_init(|| create_indexes(&self.db))
-            .await
-            .map(|_| ())
+        self.indexes.ensure().await
     }
 
     fn orders(&self) -> Collection<Document> {

@@ -2,10 +2,10 @@
 //! collection names, the startup indexes and the insert that treats a duplicate as "already there".
 
 use crate::domain::{Payment, PaymentMethod, PaymentStatus};
-use mongodb::bson::{doc, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::bson::doc;
+use mongodb::Collection;
 use serde::{Deserialize, Serialize};
+use shared::mongo::IndexSpec;
 use shared::store::StoreError;
 
 /// Payments, one document per order (`_id` = payment id), with the ids of the events they caused.
@@ -94,61 +94,32 @@ pub(super) fn to_payment(d: Option<PaymentDoc>) -> Result<Option<Payment>, Store
     d.map(Payment::try_from).transpose()
 }
 
-/// Creates the indexes (idempotent): one payment per order, the worker's scan, the owner lookup,
-/// and the relay's scans of the outbox (due events, old holds).
-pub(super) async fn create_indexes(db: &Database) -> Result<(), StoreError> {
-    let payments = db.collection::<Document>(PAYMENTS);
-    payments
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! {"orderId": 1})
-                .options(
-                    IndexOptions::builder()
-                        .unique(true)
-                        .name("payments_order_unique".to_string())
-                        .build(),
-                )
-                .build(),
-        )
-        .await?;
-    // The worker's scan (`due_work`): one `$or` branch per status, each read in `createdAt`
-    // order from its own index and merged (a completed payment is only in the second's range
-    // when a refund is requested); `recover` finds payments by status.
-    payments
-        .create_index(named(
-            doc! {"status": 1, "createdAt": 1, "_id": 1},
+/// The indexes: one payment per order; the worker's scan (`due_work`: one `$or` branch per status,
+/// each read in `createdAt` order from its own index and merged; a completed payment is only in the
+/// second's range when a refund is requested; `recover` finds payments by status); the owner
+/// lookup; and the relay's scans of the outbox (undelivered, unheld events oldest first with the
+/// due time read from the index, and old holds).
+pub(super) fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::named(PAYMENTS, "payments_order_unique", doc! {"orderId": 1}).unique(),
+        IndexSpec::named(
+            PAYMENTS,
             "payments_status_created",
-        ))
-        .await?;
-    payments
-        .create_index(named(
-            doc! {"status": 1, "refundRequested": 1, "createdAt": 1, "_id": 1},
+            doc! {"status": 1, "createdAt": 1, "_id": 1},
+        ),
+        IndexSpec::named(
+            PAYMENTS,
             "payments_refund_due",
-        ))
-        .await?;
-    payments
-        .create_index(named(doc! {"userId": 1}, "payments_user"))
-        .await?;
-
-    let outbox = db.collection::<Document>(OUTBOX);
-    outbox
-        // Undelivered, unheld events oldest first, due time read from the index; `pending`.
-        .create_index(named(
-            doc! {"deliveredAt": 1, "held": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1},
+            doc! {"status": 1, "refundRequested": 1, "createdAt": 1, "_id": 1},
+        ),
+        IndexSpec::named(PAYMENTS, "payments_user", doc! {"userId": 1}),
+        IndexSpec::named(
+            OUTBOX,
             "outbox_pending",
-        ))
-        .await?;
-    outbox
-        .create_index(named(doc! {"held": 1, "createdAt": 1}, "outbox_held"))
-        .await?;
-    Ok(())
-}
-
-fn named(keys: Document, name: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(IndexOptions::builder().name(name.to_string()).build())
-        .build()
+            doc! {"deliveredAt": 1, "held": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1},
+        ),
+        IndexSpec::named(OUTBOX, "outbox_held", doc! {"held": 1, "createdAt": 1}),
+    ]
 }
 
 /// Inserts `doc`; `Ok(false)` when a unique index says it (or its twin) is already there.

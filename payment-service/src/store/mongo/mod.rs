@@ -25,17 +25,16 @@ mod outbox;
 use super::PaymentStore;
 use crate::domain::Payment;
 use async_trait::async_trait;
-use docs::{create_indexes, insert_new, to_payment, PaymentDoc};
+use docs::{insert_new, to_payment, PaymentDoc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 pub use outbox::MongoOutbox;
 use shared::events::{EventEnvelope, OutboxStore};
-use shared::mongo::MongoOptions;
+use shared::mongo::{Indexes, MongoOptions};
 use shared::store::{now_ms, StoreError};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// The default database when the URL names none.
 pub const DEFAULT_DB: &str = "ecommerce_payments";
@@ -47,8 +46,8 @@ pub struct MongoPaymentStore {
     payments: Collection<PaymentDoc>,
     processed: Collection<Document>,
     cancelled: Collection<Document>,
-    /// Set once the indexes exist; a database down at startup gets them on first use.
-    indexed: Arc<OnceCell<()>>,
+    /// Ensured once; a database down at startup gets them on first use.
+    indexes: Arc<Indexes>,
 }
 
 impl MongoPaymentStore {
@@ -60,24 +59,16 @@ impl MongoPaymentStore {
             payments: db.collection(docs::PAYMENTS),
             processed: db.collection(docs::PROCESSED_EVENTS),
             cancelled: db.collection(docs::CANCELLED_ORDERS),
+            indexes: Arc::new(Indexes::new(&db, docs::indexes())),
             db,
-            indexed: Arc::default(),
         };
-        match store.indexed().await {
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "MongoDB unreachable at startup; indexes created later");
-            }
-            other => other?,
-        }
+        store.indexes.at_startup().await?;
         Ok(store)
     }
 
     /// Makes sure the indexes exist (the unique order index must, before any insert).
     async fn indexed(&self) -> Result<(), StoreError> {
-        self.indexed
-            .get_or_try_init(|| create_indexes(&self.db))
-            .await
-            .map(|_| ())
+        self.indexes.ensure().await
     }
 
     /// One conditional update of one payment: `update` applies only if `filter` matches; the

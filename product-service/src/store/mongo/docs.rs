@@ -3,10 +3,12 @@
 
 use crate::domain::{Product, ProductFilter, ProductPatch, SortOrder};
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::options::IndexOptions;
-use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
+use shared::mongo::IndexSpec;
 use shared::store::{now_ms, StoreError};
+
+/// The products collection.
+pub(super) const PRODUCTS: &str = "products";
 
 /// A product as stored in the `products` collection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,15 +78,10 @@ fn to_json_text<T: Serialize>(v: &T) -> Result<String, StoreError> {
 /// The `products` indexes, named explicitly so that existing ones are recognised: the unique SKU,
 /// and one per sort of the active list with and without a category (equality fields, then the
 /// sort key and `_id`), which a price range narrows when the sort is by price.
-pub(super) fn product_indexes() -> Vec<IndexModel> {
-    let index = |name: &str, keys: Document, unique: bool| {
-        let mut options = IndexOptions::builder().name(name.to_string()).build();
-        options.unique = unique.then_some(true);
-        IndexModel::builder().keys(keys).options(options).build()
-    };
-    let list = |name: &str, keys: Document| index(name, keys, false);
+pub(super) fn product_indexes() -> Vec<IndexSpec> {
+    let list = |name, keys| IndexSpec::named(PRODUCTS, name, keys);
     vec![
-        index("sku_unique", doc! {"sku": 1}, true),
+        IndexSpec::named(PRODUCTS, "sku_unique", doc! {"sku": 1}).unique(),
         list(
             "list_created",
             doc! {"is_active": 1, "created_at": 1, "_id": 1},

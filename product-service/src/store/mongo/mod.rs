@@ -29,10 +29,9 @@ use docs::{filter_doc, patch_set, product_indexes, sort_doc, ProductDoc};
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database, IndexModel};
-use shared::mongo::MongoOptions;
+use mongodb::{Collection, Database};
+use shared::mongo::{Indexes, MongoOptions};
 use shared::store::{now_ms, PageRequest, StoreError};
-use tokio::sync::OnceCell;
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "ecommerce_products";
@@ -42,8 +41,8 @@ pub struct MongoProductStore {
     db: Database,
     products: Collection<ProductDoc>,
     reservations: Collection<reserve::ReservationDoc>,
-    /// Set once the indexes exist; writes wait for it, so the unique SKU index is always there.
-    indexes: OnceCell<()>,
+    /// Ensured before writes, so the unique SKU index is always there.
+    indexes: Indexes,
 }
 
 impl MongoProductStore {
@@ -53,52 +52,19 @@ impl MongoProductStore {
     pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
         let db = shared::mongo::connect(url, DEFAULT_DATABASE, crate::SERVICE, opts).await?;
         let store = Self {
-            products: db.collection("products"),
+            products: db.collection(docs::PRODUCTS),
             reservations: db.collection("reservations"),
+            indexes: Indexes::new(&db, product_indexes()),
             db,
-            indexes: OnceCell::new(),
         };
-        match store.ensure_indexes().await {
-            Ok(()) => Ok(store),
-            Err(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "MongoDB unreachable at startup; indexes deferred");
-                Ok(store)
-            }
-            Err(e) => Err(e),
-        }
+        store.indexes.at_startup().await?;
+        Ok(store)
     }
 
-    /// Creates the missing indexes once. Existing ones are skipped rather than re-created:
-    /// FerretDB v1.24 drops the connection on `createIndexes` for an index that exists.
+    /// Creates the missing indexes once (before any write, so the unique SKU index is there).
     async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        self.indexes
-            .get_or_try_init(|| async {
-                let existing = match self.products.list_index_names().await {
-                    Ok(names) => names,
-                    // A collection that does not exist yet has no indexes.
-                    Err(e) if namespace_not_found(&e) => Vec::new(),
-                    Err(e) => return Err(e.into()),
-                };
-                let missing: Vec<IndexModel> = product_indexes()
-                    .into_iter()
-                    .filter(|m| {
-                        let name = m.options.as_ref().and_then(|o| o.name.as_deref());
-                        !name.is_some_and(|n| existing.iter().any(|e| e == n))
-                    })
-                    .collect();
-                if !missing.is_empty() {
-                    self.products.create_indexes(missing).await?;
-                }
-                Ok::<(), StoreError>(())
-            })
-            .await
-            .map(|_| ())
+        self.indexes.ensure().await
     }
-}
-
-/// True for "ns does not exist" (code 26), what `listIndexes` answers for a new collection.
-fn namespace_not_found(e: &mongodb::error::Error) -> bool {
-    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
 }
 
 #[async_trait]

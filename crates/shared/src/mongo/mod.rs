@@ -1,5 +1,10 @@
 //! MongoDB connection setup shared by every service's Mongo store: database name from the URL path
-//! (or the service's default), bounded server selection, pool size, and the error mapping.
+//! (or the service's default), bounded server selection, pool size, the error mapping, and the
+//! indexes each store ensures (`indexes`).
+
+mod indexes;
+
+pub use indexes::{IndexSpec, Indexes};
 
 use crate::store::StoreError;
 use mongodb::options::ClientOptions;

@@ -4,7 +4,10 @@
 use serde_json::{json, Value};
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// A shopper.
     User,
@@ -15,19 +18,12 @@ pub enum Role {
 impl Role {
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     /// Parses the wire and storage name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Role::User),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

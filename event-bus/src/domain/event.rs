@@ -5,7 +5,10 @@ use bytes::Bytes;
 use shared::events::EventEnvelope;
 
 /// Where one delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet acknowledged; attempted when due.
     Pending,
@@ -18,21 +21,12 @@ pub enum DeliveryStatus {
 impl DeliveryStatus {
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
+        self.into()
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "delivered" => Some(Self::Delivered),
-            "dead" => Some(Self::Dead),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

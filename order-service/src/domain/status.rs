@@ -1,7 +1,10 @@
 //! Order and payment statuses in their wire spelling, and which status changes are allowed.
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// Placed, stock reserved, waiting for payment.
     Pending,
@@ -21,41 +24,16 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Every status, in wire spelling.
-    pub const ALL: [&'static str; 7] = [
-        "pending",
-        "confirmed",
-        "processing",
-        "shipped",
-        "delivered",
-        "cancelled",
-        "failed",
-    ];
+    pub const ALL: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Confirmed => "confirmed",
-            Self::Processing => "processing",
-            Self::Shipped => "shipped",
-            Self::Delivered => "delivered",
-            Self::Cancelled => "cancelled",
-            Self::Failed => "failed",
-        }
+        self.into()
     }
 
     /// Parses the wire spelling.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "confirmed" => Self::Confirmed,
-            "processing" => Self::Processing,
-            "shipped" => Self::Shipped,
-            "delivered" => Self::Delivered,
-            "cancelled" => Self::Cancelled,
-            "failed" => Self::Failed,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 
     /// The status an admin may move to `self` from (one step forward along
@@ -78,7 +56,10 @@ impl OrderStatus {
 }
 
 /// Where the order's payment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentStatus {
     /// Not paid yet.
     Pending,
@@ -95,25 +76,12 @@ pub enum PaymentStatus {
 impl PaymentStatus {
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Refunded => "refunded",
-        }
+        self.into()
     }
 
     /// Parses the wire spelling.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "processing" => Self::Processing,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "refunded" => Self::Refunded,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
@@ -123,8 +91,20 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_admin_steps_go_one_forward() {
+        assert_eq!(
+            OrderStatus::ALL,
+            [
+                "pending",
+                "confirmed",
+                "processing",
+                "shipped",
+                "delivered",
+                "cancelled",
+                "failed"
+            ]
+        );
         for s in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(s).map(OrderStatus::as_str), Some(s));
+            assert_eq!(OrderStatus::parse(s).map(OrderStatus::as_str), Some(*s));
         }
         assert_eq!(
             OrderStatus::Processing.admin_predecessor(),

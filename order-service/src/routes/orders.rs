@@ -75,7 +75,7 @@ pub async fn list_orders(
     let mut q = QueryValidator::new(&params);
     let page = q.int("page", 1, 1, 1_000_000) as u64;
     let limit = q.int("limit", 10, 1, 100) as u64;
-    let status = q.one_of("status", &OrderStatus::ALL);
+    let status = q.one_of("status", OrderStatus::ALL);
     let user_id = q.object_id("userId");
     q.finish()?;
     let user_id = match (user.is_admin(), user_id) {

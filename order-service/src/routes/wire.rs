@@ -126,7 +126,7 @@ impl FromJson for UpdateStatusRequest {
 
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
-        let status = v.one_of("status", &OrderStatus::ALL, true);
+        let status = v.one_of("status", OrderStatus::ALL, true);
         let tracking_number = v.opt_string("trackingNumber", 1, 100);
         v.finish()?;
         let status = status

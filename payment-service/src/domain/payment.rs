@@ -5,7 +5,10 @@ use shared::money::cents_to_json;
 use shared::store::iso_ms;
 
 /// Where a payment is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentStatus {
     /// Recorded, not yet charged.
     Pending,
@@ -26,34 +29,20 @@ pub enum PaymentStatus {
 impl PaymentStatus {
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Refunding => "refunding",
-            Self::Refunded => "refunded",
-            Self::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "processing" => Self::Processing,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "refunding" => Self::Refunding,
-            "refunded" => Self::Refunded,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
 /// How the customer pays (the original's enum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentMethod {
     /// `credit_card` (the default).
     CreditCard,
@@ -73,25 +62,12 @@ impl PaymentMethod {
 
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreditCard => "credit_card",
-            Self::DebitCard => "debit_card",
-            Self::Paypal => "paypal",
-            Self::Stripe => "stripe",
-            Self::Cash => "cash",
-        }
+        self.into()
     }
 
     /// Parses a wire or stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "credit_card" => Self::CreditCard,
-            "debit_card" => Self::DebitCard,
-            "paypal" => Self::Paypal,
-            "stripe" => Self::Stripe,
-            "cash" => Self::Cash,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 

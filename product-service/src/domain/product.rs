@@ -95,46 +95,48 @@ impl ProductPatch {
 }
 
 /// Sort orders of the product list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 pub enum SortOrder {
     /// Oldest first.
+    #[strum(serialize = "createdAt")]
     CreatedAsc,
     /// Newest first (the default).
     #[default]
+    #[strum(serialize = "-createdAt")]
     CreatedDesc,
     /// Cheapest first.
+    #[strum(serialize = "price")]
     PriceAsc,
     /// Most expensive first.
+    #[strum(serialize = "-price")]
     PriceDesc,
     /// By name, A to Z.
+    #[strum(serialize = "name")]
     NameAsc,
 }
 
 impl SortOrder {
     /// The accepted `sort` values, in the order error messages list them.
-    pub const ALLOWED: [&'static str; 5] = ["createdAt", "-createdAt", "price", "-price", "name"];
+    pub const ALLOWED: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     /// Parses a `sort` value.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "createdAt" => Self::CreatedAsc,
-            "-createdAt" => Self::CreatedDesc,
-            "price" => Self::PriceAsc,
-            "-price" => Self::PriceDesc,
-            "name" => Self::NameAsc,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 
     /// The wire value (used in cache keys).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreatedAsc => "createdAt",
-            Self::CreatedDesc => "-createdAt",
-            Self::PriceAsc => "price",
-            Self::PriceDesc => "-price",
-            Self::NameAsc => "name",
-        }
+        self.into()
     }
 }
 
@@ -191,8 +193,12 @@ mod tests {
 
     #[test]
     fn every_allowed_sort_round_trips() {
+        assert_eq!(
+            SortOrder::ALLOWED,
+            ["createdAt", "-createdAt", "price", "-price", "name"]
+        );
         for s in SortOrder::ALLOWED {
-            assert_eq!(SortOrder::parse(s).map(SortOrder::as_str), Some(s));
+            assert_eq!(SortOrder::parse(s).map(SortOrder::as_str), Some(*s));
         }
         assert_eq!(SortOrder::parse("-name"), None);
     }

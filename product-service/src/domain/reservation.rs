@@ -26,7 +26,10 @@ pub struct ReservedItem {
 }
 
 /// Whether a reservation still holds its stock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ReservationStatus {
     /// The stock is taken.
     Reserved,
@@ -37,19 +40,12 @@ pub enum ReservationStatus {
 impl ReservationStatus {
     /// The stored and wire form.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reserved => "reserved",
-            Self::Released => "released",
-        }
+        self.into()
     }
 
     /// Parses the stored form.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "reserved" => Some(Self::Reserved),
-            "released" => Some(Self::Released),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

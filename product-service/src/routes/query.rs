@@ -19,7 +19,7 @@ pub fn list_query(
     let max_price_cents = q.money("maxPrice");
     let search = q.string("search", 200);
     let sort = q
-        .one_of("sort", &SortOrder::ALLOWED)
+        .one_of("sort", SortOrder::ALLOWED)
         .and_then(|s| SortOrder::parse(&s))
         .unwrap_or_default();
     q.finish()?;

@@ -2,11 +2,18 @@
 //! `MONGO_TEST_URL` is set (a fresh database per test, dropped after).
 #![allow(clippy::unwrap_used)]
 
-mod checks;
+mod dead_letters;
+mod deliveries;
+mod events;
+mod fixtures;
 
-use checks::*;
-use event_bus::domain::Subscription;
+use dead_letters::*;
+use deliveries::*;
+use event_bus::domain::{DeliveryStatus, DueDelivery, Subscription};
 use event_bus::store::{EventStore, StoreError};
+use events::*;
+use fixtures::*;
+use serde_json::json;
 use shared::mongo::MongoOptions;
 use std::sync::Arc;
 use test_support::TestMongo;

@@ -1,0 +1,205 @@
+//! Contract checks of status transitions: conditional and owner-scoped cancels, advancing from
+//! an expected status, and racing cancels against payments.
+
+use super::*;
+
+pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: &dyn OrderStore) {
+    let user = new_object_id();
+    let o = order(&user, 1);
+    insert(store, &o).await;
+    let stranger = new_object_id();
+    assert_eq!(
+        store
+            .cancel(&o.id, Some(&stranger), CANCELLABLE, "t")
+            .await
+            .unwrap(),
+        Transition::NotFound
+    );
+    assert_eq!(
+        store
+            .cancel(&new_object_id(), None, CANCELLABLE, "t")
+            .await
+            .unwrap(),
+        Transition::NotFound
+    );
+    let Transition::Applied(done) = store
+        .cancel(&o.id, Some(&user), CANCELLABLE, "t")
+        .await
+        .unwrap()
+    else {
+        panic!("cancel refused");
+    };
+    assert_eq!(done.status, OrderStatus::Cancelled);
+    assert!(matches!(
+        store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap(),
+        Transition::Refused(_)
+    ));
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    let due = store.outbox().due(10).await.unwrap();
+    let cancelled = due
+        .iter()
+        .find(|e| e.event_type == types::ORDER_CANCELLED)
+        .unwrap();
+    assert_eq!(cancelled.data["paymentStatus"], "pending");
+    assert_eq!(cancelled.data["userId"], json!(user));
+}
+
+pub async fn check_advance_moves_only_from_the_expected_status(store: &dyn OrderStore) {
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let refused = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Pending));
+    let change = PaymentChange::Processed {
+        payment_id: "p1".into(),
+    };
+    store
+        .apply_payment("e1", &o.id, &change, "t")
+        .await
+        .unwrap();
+    let step = |from, to, tracking| store.advance(&o.id, from, to, tracking, "t");
+    let Transition::Applied(p) = step(OrderStatus::Confirmed, OrderStatus::Processing, None)
+        .await
+        .unwrap()
+    else {
+        panic!("not advanced");
+    };
+    assert_eq!(p.status, OrderStatus::Processing);
+    let Transition::Applied(s) = step(OrderStatus::Processing, OrderStatus::Shipped, Some("TRK1"))
+        .await
+        .unwrap()
+    else {
+        panic!("not shipped");
+    };
+    assert_eq!(s.tracking_number.as_deref(), Some("TRK1"));
+    assert!(outbox_types(store)
+        .await
+        .contains(&types::ORDER_UPDATED.to_string()));
+}
+
+/// A confirmed, paid order (the state `PaymentProcessed` leaves).
+async fn paid_order(store: &dyn OrderStore) -> Order {
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let change = PaymentChange::Processed {
+        payment_id: new_object_id(),
+    };
+    store
+        .apply_payment(&new_object_id(), &o.id, &change, "t")
+        .await
+        .unwrap();
+    store.get(&o.id).await.unwrap().unwrap()
+}
+
+pub async fn check_an_order_whose_payment_is_not_completed_never_advances(store: &dyn OrderStore) {
+    let o = paid_order(store).await;
+    assert_eq!(o.status, OrderStatus::Confirmed);
+    store
+        .apply_payment(&new_object_id(), &o.id, &PaymentChange::Refunded, "t")
+        .await
+        .unwrap();
+    let refused = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    let Transition::Refused(now) = refused else {
+        panic!("a refunded order advanced: {refused:?}");
+    };
+    assert_eq!(
+        (now.status, now.payment_status),
+        (OrderStatus::Confirmed, PaymentStatus::Refunded)
+    );
+}
+
+pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn OrderStore) {
+    let o = paid_order(store).await;
+    let step = store
+        .advance(
+            &o.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Processing,
+            None,
+            "t",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(step, Transition::Applied(_)), "{step:?}");
+    let refused = store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap();
+    assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Processing));
+    assert!(store.due_releases(10).await.unwrap().is_empty());
+    let unshipped = &OrderStatus::UNSHIPPED;
+    let Transition::Applied(done) = store.cancel(&o.id, None, unshipped, "t").await.unwrap() else {
+        panic!("a processing order was not cancelled from UNSHIPPED");
+    };
+    assert_eq!(done.status, OrderStatus::Cancelled);
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    let shipped = paid_order(store).await;
+    for (from, to) in [
+        (OrderStatus::Confirmed, OrderStatus::Processing),
+        (OrderStatus::Processing, OrderStatus::Shipped),
+    ] {
+        store
+            .advance(&shipped.id, from, to, None, "t")
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.cancel(&shipped.id, None, unshipped, "t").await.unwrap(),
+        Transition::Refused(ref r) if r.status == OrderStatus::Shipped
+    ));
+}
+
+pub async fn check_concurrent_cancels_and_payments_apply_once(
+    store: std::sync::Arc<dyn OrderStore>,
+) {
+    let store = &*store;
+    let o = order(&new_object_id(), 1);
+    insert(store, &o).await;
+    let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, "t"));
+    let processed = PaymentChange::Processed {
+        payment_id: "p".into(),
+    };
+    let payments = (0..8).map(|i| {
+        let change = processed.clone();
+        let id = o.id.clone();
+        async move {
+            store
+                .apply_payment(&format!("ev-{i}"), &id, &change, "t")
+                .await
+        }
+    });
+    let (cancels, payments) = tokio::join!(
+        futures_util::future::join_all(cancels),
+        futures_util::future::join_all(payments)
+    );
+    assert!(cancels.iter().all(Result::is_ok), "{cancels:?}");
+    assert!(payments.iter().all(Result::is_ok), "{payments:?}");
+    let applied = cancels
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Transition::Applied(_))))
+        .count();
+    assert_eq!(applied, 1, "exactly one cancel applies");
+    let paid = payments
+        .into_iter()
+        .filter(|r| matches!(r, Ok(Some(Transition::Applied(_)))))
+        .count();
+    assert_eq!(paid, 1, "exactly one payment applies");
+    let last = store.get(&o.id).await.unwrap().unwrap();
+    assert_eq!(last.status, OrderStatus::Cancelled);
+    assert_eq!(last.payment_status, PaymentStatus::Completed);
+    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+}

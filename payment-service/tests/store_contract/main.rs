@@ -1,0 +1,203 @@
+//! The `PaymentStore` contract: every check runs against SQLite and, when `MONGO_TEST_URL` is set,
+//! against MongoDB (a fresh database per test); concurrency races run on SQLite only.
+#![allow(clippy::unwrap_used)]
+
+use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
+use payment_service::store::PaymentStore;
+use serde_json::json;
+use shared::events::EventEnvelope;
+use shared::ids::new_object_id;
+use shared::store::StoreError;
+
+fn payment(status: PaymentStatus) -> Payment {
+    Payment::from_new(
+        NewPayment {
+            order_id: new_object_id(),
+            user_id: new_object_id(),
+            amount_cents: 2_599,
+            method: PaymentMethod::CreditCard,
+        },
+        status,
+    )
+}
+
+fn event(kind: &str) -> EventEnvelope {
+    EventEnvelope::new(kind, json!({}), "test")
+}
+
+async fn completed(store: &dyn PaymentStore) -> Payment {
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    store
+        .complete(&p.id, "txn_1", &event("PaymentProcessed"))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+mod lifecycle;
+mod orders;
+mod persistence;
+
+use lifecycle::*;
+use orders::*;
+use persistence::*;
+
+async fn connect(url: &str) -> std::sync::Arc<dyn PaymentStore> {
+    payment_service::store::connect(url).await.unwrap()
+}
+
+test_support::store_contract!(
+    connect: connect,
+    checks: [
+    check_one_payment_per_order,
+    check_order_created_events_apply_once,
+    check_claims_are_conditional,
+    check_a_failed_payment_is_claimed_again_with_a_new_attempt,
+    check_refund_happens_once,
+    check_an_aborted_refund_returns_to_completed,
+    check_order_cancelled_cancels_pending_and_flags_completed,
+    check_recovery_requeues_processing_and_returns_refunding,
+    check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged,
+    check_stale_in_flight_work_is_listed_and_taken_over_once,
+    check_the_outbox_hands_out_events_until_acknowledged,
+    check_a_cancelled_order_with_a_failed_payment_is_not_retried,
+    check_all_fields_survive_a_round_trip,
+    check_an_order_created_replayed_after_its_payment_was_stored_is_only_marked,
+    ],
+    sqlite_only: [check_concurrent_claims_have_one_winner],
+);
+
+#[tokio::test]
+async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {
+    let err = payment_service::store::connect("postgres://x")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("mongodb://"), "{err}");
+    // MongoDB connects lazily: an unreachable server fails the first call, quickly, as unavailable.
+    let opts = shared::mongo::MongoOptions {
+        pool_size: 2,
+        server_selection_timeout: std::time::Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let store = payment_service::store::connect_with("mongodb://127.0.0.1:1/x", opts)
+        .await
+        .unwrap();
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store
+        .insert(&payment(PaymentStatus::Pending))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    let store = payment_service::store::connect(&db.url).await.unwrap();
+    let p = payment(PaymentStatus::Pending);
+    store.insert(&p).await.unwrap();
+    let client = mongodb::Client::with_uri_str(&db.url).await.unwrap();
+    let raw = client
+        .database(&db.name)
+        .collection::<mongodb::bson::Document>("payments")
+        .find_one(mongodb::bson::doc! {"_id": &p.id})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_i64("amountCents").unwrap(), p.amount_cents);
+    assert_eq!(raw.get_i64("createdAt").unwrap(), p.created_at);
+    // Connecting again re-creates the indexes idempotently; the unique order index still holds.
+    let again = payment_service::store::connect(&db.url).await.unwrap();
+    assert_eq!(again.get(&p.id).await.unwrap().unwrap(), p);
+    let mut twin = payment(PaymentStatus::Pending);
+    twin.order_id = p.order_id.clone();
+    let err = again.insert(&twin).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
+    use mongodb::bson::{doc, Document};
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    let store = payment_service::store::connect(&db.url).await.unwrap();
+    let raw = mongodb::Client::with_uri_str(&db.url)
+        .await
+        .unwrap()
+        .database(&db.name);
+    let outbox_coll = raw.collection::<Document>("outbox");
+    let hold = |payment_id: &str, e: &EventEnvelope, created_at: i64| {
+        doc! {
+            "_id": &e.id,
+            "paymentId": payment_id,
+            "event": serde_json::to_string(e).unwrap(),
+            "createdAt": created_at,
+            "attempts": 0_i64,
+            "nextAttemptAt": 0_i64,
+            "held": true,
+        }
+    };
+    let p = payment(PaymentStatus::Processing);
+    store.insert(&p).await.unwrap();
+    // Crash after the change applied, before the release: the payment records the event id.
+    let applied = event("PaymentProcessed");
+    outbox_coll
+        .insert_one(hold(&p.id, &applied, 1))
+        .await
+        .unwrap();
+    raw.collection::<Document>("payments")
+        .update_one(
+            doc! {"_id": &p.id},
+            doc! {"$set": {"status": "completed"}, "$push": {"eventIds": &applied.id}},
+        )
+        .await
+        .unwrap();
+    // Crash before the change applied: nothing records the event.
+    let never = event("PaymentFailed");
+    outbox_coll
+        .insert_one(hold(&p.id, &never, 1))
+        .await
+        .unwrap();
+    // A change still in flight: too young to settle.
+    let in_flight = event("PaymentRefunded");
+    let now = shared::store::now_ms();
+    outbox_coll
+        .insert_one(hold(&p.id, &in_flight, now))
+        .await
+        .unwrap();
+
+    let outbox = store.outbox();
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(outbox.due(10).await.unwrap(), vec![applied.clone()]);
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    let left: Vec<String> = {
+        use futures_util::TryStreamExt;
+        outbox_coll
+            .find(doc! {})
+            .await
+            .unwrap()
+            .try_collect::<Vec<Document>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.get_str("_id").unwrap().to_string())
+            .collect()
+    };
+    assert!(!left.contains(&never.id), "{left:?}");
+    assert!(left.contains(&in_flight.id), "{left:?}");
+    outbox
+        .delivered(std::slice::from_ref(&applied.id))
+        .await
+        .unwrap();
+    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    db.cleanup().await;
+}

@@ -36,10 +36,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
         .await
         .context("setting up password hashing")?;
-    let probed = store.clone();
-    let health = HealthView::probed(config.common.health_refresh, move || {
-        routes::health::report(probed.clone())
-    })
+    let health = HealthView::probing(
+        config.common.health_refresh,
+        store.clone(),
+        routes::health::report,
+    )
     .await;
     let state = AppState {
         common,

@@ -39,10 +39,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo).await?;
     let settings = delivery_settings(&config);
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
-    let probed = store.clone();
-    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
-        routes::health::report(probed.clone())
-    })
+    let health = shared::health::HealthView::probing(
+        config.common.health_refresh,
+        store.clone(),
+        routes::health::report,
+    )
     .await;
     let state = AppState {
         common,

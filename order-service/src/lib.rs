@@ -55,10 +55,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         "Event bus",
         token,
     );
-    let probed = store.clone();
-    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
-        routes::health::report(probed.clone())
-    })
+    let health = shared::health::HealthView::probing(
+        config.common.health_refresh,
+        store.clone(),
+        routes::health::report,
+    )
     .await;
     let state = AppState {
         common,

@@ -77,10 +77,11 @@ pub async fn build_with_provider(
             .request_timeout
             .saturating_sub(Duration::from_secs(1)),
     );
-    let probed = store.clone();
-    let health = shared::health::HealthView::probed(config.common.health_refresh, move || {
-        routes::health::report(probed.clone())
-    })
+    let health = shared::health::HealthView::probing(
+        config.common.health_refresh,
+        store.clone(),
+        routes::health::report,
+    )
     .await;
     let state = AppState {
         common,

@@ -30,10 +30,11 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();
-    let probed = store.clone();
-    let health = HealthView::probed(config.common.health_refresh, move || {
-        routes::health::report(probed.clone())
-    })
+    let health = HealthView::probing(
+        config.common.health_refresh,
+        store.clone(),
+        routes::health::report,
+    )
     .await;
     let state = AppState::new(state::Parts {
         common,

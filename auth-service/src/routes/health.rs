@@ -22,12 +22,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn UserStore>) -> Value {
-    let database = if shared::health::answers(store.ping()).await {
-        "connected"
-    } else {
-        "disconnected"
-    };
-    json!({"status": "healthy", "service": crate::SERVICE, "database": database})
+    shared::health::database_report(crate::SERVICE, store.ping(), ("connected", "disconnected"))
+        .await
 }
 
 /// `GET /ready`: 503 while draining or when the database does not answer.

@@ -22,6 +22,18 @@ pub async fn answers<T, E>(check: impl Future<Output = Result<T, E>>) -> bool {
     matches!(tokio::time::timeout(PROBE_WAIT, check).await, Ok(Ok(_)))
 }
 
+/// The `/health` answer of a service whose only dependency is its database:
+/// `{status: "healthy", service, database}`, `database` being `up.0` when `ping` succeeds within
+/// [`PROBE_WAIT`], else `up.1` (the words differ between services, as in the original).
+pub async fn database_report<T, E>(
+    service: &str,
+    ping: impl Future<Output = Result<T, E>>,
+    (up, down): (&str, &str),
+) -> Value {
+    let database = if answers(ping).await { up } else { down };
+    serde_json::json!({"status": "healthy", "service": service, "database": database})
+}
+
 /// A service's `/health` answer and the probe that refreshes it.
 #[derive(Clone)]
 pub struct HealthView {
@@ -59,6 +71,17 @@ impl HealthView {
     {
         let initial = probe().await;
         Self::new(every, &initial, probe)
+    }
+
+    /// [`HealthView::probed`] with a probe of `subject` (a store, usually): `report` gets a clone
+    /// of it at each refresh.
+    pub async fn probing<S, F, Fut>(every: Duration, subject: S, report: F) -> Self
+    where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(S) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Value> + Send + 'static,
+    {
+        Self::probed(every, move || report(subject.clone())).await
     }
 
     /// The current answer: 200 with the stored JSON bytes.
@@ -107,6 +130,17 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[tokio::test]
+    async fn a_database_report_says_whether_the_ping_answered() {
+        let up = database_report("svc", async { Ok::<(), ()>(()) }, ("up", "down")).await;
+        assert_eq!(
+            up,
+            json!({"status": "healthy", "service": "svc", "database": "up"})
+        );
+        let down = database_report("svc", async { Err::<(), ()>(()) }, ("on", "off")).await;
+        assert_eq!(down["database"], "off");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn answers_from_the_last_probe_without_probing_per_request() {

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use crate::store::PaymentStore;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// `GET /health`: always 200 while the process runs (liveness), from the view refreshed in the
@@ -16,12 +16,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn PaymentStore>) -> Value {
-    let database = if shared::health::answers(store.ping()).await {
-        "up"
-    } else {
-        "down"
-    };
-    json!({"status": "healthy", "service": crate::SERVICE, "database": database})
+    shared::health::database_report(crate::SERVICE, store.ping(), ("up", "down")).await
 }
 
 /// `GET /ready`.

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use crate::store::ProductStore;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// `GET /health`: always 200 while the process serves, from the view refreshed in the background
@@ -16,12 +16,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: `database` says whether the store answered a ping (`up`) or not (`down`).
 pub async fn report(store: Arc<dyn ProductStore>) -> Value {
-    let database = if shared::health::answers(store.ping()).await {
-        "up"
-    } else {
-        "down"
-    };
-    json!({"status": "healthy", "service": crate::SERVICE, "database": database})
+    shared::health::database_report(crate::SERVICE, store.ping(), ("up", "down")).await
 }
 
 /// `GET /ready`.

@@ -1,5 +1,7 @@
-//! The use cases behind the routes, in terms of the domain, the store and the clients.
+//! The use cases behind the routes, in terms of the domain, the store and the clients, and the
+//! events the service emits.
 
+pub mod events;
 mod orders;
 
 pub use orders::{place_order, Placed};

@@ -2,12 +2,13 @@
 //! order + `OrderCreated` written together, one transaction or one document (the reservation is
 //! released if that fails).
 
-use crate::domain::{Order, OrderStatus, PaymentStatus};
+use crate::domain::{NewOrder, Order, OrderStatus, PaymentStatus};
 use crate::error::Error;
-use crate::routes::wire::CreateOrderRequest;
 use crate::state::AppState;
 use crate::store::IdempotencyKey;
 use crate::SERVICE;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use shared::events::{types, EventEnvelope};
 use shared::store::{now_ms, StoreError};
 use shared::ApiError;
@@ -31,16 +32,28 @@ fn replay(order: Order, stored: &str, fingerprint: &str) -> Result<Placed, Error
     }
 }
 
+/// Hash of the order asked for, to recognise a replay under the same idempotency key (the same
+/// canonical JSON as ever, so keys stored before stay valid).
+fn fingerprint(new: &NewOrder) -> String {
+    let lines: Vec<Value> = new
+        .lines
+        .iter()
+        .map(|l| json!([l.product_id, l.quantity]))
+        .collect();
+    let canonical = json!({"lines": lines, "address": new.shipping_address}).to_string();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
 /// Places an order for `user_id`.
 pub async fn place_order(
     state: &AppState,
     user_id: &str,
-    req: CreateOrderRequest,
+    new: NewOrder,
     key: Option<String>,
 ) -> Result<Placed, Error> {
     let key = key.map(|key| IdempotencyKey {
         key,
-        fingerprint: req.fingerprint(),
+        fingerprint: fingerprint(&new),
     });
     if let Some(k) = &key {
         if let Some((order, stored)) = state.store.find_by_key(user_id, &k.key).await? {
@@ -48,7 +61,7 @@ pub async fn place_order(
         }
     }
     let order_id = shared::ids::new_object_id();
-    let items = state.products.reserve(&order_id, &req.lines).await?;
+    let items = state.products.reserve(&order_id, &new.lines).await?;
     let now = now_ms();
     let order = Order {
         id: order_id,
@@ -58,13 +71,17 @@ pub async fn place_order(
         status: OrderStatus::Pending,
         payment_status: PaymentStatus::Pending,
         payment_id: None,
-        shipping_address: req.shipping_address,
+        shipping_address: new.shipping_address,
         tracking_number: None,
         notes: None,
         created_at: now,
         updated_at: now,
     };
-    let event = EventEnvelope::new(types::ORDER_CREATED, order.created_event(), SERVICE);
+    let event = EventEnvelope::new(
+        types::ORDER_CREATED,
+        super::events::created(&order),
+        SERVICE,
+    );
     match state.store.create(&order, key.as_ref(), &event).await {
         Ok(()) => {
             state.event_written();
@@ -103,5 +120,40 @@ async fn release_unplaced(state: &AppState, order_id: &str) {
                 tracing::error!(error = %e, order_id, "reservation of an unstored order not released");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderLine, ShippingAddress};
+
+    fn asked(quantity: i64) -> NewOrder {
+        let address = ShippingAddress {
+            street: "1 Main".into(),
+            city: "X".into(),
+            state: "Y".into(),
+            zip_code: "1".into(),
+            country: "Z".into(),
+        };
+        let line = OrderLine {
+            product_id: "a".repeat(24),
+            quantity,
+        };
+        NewOrder::new(vec![line], address)
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_hash_of_the_canonical_request() {
+        assert_ne!(fingerprint(&asked(1)), fingerprint(&asked(2)));
+        assert_eq!(fingerprint(&asked(1)), fingerprint(&asked(1)));
+        // Pinned: keys stored by earlier versions must keep matching their requests. (serde_json's
+        // `preserve_order`, enabled through our dependencies, keeps the keys in written order.)
+        assert_eq!(
+            fingerprint(&asked(1)),
+            hex::encode(Sha256::digest(
+                br#"{"lines":[["aaaaaaaaaaaaaaaaaaaaaaaa",1]],"address":{"street":"1 Main","city":"X","state":"Y","zipCode":"1","country":"Z"}}"#
+            ))
+        );
     }
 }

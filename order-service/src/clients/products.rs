@@ -1,20 +1,11 @@
 //! The product service's reservation API (docs/internal-api.md): reserve an order's lines
 //! all-or-nothing, and release them again. Errors become the answers our clients should see.
 
-use crate::domain::OrderItem;
+use crate::domain::{OrderItem, OrderLine};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use shared::client::{ClientError, ServiceClient};
 use shared::ApiError;
-
-/// A line to reserve: product and summed quantity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReserveLine {
-    /// Product ObjectId.
-    pub product_id: String,
-    /// Units.
-    pub quantity: i64,
-}
 
 /// Caller of the product service.
 #[derive(Clone)]
@@ -32,7 +23,7 @@ impl ProductsClient {
     pub async fn reserve(
         &self,
         order_id: &str,
-        lines: &[ReserveLine],
+        lines: &[OrderLine],
     ) -> Result<Vec<OrderItem>, ApiError> {
         let items: Vec<Value> = lines
             .iter()
@@ -72,7 +63,7 @@ fn upstream_failed() -> ApiError {
 }
 
 /// The answer reserves exactly the requested lines (so prices cover every line ordered).
-fn covers(items: &[OrderItem], lines: &[ReserveLine]) -> bool {
+fn covers(items: &[OrderItem], lines: &[OrderLine]) -> bool {
     items.len() == lines.len()
         && lines.iter().all(|l| {
             items
@@ -133,7 +124,7 @@ mod tests {
         let parsed = parse_reserved(&items);
         assert_eq!(parsed.as_ref().map(|p| p[0].price_cents), Some(1999));
         assert!(parse_reserved(&json!([{"productId": "a"}])).is_none());
-        let asked = |q| ReserveLine {
+        let asked = |q| OrderLine {
             product_id: "a".into(),
             quantity: q,
         };

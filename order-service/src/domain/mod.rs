@@ -1,7 +1,9 @@
-//! Order domain: types, status rules and the event payloads, free of HTTP and SQL.
+//! Order domain: types and status rules, free of HTTP, JSON, SQL and BSON.
 
 pub mod order;
 pub mod status;
 
-pub use order::{Order, OrderItem, PaymentChange, ShippingAddress, Transition};
+pub use order::{
+    NewOrder, Order, OrderItem, OrderLine, PaymentChange, ShippingAddress, Transition,
+};
 pub use status::{OrderStatus, PaymentStatus};

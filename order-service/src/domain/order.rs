@@ -1,11 +1,8 @@
-//! The order aggregate: lines, address, status and payment status, the allowed transitions, the
-//! wire JSON clients see, and the `data` of the events the service emits.
+//! The order aggregate: lines, address, status and payment status, and the outcomes of the
+//! changes the store applies.
 
 use super::status::{OrderStatus, PaymentStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use shared::money::cents_to_json;
-use shared::store::iso_ms;
 
 /// One line of an order; name and price come from the product service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,15 +18,38 @@ pub struct OrderItem {
     pub quantity: i64,
 }
 
-impl OrderItem {
-    /// The wire JSON (`price` as a money number).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "productId": self.product_id,
-            "name": self.name,
-            "price": cents_to_json(self.price_cents),
-            "quantity": self.quantity,
-        })
+/// A product and a quantity asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    /// Product ObjectId.
+    pub product_id: String,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// What a customer asks for: lines (one per product) and where to ship.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// One line per product, in the order first asked for.
+    pub lines: Vec<OrderLine>,
+    /// Where to ship.
+    pub shipping_address: ShippingAddress,
+}
+
+impl NewOrder {
+    /// The order asked for, lines naming the same product summed into the first of them.
+    pub fn new(lines: Vec<OrderLine>, shipping_address: ShippingAddress) -> Self {
+        let mut merged: Vec<OrderLine> = Vec::with_capacity(lines.len());
+        for l in lines {
+            match merged.iter_mut().find(|m| m.product_id == l.product_id) {
+                Some(m) => m.quantity += l.quantity,
+                None => merged.push(l),
+            }
+        }
+        Self {
+            lines: merged,
+            shipping_address,
+        }
     }
 }
 
@@ -83,60 +103,6 @@ impl Order {
     pub fn total_of(items: &[OrderItem]) -> i64 {
         items.iter().map(|i| i.price_cents * i.quantity).sum()
     }
-
-    /// The order JSON clients and other services see.
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "_id": self.id,
-            "userId": self.user_id,
-            "items": self.items.iter().map(OrderItem::to_json).collect::<Vec<_>>(),
-            "totalAmount": cents_to_json(self.total_cents),
-            "status": self.status.as_str(),
-            "paymentStatus": self.payment_status.as_str(),
-            "shippingAddress": self.shipping_address,
-            "createdAt": iso_ms(self.created_at),
-            "updatedAt": iso_ms(self.updated_at),
-        });
-        for (key, value) in [
-            ("paymentId", &self.payment_id),
-            ("trackingNumber", &self.tracking_number),
-            ("notes", &self.notes),
-        ] {
-            if let Some(value) = value {
-                v[key] = json!(value);
-            }
-        }
-        v
-    }
-
-    /// `OrderCreated` data.
-    pub fn created_event(&self) -> Value {
-        json!({
-            "orderId": self.id,
-            "userId": self.user_id,
-            "items": self.items.iter().map(OrderItem::to_json).collect::<Vec<_>>(),
-            "totalAmount": cents_to_json(self.total_cents),
-        })
-    }
-
-    /// `OrderCancelled` data.
-    pub fn cancelled_event(&self) -> Value {
-        json!({
-            "orderId": self.id,
-            "userId": self.user_id,
-            "items": self.items.iter().map(OrderItem::to_json).collect::<Vec<_>>(),
-            "paymentStatus": self.payment_status.as_str(),
-        })
-    }
-
-    /// `OrderUpdated` data.
-    pub fn updated_event(&self) -> Value {
-        json!({
-            "orderId": self.id,
-            "status": self.status.as_str(),
-            "paymentStatus": self.payment_status.as_str(),
-        })
-    }
 }
 
 /// The effect of a payment event on an order.
@@ -180,6 +146,5 @@ mod tests {
             quantity: q,
         };
         assert_eq!(Order::total_of(&[item(1999, 3), item(1, 1)]), 5998);
-        assert_eq!(item(1999, 3).to_json()["price"], json!(19.99));
     }
 }

@@ -1,7 +1,7 @@
 //! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once),
 //! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
-use super::wire::RefundOrderRequest;
+use super::wire::{order_json, RefundOrderRequest};
 use crate::domain::{PaymentChange, Transition};
 use crate::error::Error;
 use crate::state::AppState;
@@ -122,7 +122,7 @@ pub async fn refund_order(
         Transition::NotFound => return Err(Error::OrderNotFound),
     };
     Ok(ok(
-        json!({"order": order.to_json(), "cancelled": cancelled}),
+        json!({"order": order_json(&order), "cancelled": cancelled}),
     ))
 }
 
@@ -133,7 +133,7 @@ pub async fn internal_order(
     IdPath(id): IdPath,
 ) -> Result<Response, Error> {
     match state.store.get(&id).await? {
-        Some(order) => Ok(ok(order.to_json())),
+        Some(order) => Ok(ok(order_json(&order))),
         None => Err(Error::OrderNotFound),
     }
 }

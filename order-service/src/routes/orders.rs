@@ -1,8 +1,8 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
-use super::wire::{CreateOrderRequest, UpdateStatusRequest};
+use super::wire::{order_json, CreateOrderRequest, UpdateStatusRequest};
 use crate::app::place_order;
-use crate::domain::{Order, OrderStatus, Transition};
+use crate::domain::{OrderStatus, Transition};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::OrderFilter;
@@ -35,10 +35,10 @@ pub async fn create_order(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
-    JsonBody(req): JsonBody<CreateOrderRequest>,
+    JsonBody(CreateOrderRequest(new)): JsonBody<CreateOrderRequest>,
 ) -> Result<Response, Error> {
     let key = idempotency_key(&headers)?;
-    let placed = place_order(&state, &user.user_id, req, key)
+    let placed = place_order(&state, &user.user_id, new, key)
         .await
         .map_err(ApiError::from)
         .inspect_err(|e| {
@@ -58,7 +58,7 @@ pub async fn create_order(
         "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
         &[("event", "order_created"), ("outcome", outcome)],
     );
-    let mut res = created(placed.order.to_json());
+    let mut res = created(order_json(&placed.order));
     if placed.replayed {
         res.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -93,7 +93,7 @@ pub async fn list_orders(
         .store
         .list(&filter, PageRequest { page, limit })
         .await?;
-    let data = orders.iter().map(Order::to_json).collect();
+    let data = orders.iter().map(order_json).collect();
     Ok(paginated(data, Pagination::new(page, limit, total)))
 }
 
@@ -104,7 +104,9 @@ pub async fn get_order(
     IdPath(id): IdPath,
 ) -> Result<Response, Error> {
     match state.store.get(&id).await? {
-        Some(order) if user.is_admin() || order.user_id == user.user_id => Ok(ok(order.to_json())),
+        Some(order) if user.is_admin() || order.user_id == user.user_id => {
+            Ok(ok(order_json(&order)))
+        }
         _ => Err(Error::OrderNotFound),
     }
 }
@@ -129,7 +131,7 @@ pub async fn cancel_order(
                 "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
                 &[("event", "order_cancelled"), ("outcome", order.status.as_str())],
             );
-            Ok(ok(order.to_json()))
+            Ok(ok(order_json(&order)))
         }
         Transition::NotFound => Err(Error::OrderNotFound),
         Transition::Refused(order) => Err(Error::NotCancellable(order.status)),
@@ -165,7 +167,7 @@ pub async fn update_status(
                 "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
                 &[("event", "order_status_changed"), ("outcome", order.status.as_str())],
             );
-            Ok(ok(order.to_json()))
+            Ok(ok(order_json(&order)))
         }
         Transition::NotFound => Err(Error::OrderNotFound),
         Transition::Refused(order) if order.status == from => Err(Error::PaymentNotCompleted {

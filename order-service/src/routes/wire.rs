@@ -1,12 +1,38 @@
 //! Wire request types of the order API, validated with every bad field reported at once.
 
-use crate::clients::products::ReserveLine;
-use crate::domain::{OrderStatus, ShippingAddress};
+use crate::app::events::item_json;
+use crate::domain::{NewOrder, Order, OrderLine, OrderStatus, ShippingAddress};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use shared::extract::{BodyLimits, FromJson};
+use shared::money::cents_to_json;
+use shared::store::iso_ms;
 use shared::validate::Validator;
 use shared::ApiError;
+
+/// The order JSON clients and other services see.
+pub fn order_json(order: &Order) -> Value {
+    let mut v = json!({
+        "_id": order.id,
+        "userId": order.user_id,
+        "items": order.items.iter().map(item_json).collect::<Vec<_>>(),
+        "totalAmount": cents_to_json(order.total_cents),
+        "status": order.status.as_str(),
+        "paymentStatus": order.payment_status.as_str(),
+        "shippingAddress": order.shipping_address,
+        "createdAt": iso_ms(order.created_at),
+        "updatedAt": iso_ms(order.updated_at),
+    });
+    for (key, value) in [
+        ("paymentId", &order.payment_id),
+        ("trackingNumber", &order.tracking_number),
+        ("notes", &order.notes),
+    ] {
+        if let Some(value) = value {
+            v[key] = json!(value);
+        }
+    }
+    v
+}
 
 /// Most lines in one order.
 pub const MAX_LINES: usize = 50;
@@ -18,29 +44,11 @@ pub const ORDER_BODY_LIMITS: BodyLimits = BodyLimits {
 /// Most units of one line.
 pub const MAX_QUANTITY: i64 = 1000;
 
-/// `POST /api/orders` body, duplicate lines already summed (first occurrence keeps its place).
+/// `POST /api/orders` body: the order asked for (duplicate lines summed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateOrderRequest {
-    /// Lines to reserve.
-    pub lines: Vec<ReserveLine>,
-    /// Where to ship.
-    pub shipping_address: ShippingAddress,
-}
+pub struct CreateOrderRequest(pub NewOrder);
 
-impl CreateOrderRequest {
-    /// Hash of the normalised request, to recognise a replay under the same idempotency key.
-    pub fn fingerprint(&self) -> String {
-        let lines: Vec<Value> = self
-            .lines
-            .iter()
-            .map(|l| json!([l.product_id, l.quantity]))
-            .collect();
-        let canonical = json!({"lines": lines, "address": self.shipping_address}).to_string();
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    }
-}
-
-fn line(v: &mut Validator<'_>, index: usize, item: &Value) -> Option<ReserveLine> {
+fn line(v: &mut Validator<'_>, index: usize, item: &Value) -> Option<OrderLine> {
     let Some(obj) = item.as_object() else {
         v.error_at(format!("items.{index}"), "must be of type object");
         return None;
@@ -49,7 +57,7 @@ fn line(v: &mut Validator<'_>, index: usize, item: &Value) -> Option<ReserveLine
     let product_id = n.object_id("productId");
     let quantity = n.int("quantity", 1, MAX_QUANTITY);
     v.extend(n.finish_nested());
-    Some(ReserveLine {
+    Some(OrderLine {
         product_id: product_id?,
         quantity: quantity?,
     })
@@ -72,26 +80,14 @@ fn address(v: &mut Validator<'_>, obj: &Map<String, Value>) -> Option<ShippingAd
     })
 }
 
-/// Sums the quantities of lines naming the same product.
-pub fn merge_lines(lines: Vec<ReserveLine>) -> Vec<ReserveLine> {
-    let mut merged: Vec<ReserveLine> = Vec::with_capacity(lines.len());
-    for l in lines {
-        match merged.iter_mut().find(|m| m.product_id == l.product_id) {
-            Some(m) => m.quantity += l.quantity,
-            None => merged.push(l),
-        }
-    }
-    merged
-}
-
 impl FromJson for CreateOrderRequest {
     const LIMITS: BodyLimits = ORDER_BODY_LIMITS;
 
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let items = v.array("items", 1, MAX_LINES);
-        let lines: Option<Vec<ReserveLine>> = items.map(|items| {
-            let parsed: Vec<Option<ReserveLine>> = items
+        let lines: Option<Vec<OrderLine>> = items.map(|items| {
+            let parsed: Vec<Option<OrderLine>> = items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| line(&mut v, i, item))
@@ -103,10 +99,9 @@ impl FromJson for CreateOrderRequest {
             .and_then(|obj| address(&mut v, obj));
         v.finish()?;
         match (lines, address) {
-            (Some(lines), Some(shipping_address)) => Ok(Self {
-                lines: merge_lines(lines),
-                shipping_address,
-            }),
+            (Some(lines), Some(shipping_address)) => {
+                Ok(Self(NewOrder::new(lines, shipping_address)))
+            }
             _ => Err(ApiError::validation(Vec::new())),
         }
     }
@@ -190,9 +185,9 @@ mod tests {
                       {"productId": P1, "quantity": 3}],
             "shippingAddress": address(),
         });
-        let req = CreateOrderRequest::from_json(&body).unwrap();
-        assert_eq!(req.lines.len(), 2);
-        assert_eq!(req.lines[0].quantity, 5);
+        let CreateOrderRequest(new) = CreateOrderRequest::from_json(&body).unwrap();
+        assert_eq!(new.lines.len(), 2);
+        assert_eq!(new.lines[0].quantity, 5);
     }
 
     #[test]
@@ -215,15 +210,5 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
-    }
-
-    #[test]
-    fn fingerprint_differs_for_different_bodies() {
-        let a = json!({"items": [{"productId": P1, "quantity": 1}], "shippingAddress": address()});
-        let b = json!({"items": [{"productId": P1, "quantity": 2}], "shippingAddress": address()});
-        let fa = CreateOrderRequest::from_json(&a).unwrap().fingerprint();
-        let fb = CreateOrderRequest::from_json(&b).unwrap().fingerprint();
-        assert_ne!(fa, fb);
-        assert_eq!(fa, CreateOrderRequest::from_json(&a).unwrap().fingerprint());
     }
 }

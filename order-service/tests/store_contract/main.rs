@@ -43,7 +43,11 @@ fn order(user: &str, created_at: i64) -> Order {
 }
 
 async fn insert(store: &dyn OrderStore, o: &Order) {
-    let event = EventEnvelope::new(types::ORDER_CREATED, o.created_event(), "test");
+    let event = EventEnvelope::new(
+        types::ORDER_CREATED,
+        order_service::app::events::created(o),
+        "test",
+    );
     store.create(o, None, &event).await.unwrap();
 }
 

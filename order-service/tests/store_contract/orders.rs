@@ -24,7 +24,13 @@ pub async fn check_idempotency_keys_are_unique_per_user(store: &dyn OrderStore) 
         fingerprint: "f1".into(),
     };
     let first = order(&user, 1);
-    let ev = |o: &Order| EventEnvelope::new(types::ORDER_CREATED, o.created_event(), "t");
+    let ev = |o: &Order| {
+        EventEnvelope::new(
+            types::ORDER_CREATED,
+            order_service::app::events::created(o),
+            "t",
+        )
+    };
     store.create(&first, Some(&key), &ev(&first)).await.unwrap();
     let second = order(&user, 2);
     let err = store.create(&second, Some(&key), &ev(&second)).await;

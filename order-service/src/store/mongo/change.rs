@@ -100,9 +100,9 @@ impl MongoOrderStore {
 
 pub(super) fn event(order: &Order, event_type: &str, source: &str) -> EventEnvelope {
     let data = if event_type == types::ORDER_CANCELLED {
-        order.cancelled_event()
+        crate::app::events::cancelled(order)
     } else {
-        order.updated_event()
+        crate::app::events::updated(order)
     };
     EventEnvelope::new(event_type, data, source)
 }

@@ -199,7 +199,11 @@ mod tests {
 
     /// A document as a process leaves it when it stops between the change and the flush.
     async fn stranded(db: &Database, o: &Order) -> EventEnvelope {
-        let event = EventEnvelope::new(types::ORDER_CANCELLED, o.cancelled_event(), "t");
+        let event = EventEnvelope::new(
+            types::ORDER_CANCELLED,
+            crate::app::events::cancelled(o),
+            "t",
+        );
         let mut d = OrderDoc::document(o, None, Embedded::new(&event, 5).unwrap()).unwrap();
         d.insert("releasePending", true);
         db.collection::<Document>(ORDERS)

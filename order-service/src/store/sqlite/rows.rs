@@ -113,9 +113,9 @@ pub(super) fn conditional(
     match first(tx, sql, params, row_to_order)? {
         Some(order) => {
             let data = if event_type == types::ORDER_CANCELLED {
-                order.cancelled_event()
+                crate::app::events::cancelled(&order)
             } else {
-                order.updated_event()
+                crate::app::events::updated(&order)
             };
             outbox_insert(tx, &EventEnvelope::new(event_type, data, source))?;
             Ok(Transition::Applied(order))

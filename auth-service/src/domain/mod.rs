@@ -1,7 +1,5 @@
-//! Users, sessions and refresh tokens as the service reasons about them (no HTTP or SQL here), and
-//! the public JSON of a user, which never carries a hash or token.
-
-use serde_json::{json, Value};
+//! Users, sessions and refresh tokens as the service reasons about them (no HTTP, JSON or SQL
+//! here).
 
 /// A user's role.
 #[derive(
@@ -48,21 +46,6 @@ pub struct User {
     pub updated_at: i64,
 }
 
-impl User {
-    /// The public JSON: `{_id,name,email,role,isActive,createdAt,updatedAt}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "_id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "role": self.role.as_str(),
-            "isActive": self.is_active,
-            "createdAt": shared::store::iso_ms(self.created_at),
-            "updatedAt": shared::store::iso_ms(self.updated_at),
-        })
-    }
-}
-
 /// Changes an admin may make to a user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserPatch {
@@ -105,29 +88,6 @@ pub struct RefreshToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_json_has_the_original_fields_and_no_secrets() {
-        let u = User {
-            id: "64b7f0c2a1b2c3d4e5f60718".into(),
-            name: "Jo".into(),
-            email: "jo@example.com".into(),
-            password_hash: "$argon2id$secret".into(),
-            role: Role::User,
-            is_active: true,
-            created_at: 0,
-            updated_at: 1,
-        };
-        let v = u.to_json();
-        let keys: Vec<&String> = v
-            .as_object()
-            .map(|o| o.keys().collect())
-            .unwrap_or_default();
-        assert_eq!(keys.len(), 7);
-        assert_eq!(v["_id"], "64b7f0c2a1b2c3d4e5f60718");
-        assert_eq!(v["createdAt"], "1970-01-01T00:00:00.000Z");
-        assert!(!v.to_string().contains("argon2"));
-    }
 
     #[test]
     fn roles_round_trip() {

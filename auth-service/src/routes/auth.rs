@@ -1,5 +1,6 @@
 //! `/api/auth` account routes: register, login, refresh, logout, verify, profile.
 
+use super::wire::{user_json, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
 use crate::app::sessions::{self, TokenPair};
 use crate::domain::{Role, User};
 use crate::error::{counted, Error};
@@ -10,97 +11,9 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use shared::auth::AuthUser;
 use shared::error::{created, message, ok};
-use shared::extract::{BodyLimits, FromJson, JsonBody};
+use shared::extract::JsonBody;
 use shared::store::now_ms;
-use shared::validate::Validator;
 use shared::ApiError;
-
-/// `POST /register` body.
-pub struct RegisterRequest {
-    name: String,
-    email: String,
-    password: String,
-    role: Option<String>,
-}
-
-impl FromJson for RegisterRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let name = v.string("name", 2, 50);
-        let email = v.email("email");
-        let password = v.raw_string("password", 8, 128);
-        let role = v.one_of("role", &["user", "admin"], false);
-        v.finish()?;
-        match (name, email, password) {
-            (Some(name), Some(email), Some(password)) => Ok(Self {
-                name,
-                email,
-                password,
-                role,
-            }),
-            _ => Err(ApiError::internal()),
-        }
-    }
-}
-
-/// `POST /login` body.
-pub struct LoginRequest {
-    email: String,
-    password: String,
-}
-
-impl FromJson for LoginRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let email = v.email("email");
-        let password = v.raw_string("password", 1, 128);
-        v.finish()?;
-        match (email, password) {
-            (Some(email), Some(password)) => Ok(Self { email, password }),
-            _ => Err(ApiError::internal()),
-        }
-    }
-}
-
-/// `POST /refresh` body.
-pub struct RefreshRequest {
-    refresh_token: String,
-}
-
-impl FromJson for RefreshRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let token = v.raw_string("refreshToken", 1, 512);
-        v.finish()?;
-        token
-            .map(|refresh_token| Self { refresh_token })
-            .ok_or_else(ApiError::internal)
-    }
-}
-
-/// `POST /logout` body (may be empty).
-pub struct LogoutRequest {
-    refresh_token: Option<String>,
-    all: bool,
-}
-
-impl FromJson for LogoutRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let refresh_token = v.opt_string("refreshToken", 1, 512);
-        let all = v.opt_bool("all").unwrap_or(false);
-        v.finish()?;
-        Ok(Self { refresh_token, all })
-    }
-}
 
 async fn limit_attempts(state: &AppState, email: &str) -> Result<(), Error> {
     let key = format!("auth:email:{email}");
@@ -131,7 +44,7 @@ fn no_store(mut res: Response) -> Response {
 
 fn session_body(user: &User, pair: TokenPair) -> Value {
     json!({
-        "user": user.to_json(),
+        "user": user_json(user),
         "accessToken": pair.access_token,
         "refreshToken": pair.refresh_token,
     })
@@ -272,7 +185,7 @@ pub async fn profile(
     LiveUser(caller): LiveUser,
 ) -> Result<Response, Error> {
     let user = active_user(&state, &caller).await?;
-    Ok(ok(user.to_json()))
+    Ok(ok(user_json(&user)))
 }
 
 async fn active_user(state: &AppState, caller: &AuthUser) -> Result<User, Error> {

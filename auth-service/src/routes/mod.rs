@@ -4,6 +4,7 @@
 mod auth;
 pub(crate) mod health;
 mod users;
+pub(crate) mod wire;
 
 use crate::state::AppState;
 use axum::routing::{get, patch, post};

@@ -1,48 +1,18 @@
 //! `/api/auth/users` (admin): list users and change a user's role or active flag. Disabling or
 //! changing the role of a user ends all their sessions, so their old tokens stop working at once.
 
+use super::wire::{user_json, PatchUserRequest};
 use crate::app::sessions;
-use crate::domain::{Role, UserPatch};
+use crate::domain::Role;
 use crate::error::Error;
 use crate::state::{AppState, LiveAdmin};
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 use shared::error::{ok, paginated, Pagination};
-use shared::extract::{BodyLimits, FromJson, IdPath, JsonBody, QueryMap};
+use shared::extract::{IdPath, JsonBody, QueryMap};
 use shared::store::{now_ms, PageRequest};
-use shared::validate::{QueryValidator, Validator};
-use shared::{ApiError, FieldError};
-
-/// `PATCH /users/:id` body: at least one of `role`, `isActive`.
-pub struct PatchUserRequest(UserPatch);
-
-impl FromJson for PatchUserRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let role = v
-            .one_of("role", &["user", "admin"], false)
-            .and_then(|r| Role::parse(&r));
-        let is_active = v.opt_bool("isActive");
-        let present = ["role", "isActive"]
-            .iter()
-            .any(|k| value.get(k).is_some_and(|x| !x.is_null()));
-        let mut errors = v.finish_nested();
-        if !present && errors.is_empty() {
-            errors.push(FieldError::new(
-                "body",
-                "\"value\" must contain at least one of [role, isActive]",
-            ));
-        }
-        if errors.is_empty() {
-            Ok(Self(UserPatch { role, is_active }))
-        } else {
-            Err(ApiError::validation(errors))
-        }
-    }
-}
+use shared::validate::QueryValidator;
 
 /// `GET /users?page&limit`: users, newest first.
 pub async fn list_users(
@@ -55,10 +25,7 @@ pub async fn list_users(
     let limit = q.int("limit", 20, 1, 100) as u64;
     q.finish()?;
     let (users, total) = state.store.list_users(PageRequest { page, limit }).await?;
-    let data: Vec<Value> = users
-        .iter()
-        .map(super::super::domain::User::to_json)
-        .collect();
+    let data: Vec<Value> = users.iter().map(user_json).collect();
     Ok(paginated(data, Pagination::new(page, limit, total)))
 }
 
@@ -87,5 +54,5 @@ pub async fn patch_user(
     if !after.is_active || after.role != before.role {
         sessions::end_all(&state, &id).await?;
     }
-    Ok(ok(after.to_json()))
+    Ok(ok(user_json(&after)))
 }

@@ -1,8 +1,4 @@
-//! A payment of one order: its statuses, methods, the provider key of each attempt and its JSON.
-
-use serde_json::{json, Value};
-use shared::money::cents_to_json;
-use shared::store::iso_ms;
+//! A payment of one order: its statuses, methods and the provider key of each attempt.
 
 /// Where a payment is in its life.
 #[derive(
@@ -58,7 +54,7 @@ pub enum PaymentMethod {
 
 impl PaymentMethod {
     /// Every wire name, for validation messages.
-    pub const NAMES: [&'static str; 5] = ["credit_card", "debit_card", "paypal", "stripe", "cash"];
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
@@ -161,34 +157,6 @@ impl Payment {
     pub fn visible_to(&self, user_id: &str, is_admin: bool) -> bool {
         is_admin || self.user_id == user_id
     }
-
-    /// The JSON clients see.
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "_id": self.id,
-            "orderId": self.order_id,
-            "userId": self.user_id,
-            "amount": cents_to_json(self.amount_cents),
-            "currency": self.currency,
-            "status": self.status.as_str(),
-            "paymentMethod": self.method.as_str(),
-            "createdAt": iso_ms(self.created_at),
-            "updatedAt": iso_ms(self.updated_at),
-        });
-        if let Some(t) = &self.transaction_id {
-            v["transactionId"] = json!(t);
-        }
-        if let Some(r) = &self.failure_reason {
-            v["failureReason"] = json!(r);
-        }
-        if let Some(c) = self.refund_cents {
-            v["refundAmount"] = cents_to_json(c);
-        }
-        if let Some(at) = self.refunded_at {
-            v["refundedAt"] = json!(iso_ms(at));
-        }
-        v
-    }
 }
 
 #[cfg(test)]
@@ -206,16 +174,6 @@ mod tests {
             },
             PaymentStatus::Pending,
         )
-    }
-
-    #[test]
-    fn json_uses_the_original_field_names_and_money_numbers() {
-        let v = payment().to_json();
-        assert_eq!(v["amount"], json!(123.45));
-        assert_eq!(v["currency"], "USD");
-        assert_eq!(v["status"], "pending");
-        assert_eq!(v["paymentMethod"], "paypal");
-        assert!(v.get("transactionId").is_none() && v.get("refundAmount").is_none());
     }
 
     #[test]
@@ -239,8 +197,12 @@ mod tests {
         ] {
             assert_eq!(PaymentStatus::parse(s).unwrap().as_str(), s);
         }
+        assert_eq!(
+            PaymentMethod::NAMES,
+            ["credit_card", "debit_card", "paypal", "stripe", "cash"]
+        );
         for m in PaymentMethod::NAMES {
-            assert_eq!(PaymentMethod::parse(m).unwrap().as_str(), m);
+            assert_eq!(PaymentMethod::parse(m).unwrap().as_str(), *m);
         }
         assert!(PaymentMethod::parse("bitcoin").is_none());
     }

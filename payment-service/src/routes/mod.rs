@@ -3,6 +3,7 @@
 pub mod events;
 pub mod health;
 pub mod payments;
+pub mod wire;
 
 use crate::state::AppState;
 use axum::routing::{get, post};

@@ -1,6 +1,7 @@
 //! `/api/payments`: pay an order (`POST /process`), read an order's payment, refund a payment.
 //! Charges and refunds run on the service's task tracker through the worker's code path.
 
+use super::wire::{payment_json, ProcessPaymentRequest};
 use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
 use crate::error::Error;
 use crate::state::AppState;
@@ -8,42 +9,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::auth::AuthUser;
 use shared::error::{created, ok};
-use shared::extract::{BodyLimits, FromJson, IdPath, JsonBody};
+use shared::extract::{IdPath, JsonBody};
 use shared::store::StoreError;
-use shared::validate::Validator;
 use shared::ApiError;
 use std::future::Future;
-
-/// `POST /api/payments/process` body.
-#[derive(Debug)]
-pub struct ProcessPaymentRequest {
-    /// The order to pay.
-    pub order_id: String,
-    /// How to pay (default `credit_card`).
-    pub method: Option<PaymentMethod>,
-    /// The amount the client expects to pay, in cents (must equal the order total).
-    pub amount_cents: Option<i64>,
-}
-
-impl FromJson for ProcessPaymentRequest {
-    const LIMITS: BodyLimits = BodyLimits::SMALL;
-
-    fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let order_id = v.object_id("orderId");
-        let method = v.one_of("paymentMethod", &PaymentMethod::NAMES, false);
-        let amount_cents = v.opt_money("amount", i64::MAX / 100);
-        v.finish()?;
-        Ok(Self {
-            order_id: order_id.unwrap_or_default(),
-            method: method.as_deref().and_then(PaymentMethod::parse),
-            amount_cents,
-        })
-    }
-}
 
 fn order_not_found() -> ApiError {
     ApiError::not_found("order_not_found", "Order not found")
@@ -54,7 +26,7 @@ fn payment_not_found() -> ApiError {
 }
 
 fn accepted(p: &Payment) -> Response {
-    let body = json!({"success": true, "data": p.to_json()});
+    let body = json!({"success": true, "data": payment_json(p)});
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
@@ -113,7 +85,7 @@ async fn charge_within_request(state: &AppState, payment: Payment) -> Result<Res
         async move { processor.charge_claimed(payment).await },
     );
     match tokio::time::timeout(state.charge_wait, work).await {
-        Ok(Ok(Ok(done))) => Ok(created(done.to_json())),
+        Ok(Ok(Ok(done))) => Ok(created(payment_json(&done))),
         Ok(Ok(Err(e))) => Err(e.into()),
         Ok(Err(join)) => Err(ApiError::internal_from(&join)),
         Err(_) => {
@@ -209,7 +181,7 @@ pub async fn get_payment(
     let payment = payment
         .filter(|p| p.visible_to(&user.user_id, user.is_admin()))
         .ok_or_else(payment_not_found)?;
-    Ok(ok(payment.to_json()))
+    Ok(ok(payment_json(&payment)))
 }
 
 /// `POST /api/payments/:id/refund` (owner or admin): only a completed payment, only once. The order
@@ -253,7 +225,7 @@ pub async fn refund_payment(
         async move { processor.refund_claimed(claimed).await },
     );
     match work.await {
-        Ok(Ok(done)) => Ok(ok(done.to_json())),
+        Ok(Ok(done)) => Ok(ok(payment_json(&done))),
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ApiError::internal_from(&join)),
     }

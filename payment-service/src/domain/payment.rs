@@ -160,11 +160,9 @@ impl Payment {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn payment() -> Payment {
+impl Payment {
+    /// A pending $123.45 PayPal payment, for tests.
+    pub(crate) fn sample() -> Self {
         Payment::from_new(
             NewPayment {
                 order_id: "a".repeat(24),
@@ -174,6 +172,16 @@ mod tests {
             },
             PaymentStatus::Pending,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn payment() -> Payment {
+        Payment::sample()
     }
 
     #[test]

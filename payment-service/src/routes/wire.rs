@@ -68,20 +68,10 @@ pub fn payment_json(payment: &Payment) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{NewPayment, PaymentStatus};
 
     #[test]
     fn json_uses_the_original_field_names_and_money_numbers() {
-        let payment = Payment::from_new(
-            NewPayment {
-                order_id: "a".repeat(24),
-                user_id: "b".repeat(24),
-                amount_cents: 12_345,
-                method: PaymentMethod::Paypal,
-            },
-            PaymentStatus::Pending,
-        );
-        let v = payment_json(&payment);
+        let v = payment_json(&Payment::sample());
         assert_eq!(v["amount"], json!(123.45));
         assert_eq!(v["currency"], "USD");
         assert_eq!(v["status"], "pending");

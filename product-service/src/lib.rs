@@ -1,6 +1,7 @@
 //! product-service: the catalogue (public reads, admin writes, cached with generation
 //! invalidation) and the stock reservations orders take and release (DESIGN §4.3).
 
+pub mod app;
 pub mod cache;
 pub mod config;
 pub mod domain;

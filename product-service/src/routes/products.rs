@@ -5,7 +5,8 @@ use super::query::list_query;
 use super::wire::{
     product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
 };
-use crate::domain::{Product, ProductPatch};
+use crate::app::catalogue;
+use crate::domain::ProductPatch;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
@@ -72,8 +73,7 @@ pub async fn create_product(
     RequireAdmin(_admin): RequireAdmin,
     JsonBody(CreateProductRequest(new)): JsonBody<CreateProductRequest>,
 ) -> Result<Response, Error> {
-    let product = state.store.create(new).await.map_err(Error::of_product)?;
-    state.cache.invalidate().await;
+    let product = catalogue::create(&state, new).await?;
     Ok(created(product_json(&product)))
 }
 
@@ -84,7 +84,7 @@ pub async fn replace_product(
     IdPath(id): IdPath,
     JsonBody(ReplaceProductRequest(patch)): JsonBody<ReplaceProductRequest>,
 ) -> Result<Response, Error> {
-    let product = apply(&state, &id, patch).await?;
+    let product = catalogue::update(&state, &id, patch).await?;
     Ok(ok(product_json(&product)))
 }
 
@@ -95,7 +95,7 @@ pub async fn patch_product(
     IdPath(id): IdPath,
     JsonBody(PatchProductRequest(patch)): JsonBody<PatchProductRequest>,
 ) -> Result<Response, Error> {
-    let product = apply(&state, &id, patch).await?;
+    let product = catalogue::update(&state, &id, patch).await?;
     Ok(ok(product_json(&product)))
 }
 
@@ -105,7 +105,7 @@ pub async fn delete_product(
     RequireAdmin(_admin): RequireAdmin,
     IdPath(id): IdPath,
 ) -> Result<Response, Error> {
-    let product = apply(&state, &id, ProductPatch::deactivate()).await?;
+    let product = catalogue::update(&state, &id, ProductPatch::deactivate()).await?;
     Ok(ok(product_json(&product)))
 }
 
@@ -120,14 +120,4 @@ pub async fn bulk_products(
         .await
         .map_err(Error::of_product)?;
     Ok(ok(products.iter().map(product_json).collect::<Vec<_>>()))
-}
-
-async fn apply(state: &AppState, id: &str, patch: ProductPatch) -> Result<Product, Error> {
-    let product = state
-        .store
-        .update(id, patch)
-        .await
-        .map_err(Error::of_product)?;
-    state.cache.invalidate().await;
-    Ok(product)
 }

@@ -1,7 +1,8 @@
 //! Wire types of the product API: validation of request bodies (every bad field reported at once,
-//! Joi-style messages), the product JSON clients see and the bytes of the cached read answers.
+//! Joi-style messages), the product JSON clients see, the bytes of the cached read answers, and
+//! the reservation request and answer of the internal API.
 
-use crate::domain::{NewProduct, Product, ProductPatch};
+use crate::domain::{NewProduct, Product, ProductPatch, Reservation, ReservationLine};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use shared::error::{ok_bytes, paginated_body, Pagination};
@@ -254,6 +255,68 @@ impl FromJson for BulkRequest {
         v.finish()?;
         Ok(Self(ids))
     }
+}
+
+/// Largest quantity of one line.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
+/// `{orderId, items: [{productId, quantity}]}`.
+pub struct ReserveRequest {
+    /// The order the stock is for.
+    pub order_id: String,
+    /// Requested lines (duplicates allowed; the store sums them).
+    pub lines: Vec<ReservationLine>,
+}
+
+impl FromJson for ReserveRequest {
+    const LIMITS: BodyLimits = BodyLimits::SMALL;
+
+    fn from_json(value: &Value) -> Result<Self, ApiError> {
+        let mut v = Validator::new(value)?;
+        let order_id = v.object_id("orderId");
+        let mut lines = Vec::new();
+        if let Some(items) = v.array("items", 1, 100) {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("items.{i}");
+                let Some(obj) = item.as_object() else {
+                    v.error_at(path, "must be of type object");
+                    continue;
+                };
+                let mut line = Validator::nested(obj, &path);
+                let product_id = line.object_id("productId");
+                let quantity = line.int("quantity", 1, MAX_QUANTITY);
+                v.extend(line.finish_nested());
+                if let (Some(product_id), Some(quantity)) = (product_id, quantity) {
+                    lines.push(ReservationLine {
+                        product_id,
+                        quantity,
+                    });
+                }
+            }
+        }
+        v.finish()?;
+        Ok(Self {
+            order_id: order_id.unwrap_or_default(),
+            lines,
+        })
+    }
+}
+
+/// A reservation as the order service reads it.
+pub fn reservation_json(r: &Reservation) -> Value {
+    let items: Vec<Value> = r
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "productId": i.product_id,
+                "name": i.name,
+                "price": cents_to_json(i.price_cents),
+                "quantity": i.quantity,
+            })
+        })
+        .collect();
+    json!({"orderId": r.order_id, "status": r.status.as_str(), "items": items})
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The event bus: stores events from services durably, then fans them out in the background to the
 //! configured subscribers with retries, dead-lettering and replay.
 
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;

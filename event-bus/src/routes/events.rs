@@ -2,6 +2,7 @@
 //! deliveries, replay. Events carry user ids and order contents, so none of it is public.
 
 use super::wire::{DeadResponse, EventResponse, PublishRequest};
+use crate::app::events;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
@@ -11,9 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use shared::auth::InternalCaller;
-use shared::error::{ok, ApiError};
+use shared::error::ok;
 use shared::extract::{JsonBody, QueryMap};
-use shared::store::{now_ms, StoreError};
 use shared::validate::QueryValidator;
 
 /// `POST /events`: stores the events and their deliveries, then answers 202 with their ids.
@@ -22,19 +22,8 @@ pub async fn publish_events(
     _caller: InternalCaller,
     JsonBody(PublishRequest(events)): JsonBody<PublishRequest>,
 ) -> Result<Response, Error> {
-    // In a task of its own: a publisher that hangs up once the events are stored must not leave
-    // their deliveries leased to nobody (see `Inboxes::publish`).
     let events = std::sync::Arc::new(events);
-    let task = {
-        let (state, events) = (state.clone(), events.clone());
-        tokio::spawn(async move { state.inboxes.publish(&*state.store, &events).await })
-    };
-    let stored = task.await.map_err(|e| ApiError::internal_from(&e))??;
-    tracing::info!(
-        received = events.len(),
-        stored = stored.len(),
-        "events accepted"
-    );
+    events::publish(&state, events.clone()).await?;
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let body = json!({"success": true, "status": "OK", "data": {"ids": ids}});
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
@@ -80,19 +69,6 @@ pub async fn replay_event(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
     let id = path.map(|Path(id)| id).unwrap_or_default();
-    if id.is_empty() || id.chars().count() > 64 {
-        return Err(Error::EventNotFound(id));
-    }
-    let queued = match state
-        .store
-        .replay(&id, state.inboxes.subscriptions(), now_ms())
-        .await
-    {
-        Ok(n) => n,
-        Err(StoreError::NotFound) => return Err(Error::EventNotFound(id)),
-        Err(e) => return Err(e.into()),
-    };
-    state.inboxes.wake_all();
-    tracing::info!(event_id = %id, queued, "event replayed");
+    let queued = events::replay(&state, &id).await?;
     Ok(ok(json!({"id": id, "queued": queued})))
 }

@@ -2,8 +2,7 @@
 //! changing the role of a user ends all their sessions, so their old tokens stop working at once.
 
 use super::wire::{user_json, PatchUserRequest};
-use crate::app::sessions;
-use crate::domain::Role;
+use crate::app::accounts;
 use crate::error::Error;
 use crate::state::{AppState, LiveAdmin};
 use axum::extract::State;
@@ -11,7 +10,7 @@ use axum::response::Response;
 use serde_json::Value;
 use shared::error::{ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
-use shared::store::{now_ms, PageRequest};
+use shared::store::PageRequest;
 use shared::validate::QueryValidator;
 
 /// `GET /users?page&limit`: users, newest first.
@@ -36,23 +35,6 @@ pub async fn patch_user(
     IdPath(id): IdPath,
     JsonBody(PatchUserRequest(patch)): JsonBody<PatchUserRequest>,
 ) -> Result<Response, Error> {
-    let demotes_self = patch.role.is_some_and(|r| r != Role::Admin);
-    let disables_self = patch.is_active == Some(false);
-    if id == admin.user_id && (demotes_self || disables_self) {
-        return Err(Error::SelfModification);
-    }
-    let before = state
-        .store
-        .find_user(&id)
-        .await?
-        .ok_or(Error::UserNotFound)?;
-    let after = state
-        .store
-        .update_user(&id, patch, now_ms())
-        .await?
-        .ok_or(Error::UserNotFound)?;
-    if !after.is_active || after.role != before.role {
-        sessions::end_all(&state, &id).await?;
-    }
+    let after = accounts::change_user(&state, &admin, &id, patch).await?;
     Ok(ok(user_json(&after)))
 }

@@ -1,6 +1,7 @@
 //! The account API's request bodies, validated with every bad field reported at once, and the
 //! public JSON of a user, which never carries a hash or token.
 
+use crate::app::accounts::Registration;
 use crate::domain::{Role, User, UserPatch};
 use serde_json::{json, Value};
 use shared::extract::{BodyLimits, FromJson};
@@ -21,12 +22,7 @@ pub fn user_json(user: &User) -> Value {
 }
 
 /// `POST /register` body.
-pub struct RegisterRequest {
-    pub(super) name: String,
-    pub(super) email: String,
-    pub(super) password: String,
-    pub(super) role: Option<String>,
-}
+pub struct RegisterRequest(pub(super) Registration);
 
 impl FromJson for RegisterRequest {
     const LIMITS: BodyLimits = BodyLimits::SMALL;
@@ -39,12 +35,12 @@ impl FromJson for RegisterRequest {
         let role = v.one_of("role", &["user", "admin"], false);
         v.finish()?;
         match (name, email, password) {
-            (Some(name), Some(email), Some(password)) => Ok(Self {
+            (Some(name), Some(email), Some(password)) => Ok(Self(Registration {
                 name,
                 email,
                 password,
                 role,
-            }),
+            })),
             _ => Err(ApiError::internal()),
         }
     }

@@ -33,3 +33,33 @@ impl From<Error> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_keeps_its_status_code_and_message() {
+        let cases = [
+            (
+                Error::RefundFailed("declined".into()),
+                502,
+                "refund_failed",
+                "Refund processing failed",
+            ),
+            (
+                Error::ShuttingDown,
+                503,
+                "service_unavailable",
+                "Payment service is shutting down",
+            ),
+        ];
+        for (e, status, code, message) in cases {
+            let e = ApiError::from(e);
+            assert_eq!(
+                (e.status.as_u16(), e.code, e.message.as_str()),
+                (status, code, message)
+            );
+        }
+    }
+}

@@ -10,6 +10,8 @@ pub mod contract;
 pub mod indexes;
 pub mod probe;
 
+pub use contract::TempSqlite;
+
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};

@@ -90,8 +90,8 @@ async fn connect_picks_the_backend_by_scheme_and_refuses_unknown_ones() {
 
 #[tokio::test]
 async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
-    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
-    let url = format!("sqlite://{}/events.db", dir.display());
+    let db = test_support::TempSqlite::new();
+    let url = db.url();
     let store = connect(&url).await;
     store
         .append(&[event("e1", "A")], &subs(), NOW)
@@ -100,15 +100,14 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
     drop(store);
     let reopened = connect(&url).await;
     assert_eq!(peek(reopened.as_ref(), "orders", NOW, 10).await.len(), 1);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 // SQLite only: FerretDB (our MongoDB stand-in) does not make conditional updates atomic under
 // concurrency, so racing appends could all see the event incomplete and all report it as new there.
 #[tokio::test]
 async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
-    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
-    let url = format!("sqlite://{}/events.db", dir.display());
+    let db = test_support::TempSqlite::new();
+    let url = db.url();
     let store: Arc<dyn EventStore> = connect(&url).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -130,15 +129,14 @@ async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
     assert_eq!(stored, 1);
     let c = store.counts().await.unwrap();
     assert_eq!((c.total_events, c.pending), (1, 2));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 // SQLite only, for the same reason: replicas (here eight workers on one file) claiming at once
 // never claim one delivery twice, and together claim every one.
 #[tokio::test]
 async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
-    let dir = std::env::temp_dir().join(format!("event-bus-{}", shared::ids::new_object_id()));
-    let url = format!("sqlite://{}/events.db", dir.display());
+    let db = test_support::TempSqlite::new();
+    let url = db.url();
     let store: Arc<dyn EventStore> = connect(&url).await;
     let events: Vec<_> = (0..200).map(|i| event(&format!("e{i:03}"), "A")).collect();
     store.append(&events, &subs(), NOW).await.unwrap();
@@ -168,7 +166,6 @@ async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
     }
     let distinct: std::collections::HashSet<_> = all.iter().collect();
     assert_eq!((all.len(), distinct.len()), (200, 200));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 // SQLite only: its writes share commits. A write that fails (a replay of an unknown id) answers

@@ -5,25 +5,6 @@ use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus}
 use serde_json::json;
 use shared::events::EventEnvelope;
 
-struct TempDb(std::path::PathBuf);
-
-impl TempDb {
-    fn new() -> Self {
-        Self(std::env::temp_dir().join(format!("payments-test-{}.db", new_id())))
-    }
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.0.display())
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
 fn payment(user: &str, status: PaymentStatus) -> Payment {
     let new = NewPayment {
         order_id: new_id(),
@@ -36,7 +17,7 @@ fn payment(user: &str, status: PaymentStatus) -> Payment {
 
 #[tokio::test]
 async fn a_restart_resumes_interrupted_charges_and_refunds() {
-    let db = TempDb::new();
+    let db = test_support::TempSqlite::new();
     restart_resumes_interrupted_work(&db.url()).await;
 }
 
@@ -87,7 +68,7 @@ async fn restart_resumes_interrupted_work(url: &str) {
 
 #[tokio::test]
 async fn the_worker_takes_over_a_charge_abandoned_while_running() {
-    let db = TempDb::new();
+    let db = test_support::TempSqlite::new();
     worker_takes_over_abandoned_charge(&db.url()).await;
 }
 

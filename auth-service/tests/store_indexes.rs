@@ -22,7 +22,12 @@ async fn every_mongo_list_and_lookup_has_its_index() {
     assert_mongo_indexes(&db.url, "sessions", &[doc! {"user_id": 1}]).await;
     // Ending a session's refresh tokens.
     assert_mongo_indexes(&db.url, "refresh_tokens", &[doc! {"sid": 1}]).await;
-    // A restart finds them (under the names the server gave them) and leaves them as they are.
+    // Created without names, they carry the server's default ones, which is how a restart knows
+    // them (`IndexSpec::server_name` gives the same, by its unit test)...
+    let mut names = test_support::indexes::mongo_index_names(&db.url, "users").await;
+    names.sort();
+    assert_eq!(names, ["_id_", "created_at_-1__id_-1", "email_lc_1"]);
+    // ...and leaves them as they are.
     let before = test_support::indexes::mongo_index_keys(&db.url, "users").await;
     let store = auth_service::store::connect(&db.url, MongoOptions::default())
         .await

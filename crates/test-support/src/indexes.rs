@@ -62,6 +62,16 @@ pub async fn mongo_index_keys(url: &str, collection: &str) -> Vec<Vec<(String, i
     models.iter().map(|m| key_pairs(&m.keys)).collect()
 }
 
+/// The names of the indexes of `collection` in the database named by `url`.
+pub async fn mongo_index_names(url: &str, collection: &str) -> Vec<String> {
+    let client = mongodb::Client::with_uri_str(url).await.unwrap();
+    let db = client.default_database().expect("the URL names a database");
+    db.collection::<Document>(collection)
+        .list_index_names()
+        .await
+        .unwrap()
+}
+
 /// Asserts that `collection` has an index whose keys are exactly `keys`, in order, for each of
 /// `wanted` (the equality fields a query filters on, then the fields it sorts by).
 pub async fn assert_mongo_indexes(url: &str, collection: &str, wanted: &[Document]) {

@@ -17,21 +17,28 @@ async fn every_mongo_list_and_worker_query_has_its_compound_index() {
         .unwrap();
     let wanted = [
         // `list`: own orders, own orders in a status, all in a status, all; newest first.
-        doc! {"userId": 1, "createdAt": -1, "_id": -1},
-        doc! {"userId": 1, "status": 1, "createdAt": -1, "_id": -1},
-        doc! {"status": 1, "createdAt": -1, "_id": -1},
-        doc! {"createdAt": -1, "_id": -1},
+        doc! {"user_id": 1, "created_at": -1, "_id": -1},
+        doc! {"user_id": 1, "status": 1, "created_at": -1, "_id": -1},
+        doc! {"status": 1, "created_at": -1, "_id": -1},
+        doc! {"created_at": -1, "_id": -1},
         // `find_by_key` / `create`: the unique user + idempotency key.
         doc! {"idem": 1},
-        // The sweep of orders left dirty.
-        doc! {"dirty": 1},
     ];
     assert_mongo_indexes(&db.url, "orders", &wanted).await;
-    // The relay: undelivered events oldest first, due time read from the index; `pending`.
-    let outbox = [doc! {"delivered": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1}];
+    // The relay: undelivered, unheld events oldest first, due time read from the index;
+    // `pending`; holds left by a stopped process.
+    let outbox = [
+        doc! {"delivered_at": 1, "held": 1, "created_at": 1, "_id": 1, "next_attempt_at": 1},
+        doc! {"held": 1, "created_at": 1},
+    ];
     assert_mongo_indexes(&db.url, "outbox", &outbox).await;
-    // `due_releases`: not done, due first.
-    let releases = [doc! {"done": 1, "nextAttemptAt": 1, "_id": 1}];
+    // `due_releases`: not done, not held, due first; `release_done`/`release_failed` by order;
+    // holds left by a stopped process.
+    let releases = [
+        doc! {"done_at": 1, "held": 1, "next_attempt_at": 1, "_id": 1},
+        doc! {"order_id": 1},
+        doc! {"held": 1, "created_at": 1},
+    ];
     assert_mongo_indexes(&db.url, "release_tasks", &releases).await;
     db.cleanup().await;
 }

@@ -15,18 +15,18 @@ async fn every_mongo_lookup_and_worker_query_has_its_compound_index() {
     payment_service::store::connect(&db.url).await.unwrap();
     let payments = [
         // `get_by_order` (one payment per order).
-        doc! {"orderId": 1},
+        doc! {"order_id": 1},
         // `due_work`'s branches, oldest first: by status (pending; processing/refunding, stale
         // ones), and completed with a refund requested.
-        doc! {"status": 1, "createdAt": 1, "_id": 1},
-        doc! {"status": 1, "refundRequested": 1, "createdAt": 1, "_id": 1},
+        doc! {"status": 1, "created_at": 1, "_id": 1},
+        doc! {"status": 1, "refund_requested": 1, "created_at": 1, "_id": 1},
     ];
     assert_mongo_indexes(&db.url, "payments", &payments).await;
     let outbox = [
         // The relay: undelivered, unheld events oldest first, due time from the index.
-        doc! {"deliveredAt": 1, "held": 1, "createdAt": 1, "_id": 1, "nextAttemptAt": 1},
+        doc! {"delivered_at": 1, "held": 1, "created_at": 1, "_id": 1, "next_attempt_at": 1},
         // Holds left by a crash.
-        doc! {"held": 1, "createdAt": 1},
+        doc! {"held": 1, "created_at": 1},
     ];
     assert_mongo_indexes(&db.url, "outbox", &outbox).await;
     db.cleanup().await;

@@ -1,9 +1,22 @@
 //! What the service tells others: the `data` of `OrderCreated`, `OrderCancelled` and
-//! `OrderUpdated`, built from the order as it is after the change.
+//! `OrderUpdated`, built from the order as it is after the change, and the events the store
+//! writes with a cancellation or any other change (`store::Announce`).
 
 use crate::domain::{Order, OrderItem};
+use crate::SERVICE;
 use serde_json::{json, Value};
+use shared::events::{types, EventEnvelope};
 use shared::money::cents_to_json;
+
+/// The event of a cancellation: `OrderCancelled`.
+pub fn cancellation(order: &Order) -> EventEnvelope {
+    EventEnvelope::new(types::ORDER_CANCELLED, cancelled(order), SERVICE)
+}
+
+/// The event of any other change: `OrderUpdated`.
+pub fn update(order: &Order) -> EventEnvelope {
+    EventEnvelope::new(types::ORDER_UPDATED, updated(order), SERVICE)
+}
 
 /// One line as clients and subscribers see it (`price` as a money number).
 pub fn item_json(item: &OrderItem) -> Value {

@@ -2,10 +2,10 @@
 //! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
 use super::wire::{order_json, RefundOrderRequest};
+use crate::app::events;
 use crate::domain::{PaymentChange, Transition};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::SERVICE;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
@@ -69,7 +69,7 @@ pub async fn receive_events(
     for (event_id, order_id, change) in changes {
         let outcome = state
             .store
-            .apply_payment(&event_id, &order_id, &change, SERVICE)
+            .apply_payment(&event_id, &order_id, &change, events::update)
             .await?;
         let counted = match outcome {
             None => "duplicate",
@@ -105,7 +105,7 @@ pub async fn refund_order(
 ) -> Result<Response, Error> {
     let (order, cancelled) = match state
         .store
-        .cancel(&id, None, req.cancels_from(), SERVICE)
+        .cancel(&id, None, req.cancels_from(), events::cancellation)
         .await?
     {
         Transition::Applied(order) => {

@@ -1,12 +1,11 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
 use super::wire::{order_json, CreateOrderRequest, UpdateStatusRequest};
-use crate::app::place_order;
+use crate::app::{events, place_order};
 use crate::domain::{OrderStatus, Transition};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::OrderFilter;
-use crate::SERVICE;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -120,7 +119,7 @@ pub async fn cancel_order(
     let owner = (!user.is_admin()).then_some(user.user_id.as_str());
     match state
         .store
-        .cancel(&id, owner, &OrderStatus::CANCELLABLE, SERVICE)
+        .cancel(&id, owner, &OrderStatus::CANCELLABLE, events::cancellation)
         .await?
     {
         Transition::Applied(order) => {
@@ -157,7 +156,7 @@ pub async fn update_status(
     let tracking = req.tracking_number.as_deref();
     match state
         .store
-        .advance(&id, from, req.status, tracking, SERVICE)
+        .advance(&id, from, req.status, tracking, events::update)
         .await?
     {
         Transition::Applied(order) => {

@@ -2,6 +2,7 @@
 //! SQLite and a MongoDB backend. `connect` picks the backend by URL scheme.
 
 mod mongo;
+mod shapes;
 mod sqlite;
 
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
@@ -12,8 +13,12 @@ use shared::store::{Backend, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use mongo::{MongoOrderStore, MongoOutbox};
+pub use mongo::MongoOrderStore;
 pub use sqlite::SqliteOrderStore;
+
+/// Makes the event a change announces from the order after it (the use case's choice, in
+/// `app::events`); the store writes it with the change.
+pub type Announce = fn(&Order) -> EventEnvelope;
 
 /// Which orders a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,36 +71,36 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<(Vec<Order>, u64), StoreError>;
 
     /// Cancels an order whose status is one of `from` in one conditional update (restricted to
-    /// `owner` when given); in the same transaction queues the stock release and the
-    /// `OrderCancelled` event (emitted as `source`).
+    /// `owner` when given); with it queues the stock release and the event `announce` makes.
     async fn cancel(
         &self,
         id: &str,
         owner: Option<&str>,
         from: &[OrderStatus],
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError>;
 
     /// Moves an order from `from` to `to` in one conditional update, only while its payment is
-    /// `completed`, setting the tracking number when given, and queues `OrderUpdated`.
+    /// `completed`, setting the tracking number when given; with it queues the event `announce`
+    /// makes.
     async fn advance(
         &self,
         id: &str,
         from: OrderStatus,
         to: OrderStatus,
         tracking_number: Option<&str>,
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError>;
 
     /// Applies a payment event once per `event_id`: records the id and the conditional change (plus
-    /// `OrderUpdated`, and a stock release for a failure) in one transaction. `Ok(None)` when the
-    /// event id was already processed; else the transition (`NotFound` for an unknown order).
+    /// the event `announce` makes, and a stock release for a failure) together. `Ok(None)` when
+    /// the event id was already processed; else the transition (`NotFound` for an unknown order).
     async fn apply_payment(
         &self,
         event_id: &str,
         order_id: &str,
         change: &PaymentChange,
-        source: &str,
+        announce: Announce,
     ) -> Result<Option<Transition>, StoreError>;
 
     /// Queues a stock release for `order_id` (no-op if one is already queued).

@@ -2,6 +2,7 @@
 //! always; MongoDB when `MONGO_TEST_URL` is set, a fresh database per test).
 #![allow(clippy::unwrap_used)]
 
+use order_service::app::events::{cancellation, update};
 use order_service::domain::{
     Order, OrderItem, OrderStatus, PaymentChange, PaymentStatus, ShippingAddress, Transition,
 };
@@ -56,6 +57,7 @@ async fn outbox_types(store: &dyn OrderStore) -> Vec<String> {
     due.into_iter().map(|e| e.event_type).collect()
 }
 
+mod mongo_data;
 mod orders;
 mod payments;
 mod queues;

@@ -10,20 +10,20 @@ pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: 
     let stranger = new_object_id();
     assert_eq!(
         store
-            .cancel(&o.id, Some(&stranger), CANCELLABLE, "t")
+            .cancel(&o.id, Some(&stranger), CANCELLABLE, cancellation)
             .await
             .unwrap(),
         Transition::NotFound
     );
     assert_eq!(
         store
-            .cancel(&new_object_id(), None, CANCELLABLE, "t")
+            .cancel(&new_object_id(), None, CANCELLABLE, cancellation)
             .await
             .unwrap(),
         Transition::NotFound
     );
     let Transition::Applied(done) = store
-        .cancel(&o.id, Some(&user), CANCELLABLE, "t")
+        .cancel(&o.id, Some(&user), CANCELLABLE, cancellation)
         .await
         .unwrap()
     else {
@@ -31,7 +31,10 @@ pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: 
     };
     assert_eq!(done.status, OrderStatus::Cancelled);
     assert!(matches!(
-        store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap(),
+        store
+            .cancel(&o.id, None, CANCELLABLE, cancellation)
+            .await
+            .unwrap(),
         Transition::Refused(_)
     ));
     assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
@@ -53,7 +56,7 @@ pub async fn check_advance_moves_only_from_the_expected_status(store: &dyn Order
             OrderStatus::Confirmed,
             OrderStatus::Processing,
             None,
-            "t",
+            update,
         )
         .await
         .unwrap();
@@ -62,10 +65,10 @@ pub async fn check_advance_moves_only_from_the_expected_status(store: &dyn Order
         payment_id: "p1".into(),
     };
     store
-        .apply_payment("e1", &o.id, &change, "t")
+        .apply_payment("e1", &o.id, &change, update)
         .await
         .unwrap();
-    let step = |from, to, tracking| store.advance(&o.id, from, to, tracking, "t");
+    let step = |from, to, tracking| store.advance(&o.id, from, to, tracking, update);
     let Transition::Applied(p) = step(OrderStatus::Confirmed, OrderStatus::Processing, None)
         .await
         .unwrap()
@@ -93,7 +96,7 @@ async fn paid_order(store: &dyn OrderStore) -> Order {
         payment_id: new_object_id(),
     };
     store
-        .apply_payment(&new_object_id(), &o.id, &change, "t")
+        .apply_payment(&new_object_id(), &o.id, &change, update)
         .await
         .unwrap();
     store.get(&o.id).await.unwrap().unwrap()
@@ -103,7 +106,7 @@ pub async fn check_an_order_whose_payment_is_not_completed_never_advances(store:
     let o = paid_order(store).await;
     assert_eq!(o.status, OrderStatus::Confirmed);
     store
-        .apply_payment(&new_object_id(), &o.id, &PaymentChange::Refunded, "t")
+        .apply_payment(&new_object_id(), &o.id, &PaymentChange::Refunded, update)
         .await
         .unwrap();
     let refused = store
@@ -112,7 +115,7 @@ pub async fn check_an_order_whose_payment_is_not_completed_never_advances(store:
             OrderStatus::Confirmed,
             OrderStatus::Processing,
             None,
-            "t",
+            update,
         )
         .await
         .unwrap();
@@ -133,16 +136,23 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
             OrderStatus::Confirmed,
             OrderStatus::Processing,
             None,
-            "t",
+            update,
         )
         .await
         .unwrap();
     assert!(matches!(step, Transition::Applied(_)), "{step:?}");
-    let refused = store.cancel(&o.id, None, CANCELLABLE, "t").await.unwrap();
+    let refused = store
+        .cancel(&o.id, None, CANCELLABLE, cancellation)
+        .await
+        .unwrap();
     assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Processing));
     assert!(store.due_releases(10).await.unwrap().is_empty());
     let unshipped = &OrderStatus::UNSHIPPED;
-    let Transition::Applied(done) = store.cancel(&o.id, None, unshipped, "t").await.unwrap() else {
+    let Transition::Applied(done) = store
+        .cancel(&o.id, None, unshipped, cancellation)
+        .await
+        .unwrap()
+    else {
         panic!("a processing order was not cancelled from UNSHIPPED");
     };
     assert_eq!(done.status, OrderStatus::Cancelled);
@@ -153,12 +163,12 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
         (OrderStatus::Processing, OrderStatus::Shipped),
     ] {
         store
-            .advance(&shipped.id, from, to, None, "t")
+            .advance(&shipped.id, from, to, None, update)
             .await
             .unwrap();
     }
     assert!(matches!(
-        store.cancel(&shipped.id, None, unshipped, "t").await.unwrap(),
+        store.cancel(&shipped.id, None, unshipped, cancellation).await.unwrap(),
         Transition::Refused(ref r) if r.status == OrderStatus::Shipped
     ));
 }
@@ -169,7 +179,7 @@ pub async fn check_concurrent_cancels_and_payments_apply_once(
     let store = &*store;
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
-    let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, "t"));
+    let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, cancellation));
     let processed = PaymentChange::Processed {
         payment_id: "p".into(),
     };
@@ -178,7 +188,7 @@ pub async fn check_concurrent_cancels_and_payments_apply_once(
         let id = o.id.clone();
         async move {
             store
-                .apply_payment(&format!("ev-{i}"), &id, &change, "t")
+                .apply_payment(&format!("ev-{i}"), &id, &change, update)
                 .await
         }
     });

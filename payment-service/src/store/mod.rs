@@ -12,7 +12,7 @@ use shared::mongo::MongoOptions;
 use shared::store::{Backend, StoreError};
 use std::sync::Arc;
 
-pub use mongo::{MongoOutbox, MongoPaymentStore};
+pub use mongo::MongoPaymentStore;
 pub use sqlite::SqlitePaymentStore;
 
 /// Storage of payments, processed event ids and the event outbox.

@@ -110,8 +110,8 @@ async fn mongo_data_lives_in_the_url_database_and_survives_reconnecting() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(raw.get_i64("amountCents").unwrap(), p.amount_cents);
-    assert_eq!(raw.get_i64("createdAt").unwrap(), p.created_at);
+    assert_eq!(raw.get_i64("amount_cents").unwrap(), p.amount_cents);
+    assert_eq!(raw.get_i64("created_at").unwrap(), p.created_at);
     // Connecting again re-creates the indexes idempotently; the unique order index still holds.
     let again = payment_service::store::connect(&db.url).await.unwrap();
     assert_eq!(again.get(&p.id).await.unwrap().unwrap(), p);
@@ -137,12 +137,12 @@ async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
     let hold = |payment_id: &str, e: &EventEnvelope, created_at: i64| {
         doc! {
             "_id": &e.id,
-            "paymentId": payment_id,
+            "aggregate_id": payment_id,
             "event": serde_json::to_string(e).unwrap(),
-            "createdAt": created_at,
+            "created_at": created_at,
             "attempts": 0_i64,
-            "nextAttemptAt": 0_i64,
-            "held": true,
+            "next_attempt_at": 0_i64,
+            "held": &e.id,
         }
     };
     let p = payment(PaymentStatus::Processing);
@@ -156,7 +156,7 @@ async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
     raw.collection::<Document>("payments")
         .update_one(
             doc! {"_id": &p.id},
-            doc! {"$set": {"status": "completed"}, "$push": {"eventIds": &applied.id}},
+            doc! {"$set": {"status": "completed"}, "$push": {"event_ids": &applied.id}},
         )
         .await
         .unwrap();
@@ -199,5 +199,95 @@ async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
         .unwrap();
     assert!(outbox.due(10).await.unwrap().is_empty());
     assert_eq!(outbox.pending().await.unwrap(), 0);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn mongo_data_stored_by_the_camel_case_version_is_upgraded_at_connect() {
+    use mongodb::bson::{doc, Document};
+    use mongodb::options::IndexOptions;
+    use mongodb::IndexModel;
+    let Some(db) = test_support::TestMongo::new() else {
+        return;
+    };
+    let raw = mongodb::Client::with_uri_str(&db.url)
+        .await
+        .unwrap()
+        .database(&db.name);
+    let p = payment(PaymentStatus::Completed);
+    let processed = event("PaymentProcessed");
+    let waiting = event("PaymentRefunded");
+    let payments = raw.collection::<Document>("payments");
+    payments
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"orderId": 1})
+                .options(
+                    IndexOptions::builder()
+                        .name("payments_order_unique".to_string())
+                        .unique(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .unwrap();
+    payments
+        .insert_one(doc! {
+            "_id": &p.id, "orderId": &p.order_id, "userId": &p.user_id,
+            "amountCents": p.amount_cents, "currency": &p.currency, "status": "completed",
+            "method": p.method.as_str(), "attempt": p.attempt, "transactionId": null,
+            "failureReason": null, "refundCents": null, "refundedAt": null,
+            "refundRequested": p.refund_requested, "createdAt": p.created_at,
+            "updatedAt": p.updated_at, "eventIds": [&processed.id],
+        })
+        .await
+        .unwrap();
+    let outbox = raw.collection::<Document>("outbox");
+    // A hold a crash left (the payment records its event), and an event waiting for the bus.
+    outbox
+        .insert_one(doc! {
+            "_id": &processed.id, "paymentId": &p.id,
+            "event": serde_json::to_string(&processed).unwrap(), "createdAt": 1_i64,
+            "attempts": 0_i64, "nextAttemptAt": 0_i64, "held": true,
+        })
+        .await
+        .unwrap();
+    outbox
+        .insert_one(doc! {
+            "_id": &waiting.id, "paymentId": &p.id,
+            "event": serde_json::to_string(&waiting).unwrap(), "createdAt": 2_i64,
+            "attempts": 1_i64, "nextAttemptAt": 0_i64,
+        })
+        .await
+        .unwrap();
+
+    let store = payment_service::store::connect(&db.url).await.unwrap();
+
+    assert_eq!(store.get(&p.id).await.unwrap().unwrap(), p);
+    assert_eq!(store.get_by_order(&p.order_id).await.unwrap().unwrap(), p);
+    assert_eq!(
+        store.outbox().due(10).await.unwrap(),
+        vec![processed, waiting]
+    );
+    let stored = payments
+        .find_one(doc! {"_id": &p.id})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.contains_key("order_id") && !stored.contains_key("orderId"),
+        "{stored}"
+    );
+    // The unique index now covers the new field name.
+    let mut twin = payment(PaymentStatus::Pending);
+    twin.order_id = p.order_id.clone();
+    let err = store.insert(&twin).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Once recorded, the upgrade is not run again.
+    let done = raw.collection::<Document>("upgrades");
+    assert_eq!(done.count_documents(doc! {}).await.unwrap(), 1);
+    payment_service::store::connect(&db.url).await.unwrap();
+    assert_eq!(done.count_documents(doc! {}).await.unwrap(), 1);
     db.cleanup().await;
 }

@@ -1,8 +1,9 @@
-//! The indexes of a MongoDB store, ensured once per process: at connect when the server answers,
-//! else before the first operation that needs them (the service starts with MongoDB down and
-//! answers 503 meanwhile). Indexes that exist already, by name, are left alone: FerretDB v1.24
+//! The indexes of a MongoDB store, ensured once per process (after the store's pending
+//! [`Upgrade`]s of stored data): at connect when the server answers, else before the first
+//! operation that needs them (the service starts with MongoDB down and answers 503 meanwhile). Indexes that exist already, by name, are left alone: FerretDB v1.24
 //! drops the connection on a `createIndexes` of an existing index, and nothing is rebuilt.
 
+use super::upgrade::{self, Upgrade};
 use crate::store::StoreError;
 use mongodb::bson::{Bson, Document};
 use mongodb::options::IndexOptions;
@@ -82,6 +83,7 @@ impl IndexSpec {
 pub struct Indexes {
     db: Database,
     specs: Vec<IndexSpec>,
+    upgrades: Vec<Upgrade>,
     ensured: OnceCell<()>,
 }
 
@@ -91,8 +93,15 @@ impl Indexes {
         Self {
             db: db.clone(),
             specs,
+            upgrades: Vec::new(),
             ensured: OnceCell::new(),
         }
+    }
+
+    /// The same, running `upgrades` (those the database has not recorded) before the indexes.
+    pub fn with_upgrades(mut self, upgrades: Vec<Upgrade>) -> Self {
+        self.upgrades = upgrades;
+        self
     }
 
     /// Creates the missing indexes, once per process; later calls return at once.
@@ -116,6 +125,7 @@ impl Indexes {
     }
 
     async fn create_missing(&self) -> Result<(), StoreError> {
+        upgrade::apply(&self.db, &self.upgrades).await?;
         let mut collections: Vec<&str> = Vec::new();
         for spec in &self.specs {
             if !collections.contains(&spec.collection) {
@@ -145,7 +155,7 @@ impl Indexes {
 }
 
 /// True for "ns does not exist" (code 26), what `listIndexes` answers for a new collection.
-fn namespace_not_found(e: &mongodb::error::Error) -> bool {
+pub(super) fn namespace_not_found(e: &mongodb::error::Error) -> bool {
     matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
 }
 

@@ -1,10 +1,14 @@
 //! MongoDB connection setup shared by every service's Mongo store: database name from the URL path
 //! (or the service's default), bounded server selection, pool size, the error mapping, and the
-//! indexes each store ensures (`indexes`).
+//! indexes each store ensures (`indexes`), the upgrades of data stored by earlier versions
+//! (`upgrade`) and the outbox protocol (`outbox`).
 
 mod indexes;
+pub mod outbox;
+pub mod upgrade;
 
 pub use indexes::{IndexSpec, Indexes};
+pub use outbox::MongoOutbox;
 
 use crate::store::StoreError;
 use mongodb::options::ClientOptions;

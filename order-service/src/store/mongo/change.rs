@@ -1,12 +1,12 @@
 //! The compare-and-set change every state transition goes through, and the payment rules (the
 //! same as the SQLite store's conditional `UPDATE`s).
 
-use super::docs::{mutable_fields, Embedded, OrderDoc};
-use super::{outbox, MongoOrderStore};
+use super::docs::mutable_fields;
+use super::{releases, MongoOrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
+use crate::store::Announce;
 use mongodb::bson::doc;
-use mongodb::options::ReturnDocument;
-use shared::events::{types, EventEnvelope};
+use shared::mongo::outbox;
 use shared::store::{now_ms, StoreError};
 
 /// Compare-and-set attempts before giving up (each lost attempt means another change succeeded).
@@ -14,8 +14,8 @@ const MAX_ATTEMPTS: usize = 64;
 
 /// What a change does to an order as read.
 pub(super) enum Decision {
-    /// The order after the change, the event to emit, and whether its stock is to be released.
-    Apply(Box<(Order, EventEnvelope, bool)>),
+    /// The order after the change, and whether its stock is to be released.
+    Apply(Box<Order>, bool),
     /// The change is not allowed in the order's state.
     Refuse,
     /// The order is not visible to the caller.
@@ -23,17 +23,21 @@ pub(super) enum Decision {
 }
 
 impl MongoOrderStore {
-    /// Decides and applies a change with compare-and-set on `rev`. `event_id` (a payment event) is
-    /// recorded with the outcome, and an order that already recorded it yields `Ok(None)`.
+    /// Decides and applies a change with compare-and-set on `rev`, with the event `announce`
+    /// makes of the order after it (and its stock release) through the outbox protocol.
+    /// `event_id` (a payment event) is recorded with the outcome, and an order that already
+    /// recorded it yields `Ok(None)`.
     pub(super) async fn change<F>(
         &self,
         id: &str,
         event_id: Option<&str>,
+        announce: Announce,
         decide: F,
     ) -> Result<Option<Transition>, StoreError>
     where
         F: Fn(&Order) -> Decision + Send + Sync,
     {
+        self.ensure_indexes().await?;
         for _ in 0..MAX_ATTEMPTS {
             let Some(current) = self.read(doc! {"_id": id}).await? else {
                 return Ok(Some(Transition::NotFound));
@@ -48,63 +52,53 @@ impl MongoOrderStore {
                 "_id": id,
                 "rev": current.rev,
                 "status": order.status.as_str(),
-                "paymentStatus": order.payment_status.as_str(),
+                "payment_status": order.payment_status.as_str(),
             };
-            let (set, push, outcome) = match decide(&order) {
+            let mut push = doc! {};
+            if let Some(e) = event_id {
+                push.insert("processed_events", e);
+            }
+            let mut update = doc! {"$inc": {"rev": 1_i64}};
+            let (next, release) = match decide(&order) {
                 Decision::Hide => return Ok(Some(Transition::NotFound)),
                 Decision::Refuse if event_id.is_none() => {
                     return Ok(Some(Transition::Refused(order)))
                 }
-                Decision::Refuse => (doc! {}, doc! {}, Transition::Refused(order)),
-                Decision::Apply(applied) => {
-                    let (next, event, release) = *applied;
-                    let mut set = mutable_fields(&next);
-                    set.insert("dirty", true);
-                    if release {
-                        set.insert("releasePending", true);
+                Decision::Refuse => {
+                    // Only the payment event is recorded.
+                    update.insert("$push", push);
+                    let updated = self.orders().update_one(guard, update).await?;
+                    if updated.matched_count == 0 {
+                        continue;
                     }
-                    let embedded = mongodb::bson::to_bson(&Embedded::new(&event, now_ms())?)?;
-                    (set, doc! {"outbox": embedded}, Transition::Applied(next))
+                    return Ok(Some(Transition::Refused(order)));
                 }
+                Decision::Apply(next, release) => (*next, release),
             };
-            let mut push = push;
-            if let Some(e) = event_id {
-                push.insert("processedEvents", e);
-            }
-            let mut update = doc! {"$inc": {"rev": 1_i64}};
-            if !set.is_empty() {
-                update.insert("$set", set);
-            }
-            if !push.is_empty() {
-                update.insert("$push", push);
-            }
-            let after = self
-                .orders()
-                .find_one_and_update(guard, update)
-                .return_document(ReturnDocument::After)
+            let event = announce(&next);
+            outbox::record(&mut push, &event);
+            update.insert("$set", mutable_fields(&next));
+            update.insert("$push", push);
+            let tasks = if release {
+                vec![releases::task(&event.id, id)]
+            } else {
+                Vec::new()
+            };
+            let applied = self
+                .outbox
+                .commit(id, &event, tasks, async {
+                    let updated = self.orders().update_one(guard, update).await?;
+                    Ok((updated.matched_count == 1).then_some(()))
+                })
                 .await?;
-            let Some(after) = after else { continue };
-            if matches!(outcome, Transition::Applied(_)) {
-                // The change is committed with its events; a failed flush is redone by the sweep.
-                if let Err(e) = outbox::flush(&self.db, &OrderDoc::decode(after)?).await {
-                    tracing::warn!(error = %e, order_id = id, "outbox flush deferred to the sweep");
-                }
+            if applied.is_some() {
+                return Ok(Some(Transition::Applied(next)));
             }
-            return Ok(Some(outcome));
         }
         Err(StoreError::Other(format!(
             "order {id} changed {MAX_ATTEMPTS} times while being updated"
         )))
     }
-}
-
-pub(super) fn event(order: &Order, event_type: &str, source: &str) -> EventEnvelope {
-    let data = if event_type == types::ORDER_CANCELLED {
-        crate::app::events::cancelled(order)
-    } else {
-        crate::app::events::updated(order)
-    };
-    EventEnvelope::new(event_type, data, source)
 }
 
 /// The order after payment `change`, if its state allows the change (the SQLite store's rules).

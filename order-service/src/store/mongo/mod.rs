@@ -1,33 +1,30 @@
-//! The MongoDB order store. Without transactions, everything a change must commit together lives in
-//! the order document: the change, its events (`outbox` array) and the stock release request
-//! (`releasePending`), plus the ids of payment events already applied (`processedEvents`). Each
-//! change is ONE conditional `update_one` guarded by the document's `rev` (compare-and-set: the
-//! order is read to decide the transition and to build the event from the state after it; the update
-//! applies only if no other change came in between, else it is decided again). Afterwards the
-//! embedded events/release are flushed idempotently (event id / order id as `_id`) into the `outbox`
-//! and `release_tasks` collections; a document left `dirty` by a crash is flushed by the sweep the
-//! relay and release worker run before reading their queues.
+//! The MongoDB order store. Without transactions, each change is ONE conditional `update_one` of
+//! the order document guarded by its `rev` (compare-and-set: the order is read to decide the
+//! transition and to build the event from the state after it; the update applies only if no other
+//! change came in between, else it is decided again). Its event and stock release go through the
+//! shared outbox protocol (`shared::mongo::outbox`): written held before the update, which records
+//! the change id in `event_ids`, released after it. The ids of payment events applied are recorded
+//! in the same update (`processed_events`).
 
 mod change;
 mod docs;
-mod outbox;
+mod releases;
+mod upgrade;
 
-use super::{IdempotencyKey, OrderFilter, OrderStore};
+use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
 use crate::SERVICE;
 use async_trait::async_trait;
-use change::{after_payment, event, Decision};
-use docs::{idem_key, Embedded, OrderDoc, ORDERS, PROCESSED, RELEASES};
+use change::{after_payment, Decision};
+use docs::{idem_key, OrderDoc, ORDERS, PROCESSED, RELEASES};
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
-use shared::events::{types, EventEnvelope, OutboxStore};
-use shared::mongo::{is_duplicate_key, Indexes, MongoOptions};
+use shared::events::{EventEnvelope, OutboxStore};
+use shared::mongo::{is_duplicate_key, Indexes, MongoOptions, MongoOutbox};
 use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-
-pub use outbox::MongoOutbox;
 
 /// Database used when the URL names none.
 pub const DEFAULT_DB: &str = "ecommerce_orders";
@@ -36,7 +33,7 @@ pub const DEFAULT_DB: &str = "ecommerce_orders";
 pub struct MongoOrderStore {
     db: Database,
     indexes: Indexes,
-    outbox: Arc<MongoOutbox>,
+    outbox: MongoOutbox,
 }
 
 impl MongoOrderStore {
@@ -46,8 +43,8 @@ impl MongoOrderStore {
     pub async fn connect(url: &str, opts: MongoOptions) -> Result<Self, StoreError> {
         let db = shared::mongo::connect(url, DEFAULT_DB, SERVICE, opts).await?;
         let store = Self {
-            outbox: Arc::new(MongoOutbox::new(db.clone())),
-            indexes: Indexes::new(&db, docs::indexes()),
+            outbox: MongoOutbox::new(&db, ORDERS, &[RELEASES]),
+            indexes: Indexes::new(&db, docs::indexes()).with_upgrades(upgrade::upgrades()),
             db,
         };
         store.indexes.at_startup().await?;
@@ -63,6 +60,7 @@ impl MongoOrderStore {
     }
 
     async fn read(&self, filter: Document) -> Result<Option<OrderDoc>, StoreError> {
+        self.ensure_indexes().await?;
         self.orders()
             .find_one(filter)
             .await?
@@ -74,7 +72,7 @@ impl MongoOrderStore {
 fn status_filter(filter: &OrderFilter) -> Document {
     let mut f = doc! {};
     if let Some(user) = &filter.user_id {
-        f.insert("userId", user);
+        f.insert("user_id", user);
     }
     if let Some(status) = filter.status {
         f.insert("status", status.as_str());
@@ -96,11 +94,11 @@ impl OrderStore for MongoOrderStore {
     ) -> Result<(), StoreError> {
         self.ensure_indexes().await?;
         let key = key.map(|k| (k.key.as_str(), k.fingerprint.as_str()));
-        let d = OrderDoc::document(order, key, Embedded::new(event, now_ms())?)?;
-        self.orders().insert_one(d.clone()).await?;
-        if let Err(e) = outbox::flush(&self.db, &OrderDoc::decode(d)?).await {
-            tracing::warn!(error = %e, order_id = order.id, "outbox flush deferred to the sweep");
-        }
+        let d = OrderDoc::document(order, key, &event.id)?;
+        let insert = async { Ok(Some(self.orders().insert_one(d).await?)) };
+        self.outbox
+            .commit(&order.id, event, Vec::new(), insert)
+            .await?;
         Ok(())
     }
 
@@ -128,12 +126,13 @@ impl OrderStore for MongoOrderStore {
         filter: &OrderFilter,
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError> {
+        self.ensure_indexes().await?;
         let f = status_filter(filter);
         let total = self.orders().count_documents(f.clone()).await?;
         let docs: Vec<Document> = self
             .orders()
             .find(f)
-            .sort(doc! {"createdAt": -1, "_id": -1})
+            .sort(doc! {"created_at": -1, "_id": -1})
             .skip(page.offset())
             .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
             .await?
@@ -151,10 +150,10 @@ impl OrderStore for MongoOrderStore {
         id: &str,
         owner: Option<&str>,
         from: &[OrderStatus],
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError> {
         let outcome = self
-            .change(id, None, |order| {
+            .change(id, None, announce, |order| {
                 if owner.is_some_and(|o| o != order.user_id) {
                     return Decision::Hide;
                 }
@@ -164,8 +163,7 @@ impl OrderStore for MongoOrderStore {
                 let mut next = order.clone();
                 next.status = OrderStatus::Cancelled;
                 next.updated_at = now_ms();
-                let e = event(&next, types::ORDER_CANCELLED, source);
-                Decision::Apply(Box::new((next, e, true)))
+                Decision::Apply(Box::new(next), true)
             })
             .await?;
         Ok(outcome.unwrap_or(Transition::NotFound))
@@ -177,10 +175,10 @@ impl OrderStore for MongoOrderStore {
         from: OrderStatus,
         to: OrderStatus,
         tracking_number: Option<&str>,
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError> {
         let outcome = self
-            .change(id, None, |order| {
+            .change(id, None, announce, |order| {
                 if order.status != from || order.payment_status != PaymentStatus::Completed {
                     return Decision::Refuse;
                 }
@@ -190,8 +188,7 @@ impl OrderStore for MongoOrderStore {
                     next.tracking_number = Some(t.to_string());
                 }
                 next.updated_at = now_ms();
-                let e = event(&next, types::ORDER_UPDATED, source);
-                Decision::Apply(Box::new((next, e, false)))
+                Decision::Apply(Box::new(next), false)
             })
             .await?;
         Ok(outcome.unwrap_or(Transition::NotFound))
@@ -202,24 +199,24 @@ impl OrderStore for MongoOrderStore {
         event_id: &str,
         order_id: &str,
         change: &PaymentChange,
-        source: &str,
+        announce: Announce,
     ) -> Result<Option<Transition>, StoreError> {
         let outcome = self
-            .change(order_id, Some(event_id), |order| {
-                match after_payment(order, change) {
-                    Some((next, release)) => {
-                        let e = event(&next, types::ORDER_UPDATED, source);
-                        Decision::Apply(Box::new((next, e, release)))
-                    }
+            .change(
+                order_id,
+                Some(event_id),
+                announce,
+                |order| match after_payment(order, change) {
+                    Some((next, release)) => Decision::Apply(Box::new(next), release),
                     None => Decision::Refuse,
-                }
-            })
+                },
+            )
             .await?;
         if outcome != Some(Transition::NotFound) {
             return Ok(outcome);
         }
         // No order to record the id in: record it on its own, as the SQLite store does.
-        let seen = doc! {"_id": event_id, "processedAt": now_ms()};
+        let seen = doc! {"_id": event_id, "processed_at": now_ms()};
         match self
             .db
             .collection::<Document>(PROCESSED)
@@ -233,53 +230,25 @@ impl OrderStore for MongoOrderStore {
     }
 
     async fn queue_release(&self, order_id: &str) -> Result<(), StoreError> {
-        outbox::queue_release(&self.db, order_id).await
+        self.ensure_indexes().await?;
+        releases::queue(&self.db, order_id).await
     }
 
     async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
-        outbox::recover(&self.db).await?;
-        let rows: Vec<Document> = self
-            .db
-            .collection::<Document>(RELEASES)
-            .find(doc! {"done": false, "nextAttemptAt": {"$lte": now_ms()}})
-            .sort(doc! {"nextAttemptAt": 1, "_id": 1})
-            .limit(i64::from(limit))
-            .await?
-            .try_collect()
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|d| match d.get("_id") {
-                Some(Bson::String(id)) => Some(id.clone()),
-                _ => None,
-            })
-            .collect())
+        self.ensure_indexes().await?;
+        self.outbox.settle().await?;
+        releases::due(&self.db, limit).await
     }
 
     async fn release_done(&self, order_id: &str) -> Result<(), StoreError> {
-        self.db
-            .collection::<Document>(RELEASES)
-            .update_one(
-                doc! {"_id": order_id},
-                doc! {"$set": {"done": true, "doneAt": now_ms()}},
-            )
-            .await?;
-        Ok(())
+        releases::done(&self.db, order_id).await
     }
 
     async fn release_failed(&self, order_id: &str, retry_in: Duration) -> Result<(), StoreError> {
-        let next = now_ms() + retry_in.as_millis() as i64;
-        self.db
-            .collection::<Document>(RELEASES)
-            .update_one(
-                doc! {"_id": order_id},
-                doc! {"$inc": {"attempts": 1_i64}, "$set": {"nextAttemptAt": next}},
-            )
-            .await?;
-        Ok(())
+        releases::failed(&self.db, order_id, retry_in).await
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        self.outbox.clone()
+        Arc::new(self.outbox.clone())
     }
 }

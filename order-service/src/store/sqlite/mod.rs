@@ -5,13 +5,14 @@
 mod plans;
 mod rows;
 
-use super::{IdempotencyKey, OrderFilter, OrderStore};
+use super::shapes::{stored_items, StoredAddress};
+use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
-use rows::{conditional, get_in, queue_release_in, row_to_order, COLS, SCHEMA};
+use rows::{conditional, get_in, queue_release_in, row_to_order, upgrade, COLS, SCHEMA};
 use rusqlite::params;
 use shared::events::{
-    outbox_insert, types, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
+    outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
 use shared::sqlite::{mark_processed, Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
@@ -29,6 +30,7 @@ impl SqliteOrderStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let db = Database::open(url).await?;
         db.write(|tx| Ok(tx.execute_batch(SCHEMA)?)).await?;
+        db.write(|tx| upgrade(tx)).await?;
         db.write(|tx| Ok(tx.execute_batch(SQLITE_OUTBOX_SCHEMA)?))
             .await?;
         Ok(Self { db })
@@ -93,8 +95,8 @@ impl OrderStore for SqliteOrderStore {
             "INSERT INTO orders ({COLS}, idempotency_key, fingerprint) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
-        let items = serde_json::to_string(&order.items)?;
-        let address = serde_json::to_string(&order.shipping_address)?;
+        let items = serde_json::to_string(&stored_items(&order.items))?;
+        let address = serde_json::to_string(&StoredAddress::from(&order.shipping_address))?;
         let (order, key, event) = (order.clone(), key.cloned(), event.clone());
         self.db
             .write(move |tx| {
@@ -161,7 +163,7 @@ impl OrderStore for SqliteOrderStore {
         id: &str,
         owner: Option<&str>,
         from: &[OrderStatus],
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError> {
         // The statuses are the enum's own spellings, never client input.
         let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
@@ -175,11 +177,11 @@ impl OrderStore for SqliteOrderStore {
                 from.join(", ")
             }
         );
-        let (id, owner, source) = (id.to_owned(), owner.map(str::to_owned), source.to_owned());
+        let (id, owner) = (id.to_owned(), owner.map(str::to_owned));
         self.db
             .write(move |tx| {
                 let query = params![now_ms(), id, owner];
-                let outcome = conditional(tx, &sql, query, &id, types::ORDER_CANCELLED, &source)?;
+                let outcome = conditional(tx, &sql, query, &id, announce)?;
                 Ok(match outcome {
                     Transition::Applied(order) => {
                         queue_release_in(tx, &id)?;
@@ -202,22 +204,18 @@ impl OrderStore for SqliteOrderStore {
         from: OrderStatus,
         to: OrderStatus,
         tracking_number: Option<&str>,
-        source: &str,
+        announce: Announce,
     ) -> Result<Transition, StoreError> {
         let sql = format!(
             "UPDATE orders SET status = ?1, tracking_number = COALESCE(?2, tracking_number), \
              updated_at = ?3 WHERE id = ?4 AND status = ?5 AND payment_status = 'completed' \
              RETURNING {COLS}"
         );
-        let (id, tracking_number, source) = (
-            id.to_owned(),
-            tracking_number.map(str::to_owned),
-            source.to_owned(),
-        );
+        let (id, tracking_number) = (id.to_owned(), tracking_number.map(str::to_owned));
         self.db
             .write(move |tx| {
                 let query = params![to.as_str(), tracking_number, now_ms(), id, from.as_str()];
-                conditional(tx, &sql, query, &id, types::ORDER_UPDATED, &source)
+                conditional(tx, &sql, query, &id, announce)
             })
             .await
     }
@@ -227,7 +225,7 @@ impl OrderStore for SqliteOrderStore {
         event_id: &str,
         order_id: &str,
         change: &PaymentChange,
-        source: &str,
+        announce: Announce,
     ) -> Result<Option<Transition>, StoreError> {
         // Every variant binds ?1 (its value), ?2 (now), ?3 (the order id).
         let (sql, value) = match change {
@@ -260,16 +258,14 @@ impl OrderStore for SqliteOrderStore {
             ),
         };
         let failed = matches!(change, PaymentChange::Failed { .. });
-        let (event_id, order_id, source) =
-            (event_id.to_owned(), order_id.to_owned(), source.to_owned());
+        let (event_id, order_id) = (event_id.to_owned(), order_id.to_owned());
         self.db
             .write(move |tx| {
                 if !mark_processed(tx, &event_id)? {
                     return Ok(None);
                 }
                 let query = params![value, now_ms(), order_id];
-                let outcome =
-                    conditional(tx, &sql, query, &order_id, types::ORDER_UPDATED, &source)?;
+                let outcome = conditional(tx, &sql, query, &order_id, announce)?;
                 if failed && matches!(outcome, Transition::Applied(_)) {
                     queue_release_in(tx, &order_id)?;
                 }
@@ -323,5 +319,86 @@ impl OrderStore for SqliteOrderStore {
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
         Arc::new(SqliteOutbox::new(self.db.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::{OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
+
+    #[tokio::test]
+    async fn rows_an_earlier_version_wrote_in_camel_case_are_upgraded_once() {
+        let file = test_support::TempSqlite::new();
+        let store = SqliteOrderStore::connect(&file.url()).await.unwrap();
+        let order = Order {
+            id: "a".repeat(24),
+            user_id: "u".into(),
+            items: vec![OrderItem {
+                product_id: "p".repeat(24),
+                name: "say \"productId\": no".into(),
+                price_cents: 250,
+                quantity: 2,
+            }],
+            total_cents: 500,
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Pending,
+            payment_id: None,
+            shipping_address: ShippingAddress {
+                street: "s".into(),
+                city: "c".into(),
+                state: "t".into(),
+                zip_code: "z".into(),
+                country: "k".into(),
+            },
+            tracking_number: None,
+            notes: None,
+            created_at: 1,
+            updated_at: 1,
+        };
+        let event = crate::app::events::update(&order);
+        store.create(&order, None, &event).await.unwrap();
+        let json = |sql: &'static str| {
+            let db = store.db.clone();
+            async move {
+                db.write(move |tx| Ok(tx.query_row(sql, [], |r| r.get::<_, String>(0))?))
+                    .await
+                    .unwrap()
+            }
+        };
+        let items = json("SELECT items FROM orders").await;
+        assert!(items.contains(r#""product_id":"#), "{items}");
+        // What the camelCase version wrote.
+        store
+            .db
+            .write(|tx| {
+                tx.execute_batch(
+                    r#"UPDATE orders SET
+                        items = replace(replace(items, '"product_id":', '"productId":'),
+                            '"price_cents":', '"priceCents":'),
+                        shipping_address = replace(shipping_address, '"zip_code":', '"zipCode":');
+                    PRAGMA user_version = 0;"#,
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(&order.id).await.unwrap().unwrap(),
+            order,
+            "still read"
+        );
+
+        let store = SqliteOrderStore::connect(&file.url()).await.unwrap();
+        let items = json("SELECT items FROM orders").await;
+        assert!(items.contains(r#""product_id":"#) && items.contains(r#""price_cents":"#));
+        assert!(
+            items.contains(r#"say \"productId\": no"#),
+            "names untouched: {items}"
+        );
+        let address = json("SELECT shipping_address FROM orders").await;
+        assert!(address.contains(r#""zip_code":"#), "{address}");
+        assert_eq!(store.get(&order.id).await.unwrap().unwrap(), order);
     }
 }

@@ -1,9 +1,11 @@
 //! SQLite building blocks of the order store: the schema, row mapping, and the conditional
 //! `UPDATE … RETURNING` that every state change goes through, with its event in the same transaction.
 
+use super::super::shapes::{StoredAddress, StoredItem};
+use super::super::Announce;
 use crate::domain::{Order, OrderStatus, PaymentStatus, Transition};
 use rusqlite::{Connection, Params, Row};
-use shared::events::{outbox_insert, types, EventEnvelope};
+use shared::events::outbox_insert;
 use shared::sqlite::first;
 use shared::store::{now_ms, StoreError};
 
@@ -48,6 +50,24 @@ CREATE TABLE IF NOT EXISTS release_tasks (
 CREATE INDEX IF NOT EXISTS release_tasks_due ON release_tasks (next_attempt_at, order_id)
     WHERE done_at IS NULL;";
 
+/// The upgrade of a database an earlier version wrote (`PRAGMA user_version` 0) to version 1:
+/// the JSON fields of `items` and `shipping_address` renamed to snake_case. A quoted name followed
+/// by `:` only occurs as a key (quotes inside JSON strings are escaped).
+const UPGRADE_1: &str = "UPDATE orders SET
+    items = replace(replace(items, '\"productId\":', '\"product_id\":'),
+        '\"priceCents\":', '\"price_cents\":'),
+    shipping_address = replace(shipping_address, '\"zipCode\":', '\"zip_code\":');
+PRAGMA user_version = 1;";
+
+/// Runs the upgrades the database has not had yet, inside the caller's transaction.
+pub(super) fn upgrade(tx: &Connection) -> Result<(), StoreError> {
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version < 1 {
+        tx.execute_batch(UPGRADE_1)?;
+    }
+    Ok(())
+}
+
 /// The columns of an order, each of which [`row_to_order`] reads by name.
 pub(super) const COLS: &str =
     "id, user_id, items, total_cents, status, payment_status, payment_id, \
@@ -63,16 +83,18 @@ pub(super) fn row_to_order(row: &Row<'_>) -> Result<Order, StoreError> {
     let payment_status: String = row.get("payment_status")?;
     let items: String = row.get("items")?;
     let address: String = row.get("shipping_address")?;
+    let items: Vec<StoredItem> = serde_json::from_str(&items)?;
+    let address: StoredAddress = serde_json::from_str(&address)?;
     Ok(Order {
         id: row.get("id")?,
         user_id: row.get("user_id")?,
-        items: serde_json::from_str(&items)?,
+        items: items.into_iter().map(Into::into).collect(),
         total_cents: row.get("total_cents")?,
         status: OrderStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
         payment_status: PaymentStatus::parse(&payment_status)
             .ok_or_else(|| bad("payment status", &payment_status))?,
         payment_id: row.get("payment_id")?,
-        shipping_address: serde_json::from_str(&address)?,
+        shipping_address: address.into(),
         tracking_number: row.get("tracking_number")?,
         notes: row.get("notes")?,
         created_at: row.get("created_at")?,
@@ -100,24 +122,18 @@ pub(super) fn queue_release_in(conn: &Connection, order_id: &str) -> Result<(), 
 }
 
 /// Runs the conditional `UPDATE … RETURNING {COLS}` of `sql` with `params` inside the caller's
-/// transaction and, when it applied, queues `event_type` (`OrderCancelled` or `OrderUpdated`)
-/// in the outbox; when it did not, reports whether order `id` exists.
+/// transaction and, when it applied, queues the event `announce` makes of the order after it in
+/// the outbox; when it did not, reports whether order `id` exists.
 pub(super) fn conditional(
     tx: &Connection,
     sql: &str,
     params: impl Params,
     id: &str,
-    event_type: &str,
-    source: &str,
+    announce: Announce,
 ) -> Result<Transition, StoreError> {
     match first(tx, sql, params, row_to_order)? {
         Some(order) => {
-            let data = if event_type == types::ORDER_CANCELLED {
-                crate::app::events::cancelled(&order)
-            } else {
-                crate::app::events::updated(&order)
-            };
-            outbox_insert(tx, &EventEnvelope::new(event_type, data, source))?;
+            outbox_insert(tx, &announce(&order))?;
             Ok(Transition::Applied(order))
         }
         None => Ok(match get_in(tx, id)? {

@@ -48,7 +48,7 @@ impl MongoPaymentStore {
             // Cancelled between the check and the insert: the cancellation may not have seen it.
             self.transition(
                 doc! {"_id": &payment.id, "status": "pending"},
-                doc! {"$set": {"status": "cancelled", "refundRequested": true, "updatedAt": now_ms()}},
+                doc! {"$set": {"status": "cancelled", "refund_requested": true, "updated_at": now_ms()}},
             )
             .await?;
         }
@@ -67,14 +67,14 @@ impl MongoPaymentStore {
         }
         insert_new(
             &self.cancelled,
-            &doc! {"_id": order_id, "cancelledAt": now_ms()},
+            &doc! {"_id": order_id, "cancelled_at": now_ms()},
         )
         .await?;
         // Flag first: a payment claimed in between is charged, then refunded for the flag.
         let flagged = self
             .transition(
-                doc! {"orderId": order_id},
-                doc! {"$set": {"refundRequested": true, "updatedAt": now_ms()}},
+                doc! {"order_id": order_id},
+                doc! {"$set": {"refund_requested": true, "updated_at": now_ms()}},
             )
             .await?;
         let payment = match flagged {
@@ -82,7 +82,7 @@ impl MongoPaymentStore {
                 let cancelled = self
                     .transition(
                         doc! {"_id": &p.id, "status": "pending"},
-                        doc! {"$set": {"status": "cancelled", "updatedAt": now_ms()}},
+                        doc! {"$set": {"status": "cancelled", "updated_at": now_ms()}},
                     )
                     .await?;
                 match cancelled {

@@ -1,12 +1,10 @@
 //! The MongoDB payment store. Without transactions, what SQLite does in one transaction is done so:
 //! - each state change is ONE conditional `find_one_and_update` of the payment document, the
 //!   precondition in the filter (`{_id, status: "processing"}`);
-//! - the event announcing a change is written to the `outbox` collection `held` BEFORE the change,
-//!   the change `$push`es the event id into the payment's `eventIds`, and the event is then
-//!   released (or deleted when the change did not apply). A crash in between leaves a hold that
-//!   the relay settles once it is old, by whether the payment records that id. The relay thus
-//!   never writes payment documents (events are not embedded there): FerretDB rewrites whole
-//!   documents without isolation, so a relay `$pull` could undo a concurrent state change;
+//! - the event announcing a change goes through the shared outbox protocol
+//!   (`shared::mongo::outbox`): written held before the change, which records its id in the
+//!   payment's `event_ids`, then released (or deleted when the change did not apply). The relay
+//!   thus never writes payment documents;
 //! - applying an incoming event is a sequence of idempotent steps, the processed-id record LAST:
 //!   a crash in between makes the redelivered event repeat steps that change nothing twice
 //!   (the order's unique payment, `$set`s of flags), instead of losing the event;
@@ -15,12 +13,11 @@
 //!
 //! Two deliveries of one event at the same moment may both report it as applied (the processed
 //! check is a read); every step they repeat is conditional, so the outcome is the same.
-//! Documents keep the SQLite shapes: `_id` = the app's 24-hex id, money in i64 cents, times in
-//! i64 UTC ms.
+//! Documents keep the SQLite shapes and names (snake_case): `_id` = the app's 24-hex id, money
+//! in i64 cents, times in i64 UTC ms.
 
 mod docs;
 mod incoming;
-mod outbox;
 
 use super::PaymentStore;
 use crate::domain::Payment;
@@ -30,9 +27,8 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
-pub use outbox::MongoOutbox;
 use shared::events::{EventEnvelope, OutboxStore};
-use shared::mongo::{Indexes, MongoOptions};
+use shared::mongo::{outbox, Indexes, MongoOptions, MongoOutbox};
 use shared::store::{now_ms, StoreError};
 use std::sync::Arc;
 
@@ -46,6 +42,7 @@ pub struct MongoPaymentStore {
     payments: Collection<PaymentDoc>,
     processed: Collection<Document>,
     cancelled: Collection<Document>,
+    outbox: MongoOutbox,
     /// Ensured once; a database down at startup gets them on first use.
     indexes: Arc<Indexes>,
 }
@@ -59,7 +56,8 @@ impl MongoPaymentStore {
             payments: db.collection(docs::PAYMENTS),
             processed: db.collection(docs::PROCESSED_EVENTS),
             cancelled: db.collection(docs::CANCELLED_ORDERS),
-            indexes: Arc::new(Indexes::new(&db, docs::indexes())),
+            outbox: MongoOutbox::new(&db, docs::PAYMENTS, &[]),
+            indexes: Arc::new(Indexes::new(&db, docs::indexes()).with_upgrades(docs::upgrades())),
             db,
         };
         store.indexes.at_startup().await?;
@@ -87,10 +85,8 @@ impl MongoPaymentStore {
         to_payment(d)
     }
 
-    /// Like [`Self::transition`], writing `event` to the outbox when it applies: held first,
-    /// then the transition records the event id in the payment, then the event is released (or
-    /// discarded when the transition did not apply). A crash in between leaves a hold that the
-    /// relay settles by that event id.
+    /// Like [`Self::transition`], writing `event` to the outbox when it applies (the shared
+    /// protocol: held, the transition records its id, released or deleted).
     async fn transition_with_event(
         &self,
         filter: Document,
@@ -98,25 +94,22 @@ impl MongoPaymentStore {
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, StoreError> {
         self.indexed().await?;
-        let outbox = MongoOutbox::new(&self.db);
         let payment_id = filter.get_str("_id").map_err(|e| {
             StoreError::Other(format!(
                 "a transition with an event needs the payment id: {e}"
             ))
         })?;
-        outbox.hold(payment_id, event).await?;
-        update.insert("$push", doc! {"eventIds": &event.id});
-        // On an error it is unknown whether the change applied: the hold is settled later.
-        let payment = self.transition(filter, update).await?;
-        let settled = match &payment {
-            Some(_) => outbox.release(&event.id).await,
-            None => outbox.discard(&event.id).await,
-        };
-        if let Err(e) = settled {
-            // The state change stands; the relay settles the hold after `HOLD_TIMEOUT`.
-            tracing::warn!(event_id = %event.id, error = %e, "outbox hold left for the relay");
-        }
-        Ok(payment)
+        let mut push = doc! {};
+        outbox::record(&mut push, event);
+        update.insert("$push", push);
+        self.outbox
+            .commit(
+                payment_id,
+                event,
+                Vec::new(),
+                self.transition(filter.clone(), update),
+            )
+            .await
     }
 
     async fn find_many(
@@ -128,7 +121,7 @@ impl MongoPaymentStore {
         let mut find = self
             .payments
             .find(filter)
-            .sort(doc! {"createdAt": 1, "_id": 1});
+            .sort(doc! {"created_at": 1, "_id": 1});
         if let Some(limit) = limit {
             find = find.limit(limit);
         }
@@ -164,7 +157,7 @@ impl PaymentStore for MongoPaymentStore {
     async fn mark_event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
         insert_new(
             &self.processed,
-            &doc! {"_id": event_id, "processedAt": now_ms()},
+            &doc! {"_id": event_id, "processed_at": now_ms()},
         )
         .await
     }
@@ -174,22 +167,22 @@ impl PaymentStore for MongoPaymentStore {
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        to_payment(self.payments.find_one(doc! {"orderId": order_id}).await?)
+        to_payment(self.payments.find_one(doc! {"order_id": order_id}).await?)
     }
 
     async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.transition(
             doc! {"_id": id, "status": "pending"},
-            doc! {"$set": {"status": "processing", "updatedAt": now_ms()}},
+            doc! {"$set": {"status": "processing", "updated_at": now_ms()}},
         )
         .await
     }
 
     async fn claim_failed(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.transition(
-            doc! {"_id": id, "status": "failed", "refundRequested": false},
+            doc! {"_id": id, "status": "failed", "refund_requested": false},
             doc! {
-                "$set": {"status": "processing", "failureReason": null, "updatedAt": now_ms()},
+                "$set": {"status": "processing", "failure_reason": null, "updated_at": now_ms()},
                 "$inc": {"attempt": 1_i64},
             },
         )
@@ -206,8 +199,8 @@ impl PaymentStore for MongoPaymentStore {
             doc! {"_id": id, "status": "processing"},
             doc! {"$set": {
                 "status": "completed",
-                "transactionId": transaction_id,
-                "updatedAt": now_ms(),
+                "transaction_id": transaction_id,
+                "updated_at": now_ms(),
             }},
             event,
         )
@@ -222,7 +215,7 @@ impl PaymentStore for MongoPaymentStore {
     ) -> Result<Option<Payment>, StoreError> {
         self.transition_with_event(
             doc! {"_id": id, "status": "processing"},
-            doc! {"$set": {"status": "failed", "failureReason": reason, "updatedAt": now_ms()}},
+            doc! {"$set": {"status": "failed", "failure_reason": reason, "updated_at": now_ms()}},
             event,
         )
         .await
@@ -231,7 +224,7 @@ impl PaymentStore for MongoPaymentStore {
     async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.transition(
             doc! {"_id": id, "status": "completed"},
-            doc! {"$set": {"status": "refunding", "updatedAt": now_ms()}},
+            doc! {"$set": {"status": "refunding", "updated_at": now_ms()}},
         )
         .await
     }
@@ -247,9 +240,9 @@ impl PaymentStore for MongoPaymentStore {
             doc! {"_id": id, "status": "refunding"},
             doc! {"$set": {
                 "status": "refunded",
-                "refundCents": refund_cents,
-                "refundedAt": now,
-                "updatedAt": now,
+                "refund_cents": refund_cents,
+                "refunded_at": now,
+                "updated_at": now,
             }},
             event,
         )
@@ -259,7 +252,7 @@ impl PaymentStore for MongoPaymentStore {
     async fn abort_refund(&self, id: &str) -> Result<(), StoreError> {
         self.transition(
             doc! {"_id": id, "status": "refunding"},
-            doc! {"$set": {"status": "completed", "updatedAt": now_ms()}},
+            doc! {"$set": {"status": "completed", "updated_at": now_ms()}},
         )
         .await
         .map(|_| ())
@@ -268,8 +261,8 @@ impl PaymentStore for MongoPaymentStore {
     async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
         let filter = doc! {"$or": [
             {"status": "pending"},
-            {"status": "completed", "refundRequested": true},
-            {"status": {"$in": ["processing", "refunding"]}, "updatedAt": {"$lt": stale_before}},
+            {"status": "completed", "refund_requested": true},
+            {"status": {"$in": ["processing", "refunding"]}, "updated_at": {"$lt": stale_before}},
         ]};
         self.find_many(filter, Some(i64::from(limit))).await
     }
@@ -283,9 +276,9 @@ impl PaymentStore for MongoPaymentStore {
             doc! {
                 "_id": id,
                 "status": {"$in": ["processing", "refunding"]},
-                "updatedAt": {"$lt": stale_before},
+                "updated_at": {"$lt": stale_before},
             },
-            doc! {"$set": {"updatedAt": now_ms()}},
+            doc! {"$set": {"updated_at": now_ms()}},
         )
         .await
     }
@@ -295,7 +288,7 @@ impl PaymentStore for MongoPaymentStore {
         self.payments
             .update_many(
                 doc! {"status": "processing"},
-                doc! {"$set": {"status": "pending", "updatedAt": now_ms()}},
+                doc! {"$set": {"status": "pending", "updated_at": now_ms()}},
             )
             .await?;
         self.find_many(doc! {"status": "refunding"}, None).await
@@ -307,6 +300,6 @@ impl PaymentStore for MongoPaymentStore {
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {
-        Arc::new(MongoOutbox::new(&self.db))
+        Arc::new(self.outbox.clone())
     }
 }

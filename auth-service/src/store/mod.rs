@@ -2,6 +2,7 @@
 //! from the `DATABASE_URL` scheme.
 
 mod mongo;
+mod shapes;
 mod sqlite;
 
 pub use mongo::MongoUserStore;

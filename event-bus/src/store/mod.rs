@@ -2,6 +2,7 @@
 //! store pass the same contract suite.
 
 mod mongo;
+mod shapes;
 mod sqlite;
 
 use crate::domain::{Counts, DeadDelivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription};

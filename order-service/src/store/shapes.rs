@@ -1,13 +1,115 @@
-//! The stored shapes of an order's lines and address, the same in both backends (a JSON column in
-//! SQLite, embedded documents in MongoDB): snake_case field names like every stored field. Rows
-//! written before the names were snake_case (camelCase) are still read.
+//! The stored shape of an order, the same in both backends: a row of `orders` in SQLite (lines and
+//! address as JSON text), a document in MongoDB (with the bookkeeping only that store keeps), and
+//! its mapping to and from the domain `Order`. Field names are snake_case; lines and addresses an
+//! earlier version wrote in camelCase are still read.
 
-use crate::domain::{OrderItem, ShippingAddress};
+use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
 use serde::{Deserialize, Serialize};
+use shared::sqlite::{json_text, Stored};
+use shared::store::StoreError;
+
+/// An order as stored. `rev`, `event_ids`, `processed_events` and `idem` exist in MongoDB only:
+/// `rev` counts changes (the compare-and-set guard), `event_ids` records the changes applied (the
+/// outbox protocol's), `processed_events` the payment events applied, and `idem` is
+/// `k:<user>:<key>` for an order placed with an idempotency key, else `o:<order id>` (always
+/// present and unique, so one plain unique index enforces "one order per user and key").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredOrder {
+    #[serde(rename = "_id", alias = "id")]
+    pub id: String,
+    pub user_id: String,
+    #[serde(deserialize_with = "json_text")]
+    pub items: Vec<StoredItem>,
+    pub total_cents: i64,
+    pub status: String,
+    pub payment_status: String,
+    pub payment_id: Option<String>,
+    #[serde(deserialize_with = "json_text")]
+    pub shipping_address: StoredAddress,
+    pub tracking_number: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub idem: String,
+    pub idempotency_key: Option<String>,
+    pub fingerprint: Option<String>,
+    #[serde(default)]
+    pub rev: i64,
+    #[serde(default)]
+    pub event_ids: Vec<String>,
+    #[serde(default)]
+    pub processed_events: Vec<String>,
+}
+
+impl StoredOrder {
+    /// A new order, placed with idempotency key and fingerprint `key` if any, by the change
+    /// `event_id`.
+    pub(crate) fn new(order: &Order, key: Option<(&str, &str)>, event_id: &str) -> Self {
+        Self {
+            id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            items: stored_items(&order.items),
+            total_cents: order.total_cents,
+            status: order.status.as_str().into(),
+            payment_status: order.payment_status.as_str().into(),
+            payment_id: order.payment_id.clone(),
+            shipping_address: StoredAddress::from(&order.shipping_address),
+            tracking_number: order.tracking_number.clone(),
+            notes: order.notes.clone(),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            idem: match key {
+                Some((k, _)) => idem_key(&order.user_id, k),
+                None => format!("o:{}", order.id),
+            },
+            idempotency_key: key.map(|(k, _)| k.to_owned()),
+            fingerprint: key.map(|(_, f)| f.to_owned()),
+            rev: 0,
+            event_ids: vec![event_id.to_owned()],
+            processed_events: Vec::new(),
+        }
+    }
+}
+
+/// The unique `idem` value of an order placed by `user_id` with idempotency key `key`.
+pub(crate) fn idem_key(user_id: &str, key: &str) -> String {
+    format!("k:{user_id}:{key}")
+}
+
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} is invalid: {value:?}"))
+}
+
+impl TryFrom<StoredOrder> for Order {
+    type Error = StoreError;
+
+    fn try_from(s: StoredOrder) -> Result<Self, StoreError> {
+        Ok(Order {
+            status: OrderStatus::parse(&s.status).ok_or_else(|| bad("status", &s.status))?,
+            payment_status: PaymentStatus::parse(&s.payment_status)
+                .ok_or_else(|| bad("payment status", &s.payment_status))?,
+            id: s.id,
+            user_id: s.user_id,
+            items: s.items.into_iter().map(Into::into).collect(),
+            total_cents: s.total_cents,
+            payment_id: s.payment_id,
+            shipping_address: s.shipping_address.into(),
+            tracking_number: s.tracking_number,
+            notes: s.notes,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        })
+    }
+}
+
+impl Stored for Order {
+    type Row = StoredOrder;
+}
 
 /// One stored order line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredItem {
+pub struct StoredItem {
     #[serde(alias = "productId")]
     product_id: String,
     name: String,
@@ -40,7 +142,7 @@ impl From<StoredItem> for OrderItem {
 
 /// A stored shipping address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredAddress {
+pub struct StoredAddress {
     street: String,
     city: String,
     state: String,

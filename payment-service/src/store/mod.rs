@@ -3,6 +3,7 @@
 //! never both act on the same payment.
 
 mod mongo;
+mod shapes;
 mod sqlite;
 
 use crate::domain::Payment;

@@ -2,6 +2,7 @@
 //! MongoDB (production) pass the same contract suite. `connect` picks the backend by URL scheme.
 
 mod mongo;
+mod shapes;
 mod sqlite;
 
 pub use mongo::{MongoProductStore, DEFAULT_DATABASE};

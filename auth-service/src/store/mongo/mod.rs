@@ -15,12 +15,10 @@
 //! `/ready` says 503) and the first write creates them before inserting, so the unique email index is
 //! always in place before any user is stored.
 
-mod docs;
-
+use super::shapes::{email_key, StoredSession, StoredToken, StoredUser};
 use super::UserStore;
 use crate::domain::{RefreshToken, Session, User, UserPatch};
 use async_trait::async_trait;
-use docs::{email_key, SessionDoc, TokenDoc, UserDoc};
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
@@ -45,9 +43,9 @@ fn indexes() -> Vec<IndexSpec> {
 /// Users, sessions and refresh tokens in MongoDB.
 pub struct MongoUserStore {
     db: Database,
-    users: Collection<UserDoc>,
-    sessions: Collection<SessionDoc>,
-    tokens: Collection<TokenDoc>,
+    users: Collection<StoredUser>,
+    sessions: Collection<StoredSession>,
+    tokens: Collection<StoredToken>,
     indexes: Indexes,
 }
 
@@ -76,13 +74,13 @@ impl UserStore for MongoUserStore {
 
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {
         self.indexes.ensure().await?;
-        self.users.insert_one(UserDoc::from_user(u)).await?;
+        self.users.insert_one(StoredUser::from(u)).await?;
         Ok(())
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let found = self.users.find_one(doc! {"_id": id}).await?;
-        found.map(UserDoc::into_user).transpose()
+        found.map(User::try_from).transpose()
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -90,12 +88,12 @@ impl UserStore for MongoUserStore {
             .users
             .find_one(doc! {"email_lc": email_key(email)})
             .await?;
-        found.map(UserDoc::into_user).transpose()
+        found.map(User::try_from).transpose()
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
         let total = self.users.count_documents(doc! {}).await?;
-        let docs: Vec<UserDoc> = self
+        let docs: Vec<StoredUser> = self
             .users
             .find(doc! {})
             .sort(doc! {"created_at": -1, "_id": -1})
@@ -106,7 +104,7 @@ impl UserStore for MongoUserStore {
             .await?;
         let users = docs
             .into_iter()
-            .map(UserDoc::into_user)
+            .map(User::try_from)
             .collect::<Result<_, _>>()?;
         Ok((users, total))
     }
@@ -129,13 +127,13 @@ impl UserStore for MongoUserStore {
             .find_one_and_update(doc! {"_id": id}, doc! {"$set": set})
             .return_document(ReturnDocument::After)
             .await?;
-        updated.map(UserDoc::into_user).transpose()
+        updated.map(User::try_from).transpose()
     }
 
     async fn create_session(&self, s: &Session, t: &RefreshToken) -> Result<(), StoreError> {
         self.indexes.ensure().await?;
-        self.sessions.insert_one(SessionDoc::from(s)).await?;
-        if let Err(e) = self.tokens.insert_one(TokenDoc::from(t)).await {
+        self.sessions.insert_one(StoredSession::from(s)).await?;
+        if let Err(e) = self.tokens.insert_one(StoredToken::from(t)).await {
             // Compensate: do not leave a session behind whose first token was never stored.
             if let Err(undo) = self.sessions.delete_one(doc! {"_id": &s.sid}).await {
                 tracing::warn!(error = %undo, sid = %s.sid, "could not remove a half-created session");
@@ -147,7 +145,7 @@ impl UserStore for MongoUserStore {
 
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
         let found = self.sessions.find_one(doc! {"_id": sid}).await?;
-        Ok(found.map(Session::from))
+        found.map(Session::try_from).transpose()
     }
 
     async fn revoke_session(&self, sid: &str, now: i64) -> Result<bool, StoreError> {
@@ -177,7 +175,7 @@ impl UserStore for MongoUserStore {
         if done.modified_count == 0 {
             return Ok(Vec::new());
         }
-        let ended: Vec<SessionDoc> = self
+        let ended: Vec<StoredSession> = self
             .sessions
             .find(doc! {"user_id": user_id, "revoked_by": &op})
             .await?
@@ -188,7 +186,7 @@ impl UserStore for MongoUserStore {
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
         self.indexes.ensure().await?;
-        self.tokens.insert_one(TokenDoc::from(t)).await?;
+        self.tokens.insert_one(StoredToken::from(t)).await?;
         Ok(())
     }
 
@@ -197,7 +195,7 @@ impl UserStore for MongoUserStore {
         token_hash: &str,
     ) -> Result<Option<RefreshToken>, StoreError> {
         let found = self.tokens.find_one(doc! {"_id": token_hash}).await?;
-        Ok(found.map(RefreshToken::from))
+        found.map(RefreshToken::try_from).transpose()
     }
 
     async fn mark_refresh_token_used(

@@ -4,8 +4,8 @@
 use super::UserStore;
 use crate::domain::{RefreshToken, Role, Session, User, UserPatch};
 use async_trait::async_trait;
-use rusqlite::{params, Connection, Row};
-use shared::sqlite::{first, Database};
+use rusqlite::{params, Connection};
+use shared::sqlite::{all, first, Database};
 use shared::store::{PageRequest, StoreError};
 
 const MIGRATIONS: &[&str] = &[
@@ -65,44 +65,9 @@ impl SqliteUserStore {
     }
 }
 
-fn user_from_row(row: &Row<'_>) -> Result<User, StoreError> {
-    let role: String = row.get("role")?;
-    Ok(User {
-        id: row.get("id")?,
-        name: row.get("name")?,
-        email: row.get("email")?,
-        password_hash: row.get("password_hash")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Other(format!("stored role is invalid: {role}")))?,
-        is_active: row.get::<_, i64>("is_active")? != 0,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
-}
-
-fn session_from_row(row: &Row<'_>) -> Result<Session, StoreError> {
-    Ok(Session {
-        sid: row.get("sid")?,
-        user_id: row.get("user_id")?,
-        created_at: row.get("created_at")?,
-        revoked_at: row.get("revoked_at")?,
-    })
-}
-
-fn token_from_row(row: &Row<'_>) -> Result<RefreshToken, StoreError> {
-    Ok(RefreshToken {
-        token_hash: row.get("token_hash")?,
-        sid: row.get("sid")?,
-        user_id: row.get("user_id")?,
-        created_at: row.get("created_at")?,
-        expires_at: row.get("expires_at")?,
-        used_at: row.get("used_at")?,
-    })
-}
-
 fn find_user_in(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-    first(conn, &sql, [id], user_from_row)
+    first(conn, &sql, [id])
 }
 
 fn insert_token(conn: &Connection, t: &RefreshToken) -> Result<(), StoreError> {
@@ -159,7 +124,7 @@ impl UserStore for SqliteUserStore {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.db
-            .read(|c| first(c, &user_by_email_sql(), [email.trim()], user_from_row))
+            .read(|c| first(c, &user_by_email_sql(), [email.trim()]))
             .await
     }
 
@@ -167,12 +132,8 @@ impl UserStore for SqliteUserStore {
         self.db
             .read(|c| {
                 let total: i64 = c.prepare_cached(COUNT_USERS)?.query_row([], |r| r.get(0))?;
-                let mut stmt = c.prepare_cached(&users_page_sql())?;
-                let mut rows = stmt.query(params![page.limit as i64, page.offset() as i64])?;
-                let mut users = Vec::new();
-                while let Some(row) = rows.next()? {
-                    users.push(user_from_row(row)?);
-                }
+                let page = params![page.limit as i64, page.offset() as i64];
+                let users = all(c, &users_page_sql(), page)?;
                 Ok((users, total.max(0) as u64))
             })
             .await
@@ -223,9 +184,7 @@ impl UserStore for SqliteUserStore {
 
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
         let sql = "SELECT sid, user_id, created_at, revoked_at FROM sessions WHERE sid = ?";
-        self.db
-            .read(|c| first(c, sql, [sid], session_from_row))
-            .await
+        self.db.read(|c| first(c, sql, [sid])).await
     }
 
     async fn revoke_session(&self, sid: &str, now: i64) -> Result<bool, StoreError> {
@@ -268,9 +227,7 @@ impl UserStore for SqliteUserStore {
     ) -> Result<Option<RefreshToken>, StoreError> {
         let sql = "SELECT token_hash, sid, user_id, created_at, expires_at, used_at \
                    FROM refresh_tokens WHERE token_hash = ?";
-        self.db
-            .read(|c| first(c, sql, [token_hash], token_from_row))
-            .await
+        self.db.read(|c| first(c, sql, [token_hash])).await
     }
 
     async fn mark_refresh_token_used(

@@ -15,7 +15,9 @@
 mod open;
 mod rows;
 
-pub use rows::{all, first, mark_processed, Query};
+pub use rows::{
+    all, all_with, decode, first, first_with, json_text, mark_processed, Query, Stored,
+};
 
 use crate::store::StoreError;
 use open::{connect, create_private_file};

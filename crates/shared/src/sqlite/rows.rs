@@ -1,9 +1,54 @@
-//! Reading what SQLite gives back: its errors as [`StoreError`]s, rows decoded by [`first`] and
-//! [`all`], statements built at run time ([`Query`]), and the processed-events record of
+//! Reading what SQLite gives back: its errors as [`StoreError`]s, rows decoded into their stored
+//! shape by column name ([`Stored`], [`first`], [`all`]) or by hand ([`first_with`],
+//! [`all_with`]), statements built at run time ([`Query`]), and the processed-events record of
 //! idempotent consumers ([`mark_processed`]).
 
 use crate::store::{now_ms, StoreError};
 use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+/// A domain type kept as one row (and, in a MongoDB store, one document): `Row` is its stored
+/// shape, a serde struct whose fields are the columns (the document's fields), and `TryFrom`
+/// checks it into the domain type. A row is decoded by column name, so a `SELECT` lists the
+/// columns of `Row` in any order (a missing `Option` column reads as `None`).
+pub trait Stored: TryFrom<Self::Row, Error = StoreError> {
+    /// The stored shape.
+    type Row: DeserializeOwned;
+}
+
+impl From<serde_rusqlite::Error> for StoreError {
+    fn from(e: serde_rusqlite::Error) -> Self {
+        match e {
+            serde_rusqlite::Error::Rusqlite(e) => e.into(),
+            other => StoreError::Other(format!("stored row is invalid: {other}")),
+        }
+    }
+}
+
+/// `row` decoded into the stored shape `R` by column name.
+pub fn decode<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreError> {
+    Ok(serde_rusqlite::from_row(row)?)
+}
+
+/// For a field of a stored shape kept as JSON text in a SQLite column and as a structure in a
+/// MongoDB document (`#[serde(deserialize_with = "shared::sqlite::json_text")]`): reads either.
+pub fn json_text<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOr<T> {
+        Text(String),
+        Value(T),
+    }
+    match TextOr::<T>::deserialize(d)? {
+        TextOr::Text(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
+        TextOr::Value(v) => Ok(v),
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -41,9 +86,35 @@ pub fn mark_processed(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     Ok(inserted == 1)
 }
 
-/// The first row `sql` yields for `params`, decoded, if any: a lookup, or an `UPDATE … RETURNING`
+/// The first row `sql` yields for `params`, as `T`, if any: a lookup, or an `UPDATE … RETURNING`
 /// of at most one row (SQLite makes all of a statement's changes at its first step).
-pub fn first<T>(
+pub fn first<T: Stored>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    first_with(conn, sql, params, |row| T::try_from(decode(row)?))
+}
+
+/// Every row `sql` yields for `params`, as `T`, in order.
+pub fn all<T: Stored>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns = serde_rusqlite::columns_from_statement(&stmt);
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let stored: T::Row = serde_rusqlite::from_row_with_columns(row, &columns)?;
+        out.push(T::try_from(stored)?);
+    }
+    Ok(out)
+}
+
+/// The first row `sql` yields for `params`, decoded by `decode`, if any.
+pub fn first_with<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -54,8 +125,8 @@ pub fn first<T>(
     rows.next()?.map(decode).transpose()
 }
 
-/// Every row `sql` yields for `params`, decoded, in order.
-pub fn all<T>(
+/// Every row `sql` yields for `params`, decoded by `decode`, in order.
+pub fn all_with<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -108,18 +179,9 @@ impl Query {
         Ok(stmt.query_row(rusqlite::params_from_iter(&self.params), |row| row.get(0))?)
     }
 
-    /// Runs the statement (cached on `conn`) and decodes every row with `decode`.
-    pub fn rows<T>(
-        &self,
-        conn: &Connection,
-        decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        all(
-            conn,
-            &self.sql,
-            rusqlite::params_from_iter(&self.params),
-            decode,
-        )
+    /// Runs the statement (cached on `conn`) and reads every row as `T`.
+    pub fn rows<T: Stored>(&self, conn: &Connection) -> Result<Vec<T>, StoreError> {
+        all(conn, &self.sql, rusqlite::params_from_iter(&self.params))
     }
 }
 
@@ -135,6 +197,71 @@ mod tests {
         assert!(!db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
     }
 
+    /// A stored value of the test table `t (x INTEGER)`.
+    #[derive(Debug, PartialEq)]
+    struct X(i64);
+
+    #[derive(Deserialize)]
+    struct XRow {
+        x: i64,
+    }
+
+    impl TryFrom<XRow> for X {
+        type Error = StoreError;
+
+        fn try_from(r: XRow) -> Result<Self, StoreError> {
+            if r.x < 0 {
+                return Err(StoreError::Other("negative".into()));
+            }
+            Ok(X(r.x))
+        }
+    }
+
+    impl Stored for X {
+        type Row = XRow;
+    }
+
+    #[tokio::test]
+    async fn rows_are_read_into_their_stored_shape_by_column_name_then_checked() {
+        let db = memory().await;
+        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (-1), (5);")?))
+            .await
+            .unwrap();
+        let five = db
+            .read(|c| first::<X>(c, "SELECT 7 AS other, x FROM t WHERE x > ?", [0]))
+            .await
+            .unwrap();
+        assert_eq!(five, Some(X(5)));
+        let err = db
+            .read(|c| all::<X>(c, "SELECT x FROM t ORDER BY x", []))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Other(ref m) if m == "negative"),
+            "{err:?}"
+        );
+        let err = db
+            .read(|c| first::<X>(c, "SELECT 1 AS y", []))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("x"),
+            "a missing column is named: {err}"
+        );
+    }
+
+    #[test]
+    fn json_fields_read_from_text_or_from_the_structure() {
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(deserialize_with = "json_text")]
+            v: Vec<i64>,
+        }
+        let text: S = serde_json::from_value(serde_json::json!({"v": "[1, 2]"})).unwrap();
+        let value: S = serde_json::from_value(serde_json::json!({"v": [1, 2]})).unwrap();
+        assert_eq!((text.v, value.v), (vec![1, 2], vec![1, 2]));
+    }
+
     #[tokio::test]
     async fn a_built_query_binds_its_values_in_order() {
         let db = memory().await;
@@ -144,11 +271,8 @@ mod tests {
         let mut q = Query::new("SELECT x FROM t WHERE x >= ");
         q.bind(2).push(" AND x < ").bind(4).push(" ORDER BY x");
         assert_eq!(q.sql, "SELECT x FROM t WHERE x >= ? AND x < ? ORDER BY x");
-        let rows = db
-            .read(|c| q.rows(c, |row| Ok(row.get::<_, i64>(0)?)))
-            .await
-            .unwrap();
-        assert_eq!(rows, vec![2, 3]);
+        let rows: Vec<X> = db.read(|c| q.rows(c)).await.unwrap();
+        assert_eq!(rows, vec![X(2), X(3)]);
         let mut n = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
         n.bind(1);
         assert_eq!(db.read(|c| n.count(c)).await.unwrap(), 3);

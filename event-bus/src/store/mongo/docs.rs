@@ -1,11 +1,11 @@
-//! The MongoDB documents of the event store (`events`, `deliveries`, `counters`), their indexes and
-//! their mapping to domain types. Field names and value types mirror the SQLite columns.
+//! The MongoDB side of the event store's documents (`events`, `deliveries`, `counters`): how new
+//! ones are made, delivery ids, the requeue update and the indexes (the documents are the stored
+//! shapes both backends share, `store::shapes`).
 
+use super::super::shapes::{StoredDelivery, StoredEnvelope};
 use super::StoreError;
-use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent, Subscription};
-use bytes::Bytes;
+use crate::domain::{DeliveryStatus, Subscription};
 use mongodb::bson::{doc, Document};
-use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
 use shared::mongo::IndexSpec;
 
@@ -15,31 +15,7 @@ pub(super) const COUNTERS: &str = "counters";
 /// The counter document that hands out arrival sequence numbers.
 pub(super) const EVENT_SEQ: &str = "events";
 
-/// One stored event. `complete` turns true once its deliveries exist; until then readers ignore
-/// it (the SQLite transaction's "not committed yet").
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct EventDoc {
-    #[serde(rename = "_id")]
-    pub id: String,
-    /// Arrival order (SQLite's `seq`).
-    pub seq: i64,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// The JSON text of `data`, stored as text (as in SQLite) so it round-trips exactly
-    /// (BSON has no unsigned 64-bit integers).
-    pub data: String,
-    pub occurred_at: String,
-    pub source: String,
-    pub received_at: i64,
-    /// The subscribers that wanted its type when it arrived: the deliveries to create.
-    pub subscribers: Vec<String>,
-    pub complete: bool,
-    /// The append call that completed it (decides which caller reports it as newly stored).
-    #[serde(default)]
-    pub completed_by: Option<String>,
-}
-
-impl EventDoc {
+impl StoredEnvelope {
     pub fn new(
         e: &EventEnvelope,
         seq: i64,
@@ -59,35 +35,6 @@ impl EventDoc {
             completed_by: None,
         })
     }
-
-    /// The body posted to subscribers (`data` spliced in as stored).
-    pub fn body(&self) -> Bytes {
-        delivery_body(
-            &self.id,
-            &self.event_type,
-            &self.data,
-            &self.occurred_at,
-            &self.source,
-        )
-    }
-
-    pub fn envelope(&self) -> Result<EventEnvelope, StoreError> {
-        Ok(EventEnvelope {
-            id: self.id.clone(),
-            event_type: self.event_type.clone(),
-            data: serde_json::from_str(&self.data)?,
-            occurred_at: self.occurred_at.clone(),
-            source: self.source.clone(),
-        })
-    }
-
-    pub fn stored(&self) -> Result<StoredEvent, StoreError> {
-        Ok(StoredEvent {
-            envelope: self.envelope()?,
-            received_at: self.received_at,
-            deliveries: Vec::new(),
-        })
-    }
 }
 
 /// The names of the subscriptions that want events of `event_type`.
@@ -99,27 +46,7 @@ pub fn wanting(subscribers: &[Subscription], event_type: &str) -> Vec<String> {
         .collect()
 }
 
-/// One delivery of one event to one subscriber, keyed by [`delivery_id`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct DeliveryDoc {
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub event_id: String,
-    pub subscriber: String,
-    /// The event's arrival order, copied so due deliveries sort without a join.
-    pub seq: i64,
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub next_attempt_at: i64,
-    pub delivered_at: Option<i64>,
-    pub updated_at: i64,
-    /// The nonce of the claim that last leased it (absent before its first claim).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim: Option<String>,
-}
-
-impl DeliveryDoc {
+impl StoredDelivery {
     /// A fresh pending delivery made at `now`, due at `due_at`.
     pub fn pending(event_id: &str, subscriber: &str, seq: i64, now: i64, due_at: i64) -> Self {
         Self {
@@ -135,19 +62,6 @@ impl DeliveryDoc {
             updated_at: now,
             claim: None,
         }
-    }
-
-    pub fn delivery(&self) -> Result<Delivery, StoreError> {
-        Ok(Delivery {
-            subscriber: self.subscriber.clone(),
-            status: DeliveryStatus::parse(&self.status).ok_or_else(|| {
-                StoreError::Other(format!("unknown delivery status {:?}", self.status))
-            })?,
-            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
-            last_error: self.last_error.clone(),
-            delivered_at: self.delivered_at,
-            updated_at: self.updated_at,
-        })
     }
 }
 

@@ -1,11 +1,12 @@
 //! `EventStore` for [`MongoEventStore`]: every state change is one conditional update on one
 //! delivery document; reads are indexed queries joined in memory by event id.
 
-use super::docs::{delivery_id, ignore_duplicates, requeue, wanting, DeliveryDoc, EventDoc};
+use super::docs::{delivery_id, ignore_duplicates, requeue, wanting};
 use super::MongoEventStore;
 use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
+use crate::store::shapes::{StoredDelivery, StoredEnvelope};
 use crate::store::{EventStore, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -58,14 +59,14 @@ impl EventStore for MongoEventStore {
         let docs = batch
             .iter()
             .zip(first..)
-            .map(|(e, seq)| EventDoc::new(e, seq, subscribers, now))
+            .map(|(e, seq)| StoredEnvelope::new(e, seq, subscribers, now))
             .collect::<Result<Vec<_>, _>>()?;
         if let Err(e) = self.events.insert_many(docs).ordered(false).await {
             ignore_duplicates(e)?;
         }
         // Ours, plus any left incomplete by an append that failed half-way.
         let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
-        let open: Vec<EventDoc> = self
+        let open: Vec<StoredEnvelope> = self
             .events_by_id(&ids)
             .await?
             .into_iter()
@@ -135,7 +136,7 @@ impl EventStore for MongoEventStore {
                 doc! {"$set": {"next_attempt_at": lease_until, "claim": &nonce}},
             )
             .await?;
-        let mut won: Vec<DeliveryDoc> = self
+        let mut won: Vec<StoredDelivery> = self
             .deliveries
             .find(doc! {"_id": {"$in": &candidates}, "claim": &nonce})
             .await?
@@ -143,7 +144,7 @@ impl EventStore for MongoEventStore {
             .await?;
         won.sort_by(|a, b| (a.seq, &a.event_id).cmp(&(b.seq, &b.event_id)));
         let ids: Vec<String> = won.iter().map(|d| d.event_id.clone()).collect();
-        let events: HashMap<String, EventDoc> = self
+        let events: HashMap<String, StoredEnvelope> = self
             .events_by_id(&ids)
             .await?
             .into_iter()
@@ -277,7 +278,7 @@ impl EventStore for MongoEventStore {
         if let Some(t) = event_type {
             filter.insert("type", t);
         }
-        let docs: Vec<EventDoc> = self
+        let docs: Vec<StoredEnvelope> = self
             .events
             .find(filter)
             .sort(doc! {"seq": -1, "_id": -1})
@@ -312,7 +313,7 @@ impl EventStore for MongoEventStore {
 
     async fn dead(&self, limit: u32) -> Result<Vec<DeadDelivery>, StoreError> {
         self.indexed().await?;
-        let found: Vec<DeliveryDoc> = self
+        let found: Vec<StoredDelivery> = self
             .deliveries
             .find(doc! {"status": DEAD})
             .sort(doc! {"updated_at": -1, "seq": -1})

@@ -12,9 +12,10 @@
 mod docs;
 mod event_store;
 
+use super::shapes::{StoredDelivery, StoredEnvelope};
 use super::StoreError;
 use crate::domain::Delivery;
-use docs::{ignore_duplicates, DeliveryDoc, EventDoc, COUNTERS, DELIVERIES, EVENTS, EVENT_SEQ};
+use docs::{ignore_duplicates, COUNTERS, DELIVERIES, EVENTS, EVENT_SEQ};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
@@ -30,8 +31,8 @@ pub const DEFAULT_DATABASE: &str = "ecommerce_events";
 #[derive(Clone)]
 pub struct MongoEventStore {
     db: Database,
-    events: Collection<EventDoc>,
-    deliveries: Collection<DeliveryDoc>,
+    events: Collection<StoredEnvelope>,
+    deliveries: Collection<StoredDelivery>,
     /// Ensured before the first operation that succeeds.
     indexes: Arc<Indexes>,
 }
@@ -75,7 +76,7 @@ impl MongoEventStore {
     }
 
     /// The stored events with these ids (any order).
-    async fn events_by_id(&self, ids: &[String]) -> Result<Vec<EventDoc>, StoreError> {
+    async fn events_by_id(&self, ids: &[String]) -> Result<Vec<StoredEnvelope>, StoreError> {
         Ok(self
             .events
             .find(doc! {"_id": {"$in": ids}})
@@ -92,11 +93,11 @@ impl MongoEventStore {
         now: i64,
         due_at: i64,
     ) -> Result<(), StoreError> {
-        let docs: Vec<DeliveryDoc> = events
+        let docs: Vec<StoredDelivery> = events
             .iter()
             .flat_map(|(id, seq, subs)| {
                 subs.iter()
-                    .map(move |s| DeliveryDoc::pending(id, s, *seq, now, due_at))
+                    .map(move |s| StoredDelivery::pending(id, s, *seq, now, due_at))
             })
             .collect();
         if docs.is_empty() {
@@ -111,10 +112,10 @@ impl MongoEventStore {
     /// Pairs deliveries with their events, keeping the deliveries' order.
     async fn with_events(
         &self,
-        deliveries: &[DeliveryDoc],
-    ) -> Result<Vec<(EventDoc, Delivery)>, StoreError> {
+        deliveries: &[StoredDelivery],
+    ) -> Result<Vec<(StoredEnvelope, Delivery)>, StoreError> {
         let ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
-        let events: HashMap<String, EventDoc> = self
+        let events: HashMap<String, StoredEnvelope> = self
             .events_by_id(&ids)
             .await?
             .into_iter()

@@ -9,16 +9,18 @@ mod plans;
 mod rows;
 mod writes;
 
+use super::shapes::{StoredDelivery, StoredEnvelope};
 use super::{EventStore, StoreError};
 use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
 use async_trait::async_trait;
 use group_commit::GroupCommit;
-use rows::{delivery, event, ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
+use rows::{ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
 use rusqlite::{params, params_from_iter, Connection};
 use shared::events::EventEnvelope;
 use shared::sqlite::Database;
+use shared::sqlite::{all, decode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use writes::{NewEvent, Write, Written};
@@ -279,8 +281,8 @@ impl EventStore for SqliteEventStore {
                 let mut dead = Vec::new();
                 while let Some(row) = rows.next()? {
                     dead.push(DeadDelivery {
-                        delivery: delivery(row)?,
-                        event: event(row)?,
+                        delivery: decode::<StoredDelivery>(row)?.try_into()?,
+                        event: decode::<StoredEnvelope>(row)?.try_into()?,
                     });
                 }
                 Ok(dead)
@@ -321,16 +323,11 @@ fn recent_events(
     event_type: Option<&str>,
     limit: u32,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut stmt = conn.prepare_cached(&recent_sql(event_type.is_some()))?;
-    let mut rows = match event_type {
-        Some(t) => stmt.query(params![t, limit])?,
-        None => stmt.query(params![limit])?,
-    };
-    let mut events = Vec::new();
-    while let Some(row) = rows.next()? {
-        events.push(event(row)?);
+    let sql = recent_sql(event_type.is_some());
+    match event_type {
+        Some(t) => all(conn, &sql, params![t, limit]),
+        None => all(conn, &sql, params![limit]),
     }
-    Ok(events)
 }
 
 /// The deliveries of `events`, by event id, each event's sorted by subscriber.
@@ -342,8 +339,9 @@ fn deliveries_of(
     let mut rows = stmt.query(params_from_iter(events.iter().map(|e| &e.envelope.id)))?;
     let mut by_event: HashMap<String, Vec<Delivery>> = HashMap::new();
     while let Some(row) = rows.next()? {
-        let id: String = row.get("event_id")?;
-        by_event.entry(id).or_default().push(delivery(row)?);
+        let stored: StoredDelivery = decode(row)?;
+        let id = stored.event_id.clone();
+        by_event.entry(id).or_default().push(stored.try_into()?);
     }
     Ok(by_event)
 }

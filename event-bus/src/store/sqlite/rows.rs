@@ -1,10 +1,10 @@
-//! The SQLite schema of the event store and the mapping of its rows to domain types.
+//! The SQLite schema of the event store, the columns its reads select (decoded as
+//! `store::shapes`), and the delivery body built from an event row without copying it.
 
 use super::StoreError;
-use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
+use crate::domain::delivery_body;
 use bytes::Bytes;
 use rusqlite::{params, Connection, Row};
-use shared::events::EventEnvelope;
 
 pub(super) const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -71,16 +71,6 @@ fn text<'r>(row: &'r Row<'_>, column: &str) -> Result<&'r str, StoreError> {
         .map_err(rusqlite::Error::from)?)
 }
 
-pub(super) fn envelope(row: &Row<'_>) -> Result<EventEnvelope, StoreError> {
-    Ok(EventEnvelope {
-        id: row.get("id")?,
-        event_type: row.get("type")?,
-        data: serde_json::from_str(text(row, "data")?)?,
-        occurred_at: row.get("occurred_at")?,
-        source: row.get("source")?,
-    })
-}
-
 /// The body to post for an `events` row (`data` spliced in as stored).
 pub(super) fn body_of(row: &Row<'_>) -> Result<Bytes, StoreError> {
     Ok(delivery_body(
@@ -90,28 +80,6 @@ pub(super) fn body_of(row: &Row<'_>) -> Result<Bytes, StoreError> {
         text(row, "occurred_at")?,
         text(row, "source")?,
     ))
-}
-
-pub(super) fn event(row: &Row<'_>) -> Result<StoredEvent, StoreError> {
-    Ok(StoredEvent {
-        envelope: envelope(row)?,
-        received_at: row.get("received_at")?,
-        deliveries: Vec::new(),
-    })
-}
-
-pub(super) fn delivery(row: &Row<'_>) -> Result<Delivery, StoreError> {
-    let status = text(row, "status")?;
-    let attempts: i64 = row.get("attempts")?;
-    Ok(Delivery {
-        subscriber: row.get("subscriber")?,
-        status: DeliveryStatus::parse(status)
-            .ok_or_else(|| StoreError::Other(format!("unknown delivery status {status:?}")))?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        last_error: row.get("last_error")?,
-        delivered_at: row.get("delivered_at")?,
-        updated_at: row.get("updated_at")?,
-    })
 }
 
 /// Queues the delivery of the event `event_id` (arrival order `seq`) to `sub`, unless queued.

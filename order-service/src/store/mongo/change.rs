@@ -45,12 +45,13 @@ impl MongoOrderStore {
             if event_id.is_some_and(|e| current.processed_events.iter().any(|p| p == e)) {
                 return Ok(None);
             }
-            let order = current.order()?;
+            let rev = current.rev;
+            let order = Order::try_from(current)?;
             // The decision rests on these (and on immutable fields): the update applies only if
             // they and `rev` are still what was read.
             let guard = doc! {
                 "_id": id,
-                "rev": current.rev,
+                "rev": rev,
                 "status": order.status.as_str(),
                 "payment_status": order.payment_status.as_str(),
             };

@@ -11,12 +11,13 @@ mod docs;
 mod releases;
 mod upgrade;
 
+use super::shapes::{idem_key, StoredOrder};
 use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
 use crate::SERVICE;
 use async_trait::async_trait;
 use change::{after_payment, Decision};
-use docs::{idem_key, OrderDoc, ORDERS, PROCESSED, RELEASES};
+use docs::{ORDERS, PROCESSED, RELEASES};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
@@ -59,12 +60,12 @@ impl MongoOrderStore {
         self.db.collection(ORDERS)
     }
 
-    async fn read(&self, filter: Document) -> Result<Option<OrderDoc>, StoreError> {
+    async fn read(&self, filter: Document) -> Result<Option<StoredOrder>, StoreError> {
         self.ensure_indexes().await?;
         self.orders()
             .find_one(filter)
             .await?
-            .map(OrderDoc::decode)
+            .map(|d| Ok(mongodb::bson::from_document(d)?))
             .transpose()
     }
 }
@@ -94,7 +95,7 @@ impl OrderStore for MongoOrderStore {
     ) -> Result<(), StoreError> {
         self.ensure_indexes().await?;
         let key = key.map(|k| (k.key.as_str(), k.fingerprint.as_str()));
-        let d = OrderDoc::document(order, key, &event.id)?;
+        let d = mongodb::bson::to_document(&StoredOrder::new(order, key, &event.id))?;
         let insert = async { Ok(Some(self.orders().insert_one(d).await?)) };
         self.outbox
             .commit(&order.id, event, Vec::new(), insert)
@@ -111,13 +112,13 @@ impl OrderStore for MongoOrderStore {
             return Ok(None);
         };
         let fingerprint = d.fingerprint.clone().unwrap_or_default();
-        Ok(Some((d.order()?, fingerprint)))
+        Ok(Some((Order::try_from(d)?, fingerprint)))
     }
 
     async fn get(&self, id: &str) -> Result<Option<Order>, StoreError> {
         self.read(doc! {"_id": id})
             .await?
-            .map(|d| d.order())
+            .map(Order::try_from)
             .transpose()
     }
 
@@ -140,7 +141,7 @@ impl OrderStore for MongoOrderStore {
             .await?;
         let orders = docs
             .into_iter()
-            .map(|d| OrderDoc::decode(d)?.order())
+            .map(|d| Order::try_from(mongodb::bson::from_document::<StoredOrder>(d)?))
             .collect::<Result<_, _>>()?;
         Ok((orders, total))
     }

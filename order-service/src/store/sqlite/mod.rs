@@ -5,16 +5,16 @@
 mod plans;
 mod rows;
 
-use super::shapes::{stored_items, StoredAddress};
+use super::shapes::{stored_items, StoredAddress, StoredOrder};
 use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
 use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
 use async_trait::async_trait;
-use rows::{conditional, get_in, queue_release_in, row_to_order, upgrade, COLS, SCHEMA};
+use rows::{conditional, get_in, queue_release_in, upgrade, COLS, SCHEMA};
 use rusqlite::params;
 use shared::events::{
     outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA,
 };
-use shared::sqlite::{mark_processed, Database, Query};
+use shared::sqlite::{decode, first_with, mark_processed, Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,13 +128,11 @@ impl OrderStore for SqliteOrderStore {
     ) -> Result<Option<(Order, String)>, StoreError> {
         self.db
             .read(|conn| {
-                let mut stmt = conn.prepare_cached(&find_by_key_sql())?;
-                let mut rows = stmt.query(params![user_id, key])?;
-                let found = match rows.next()? {
-                    Some(row) => Some((row_to_order(row)?, row.get("fingerprint")?)),
-                    None => None,
-                };
-                Ok(found)
+                first_with(conn, &find_by_key_sql(), params![user_id, key], |row| {
+                    let stored: StoredOrder = decode(row)?;
+                    let fingerprint = stored.fingerprint.clone().unwrap_or_default();
+                    Ok((Order::try_from(stored)?, fingerprint))
+                })
             })
             .await
     }
@@ -152,7 +150,7 @@ impl OrderStore for SqliteOrderStore {
         self.db
             .read(|conn| {
                 let total = count.count(conn)?;
-                let orders = rows.rows(conn, row_to_order)?;
+                let orders = rows.rows(conn)?;
                 Ok((orders, total.max(0) as u64))
             })
             .await

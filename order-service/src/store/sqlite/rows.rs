@@ -1,10 +1,9 @@
 //! SQLite building blocks of the order store: the schema, row mapping, and the conditional
 //! `UPDATE … RETURNING` that every state change goes through, with its event in the same transaction.
 
-use super::super::shapes::{StoredAddress, StoredItem};
 use super::super::Announce;
-use crate::domain::{Order, OrderStatus, PaymentStatus, Transition};
-use rusqlite::{Connection, Params, Row};
+use crate::domain::{Order, Transition};
+use rusqlite::{Connection, Params};
 use shared::events::outbox_insert;
 use shared::sqlite::first;
 use shared::store::{now_ms, StoreError};
@@ -68,39 +67,10 @@ pub(super) fn upgrade(tx: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The columns of an order, each of which [`row_to_order`] reads by name.
+/// The columns of an order (its stored shape, `StoredOrder`, read by column name).
 pub(super) const COLS: &str =
     "id, user_id, items, total_cents, status, payment_status, payment_id, \
     shipping_address, tracking_number, notes, created_at, updated_at";
-
-fn bad(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} is invalid: {value:?}"))
-}
-
-/// The order in `row` (selected with [`COLS`]).
-pub(super) fn row_to_order(row: &Row<'_>) -> Result<Order, StoreError> {
-    let status: String = row.get("status")?;
-    let payment_status: String = row.get("payment_status")?;
-    let items: String = row.get("items")?;
-    let address: String = row.get("shipping_address")?;
-    let items: Vec<StoredItem> = serde_json::from_str(&items)?;
-    let address: StoredAddress = serde_json::from_str(&address)?;
-    Ok(Order {
-        id: row.get("id")?,
-        user_id: row.get("user_id")?,
-        items: items.into_iter().map(Into::into).collect(),
-        total_cents: row.get("total_cents")?,
-        status: OrderStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
-        payment_status: PaymentStatus::parse(&payment_status)
-            .ok_or_else(|| bad("payment status", &payment_status))?,
-        payment_id: row.get("payment_id")?,
-        shipping_address: address.into(),
-        tracking_number: row.get("tracking_number")?,
-        notes: row.get("notes")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
-}
 
 /// One order by id, read on `conn` (a reader, or the writer inside a transaction).
 pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
@@ -108,7 +78,6 @@ pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Option<Order>, Store
         conn,
         &format!("SELECT {COLS} FROM orders WHERE id = ?"),
         [id],
-        row_to_order,
     )
 }
 
@@ -131,7 +100,7 @@ pub(super) fn conditional(
     id: &str,
     announce: Announce,
 ) -> Result<Transition, StoreError> {
-    match first(tx, sql, params, row_to_order)? {
+    match first::<Order>(tx, sql, params)? {
         Some(order) => {
             outbox_insert(tx, &announce(&order))?;
             Ok(Transition::Applied(order))

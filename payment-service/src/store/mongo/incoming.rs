@@ -1,9 +1,10 @@
 //! Incoming order events applied to the MongoDB payment store as idempotent steps, the
 //! processed-event record last (see the module above for why).
 
-use super::docs::{insert_new, PaymentDoc};
+use super::docs::insert_new;
 use super::MongoPaymentStore;
 use crate::domain::{Payment, PaymentStatus};
+use crate::store::shapes::StoredPayment;
 use crate::store::PaymentStore;
 use mongodb::bson::doc;
 use shared::store::{now_ms, StoreError};
@@ -40,7 +41,7 @@ impl MongoPaymentStore {
             payment.status = PaymentStatus::Cancelled;
             payment.refund_requested = true;
         }
-        let created = insert_new(&self.payments, &PaymentDoc::from(&payment)).await?;
+        let created = insert_new(&self.payments, &StoredPayment::from(&payment)).await?;
         if created
             && payment.status == PaymentStatus::Pending
             && self.is_cancelled(&payment.order_id).await?

@@ -19,10 +19,11 @@
 mod docs;
 mod incoming;
 
+use super::shapes::{to_payment, StoredPayment};
 use super::PaymentStore;
 use crate::domain::Payment;
 use async_trait::async_trait;
-use docs::{insert_new, to_payment, PaymentDoc};
+use docs::insert_new;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
@@ -39,7 +40,7 @@ pub const DEFAULT_DB: &str = "ecommerce_payments";
 #[derive(Clone)]
 pub struct MongoPaymentStore {
     db: Database,
-    payments: Collection<PaymentDoc>,
+    payments: Collection<StoredPayment>,
     processed: Collection<Document>,
     cancelled: Collection<Document>,
     outbox: MongoOutbox,
@@ -125,7 +126,7 @@ impl MongoPaymentStore {
         if let Some(limit) = limit {
             find = find.limit(limit);
         }
-        let docs: Vec<PaymentDoc> = find.await?.try_collect().await?;
+        let docs: Vec<StoredPayment> = find.await?.try_collect().await?;
         docs.into_iter().map(Payment::try_from).collect()
     }
 }
@@ -134,7 +135,9 @@ impl MongoPaymentStore {
 impl PaymentStore for MongoPaymentStore {
     async fn insert(&self, payment: &Payment) -> Result<(), StoreError> {
         self.indexed().await?;
-        self.payments.insert_one(PaymentDoc::from(payment)).await?;
+        self.payments
+            .insert_one(StoredPayment::from(payment))
+            .await?;
         Ok(())
     }
 

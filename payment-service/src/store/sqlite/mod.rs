@@ -8,7 +8,7 @@ mod rows;
 use super::PaymentStore;
 use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
-use rows::{insert_payment, payment_from_row, SCHEMA};
+use rows::{insert_payment, SCHEMA};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 use shared::events::{outbox_insert, EventEnvelope, OutboxStore, SqliteOutbox};
@@ -61,7 +61,7 @@ impl SqlitePaymentStore {
         let event = event.cloned();
         self.db
             .write(move |tx| {
-                let payment = first(tx, sql, params_from_iter(binds), payment_from_row)?;
+                let payment = first::<Payment>(tx, sql, params_from_iter(binds))?;
                 if let (Some(_), Some(event)) = (&payment, &event) {
                     outbox_insert(tx, event)?;
                 }
@@ -126,13 +126,12 @@ impl PaymentStore for SqlitePaymentStore {
                     "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)",
                 )?
                 .execute(params![order_id, now_ms()])?;
-                first(
+                first::<Payment>(
                     tx,
                     "UPDATE payments SET refund_requested = 1, updated_at = ?, \
                      status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END \
                      WHERE order_id = ? RETURNING *",
                     params![now_ms(), order_id],
-                    payment_from_row,
                 )
             })
             .await
@@ -145,20 +144,13 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.db
-            .read(|conn| {
-                first(
-                    conn,
-                    "SELECT * FROM payments WHERE id = ?",
-                    [id],
-                    payment_from_row,
-                )
-            })
+            .read(|conn| first::<Payment>(conn, "SELECT * FROM payments WHERE id = ?", [id]))
             .await
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
         self.db
-            .read(|conn| first(conn, BY_ORDER, [order_id], payment_from_row))
+            .read(|conn| first::<Payment>(conn, BY_ORDER, [order_id]))
             .await
     }
 
@@ -236,14 +228,7 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn due_work(&self, limit: u32, stale_before: i64) -> Result<Vec<Payment>, StoreError> {
         self.db
-            .read(|conn| {
-                all(
-                    conn,
-                    DUE_WORK,
-                    params![stale_before, limit],
-                    payment_from_row,
-                )
-            })
+            .read(|conn| all::<Payment>(conn, DUE_WORK, params![stale_before, limit]))
             .await
     }
 
@@ -270,7 +255,7 @@ impl PaymentStore for SqlitePaymentStore {
             })
             .await?;
         self.db
-            .read(|conn| all(conn, RECOVER_REFUNDS, [], payment_from_row))
+            .read(|conn| all::<Payment>(conn, RECOVER_REFUNDS, []))
             .await
     }
 

@@ -1,7 +1,8 @@
-//! SQLite rows of the payment store: the schema, row ↔ `Payment` mapping and the insert.
+//! SQLite rows of the payment store: the schema and the insert (rows are read as
+//! `store::shapes::StoredPayment`).
 
-use crate::domain::{Payment, PaymentMethod, PaymentStatus};
-use rusqlite::{params, Connection, Row};
+use crate::domain::Payment;
+use rusqlite::{params, Connection};
 use shared::store::StoreError;
 
 /// The payment tables and their indexes (the outbox is `SQLITE_OUTBOX_SCHEMA`).
@@ -31,31 +32,6 @@ CREATE INDEX IF NOT EXISTS payments_work ON payments (created_at, id)
 CREATE INDEX IF NOT EXISTS payments_user ON payments (user_id);
 CREATE TABLE IF NOT EXISTS processed_events (id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cancelled_orders (order_id TEXT PRIMARY KEY, cancelled_at INTEGER NOT NULL);";
-
-/// The payment in `row` (a `SELECT *` or `RETURNING *` row of `payments`).
-pub(super) fn payment_from_row(row: &Row<'_>) -> Result<Payment, StoreError> {
-    let status: String = row.get("status")?;
-    let method: String = row.get("method")?;
-    Ok(Payment {
-        id: row.get("id")?,
-        order_id: row.get("order_id")?,
-        user_id: row.get("user_id")?,
-        amount_cents: row.get("amount_cents")?,
-        currency: row.get("currency")?,
-        status: PaymentStatus::parse(&status)
-            .ok_or_else(|| StoreError::Other(format!("stored status {status:?} is unknown")))?,
-        method: PaymentMethod::parse(&method)
-            .ok_or_else(|| StoreError::Other(format!("stored method {method:?} is unknown")))?,
-        attempt: row.get("attempt")?,
-        transaction_id: row.get("transaction_id")?,
-        failure_reason: row.get("failure_reason")?,
-        refund_cents: row.get("refund_cents")?,
-        refunded_at: row.get("refunded_at")?,
-        refund_requested: row.get("refund_requested")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
-}
 
 /// Inserts `p` (`or_ignore`: a duplicate order is skipped, `Ok(false)`).
 pub(super) fn insert_payment(

@@ -1,79 +1,15 @@
-//! The BSON side of the MongoDB product store: the stored product document, its indexes, and
-//! the filter, sort and `$set` documents built from domain filters and patches.
+//! The BSON side of the MongoDB product store: its indexes, and the filter, sort and `$set`
+//! documents built from domain filters and patches (the document is the stored shape both
+//! backends share, `store::shapes::StoredProduct`).
 
-use crate::domain::{Product, ProductFilter, ProductPatch, SortOrder};
+use super::super::shapes::to_json_text;
+use crate::domain::{ProductFilter, ProductPatch, SortOrder};
 use mongodb::bson::{doc, Bson, Document};
-use serde::{Deserialize, Serialize};
 use shared::mongo::IndexSpec;
 use shared::store::{now_ms, StoreError};
 
 /// The products collection.
 pub(super) const PRODUCTS: &str = "products";
-
-/// A product as stored in the `products` collection.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ProductDoc {
-    #[serde(rename = "_id")]
-    pub(super) id: String,
-    pub(super) name: String,
-    /// `name` lowercased (ASCII only, like SQLite's NOCASE), for the name sort.
-    name_key: String,
-    description: String,
-    pub(super) price_cents: i64,
-    stock: i64,
-    category: String,
-    sku: String,
-    images: Vec<String>,
-    pub(super) is_active: bool,
-    /// The metadata object as JSON text.
-    metadata: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl ProductDoc {
-    pub(super) fn from_product(p: &Product) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            name_key: p.name.to_ascii_lowercase(),
-            description: p.description.clone(),
-            price_cents: p.price_cents,
-            stock: p.stock,
-            category: p.category.clone(),
-            sku: p.sku.clone(),
-            images: p.images.clone(),
-            is_active: p.is_active,
-            metadata: p.metadata.as_ref().map(to_json_text).transpose()?,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        })
-    }
-
-    pub(super) fn into_product(self) -> Result<Product, StoreError> {
-        Ok(Product {
-            id: self.id,
-            name: self.name,
-            description: self.description,
-            price_cents: self.price_cents,
-            stock: self.stock,
-            category: self.category,
-            sku: self.sku,
-            images: self.images,
-            is_active: self.is_active,
-            metadata: self
-                .metadata
-                .map(|m| serde_json::from_str(&m))
-                .transpose()?,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
-}
-
-fn to_json_text<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(StoreError::from)
-}
 
 /// The `products` indexes, named explicitly so that existing ones are recognised: the unique SKU,
 /// and one per sort of the active list with and without a category (equality fields, then the

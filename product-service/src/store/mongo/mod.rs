@@ -20,12 +20,13 @@
 mod docs;
 mod reserve;
 
+use super::shapes::StoredProduct;
 use super::{ProductStore, ReserveError, Reserved};
 use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine,
 };
 use async_trait::async_trait;
-use docs::{filter_doc, patch_set, product_indexes, sort_doc, ProductDoc};
+use docs::{filter_doc, patch_set, product_indexes, sort_doc};
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
@@ -39,7 +40,7 @@ pub const DEFAULT_DATABASE: &str = "ecommerce_products";
 /// Products and reservations in one MongoDB database.
 pub struct MongoProductStore {
     db: Database,
-    products: Collection<ProductDoc>,
+    products: Collection<StoredProduct>,
     reservations: Collection<reserve::ReservationDoc>,
     /// Ensured before writes, so the unique SKU index is always there.
     indexes: Indexes,
@@ -87,14 +88,14 @@ impl ProductStore for MongoProductStore {
             updated_at: now,
         };
         self.products
-            .insert_one(ProductDoc::from_product(&product)?)
+            .insert_one(StoredProduct::new(&product)?)
             .await?;
         Ok(product)
     }
 
     async fn get(&self, id: &str) -> Result<Option<Product>, StoreError> {
         let found = self.products.find_one(doc! {"_id": id}).await?;
-        found.map(ProductDoc::into_product).transpose()
+        found.map(Product::try_from).transpose()
     }
 
     async fn list(
@@ -104,7 +105,7 @@ impl ProductStore for MongoProductStore {
     ) -> Result<(Vec<Product>, u64), StoreError> {
         let query = filter_doc(filter);
         let total = self.products.count_documents(query.clone()).await?;
-        let docs: Vec<ProductDoc> = self
+        let docs: Vec<StoredProduct> = self
             .products
             .find(query)
             .sort(sort_doc(filter.sort))
@@ -115,7 +116,7 @@ impl ProductStore for MongoProductStore {
             .await?;
         let products = docs
             .into_iter()
-            .map(ProductDoc::into_product)
+            .map(Product::try_from)
             .collect::<Result<_, _>>()?;
         Ok((products, total))
     }
@@ -124,7 +125,7 @@ impl ProductStore for MongoProductStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found: Vec<ProductDoc> = self
+        let mut found: Vec<StoredProduct> = self
             .products
             .find(doc! {"_id": {"$in": ids}, "is_active": true})
             .await?
@@ -133,7 +134,7 @@ impl ProductStore for MongoProductStore {
         let mut ordered = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(pos) = found.iter().position(|p| &p.id == id) {
-                ordered.push(found.swap_remove(pos).into_product()?);
+                ordered.push(Product::try_from(found.swap_remove(pos))?);
             }
         }
         Ok(ordered)
@@ -149,7 +150,7 @@ impl ProductStore for MongoProductStore {
             .map_err(StoreError::from)?;
         updated
             .ok_or(StoreError::NotFound)
-            .and_then(ProductDoc::into_product)
+            .and_then(Product::try_from)
     }
 
     async fn reserve(

@@ -5,8 +5,8 @@
 //! the final `$set` to `reserved` publishes it. A claim that made no progress for `STALE_AFTER_MS`
 //! (its process died) is abandoned the same way by the next call for that order.
 
-use super::docs::ProductDoc;
 use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};
+use crate::store::shapes::StoredProduct;
 use crate::store::{ReserveError, Reserved};
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
@@ -75,7 +75,7 @@ pub(super) async fn load(
 /// The reservation of `order_id` once no call holds it in flight (polled up to `SETTLE_WAIT`);
 /// a stale pending claim is abandoned on the way.
 async fn settled(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
 ) -> Result<Option<Reservation>, StoreError> {
@@ -104,7 +104,7 @@ async fn settled(
 /// (one conditional update, so one caller wins), puts back the lines it recorded, deletes it.
 /// False when the claim was no longer pending (or not stale).
 async fn abandon(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
     claim: &str,
@@ -142,7 +142,7 @@ fn existing_outcome(order_id: &str, existing: Reservation) -> Result<Reserved, R
 }
 
 pub(super) async fn reserve(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
     lines: &[ReservationLine],
@@ -227,7 +227,7 @@ fn lost_claim(order_id: &str) -> StoreError {
 
 /// Takes one line with a conditional decrement of an active product with enough stock.
 async fn take_line(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     line: &ReservationLine,
     now: i64,
 ) -> Result<ReservedItem, ReserveError> {
@@ -259,7 +259,7 @@ async fn take_line(
 
 /// Puts `items` back with one `$inc` each.
 async fn put_back(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     items: &[ReservedItem],
     now: i64,
 ) -> Result<(), StoreError> {
@@ -275,7 +275,7 @@ async fn put_back(
 }
 
 pub(super) async fn release(
-    products: &Collection<ProductDoc>,
+    products: &Collection<StoredProduct>,
     reservations: &Collection<ReservationDoc>,
     order_id: &str,
 ) -> Result<bool, ReserveError> {

@@ -11,7 +11,7 @@ use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
 };
 use async_trait::async_trait;
-use rusqlite::{params, Row};
+use rusqlite::params;
 use shared::sqlite::{first, Database, Query};
 use shared::store::{now_ms, PageRequest, StoreError};
 
@@ -74,26 +74,6 @@ impl From<rusqlite::Error> for ReserveError {
     fn from(e: rusqlite::Error) -> Self {
         ReserveError::Store(e.into())
     }
-}
-
-/// The product in a row of `SELECT *`.
-fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
-    let images: String = row.get("images")?;
-    let metadata: Option<String> = row.get("metadata")?;
-    Ok(Product {
-        id: row.get("_id")?,
-        name: row.get("name")?,
-        description: row.get("description")?,
-        price_cents: row.get("price_cents")?,
-        stock: row.get("stock")?,
-        category: row.get("category")?,
-        sku: row.get("sku")?,
-        images: serde_json::from_str(&images)?,
-        is_active: row.get::<_, i64>("is_active")? != 0,
-        metadata: metadata.map(|m| serde_json::from_str(&m)).transpose()?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
 }
 
 fn push_filter(q: &mut Query, f: &ProductFilter) {
@@ -204,14 +184,7 @@ impl ProductStore for SqliteProductStore {
 
     async fn get(&self, id: &str) -> Result<Option<Product>, StoreError> {
         self.db
-            .read(|conn| {
-                first(
-                    conn,
-                    "SELECT * FROM products WHERE _id = ?",
-                    [id],
-                    product_from_row,
-                )
-            })
+            .read(|conn| first(conn, "SELECT * FROM products WHERE _id = ?", [id]))
             .await
     }
 
@@ -224,7 +197,7 @@ impl ProductStore for SqliteProductStore {
         self.db
             .read(|conn| {
                 let total = count.count(conn)?;
-                let products = q.rows(conn, product_from_row)?;
+                let products = q.rows(conn)?;
                 Ok((products, total.max(0) as u64))
             })
             .await
@@ -235,7 +208,7 @@ impl ProductStore for SqliteProductStore {
             return Ok(Vec::new());
         }
         let q = active_many_query(ids);
-        let mut found = self.db.read(|conn| q.rows(conn, product_from_row)).await?;
+        let mut found: Vec<Product> = self.db.read(|conn| q.rows(conn)).await?;
         let mut ordered = Vec::with_capacity(found.len());
         for id in ids {
             if let Some(pos) = found.iter().position(|p| &p.id == id) {
@@ -275,7 +248,6 @@ impl ProductStore for SqliteProductStore {
                         now,
                         id,
                     ],
-                    product_from_row,
                 )
             })
             .await?;

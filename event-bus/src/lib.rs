@@ -2,6 +2,7 @@
 //! configured subscribers with retries, dead-lettering and replay.
 
 pub mod app;
+pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -3,7 +3,5 @@
 pub mod event;
 pub mod subscriber;
 
-pub use event::{
-    delivery_body, Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent,
-};
+pub use event::{Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent};
 pub use subscriber::{parse_subscription, Subscriber, Subscription};

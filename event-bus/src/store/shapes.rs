@@ -2,7 +2,8 @@
 //! `deliveries` in SQLite, documents in MongoDB; names and value types alike), and their mapping
 //! to domain types.
 
-use crate::domain::{delivery_body, Delivery, DeliveryStatus, StoredEvent};
+use crate::clients::subscribers::delivery_body;
+use crate::domain::{Delivery, DeliveryStatus, StoredEvent};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;

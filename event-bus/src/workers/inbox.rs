@@ -2,7 +2,8 @@
 //! workers (leased to this process), and wakes them when due deliveries may be in the store.
 
 use super::DeliverySettings;
-use crate::domain::{delivery_body, DueDelivery, Subscriber, Subscription};
+use crate::clients::subscribers::delivery_body;
+use crate::domain::{DueDelivery, Subscriber, Subscription};
 use crate::store::EventStore;
 use shared::events::EventEnvelope;
 use shared::store::{now_ms, StoreError};

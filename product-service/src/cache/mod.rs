@@ -88,7 +88,7 @@ impl ProductCache {
         let key = generation.map(|g| {
             format!(
                 "products:{g}:list:{}:{}:{}",
-                filter.cache_key(),
+                list_key(filter),
                 page.page,
                 page.limit
             )
@@ -190,6 +190,18 @@ async fn delete(cache: &dyn Cache, keys: Vec<String>) {
 
 /// The stored forms when the answer will be cached; otherwise the bytes alone (the compression
 /// layer then compresses them for the one request that takes them).
+/// A stable text form of a list filter, for cache keys.
+fn list_key(f: &ProductFilter) -> String {
+    serde_json::json!([
+        f.category,
+        f.min_price_cents,
+        f.max_price_cents,
+        f.search,
+        f.sort.as_str()
+    ])
+    .to_string()
+}
+
 fn encode(cached: bool, identity: Bytes) -> EncodedBody {
     if cached {
         EncodedBody::new(identity)

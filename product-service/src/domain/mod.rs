@@ -3,5 +3,5 @@
 pub mod product;
 pub mod reservation;
 
-pub use product::{NewProduct, Product, ProductFilter, ProductPatch, SortOrder};
+pub use product::{Metadata, NewProduct, Product, ProductFilter, ProductPatch, SortOrder};
 pub use reservation::{merge_lines, Reservation, ReservationLine, ReservationStatus, ReservedItem};

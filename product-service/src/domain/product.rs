@@ -1,11 +1,25 @@
 //! A product as the store keeps it (money in integer cents, times in UTC milliseconds), the fields
 //! of a new product, a partial update, and the list filter with its sort orders.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+/// Free-form client data: a JSON object, kept as its compact JSON text. The service never reads
+/// inside it; the wire checks what a client sends and writes it back as it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata(String);
+
+impl Metadata {
+    /// Metadata whose text the caller has checked to be one compact JSON object.
+    pub fn from_json_text(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The JSON text.
+    pub fn as_json_text(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A stored product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Product {
     /// 24-hex ObjectId.
     pub id: String,
@@ -26,7 +40,7 @@ pub struct Product {
     /// False once soft-deleted.
     pub is_active: bool,
     /// Free-form client data.
-    pub metadata: Option<Value>,
+    pub metadata: Option<Metadata>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).
@@ -53,7 +67,7 @@ pub struct NewProduct {
     /// Whether it is visible (default true).
     pub is_active: bool,
     /// Free-form client data.
-    pub metadata: Option<Value>,
+    pub metadata: Option<Metadata>,
 }
 
 /// A partial update: `None` keeps the stored value.
@@ -76,7 +90,7 @@ pub struct ProductPatch {
     /// New visibility.
     pub is_active: Option<bool>,
     /// New metadata.
-    pub metadata: Option<Value>,
+    pub metadata: Option<Metadata>,
 }
 
 impl ProductPatch {
@@ -155,41 +169,9 @@ pub struct ProductFilter {
     pub sort: SortOrder,
 }
 
-impl ProductFilter {
-    /// A stable text form of the filter, for cache keys.
-    pub fn cache_key(&self) -> String {
-        serde_json::json!([
-            self.category,
-            self.min_price_cents,
-            self.max_price_cents,
-            self.search,
-            self.sort.as_str()
-        ])
-        .to_string()
-    }
-}
-
-/// Escapes `%`, `_` and `\` so that `s` matches literally in `LIKE … ESCAPE '\'`.
-pub fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
-        assert_eq!(escape_like("plain"), "plain");
-    }
 
     #[test]
     fn every_allowed_sort_round_trips() {

@@ -2,7 +2,7 @@
 //! Joi-style messages), the product JSON clients see, the bytes of the cached read answers, and
 //! the reservation request and answer of the internal API.
 
-use crate::domain::{NewProduct, Product, ProductPatch, Reservation, ReservationLine};
+use crate::domain::{Metadata, NewProduct, Product, ProductPatch, Reservation, ReservationLine};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use shared::error::{ok_bytes, paginated_body, Pagination};
@@ -37,7 +37,8 @@ pub fn product_json(p: &Product) -> Value {
         "updatedAt": iso_ms(p.updated_at),
     });
     if let Some(m) = &p.metadata {
-        v["metadata"] = m.clone();
+        // Checked when it was stored and when it was read back.
+        v["metadata"] = serde_json::from_str(m.as_json_text()).unwrap_or_default();
     }
     v
 }
@@ -140,9 +141,10 @@ fn read_images(v: &mut Validator<'_>) -> Option<Vec<String>> {
     ok.then_some(urls)
 }
 
-fn check_metadata(v: &mut Validator<'_>, m: &Map<String, Value>) -> Option<Value> {
+fn check_metadata(v: &mut Validator<'_>, m: &Map<String, Value>) -> Option<Metadata> {
     let value = Value::Object(m.clone());
-    if value.to_string().len() > MAX_METADATA_BYTES {
+    let text = value.to_string();
+    if text.len() > MAX_METADATA_BYTES {
         v.error(
             "metadata",
             &format!("must be at most {MAX_METADATA_BYTES} bytes when serialized"),
@@ -151,7 +153,7 @@ fn check_metadata(v: &mut Validator<'_>, m: &Map<String, Value>) -> Option<Value
     }
     let before = v.error_count();
     check_stored_json(v, "metadata", &value);
-    (v.error_count() == before).then_some(value)
+    (v.error_count() == before).then(|| Metadata::from_json_text(text))
 }
 
 /// An absolute `http`/`https` URL with a host and no whitespace.

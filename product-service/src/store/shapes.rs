@@ -1,7 +1,7 @@
 //! The stored shape of a product, the same in both backends (a row of `products` in SQLite, a
 //! document in MongoDB), and its mapping to and from the domain `Product`.
 
-use crate::domain::Product;
+use crate::domain::{Metadata, Product};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::{json_text, Stored};
 use shared::store::StoreError;
@@ -45,7 +45,7 @@ impl StoredProduct {
             sku: p.sku.clone(),
             images: p.images.clone(),
             is_active: p.is_active,
-            metadata: p.metadata.as_ref().map(to_json_text).transpose()?,
+            metadata: p.metadata.as_ref().map(|m| m.as_json_text().to_owned()),
             created_at: p.created_at,
             updated_at: p.updated_at,
         })
@@ -66,7 +66,7 @@ impl TryFrom<StoredProduct> for Product {
             sku: d.sku,
             images: d.images,
             is_active: d.is_active,
-            metadata: d.metadata.map(|m| serde_json::from_str(&m)).transpose()?,
+            metadata: d.metadata.map(checked_metadata).transpose()?,
             created_at: d.created_at,
             updated_at: d.updated_at,
         })
@@ -75,6 +75,12 @@ impl TryFrom<StoredProduct> for Product {
 
 impl Stored for Product {
     type Row = StoredProduct;
+}
+
+/// Stored metadata, checked to be JSON (a damaged value is an error, not an answer).
+fn checked_metadata(text: String) -> Result<Metadata, StoreError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+    Ok(Metadata::from_json_text(text))
 }
 
 /// `v` as JSON text.

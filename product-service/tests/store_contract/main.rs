@@ -10,6 +10,11 @@ use shared::mongo::MongoOptions;
 use shared::store::{PageRequest, StoreError};
 use std::sync::Arc;
 
+/// Metadata as the wire makes it: the compact JSON text of an object.
+fn meta(v: serde_json::Value) -> product_service::domain::Metadata {
+    product_service::domain::Metadata::from_json_text(v.to_string())
+}
+
 fn new_product(sku: &str, price_cents: i64, stock: i64) -> NewProduct {
     NewProduct {
         name: format!("Product {sku}"),
@@ -20,7 +25,7 @@ fn new_product(sku: &str, price_cents: i64, stock: i64) -> NewProduct {
         sku: sku.into(),
         images: vec!["https://cdn.example.com/a.png".into()],
         is_active: true,
-        metadata: Some(serde_json::json!({"color": "red"})),
+        metadata: Some(meta(serde_json::json!({"color": "red"}))),
     }
 }
 

@@ -8,7 +8,10 @@ pub async fn check_create_then_get_round_trips(store: &dyn ProductStore) {
     assert!(shared::ids::is_object_id(&created.id));
     let read = store.get(&created.id).await.unwrap().unwrap();
     assert_eq!(read, created);
-    assert_eq!(read.metadata, Some(serde_json::json!({"color": "red"})));
+    assert_eq!(
+        read.metadata,
+        Some(meta(serde_json::json!({"color": "red"})))
+    );
     assert!(store
         .get("aaaaaaaaaaaaaaaaaaaaaaaa")
         .await
@@ -179,16 +182,21 @@ pub async fn check_search_matches_regex_characters_literally(store: &dyn Product
 
 pub async fn check_update_keeps_metadata_and_timestamps_consistent(store: &dyn ProductStore) {
     let mut new = new_product("M-1", 100, 1);
-    new.metadata = Some(serde_json::json!({"$odd.key": [1, 2.5, null], "big": u64::MAX}));
+    new.metadata = Some(meta(
+        serde_json::json!({"$odd.key": [1, 2.5, null], "big": u64::MAX}),
+    ));
     let p = store.create(new).await.unwrap();
     assert_eq!(store.get(&p.id).await.unwrap().unwrap(), p);
     let patch = ProductPatch {
-        metadata: Some(serde_json::json!({"size": "XL"})),
+        metadata: Some(meta(serde_json::json!({"size": "XL"}))),
         stock: Some(7),
         ..Default::default()
     };
     let updated = store.update(&p.id, patch).await.unwrap();
-    assert_eq!(updated.metadata, Some(serde_json::json!({"size": "XL"})));
+    assert_eq!(
+        updated.metadata,
+        Some(meta(serde_json::json!({"size": "XL"})))
+    );
     assert_eq!((updated.stock, updated.created_at), (7, p.created_at));
     assert!(updated.updated_at >= p.updated_at);
     assert_eq!(store.get(&p.id).await.unwrap().unwrap(), updated);

@@ -2,7 +2,7 @@
 //! `store::shapes`), and the delivery body built from an event row without copying it.
 
 use super::StoreError;
-use crate::domain::delivery_body;
+use crate::clients::subscribers::delivery_body;
 use bytes::Bytes;
 use rusqlite::{params, Connection, Row};
 

@@ -2,7 +2,6 @@
 //! documents built from domain filters and patches (the document is the stored shape both
 //! backends share, `store::shapes::StoredProduct`).
 
-use super::super::shapes::to_json_text;
 use crate::domain::{ProductFilter, ProductPatch, SortOrder};
 use mongodb::bson::{doc, Bson, Document};
 use shared::mongo::IndexSpec;
@@ -121,7 +120,7 @@ pub(super) fn patch_set(patch: ProductPatch) -> Result<Document, StoreError> {
         set.insert("is_active", v);
     }
     if let Some(v) = patch.metadata {
-        set.insert("metadata", Bson::String(to_json_text(&v)?));
+        set.insert("metadata", Bson::String(v.as_json_text().to_owned()));
     }
     Ok(set)
 }

@@ -6,6 +6,7 @@
 mod plans;
 mod reserve;
 
+use super::shapes::to_json_text;
 use super::{ProductStore, ReserveError, Reserved};
 use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine, SortOrder,
@@ -88,7 +89,7 @@ fn push_filter(q: &mut Query, f: &ProductFilter) {
         q.push(" AND price_cents <= ").bind(max);
     }
     if let Some(s) = &f.search {
-        let pattern = format!("%{}%", crate::domain::product::escape_like(s));
+        let pattern = format!("%{}%", escape_like(s));
         q.push(" AND (name LIKE ")
             .bind(pattern.clone())
             .push(" ESCAPE '\\' OR description LIKE ")
@@ -132,8 +133,16 @@ fn active_many_query(ids: &[String]) -> Query {
     q
 }
 
-fn to_json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(StoreError::from)
+/// Escapes `%`, `_` and `\` so that `s` matches literally in `LIKE … ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]
@@ -154,7 +163,10 @@ impl ProductStore for SqliteProductStore {
             created_at: now,
             updated_at: now,
         };
-        let metadata = product.metadata.as_ref().map(to_json_text).transpose()?;
+        let metadata = product
+            .metadata
+            .as_ref()
+            .map(|m| m.as_json_text().to_owned());
         let images = to_json_text(&product.images)?;
         self.db
             .write(move |tx| {
@@ -220,7 +232,7 @@ impl ProductStore for SqliteProductStore {
 
     async fn update(&self, id: &str, patch: ProductPatch) -> Result<Product, StoreError> {
         let images = patch.images.as_ref().map(to_json_text).transpose()?;
-        let metadata = patch.metadata.as_ref().map(to_json_text).transpose()?;
+        let metadata = patch.metadata.as_ref().map(|m| m.as_json_text().to_owned());
         let now = now_ms();
         let id = id.to_owned();
         let updated = self
@@ -277,5 +289,16 @@ impl ProductStore for SqliteProductStore {
                 Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(escape_like("plain"), "plain");
     }
 }

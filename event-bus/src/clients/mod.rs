@@ -1,0 +1,3 @@
+//! What the bus sends to other services: deliveries to subscribers.
+
+pub mod subscribers;

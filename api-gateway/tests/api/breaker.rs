@@ -3,7 +3,7 @@
 //! are unaffected, the state shows in `/health` and `/metrics`, and after the open time one probe
 //! closes it again when the upstream answers.
 
-use crate::helpers::{closed_url, spawn_app, upstream};
+use crate::helpers::{spawn_app, upstream};
 use crate::raw::Client;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ async fn metrics(app: &crate::helpers::TestApp) -> String {
 
 #[tokio::test]
 async fn refused_connections_open_the_breaker_and_an_open_route_answers_503_at_once() {
-    let down = closed_url().await;
+    let down = test_support::refused_url();
     let app = spawn_app(&[
         ("PAYMENT_SERVICE_URL", &down),
         ("BREAKER_FAILURES", "2"),
@@ -87,10 +87,9 @@ async fn refused_connections_open_the_breaker_and_an_open_route_answers_503_at_o
 #[tokio::test]
 async fn after_the_open_time_one_probe_goes_through_and_an_answer_closes_the_breaker() {
     // An address that refuses connections now and answers later.
-    let down = closed_url().await;
-    let addr = down.trim_start_matches("http://").to_string();
+    let down = test_support::RefusedPort::new();
     let app = spawn_app(&[
-        ("ORDER_SERVICE_URL", &down),
+        ("ORDER_SERVICE_URL", &down.url),
         ("BREAKER_FAILURES", "1"),
         ("BREAKER_OPEN_MS", "200"),
     ])
@@ -105,7 +104,7 @@ async fn after_the_open_time_one_probe_goes_through_and_an_answer_closes_the_bre
     assert_eq!(status, 503);
     // The service comes up where the gateway expects it.
     let orders = upstream("orders").await;
-    let listener = tokio::net::TcpListener::bind(&addr)
+    let listener = tokio::net::TcpListener::bind(down.release())
         .await
         .expect("the port is free again");
     let target = orders.server.url.trim_start_matches("http://").to_string();

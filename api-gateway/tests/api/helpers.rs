@@ -110,14 +110,6 @@ pub async fn upstream(service: &'static str) -> Upstream {
     }
 }
 
-/// An address where nothing listens (connection refused).
-pub async fn closed_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    drop(l);
-    format!("http://{addr}")
-}
-
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,

@@ -1,6 +1,6 @@
 //! The gateway's own routes: health aggregation, readiness and the developer tools.
 
-use crate::helpers::{closed_url, spawn_app, TestApp};
+use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 /// Polls `/health` (refreshed in the background) until `done` holds.
@@ -37,7 +37,7 @@ async fn health_is_healthy_when_every_upstream_answers() {
 
 #[tokio::test]
 async fn health_is_degraded_and_not_ready_when_an_upstream_is_down() {
-    let down = closed_url().await;
+    let down = test_support::refused_url();
     let app = spawn_app(&[("PAYMENT_SERVICE_URL", &down), ("HEALTH_REFRESH_MS", "20")]).await;
     let (status, body) = health_when(&app, |b| b["services"]["auth"] == "up").await;
     assert_eq!(status, 200);

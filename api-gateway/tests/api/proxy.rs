@@ -1,6 +1,6 @@
 //! The proxy path: routing, bodies, forwarded headers, upstream failures, drain.
 
-use crate::helpers::{closed_url, spawn_app};
+use crate::helpers::spawn_app;
 use futures_util::stream;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -149,7 +149,7 @@ async fn forwarded_for_is_appended_and_the_request_id_is_generated_and_echoed() 
 
 #[tokio::test]
 async fn an_unreachable_upstream_gives_503_naming_the_service() {
-    let down = closed_url().await;
+    let down = test_support::refused_url();
     let app = spawn_app(&[("ORDER_SERVICE_URL", &down), ("PAYMENT_SERVICE_URL", &down)]).await;
     for (path, name) in [("/api/orders", "Order"), ("/api/payments/x", "Payment")] {
         let (status, headers, body) = app.get_json(path).await;

@@ -60,6 +60,56 @@ pub async fn backends() -> Backends {
     backends
 }
 
+/// A port that refuses every connection while it is held: bound but never listened on, so no
+/// other test's server can be given it (a port bound and released may be handed to the next
+/// listener that asks for one).
+pub struct RefusedPort {
+    socket: tokio::net::TcpSocket,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl RefusedPort {
+    /// A fresh port on 127.0.0.1.
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind");
+        let addr = socket.local_addr().expect("addr");
+        Self {
+            socket,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// Frees the port (a test that brings a server up there), returning its address.
+    pub fn release(self) -> SocketAddr {
+        self.socket.local_addr().expect("addr")
+    }
+}
+
+impl Default for RefusedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The URL of a [`RefusedPort`] held for the rest of the test process.
+pub fn refused_url() -> String {
+    static HELD: std::sync::Mutex<Vec<RefusedPort>> = std::sync::Mutex::new(Vec::new());
+    let port = RefusedPort::new();
+    let url = port.url.clone();
+    HELD.lock().expect("held ports").push(port);
+    url
+}
+
+/// What a service error answers: status, code and message (for `error.rs` tests).
+pub fn answer(e: impl Into<shared::ApiError>) -> (u16, &'static str, String) {
+    let e = e.into();
+    (e.status.as_u16(), e.code, e.message)
+}
+
 /// An access token of `user_id` with `role` in session [`TEST_SID`], signed with [`JWT_SECRET`].
 pub fn token(user_id: &str, role: &str) -> String {
     JwtKeys::new(JWT_SECRET, TOKEN_ISSUER, TOKEN_AUDIENCE)

@@ -224,7 +224,7 @@ async fn insufficient_stock_answers_409_with_the_product_message_and_stores_no_o
 #[tokio::test]
 async fn product_service_down_answers_503_and_stores_no_order() {
     let app = spawn_app_with(Options {
-        product_url: Some(closed_url().await),
+        product_url: Some(test_support::refused_url()),
         ..Default::default()
     })
     .await;

@@ -234,9 +234,3 @@ pub async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-
-/// A URL where nothing listens (a port bound and released).
-pub async fn closed_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    format!("http://{}", l.local_addr().unwrap())
-}

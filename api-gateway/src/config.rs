@@ -66,8 +66,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let mut r = env.reader();
-        let common = CommonConfig::read(&mut r, 3000);
+        let (mut r, common) = CommonConfig::reader(env, 3000);
         let auth = upstream(&mut r, "AUTH_SERVICE_URL", "http://localhost:4001", "Auth");
         let products = upstream(
             &mut r,

@@ -48,8 +48,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let mut r = env.reader();
-        let common = CommonConfig::read(&mut r, DEFAULT_PORT);
+        let (mut r, common) = CommonConfig::reader(env, DEFAULT_PORT);
         let database_url = r.string("DATABASE_URL", "sqlite://data/auth.db");
         let refresh_secret = r.secret("JWT_REFRESH_SECRET", 32);
         if !refresh_secret.expose().is_empty()

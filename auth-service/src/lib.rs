@@ -16,6 +16,7 @@ use anyhow::Context;
 use app::password::Passwords;
 use app::tokens::RefreshTokens;
 use domain::{Role, User};
+use routes::health::report;
 pub use shared::app::App;
 use shared::health::HealthView;
 use shared::platform::{Backends, Common};
@@ -36,12 +37,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let passwords = Passwords::new(config.argon2_memory_kib, config.hash_concurrency)
         .await
         .context("setting up password hashing")?;
-    let health = HealthView::probing(
-        config.common.health_refresh,
-        store.clone(),
-        routes::health::report,
-    )
-    .await;
+    let health = HealthView::probing(config.common.health_refresh, store.clone(), report).await;
     let state = AppState {
         common,
         health: health.clone(),

@@ -33,8 +33,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let mut r = env.reader();
-        let common = CommonConfig::read(&mut r, 4005);
+        let (mut r, common) = CommonConfig::reader(env, 4005);
         let database_url = r.string("DATABASE_URL", "sqlite://data/events.db");
         let mut subscribers: Vec<Subscriber> = Vec::new();
         for entry in r.list("EVENT_SUBSCRIBERS") {

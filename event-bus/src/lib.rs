@@ -12,7 +12,9 @@ pub mod store;
 pub mod workers;
 
 use config::Config;
+use routes::health::report;
 pub use shared::app::App;
+use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use state::AppState;
@@ -41,12 +43,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo).await?;
     let settings = delivery_settings(&config);
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
-    let health = shared::health::HealthView::probing(
-        config.common.health_refresh,
-        store.clone(),
-        routes::health::report,
-    )
-    .await;
+    let health = HealthView::probing(config.common.health_refresh, store.clone(), report).await;
     let state = AppState {
         common,
         health: health.clone(),

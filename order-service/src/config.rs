@@ -28,8 +28,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let mut r = env.reader();
-        let common = CommonConfig::read(&mut r, DEFAULT_PORT);
+        let (mut r, common) = CommonConfig::reader(env, DEFAULT_PORT);
         let database_url = r.string("DATABASE_URL", "sqlite://data/orders.db");
         let product_service_url = r.url("PRODUCT_SERVICE_URL", "http://localhost:4002");
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");

@@ -68,11 +68,7 @@ shared::respond_with_api_error!(Error);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(e: Error) -> (u16, &'static str, String) {
-        let e = ApiError::from(e);
-        (e.status.as_u16(), e.code, e.message)
-    }
+    use test_support::answer;
 
     #[test]
     fn each_error_keeps_its_status_code_and_message() {

@@ -19,8 +19,10 @@ use crate::state::AppState;
 use crate::store::OrderStore;
 use crate::workers::ReleaseWorker;
 use anyhow::Context;
+use routes::health::report;
 use shared::client::{http_client, ServiceClient};
 use shared::events::OutboxRelay;
+use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use std::sync::Arc;
@@ -55,12 +57,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         "Event bus",
         token,
     );
-    let health = shared::health::HealthView::probing(
-        config.common.health_refresh,
-        store.clone(),
-        routes::health::report,
-    )
-    .await;
+    let health = HealthView::probing(config.common.health_refresh, store.clone(), report).await;
     let state = AppState {
         common,
         health: health.clone(),

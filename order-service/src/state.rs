@@ -39,4 +39,13 @@ impl AppState {
     pub fn release_queued(&self) {
         self.release_wake.notify_one();
     }
+
+    /// Counts an order event (`order_created`, `order_cancelled`, …) with its outcome.
+    pub fn count_event(&self, event: &str, outcome: &str) {
+        self.metrics.incr(
+            "order_events_total",
+            "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
+            &[("event", event), ("outcome", outcome)],
+        );
+    }
 }

@@ -18,9 +18,11 @@ use anyhow::Context;
 pub use clients::provider::{Charge, PaymentProvider, ProviderError, Refund, SimulatedProvider};
 pub use config::Config;
 pub use domain::PaymentMethod;
+use routes::health::report;
 pub use shared::app::App;
 use shared::client::{http_client, ServiceClient};
 use shared::events::OutboxRelay;
+use shared::health::HealthView;
 use shared::platform::{Backends, Common};
 use shared::retry::Backoff;
 use std::sync::Arc;
@@ -77,12 +79,7 @@ pub async fn build_with_provider(
             .request_timeout
             .saturating_sub(Duration::from_secs(1)),
     );
-    let health = shared::health::HealthView::probing(
-        config.common.health_refresh,
-        store.clone(),
-        routes::health::report,
-    )
-    .await;
+    let health = HealthView::probing(config.common.health_refresh, store.clone(), report).await;
     let state = AppState {
         common,
         health,

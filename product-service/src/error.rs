@@ -75,11 +75,7 @@ impl From<ReserveError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(e: Error) -> (u16, &'static str, String) {
-        let e = ApiError::from(e);
-        (e.status.as_u16(), e.code, e.message)
-    }
+    use test_support::answer;
 
     #[test]
     fn store_failures_on_product_routes_name_the_product() {

@@ -14,6 +14,7 @@ pub use config::Config;
 
 use anyhow::Context;
 use cache::ProductCache;
+use routes::health::report;
 pub use shared::app::App;
 use shared::health::HealthView;
 use shared::platform::{Backends, Common};
@@ -31,12 +32,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();
-    let health = HealthView::probing(
-        config.common.health_refresh,
-        store.clone(),
-        routes::health::report,
-    )
-    .await;
+    let health = HealthView::probing(config.common.health_refresh, store.clone(), report).await;
     let state = AppState::new(state::Parts {
         common,
         health: health.clone(),

@@ -1,10 +1,9 @@
 //! Users, sessions and refresh tokens as the service reasons about them (no HTTP, JSON or SQL
 //! here).
 
+use strum::{EnumString, IntoStaticStr, VariantNames};
 /// A user's role.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// A shopper.

@@ -9,7 +9,7 @@ pub(crate) mod wire;
 use crate::state::AppState;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use shared::http::HttpOptions;
+use shared::http::{ops_routes, HttpOptions};
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
@@ -26,9 +26,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let routes = Router::new()
         .nest("/api/auth", api)
         .route("/internal/sessions/{sid}", get(health::session_status))
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
+        .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);
     shared::http::standard_layers(routes, http)

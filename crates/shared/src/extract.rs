@@ -210,28 +210,26 @@ mod tests {
         assert_eq!(v, serde_json::json!({}));
     }
 
+    /// A JSON body read with the payload cipher `c`.
+    async fn read_sealed(c: &PayloadCipher, body: &str) -> Result<Value, ApiError> {
+        read_json(
+            req(Some("application/json"), body),
+            Some(c),
+            BodyLimits::DEFAULT,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn decrypts_encrypted_bodies_and_rejects_bad_ones() {
         let c =
             PayloadCipher::new("12345678901234567890123456789012", MacPolicy::Optional).unwrap();
         let enc = c.encrypt(br#"{"a":1}"#);
         let body = serde_json::json!({ "encrypted": enc }).to_string();
-        let v = read_json(
-            req(Some("application/json"), &body),
-            Some(&c),
-            BodyLimits::DEFAULT,
-        )
-        .await
-        .unwrap();
+        let v = read_sealed(&c, &body).await.unwrap();
         assert_eq!(v, serde_json::json!({"a": 1}));
         let bad = r#"{"encrypted":"00:11"}"#;
-        let e = read_json(
-            req(Some("application/json"), bad),
-            Some(&c),
-            BodyLimits::DEFAULT,
-        )
-        .await
-        .unwrap_err();
+        let e = read_sealed(&c, bad).await.unwrap_err();
         assert_eq!(e.code, "invalid_payload");
         assert_eq!(e.message, "Invalid encrypted payload");
     }
@@ -242,13 +240,7 @@ mod tests {
             PayloadCipher::new("12345678901234567890123456789012", MacPolicy::Optional).unwrap();
         let plain = r#"{"x":0.9259398872314291,"y":1e-7,"z":12345678901234567}"#;
         let body = serde_json::json!({ "encrypted": c.encrypt(plain.as_bytes()) }).to_string();
-        let v = read_json(
-            req(Some("application/json"), &body),
-            Some(&c),
-            BodyLimits::DEFAULT,
-        )
-        .await
-        .unwrap();
+        let v = read_sealed(&c, &body).await.unwrap();
         assert_eq!(v["x"].as_f64(), Some(0.925_939_887_231_429_1));
         assert_eq!(
             v.to_string(),

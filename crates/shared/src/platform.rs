@@ -5,7 +5,7 @@
 use crate::auth::{Authenticator, InternalToken, JwtKeys};
 use crate::cache::{Cache, MemoryCache};
 use crate::client::{http_client, ServiceClient};
-use crate::config::{EnvReader, Secret};
+use crate::config::{Env, EnvReader, Secret};
 use crate::extract::BodyDecryption;
 use crate::payload::{MacPolicy, PayloadCipher};
 use crate::rate_limit::{MemoryRateLimiter, RateLimiter};
@@ -53,6 +53,14 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// A reader of `env` for a service's own keys, and the common keys it has read first (their
+    /// problems recorded in the reader, which reports all of them when it finishes).
+    pub fn reader(env: &Env, default_port: u16) -> (EnvReader<'_>, Self) {
+        let mut r = env.reader();
+        let common = Self::read(&mut r, default_port);
+        (r, common)
+    }
+
     /// Reads the common keys, recording problems in `r`.
     pub fn read(r: &mut EnvReader<'_>, default_port: u16) -> Self {
         let payload_mac = match r.string("PAYLOAD_MAC", "optional").as_str() {

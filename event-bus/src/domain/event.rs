@@ -3,11 +3,10 @@
 
 use bytes::Bytes;
 use shared::events::EventEnvelope;
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
 /// Where one delivery stands.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet acknowledged; attempted when due.

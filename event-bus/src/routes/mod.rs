@@ -7,7 +7,7 @@ mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::HttpOptions;
+use shared::http::{ops_routes, HttpOptions};
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
@@ -19,9 +19,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         )
         .route("/events/dead", get(events::list_dead))
         .route("/events/{id}/replay", post(events::replay_event))
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
+        .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);
     shared::http::standard_layers(routes, http)

@@ -79,11 +79,7 @@ pub trait EventStore: Send + Sync {
     /// `retry_at`. Returns the new status, or `None` when the delivery was not pending.
     async fn mark_failed(
         &self,
-        event_id: &str,
-        subscriber: &str,
-        error: &str,
-        max_attempts: u32,
-        retry_at: i64,
+        failed: FailedAttempt<'_>,
         now: i64,
     ) -> Result<Option<DeliveryStatus>, StoreError>;
 
@@ -112,6 +108,21 @@ pub trait EventStore: Send + Sync {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A failed attempt at a delivery, to record ([`EventStore::mark_failed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FailedAttempt<'a> {
+    /// The event.
+    pub event_id: &'a str,
+    /// The subscriber.
+    pub subscriber: &'a str,
+    /// What went wrong, kept as the delivery's last error.
+    pub error: &'a str,
+    /// Attempts after which the delivery is dead.
+    pub max_attempts: u32,
+    /// When the next attempt is due, if the delivery is not dead.
+    pub retry_at: i64,
 }
 
 /// Opens the store named by `url`: `sqlite:` (creating the tables) or `mongodb://` /

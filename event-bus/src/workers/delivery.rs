@@ -5,7 +5,7 @@ use super::{
     millis, DeliverySettings, Inbox, Inboxes, ACK_BATCH, ACK_DELAY, CLAIM_BATCH, IDLE_POLL,
 };
 use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
-use crate::store::EventStore;
+use crate::store::{EventStore, FailedAttempt};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
@@ -245,12 +245,14 @@ impl Worker {
         let attempts = d.attempts.saturating_add(1);
         let wait = self.settings.backoff.delay(attempts.saturating_sub(1));
         let retry_at = now.saturating_add(millis(wait));
-        let max = self.settings.max_attempts;
-        match self
-            .store
-            .mark_failed(id, name, error, max, retry_at, now)
-            .await?
-        {
+        let failed = FailedAttempt {
+            event_id: id,
+            subscriber: name,
+            error,
+            max_attempts: self.settings.max_attempts,
+            retry_at,
+        };
+        match self.store.mark_failed(failed, now).await? {
             Some(DeliveryStatus::Dead) => {
                 tracing::warn!(subscriber = name, event_id = id, attempts, error = %error, "delivery dead-lettered");
                 self.count("dead", 1);

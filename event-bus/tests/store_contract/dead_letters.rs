@@ -9,7 +9,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
         .await
         .unwrap();
     store
-        .mark_failed("e1", "payments", "timeout", 1, NOW + 99, NOW + 7)
+        .mark_failed(failed("e1", "payments", "timeout", 1, NOW + 99), NOW + 7)
         .await
         .unwrap();
     assert!(peek(store, "payments", NOW + 10_000, 10).await.is_empty());
@@ -36,18 +36,18 @@ pub async fn check_failures_go_dead_when_stored_attempts_reach_the_maximum(store
         .await
         .unwrap();
     let first = store
-        .mark_failed("e1", "orders", "500", 2, NOW + 10, NOW)
+        .mark_failed(failed("e1", "orders", "500", 2, NOW + 10), NOW)
         .await
         .unwrap();
     assert_eq!(first, Some(DeliveryStatus::Pending));
     let second = store
-        .mark_failed("e1", "orders", "500", 2, NOW + 20, NOW + 10)
+        .mark_failed(failed("e1", "orders", "500", 2, NOW + 20), NOW + 10)
         .await
         .unwrap();
     assert_eq!(second, Some(DeliveryStatus::Dead));
     // No longer pending: a late failure or success changes nothing.
     let late = store
-        .mark_failed("e1", "orders", "late", 2, NOW + 30, NOW + 20)
+        .mark_failed(failed("e1", "orders", "late", 2, NOW + 30), NOW + 20)
         .await
         .unwrap();
     assert_eq!(late, None);
@@ -57,7 +57,7 @@ pub async fn check_failures_go_dead_when_stored_attempts_reach_the_maximum(store
     // After a replay the count starts again, so one more failure does not dead-letter it.
     store.replay("e1", &subs(), NOW + 30).await.unwrap();
     let after = store
-        .mark_failed("e1", "orders", "500", 2, NOW + 40, NOW + 30)
+        .mark_failed(failed("e1", "orders", "500", 2, NOW + 40), NOW + 30)
         .await
         .unwrap();
     assert_eq!(after, Some(DeliveryStatus::Pending));
@@ -73,7 +73,7 @@ pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store
         .await
         .unwrap();
     store
-        .mark_failed("e1", "payments", "boom", 1, NOW, NOW)
+        .mark_failed(failed("e1", "payments", "boom", 1, NOW), NOW)
         .await
         .unwrap();
     let mut now_subs = subs();
@@ -104,7 +104,7 @@ pub async fn check_dead_is_most_recently_failed_first_then_newest_event_and_limi
         .unwrap();
     let kill = |id: &'static str, at: i64| async move {
         store
-            .mark_failed(id, "orders", "x", 1, at, at)
+            .mark_failed(failed(id, "orders", "x", 1, at), at)
             .await
             .unwrap()
     };

@@ -34,11 +34,7 @@ pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn Even
         .unwrap();
     store
         .mark_failed(
-            "e2",
-            "orders",
-            "subscriber answered 500",
-            10,
-            NOW + 1000,
+            failed("e2", "orders", "subscriber answered 500", 10, NOW + 1000),
             NOW + 5,
         )
         .await
@@ -85,7 +81,7 @@ pub async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventSto
         .await
         .unwrap();
     let failed = store
-        .mark_failed("nope", "orders", "500", 3, NOW + 1, NOW)
+        .mark_failed(failed("nope", "orders", "500", 3, NOW + 1), NOW)
         .await
         .unwrap();
     assert_eq!(failed, None);

@@ -2,7 +2,7 @@
 //! and helpers to peek at due deliveries.
 
 use event_bus::domain::{DueDelivery, Subscription};
-use event_bus::store::EventStore;
+use event_bus::store::{EventStore, FailedAttempt};
 use serde_json::json;
 use shared::events::EventEnvelope;
 
@@ -25,6 +25,23 @@ pub fn event(id: &str, ty: &str) -> EventEnvelope {
 /// The deliveries of `sub` due at `now`, claimed with a lease ending at `now` (so they stay due).
 pub async fn peek(store: &dyn EventStore, sub: &str, now: i64, limit: u32) -> Vec<DueDelivery> {
     store.claim(sub, now, now, limit).await.unwrap()
+}
+
+/// A failed attempt at the delivery of `event_id` to `subscriber`.
+pub fn failed<'a>(
+    event_id: &'a str,
+    subscriber: &'a str,
+    error: &'a str,
+    max_attempts: u32,
+    retry_at: i64,
+) -> FailedAttempt<'a> {
+    FailedAttempt {
+        event_id,
+        subscriber,
+        error,
+        max_attempts,
+        retry_at,
+    }
 }
 
 pub fn ids(ids: &[&str]) -> Vec<String> {

@@ -4,6 +4,6 @@ pub mod order;
 pub mod status;
 
 pub use order::{
-    NewOrder, Order, OrderItem, OrderLine, PaymentChange, ShippingAddress, Transition,
+    NewOrder, Order, OrderItem, OrderLine, PaymentChange, PaymentEvent, ShippingAddress, Transition,
 };
 pub use status::{OrderStatus, PaymentStatus};

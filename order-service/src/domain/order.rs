@@ -122,6 +122,17 @@ pub enum PaymentChange {
     Refunded,
 }
 
+/// A payment event to apply to an order, once per event id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    /// The event's id (an event applied before is not applied again).
+    pub id: String,
+    /// The order it is about.
+    pub order_id: String,
+    /// What it does to the order.
+    pub change: PaymentChange,
+}
+
 /// The outcome of a conditional change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {

@@ -1,9 +1,8 @@
 //! Order and payment statuses in their wire spelling, and which status changes are allowed.
 
+use strum::{EnumString, IntoStaticStr, VariantNames};
 /// Where an order is in its life.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// Placed, stock reserved, waiting for payment.
@@ -24,7 +23,7 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Every status, in wire spelling.
-    pub const ALL: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+    pub const ALL: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -56,9 +55,7 @@ impl OrderStatus {
 }
 
 /// Where the order's payment is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum PaymentStatus {
     /// Not paid yet.

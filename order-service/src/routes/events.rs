@@ -2,8 +2,8 @@
 //! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
 use super::wire::{order_json, RefundOrderRequest};
-use crate::app::events;
-use crate::domain::{PaymentChange, Transition};
+use crate::app::{self, events};
+use crate::domain::{PaymentChange, PaymentEvent, Transition};
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::State;
@@ -63,31 +63,29 @@ pub async fn receive_events(
     let mut changes = Vec::new();
     for event in &events {
         if let Some((order_id, change)) = change_of(event)? {
-            changes.push((event.id.clone(), order_id, change));
+            let id = event.id.clone();
+            changes.push(PaymentEvent {
+                id,
+                order_id,
+                change,
+            });
         }
     }
-    for (event_id, order_id, change) in changes {
-        let outcome = state
-            .store
-            .apply_payment(&event_id, &order_id, &change, events::update)
-            .await?;
+    for payment in changes {
+        let outcome = state.store.apply_payment(&payment, events::update).await?;
         let counted = match outcome {
             None => "duplicate",
             Some(Transition::NotFound) => "unknown_order",
             Some(Transition::Refused(_)) => "not_applicable",
             Some(Transition::Applied(_)) => {
                 state.event_written();
-                if matches!(change, PaymentChange::Failed { .. }) {
+                if matches!(payment.change, PaymentChange::Failed { .. }) {
                     state.release_queued();
                 }
                 "applied"
             }
         };
-        state.metrics.incr(
-            "order_events_total",
-            "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-            &[("event", "payment_event"), ("outcome", counted)],
-        );
+        state.count_event("payment_event", counted);
     }
     Ok(Json(json!({"success": true})))
 }
@@ -103,24 +101,12 @@ pub async fn refund_order(
     IdPath(id): IdPath,
     JsonBody(req): JsonBody<RefundOrderRequest>,
 ) -> Result<Response, Error> {
-    let (order, cancelled) = match state
-        .store
-        .cancel(&id, None, req.cancels_from(), events::cancellation)
-        .await?
-    {
-        Transition::Applied(order) => {
-            state.event_written();
-            state.release_queued();
-            state.metrics.incr(
-                "order_events_total",
-                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-                &[("event", "order_cancelled"), ("outcome", "refund")],
-            );
-            (order, true)
-        }
-        Transition::Refused(order) => (order, false),
-        Transition::NotFound => return Err(Error::OrderNotFound),
-    };
+    let (order, cancelled) =
+        match app::cancel(&state, &id, None, req.cancels_from(), "refund").await? {
+            Transition::Applied(order) => (order, true),
+            Transition::Refused(order) => (order, false),
+            Transition::NotFound => return Err(Error::OrderNotFound),
+        };
     Ok(ok(
         json!({"order": order_json(&order), "cancelled": cancelled}),
     ))

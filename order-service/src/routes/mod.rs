@@ -9,14 +9,12 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post, put};
 use axum::Router;
-use shared::http::HttpOptions;
+use shared::http::{ops_routes, HttpOptions};
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let routes = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
         .route(
             "/api/orders",
             post(orders::create_order).get(orders::list_orders),
@@ -27,7 +25,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/events", post(events::receive_events))
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
-        .route("/metrics", get(health::metrics))
+        .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);
     shared::http::standard_layers(routes, http)

@@ -1,11 +1,11 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
 use super::wire::{order_json, CreateOrderRequest, UpdateStatusRequest};
-use crate::app::{events, place_order};
+use crate::app::{self, events, place_order};
 use crate::domain::{OrderStatus, Transition};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::OrderFilter;
+use crate::store::{OrderFilter, Step};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
@@ -41,22 +41,14 @@ pub async fn create_order(
         .await
         .map_err(ApiError::from)
         .inspect_err(|e| {
-            state.metrics.incr(
-                "order_events_total",
-                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-                &[("event", "order_rejected"), ("outcome", e.code)],
-            );
+            state.count_event("order_rejected", e.code);
         })?;
     let outcome = if placed.replayed {
         "replayed"
     } else {
         "created"
     };
-    state.metrics.incr(
-        "order_events_total",
-        "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-        &[("event", "order_created"), ("outcome", outcome)],
-    );
+    state.count_event("order_created", outcome);
     let mut res = created(order_json(&placed.order));
     if placed.replayed {
         res.headers_mut()
@@ -117,21 +109,8 @@ pub async fn cancel_order(
     IdPath(id): IdPath,
 ) -> Result<Response, Error> {
     let owner = (!user.is_admin()).then_some(user.user_id.as_str());
-    match state
-        .store
-        .cancel(&id, owner, &OrderStatus::CANCELLABLE, events::cancellation)
-        .await?
-    {
-        Transition::Applied(order) => {
-            state.event_written();
-            state.release_queued();
-            state.metrics.incr(
-                "order_events_total",
-                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-                &[("event", "order_cancelled"), ("outcome", order.status.as_str())],
-            );
-            Ok(ok(order_json(&order)))
-        }
+    match app::cancel(&state, &id, owner, &OrderStatus::CANCELLABLE, "cancelled").await? {
+        Transition::Applied(order) => Ok(ok(order_json(&order))),
         Transition::NotFound => Err(Error::OrderNotFound),
         Transition::Refused(order) => Err(Error::NotCancellable(order.status)),
     }
@@ -153,19 +132,16 @@ pub async fn update_status(
         let order = state.store.get(&id).await?.ok_or(Error::OrderNotFound)?;
         return Err(refused(order.status));
     };
-    let tracking = req.tracking_number.as_deref();
-    match state
-        .store
-        .advance(&id, from, req.status, tracking, events::update)
-        .await?
-    {
+    let step = Step {
+        id: &id,
+        from,
+        to: req.status,
+        tracking_number: req.tracking_number.as_deref(),
+    };
+    match state.store.advance(step, events::update).await? {
         Transition::Applied(order) => {
             state.event_written();
-            state.metrics.incr(
-                "order_events_total",
-                "Order events (created, rejected, cancelled, status changes, payment events) by outcome.",
-                &[("event", "order_status_changed"), ("outcome", order.status.as_str())],
-            );
+            state.count_event("order_status_changed", order.status.as_str());
             Ok(ok(order_json(&order)))
         }
         Transition::NotFound => Err(Error::OrderNotFound),

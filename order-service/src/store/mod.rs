@@ -5,7 +5,7 @@ mod mongo;
 mod shapes;
 mod sqlite;
 
-use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
+use crate::domain::{Order, OrderStatus, PaymentEvent, Transition};
 use async_trait::async_trait;
 use shared::events::{EventEnvelope, OutboxStore};
 use shared::mongo::MongoOptions;
@@ -19,6 +19,19 @@ pub use sqlite::SqliteOrderStore;
 /// Makes the event a change announces from the order after it (the use case's choice, in
 /// `app::events`); the store writes it with the change.
 pub type Announce = fn(&Order) -> EventEnvelope;
+
+/// One step along the fulfilment path ([`OrderStore::advance`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step<'a> {
+    /// The order.
+    pub id: &'a str,
+    /// The status it must be in.
+    pub from: OrderStatus,
+    /// The status it moves to.
+    pub to: OrderStatus,
+    /// The tracking number to set, if any.
+    pub tracking_number: Option<&'a str>,
+}
 
 /// Which orders a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,26 +93,17 @@ pub trait OrderStore: Send + Sync {
         announce: Announce,
     ) -> Result<Transition, StoreError>;
 
-    /// Moves an order from `from` to `to` in one conditional update, only while its payment is
+    /// Moves an order one `step` in one conditional update, only while its payment is
     /// `completed`, setting the tracking number when given; with it queues the event `announce`
     /// makes.
-    async fn advance(
-        &self,
-        id: &str,
-        from: OrderStatus,
-        to: OrderStatus,
-        tracking_number: Option<&str>,
-        announce: Announce,
-    ) -> Result<Transition, StoreError>;
+    async fn advance(&self, step: Step<'_>, announce: Announce) -> Result<Transition, StoreError>;
 
-    /// Applies a payment event once per `event_id`: records the id and the conditional change (plus
+    /// Applies a payment event once per event id: records the id and the conditional change (plus
     /// the event `announce` makes, and a stock release for a failure) together. `Ok(None)` when
     /// the event id was already processed; else the transition (`NotFound` for an unknown order).
     async fn apply_payment(
         &self,
-        event_id: &str,
-        order_id: &str,
-        change: &PaymentChange,
+        event: &PaymentEvent,
         announce: Announce,
     ) -> Result<Option<Transition>, StoreError>;
 

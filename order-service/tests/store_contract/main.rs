@@ -4,15 +4,39 @@
 
 use order_service::app::events::{cancellation, update};
 use order_service::domain::{
-    Order, OrderItem, OrderStatus, PaymentChange, PaymentStatus, ShippingAddress, Transition,
+    Order, OrderItem, OrderStatus, PaymentChange, PaymentEvent, PaymentStatus, ShippingAddress,
+    Transition,
 };
-use order_service::store::OrderStore;
+use order_service::store::{OrderStore, Step};
 use serde_json::json;
 use shared::events::{types, EventEnvelope};
 use shared::ids::new_object_id;
 use shared::mongo::MongoOptions;
 
 const CANCELLABLE: &[OrderStatus] = &OrderStatus::CANCELLABLE;
+
+fn step<'a>(
+    id: &'a str,
+    from: OrderStatus,
+    to: OrderStatus,
+    tracking_number: Option<&'a str>,
+) -> Step<'a> {
+    Step {
+        id,
+        from,
+        to,
+        tracking_number,
+    }
+}
+
+/// The payment event `id` about order `order_id`.
+fn payment_event(id: &str, order_id: &str, change: &PaymentChange) -> PaymentEvent {
+    PaymentEvent {
+        id: id.to_owned(),
+        order_id: order_id.to_owned(),
+        change: change.clone(),
+    }
+}
 
 fn order(user: &str, created_at: i64) -> Order {
     let items = vec![OrderItem {

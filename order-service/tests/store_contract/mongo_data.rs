@@ -196,7 +196,7 @@ async fn mongo_orders_stored_by_the_camel_case_version_are_upgraded_at_connect()
     };
     assert_eq!(
         store
-            .apply_payment("p-1", &o.id, &paid, update)
+            .apply_payment(&payment_event("p-1", &o.id, &paid), update)
             .await
             .unwrap(),
         None

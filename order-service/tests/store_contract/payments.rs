@@ -11,7 +11,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
         payment_id: "pay-1".into(),
     };
     let Some(Transition::Applied(o)) = store
-        .apply_payment("ev-1", &paid.id, &processed, update)
+        .apply_payment(&payment_event("ev-1", &paid.id, &processed), update)
         .await
         .unwrap()
     else {
@@ -24,7 +24,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
     assert_eq!(o.payment_id.as_deref(), Some("pay-1"));
     assert_eq!(
         store
-            .apply_payment("ev-1", &paid.id, &processed, update)
+            .apply_payment(&payment_event("ev-1", &paid.id, &processed), update)
             .await
             .unwrap(),
         None
@@ -33,7 +33,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
         reason: "Card declined".into(),
     };
     let late = store
-        .apply_payment("ev-2", &paid.id, &failed, update)
+        .apply_payment(&payment_event("ev-2", &paid.id, &failed), update)
         .await
         .unwrap();
     assert!(
@@ -41,7 +41,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
         "a confirmed order does not fail"
     );
     let Some(Transition::Applied(f)) = store
-        .apply_payment("ev-3", &failing.id, &failed, update)
+        .apply_payment(&payment_event("ev-3", &failing.id, &failed), update)
         .await
         .unwrap()
     else {
@@ -56,7 +56,10 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
         vec![failing.id.clone()]
     );
     let Some(Transition::Applied(r)) = store
-        .apply_payment("ev-4", &paid.id, &PaymentChange::Refunded, update)
+        .apply_payment(
+            &payment_event("ev-4", &paid.id, &PaymentChange::Refunded),
+            update,
+        )
         .await
         .unwrap()
     else {
@@ -64,7 +67,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
     };
     assert_eq!(r.payment_status, PaymentStatus::Refunded);
     let unknown = store
-        .apply_payment("ev-5", &new_object_id(), &processed, update)
+        .apply_payment(&payment_event("ev-5", &new_object_id(), &processed), update)
         .await
         .unwrap();
     assert_eq!(unknown, Some(Transition::NotFound));
@@ -74,19 +77,28 @@ pub async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
     let refund_first = store
-        .apply_payment("r-1", &o.id, &PaymentChange::Refunded, update)
+        .apply_payment(
+            &payment_event("r-1", &o.id, &PaymentChange::Refunded),
+            update,
+        )
         .await
         .unwrap();
     assert!(matches!(refund_first, Some(Transition::Applied(_))));
     let again = store
-        .apply_payment("r-2", &o.id, &PaymentChange::Refunded, update)
+        .apply_payment(
+            &payment_event("r-2", &o.id, &PaymentChange::Refunded),
+            update,
+        )
         .await
         .unwrap();
     assert!(
         matches!(again, Some(Transition::Refused(ref r)) if r.payment_status == PaymentStatus::Refunded)
     );
     let replay = store
-        .apply_payment("r-2", &o.id, &PaymentChange::Refunded, update)
+        .apply_payment(
+            &payment_event("r-2", &o.id, &PaymentChange::Refunded),
+            update,
+        )
         .await
         .unwrap();
     assert_eq!(replay, None, "a refused event id is recorded too");
@@ -94,14 +106,14 @@ pub async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &
     let change = PaymentChange::Failed { reason: "x".into() };
     assert_eq!(
         store
-            .apply_payment("g-1", &ghost, &change, update)
+            .apply_payment(&payment_event("g-1", &ghost, &change), update)
             .await
             .unwrap(),
         Some(Transition::NotFound)
     );
     assert_eq!(
         store
-            .apply_payment("g-1", &ghost, &change, update)
+            .apply_payment(&payment_event("g-1", &ghost, &change), update)
             .await
             .unwrap(),
         None
@@ -110,10 +122,12 @@ pub async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &
     assert_eq!(
         store
             .advance(
-                &ghost,
-                OrderStatus::Confirmed,
-                OrderStatus::Processing,
-                None,
+                step(
+                    &ghost,
+                    OrderStatus::Confirmed,
+                    OrderStatus::Processing,
+                    None
+                ),
                 update
             )
             .await

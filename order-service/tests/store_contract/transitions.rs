@@ -52,10 +52,7 @@ pub async fn check_advance_moves_only_from_the_expected_status(store: &dyn Order
     insert(store, &o).await;
     let refused = store
         .advance(
-            &o.id,
-            OrderStatus::Confirmed,
-            OrderStatus::Processing,
-            None,
+            step(&o.id, OrderStatus::Confirmed, OrderStatus::Processing, None),
             update,
         )
         .await
@@ -65,20 +62,21 @@ pub async fn check_advance_moves_only_from_the_expected_status(store: &dyn Order
         payment_id: "p1".into(),
     };
     store
-        .apply_payment("e1", &o.id, &change, update)
+        .apply_payment(&payment_event("e1", &o.id, &change), update)
         .await
         .unwrap();
-    let step = |from, to, tracking| store.advance(&o.id, from, to, tracking, update);
-    let Transition::Applied(p) = step(OrderStatus::Confirmed, OrderStatus::Processing, None)
+    let advance = |from, to, tracking| store.advance(step(&o.id, from, to, tracking), update);
+    let Transition::Applied(p) = advance(OrderStatus::Confirmed, OrderStatus::Processing, None)
         .await
         .unwrap()
     else {
         panic!("not advanced");
     };
     assert_eq!(p.status, OrderStatus::Processing);
-    let Transition::Applied(s) = step(OrderStatus::Processing, OrderStatus::Shipped, Some("TRK1"))
-        .await
-        .unwrap()
+    let Transition::Applied(s) =
+        advance(OrderStatus::Processing, OrderStatus::Shipped, Some("TRK1"))
+            .await
+            .unwrap()
     else {
         panic!("not shipped");
     };
@@ -96,7 +94,7 @@ async fn paid_order(store: &dyn OrderStore) -> Order {
         payment_id: new_object_id(),
     };
     store
-        .apply_payment(&new_object_id(), &o.id, &change, update)
+        .apply_payment(&payment_event(&new_object_id(), &o.id, &change), update)
         .await
         .unwrap();
     store.get(&o.id).await.unwrap().unwrap()
@@ -106,15 +104,15 @@ pub async fn check_an_order_whose_payment_is_not_completed_never_advances(store:
     let o = paid_order(store).await;
     assert_eq!(o.status, OrderStatus::Confirmed);
     store
-        .apply_payment(&new_object_id(), &o.id, &PaymentChange::Refunded, update)
+        .apply_payment(
+            &payment_event(&new_object_id(), &o.id, &PaymentChange::Refunded),
+            update,
+        )
         .await
         .unwrap();
     let refused = store
         .advance(
-            &o.id,
-            OrderStatus::Confirmed,
-            OrderStatus::Processing,
-            None,
+            step(&o.id, OrderStatus::Confirmed, OrderStatus::Processing, None),
             update,
         )
         .await
@@ -130,17 +128,14 @@ pub async fn check_an_order_whose_payment_is_not_completed_never_advances(store:
 
 pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn OrderStore) {
     let o = paid_order(store).await;
-    let step = store
+    let advanced = store
         .advance(
-            &o.id,
-            OrderStatus::Confirmed,
-            OrderStatus::Processing,
-            None,
+            step(&o.id, OrderStatus::Confirmed, OrderStatus::Processing, None),
             update,
         )
         .await
         .unwrap();
-    assert!(matches!(step, Transition::Applied(_)), "{step:?}");
+    assert!(matches!(advanced, Transition::Applied(_)), "{advanced:?}");
     let refused = store
         .cancel(&o.id, None, CANCELLABLE, cancellation)
         .await
@@ -163,7 +158,7 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
         (OrderStatus::Processing, OrderStatus::Shipped),
     ] {
         store
-            .advance(&shipped.id, from, to, None, update)
+            .advance(step(&shipped.id, from, to, None), update)
             .await
             .unwrap();
     }
@@ -188,7 +183,7 @@ pub async fn check_concurrent_cancels_and_payments_apply_once(
         let id = o.id.clone();
         async move {
             store
-                .apply_payment(&format!("ev-{i}"), &id, &change, update)
+                .apply_payment(&payment_event(&format!("ev-{i}"), &id, &change), update)
                 .await
         }
     });

@@ -56,24 +56,30 @@ pub fn provider_policy(budget: Duration, attempt_timeout: Duration) -> RetryPoli
 }
 
 impl Processor {
+    /// Calls the provider, again after transient failures within the retry policy, counting
+    /// every call by its result.
+    async fn call_provider<T, F, Fut>(&self, call: F) -> Result<T, RetryError<ProviderError>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let counted = |_| async {
+            let r = call().await;
+            let result = [("result", call_result(&r))];
+            self.metrics
+                .incr(PROVIDER_CALLS, PROVIDER_CALLS_HELP, &result);
+            r
+        };
+        retry(self.policy, counted, ProviderError::is_transient).await
+    }
+
     /// Charges a payment already claimed (`processing`) and stores the outcome with its event.
     /// A completed payment whose order was cancelled meanwhile is refunded at once.
     pub async fn charge_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.charge_key();
-        let outcome = retry(
-            self.policy,
-            |_| async {
-                let r = self.provider.charge(&key, p.amount_cents, p.method).await;
-                self.metrics.incr(
-                    PROVIDER_CALLS,
-                    PROVIDER_CALLS_HELP,
-                    &[("result", call_result(&r))],
-                );
-                r
-            },
-            ProviderError::is_transient,
-        )
-        .await;
+        let outcome = self
+            .call_provider(|| self.provider.charge(&key, p.amount_cents, p.method))
+            .await;
         let stored = match outcome {
             Ok(charge) => {
                 let event = EventEnvelope::new(
@@ -132,20 +138,9 @@ impl Processor {
     pub async fn refund_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.refund_key();
         let charge_id = p.transaction_id.clone().unwrap_or_default();
-        let outcome = retry(
-            self.policy,
-            |_| async {
-                let r = self.provider.refund(&key, &charge_id, p.amount_cents).await;
-                self.metrics.incr(
-                    PROVIDER_CALLS,
-                    PROVIDER_CALLS_HELP,
-                    &[("result", call_result(&r))],
-                );
-                r
-            },
-            ProviderError::is_transient,
-        )
-        .await;
+        let outcome = self
+            .call_provider(|| self.provider.refund(&key, &charge_id, p.amount_cents))
+            .await;
         match outcome {
             Ok(refund) => {
                 let event = EventEnvelope::new(

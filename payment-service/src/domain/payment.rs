@@ -1,9 +1,8 @@
 //! A payment of one order: its statuses, methods and the provider key of each attempt.
 
+use strum::{EnumString, IntoStaticStr, VariantNames};
 /// Where a payment is in its life.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum PaymentStatus {
     /// Recorded, not yet charged.
@@ -35,9 +34,7 @@ impl PaymentStatus {
 }
 
 /// How the customer pays (the original's enum).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum PaymentMethod {
     /// `credit_card` (the default).
@@ -54,7 +51,7 @@ pub enum PaymentMethod {
 
 impl PaymentMethod {
     /// Every wire name, for validation messages.
-    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+    pub const NAMES: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
 
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {

@@ -8,19 +8,17 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::HttpOptions;
+use shared::http::{ops_routes, HttpOptions};
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let routes = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .route("/events", post(events::receive_events))
         .route("/api/payments/process", post(payments::process_payment))
         .route("/api/payments/{order_id}", get(payments::get_payment))
         .route("/api/payments/{id}/refund", post(payments::refund_payment))
+        .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);
     shared::http::standard_layers(routes, http)

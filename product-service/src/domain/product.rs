@@ -1,6 +1,7 @@
 //! A product as the store keeps it (money in integer cents, times in UTC milliseconds), the fields
 //! of a new product, a partial update, and the list filter with its sort orders.
 
+use strum::{EnumString, IntoStaticStr, VariantNames};
 /// Free-form client data: a JSON object, kept as its compact JSON text. The service never reads
 /// inside it; the wire checks what a client sends and writes it back as it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,26 @@ pub struct NewProduct {
     pub metadata: Option<Metadata>,
 }
 
+impl NewProduct {
+    /// The product created from these fields with id `id` at `now` (ms).
+    pub fn into_product(self, id: String, now: i64) -> Product {
+        Product {
+            id,
+            name: self.name,
+            description: self.description,
+            price_cents: self.price_cents,
+            stock: self.stock,
+            category: self.category,
+            sku: self.sku,
+            images: self.images,
+            is_active: self.is_active,
+            metadata: self.metadata,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A partial update: `None` keeps the stored value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductPatch {
@@ -109,17 +130,7 @@ impl ProductPatch {
 }
 
 /// Sort orders of the product list.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, EnumString, IntoStaticStr, VariantNames)]
 pub enum SortOrder {
     /// Oldest first.
     #[strum(serialize = "createdAt")]
@@ -141,7 +152,7 @@ pub enum SortOrder {
 
 impl SortOrder {
     /// The accepted `sort` values, in the order error messages list them.
-    pub const ALLOWED: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+    pub const ALLOWED: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
 
     /// Parses a `sort` value.
     pub fn parse(s: &str) -> Option<Self> {

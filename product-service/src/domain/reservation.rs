@@ -2,6 +2,7 @@
 //! rule that duplicate lines of one product are summed before anything is taken.
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
 /// One requested line: a product and a quantity (≥ 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +27,7 @@ pub struct ReservedItem {
 }
 
 /// Whether a reservation still holds its stock.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum ReservationStatus {
     /// The stock is taken.

@@ -10,15 +10,12 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::HttpOptions;
+use shared::http::{ops_routes, HttpOptions};
 
 /// The fully layered router. Requests are counted per matched route only.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let routes = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .route(
             "/api/products",
             get(products::list_products).post(products::create_product),
@@ -39,6 +36,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
             "/internal/reservations/{order_id}/release",
             post(reservations::release_reservation),
         )
+        .merge(ops_routes(health::health, health::ready, health::metrics))
         .route_layer(track)
         .with_state(state);
     shared::http::standard_layers(routes, http)

@@ -54,70 +54,19 @@ pub fn list_answer(items: &[Product], pagination: Pagination) -> Bytes {
     Bytes::from(paginated_body(data, pagination).to_string())
 }
 
-/// Reads every product field; `required` makes the schema's required fields mandatory (POST, PUT).
-fn read_fields(v: &mut Validator<'_>, required: bool) -> ProductPatch {
-    let name = req_or_opt(
-        v,
-        required,
-        |v| v.string("name", 2, 100),
-        |v| v.opt_string("name", 2, 100),
-    );
-    let description = req_or_opt(
-        v,
-        required,
-        |v| v.text("description", 1, 1000),
-        |v| v.opt_text("description", 1, 1000),
-    );
-    let price_cents = req_or_opt(
-        v,
-        required,
-        |v| v.money("price", MAX_PRICE_CENTS),
-        |v| v.opt_money("price", MAX_PRICE_CENTS),
-    );
-    let stock = req_or_opt(
-        v,
-        required,
-        |v| v.int("stock", 0, MAX_STOCK),
-        |v| v.opt_int("stock", 0, MAX_STOCK),
-    );
-    let category = req_or_opt(
-        v,
-        required,
-        |v| v.string("category", 1, 100),
-        |v| v.opt_string("category", 1, 100),
-    );
-    let sku = req_or_opt(
-        v,
-        required,
-        |v| v.string("sku", 1, 64),
-        |v| v.opt_string("sku", 1, 64),
-    );
-    let images = read_images(v);
-    let is_active = v.opt_bool("isActive");
-    let metadata = v.opt_object("metadata").and_then(|m| check_metadata(v, m));
+/// Reads every product field (a partial validator leaves the required ones optional).
+fn read_fields(v: &mut Validator<'_>) -> ProductPatch {
+    // In the order errors are reported.
     ProductPatch {
-        name,
-        description,
-        price_cents,
-        stock,
-        category,
-        sku,
-        images,
-        is_active,
-        metadata,
-    }
-}
-
-fn req_or_opt<'a, T>(
-    v: &mut Validator<'a>,
-    required: bool,
-    req: impl FnOnce(&mut Validator<'a>) -> Option<T>,
-    opt: impl FnOnce(&mut Validator<'a>) -> Option<T>,
-) -> Option<T> {
-    if required {
-        req(v)
-    } else {
-        opt(v)
+        name: v.string("name", 2, 100),
+        description: v.text("description", 1, 1000),
+        price_cents: v.money("price", MAX_PRICE_CENTS),
+        stock: v.int("stock", 0, MAX_STOCK),
+        category: v.string("category", 1, 100),
+        sku: v.string("sku", 1, 64),
+        images: read_images(v),
+        is_active: v.opt_bool("isActive"),
+        metadata: v.opt_object("metadata").and_then(|m| check_metadata(v, m)),
     }
 }
 
@@ -172,7 +121,7 @@ pub struct CreateProductRequest(pub NewProduct);
 impl FromJson for CreateProductRequest {
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
-        let f = read_fields(&mut v, true);
+        let f = read_fields(&mut v);
         v.finish()?;
         let (
             Some(name),
@@ -213,7 +162,7 @@ pub struct ReplaceProductRequest(pub ProductPatch);
 impl FromJson for ReplaceProductRequest {
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
-        let patch = read_fields(&mut v, true);
+        let patch = read_fields(&mut v);
         v.finish()?;
         Ok(Self(patch))
     }
@@ -224,8 +173,8 @@ pub struct PatchProductRequest(pub ProductPatch);
 
 impl FromJson for PatchProductRequest {
     fn from_json(value: &Value) -> Result<Self, ApiError> {
-        let mut v = Validator::new(value)?;
-        let patch = read_fields(&mut v, false);
+        let mut v = Validator::new(value)?.partial();
+        let patch = read_fields(&mut v);
         v.finish()?;
         if patch.is_empty() {
             return Err(ApiError::validation(vec![FieldError::new(

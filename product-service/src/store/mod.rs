@@ -10,6 +10,7 @@ pub use sqlite::SqliteProductStore;
 
 use crate::domain::{
     NewProduct, Product, ProductFilter, ProductPatch, Reservation, ReservationLine,
+    ReservationStatus, ReservedItem,
 };
 use async_trait::async_trait;
 use shared::mongo::MongoOptions;
@@ -43,6 +44,20 @@ pub struct Reserved {
     pub reservation: Reservation,
     /// False when an earlier call had already reserved for this order (nothing was taken now).
     pub created: bool,
+}
+
+impl Reserved {
+    /// The reservation just made for `order_id`: `items` taken now.
+    pub fn made(order_id: &str, items: Vec<ReservedItem>) -> Self {
+        Self {
+            reservation: Reservation {
+                order_id: order_id.to_string(),
+                status: ReservationStatus::Reserved,
+                items,
+            },
+            created: true,
+        }
+    }
 }
 
 /// Products and reservations.

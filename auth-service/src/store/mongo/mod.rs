@@ -92,21 +92,8 @@ impl UserStore for MongoUserStore {
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
-        let total = self.users.count_documents(doc! {}).await?;
-        let docs: Vec<StoredUser> = self
-            .users
-            .find(doc! {})
-            .sort(doc! {"created_at": -1, "_id": -1})
-            .skip(page.offset())
-            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
-            .await?
-            .try_collect()
-            .await?;
-        let users = docs
-            .into_iter()
-            .map(User::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((users, total))
+        let newest_first = doc! {"created_at": -1, "_id": -1};
+        shared::mongo::page(&self.users, doc! {}, newest_first, page).await
     }
 
     async fn update_user(

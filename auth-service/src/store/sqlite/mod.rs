@@ -89,12 +89,7 @@ fn insert_token(conn: &Connection, t: &RefreshToken) -> Result<(), StoreError> {
 #[async_trait]
 impl UserStore for SqliteUserStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .read(|c| {
-                c.query_row("SELECT 1", [], |_| Ok(()))?;
-                Ok(())
-            })
-            .await
+        self.db.ping().await
     }
 
     async fn create_user(&self, u: &User) -> Result<(), StoreError> {

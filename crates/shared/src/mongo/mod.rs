@@ -87,6 +87,35 @@ pub async fn connect(
     Ok(client.database(&name))
 }
 
+/// One page of the documents of `coll` that match `filter`, in `sort` order, checked into `T`
+/// (the stored shape's `TryFrom`), and how many match in all.
+pub async fn page<T, D>(
+    coll: &mongodb::Collection<D>,
+    filter: mongodb::bson::Document,
+    sort: mongodb::bson::Document,
+    page: crate::store::PageRequest,
+) -> Result<(Vec<T>, u64), StoreError>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    T: TryFrom<D, Error = StoreError>,
+{
+    use futures_util::TryStreamExt;
+    let total = coll.count_documents(filter.clone()).await?;
+    let docs: Vec<D> = coll
+        .find(filter)
+        .sort(sort)
+        .skip(page.offset())
+        .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+        .await?
+        .try_collect()
+        .await?;
+    let items = docs
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((items, total))
+}
+
 /// Pings the database (`/ready`).
 pub async fn ping(db: &Database) -> Result<(), StoreError> {
     db.run_command(mongodb::bson::doc! {"ping": 1})

@@ -120,22 +120,24 @@ impl Inner {
     }
 }
 
-#[async_trait]
-impl Cache for RedisCache {
-    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+impl RedisCache {
+    /// `GET` of cache key `key` (after redoing invalidations that failed earlier), as `T`.
+    async fn read<T: ::redis::FromRedisValue + Send>(&self, key: &str) -> Result<T, CacheError> {
         self.inner.redo_pending().await?;
         let k = self.inner.link.key("cache", key);
         self.inner
             .link
-            .run(|mut c| async move {
-                ::redis::cmd("GET")
-                    .arg(k)
-                    .query_async::<Option<Vec<u8>>>(&mut c)
-                    .await
-            })
+            .run(|mut c| async move { ::redis::cmd("GET").arg(k).query_async::<T>(&mut c).await })
             .await
-            .map(|v| v.map(Bytes::from))
             .map_err(|e| CacheError(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        let v: Option<Vec<u8>> = self.read(key).await?;
+        Ok(v.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
@@ -172,19 +174,8 @@ impl Cache for RedisCache {
     }
 
     async fn generation(&self, key: &str) -> Result<u64, CacheError> {
-        self.inner.redo_pending().await?;
-        let k = self.inner.link.key("cache", key);
-        self.inner
-            .link
-            .run(|mut c| async move {
-                ::redis::cmd("GET")
-                    .arg(k)
-                    .query_async::<Option<u64>>(&mut c)
-                    .await
-            })
-            .await
-            .map(|g| g.unwrap_or(0))
-            .map_err(|e| CacheError(e.to_string()))
+        let g: Option<u64> = self.read(key).await?;
+        Ok(g.unwrap_or(0))
     }
 
     async fn bump(&self, key: &str) -> Result<u64, CacheError> {

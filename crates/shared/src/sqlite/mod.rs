@@ -91,6 +91,12 @@ impl Database {
         })
     }
 
+    /// Checks that the database answers (a service's `/ready`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     /// Runs `f` on a reader connection, on the calling thread. `f` sees the last committed state.
     pub async fn read<T>(
         &self,

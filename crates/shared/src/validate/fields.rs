@@ -44,6 +44,19 @@ impl<'a> Validator<'a> {
         max: usize,
         lines: Lines,
     ) -> Option<String> {
+        let s = self.plain_str(key, v, lines)?;
+        self.within_length(key, s.trim(), min, max)
+    }
+
+    /// A required string kept exactly as sent (passwords), with a length range in characters.
+    pub fn raw_string(&mut self, key: &'static str, min: usize, max: usize) -> Option<String> {
+        let v = self.required(key)?;
+        let s = self.plain_str(key, v, Lines::Single)?;
+        self.within_length(key, s, min, max)
+    }
+
+    /// `v` as a string without control characters (but the line breaks `lines` allows).
+    fn plain_str<'v>(&mut self, key: &str, v: &'v Value, lines: Lines) -> Option<&'v str> {
         let Some(s) = v.as_str() else {
             self.error(key, "must be a string");
             return None;
@@ -52,41 +65,14 @@ impl<'a> Validator<'a> {
             self.error(key, CONTROL_MESSAGE);
             return None;
         }
-        let s = s.trim();
-        let len = s.chars().count();
-        if len == 0 && min > 0 {
-            self.error(key, "is not allowed to be empty");
-            None
-        } else if len < min {
-            self.error(
-                key,
-                &format!("length must be at least {min} characters long"),
-            );
-            None
-        } else if len > max {
-            self.error(
-                key,
-                &format!("length must be less than or equal to {max} characters long"),
-            );
-            None
-        } else {
-            Some(s.to_string())
-        }
+        Some(s)
     }
 
-    /// A required string kept exactly as sent (passwords), with a length range in characters.
-    pub fn raw_string(&mut self, key: &'static str, min: usize, max: usize) -> Option<String> {
-        let v = self.required(key)?;
-        let Some(s) = v.as_str() else {
-            self.error(key, "must be a string");
-            return None;
-        };
-        if has_control(s, Lines::Single) {
-            self.error(key, CONTROL_MESSAGE);
-            return None;
-        }
+    /// `s` when its length in characters is within `min..=max` (`min` ≥ 1 refuses an empty one
+    /// as empty), else the error said the Joi way.
+    fn within_length(&mut self, key: &str, s: &str, min: usize, max: usize) -> Option<String> {
         let len = s.chars().count();
-        if len == 0 {
+        if len == 0 && min > 0 {
             self.error(key, "is not allowed to be empty");
             None
         } else if len < min {

@@ -19,6 +19,8 @@ pub struct Validator<'a> {
     prefix: String,
     known: Vec<&'static str>,
     errors: Vec<FieldError>,
+    /// Every field optional: a partial update.
+    partial: bool,
 }
 
 /// Formats a dotted path (`items.0.quantity`) as the Joi label (`items[0].quantity`).
@@ -56,7 +58,15 @@ impl<'a> Validator<'a> {
             prefix: prefix.to_string(),
             known: Vec::new(),
             errors: Vec::new(),
+            partial: false,
         }
+    }
+
+    /// The same validator for a partial update: the readers of required fields take an absent
+    /// field as not given (`None`, no error), as the `opt_` readers do.
+    pub fn partial(mut self) -> Self {
+        self.partial = true;
+        self
     }
 
     /// The dotted path of `key` under this validator's prefix.
@@ -102,7 +112,7 @@ impl<'a> Validator<'a> {
 
     fn required(&mut self, key: &'static str) -> Option<&'a Value> {
         let v = self.raw(key);
-        if v.is_none() {
+        if v.is_none() && !self.partial {
             self.error(key, "is required");
         }
         v

@@ -7,7 +7,7 @@ use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
 use crate::store::shapes::{StoredDelivery, StoredEnvelope};
-use crate::store::{EventStore, StoreError};
+use crate::store::{EventStore, FailedAttempt, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
@@ -143,13 +143,7 @@ impl EventStore for MongoEventStore {
             .try_collect()
             .await?;
         won.sort_by(|a, b| (a.seq, &a.event_id).cmp(&(b.seq, &b.event_id)));
-        let ids: Vec<String> = won.iter().map(|d| d.event_id.clone()).collect();
-        let events: HashMap<String, StoredEnvelope> = self
-            .events_by_id(&ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
+        let events = self.events_of(&won).await?;
         Ok(won
             .into_iter()
             .filter_map(|d| {
@@ -198,19 +192,15 @@ impl EventStore for MongoEventStore {
 
     async fn mark_failed(
         &self,
-        event_id: &str,
-        subscriber: &str,
-        error: &str,
-        max_attempts: u32,
-        retry_at: i64,
+        failed: FailedAttempt<'_>,
         now: i64,
     ) -> Result<Option<DeliveryStatus>, StoreError> {
         self.indexed().await?;
         // SQLite decides dead-or-pending on the stored count in one UPDATE. Here the two outcomes
         // are two conditional updates with complementary filters on the stored count: at most
         // one matches, and a replay in between only makes the second one match.
-        let id = delivery_id(event_id, subscriber);
-        let last = i64::from(max_attempts) - 1;
+        let id = delivery_id(failed.event_id, failed.subscriber);
+        let last = i64::from(failed.max_attempts) - 1;
         let outcomes = [
             (DeliveryStatus::Dead, doc! {"$gte": last}),
             (DeliveryStatus::Pending, doc! {"$lt": last}),
@@ -224,8 +214,8 @@ impl EventStore for MongoEventStore {
                         doc! {"_id": &id, "status": PENDING, "attempts": count.clone()},
                         doc! {
                             "$set": {
-                                "status": status.as_str(), "last_error": error,
-                                "next_attempt_at": retry_at, "updated_at": now,
+                                "status": status.as_str(), "last_error": failed.error,
+                                "next_attempt_at": failed.retry_at, "updated_at": now,
                             },
                             "$inc": {"attempts": 1_i64},
                         },

@@ -85,6 +85,16 @@ impl MongoEventStore {
             .await?)
     }
 
+    /// The stored events of these deliveries, by event id.
+    async fn events_of(
+        &self,
+        deliveries: &[StoredDelivery],
+    ) -> Result<HashMap<String, StoredEnvelope>, StoreError> {
+        let ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
+        let events = self.events_by_id(&ids).await?;
+        Ok(events.into_iter().map(|e| (e.id.clone(), e)).collect())
+    }
+
     /// Inserts a pending delivery, due at `due_at`, for each subscriber of each event that lacks
     /// one.
     async fn insert_deliveries(
@@ -114,13 +124,7 @@ impl MongoEventStore {
         &self,
         deliveries: &[StoredDelivery],
     ) -> Result<Vec<(StoredEnvelope, Delivery)>, StoreError> {
-        let ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
-        let events: HashMap<String, StoredEnvelope> = self
-            .events_by_id(&ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
+        let events = self.events_of(deliveries).await?;
         deliveries
             .iter()
             .filter_map(|d| events.get(&d.event_id).map(|e| (e, d)))

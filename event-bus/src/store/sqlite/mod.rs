@@ -10,7 +10,7 @@ mod rows;
 mod writes;
 
 use super::shapes::{StoredDelivery, StoredEnvelope};
-use super::{EventStore, StoreError};
+use super::{EventStore, FailedAttempt, StoreError};
 use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
@@ -215,19 +215,15 @@ impl EventStore for SqliteEventStore {
 
     async fn mark_failed(
         &self,
-        event_id: &str,
-        subscriber: &str,
-        error: &str,
-        max_attempts: u32,
-        retry_at: i64,
+        failed: FailedAttempt<'_>,
         now: i64,
     ) -> Result<Option<DeliveryStatus>, StoreError> {
         let write = Write::MarkFailed {
-            event_id: event_id.to_string(),
-            subscriber: subscriber.to_string(),
-            error: error.to_string(),
-            max_attempts,
-            retry_at,
+            event_id: failed.event_id.to_string(),
+            subscriber: failed.subscriber.to_string(),
+            error: failed.error.to_string(),
+            max_attempts: failed.max_attempts,
+            retry_at: failed.retry_at,
             now,
         };
         match self.write(write).await? {
@@ -308,12 +304,7 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .read(|conn| {
-                conn.query_row("SELECT 1", [], |_| Ok(()))?;
-                Ok(())
-            })
-            .await
+        self.db.ping().await
     }
 }
 

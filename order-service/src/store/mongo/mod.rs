@@ -12,13 +12,12 @@ mod releases;
 mod upgrade;
 
 use super::shapes::{idem_key, StoredOrder};
-use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
-use crate::domain::{Order, OrderStatus, PaymentChange, PaymentStatus, Transition};
+use super::{Announce, IdempotencyKey, OrderFilter, OrderStore, Step};
+use crate::domain::{Order, OrderStatus, PaymentEvent, PaymentStatus, Transition};
 use crate::SERVICE;
 use async_trait::async_trait;
 use change::{after_payment, Decision};
 use docs::{ORDERS, PROCESSED, RELEASES};
-use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
 use shared::events::{EventEnvelope, OutboxStore};
@@ -128,22 +127,9 @@ impl OrderStore for MongoOrderStore {
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError> {
         self.ensure_indexes().await?;
-        let f = status_filter(filter);
-        let total = self.orders().count_documents(f.clone()).await?;
-        let docs: Vec<Document> = self
-            .orders()
-            .find(f)
-            .sort(doc! {"created_at": -1, "_id": -1})
-            .skip(page.offset())
-            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
-            .await?
-            .try_collect()
-            .await?;
-        let orders = docs
-            .into_iter()
-            .map(|d| Order::try_from(mongodb::bson::from_document::<StoredOrder>(d)?))
-            .collect::<Result<_, _>>()?;
-        Ok((orders, total))
+        let orders = self.db.collection::<StoredOrder>(ORDERS);
+        let newest_first = doc! {"created_at": -1, "_id": -1};
+        shared::mongo::page(&orders, status_filter(filter), newest_first, page).await
     }
 
     async fn cancel(
@@ -170,22 +156,15 @@ impl OrderStore for MongoOrderStore {
         Ok(outcome.unwrap_or(Transition::NotFound))
     }
 
-    async fn advance(
-        &self,
-        id: &str,
-        from: OrderStatus,
-        to: OrderStatus,
-        tracking_number: Option<&str>,
-        announce: Announce,
-    ) -> Result<Transition, StoreError> {
+    async fn advance(&self, step: Step<'_>, announce: Announce) -> Result<Transition, StoreError> {
         let outcome = self
-            .change(id, None, announce, |order| {
-                if order.status != from || order.payment_status != PaymentStatus::Completed {
+            .change(step.id, None, announce, |order| {
+                if order.status != step.from || order.payment_status != PaymentStatus::Completed {
                     return Decision::Refuse;
                 }
                 let mut next = order.clone();
-                next.status = to;
-                if let Some(t) = tracking_number {
+                next.status = step.to;
+                if let Some(t) = step.tracking_number {
                     next.tracking_number = Some(t.to_string());
                 }
                 next.updated_at = now_ms();
@@ -197,11 +176,10 @@ impl OrderStore for MongoOrderStore {
 
     async fn apply_payment(
         &self,
-        event_id: &str,
-        order_id: &str,
-        change: &PaymentChange,
+        event: &PaymentEvent,
         announce: Announce,
     ) -> Result<Option<Transition>, StoreError> {
+        let (event_id, order_id, change) = (&event.id, &event.order_id, &event.change);
         let outcome = self
             .change(
                 order_id,

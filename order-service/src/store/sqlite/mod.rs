@@ -6,8 +6,8 @@ mod plans;
 mod rows;
 
 use super::shapes::{stored_items, StoredAddress, StoredOrder};
-use super::{Announce, IdempotencyKey, OrderFilter, OrderStore};
-use crate::domain::{Order, OrderStatus, PaymentChange, Transition};
+use super::{Announce, IdempotencyKey, OrderFilter, OrderStore, Step};
+use crate::domain::{Order, OrderStatus, PaymentChange, PaymentEvent, Transition};
 use async_trait::async_trait;
 use rows::{conditional, get_in, queue_release_in, upgrade, COLS, SCHEMA};
 use rusqlite::params;
@@ -77,12 +77,7 @@ fn list_queries(filter: &OrderFilter, page: PageRequest) -> (Query, Query) {
 #[async_trait]
 impl OrderStore for SqliteOrderStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .read(|c| {
-                c.query_row("SELECT 1", [], |_| Ok(()))?;
-                Ok(())
-            })
-            .await
+        self.db.ping().await
     }
 
     async fn create(
@@ -196,14 +191,13 @@ impl OrderStore for SqliteOrderStore {
             .await
     }
 
-    async fn advance(
-        &self,
-        id: &str,
-        from: OrderStatus,
-        to: OrderStatus,
-        tracking_number: Option<&str>,
-        announce: Announce,
-    ) -> Result<Transition, StoreError> {
+    async fn advance(&self, step: Step<'_>, announce: Announce) -> Result<Transition, StoreError> {
+        let Step {
+            id,
+            from,
+            to,
+            tracking_number,
+        } = step;
         let sql = format!(
             "UPDATE orders SET status = ?1, tracking_number = COALESCE(?2, tracking_number), \
              updated_at = ?3 WHERE id = ?4 AND status = ?5 AND payment_status = 'completed' \
@@ -220,11 +214,10 @@ impl OrderStore for SqliteOrderStore {
 
     async fn apply_payment(
         &self,
-        event_id: &str,
-        order_id: &str,
-        change: &PaymentChange,
+        event: &PaymentEvent,
         announce: Announce,
     ) -> Result<Option<Transition>, StoreError> {
+        let (event_id, order_id, change) = (&event.id, &event.order_id, &event.change);
         // Every variant binds ?1 (its value), ?2 (now), ?3 (the order id).
         let (sql, value) = match change {
             // A payment that lands after the order was cancelled is still recorded, so that the

@@ -260,12 +260,7 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .read(|conn| {
-                conn.query_row("SELECT 1", [], |_| Ok(()))?;
-                Ok(())
-            })
-            .await
+        self.db.ping().await
     }
 
     fn outbox(&self) -> Arc<dyn OutboxStore> {

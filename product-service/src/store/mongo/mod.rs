@@ -72,21 +72,7 @@ impl MongoProductStore {
 impl ProductStore for MongoProductStore {
     async fn create(&self, new: NewProduct) -> Result<Product, StoreError> {
         self.ensure_indexes().await?;
-        let now = now_ms();
-        let product = Product {
-            id: shared::ids::new_object_id(),
-            name: new.name,
-            description: new.description,
-            price_cents: new.price_cents,
-            stock: new.stock,
-            category: new.category,
-            sku: new.sku,
-            images: new.images,
-            is_active: new.is_active,
-            metadata: new.metadata,
-            created_at: now,
-            updated_at: now,
-        };
+        let product = new.into_product(shared::ids::new_object_id(), now_ms());
         self.products
             .insert_one(StoredProduct::new(&product)?)
             .await?;
@@ -103,22 +89,8 @@ impl ProductStore for MongoProductStore {
         filter: &ProductFilter,
         page: PageRequest,
     ) -> Result<(Vec<Product>, u64), StoreError> {
-        let query = filter_doc(filter);
-        let total = self.products.count_documents(query.clone()).await?;
-        let docs: Vec<StoredProduct> = self
-            .products
-            .find(query)
-            .sort(sort_doc(filter.sort))
-            .skip(page.offset())
-            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
-            .await?
-            .try_collect()
-            .await?;
-        let products = docs
-            .into_iter()
-            .map(Product::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((products, total))
+        let sort = sort_doc(filter.sort);
+        shared::mongo::page(&self.products, filter_doc(filter), sort, page).await
     }
 
     async fn get_active_many(&self, ids: &[String]) -> Result<Vec<Product>, StoreError> {

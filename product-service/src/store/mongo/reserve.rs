@@ -209,14 +209,7 @@ pub(super) async fn reserve(
     if published.matched_count == 0 {
         return Err(lost_claim(order_id).into());
     }
-    Ok(Reserved {
-        reservation: Reservation {
-            order_id: order_id.to_string(),
-            status: ReservationStatus::Reserved,
-            items,
-        },
-        created: true,
-    })
+    Ok(Reserved::made(order_id, items))
 }
 
 fn lost_claim(order_id: &str) -> StoreError {

@@ -148,21 +148,7 @@ fn escape_like(s: &str) -> String {
 #[async_trait]
 impl ProductStore for SqliteProductStore {
     async fn create(&self, new: NewProduct) -> Result<Product, StoreError> {
-        let now = now_ms();
-        let product = Product {
-            id: shared::ids::new_object_id(),
-            name: new.name,
-            description: new.description,
-            price_cents: new.price_cents,
-            stock: new.stock,
-            category: new.category,
-            sku: new.sku,
-            images: new.images,
-            is_active: new.is_active,
-            metadata: new.metadata,
-            created_at: now,
-            updated_at: now,
-        };
+        let product = new.into_product(shared::ids::new_object_id(), now_ms());
         let metadata = product
             .metadata
             .as_ref()
@@ -283,12 +269,7 @@ impl ProductStore for SqliteProductStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .read(|conn| {
-                conn.query_row("SELECT 1", [], |_| Ok(()))?;
-                Ok(())
-            })
-            .await
+        self.db.ping().await
     }
 }
 

@@ -75,14 +75,7 @@ fn reserve_in(
         now,
         now,
     ])?;
-    Ok(Reserved {
-        reservation: Reservation {
-            order_id: order_id.to_string(),
-            status: ReservationStatus::Reserved,
-            items,
-        },
-        created: true,
-    })
+    Ok(Reserved::made(order_id, items))
 }
 
 /// Takes one line's stock (a conditional decrement) and names what was taken; an unknown or

@@ -39,7 +39,11 @@ ENV_GET = re.compile(r"\benv\s*\.\s*get\s*\(\s*\"([A-Z][A-Z0-9_]*)\"\s*\)")
 STD_ENV = re.compile(r"\benv::var(?:_os)?\s*\(\s*\"([A-Z][A-Z0-9_]*)\"\s*\)")
 ROUTE = re.compile(r"\.route\s*\(\s*\"(/[^\"]*)\"")
 DB_DEFAULT = re.compile(r"r\s*\.\s*string\s*\(\s*\"DATABASE_URL\"\s*,\s*\"sqlite://data/([a-z_]+)\.db\"")
-COMMON_READ = re.compile(r"CommonConfig::read\s*\(\s*&mut\s+r\s*,\s*([A-Z_0-9]+|\d+)\s*\)")
+COMMON_READ = re.compile(
+    r"CommonConfig::(?:read\s*\(\s*&mut\s+r|reader\s*\(\s*env)\s*,\s*([A-Z_0-9]+|\d+)\s*\)"
+)
+# The operations routes (/health, /ready, /metrics) a crate gets from `shared::http::ops_routes`.
+OPS_ROUTES_FN = re.compile(r"pub fn ops_routes\b.*?\n\}\n", re.S)
 CONST_U16 = re.compile(r"const\s+([A-Z_][A-Z0-9_]*)\s*:\s*u16\s*=\s*(\d+)\s*;")
 
 SERVICES = ["api-gateway", "auth-service", "product-service", "order-service", "payment-service", "event-bus"]
@@ -105,6 +109,9 @@ class Crate:
             self.keys.add("RUST_LOG")
         self.required = set(REQUIRED_CALL.findall(both))
         self.routes = set(ROUTE.findall(own))
+        if re.search(r"\bops_routes\s*\(", own):
+            body = OPS_ROUTES_FN.search(shared_src)
+            self.routes |= set(ROUTE.findall(body.group(0))) if body else set()
         m = DB_DEFAULT.search(own)
         self.db = m.group(1) if m else None
         self.port = None
@@ -135,7 +142,7 @@ def load_crates(root: Path, fails: Failures) -> dict[str, Crate]:
             continue
         c = Crate(name, path, shared_src)
         if c.port is None:
-            fails.add(name, "cannot find the default port (CommonConfig::read(&mut r, PORT)) in the sources")
+            fails.add(name, "cannot find the default port (CommonConfig::reader(env, PORT)) in the sources")
         if not c.keys:
             fails.add(name, "no environment keys found in the sources (extraction broken?)")
         crates[name] = c

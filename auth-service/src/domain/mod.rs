@@ -2,6 +2,7 @@
 //! here).
 
 use strum::{EnumString, IntoStaticStr, VariantNames};
+
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
@@ -12,17 +13,7 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses the wire and storage name.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-}
+shared::spelled!(Role);
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,7 @@ pub mod retry;
 pub mod server;
 pub mod sessions;
 pub mod shutdown;
+pub mod spelled;
 pub mod sqlite;
 pub mod store;
 pub mod telemetry;

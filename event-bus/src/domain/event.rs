@@ -17,17 +17,7 @@ pub enum DeliveryStatus {
     Dead,
 }
 
-impl DeliveryStatus {
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-}
+shared::spelled!(DeliveryStatus);
 
 /// The state of one event's delivery to one subscriber.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@
 use super::events;
 use crate::domain::{OrderStatus, Transition};
 use crate::state::AppState;
+use crate::store::Cancellation;
 use shared::store::StoreError;
 
 /// Cancels order `id` from one of the statuses `from` (only `owner`'s, when given), with its
@@ -16,10 +17,8 @@ pub async fn cancel(
     from: &[OrderStatus],
     outcome: &str,
 ) -> Result<Transition, StoreError> {
-    let transition = state
-        .store
-        .cancel(id, owner, from, events::cancellation)
-        .await?;
+    let cancel = Cancellation { id, owner, from };
+    let transition = state.store.cancel(cancel, events::cancellation).await?;
     if matches!(transition, Transition::Applied(_)) {
         state.event_written();
         state.release_queued();

@@ -1,6 +1,7 @@
 //! Order and payment statuses in their wire spelling, and which status changes are allowed.
 
 use strum::{EnumString, IntoStaticStr, VariantNames};
+
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
@@ -25,16 +26,6 @@ impl OrderStatus {
     /// Every status, in wire spelling.
     pub const ALL: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
 
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-
     /// The status an admin may move to `self` from (one step forward along
     /// confirmed → processing → shipped → delivered), if any.
     pub fn admin_predecessor(self) -> Option<Self> {
@@ -54,6 +45,8 @@ impl OrderStatus {
     pub const UNSHIPPED: [OrderStatus; 3] = [Self::Pending, Self::Confirmed, Self::Processing];
 }
 
+shared::spelled!(OrderStatus);
+
 /// Where the order's payment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
@@ -70,17 +63,7 @@ pub enum PaymentStatus {
     Refunded,
 }
 
-impl PaymentStatus {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-}
+shared::spelled!(PaymentStatus);
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,17 @@ pub use sqlite::SqliteOrderStore;
 /// `app::events`); the store writes it with the change.
 pub type Announce = fn(&Order) -> EventEnvelope;
 
+/// A cancellation asked for ([`OrderStore::cancel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancellation<'a> {
+    /// The order.
+    pub id: &'a str,
+    /// Only this user's order (a customer cancelling their own).
+    pub owner: Option<&'a str>,
+    /// The statuses it may be cancelled from.
+    pub from: &'a [OrderStatus],
+}
+
 /// One step along the fulfilment path ([`OrderStore::advance`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step<'a> {
@@ -83,13 +94,12 @@ pub trait OrderStore: Send + Sync {
         page: PageRequest,
     ) -> Result<(Vec<Order>, u64), StoreError>;
 
-    /// Cancels an order whose status is one of `from` in one conditional update (restricted to
-    /// `owner` when given); with it queues the stock release and the event `announce` makes.
+    /// Cancels an order whose status is one of `cancel.from` in one conditional update (only
+    /// `cancel.owner`'s, when given); with it queues the stock release and the event `announce`
+    /// makes.
     async fn cancel(
         &self,
-        id: &str,
-        owner: Option<&str>,
-        from: &[OrderStatus],
+        cancel: Cancellation<'_>,
         announce: Announce,
     ) -> Result<Transition, StoreError>;
 

@@ -7,7 +7,7 @@ use order_service::domain::{
     Order, OrderItem, OrderStatus, PaymentChange, PaymentEvent, PaymentStatus, ShippingAddress,
     Transition,
 };
-use order_service::store::{OrderStore, Step};
+use order_service::store::{Cancellation, OrderStore, Step};
 use serde_json::json;
 use shared::events::{types, EventEnvelope};
 use shared::ids::new_object_id;
@@ -36,6 +36,10 @@ fn payment_event(id: &str, order_id: &str, change: &PaymentChange) -> PaymentEve
         order_id: order_id.to_owned(),
         change: change.clone(),
     }
+}
+
+fn cancel_of<'a>(id: &'a str, owner: Option<&'a str>, from: &'a [OrderStatus]) -> Cancellation<'a> {
+    Cancellation { id, owner, from }
 }
 
 fn order(user: &str, created_at: i64) -> Order {

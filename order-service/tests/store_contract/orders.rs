@@ -79,7 +79,7 @@ pub async fn check_lists_filter_page_and_put_newest_first(store: &dyn OrderStore
         .unwrap();
     assert_eq!((all[0].id.as_str(), total), (bobs.id.as_str(), 4));
     store
-        .cancel(&bobs.id, None, CANCELLABLE, cancellation)
+        .cancel(cancel_of(&bobs.id, None, CANCELLABLE), cancellation)
         .await
         .unwrap();
     let cancelled = OrderFilter {

@@ -10,20 +10,20 @@ pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: 
     let stranger = new_object_id();
     assert_eq!(
         store
-            .cancel(&o.id, Some(&stranger), CANCELLABLE, cancellation)
+            .cancel(cancel_of(&o.id, Some(&stranger), CANCELLABLE), cancellation)
             .await
             .unwrap(),
         Transition::NotFound
     );
     assert_eq!(
         store
-            .cancel(&new_object_id(), None, CANCELLABLE, cancellation)
+            .cancel(cancel_of(&new_object_id(), None, CANCELLABLE), cancellation)
             .await
             .unwrap(),
         Transition::NotFound
     );
     let Transition::Applied(done) = store
-        .cancel(&o.id, Some(&user), CANCELLABLE, cancellation)
+        .cancel(cancel_of(&o.id, Some(&user), CANCELLABLE), cancellation)
         .await
         .unwrap()
     else {
@@ -32,7 +32,7 @@ pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: 
     assert_eq!(done.status, OrderStatus::Cancelled);
     assert!(matches!(
         store
-            .cancel(&o.id, None, CANCELLABLE, cancellation)
+            .cancel(cancel_of(&o.id, None, CANCELLABLE), cancellation)
             .await
             .unwrap(),
         Transition::Refused(_)
@@ -137,14 +137,14 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
         .unwrap();
     assert!(matches!(advanced, Transition::Applied(_)), "{advanced:?}");
     let refused = store
-        .cancel(&o.id, None, CANCELLABLE, cancellation)
+        .cancel(cancel_of(&o.id, None, CANCELLABLE), cancellation)
         .await
         .unwrap();
     assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Processing));
     assert!(store.due_releases(10).await.unwrap().is_empty());
     let unshipped = &OrderStatus::UNSHIPPED;
     let Transition::Applied(done) = store
-        .cancel(&o.id, None, unshipped, cancellation)
+        .cancel(cancel_of(&o.id, None, unshipped), cancellation)
         .await
         .unwrap()
     else {
@@ -163,7 +163,7 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
             .unwrap();
     }
     assert!(matches!(
-        store.cancel(&shipped.id, None, unshipped, cancellation).await.unwrap(),
+        store.cancel(cancel_of(&shipped.id, None, unshipped), cancellation).await.unwrap(),
         Transition::Refused(ref r) if r.status == OrderStatus::Shipped
     ));
 }
@@ -174,7 +174,7 @@ pub async fn check_concurrent_cancels_and_payments_apply_once(
     let store = &*store;
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
-    let cancels = (0..8).map(|_| store.cancel(&o.id, None, CANCELLABLE, cancellation));
+    let cancels = (0..8).map(|_| store.cancel(cancel_of(&o.id, None, CANCELLABLE), cancellation));
     let processed = PaymentChange::Processed {
         payment_id: "p".into(),
     };

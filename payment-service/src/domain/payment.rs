@@ -1,6 +1,7 @@
 //! A payment of one order: its statuses, methods and the provider key of each attempt.
 
 use strum::{EnumString, IntoStaticStr, VariantNames};
+
 /// Where a payment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "snake_case")]
@@ -21,17 +22,7 @@ pub enum PaymentStatus {
     Cancelled,
 }
 
-impl PaymentStatus {
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-}
+shared::spelled!(PaymentStatus);
 
 /// How the customer pays (the original's enum).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
@@ -52,17 +43,9 @@ pub enum PaymentMethod {
 impl PaymentMethod {
     /// Every wire name, for validation messages.
     pub const NAMES: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
-
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a wire or stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
 }
+
+shared::spelled!(PaymentMethod);
 
 /// A payment to record: one per order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! of a new product, a partial update, and the list filter with its sort orders.
 
 use strum::{EnumString, IntoStaticStr, VariantNames};
+
 /// Free-form client data: a JSON object, kept as its compact JSON text. The service never reads
 /// inside it; the wire checks what a client sends and writes it back as it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,17 +154,9 @@ pub enum SortOrder {
 impl SortOrder {
     /// The accepted `sort` values, in the order error messages list them.
     pub const ALLOWED: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
-
-    /// Parses a `sort` value.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-
-    /// The wire value (used in cache keys).
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
 }
+
+shared::spelled!(SortOrder);
 
 /// Which active products a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -36,17 +36,7 @@ pub enum ReservationStatus {
     Released,
 }
 
-impl ReservationStatus {
-    /// The stored and wire form.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses the stored form.
-    pub fn parse(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
-}
+shared::spelled!(ReservationStatus);
 
 /// The stock held for one order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ mod releases;
 mod upgrade;
 
 use super::shapes::{idem_key, StoredOrder};
-use super::{Announce, IdempotencyKey, OrderFilter, OrderStore, Step};
+use super::{Announce, Cancellation, IdempotencyKey, OrderFilter, OrderStore, Step};
 use crate::domain::{Order, OrderStatus, PaymentEvent, PaymentStatus, Transition};
 use crate::SERVICE;
 use async_trait::async_trait;
@@ -134,11 +134,10 @@ impl OrderStore for MongoOrderStore {
 
     async fn cancel(
         &self,
-        id: &str,
-        owner: Option<&str>,
-        from: &[OrderStatus],
+        cancel: Cancellation<'_>,
         announce: Announce,
     ) -> Result<Transition, StoreError> {
+        let Cancellation { id, owner, from } = cancel;
         let outcome = self
             .change(id, None, announce, |order| {
                 if owner.is_some_and(|o| o != order.user_id) {

@@ -6,8 +6,8 @@ mod plans;
 mod rows;
 
 use super::shapes::{stored_items, StoredAddress, StoredOrder};
-use super::{Announce, IdempotencyKey, OrderFilter, OrderStore, Step};
-use crate::domain::{Order, OrderStatus, PaymentChange, PaymentEvent, Transition};
+use super::{Announce, Cancellation, IdempotencyKey, OrderFilter, OrderStore, Step};
+use crate::domain::{Order, PaymentChange, PaymentEvent, Transition};
 use async_trait::async_trait;
 use rows::{conditional, get_in, queue_release_in, upgrade, COLS, SCHEMA};
 use rusqlite::params;
@@ -153,11 +153,10 @@ impl OrderStore for SqliteOrderStore {
 
     async fn cancel(
         &self,
-        id: &str,
-        owner: Option<&str>,
-        from: &[OrderStatus],
+        cancel: Cancellation<'_>,
         announce: Announce,
     ) -> Result<Transition, StoreError> {
+        let Cancellation { id, owner, from } = cancel;
         // The statuses are the enum's own spellings, never client input.
         let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(

@@ -61,9 +61,9 @@ INSERT INTO orders (id, user_id, items, total_cents, status, payment_status, pay
                     shipping_address, tracking_number, notes, created_at, updated_at)
 SELECT printf('%024x', $4 + i),
        CASE WHEN $2 = 0 THEN '$USER_ID' ELSE printf('%024x', 1000000000 + i % $2) END,
-       '[{"productId":"64b7f0c2a1b2c3d4e5f60718","name":"Widget","priceCents":1999,"quantity":2}]',
+       '[{"product_id":"64b7f0c2a1b2c3d4e5f60718","name":"Widget","price_cents":1999,"quantity":2}]',
        3998, 'confirmed', 'completed', NULL,
-       '{"street":"1 Main St","city":"Springfield","state":"IL","zipCode":"62701","country":"US"}',
+       '{"street":"1 Main St","city":"Springfield","state":"IL","zip_code":"62701","country":"US"}',
        NULL, NULL, 1700000000000 + (i * 7919) % 86400000, 1700000000000 + (i * 7919) % 86400000
 FROM n;
 SQL

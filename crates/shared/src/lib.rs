@@ -21,6 +21,7 @@ pub mod json;
 pub mod metrics;
 pub mod money;
 pub mod mongo;
+pub mod openapi;
 pub mod payload;
 pub mod platform;
 pub mod rate_limit;

@@ -2,6 +2,7 @@
 //! readiness and metrics.
 
 pub(crate) mod health;
+pub mod openapi;
 mod products;
 pub mod query;
 mod reservations;
@@ -36,6 +37,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
             "/internal/reservations/{order_id}/release",
             post(reservations::release_reservation),
         )
+        .route("/openapi.json", get(openapi::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .route_layer(track)
         .with_state(state);

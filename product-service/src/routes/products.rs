@@ -1,6 +1,7 @@
 //! `/api/products`: the public catalogue reads (cached) and the admin writes, each write bumping
 //! the cache generation after the database write.
 
+use super::openapi::{BulkSchema, ListParams, ProductFieldsSchema, ProductSchema};
 use super::query::list_query;
 use super::wire::{
     product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
@@ -16,6 +17,7 @@ use shared::auth::{bearer_token, RequireAdmin};
 use shared::encoded::AcceptedCoding;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody, QueryMap};
+use shared::openapi::{Answer, ErrorAnswer, PageAnswer};
 use shared::ApiError;
 
 /// Optional authentication: true when a valid admin token came along; anything else reads as
@@ -35,6 +37,16 @@ impl FromRequestParts<AppState> for MaybeAdmin {
 }
 
 /// `GET /api/products`.
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "products",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of the active products.", body = PageAnswer<ProductSchema>),
+        (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
+    )
+)]
 pub async fn list_products(
     State(state): State<AppState>,
     accepted: AcceptedCoding,
@@ -50,6 +62,18 @@ pub async fn list_products(
 }
 
 /// `GET /api/products/:id`: active products; admins also see inactive ones.
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The product.", body = Answer<ProductSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        (status = 404, description = "`product_not_found` (or deleted, to anyone but an admin).", body = ErrorAnswer),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn get_product(
     State(state): State<AppState>,
     IdPath(id): IdPath,
@@ -68,6 +92,21 @@ pub async fn get_product(
 }
 
 /// `POST /api/products` (admin).
+#[utoipa::path(
+    post,
+    path = "/api/products",
+    tag = "products",
+    request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required."),
+    responses(
+        (status = 201, description = "The product created.", body = Answer<ProductSchema>),
+        (status = 400, description = "`validation_failed` (every bad field listed) or `malformed_json`.", body = ErrorAnswer),
+        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
+        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
@@ -78,6 +117,22 @@ pub async fn create_product(
 }
 
 /// `PUT /api/products/:id` (admin): the full product.
+#[utoipa::path(
+    put,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
+    responses(
+        (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
+        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
+        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
+        (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn replace_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
@@ -89,6 +144,22 @@ pub async fn replace_product(
 }
 
 /// `PATCH /api/products/:id` (admin): some fields.
+#[utoipa::path(
+    patch,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    request_body(content = ProductFieldsSchema, description = "Any of the fields, at least one."),
+    responses(
+        (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
+        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
+        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
+        (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn patch_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
@@ -100,6 +171,20 @@ pub async fn patch_product(
 }
 
 /// `DELETE /api/products/:id` (admin): soft delete.
+#[utoipa::path(
+    delete,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The product, now inactive.", body = Answer<ProductSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
+        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn delete_product(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,
@@ -110,6 +195,17 @@ pub async fn delete_product(
 }
 
 /// `POST /api/products/bulk`: active products in request order.
+#[utoipa::path(
+    post,
+    path = "/api/products/bulk",
+    tag = "products",
+    request_body = BulkSchema,
+    responses(
+        (status = 200, description = "The active products among the ids, in their order.", body = Answer<Vec<ProductSchema>>),
+        (status = 400, description = "`validation_failed` or `malformed_json`.", body = ErrorAnswer),
+        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
+    )
+)]
 pub async fn bulk_products(
     State(state): State<AppState>,
     JsonBody(BulkRequest(ids)): JsonBody<BulkRequest>,

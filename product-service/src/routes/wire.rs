@@ -20,6 +20,16 @@ pub const MAX_STOCK: i64 = 1_000_000_000;
 pub const MAX_IMAGES: usize = 20;
 /// Largest serialized `metadata`.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// Lengths in characters (least, most) of the text fields.
+pub const NAME_LEN: (usize, usize) = (2, 100);
+/// See [`NAME_LEN`].
+pub const DESCRIPTION_LEN: (usize, usize) = (1, 1000);
+/// See [`NAME_LEN`].
+pub const CATEGORY_LEN: (usize, usize) = (1, 100);
+/// See [`NAME_LEN`].
+pub const SKU_LEN: (usize, usize) = (1, 64);
+/// Most ids in one bulk read.
+pub const MAX_BULK_IDS: usize = 100;
 
 /// The product JSON clients see (`price` as a number, ISO timestamps, `_id`).
 pub fn product_json(p: &Product) -> Value {
@@ -58,12 +68,12 @@ pub fn list_answer(items: &[Product], pagination: Pagination) -> Bytes {
 fn read_fields(v: &mut Validator<'_>) -> ProductPatch {
     // In the order errors are reported.
     ProductPatch {
-        name: v.string("name", 2, 100),
-        description: v.text("description", 1, 1000),
+        name: v.string("name", NAME_LEN.0, NAME_LEN.1),
+        description: v.text("description", DESCRIPTION_LEN.0, DESCRIPTION_LEN.1),
         price_cents: v.money("price", MAX_PRICE_CENTS),
         stock: v.int("stock", 0, MAX_STOCK),
-        category: v.string("category", 1, 100),
-        sku: v.string("sku", 1, 64),
+        category: v.string("category", CATEGORY_LEN.0, CATEGORY_LEN.1),
+        sku: v.string("sku", SKU_LEN.0, SKU_LEN.1),
         images: read_images(v),
         is_active: v.opt_bool("isActive"),
         metadata: v.opt_object("metadata").and_then(|m| check_metadata(v, m)),
@@ -195,7 +205,7 @@ impl FromJson for BulkRequest {
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let mut ids = Vec::new();
-        if let Some(items) = v.array("ids", 1, 100) {
+        if let Some(items) = v.array("ids", 1, MAX_BULK_IDS) {
             for (i, item) in items.iter().enumerate() {
                 match item.as_str() {
                     Some(s) if shared::ids::is_object_id(s) => ids.push(s.to_ascii_lowercase()),

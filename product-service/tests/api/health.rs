@@ -1,4 +1,4 @@
-//! Health, readiness, unknown routes and serving with `App::run`.
+//! Health, readiness, the OpenAPI document, unknown routes and serving with `App::run`.
 
 use crate::helpers::spawn_app;
 use product_service::{build, Config};
@@ -15,6 +15,20 @@ async fn health_answers_the_original_fields_without_auth() {
     assert_eq!(r.body["service"], "product-service");
     assert_eq!(r.body["database"], "up");
     assert!(r.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_on_the_services_port() {
+    let app = spawn_app().await;
+    let r = app.get("/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(r.body["openapi"], "3.1.0");
+    assert!(r.body["paths"]["/api/products/{id}"]["patch"].is_object());
+    assert!(
+        r.body["paths"].get("/internal/reservations").is_none(),
+        "the internal API is not in the public document"
+    );
 }
 
 #[tokio::test]

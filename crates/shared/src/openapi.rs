@@ -1,0 +1,103 @@
+//! What every service's OpenAPI document shares: the answer envelopes (`{success, data}`,
+//! `{success, data, pagination}`, and the error envelope with its `code`), the bearer scheme of
+//! protected routes, and the route serving a document.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, ToSchema};
+
+/// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
+pub const BEARER: &str = "bearer";
+
+/// Adds the bearer scheme: the access token of `POST /api/auth/login` in `Authorization`.
+pub struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some(
+                "The access token from `POST /api/auth/login` or `/register` (15 minutes).",
+            ))
+            .build();
+        components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The answer to a request that failed: always this envelope, whatever the status.
+#[derive(ToSchema)]
+pub struct ErrorAnswer {
+    /// Always `false`.
+    pub success: bool,
+    /// What went wrong, for people.
+    pub error: String,
+    /// What went wrong, for programs: `validation_failed`, `malformed_json`, `token_missing`,
+    /// `forbidden`, `rate_limited`, `payload_too_large`, or the route's own (`product_not_found`,
+    /// `sku_taken`, …).
+    pub code: String,
+    /// Every field that failed validation (`validation_failed` only).
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// One field that failed validation.
+#[derive(ToSchema)]
+pub struct FieldProblem {
+    /// The field's path (`items.0.quantity`).
+    pub field: String,
+    /// Why, Joi-style (`"items[0].quantity" must be greater than or equal to 1`).
+    pub message: String,
+}
+
+/// `{"success": true, "data": …}`.
+#[derive(ToSchema)]
+pub struct Answer<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// The answer.
+    pub data: T,
+}
+
+/// `{"success": true, "data": [...], "pagination": {...}}`.
+#[derive(ToSchema)]
+pub struct PageAnswer<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// The page.
+    pub data: Vec<T>,
+    /// Where the page is in the whole list.
+    pub pagination: PaginationSchema,
+}
+
+/// Where a page is in the whole list.
+#[derive(ToSchema)]
+#[schema(as = Pagination)]
+pub struct PaginationSchema {
+    /// 1-based page number.
+    pub page: u64,
+    /// Page size.
+    pub limit: u64,
+    /// Items matching in all.
+    pub total: u64,
+    /// Pages in all (`ceil(total / limit)`).
+    pub pages: u64,
+}
+
+/// A document as the answer of `GET /openapi.json`.
+pub fn document_response(doc: &utoipa::openapi::OpenApi) -> Response {
+    Json(doc).into_response()
+}
+
+/// `--openapi` on a service's command line: writes `doc` as JSON to stdout and exits (for
+/// validators and client generators that work from a file).
+pub fn print_if_requested(doc: impl FnOnce() -> &'static utoipa::openapi::OpenApi) {
+    if std::env::args().skip(1).any(|a| a == "--openapi") {
+        let json = serde_json::to_string_pretty(doc()).unwrap_or_default();
+        let mut out = std::io::stdout().lock();
+        let written = std::io::Write::write_all(&mut out, json.as_bytes())
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n"));
+        std::process::exit(i32::from(written.is_err()));
+    }
+}

@@ -1,0 +1,171 @@
+//! The product API described by OpenAPI 3.1: the public routes with their parameters, bodies and
+//! limits, answers and error codes, served at `GET /openapi.json` on the service's own port. The
+//! limits are the wire's, checked against the document by the tests (`openapi/tests.rs`). The
+//! schema types here describe; the wire (`wire.rs`, `query.rs`) parses.
+
+// The schema types are never built or read: they only describe.
+#![allow(dead_code)]
+
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use shared::openapi::{BearerScheme, ErrorAnswer, FieldProblem};
+use std::sync::OnceLock;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// A product as clients see it.
+#[derive(ToSchema, Serialize)]
+#[schema(as = Product)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSchema {
+    /// The product's id (24 hex digits).
+    #[serde(rename = "_id")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    id: String,
+    name: String,
+    description: String,
+    /// The unit price, with at most 2 decimals.
+    #[schema(minimum = 0, multiple_of = 0.01)]
+    price: f64,
+    /// Units available.
+    #[schema(minimum = 0)]
+    stock: i64,
+    category: String,
+    /// Stock keeping unit, unique.
+    sku: String,
+    /// Image URLs.
+    images: Vec<String>,
+    /// False once deleted (only admins see such a product).
+    is_active: bool,
+    /// The client's own data, as it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// The fields of a product (`POST` and `PUT` require the first six; `PATCH` takes any, at least
+/// one). Unknown fields are refused.
+#[derive(ToSchema, Deserialize)]
+#[schema(as = ProductFields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductFieldsSchema {
+    #[schema(min_length = 2, max_length = 100)]
+    name: Option<String>,
+    /// Tabs and line breaks are allowed.
+    #[schema(min_length = 1, max_length = 1000)]
+    description: Option<String>,
+    /// The unit price, with at most 2 decimals.
+    #[schema(minimum = 0, maximum = 10_000_000, multiple_of = 0.01)]
+    price: Option<f64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    stock: Option<i64>,
+    #[schema(min_length = 1, max_length = 100)]
+    category: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
+    sku: Option<String>,
+    /// `http` or `https` URLs.
+    #[schema(max_items = 20)]
+    images: Option<Vec<String>>,
+    /// Default `true` on creation.
+    is_active: Option<bool>,
+    /// Any JSON object of at most 16 KiB serialized; keys may not start with `$` or hold `.`.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
+}
+
+/// `POST /api/products/bulk`.
+#[derive(ToSchema, Deserialize)]
+#[schema(as = BulkProducts)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSchema {
+    /// Product ids (24 hex digits); the active ones come back in this order.
+    #[schema(min_items = 1, max_items = 100)]
+    ids: Vec<String>,
+}
+
+/// The list's query string (unknown parameters are refused).
+#[derive(IntoParams, Deserialize)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
+    page: Option<i64>,
+    /// Page size (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// Only this category.
+    #[param(max_length = 100)]
+    category: Option<String>,
+    /// Lowest price (inclusive), at most 2 decimals.
+    #[param(minimum = 0)]
+    min_price: Option<f64>,
+    /// Highest price (inclusive), at most 2 decimals.
+    #[param(minimum = 0)]
+    max_price: Option<f64>,
+    /// A case-insensitive part of the name or description.
+    #[param(max_length = 200)]
+    search: Option<String>,
+    /// The order (default `-createdAt`, newest first).
+    #[param(inline)]
+    sort: Option<SortParam>,
+}
+
+/// The list's orders.
+#[derive(ToSchema, Deserialize)]
+pub enum SortParam {
+    /// Oldest first.
+    #[serde(rename = "createdAt")]
+    CreatedAsc,
+    /// Newest first.
+    #[serde(rename = "-createdAt")]
+    CreatedDesc,
+    /// Cheapest first.
+    #[serde(rename = "price")]
+    PriceAsc,
+    /// Dearest first.
+    #[serde(rename = "-price")]
+    PriceDesc,
+    /// By name, A to Z.
+    #[serde(rename = "name")]
+    NameAsc,
+}
+
+/// The public product API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Products",
+        description = "The catalogue: public reads (cached), admin writes.",
+    ),
+    paths(
+        super::products::list_products,
+        super::products::create_product,
+        super::products::bulk_products,
+        super::products::get_product,
+        super::products::replace_product,
+        super::products::patch_product,
+        super::products::delete_product,
+    ),
+    components(schemas(ErrorAnswer, FieldProblem)),
+    modifiers(&BearerScheme),
+    tags((name = "products", description = "The catalogue."))
+)]
+pub struct ApiDoc;
+
+/// The document, built once.
+pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// `GET /openapi.json`.
+pub async fn document() -> Response {
+    shared::openapi::document_response(api_doc())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! The document against the code: every public route with its methods, no other; the limits the
+//! wire enforces; a valid OpenAPI 3.1 shape.
+
+use super::ApiDoc;
+use crate::routes::wire::{
+    CATEGORY_LEN, DESCRIPTION_LEN, MAX_BULK_IDS, MAX_IMAGES, MAX_PRICE_CENTS, MAX_STOCK, NAME_LEN,
+    SKU_LEN,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use utoipa::OpenApi;
+
+fn document() -> Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON")
+}
+
+/// `(METHOD, path)` of every `.route(path, method(..).method(..))` in `routes/mod.rs`.
+fn routed() -> BTreeSet<(String, String)> {
+    let source = include_str!("../mod.rs");
+    let mut out = BTreeSet::new();
+    for part in source.split(".route(").skip(1) {
+        let path = part.split('"').nth(1).expect("a path literal");
+        // The handler expression ends where the route call's parentheses close.
+        let mut depth = 1;
+        let end = part
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(part.len(), |(i, _)| i);
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = part[..end]
+                .match_indices(&format!("{method}("))
+                .any(|(i, _)| {
+                    i == 0 || !part[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+            if called {
+                out.insert((method.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_public_route_is_documented_with_its_methods_and_nothing_else() {
+    let public: BTreeSet<_> = routed()
+        .into_iter()
+        .filter(|(_, path)| !path.starts_with("/internal/") && path != "/openapi.json")
+        .collect();
+    let doc = document();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert!(!public.is_empty());
+    assert_eq!(documented, public);
+}
+
+#[test]
+fn the_documented_limits_are_the_ones_the_wire_enforces() {
+    let doc = document();
+    let fields = &doc["components"]["schemas"]["ProductFields"]["properties"];
+    let len = |field: &str| {
+        (
+            fields[field]["minLength"].clone(),
+            fields[field]["maxLength"].clone(),
+        )
+    };
+    for (field, (min, max)) in [
+        ("name", NAME_LEN),
+        ("description", DESCRIPTION_LEN),
+        ("category", CATEGORY_LEN),
+        ("sku", SKU_LEN),
+    ] {
+        assert_eq!(len(field), (json!(min), json!(max)), "{field}");
+    }
+    assert_eq!(fields["price"]["maximum"], json!(MAX_PRICE_CENTS / 100));
+    assert_eq!(fields["stock"]["maximum"], json!(MAX_STOCK));
+    assert_eq!(fields["images"]["maxItems"], json!(MAX_IMAGES));
+    let bulk = &doc["components"]["schemas"]["BulkProducts"]["properties"]["ids"];
+    assert_eq!(bulk["maxItems"], json!(MAX_BULK_IDS));
+    assert_eq!(
+        doc["components"]["schemas"]["ProductFields"]["additionalProperties"],
+        json!(false),
+        "unknown fields are refused"
+    );
+}
+
+#[test]
+fn protected_routes_name_the_bearer_scheme_and_answers_use_the_envelopes() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let create = &doc["paths"]["/api/products"]["post"];
+    assert_eq!(create["security"], json!([{"bearer": []}]));
+    let created = &create["responses"]["201"]["content"]["application/json"]["schema"];
+    assert!(created.to_string().contains("Product"), "{created}");
+    let conflict = &create["responses"]["409"]["content"]["application/json"]["schema"];
+    assert_eq!(conflict["$ref"], "#/components/schemas/ErrorAnswer");
+    assert!(doc["paths"]["/api/products"]["get"]
+        .get("security")
+        .is_none());
+}

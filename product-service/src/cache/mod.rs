@@ -85,14 +85,7 @@ impl ProductCache {
         page: PageRequest,
     ) -> Result<EncodedBody, StoreError> {
         let generation = self.generation().await;
-        let key = generation.map(|g| {
-            format!(
-                "products:{g}:list:{}:{}:{}",
-                list_key(filter),
-                page.page,
-                page.limit
-            )
-        });
+        let key = generation.map(|g| list_key(g, filter, page));
         if let Some(hit) = self.read(key.as_deref(), EncodedBody::read_from).await {
             return Ok(hit);
         }
@@ -188,20 +181,16 @@ async fn delete(cache: &dyn Cache, keys: Vec<String>) {
     }
 }
 
-/// The stored forms when the answer will be cached; otherwise the bytes alone (the compression
-/// layer then compresses them for the one request that takes them).
-/// A stable text form of a list filter, for cache keys.
-fn list_key(f: &ProductFilter) -> String {
-    serde_json::json!([
-        f.category,
-        f.min_price_cents,
-        f.max_price_cents,
-        f.search,
-        f.sort.as_str()
-    ])
-    .to_string()
+/// The key of a list page: the generation, the filter in a stable text form, the page.
+fn list_key(generation: u64, f: &ProductFilter, page: PageRequest) -> String {
+    let (min, max) = (f.min_price_cents, f.max_price_cents);
+    let filter = serde_json::json!([f.category, min, max, f.search, f.sort.as_str()]);
+    let (number, size) = (page.page, page.limit);
+    format!("products:{generation}:list:{filter}:{number}:{size}")
 }
 
+/// The stored forms when the answer will be cached; otherwise the bytes alone (the compression
+/// layer then compresses them for the one request that takes them).
 fn encode(cached: bool, identity: Bytes) -> EncodedBody {
     if cached {
         EncodedBody::new(identity)

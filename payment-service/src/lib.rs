@@ -71,6 +71,7 @@ pub async fn build_with_provider(
         worker_wake: Arc::new(Notify::new()),
         metrics: metrics.clone(),
         stale_after: config.retry_budget + config.attempt_timeout + Duration::from_secs(30),
+        refund_settled: Arc::default(),
     });
     // Wait for a charge while the request can still answer in time; else answer 202.
     let charge_wait = (config.retry_budget + Duration::from_millis(500)).min(

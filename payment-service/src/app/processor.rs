@@ -32,6 +32,9 @@ pub struct Processor {
     pub relay_wake: Arc<Notify>,
     /// Wakes the worker when new work is stored.
     pub worker_wake: Arc<Notify>,
+    /// Told whenever a refund ends (refunded, or back to `completed`), for a request waiting on
+    /// a refund the worker is doing.
+    pub refund_settled: Arc<Notify>,
     /// Outcome and provider-call counters.
     pub metrics: Metrics,
     /// A `processing`/`refunding` payment untouched this long has lost its worker (a database
@@ -157,6 +160,7 @@ impl Processor {
                     .finish_refund(&p.id, refund.amount_cents, &event)
                     .await?;
                 self.relay_wake.notify_one();
+                self.refund_settled.notify_waiters();
                 if done.is_some() {
                     self.metrics
                         .incr(PAYMENTS, PAYMENTS_HELP, &[("outcome", "refunded")]);
@@ -168,6 +172,7 @@ impl Processor {
             }
             Err(e) => {
                 self.store.abort_refund(&p.id).await?;
+                self.refund_settled.notify_waiters();
                 Err(Error::RefundFailed(failure_reason(e)))
             }
         }
@@ -214,6 +219,27 @@ impl Processor {
     /// The `updatedAt` before which in-flight work counts as abandoned.
     pub fn stale_before(&self) -> i64 {
         shared::store::now_ms() - self.stale_after.as_millis() as i64
+    }
+
+    /// The payment `id` once no refund of it is under way (`None` when `deadline` comes first):
+    /// for a request whose refund the worker took over (the cancellation it caused asked for the
+    /// same refund through `OrderCancelled`).
+    pub async fn once_refund_settled(
+        &self,
+        id: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Payment>, Error> {
+        loop {
+            // Registered before the read, so a refund ending in between still wakes us.
+            let settled = self.refund_settled.notified();
+            let p = self.current(id).await?;
+            if p.status != PaymentStatus::Refunding {
+                return Ok(Some(p));
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn current(&self, id: &str) -> Result<Payment, Error> {

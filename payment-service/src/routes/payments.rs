@@ -214,10 +214,11 @@ pub async fn refund_payment(
             ),
         ));
     }
-    // Only once: of concurrent refunds one claims the payment. (The cancellation above also asks
-    // for the refund through `OrderCancelled`; that arrives later and finds it refunding.)
+    // Only once: of concurrent refunds one claims the payment. The cancellation this request made
+    // also asks for the refund through `OrderCancelled`; when that reached the worker first (the
+    // payment then carries the request), this request answers with the refund the worker makes.
     let Some(claimed) = state.store.begin_refund(&id).await? else {
-        return Err(not_refundable());
+        return refunded_by_the_worker(&state, &id, gate.cancelled).await;
     };
     let processor = state.processor.clone();
     let work = spawn_tracked(
@@ -228,6 +229,25 @@ pub async fn refund_payment(
         Ok(Ok(done)) => Ok(ok(payment_json(&done))),
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ApiError::internal_from(&join)),
+    }
+}
+
+/// The answer to a refund whose claim was lost: the worker's refund when this request cancelled
+/// the order and the cancellation's event reached the worker first, else 409.
+async fn refunded_by_the_worker(
+    state: &AppState,
+    id: &str,
+    cancelled_here: bool,
+) -> Result<Response, ApiError> {
+    let current = state.store.get(id).await?;
+    if !(cancelled_here && current.is_some_and(|p| p.refund_requested)) {
+        return Err(not_refundable());
+    }
+    let policy = state.processor.policy;
+    let deadline = tokio::time::Instant::now() + policy.budget + policy.attempt_timeout;
+    match state.processor.once_refund_settled(id, deadline).await? {
+        Some(p) if p.status == PaymentStatus::Refunded => Ok(ok(payment_json(&p))),
+        _ => Err(not_refundable()),
     }
 }
 

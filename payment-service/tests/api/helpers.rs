@@ -18,11 +18,43 @@ use test_support::{TestServer, INTERNAL_TOKEN};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
+/// Holds the stub order service's next refund answer until the test lets it go.
+#[derive(Default)]
+pub struct RefundHold {
+    armed: std::sync::atomic::AtomicBool,
+    reached: tokio::sync::Notify,
+    resume: tokio::sync::Notify,
+}
+
+impl RefundHold {
+    /// The next refund the stub decides is held after its decision.
+    pub fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits until a refund is held.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Lets the held refund answer.
+    pub fn resume(&self) {
+        self.resume.notify_one();
+    }
+}
+
+#[derive(Clone, Default)]
+struct StubOrders {
+    orders: Arc<Mutex<HashMap<String, Value>>>,
+    hold: Arc<RefundHold>,
+}
+
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
     pub provider: Arc<ScriptedProvider>,
     pub orders: Arc<Mutex<HashMap<String, Value>>>,
+    pub refund_hold: Arc<RefundHold>,
     bus: UnboundedReceiver<Value>,
     seen: Vec<Value>,
     shutdown: CancellationToken,
@@ -52,8 +84,9 @@ pub async fn spawn_app_simulated(env: &[(&str, &str)]) -> TestApp {
 }
 
 async fn spawn(scripted: Option<ScriptedProvider>, env: &[(&str, &str)]) -> TestApp {
-    let orders: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
-    let order_stub = TestServer::start(order_service_stub(orders.clone())).await;
+    let stub = StubOrders::default();
+    let (orders, refund_hold) = (stub.orders.clone(), stub.hold.clone());
+    let order_stub = TestServer::start(order_service_stub(stub)).await;
     let (bus_stub, bus) = test_support::stub_receiver().await;
     let mut vars: Env = test_support::test_env()
         .with("ORDER_SERVICE_URL", order_stub.url.clone())
@@ -81,6 +114,7 @@ async fn spawn(scripted: Option<ScriptedProvider>, env: &[(&str, &str)]) -> Test
         client: reqwest::Client::new(),
         provider,
         orders,
+        refund_hold,
         bus,
         seen: Vec::new(),
         shutdown,
@@ -90,9 +124,9 @@ async fn spawn(scripted: Option<ScriptedProvider>, env: &[(&str, &str)]) -> Test
 }
 
 /// `GET /internal/orders/{id}` answering the orders the test registered (internal token required).
-fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
+fn order_service_stub(stub: StubOrders) -> Router {
     async fn get_order(
-        State(orders): State<Arc<Mutex<HashMap<String, Value>>>>,
+        State(StubOrders { orders, .. }): State<StubOrders>,
         Path(id): Path<String>,
         headers: HeaderMap,
     ) -> axum::response::Response {
@@ -115,7 +149,7 @@ fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
     // The order service's side of a refund: the owner's cancels a pending/confirmed order, an
     // admin's (a return) anything not shipped yet.
     async fn refund_order(
-        State(orders): State<Arc<Mutex<HashMap<String, Value>>>>,
+        State(StubOrders { orders, hold }): State<StubOrders>,
         Path(id): Path<String>,
         headers: HeaderMap,
         Json(body): Json<Value>,
@@ -127,25 +161,31 @@ fn order_service_stub(orders: Arc<Mutex<HashMap<String, Value>>>) -> Router {
         {
             return StatusCode::UNAUTHORIZED.into_response();
         }
-        let mut orders = orders.lock().unwrap();
-        let Some(order) = orders.get_mut(&id) else {
-            return StatusCode::NOT_FOUND.into_response();
+        let answer = {
+            let mut orders = orders.lock().unwrap();
+            let Some(order) = orders.get_mut(&id) else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let from: &[&str] = match body["by"].as_str() {
+                Some("admin") => &["pending", "confirmed", "processing"],
+                _ => &["pending", "confirmed"],
+            };
+            let cancel = from.iter().any(|s| order["status"] == *s);
+            if cancel {
+                order["status"] = json!("cancelled");
+            }
+            json!({"success": true, "data": {"order": order.clone(), "cancelled": cancel}})
         };
-        let from: &[&str] = match body["by"].as_str() {
-            Some("admin") => &["pending", "confirmed", "processing"],
-            _ => &["pending", "confirmed"],
-        };
-        let cancel = from.iter().any(|s| order["status"] == *s);
-        if cancel {
-            order["status"] = json!("cancelled");
+        if hold.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            hold.reached.notify_one();
+            hold.resume.notified().await;
         }
-        Json(json!({"success": true, "data": {"order": order.clone(), "cancelled": cancel}}))
-            .into_response()
+        Json(answer).into_response()
     }
     Router::new()
         .route("/internal/orders/{id}", get(get_order))
         .route("/internal/orders/{id}/refund", post(refund_order))
-        .with_state(orders)
+        .with_state(stub)
 }
 
 pub fn token(user_id: &str, role: &str) -> String {

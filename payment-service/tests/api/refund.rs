@@ -159,3 +159,42 @@ async fn an_admin_refunds_in_any_state_and_cancels_only_what_has_not_shipped() {
         app.wait_event("PaymentRefunded", &order).await;
     }
 }
+
+#[tokio::test]
+async fn an_owner_refund_whose_cancellation_reached_the_worker_first_answers_with_that_refund() {
+    let mut app = spawn_app().await;
+    let user = new_id();
+    let order = app.add_order(&user, 40.0, "confirmed");
+    let t = token(&user, "user");
+    let (_, body) = app.process(&t, json!({"orderId": order})).await;
+    let id = body["data"]["_id"].as_str().unwrap().to_string();
+    let txn = body["data"]["transactionId"].as_str().unwrap().to_string();
+    // The order service cancels the order; its `OrderCancelled` reaches this service (and its
+    // worker refunds) before the refund request gets the order service's answer.
+    app.refund_hold.arm();
+    let (client, url, token_) = (app.client.clone(), app.url.clone(), t.clone());
+    let request = tokio::spawn(async move {
+        let res = client
+            .post(format!("{url}/api/payments/{id}/refund"))
+            .bearer_auth(token_)
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::status_json(res).await
+    });
+    app.refund_hold.reached().await;
+    let cancelled = serde_json::to_value(shared::events::EventEnvelope::new(
+        "OrderCancelled",
+        json!({"orderId": order, "userId": user, "items": [], "paymentStatus": "completed"}),
+        "order-service",
+    ))
+    .unwrap();
+    assert_eq!(app.post_events(cancelled).await.status().as_u16(), 200);
+    app.wait_event("PaymentRefunded", &order).await;
+    app.refund_hold.resume();
+    let (status, body) = request.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["status"], "refunded");
+    assert_eq!(app.provider.inner.refunds_for(&txn), 1);
+    assert_eq!(app.events_seen("PaymentRefunded", &order), 1);
+}

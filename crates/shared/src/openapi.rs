@@ -5,7 +5,7 @@
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, ToSchema};
+use utoipa::{IntoResponses, Modify, ToSchema};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
@@ -40,6 +40,17 @@ pub struct ErrorAnswer {
     pub code: String,
     /// Every field that failed validation (`validation_failed` only).
     pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// The refusals of every route that needs an admin's token.
+#[derive(IntoResponses)]
+pub enum AdminRefusals {
+    /// `token_missing`, `token_invalid` or `token_expired`.
+    #[response(status = 401)]
+    Unauthenticated(ErrorAnswer),
+    /// `forbidden`: not an admin.
+    #[response(status = 403)]
+    Forbidden(ErrorAnswer),
 }
 
 /// One field that failed validation.

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shared::openapi::{BearerScheme, ErrorAnswer, FieldProblem};
 use std::sync::OnceLock;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
 
 /// A product as clients see it.
 #[derive(ToSchema, Serialize)]
@@ -132,6 +132,20 @@ pub enum SortParam {
     /// By name, A to Z.
     #[serde(rename = "name")]
     NameAsc,
+}
+
+/// The refusals of a change to a stored product.
+#[derive(IntoResponses)]
+pub enum ChangeRefusals {
+    /// `validation_failed` (every bad field listed), `malformed_json` or `invalid_id`.
+    #[response(status = 400)]
+    Invalid(ErrorAnswer),
+    /// `product_not_found`.
+    #[response(status = 404)]
+    NotFound(ErrorAnswer),
+    /// `sku_taken`.
+    #[response(status = 409)]
+    SkuTaken(ErrorAnswer),
 }
 
 /// The public product API.

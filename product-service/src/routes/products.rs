@@ -1,7 +1,7 @@
 //! `/api/products`: the public catalogue reads (cached) and the admin writes, each write bumping
 //! the cache generation after the database write.
 
-use super::openapi::{BulkSchema, ListParams, ProductFieldsSchema, ProductSchema};
+use super::openapi::{BulkSchema, ChangeRefusals, ListParams, ProductFieldsSchema, ProductSchema};
 use super::query::list_query;
 use super::wire::{
     product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
@@ -17,7 +17,7 @@ use shared::auth::{bearer_token, RequireAdmin};
 use shared::encoded::AcceptedCoding;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody, QueryMap};
-use shared::openapi::{Answer, ErrorAnswer, PageAnswer};
+use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer};
 use shared::ApiError;
 
 /// Optional authentication: true when a valid admin token came along; anything else reads as
@@ -100,8 +100,7 @@ pub async fn get_product(
     responses(
         (status = 201, description = "The product created.", body = Answer<ProductSchema>),
         (status = 400, description = "`validation_failed` (every bad field listed) or `malformed_json`.", body = ErrorAnswer),
-        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        AdminRefusals,
         (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
         (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
     ),
@@ -125,11 +124,8 @@ pub async fn create_product(
     request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
-        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
-        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
-        (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
-        (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
+        ChangeRefusals,
+        AdminRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -152,11 +148,8 @@ pub async fn replace_product(
     request_body(content = ProductFieldsSchema, description = "Any of the fields, at least one."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
-        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
-        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
-        (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
-        (status = 409, description = "`sku_taken`.", body = ErrorAnswer),
+        ChangeRefusals,
+        AdminRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -179,8 +172,7 @@ pub async fn patch_product(
     responses(
         (status = 200, description = "The product, now inactive.", body = Answer<ProductSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
-        (status = 401, description = "`token_missing`, `token_invalid` or `token_expired`.", body = ErrorAnswer),
-        (status = 403, description = "`forbidden`: not an admin.", body = ErrorAnswer),
+        AdminRefusals,
         (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
     ),
     security(("bearer" = []))

@@ -10,10 +10,11 @@ use utoipa::{IntoResponses, Modify, ToSchema};
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
 
-/// Adds the bearer scheme: the access token of `POST /api/auth/login` in `Authorization`.
-pub struct BearerScheme;
+/// What every document shares, added to it: the bearer scheme (the access token of
+/// `POST /api/auth/login` in `Authorization`) and the error envelope's schemas.
+pub struct SharedParts;
 
-impl Modify for BearerScheme {
+impl Modify for SharedParts {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let scheme = HttpBuilder::new()
@@ -24,6 +25,18 @@ impl Modify for BearerScheme {
             ))
             .build();
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        for (name, schema) in [
+            (
+                ErrorAnswer::name(),
+                <ErrorAnswer as utoipa::PartialSchema>::schema(),
+            ),
+            (
+                FieldProblem::name(),
+                <FieldProblem as utoipa::PartialSchema>::schema(),
+            ),
+        ] {
+            components.schemas.insert(name.into_owned(), schema);
+        }
     }
 }
 
@@ -40,6 +53,14 @@ pub struct ErrorAnswer {
     pub code: String,
     /// Every field that failed validation (`validation_failed` only).
     pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// The refusal of every route that needs a token.
+#[derive(IntoResponses)]
+pub enum TokenRefusals {
+    /// `token_missing`, `token_invalid` or `token_expired`.
+    #[response(status = 401)]
+    Unauthenticated(ErrorAnswer),
 }
 
 /// The refusals of every route that needs an admin's token.
@@ -94,6 +115,58 @@ pub struct PaginationSchema {
     pub total: u64,
     /// Pages in all (`ceil(total / limit)`).
     pub pages: u64,
+}
+
+/// The schema of a string enum whose spellings are `values` (a domain enum's, so that the
+/// document lists exactly what the wire accepts).
+pub fn string_enum(values: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// Declares a schema type for a string enum of the domain: `spelled_schema!(Type as "Name" =
+/// VALUES)` makes `Type`, the component `Name` described by [`string_enum`] with `VALUES` (the
+/// enum's spellings).
+#[macro_export]
+macro_rules! spelled_schema {
+    ($(#[$doc:meta])* $name:ident as $public:literal = $values:expr) => {
+        $(#[$doc])*
+        #[derive(serde::Serialize, serde::Deserialize)]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::string_enum($values)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($public)
+            }
+        }
+    };
+}
+
+/// Declares `api_doc()`, the document of the `OpenApi` type `$doc` built once, and `document()`,
+/// the handler of `GET /openapi.json` answering it.
+#[macro_export]
+macro_rules! openapi_document {
+    ($doc:ty) => {
+        /// The document, built once.
+        pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
+            static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+            DOC.get_or_init(<$doc as utoipa::OpenApi>::openapi)
+        }
+
+        /// `GET /openapi.json`.
+        pub async fn document() -> axum::response::Response {
+            $crate::openapi::document_response(api_doc())
+        }
+    };
 }
 
 /// A document as the answer of `GET /openapi.json`.

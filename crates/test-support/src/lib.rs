@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod indexes;
+pub mod openapi;
 pub mod probe;
 
 pub use contract::TempSqlite;

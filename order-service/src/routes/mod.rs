@@ -3,6 +3,7 @@
 
 mod events;
 pub(crate) mod health;
+pub mod openapi;
 mod orders;
 pub mod wire;
 
@@ -25,6 +26,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/events", post(events::receive_events))
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
+        .route("/openapi.json", get(openapi::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

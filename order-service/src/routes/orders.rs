@@ -1,5 +1,8 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
+use super::openapi::{
+    ListParams, NewOrderSchema, OrderSchema, PlaceHeaders, PlaceRefusals, StatusChangeSchema,
+};
 use super::wire::{order_json, CreateOrderRequest, UpdateStatusRequest};
 use crate::app::{self, events, place_order};
 use crate::domain::{OrderStatus, Transition};
@@ -12,6 +15,7 @@ use axum::response::Response;
 use shared::auth::{AuthUser, RequireAdmin};
 use shared::error::{created, ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
+use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer, TokenRefusals};
 use shared::store::PageRequest;
 use shared::validate::QueryValidator;
 use shared::ApiError;
@@ -30,6 +34,19 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// `POST /api/orders`.
+#[utoipa::path(
+    post,
+    path = "/api/orders",
+    tag = "orders",
+    params(PlaceHeaders),
+    request_body = NewOrderSchema,
+    responses(
+        (status = 201, description = "The order placed (pending until paid), or the one the same `Idempotency-Key` placed (`idempotent-replayed: true`).", body = Answer<OrderSchema>),
+        PlaceRefusals,
+        TokenRefusals,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_order(
     State(state): State<AppState>,
     user: AuthUser,
@@ -58,6 +75,19 @@ pub async fn create_order(
 }
 
 /// `GET /api/orders?page&limit&status[&userId]`: own orders; admins see all.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of the caller's orders (an admin's: everyone's), newest first.", body = PageAnswer<OrderSchema>),
+        (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
+        TokenRefusals,
+        (status = 403, description = "`forbidden`: another user's orders, asked by a non-admin.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_orders(
     State(state): State<AppState>,
     user: AuthUser,
@@ -89,6 +119,19 @@ pub async fn list_orders(
 }
 
 /// `GET /api/orders/:id`: own order, or any for admins; others' are 404.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The order.", body = Answer<OrderSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        TokenRefusals,
+        (status = 404, description = "`order_not_found` (also another user's order).", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_order(
     State(state): State<AppState>,
     user: AuthUser,
@@ -103,6 +146,20 @@ pub async fn get_order(
 }
 
 /// `PUT /api/orders/:id/cancel`: from pending/confirmed only; stock is released in the background.
+#[utoipa::path(
+    put,
+    path = "/api/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The order, cancelled (a paid one is refunded).", body = Answer<OrderSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        TokenRefusals,
+        (status = 404, description = "`order_not_found` (also another user's order).", body = ErrorAnswer),
+        (status = 409, description = "`invalid_status_transition`: no longer pending or confirmed.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn cancel_order(
     State(state): State<AppState>,
     user: AuthUser,
@@ -118,6 +175,21 @@ pub async fn cancel_order(
 
 /// `PUT /api/orders/:id/status` (admin): one step along confirmed → processing → shipped → delivered,
 /// only while the payment is `completed` (a refunded order is never shipped).
+#[utoipa::path(
+    put,
+    path = "/api/orders/{id}/status",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    request_body = StatusChangeSchema,
+    responses(
+        (status = 200, description = "The order after the step.", body = Answer<OrderSchema>),
+        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
+        AdminRefusals,
+        (status = 404, description = "`order_not_found`.", body = ErrorAnswer),
+        (status = 409, description = "`invalid_status_transition` (not the next step) or `payment_not_completed`.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_status(
     State(state): State<AppState>,
     RequireAdmin(_admin): RequireAdmin,

@@ -43,6 +43,10 @@ pub const ORDER_BODY_LIMITS: BodyLimits = BodyLimits {
 };
 /// Most units of one line.
 pub const MAX_QUANTITY: i64 = 1000;
+/// Lengths in characters (least, most) of each shipping address field.
+pub const ADDRESS_FIELD_LEN: (usize, usize) = (1, 200);
+/// Lengths in characters (least, most) of a tracking number.
+pub const TRACKING_LEN: (usize, usize) = (1, 100);
 
 /// `POST /api/orders` body: the order asked for (duplicate lines summed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +69,12 @@ fn line(v: &mut Validator<'_>, index: usize, item: &Value) -> Option<OrderLine> 
 
 fn address(v: &mut Validator<'_>, obj: &Map<String, Value>) -> Option<ShippingAddress> {
     let mut n = Validator::nested(obj, "shippingAddress");
-    let street = n.string("street", 1, 200);
-    let city = n.string("city", 1, 200);
-    let state = n.string("state", 1, 200);
-    let zip_code = n.string("zipCode", 1, 200);
-    let country = n.string("country", 1, 200);
+    let (min, max) = ADDRESS_FIELD_LEN;
+    let street = n.string("street", min, max);
+    let city = n.string("city", min, max);
+    let state = n.string("state", min, max);
+    let zip_code = n.string("zipCode", min, max);
+    let country = n.string("country", min, max);
     v.extend(n.finish_nested());
     Some(ShippingAddress {
         street: street?,
@@ -122,7 +127,7 @@ impl FromJson for UpdateStatusRequest {
     fn from_json(value: &Value) -> Result<Self, ApiError> {
         let mut v = Validator::new(value)?;
         let status = v.one_of("status", OrderStatus::ALL, true);
-        let tracking_number = v.opt_string("trackingNumber", 1, 100);
+        let tracking_number = v.opt_string("trackingNumber", TRACKING_LEN.0, TRACKING_LEN.1);
         v.finish()?;
         let status = status
             .as_deref()

@@ -184,3 +184,22 @@ async fn metrics_count_requests_and_orders_in_prometheus_text() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_on_the_services_port_without_auth() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/orders/{id}/cancel"]["put"].is_object());
+    assert!(
+        doc["paths"].get("/internal/orders/{id}/refund").is_none(),
+        "the internal API is not in the public document"
+    );
+}

@@ -6,10 +6,9 @@
 // The schema types are never built or read: they only describe.
 #![allow(dead_code)]
 
-use axum::response::Response;
+use crate::domain::SortOrder;
 use serde::{Deserialize, Serialize};
-use shared::openapi::{BearerScheme, ErrorAnswer, FieldProblem};
-use std::sync::OnceLock;
+use shared::openapi::{ErrorAnswer, SharedParts};
 use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
 
 /// A product as clients see it.
@@ -114,25 +113,10 @@ pub struct ListParams {
     sort: Option<SortParam>,
 }
 
-/// The list's orders.
-#[derive(ToSchema, Deserialize)]
-pub enum SortParam {
-    /// Oldest first.
-    #[serde(rename = "createdAt")]
-    CreatedAsc,
-    /// Newest first.
-    #[serde(rename = "-createdAt")]
-    CreatedDesc,
-    /// Cheapest first.
-    #[serde(rename = "price")]
-    PriceAsc,
-    /// Dearest first.
-    #[serde(rename = "-price")]
-    PriceDesc,
-    /// By name, A to Z.
-    #[serde(rename = "name")]
-    NameAsc,
-}
+shared::spelled_schema!(
+    /// The list's orders.
+    SortParam as "Sort" = SortOrder::ALLOWED
+);
 
 /// The refusals of a change to a stored product.
 #[derive(IntoResponses)]
@@ -164,22 +148,12 @@ pub enum ChangeRefusals {
         super::products::patch_product,
         super::products::delete_product,
     ),
-    components(schemas(ErrorAnswer, FieldProblem)),
-    modifiers(&BearerScheme),
+    modifiers(&SharedParts),
     tags((name = "products", description = "The catalogue."))
 )]
 pub struct ApiDoc;
 
-/// The document, built once.
-pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
-    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(ApiDoc::openapi)
-}
-
-/// `GET /openapi.json`.
-pub async fn document() -> Response {
-    shared::openapi::document_response(api_doc())
-}
+shared::openapi_document!(ApiDoc);
 
 #[cfg(test)]
 mod tests;

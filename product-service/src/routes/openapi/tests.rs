@@ -7,61 +7,16 @@ use crate::routes::wire::{
     SKU_LEN,
 };
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use utoipa::OpenApi;
 
 fn document() -> Value {
     serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON")
 }
 
-/// `(METHOD, path)` of every `.route(path, method(..).method(..))` in `routes/mod.rs`.
-fn routed() -> BTreeSet<(String, String)> {
-    let source = include_str!("../mod.rs");
-    let mut out = BTreeSet::new();
-    for part in source.split(".route(").skip(1) {
-        let path = part.split('"').nth(1).expect("a path literal");
-        // The handler expression ends where the route call's parentheses close.
-        let mut depth = 1;
-        let end = part
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map_or(part.len(), |(i, _)| i);
-        for method in ["get", "post", "put", "patch", "delete"] {
-            let called = part[..end]
-                .match_indices(&format!("{method}("))
-                .any(|(i, _)| {
-                    i == 0 || !part[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
-                });
-            if called {
-                out.insert((method.to_uppercase(), path.to_string()));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_public_route_is_documented_with_its_methods_and_nothing_else() {
-    let public: BTreeSet<_> = routed()
-        .into_iter()
-        .filter(|(_, path)| !path.starts_with("/internal/") && path != "/openapi.json")
-        .collect();
-    let doc = document();
-    let mut documented = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in item.as_object().expect("a path item").keys() {
-            documented.insert((method.to_uppercase(), path.clone()));
-        }
-    }
-    assert!(!public.is_empty());
-    assert_eq!(documented, public);
+    let public = |path: &str| !path.starts_with("/internal/") && path != "/openapi.json";
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &document(), public);
 }
 
 #[test]

@@ -1,0 +1,57 @@
+//! Checks of a service's OpenAPI document against its router: the `(METHOD, path)` pairs a
+//! `routes/mod.rs` declares, and the ones a document describes.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// `(METHOD, path)` of every `.route(path, method(..).method(..))` in the source of a router.
+pub fn routed(source: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for part in source.split(".route(").skip(1) {
+        let path = part.split('"').nth(1).expect("a path literal");
+        // The handler expression ends where the route call's parentheses close.
+        let mut depth = 1;
+        let end = part
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(part.len(), |(i, _)| i);
+        let handler = &part[..end];
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = handler.match_indices(&format!("{method}(")).any(|(i, _)| {
+                i == 0 || !handler[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+            });
+            if called {
+                out.insert((method.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// `(METHOD, path)` of every operation in an OpenAPI document.
+pub fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            out.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    out
+}
+
+/// Asserts that `doc` describes exactly the routes of `source` that `public` keeps.
+pub fn assert_documents_routes(source: &str, doc: &Value, public: impl Fn(&str) -> bool) {
+    let routes: BTreeSet<_> = routed(source)
+        .into_iter()
+        .filter(|(_, path)| public(path))
+        .collect();
+    assert!(!routes.is_empty(), "no route found in the router's source");
+    assert_eq!(documented(doc), routes);
+}

@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod health;
+pub mod openapi;
 pub mod payments;
 pub mod wire;
 
@@ -18,6 +19,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/api/payments/process", post(payments::process_payment))
         .route("/api/payments/{order_id}", get(payments::get_payment))
         .route("/api/payments/{id}/refund", post(payments::refund_payment))
+        .route("/openapi.json", get(openapi::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

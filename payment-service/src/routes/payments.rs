@@ -1,6 +1,7 @@
 //! `/api/payments`: pay an order (`POST /process`), read an order's payment, refund a payment.
 //! Charges and refunds run on the service's task tracker through the worker's code path.
 
+use super::openapi::{ChargeRefusals, ChargeSchema, PaymentSchema};
 use super::wire::{payment_json, ProcessPaymentRequest};
 use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
 use crate::error::Error;
@@ -13,6 +14,7 @@ use serde_json::json;
 use shared::auth::AuthUser;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody};
+use shared::openapi::{Answer, ErrorAnswer, TokenRefusals};
 use shared::store::StoreError;
 use shared::ApiError;
 use std::future::Future;
@@ -31,6 +33,19 @@ fn accepted(p: &Payment) -> Response {
 }
 
 /// `POST /api/payments/process`.
+#[utoipa::path(
+    post,
+    path = "/api/payments/process",
+    tag = "payments",
+    request_body = ChargeSchema,
+    responses(
+        (status = 201, description = "Charged within the request: the payment, `completed` or `failed` (then asking again charges again).", body = Answer<PaymentSchema>),
+        (status = 202, description = "Being charged (by this request, which answered before the provider, or by an earlier one): ask again for the outcome.", body = Answer<PaymentSchema>),
+        ChargeRefusals,
+        TokenRefusals,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn process_payment(
     user: AuthUser,
     State(state): State<AppState>,
@@ -172,6 +187,19 @@ where
 }
 
 /// `GET /api/payments/:orderId` (owner or admin).
+#[utoipa::path(
+    get,
+    path = "/api/payments/{order_id}",
+    tag = "payments",
+    params(("order_id" = String, Path, description = "The order's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The order's payment.", body = Answer<PaymentSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        TokenRefusals,
+        (status = 404, description = "`payment_not_found` (also another user's).", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_payment(
     user: AuthUser,
     State(state): State<AppState>,
@@ -188,6 +216,21 @@ pub async fn get_payment(
 /// service decides the order's side first: an owner's refund is a cancellation, allowed only while
 /// the order could still be cancelled (else 409 `order_not_refundable`); an admin's refund (a
 /// return) is allowed in any state and cancels an order that has not shipped.
+#[utoipa::path(
+    post,
+    path = "/api/payments/{id}/refund",
+    tag = "payments",
+    params(("id" = String, Path, description = "The payment's id (24 hex digits).")),
+    responses(
+        (status = 200, description = "The payment, refunded.", body = Answer<PaymentSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        TokenRefusals,
+        (status = 404, description = "`payment_not_found` (also another user's) or `order_not_found`.", body = ErrorAnswer),
+        (status = 409, description = "`payment_not_refundable` (not completed, or refunded already) or `order_not_refundable` (an owner's, once the order is being fulfilled).", body = ErrorAnswer),
+        (status = 502, description = "`refund_failed`: the provider refused; the payment stays completed.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn refund_payment(
     user: AuthUser,
     State(state): State<AppState>,

@@ -125,3 +125,22 @@ async fn metrics_count_requests_payment_outcomes_and_provider_calls() {
     );
     assert!(text.contains("payment_outbox_pending"), "{text}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_on_the_services_port_without_auth() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/payments/{id}/refund"]["post"].is_object());
+    assert!(
+        doc["paths"].get("/events").is_none(),
+        "the internal API is not in it"
+    );
+}

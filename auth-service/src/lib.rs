@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 mod error;
 mod routes;
+/// The API's OpenAPI document (`GET /openapi.json`, `--openapi`).
+pub use routes::openapi;
 pub mod state;
 pub mod store;
 

@@ -12,6 +12,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).
     shared::healthcheck::exit_if_requested(4001);
+    // `--openapi`: print the API's OpenAPI document and exit.
+    shared::openapi::print_if_requested(auth_service::openapi::api_doc);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = auth_service::Config::from_env(&env)?;

@@ -1,5 +1,9 @@
 //! `/api/auth` account routes: register, login, refresh, logout, verify, profile.
 
+use super::openapi::{
+    BodyRefusals, LoginSchema, LogoutSchema, RefreshSchema, RegistrationSchema, SessionSchema,
+    TokenPairSchema, UserSchema, VerifiedSchema,
+};
 use super::wire::{user_json, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest};
 use crate::app::accounts;
 use crate::app::sessions::{self, TokenPair};
@@ -12,6 +16,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use shared::error::{created, message, ok};
 use shared::extract::JsonBody;
+use shared::openapi::{Answer, ErrorAnswer, TokenRefusals};
 use shared::ApiError;
 
 /// A token answer must not be stored by any cache on the way (RFC 6749 §5.1).
@@ -31,6 +36,18 @@ fn session_body(user: &User, pair: TokenPair) -> Value {
 }
 
 /// `POST /register`: 201 with the user and a token pair.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = RegistrationSchema,
+    responses(
+        (status = 201, description = "The account and its first session.", body = Answer<SessionSchema>),
+        BodyRefusals,
+        (status = 403, description = "`admin_registration_forbidden`.", body = ErrorAnswer),
+        (status = 409, description = "`email_taken` (in any case).", body = ErrorAnswer),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RegisterRequest>,
@@ -42,6 +59,18 @@ pub async fn register(
 }
 
 /// `POST /login`: 200 with the user and a token pair.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = LoginSchema,
+    responses(
+        (status = 200, description = "A new session.", body = Answer<SessionSchema>),
+        BodyRefusals,
+        (status = 401, description = "`invalid_credentials`.", body = ErrorAnswer),
+        (status = 403, description = "`account_disabled`.", body = ErrorAnswer),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<LoginRequest>,
@@ -53,6 +82,17 @@ pub async fn login(
 }
 
 /// `POST /refresh`: a new pair in the same session; the presented token stops working.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    request_body = RefreshSchema,
+    responses(
+        (status = 200, description = "A new token pair; the one presented stops working.", body = Answer<TokenPairSchema>),
+        BodyRefusals,
+        (status = 401, description = "`invalid_refresh_token`, or `refresh_token_reused` (the session is ended).", body = ErrorAnswer),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RefreshRequest>,
@@ -69,6 +109,18 @@ pub async fn refresh(
 }
 
 /// `POST /logout`: ends the caller's session (or every session with `all: true`).
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    request_body = LogoutSchema,
+    responses(
+        (status = 200, description = "`{success, message}`: the session (or every session) ended; its tokens stop working at once."),
+        BodyRefusals,
+        TokenRefusals,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     LiveUser(user): LiveUser,
@@ -81,6 +133,16 @@ pub async fn logout(
 }
 
 /// `GET /verify`: who a live access token belongs to; 401 for anything else.
+#[utoipa::path(
+    get,
+    path = "/api/auth/verify",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The token's user.", body = Answer<VerifiedSchema>),
+        (status = 401, description = "`token_missing` or `token_invalid` (expired, ended or disabled too).", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn verify(
     State(state): State<AppState>,
     user: Result<LiveUser, ApiError>,
@@ -104,6 +166,16 @@ pub async fn verify(
 }
 
 /// `GET /profile`: the caller's user.
+#[utoipa::path(
+    get,
+    path = "/api/auth/profile",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller.", body = Answer<UserSchema>),
+        TokenRefusals,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn profile(
     State(state): State<AppState>,
     LiveUser(caller): LiveUser,

@@ -3,6 +3,7 @@
 
 mod auth;
 pub(crate) mod health;
+pub mod openapi;
 mod users;
 pub(crate) mod wire;
 
@@ -26,6 +27,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let routes = Router::new()
         .nest("/api/auth", api)
         .route("/internal/sessions/{sid}", get(health::session_status))
+        .route("/openapi.json", get(openapi::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

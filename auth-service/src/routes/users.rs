@@ -1,6 +1,7 @@
 //! `/api/auth/users` (admin): list users and change a user's role or active flag. Disabling or
 //! changing the role of a user ends all their sessions, so their old tokens stop working at once.
 
+use super::openapi::{UserChangeSchema, UserSchema};
 use super::wire::{user_json, PatchUserRequest};
 use crate::app::accounts;
 use crate::error::Error;
@@ -10,10 +11,26 @@ use axum::response::Response;
 use serde_json::Value;
 use shared::error::{ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
+use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer};
 use shared::store::PageRequest;
 use shared::validate::QueryValidator;
 
 /// `GET /users?page&limit`: users, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/auth/users",
+    tag = "auth",
+    params(
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1_000_000, description = "1-based page (default 1)."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)."),
+    ),
+    responses(
+        (status = 200, description = "A page of users, newest first.", body = PageAnswer<UserSchema>),
+        (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
+        AdminRefusals,
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_users(
     State(state): State<AppState>,
     _admin: LiveAdmin,
@@ -29,6 +46,21 @@ pub async fn list_users(
 }
 
 /// `PATCH /users/:id`: change role and/or active flag.
+#[utoipa::path(
+    patch,
+    path = "/api/auth/users/{id}",
+    tag = "auth",
+    params(("id" = String, Path, description = "The user's id (24 hex digits).")),
+    request_body = UserChangeSchema,
+    responses(
+        (status = 200, description = "The user after the change.", body = Answer<UserSchema>),
+        (status = 400, description = "`validation_failed`, `malformed_json` or `invalid_id`.", body = ErrorAnswer),
+        AdminRefusals,
+        (status = 404, description = "`user_not_found`.", body = ErrorAnswer),
+        (status = 409, description = "`self_modification_forbidden`: an admin's own account.", body = ErrorAnswer),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn patch_user(
     State(state): State<AppState>,
     LiveAdmin(admin): LiveAdmin,

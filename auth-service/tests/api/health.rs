@@ -107,3 +107,19 @@ async fn metrics_count_requests_by_route_and_login_outcomes() {
         ],
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_on_the_services_port_without_auth() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/auth/login"]["post"].is_object());
+    assert!(doc["paths"].get("/internal/sessions/{sid}").is_none());
+}

@@ -1,0 +1,50 @@
+//! The document against the code: every route under `/api/auth` with its methods, no other; the
+//! limits the wire enforces; a valid OpenAPI 3.1 shape.
+#![allow(clippy::unwrap_used)]
+
+use super::ApiDoc;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use test_support::openapi::{documented, routed};
+use utoipa::OpenApi;
+
+fn document() -> Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON")
+}
+
+#[test]
+fn every_route_under_api_auth_is_documented_with_its_methods_and_nothing_else() {
+    // The API router is nested under `/api/auth`; the others are on the service's own paths.
+    let api: BTreeSet<_> = routed(include_str!("../mod.rs"))
+        .into_iter()
+        .filter(|(_, path)| !path.starts_with("/internal/") && path != "/openapi.json")
+        .map(|(method, path)| (method, format!("/api/auth{path}")))
+        .collect();
+    assert_eq!(api.len(), 8);
+    assert_eq!(documented(&document()), api);
+}
+
+#[test]
+fn the_documented_limits_and_roles_are_the_ones_the_wire_enforces() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let registration = &schemas["Registration"]["properties"];
+    assert_eq!(registration["name"]["minLength"], json!(2));
+    assert_eq!(registration["name"]["maxLength"], json!(50));
+    assert_eq!(registration["password"]["minLength"], json!(8));
+    assert_eq!(registration["password"]["maxLength"], json!(128));
+    assert_eq!(schemas["Role"]["enum"], json!(["user", "admin"]));
+    for name in ["Registration", "Login", "Refresh", "Logout", "UserChange"] {
+        assert_eq!(
+            schemas[name]["additionalProperties"],
+            json!(false),
+            "{name}"
+        );
+    }
+    let login = &doc["paths"]["/api/auth/login"]["post"];
+    assert!(login.get("security").is_none(), "logging in needs no token");
+    assert!(
+        login["responses"]["429"].is_object(),
+        "attempts are rate limited"
+    );
+}

@@ -32,13 +32,13 @@ shared::respond_with_api_error!(Error);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::answer;
 
     #[test]
     fn an_unknown_event_is_404_with_its_id() {
-        let e = ApiError::from(Error::EventNotFound("e-1".into()));
         assert_eq!(
-            (e.status.as_u16(), e.code, e.message.as_str()),
-            (404, "event_not_found", "Event e-1 not found")
+            answer(Error::EventNotFound("e-1".into())),
+            (404, "event_not_found", "Event e-1 not found".to_string())
         );
     }
 }

@@ -37,6 +37,7 @@ impl From<Error> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::answer;
 
     #[test]
     fn each_error_keeps_its_status_code_and_message() {
@@ -55,11 +56,7 @@ mod tests {
             ),
         ];
         for (e, status, code, message) in cases {
-            let e = ApiError::from(e);
-            assert_eq!(
-                (e.status.as_u16(), e.code, e.message.as_str()),
-                (status, code, message)
-            );
+            assert_eq!(answer(e), (status, code, message.to_string()));
         }
     }
 }

@@ -124,6 +124,19 @@ pub async fn ping(db: &Database) -> Result<(), StoreError> {
         .map_err(StoreError::from)
 }
 
+/// Inserts `doc` into `coll`; `Ok(false)` when a unique index says it (or its twin) is already
+/// there: the insert of an idempotent step.
+pub async fn insert_new<T: serde::Serialize + Send + Sync>(
+    coll: &mongodb::Collection<T>,
+    doc: &T,
+) -> Result<bool, StoreError> {
+    match coll.insert_one(doc).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_duplicate_key(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// True for a duplicate-key error (a unique index refused the write). FerretDB v1.24 reports a
 /// unique violation inside `findAndModify` as code 1 naming SQLite's UNIQUE constraint instead of
 /// 11000, so that is recognised too (real MongoDB sends 11000).

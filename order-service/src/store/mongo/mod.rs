@@ -21,7 +21,7 @@ use docs::{ORDERS, PROCESSED, RELEASES};
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
 use shared::events::{EventEnvelope, OutboxStore};
-use shared::mongo::{is_duplicate_key, Indexes, MongoOptions, MongoOutbox};
+use shared::mongo::{insert_new, Indexes, MongoOptions, MongoOutbox};
 use shared::store::{now_ms, PageRequest, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,16 +195,9 @@ impl OrderStore for MongoOrderStore {
         }
         // No order to record the id in: record it on its own, as the SQLite store does.
         let seen = doc! {"_id": event_id, "processed_at": now_ms()};
-        match self
-            .db
-            .collection::<Document>(PROCESSED)
-            .insert_one(seen)
-            .await
-        {
-            Ok(_) => Ok(Some(Transition::NotFound)),
-            Err(e) if is_duplicate_key(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let processed = self.db.collection::<Document>(PROCESSED);
+        let first = insert_new(&processed, &seen).await?;
+        Ok(first.then_some(Transition::NotFound))
     }
 
     async fn queue_release(&self, order_id: &str) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use super::docs::RELEASES;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::Database;
-use shared::mongo::is_duplicate_key;
+use shared::mongo::insert_new;
 use shared::mongo::outbox::Task;
 use shared::store::{now_ms, StoreError};
 use std::time::Duration;
@@ -27,11 +27,9 @@ fn entry(id: &str, order_id: &str) -> Document {
 /// Queues the release of `order_id` on its own (no-op when one is queued this way already).
 pub(super) async fn queue(db: &Database, order_id: &str) -> Result<(), StoreError> {
     let coll = db.collection::<Document>(RELEASES);
-    match coll.insert_one(entry(order_id, order_id)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_duplicate_key(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    insert_new(&coll, &entry(order_id, order_id))
+        .await
+        .map(drop)
 }
 
 /// The order ids whose release is due, oldest first, each once.

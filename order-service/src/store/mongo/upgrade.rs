@@ -8,7 +8,7 @@ use super::docs::{ORDERS, PROCESSED, RELEASES};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
-use shared::mongo::is_duplicate_key;
+use shared::mongo::insert_new;
 use shared::mongo::outbox::OUTBOX;
 use shared::mongo::upgrade::{to_snake_case, Upgrade};
 use shared::store::{now_ms, StoreError};
@@ -81,14 +81,14 @@ async fn move_embedded(db: &Database) -> Result<(), StoreError> {
                 "_id": id, "event": event, "created_at": at, "attempts": 0_i64,
                 "next_attempt_at": at,
             };
-            insert_once(db, OUTBOX, entry).await?;
+            insert_new(&db.collection(OUTBOX), &entry).await?;
         }
         if d.get_bool("releasePending").unwrap_or(false) {
             let task = doc! {
                 "_id": &order_id, "order_id": &order_id, "attempts": 0_i64,
                 "next_attempt_at": now_ms(),
             };
-            insert_once(db, RELEASES, task).await?;
+            insert_new(&db.collection(RELEASES), &task).await?;
         }
         orders
             .update_one(
@@ -98,12 +98,4 @@ async fn move_embedded(db: &Database) -> Result<(), StoreError> {
             .await?;
     }
     Ok(())
-}
-
-async fn insert_once(db: &Database, collection: &str, d: Document) -> Result<(), StoreError> {
-    match db.collection::<Document>(collection).insert_one(d).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_duplicate_key(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }

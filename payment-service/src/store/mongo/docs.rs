@@ -1,10 +1,9 @@
-//! MongoDB documents of the payment store: the payment document ↔ `Payment` mapping, the
-//! collection names, the startup indexes, the upgrade of data stored by earlier versions and the
-//! insert that treats a duplicate as "already there".
+//! The MongoDB side of the payment store: the collection names, the startup indexes and the
+//! upgrade of data stored by earlier versions (the document is the stored shape both backends
+//! share, `store::shapes::StoredPayment`).
 
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::{Collection, Database};
-use serde::Serialize;
+use mongodb::Database;
 use shared::mongo::outbox::OUTBOX;
 use shared::mongo::upgrade::{to_snake_case, Upgrade};
 use shared::mongo::{IndexSpec, MongoOutbox};
@@ -67,16 +66,4 @@ async fn snake_case_fields(db: &Database) -> Result<(), StoreError> {
         d
     })
     .await
-}
-
-/// Inserts `doc`; `Ok(false)` when a unique index says it (or its twin) is already there.
-pub(super) async fn insert_new<T: Serialize + Send + Sync>(
-    coll: &Collection<T>,
-    doc: &T,
-) -> Result<bool, StoreError> {
-    match coll.insert_one(doc).await {
-        Ok(_) => Ok(true),
-        Err(e) if shared::mongo::is_duplicate_key(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }

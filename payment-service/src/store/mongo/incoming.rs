@@ -1,12 +1,12 @@
 //! Incoming order events applied to the MongoDB payment store as idempotent steps, the
 //! processed-event record last (see the module above for why).
 
-use super::docs::insert_new;
 use super::MongoPaymentStore;
 use crate::domain::{Payment, PaymentStatus};
 use crate::store::shapes::StoredPayment;
 use crate::store::PaymentStore;
 use mongodb::bson::doc;
+use shared::mongo::insert_new;
 use shared::store::{now_ms, StoreError};
 
 impl MongoPaymentStore {

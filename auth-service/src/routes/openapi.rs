@@ -7,9 +7,10 @@
 #![allow(dead_code)]
 
 use crate::domain::Role;
+use super::{auth, users};
 use serde::{Deserialize, Serialize};
-use shared::openapi::{ErrorAnswer, SharedParts};
-use utoipa::{IntoResponses, OpenApi, ToSchema};
+use shared::openapi::ErrorAnswer;
+use utoipa::{IntoResponses, ToSchema};
 
 /// A user as the API shows it (never the password hash).
 #[derive(ToSchema, Serialize)]
@@ -142,30 +143,16 @@ pub enum BodyRefusals {
     RateLimited(ErrorAnswer),
 }
 
-/// The public auth API.
-#[derive(OpenApi)]
-#[openapi(
+shared::openapi_document! {
     info(
         title = "Auth",
         description = "Accounts and sessions: register, log in, refresh, log out; the caller's \
                        profile; user management for admins.",
     ),
-    paths(
-        super::auth::register,
-        super::auth::login,
-        super::auth::refresh,
-        super::auth::logout,
-        super::auth::verify,
-        super::auth::profile,
-        super::users::list_users,
-        super::users::patch_user,
-    ),
-    modifiers(&SharedParts),
+    paths(auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::profile,
+        users::list_users, users::patch_user),
     tags((name = "auth", description = "Accounts and sessions."))
-)]
-pub struct ApiDoc;
-
-shared::openapi_document!(ApiDoc);
+}
 
 #[cfg(test)]
 mod tests;

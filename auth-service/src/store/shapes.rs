@@ -63,87 +63,29 @@ impl Stored for User {
     type Row = StoredUser;
 }
 
-/// A session as stored; one ended by `revoke_user_sessions` also carries `revoked_by`, that call's
-/// operation id, which only that call reads.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StoredSession {
-    #[serde(rename = "_id", alias = "sid")]
-    pub(super) sid: String,
-    user_id: String,
-    created_at: i64,
-    revoked_at: Option<i64>,
-}
-
-impl From<&Session> for StoredSession {
-    fn from(s: &Session) -> Self {
-        Self {
-            sid: s.sid.clone(),
-            user_id: s.user_id.clone(),
-            created_at: s.created_at,
-            revoked_at: s.revoked_at,
-        }
+shared::stored_as_is! {
+    /// A session as stored; one ended by `revoke_user_sessions` also carries `revoked_by`, that
+    /// call's operation id, which only that call reads.
+    pub struct StoredSession for Session {
+        #[serde(rename = "_id", alias = "sid")]
+        pub(super) sid: String,
+        user_id: String,
+        created_at: i64,
+        revoked_at: Option<i64>,
     }
 }
 
-impl TryFrom<StoredSession> for Session {
-    type Error = StoreError;
-
-    fn try_from(d: StoredSession) -> Result<Self, StoreError> {
-        Ok(Self {
-            sid: d.sid,
-            user_id: d.user_id,
-            created_at: d.created_at,
-            revoked_at: d.revoked_at,
-        })
+shared::stored_as_is! {
+    /// A refresh token as stored.
+    pub struct StoredToken for RefreshToken {
+        #[serde(rename = "_id", alias = "token_hash")]
+        token_hash: String,
+        sid: String,
+        user_id: String,
+        created_at: i64,
+        expires_at: i64,
+        used_at: Option<i64>,
     }
-}
-
-impl Stored for Session {
-    type Row = StoredSession;
-}
-
-/// A refresh token as stored.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StoredToken {
-    #[serde(rename = "_id", alias = "token_hash")]
-    token_hash: String,
-    sid: String,
-    user_id: String,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-}
-
-impl From<&RefreshToken> for StoredToken {
-    fn from(t: &RefreshToken) -> Self {
-        Self {
-            token_hash: t.token_hash.clone(),
-            sid: t.sid.clone(),
-            user_id: t.user_id.clone(),
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            used_at: t.used_at,
-        }
-    }
-}
-
-impl TryFrom<StoredToken> for RefreshToken {
-    type Error = StoreError;
-
-    fn try_from(d: StoredToken) -> Result<Self, StoreError> {
-        Ok(Self {
-            token_hash: d.token_hash,
-            sid: d.sid,
-            user_id: d.user_id,
-            created_at: d.created_at,
-            expires_at: d.expires_at,
-            used_at: d.used_at,
-        })
-    }
-}
-
-impl Stored for RefreshToken {
-    type Row = StoredToken;
 }
 
 /// The lookup key of an email: trimmed and ASCII-lower-cased, as SQLite's `lower()` does.

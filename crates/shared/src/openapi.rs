@@ -151,18 +151,26 @@ macro_rules! spelled_schema {
     };
 }
 
-/// Declares `api_doc()`, the document of the `OpenApi` type `$doc` built once, and `document()`,
-/// the handler of `GET /openapi.json` answering it.
+/// Declares a service's document: `ApiDoc`, deriving `utoipa::OpenApi` from the given `#[openapi]`
+/// arguments (`info`, `paths`, `tags`…) with [`SharedParts`] added; `api_doc()`, the document
+/// built once; and `document()`, the handler answering it as JSON.
 #[macro_export]
 macro_rules! openapi_document {
-    ($doc:ty) => {
+    ($($args:tt)*) => {
+        use $crate::openapi::SharedParts;
+
+        /// The document's description, read by `api_doc()`.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(modifiers(&SharedParts), $($args)*)]
+        pub struct ApiDoc;
+
         /// The document, built once.
         pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
             static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-            DOC.get_or_init(<$doc as utoipa::OpenApi>::openapi)
+            DOC.get_or_init(<ApiDoc as utoipa::OpenApi>::openapi)
         }
 
-        /// `GET /openapi.json`.
+        /// The handler answering the document.
         pub async fn document() -> axum::response::Response {
             $crate::openapi::document_response(api_doc())
         }

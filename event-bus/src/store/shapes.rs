@@ -60,22 +60,18 @@ impl StoredEnvelope {
             source: self.source.clone(),
         })
     }
-
-    /// The domain event, without its deliveries.
-    pub fn stored(&self) -> Result<StoredEvent, StoreError> {
-        Ok(StoredEvent {
-            envelope: self.envelope()?,
-            received_at: self.received_at,
-            deliveries: Vec::new(),
-        })
-    }
 }
 
 impl TryFrom<StoredEnvelope> for StoredEvent {
     type Error = StoreError;
 
+    /// The domain event, without its deliveries.
     fn try_from(e: StoredEnvelope) -> Result<Self, StoreError> {
-        e.stored()
+        Ok(StoredEvent {
+            envelope: e.envelope()?,
+            received_at: e.received_at,
+            deliveries: Vec::new(),
+        })
     }
 }
 
@@ -106,27 +102,20 @@ pub struct StoredDelivery {
     pub claim: Option<String>,
 }
 
-impl StoredDelivery {
-    /// The domain delivery.
-    pub fn delivery(&self) -> Result<Delivery, StoreError> {
-        Ok(Delivery {
-            subscriber: self.subscriber.clone(),
-            status: DeliveryStatus::parse(&self.status).ok_or_else(|| {
-                StoreError::Other(format!("unknown delivery status {:?}", self.status))
-            })?,
-            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
-            last_error: self.last_error.clone(),
-            delivered_at: self.delivered_at,
-            updated_at: self.updated_at,
-        })
-    }
-}
-
 impl TryFrom<StoredDelivery> for Delivery {
     type Error = StoreError;
 
     fn try_from(d: StoredDelivery) -> Result<Self, StoreError> {
-        d.delivery()
+        Ok(Delivery {
+            subscriber: d.subscriber,
+            status: DeliveryStatus::parse(&d.status).ok_or_else(|| {
+                StoreError::Other(format!("unknown delivery status {:?}", d.status))
+            })?,
+            attempts: u32::try_from(d.attempts).unwrap_or(u32::MAX),
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
+            updated_at: d.updated_at,
+        })
     }
 }
 

@@ -7,9 +7,10 @@
 #![allow(dead_code)]
 
 use crate::domain::{OrderStatus, PaymentStatus};
+use super::orders;
 use serde::{Deserialize, Serialize};
-use shared::openapi::{ErrorAnswer, SharedParts};
-use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
+use shared::openapi::ErrorAnswer;
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 /// An order as its owner (and admins) see it.
 #[derive(ToSchema, Serialize)]
@@ -175,27 +176,16 @@ pub enum PlaceRefusals {
     Unavailable(ErrorAnswer),
 }
 
-/// The public order API.
-#[derive(OpenApi)]
-#[openapi(
+shared::openapi_document! {
     info(
         title = "Orders",
         description = "Placing orders (stock reserved at once), reading and cancelling them, and \
                        (admins) moving them along fulfilment.",
     ),
-    paths(
-        super::orders::create_order,
-        super::orders::list_orders,
-        super::orders::get_order,
-        super::orders::cancel_order,
-        super::orders::update_status,
-    ),
-    modifiers(&SharedParts),
+    paths(orders::create_order, orders::list_orders, orders::get_order, orders::cancel_order,
+        orders::update_status),
     tags((name = "orders", description = "A customer's orders; admins see all."))
-)]
-pub struct ApiDoc;
-
-shared::openapi_document!(ApiDoc);
+}
 
 #[cfg(test)]
 mod tests;

@@ -7,9 +7,10 @@
 #![allow(dead_code)]
 
 use crate::domain::{PaymentMethod, PaymentStatus};
+use super::payments;
 use serde::{Deserialize, Serialize};
-use shared::openapi::{ErrorAnswer, SharedParts};
-use utoipa::{IntoResponses, OpenApi, ToSchema};
+use shared::openapi::ErrorAnswer;
+use utoipa::{IntoResponses, ToSchema};
 
 /// An order's payment as its owner (and admins) see it.
 #[derive(ToSchema, Serialize)]
@@ -86,25 +87,15 @@ pub enum ChargeRefusals {
     NotPayable(ErrorAnswer),
 }
 
-/// The public payment API.
-#[derive(OpenApi)]
-#[openapi(
+shared::openapi_document! {
     info(
         title = "Payments",
         description = "Charging an order (once, whatever the retries), reading its payment, and \
                        refunding it.",
     ),
-    paths(
-        super::payments::process_payment,
-        super::payments::get_payment,
-        super::payments::refund_payment,
-    ),
-    modifiers(&SharedParts),
+    paths(payments::process_payment, payments::get_payment, payments::refund_payment),
     tags((name = "payments", description = "One payment per order."))
-)]
-pub struct ApiDoc;
-
-shared::openapi_document!(ApiDoc);
+}
 
 #[cfg(test)]
 mod tests;

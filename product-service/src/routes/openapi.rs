@@ -7,9 +7,10 @@
 #![allow(dead_code)]
 
 use crate::domain::SortOrder;
+use super::products;
 use serde::{Deserialize, Serialize};
-use shared::openapi::{ErrorAnswer, SharedParts};
-use utoipa::{IntoParams, IntoResponses, OpenApi, ToSchema};
+use shared::openapi::ErrorAnswer;
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 /// A product as clients see it.
 #[derive(ToSchema, Serialize)]
@@ -132,28 +133,16 @@ pub enum ChangeRefusals {
     SkuTaken(ErrorAnswer),
 }
 
-/// The public product API.
-#[derive(OpenApi)]
-#[openapi(
+shared::openapi_document! {
     info(
         title = "Products",
         description = "The catalogue: public reads (cached), admin writes.",
     ),
-    paths(
-        super::products::list_products,
-        super::products::create_product,
-        super::products::bulk_products,
-        super::products::get_product,
-        super::products::replace_product,
-        super::products::patch_product,
-        super::products::delete_product,
-    ),
-    modifiers(&SharedParts),
+    paths(products::list_products, products::create_product, products::bulk_products,
+        products::get_product, products::replace_product, products::patch_product,
+        products::delete_product),
     tags((name = "products", description = "The catalogue."))
-)]
-pub struct ApiDoc;
-
-shared::openapi_document!(ApiDoc);
+}
 
 #[cfg(test)]
 mod tests;

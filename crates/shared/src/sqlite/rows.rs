@@ -17,6 +17,58 @@ pub trait Stored: TryFrom<Self::Row, Error = StoreError> {
     type Row: DeserializeOwned;
 }
 
+/// Declares the stored shape of a domain type whose fields are stored one for one, as they are:
+/// the serde struct (field attributes such as `#[serde(rename = "_id")]` pass through), the
+/// mapping from the domain type, the (infallible) check back, and [`Stored`].
+///
+/// ```ignore
+/// shared::stored_as_is! {
+///     /// A session as stored.
+///     pub struct StoredSession for Session {
+///         #[serde(rename = "_id", alias = "sid")]
+///         sid: String,
+///         user_id: String,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! stored_as_is {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $stored:ident for $domain:ty {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        $vis struct $stored {
+            $($(#[$field_meta])* $field_vis $field: $ty),*
+        }
+
+        impl ::core::convert::From<&$domain> for $stored {
+            fn from(value: &$domain) -> Self {
+                Self {
+                    $($field: ::core::clone::Clone::clone(&value.$field)),*
+                }
+            }
+        }
+
+        impl ::core::convert::TryFrom<$stored> for $domain {
+            type Error = $crate::store::StoreError;
+
+            fn try_from(row: $stored) -> ::core::result::Result<Self, Self::Error> {
+                Ok(Self {
+                    $($field: row.$field),*
+                })
+            }
+        }
+
+        impl $crate::sqlite::Stored for $domain {
+            type Row = $stored;
+        }
+    };
+}
+
 impl From<serde_rusqlite::Error> for StoreError {
     fn from(e: serde_rusqlite::Error) -> Self {
         match e {

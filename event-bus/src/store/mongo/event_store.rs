@@ -290,12 +290,13 @@ impl EventStore for MongoEventStore {
             by_event
                 .entry(d.event_id.clone())
                 .or_default()
-                .push(d.delivery()?);
+                .push(Delivery::try_from(d)?);
         }
-        docs.iter()
+        docs.into_iter()
             .map(|e| {
-                let mut stored = e.stored()?;
-                stored.deliveries = by_event.remove(&e.id).unwrap_or_default();
+                let id = e.id.clone();
+                let mut stored = StoredEvent::try_from(e)?;
+                stored.deliveries = by_event.remove(&id).unwrap_or_default();
                 Ok(stored)
             })
             .collect()
@@ -317,7 +318,7 @@ impl EventStore for MongoEventStore {
             .map(|(e, delivery)| {
                 Ok(DeadDelivery {
                     delivery,
-                    event: e.stored()?,
+                    event: StoredEvent::try_from(e)?,
                 })
             })
             .collect()

@@ -128,7 +128,7 @@ impl MongoEventStore {
         deliveries
             .iter()
             .filter_map(|d| events.get(&d.event_id).map(|e| (e, d)))
-            .map(|(e, d)| Ok((e.clone(), d.delivery()?)))
+            .map(|(e, d)| Ok((e.clone(), Delivery::try_from(d.clone())?)))
             .collect()
     }
 }

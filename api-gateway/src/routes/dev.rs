@@ -1,6 +1,10 @@
 //! Developer tools (only with `DEV_TOOLS=true`): encrypt a JSON payload into the `{"encrypted"}`
 //! form the services accept, and decrypt one back. Off in production: they are an oracle (D-12).
 
+use super::docs::dev_tools::{
+    DecryptAnswerSchema, DevToolRefusals, EncryptAnswerSchema, EncryptRequestSchema,
+    EncryptedSchema,
+};
 use super::AppState;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -19,6 +23,16 @@ fn failed(code: &'static str, message: &'static str) -> ApiError {
 }
 
 /// `POST /api/dev/encrypt` `{payload, legacy?}` → `{success, encrypted, usage}`.
+#[utoipa::path(
+    post,
+    path = "/api/dev/encrypt",
+    tag = "developer tools",
+    request_body = EncryptRequestSchema,
+    responses(
+        (status = 200, description = "The payload, encrypted.", body = EncryptAnswerSchema),
+        DevToolRefusals,
+    )
+)]
 pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let fail = || failed("encryption_failed", "Encryption failed");
     let body = read_json(req, None, BodyLimits::DEFAULT)
@@ -40,6 +54,16 @@ pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Resp
 }
 
 /// `POST /api/dev/decrypt` `{encrypted}` → `{success, decrypted}`.
+#[utoipa::path(
+    post,
+    path = "/api/dev/decrypt",
+    tag = "developer tools",
+    request_body = EncryptedSchema,
+    responses(
+        (status = 200, description = "The payload, decrypted.", body = DecryptAnswerSchema),
+        DevToolRefusals,
+    )
+)]
 pub async fn decrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let fail = || failed("decryption_failed", "Decryption failed");
     let body = read_json(req, None, BodyLimits::DEFAULT)

@@ -1,7 +1,9 @@
 //! The gateway's own (non-proxied) routes, served by axum behind the same listener:
-//! `/health`, `/ready`, `/metrics` and, with `DEV_TOOLS=true`, `/api/dev/*`.
+//! `/health`, `/ready`, `/metrics`, the API's description (`/openapi.json`, `/openapi.yaml`,
+//! the `/docs/` page) and, with `DEV_TOOLS=true`, `/api/dev/*`.
 
 pub mod dev;
+pub mod docs;
 pub mod health;
 
 use crate::health::Upstreams;
@@ -38,7 +40,12 @@ pub fn router(state: AppState, dev_tools: bool, opts: &shared::http::HttpOptions
     let mut router = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/openapi.yaml", get(docs::openapi_yaml))
+        .route("/docs", get(docs::docs_redirect))
+        .route("/docs/", get(docs::docs_file))
+        .route("/docs/{*file}", get(docs::docs_file));
     if dev_tools {
         router = router
             .route("/api/dev/encrypt", post(dev::encrypt))

@@ -6,8 +6,8 @@
 // The schema types are never built or read: they only describe.
 #![allow(dead_code)]
 
-use crate::domain::Role;
 use super::{auth, users};
+use crate::domain::Role;
 use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, ToSchema};
@@ -74,7 +74,10 @@ pub struct VerifiedSchema {
 
 /// A registration. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = Registration)]
+#[schema(
+    as = Registration,
+    examples(json!({"name": "John Doe", "email": "john@example.com", "password": "password123"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSchema {
     #[schema(min_length = 2, max_length = 50)]
@@ -89,7 +92,10 @@ pub struct RegistrationSchema {
 
 /// A login. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = Login)]
+#[schema(
+    as = Login,
+    examples(json!({"email": "john@example.com", "password": "password123"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct LoginSchema {
     #[schema(format = Email, max_length = 254)]
@@ -100,7 +106,10 @@ pub struct LoginSchema {
 
 /// A refresh. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = Refresh)]
+#[schema(
+    as = Refresh,
+    examples(json!({"refreshToken": "<refreshToken>"}))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshSchema {
     #[schema(min_length = 1, max_length = 512)]
@@ -121,7 +130,10 @@ pub struct LogoutSchema {
 
 /// An admin's change to a user: at least one field. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = UserChange)]
+#[schema(
+    as = UserChange,
+    examples(json!({"isActive": false}))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChangeSchema {
     role: Option<RoleSchema>,

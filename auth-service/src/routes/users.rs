@@ -50,7 +50,8 @@ pub async fn list_users(
     patch,
     path = "/api/auth/users/{id}",
     tag = "auth",
-    params(("id" = String, Path, description = "The user's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The user's id (24 hex digits).")),
     request_body = UserChangeSchema,
     responses(
         (status = 200, description = "The user after the change.", body = Answer<UserSchema>),

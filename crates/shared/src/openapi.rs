@@ -58,7 +58,7 @@ pub struct ErrorAnswer {
 /// The refusal of every route that needs a token.
 #[derive(IntoResponses)]
 pub enum TokenRefusals {
-    /// `token_missing`, `token_invalid` or `token_expired`.
+    /// `token_missing`, `token_invalid`, `token_expired` or `session_revoked`.
     #[response(status = 401)]
     Unauthenticated(ErrorAnswer),
 }
@@ -66,7 +66,7 @@ pub enum TokenRefusals {
 /// The refusals of every route that needs an admin's token.
 #[derive(IntoResponses)]
 pub enum AdminRefusals {
-    /// `token_missing`, `token_invalid` or `token_expired`.
+    /// `token_missing`, `token_invalid`, `token_expired` or `session_revoked`.
     #[response(status = 401)]
     Unauthenticated(ErrorAnswer),
     /// `forbidden`: not an admin.

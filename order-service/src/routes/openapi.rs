@@ -6,8 +6,8 @@
 // The schema types are never built or read: they only describe.
 #![allow(dead_code)]
 
-use crate::domain::{OrderStatus, PaymentStatus};
 use super::orders;
+use crate::domain::{OrderStatus, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -66,7 +66,7 @@ shared::spelled_schema!(
 
 shared::spelled_schema!(
     /// Where an order's payment is.
-    PaymentStatusSchema as "PaymentStatus" = <PaymentStatus as strum::VariantNames>::VARIANTS
+    PaymentStatusSchema as "OrderPaymentStatus" = <PaymentStatus as strum::VariantNames>::VARIANTS
 );
 
 /// A shipping address (every field trimmed, 1–200 characters). Unknown fields are refused.
@@ -89,7 +89,24 @@ pub struct AddressSchema {
 /// An order to place: lines naming one product more than once are summed. Unknown fields are
 /// refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = NewOrder)]
+#[schema(
+    as = NewOrder,
+    examples(json!({
+        "items": [
+            {
+                "productId": "6b13f727b32d7cebb0000001",
+                "quantity": 1
+            }
+        ],
+        "shippingAddress": {
+            "street": "123 Main St",
+            "city": "Mumbai",
+            "state": "Maharashtra",
+            "zipCode": "400001",
+            "country": "India"
+        }
+    }))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOrderSchema {
     #[schema(min_items = 1, max_items = 50)]
@@ -111,7 +128,10 @@ pub struct OrderLineSchema {
 
 /// One step along confirmed → processing → shipped → delivered. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = StatusChange)]
+#[schema(
+    as = StatusChange,
+    examples(json!({"status": "processing"}))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusChangeSchema {
     /// The next status (only the one after the order's current one is accepted).

@@ -123,7 +123,8 @@ pub async fn list_orders(
     get,
     path = "/api/orders/{id}",
     tag = "orders",
-    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The order's id (24 hex digits).")),
     responses(
         (status = 200, description = "The order.", body = Answer<OrderSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
@@ -150,7 +151,8 @@ pub async fn get_order(
     put,
     path = "/api/orders/{id}/cancel",
     tag = "orders",
-    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The order's id (24 hex digits).")),
     responses(
         (status = 200, description = "The order, cancelled (a paid one is refunded).", body = Answer<OrderSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
@@ -179,7 +181,8 @@ pub async fn cancel_order(
     put,
     path = "/api/orders/{id}/status",
     tag = "orders",
-    params(("id" = String, Path, description = "The order's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The order's id (24 hex digits).")),
     request_body = StatusChangeSchema,
     responses(
         (status = 200, description = "The order after the step.", body = Answer<OrderSchema>),

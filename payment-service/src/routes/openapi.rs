@@ -6,8 +6,8 @@
 // The schema types are never built or read: they only describe.
 #![allow(dead_code)]
 
-use crate::domain::{PaymentMethod, PaymentStatus};
 use super::payments;
+use crate::domain::{PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, ToSchema};
@@ -60,7 +60,10 @@ shared::spelled_schema!(
 
 /// A charge asked for. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = ChargeRequest)]
+#[schema(
+    as = ChargeRequest,
+    examples(json!({"orderId": "6b13f727b32d7cebb0000002", "paymentMethod": "credit_card"}))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargeSchema {
     /// The order to pay (the caller's own; any for admins).

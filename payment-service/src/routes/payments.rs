@@ -191,7 +191,8 @@ where
     get,
     path = "/api/payments/{order_id}",
     tag = "payments",
-    params(("order_id" = String, Path, description = "The order's id (24 hex digits).")),
+    params(("order_id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The order's id (24 hex digits).")),
     responses(
         (status = 200, description = "The order's payment.", body = Answer<PaymentSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
@@ -220,7 +221,8 @@ pub async fn get_payment(
     post,
     path = "/api/payments/{id}/refund",
     tag = "payments",
-    params(("id" = String, Path, description = "The payment's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The payment's id (24 hex digits).")),
     responses(
         (status = 200, description = "The payment, refunded.", body = Answer<PaymentSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),

@@ -6,8 +6,8 @@
 // The schema types are never built or read: they only describe.
 #![allow(dead_code)]
 
-use crate::domain::SortOrder;
 use super::products;
+use crate::domain::SortOrder;
 use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
@@ -49,7 +49,17 @@ pub struct ProductSchema {
 /// The fields of a product (`POST` and `PUT` require the first six; `PATCH` takes any, at least
 /// one). Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = ProductFields)]
+#[schema(
+    as = ProductFields,
+    examples(json!({
+        "name": "Laptop",
+        "description": "High-performance laptop",
+        "price": 999.99,
+        "stock": 50,
+        "category": "Electronics",
+        "sku": "LAP001"
+    }))
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductFieldsSchema {
     #[schema(min_length = 2, max_length = 100)]
@@ -78,7 +88,10 @@ pub struct ProductFieldsSchema {
 
 /// `POST /api/products/bulk`.
 #[derive(ToSchema, Deserialize)]
-#[schema(as = BulkProducts)]
+#[schema(
+    as = BulkProducts,
+    examples(json!({"ids": ["6b13f727b32d7cebb0000001"]}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct BulkSchema {
     /// Product ids (24 hex digits); the active ones come back in this order.

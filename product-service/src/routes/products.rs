@@ -66,7 +66,8 @@ pub async fn list_products(
     get,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The product's id (24 hex digits).")),
     responses(
         (status = 200, description = "The product.", body = Answer<ProductSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
@@ -120,7 +121,8 @@ pub async fn create_product(
     put,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The product's id (24 hex digits).")),
     request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
@@ -144,7 +146,8 @@ pub async fn replace_product(
     patch,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The product's id (24 hex digits).")),
     request_body(content = ProductFieldsSchema, description = "Any of the fields, at least one."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
@@ -168,7 +171,8 @@ pub async fn patch_product(
     delete,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "The product's id (24 hex digits).")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The product's id (24 hex digits).")),
     responses(
         (status = 200, description = "The product, now inactive.", body = Answer<ProductSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),

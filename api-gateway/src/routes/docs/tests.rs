@@ -1,0 +1,180 @@
+//! The merged document keeps every service's operations and schemas as they are; the page and its
+//! files are served from the gateway itself.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use axum::body::to_bytes;
+use serde_json::Value;
+
+fn json(doc: &OpenApi) -> Value {
+    serde_json::to_value(doc).unwrap()
+}
+
+fn gateway() -> Value {
+    json(&<dev_tools::GatewayDoc as utoipa::OpenApi>::openapi())
+}
+
+fn services() -> [(&'static str, Value); 4] {
+    [
+        ("auth", json(auth_service::openapi::api_doc())),
+        (
+            "products",
+            json(product_service::routes::openapi::api_doc()),
+        ),
+        ("orders", json(order_service::routes::openapi::api_doc())),
+        (
+            "payments",
+            json(payment_service::routes::openapi::api_doc()),
+        ),
+    ]
+}
+
+#[test]
+fn the_merged_document_holds_every_operation_and_schema_of_every_service_unchanged() {
+    let merged = json(document());
+    assert_eq!(merged["openapi"], "3.1.0");
+    assert_eq!(merged["info"]["title"], "E-commerce API");
+    let mut operations = gateway()["paths"]["/api/dev/encrypt"]
+        .as_object()
+        .unwrap()
+        .len()
+        + gateway()["paths"]["/api/dev/decrypt"]
+            .as_object()
+            .unwrap()
+            .len();
+    for (name, doc) in services() {
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let kept = &merged["paths"][path][method];
+                let mut without_gateway = kept.clone();
+                let responses = without_gateway["responses"].as_object_mut().unwrap();
+                for (status, _) in GATEWAY_ANSWERS {
+                    if operation["responses"].get(status).is_none() {
+                        assert!(kept["responses"][status]["description"].is_string());
+                        responses.remove(status);
+                    }
+                }
+                assert_eq!(&without_gateway, operation, "{name}: {method} {path}");
+                operations += 1;
+            }
+        }
+        // Two services naming different schemas alike would lose one of them in the merge.
+        for (schema, body) in doc["components"]["schemas"].as_object().unwrap() {
+            let kept = &merged["components"]["schemas"][schema];
+            assert_eq!(kept, body, "{name}: schema {schema} differs from another's");
+        }
+        let tags = doc["tags"].as_array().unwrap();
+        assert!(tags
+            .iter()
+            .all(|t| merged["tags"].as_array().unwrap().contains(t)));
+    }
+    let merged_operations: usize = merged["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(merged_operations, operations);
+    assert_eq!(
+        merged["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[test]
+fn the_gateways_own_api_routes_are_documented_and_no_other() {
+    let api = |path: &str| path.starts_with("/api/");
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &gateway(), api);
+    let merged = json(document());
+    for (path, item) in gateway()["paths"].as_object().unwrap() {
+        assert_eq!(
+            &merged["paths"][path], item,
+            "{path}: no gateway answers on local routes"
+        );
+    }
+}
+
+#[test]
+fn every_id_in_a_path_is_described_as_an_object_id() {
+    let merged = json(document());
+    let mut ids = 0;
+    for item in merged["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let parameters = operation["parameters"].as_array().into_iter().flatten();
+            for p in parameters.filter(|p| p["in"] == "path") {
+                assert_eq!(p["schema"]["pattern"], "^[0-9a-fA-F]{24}$", "{p}");
+                ids += 1;
+            }
+        }
+    }
+    assert_eq!(ids, 10);
+}
+
+async fn body_of(response: Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_document_is_answered_as_json_and_as_yaml() {
+    let (status, content_type, body) = body_of(openapi_json().await).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/json")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json(document())
+    );
+    let (status, content_type, body) = body_of(openapi_yaml().await).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/yaml")
+    );
+    assert!(body.starts_with("openapi: 3.1.0\n"), "{}", &body[..40]);
+    assert!(body.contains("\n  /api/orders:\n"));
+}
+
+#[tokio::test]
+async fn the_page_and_its_scripts_come_from_the_gateway() {
+    let (status, content_type, page) = body_of(docs_file(None).await).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "text/html")
+    );
+    for script in ["./swagger-ui-bundle.js", "./swagger-initializer.js"] {
+        assert!(page.contains(script), "the page loads {script}");
+    }
+    assert!(
+        !page.contains("https://"),
+        "the page loads nothing from elsewhere"
+    );
+    let file = |f: &str| docs_file(Some(Path(f.to_owned())));
+    let (status, content_type, init) = body_of(file("swagger-initializer.js").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.contains("javascript"), "{content_type}");
+    assert!(init.contains("\"url\": \"/openapi.json\""), "{init}");
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+    let response = file("swagger-ui-bundle.js").await;
+    let csp = response.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("upgrade-insecure-requests"));
+    let (status, _, bundle) = body_of(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bundle.len() > 100_000, "the whole bundle is served");
+    let (status, content_type, _) = body_of(file("nothing-here.js").await).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+}

@@ -13,7 +13,11 @@ async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).
     shared::healthcheck::exit_if_requested(4001);
     // `--openapi`: print the API's OpenAPI document and exit.
-    shared::openapi::print_if_requested(auth_service::openapi::api_doc);
+    shared::openapi::print_if_requested("--openapi", auth_service::openapi::api_doc);
+    shared::openapi::print_if_requested(
+        "--openapi-internal",
+        auth_service::openapi::internal::api_doc,
+    );
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = auth_service::Config::from_env(&env)?;

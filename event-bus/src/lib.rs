@@ -7,6 +7,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 mod routes;
+/// The event API's OpenAPI document (`GET /internal/openapi.json`, `--openapi-internal`).
+pub use routes::openapi;
 pub mod state;
 pub mod store;
 pub mod workers;

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).
     shared::healthcheck::exit_if_requested(4005);
+    shared::openapi::print_if_requested("--openapi-internal", event_bus::openapi::api_doc);
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;

@@ -14,7 +14,11 @@ async fn main() -> anyhow::Result<()> {
     // `--healthcheck`: probe the running service and exit (container health checks).
     shared::healthcheck::exit_if_requested(4004);
     // `--openapi`: print the API's OpenAPI document and exit.
-    shared::openapi::print_if_requested(payment_service::routes::openapi::api_doc);
+    shared::openapi::print_if_requested("--openapi", payment_service::routes::openapi::api_doc);
+    shared::openapi::print_if_requested(
+        "--openapi-internal",
+        payment_service::routes::openapi::internal::api_doc,
+    );
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;

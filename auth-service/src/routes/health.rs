@@ -38,6 +38,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /internal/sessions/:sid`: `{sid, revoked}`; an unknown sid counts as revoked.
+#[utoipa::path(
+    get,
+    path = "/internal/sessions/{sid}",
+    tag = "sessions",
+    params(("sid" = String, Path, description = "The session id (the access token's `sid`).")),
+    responses(
+        (status = 200, description = "Whether it is live.",
+            body = shared::openapi::Answer<super::openapi::internal::SessionStatusSchema>),
+        (status = 400, description = "`invalid_id`.", body = shared::openapi::ErrorAnswer),
+        shared::openapi::InternalRefusals,
+    ),
+    security(("internal" = []))
+)]
 pub async fn session_status(
     State(state): State<AppState>,
     _caller: InternalCaller,

@@ -28,6 +28,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .nest("/api/auth", api)
         .route("/internal/sessions/{sid}", get(health::session_status))
         .route("/openapi.json", get(openapi::document))
+        .route("/internal/openapi.json", get(openapi::internal::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

@@ -166,5 +166,7 @@ shared::openapi_document! {
     tags((name = "auth", description = "Accounts and sessions."))
 }
 
+pub mod internal;
+
 #[cfg(test)]
 mod tests;

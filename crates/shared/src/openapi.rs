@@ -1,16 +1,21 @@
 //! What every service's OpenAPI document shares: the answer envelopes (`{success, data}`,
 //! `{success, data, pagination}`, and the error envelope with its `code`), the bearer scheme of
-//! protected routes, and the route serving a document.
+//! protected routes, the internal token of the internal API's document, and the route serving a
+//! document.
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, ToSchema};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
 
-/// What every document shares, added to it: the bearer scheme (the access token of
+/// The name of the internal token's scheme in the internal API's documents
+/// (`security(("internal" = []))`).
+pub const INTERNAL: &str = "internal";
+
+/// What every public document shares, added to it: the bearer scheme (the access token of
 /// `POST /api/auth/login` in `Authorization`) and the error envelope's schemas.
 pub struct SharedParts;
 
@@ -25,18 +30,39 @@ impl Modify for SharedParts {
             ))
             .build();
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
-        for (name, schema) in [
-            (
-                ErrorAnswer::name(),
-                <ErrorAnswer as utoipa::PartialSchema>::schema(),
-            ),
-            (
-                FieldProblem::name(),
-                <FieldProblem as utoipa::PartialSchema>::schema(),
-            ),
-        ] {
-            components.schemas.insert(name.into_owned(), schema);
-        }
+        add_error_schemas(components);
+    }
+}
+
+/// What every internal API document shares, added to it: the internal token's scheme (the
+/// shared `INTERNAL_TOKEN` in `x-internal-token`, required by every internal route) and the
+/// error envelope's schemas.
+pub struct InternalParts;
+
+impl Modify for InternalParts {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let key = ApiKeyValue::with_description(
+            crate::auth::INTERNAL_TOKEN_HEADER,
+            "`INTERNAL_TOKEN`, shared by the services; clients never have it.",
+        );
+        components.add_security_scheme(INTERNAL, SecurityScheme::ApiKey(ApiKey::Header(key)));
+        add_error_schemas(components);
+    }
+}
+
+fn add_error_schemas(components: &mut utoipa::openapi::Components) {
+    for (name, schema) in [
+        (
+            ErrorAnswer::name(),
+            <ErrorAnswer as utoipa::PartialSchema>::schema(),
+        ),
+        (
+            FieldProblem::name(),
+            <FieldProblem as utoipa::PartialSchema>::schema(),
+        ),
+    ] {
+        components.schemas.insert(name.into_owned(), schema);
     }
 }
 
@@ -61,6 +87,59 @@ pub enum TokenRefusals {
     /// `token_missing`, `token_invalid`, `token_expired` or `session_revoked`.
     #[response(status = 401)]
     Unauthenticated(ErrorAnswer),
+}
+
+/// The refusal of every internal route.
+#[derive(IntoResponses)]
+pub enum InternalRefusals {
+    /// `internal_token_invalid`: no `x-internal-token`, or not the service's.
+    #[response(status = 401)]
+    NotInternal(ErrorAnswer),
+}
+
+/// An event as the bus delivers it to a subscriber's `POST /events`.
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[schema(
+    as = Event,
+    examples(json!({"id": "6b13f727b32d7cebb0000003", "type": "PaymentProcessed",
+        "data": {"orderId": "6b13f727b32d7cebb0000002", "paymentId": "6b13f727b32d7cebb0000004",
+            "transactionId": "txn_1", "amount": 999.99},
+        "occurredAt": "2026-12-05T11:36:07.866Z", "source": "payment-service"}))
+)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSchema {
+    /// Unique id; a consumer applies each id once.
+    pub id: String,
+    /// The event's type (`OrderCreated`, `PaymentProcessed`…); docs/internal-api.md lists them
+    /// with their `data`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The payload.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When it happened (ISO-8601, milliseconds).
+    pub occurred_at: String,
+    /// The emitting service.
+    pub source: String,
+}
+
+/// One event or an array of them.
+#[derive(ToSchema, serde::Deserialize)]
+#[schema(as = Events)]
+#[serde(untagged)]
+pub enum EventsSchema {
+    /// One event.
+    One(EventSchema),
+    /// Several, applied in order.
+    Many(Vec<EventSchema>),
+}
+
+/// `{"success": true}`: received and applied (or recorded for applying).
+#[derive(ToSchema)]
+#[schema(as = Acknowledged)]
+pub struct Acknowledged {
+    /// Always `true`.
+    pub success: bool,
 }
 
 /// The refusals of every route that needs an admin's token.
@@ -154,14 +233,25 @@ macro_rules! spelled_schema {
 /// Declares a service's document: `ApiDoc`, deriving `utoipa::OpenApi` from the given `#[openapi]`
 /// arguments (`info`, `paths`, `tags`…) with [`SharedParts`] added; `api_doc()`, the document
 /// built once; and `document()`, the handler answering it as JSON.
+///
+/// `openapi_document!(internal: …)` declares the same for the internal API, with
+/// [`InternalParts`] added, and a `document()` that only answers the internal token.
 #[macro_export]
 macro_rules! openapi_document {
-    ($($args:tt)*) => {
-        use $crate::openapi::SharedParts;
+    (internal: $($args:tt)*) => {
+        $crate::openapi_document!(@doc InternalParts, $($args)*);
+
+        /// The handler answering the document (to the other services only).
+        pub async fn document(_: $crate::auth::InternalCaller) -> axum::response::Response {
+            $crate::openapi::document_response(api_doc())
+        }
+    };
+    (@doc $parts:ident, $($args:tt)*) => {
+        use $crate::openapi::$parts;
 
         /// The document's description, read by `api_doc()`.
         #[derive(utoipa::OpenApi)]
-        #[openapi(modifiers(&SharedParts), $($args)*)]
+        #[openapi(modifiers(&$parts), $($args)*)]
         pub struct ApiDoc;
 
         /// The document, built once.
@@ -169,6 +259,9 @@ macro_rules! openapi_document {
             static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
             DOC.get_or_init(<ApiDoc as utoipa::OpenApi>::openapi)
         }
+    };
+    ($($args:tt)*) => {
+        $crate::openapi_document!(@doc SharedParts, $($args)*);
 
         /// The handler answering the document.
         pub async fn document() -> axum::response::Response {
@@ -182,10 +275,11 @@ pub fn document_response(doc: &utoipa::openapi::OpenApi) -> Response {
     Json(doc).into_response()
 }
 
-/// `--openapi` on a service's command line: writes `doc` as JSON to stdout and exits (for
-/// validators and client generators that work from a file).
-pub fn print_if_requested(doc: impl FnOnce() -> &'static utoipa::openapi::OpenApi) {
-    if std::env::args().skip(1).any(|a| a == "--openapi") {
+/// `--openapi` (`flag`) on a service's command line, or `--openapi-internal` for the internal
+/// API's document: writes `doc` as JSON to stdout and exits (for validators and client
+/// generators that work from a file).
+pub fn print_if_requested(flag: &str, doc: impl FnOnce() -> &'static utoipa::openapi::OpenApi) {
+    if std::env::args().skip(1).any(|a| a == flag) {
         let json = serde_json::to_string_pretty(doc()).unwrap_or_default();
         let mut out = std::io::stdout().lock();
         let written = std::io::Write::write_all(&mut out, json.as_bytes())

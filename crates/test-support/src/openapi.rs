@@ -46,12 +46,43 @@ pub fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
-/// Asserts that `doc` describes exactly the routes of `source` that `public` keeps.
+/// Asserts that `doc` describes exactly the routes of `source` that `public` keeps, and that its
+/// references resolve.
 pub fn assert_documents_routes(source: &str, doc: &Value, public: impl Fn(&str) -> bool) {
+    assert_refs_resolve(doc);
     let routes: BTreeSet<_> = routed(source)
         .into_iter()
         .filter(|(_, path)| public(path))
         .collect();
     assert!(!routes.is_empty(), "no route found in the router's source");
     assert_eq!(documented(doc), routes);
+}
+
+/// Whether `path` belongs to the internal API (`/internal/*` and the bus's and consumers'
+/// `/events*`), the internal document's own route aside.
+pub fn is_internal(path: &str) -> bool {
+    (path.starts_with("/internal/") && path != "/internal/openapi.json")
+        || path.starts_with("/events")
+}
+
+/// Asserts that every `$ref` in `doc` names a schema the document has.
+pub fn assert_refs_resolve(doc: &Value) {
+    fn walk(value: &Value, schemas: &Value, missing: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    let name = r.trim_start_matches("#/components/schemas/");
+                    if schemas.get(name).is_none() {
+                        missing.push(r.clone());
+                    }
+                }
+                map.values().for_each(|v| walk(v, schemas, missing));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, schemas, missing)),
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    walk(doc, &doc["components"]["schemas"], &mut missing);
+    assert!(missing.is_empty(), "references to nothing: {missing:?}");
 }

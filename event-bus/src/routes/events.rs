@@ -1,6 +1,10 @@
 //! The event API, for services only (the internal token): publish, list recent events, list dead
 //! deliveries, replay. Events carry user ids and order contents, so none of it is public.
 
+use super::openapi::{
+    DeadLetterSchema, DeadParams, NewEventsSchema, PublishedSchema, RecentParams, ReplayedSchema,
+    StoredEventSchema,
+};
 use super::wire::{DeadResponse, EventResponse, PublishRequest};
 use crate::app::events;
 use crate::error::Error;
@@ -14,9 +18,25 @@ use serde_json::json;
 use shared::auth::InternalCaller;
 use shared::error::ok;
 use shared::extract::{JsonBody, QueryMap};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
 use shared::validate::QueryValidator;
 
 /// `POST /events`: stores the events and their deliveries, then answers 202 with their ids.
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "events",
+    request_body = NewEventsSchema,
+    responses(
+        (status = 202, description = "Stored (with a pending delivery per subscriber of each \
+            type); delivered in the background.", body = PublishedSchema),
+        (status = 400, description = "`validation_failed`: a bad event (none is stored).",
+            body = ErrorAnswer),
+        InternalRefusals,
+        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn publish_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -30,6 +50,19 @@ pub async fn publish_events(
 }
 
 /// `GET /events?type=&limit=` (services only): recent events, newest first, with their deliveries.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    params(RecentParams),
+    responses(
+        (status = 200, description = "Recent events, newest first.", body = Answer<Vec<StoredEventSchema>>),
+        (status = 400, description = "`validation_failed`: a bad or unknown parameter.",
+            body = ErrorAnswer),
+        InternalRefusals,
+    ),
+    security(("internal" = []))
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -48,6 +81,20 @@ pub async fn list_events(
 }
 
 /// `GET /events/dead?limit=` (services only): dead-lettered deliveries with their events.
+#[utoipa::path(
+    get,
+    path = "/events/dead",
+    tag = "events",
+    params(DeadParams),
+    responses(
+        (status = 200, description = "Dead letters, most recently failed first.",
+            body = Answer<Vec<DeadLetterSchema>>),
+        (status = 400, description = "`validation_failed`: a bad or unknown parameter.",
+            body = ErrorAnswer),
+        InternalRefusals,
+    ),
+    security(("internal" = []))
+)]
 pub async fn list_dead(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -63,6 +110,18 @@ pub async fn list_dead(
 
 /// `POST /events/:id/replay` (services only): re-queues every delivery of the event (adding one
 /// for each subscriber that wants its type and lacks one).
+#[utoipa::path(
+    post,
+    path = "/events/{id}/replay",
+    tag = "events",
+    params(("id" = String, Path, description = "The event's id.")),
+    responses(
+        (status = 200, description = "Its deliveries, queued again.", body = Answer<ReplayedSchema>),
+        InternalRefusals,
+        (status = 404, description = "`event_not_found`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn replay_event(
     State(state): State<AppState>,
     _caller: InternalCaller,

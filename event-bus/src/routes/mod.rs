@@ -1,7 +1,8 @@
-//! HTTP routes of the bus: the event API, health, readiness and metrics.
+//! HTTP routes of the bus: the event API and its description, health, readiness and metrics.
 
 mod events;
 pub(crate) mod health;
+pub mod openapi;
 mod wire;
 
 use crate::state::AppState;
@@ -19,6 +20,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         )
         .route("/events/dead", get(events::list_dead))
         .route("/events/{id}/replay", post(events::replay_event))
+        .route("/internal/openapi.json", get(openapi::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

@@ -14,6 +14,7 @@ use shared::auth::InternalCaller;
 use shared::error::ok;
 use shared::events::{types, EventEnvelope, IncomingEvents};
 use shared::extract::{IdPath, JsonBody};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
 use shared::ApiError;
 
 fn invalid(message: String) -> ApiError {
@@ -55,6 +56,22 @@ fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, A
 }
 
 /// `POST /events`: one envelope or an array. All are checked before any is applied.
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "events",
+    request_body = shared::openapi::EventsSchema,
+    responses(
+        (status = 200, description = "Applied (each event id once; a repeat is acknowledged \
+            without applying it again).", body = shared::openapi::Acknowledged),
+        (status = 400, description = "`invalid_event`: an event this service takes with bad \
+            `data` (none of the batch is applied), or `validation_failed`.",
+            body = ErrorAnswer),
+        InternalRefusals,
+        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn receive_events(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -95,6 +112,21 @@ pub async fn receive_events(
 /// still do so, in the same conditional update as any other status change, so a refund racing a
 /// shipment ends one way or the other. Answers `{order, cancelled}`; the payment service decides
 /// from the order's status whether to go on.
+#[utoipa::path(
+    post,
+    path = "/internal/orders/{id}/refund",
+    tag = "orders",
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$", description = "The order.")),
+    request_body = super::openapi::internal::RefundRequestSchema,
+    responses(
+        (status = 200, description = "The order, and whether this call cancelled it.",
+            body = Answer<super::openapi::internal::RefundedOrderSchema>),
+        (status = 400, description = "`invalid_id` or `validation_failed`.", body = ErrorAnswer),
+        InternalRefusals,
+        (status = 404, description = "`order_not_found`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn refund_order(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -113,6 +145,19 @@ pub async fn refund_order(
 }
 
 /// `GET /internal/orders/:id`: the order as clients see it.
+#[utoipa::path(
+    get,
+    path = "/internal/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$", description = "The order.")),
+    responses(
+        (status = 200, description = "The order.", body = Answer<super::openapi::OrderSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InternalRefusals,
+        (status = 404, description = "`order_not_found`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn internal_order(
     State(state): State<AppState>,
     _caller: InternalCaller,

@@ -27,6 +27,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
         .route("/openapi.json", get(openapi::document))
+        .route("/internal/openapi.json", get(openapi::internal::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

@@ -207,5 +207,7 @@ shared::openapi_document! {
     tags((name = "orders", description = "A customer's orders; admins see all."))
 }
 
+pub mod internal;
+
 #[cfg(test)]
 mod tests;

@@ -203,3 +203,28 @@ async fn the_openapi_document_is_served_on_the_services_port_without_auth() {
         "the internal API is not in the public document"
     );
 }
+
+#[tokio::test]
+async fn the_internal_document_is_served_to_the_services_only() {
+    let app = spawn_app().await;
+    let url = format!("{}/internal/openapi.json", app.url);
+    let refused = app.http.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["code"], "internal_token_invalid");
+    let res = app
+        .http
+        .get(&url)
+        .header("x-internal-token", test_support::INTERNAL_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["paths"]["/internal/orders/{id}/refund"]["post"].is_object());
+    assert!(doc["paths"]["/events"]["post"].is_object());
+    assert!(
+        doc["paths"].get("/api/orders").is_none(),
+        "only the internal API"
+    );
+}

@@ -20,6 +20,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/api/payments/{order_id}", get(payments::get_payment))
         .route("/api/payments/{id}/refund", post(payments::refund_payment))
         .route("/openapi.json", get(openapi::document))
+        .route("/internal/openapi.json", get(openapi::internal::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .layer(track)
         .with_state(state);

@@ -100,5 +100,7 @@ shared::openapi_document! {
     tags((name = "payments", description = "One payment per order."))
 }
 
+pub mod internal;
+
 #[cfg(test)]
 mod tests;

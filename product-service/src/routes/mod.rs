@@ -38,6 +38,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
             post(reservations::release_reservation),
         )
         .route("/openapi.json", get(openapi::document))
+        .route("/internal/openapi.json", get(openapi::internal::document))
         .merge(ops_routes(health::health, health::ready, health::metrics))
         .route_layer(track)
         .with_state(state);

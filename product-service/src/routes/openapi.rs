@@ -157,5 +157,7 @@ shared::openapi_document! {
     tags((name = "products", description = "The catalogue."))
 }
 
+pub mod internal;
+
 #[cfg(test)]
 mod tests;

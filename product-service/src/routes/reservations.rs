@@ -1,6 +1,9 @@
 //! `/internal/reservations` (internal token only): all-or-nothing stock reservations per order and
 //! their one-time release (docs/internal-api.md). Every stock change bumps the cache generation.
 
+use super::openapi::internal::{
+    ReleasedSchema, ReservationRequestSchema, ReservationSchema, ReserveRefusals,
+};
 use super::wire::{reservation_json, ReserveRequest};
 use crate::app::reservations;
 use crate::state::AppState;
@@ -10,9 +13,25 @@ use serde_json::json;
 use shared::auth::InternalCaller;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
 use shared::ApiError;
 
 /// `POST /internal/reservations`: 201 when taken now, 200 when the order already holds it.
+#[utoipa::path(
+    post,
+    path = "/internal/reservations",
+    tag = "reservations",
+    request_body = ReservationRequestSchema,
+    responses(
+        (status = 201, description = "Reserved now.", body = Answer<ReservationSchema>),
+        (status = 200, description = "The order's reservation, already taken (stock untouched).",
+            body = Answer<ReservationSchema>),
+        ReserveRefusals,
+        InternalRefusals,
+        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn create_reservation(
     State(state): State<AppState>,
     _internal: InternalCaller,
@@ -28,6 +47,20 @@ pub async fn create_reservation(
 }
 
 /// `POST /internal/reservations/:orderId/release`: puts the stock back once.
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{order_id}/release",
+    tag = "reservations",
+    params(("order_id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
+        description = "The order whose reservation to release.")),
+    responses(
+        (status = 200, description = "Released (now or before).", body = Answer<ReleasedSchema>),
+        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InternalRefusals,
+        (status = 404, description = "`reservation_not_found`.", body = ErrorAnswer),
+    ),
+    security(("internal" = []))
+)]
 pub async fn release_reservation(
     State(state): State<AppState>,
     _internal: InternalCaller,

@@ -75,6 +75,11 @@ fn the_merged_document_holds_every_operation_and_schema_of_every_service_unchang
         .map(|item| item.as_object().unwrap().len())
         .sum();
     assert_eq!(merged_operations, operations);
+    let paths = merged["paths"].as_object().unwrap();
+    assert!(
+        paths.keys().all(|p| p.starts_with("/api/")),
+        "only the public API"
+    );
     assert_eq!(
         merged["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

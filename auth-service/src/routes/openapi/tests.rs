@@ -48,3 +48,14 @@ fn the_documented_limits_and_roles_are_the_ones_the_wire_enforces() {
         "attempts are rate limited"
     );
 }
+
+#[test]
+fn every_internal_route_is_in_the_internal_document() {
+    let doc = serde_json::to_value(super::internal::api_doc()).unwrap();
+    let internal = test_support::openapi::is_internal;
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &doc, internal);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["internal"]["in"],
+        "header"
+    );
+}

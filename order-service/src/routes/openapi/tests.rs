@@ -74,3 +74,14 @@ fn placing_an_order_names_its_idempotency_key_and_every_refusal() {
         ["201", "400", "401", "404", "409", "413", "422", "503"]
     );
 }
+
+#[test]
+fn every_internal_route_is_in_the_internal_document() {
+    let doc = serde_json::to_value(super::internal::api_doc()).expect("JSON");
+    let internal = test_support::openapi::is_internal;
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &doc, internal);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["internal"]["in"],
+        "header"
+    );
+}

@@ -39,3 +39,14 @@ fn charges_list_every_answer_and_the_methods_the_wire_accepts() {
         json!(false)
     );
 }
+
+#[test]
+fn every_internal_route_is_in_the_internal_document() {
+    let doc = serde_json::to_value(super::internal::api_doc()).expect("JSON");
+    let internal = test_support::openapi::is_internal;
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &doc, internal);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["internal"]["in"],
+        "header"
+    );
+}

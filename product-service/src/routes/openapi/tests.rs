@@ -67,3 +67,21 @@ fn protected_routes_name_the_bearer_scheme_and_answers_use_the_envelopes() {
         .get("security")
         .is_none());
 }
+
+#[test]
+fn every_internal_route_is_in_the_internal_document_with_the_wires_limits() {
+    let doc = serde_json::to_value(super::internal::api_doc()).expect("JSON");
+    let internal = test_support::openapi::is_internal;
+    test_support::openapi::assert_documents_routes(include_str!("../mod.rs"), &doc, internal);
+    let schemas = &doc["components"]["schemas"];
+    let quantity = &schemas["ReservationLine"]["properties"]["quantity"];
+    assert_eq!(
+        quantity["maximum"],
+        json!(crate::routes::wire::MAX_QUANTITY)
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["internal"]["name"],
+        "x-internal-token"
+    );
+    assert!(doc["components"]["securitySchemes"].get("bearer").is_none());
+}

@@ -54,7 +54,12 @@ fn merged() -> OpenApi {
     ] {
         doc.merge(part.clone());
     }
-    for item in doc.paths.paths.values_mut() {
+    let proxied = doc
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| path.starts_with("/api/"));
+    for (_, item) in proxied {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -68,8 +73,71 @@ fn merged() -> OpenApi {
     }
     // The gateway's own operations, which no service stands behind.
     doc.merge(<dev_tools::GatewayDoc as utoipa::OpenApi>::openapi());
+    add_own_routes(&mut doc);
     doc
 }
+
+/// The gateway's operations routes, this document and the docs page.
+fn add_own_routes(doc: &mut OpenApi) {
+    use shared::openapi::{add_get, error_answer, json_answer, operation};
+    shared::openapi::add_operations(doc);
+    let document = |format: &str| {
+        operation(
+            &format!("This document, as {format}."),
+            json_answer("The merged document."),
+        )
+    };
+    add_get(doc, "/openapi.json", document("JSON"));
+    let yaml = ResponseBuilder::new()
+        .description("The merged document.")
+        .content("application/yaml", ContentBuilder::new().build())
+        .build();
+    add_get(
+        doc,
+        "/openapi.yaml",
+        operation("This document, as YAML.", yaml),
+    );
+    let moved = ResponseBuilder::new()
+        .description("To `/docs/`, where the page's files are relative.")
+        .build();
+    let redirect = utoipa::openapi::path::OperationBuilder::new()
+        .tag(shared::openapi::OPERATIONS)
+        .summary(Some("The docs page."))
+        .response("308", moved);
+    add_get(doc, "/docs", redirect);
+    let page = ResponseBuilder::new()
+        .description("Swagger UI, reading this document.")
+        .content("text/html", ContentBuilder::new().build())
+        .build();
+    add_get(doc, "/docs/", operation("The docs page.", page));
+    let mut file = ResponseBuilder::new().description("The file.");
+    for content_type in DOCS_FILE_TYPES {
+        file = file.content(content_type, ContentBuilder::new().build());
+    }
+    let name = utoipa::openapi::path::ParameterBuilder::new()
+        .name("file")
+        .parameter_in(utoipa::openapi::path::ParameterIn::Path)
+        .required(utoipa::openapi::Required::True)
+        .description(Some("A file of the page (`swagger-ui-bundle.js`…)."))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
+        ));
+    let files = operation("A script, style or image of the docs page.", file.build())
+        .parameter(name)
+        .response("404", error_answer("`route_not_found`: no such file."));
+    add_get(doc, "/docs/{file}", files);
+}
+
+/// What the files of the docs page are.
+const DOCS_FILE_TYPES: [&str; 7] = [
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "image/png",
+    "text/plain",
+];
 
 /// What the gateway itself may answer to any proxied request, whatever the service would.
 const GATEWAY_ANSWERS: [(&str, &str); 5] = [

@@ -5,7 +5,9 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{IntoResponses, Modify, ToSchema};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
@@ -16,7 +18,8 @@ pub const BEARER: &str = "bearer";
 pub const INTERNAL: &str = "internal";
 
 /// What every public document shares, added to it: the bearer scheme (the access token of
-/// `POST /api/auth/login` in `Authorization`) and the error envelope's schemas.
+/// `POST /api/auth/login` in `Authorization`), the error envelope's schemas, and the route of
+/// the document itself, `GET /openapi.json`.
 pub struct SharedParts;
 
 impl Modify for SharedParts {
@@ -31,12 +34,18 @@ impl Modify for SharedParts {
             .build();
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
         add_error_schemas(components);
+        let own = operation(
+            "This document (OpenAPI 3.1).",
+            json_answer("The API's document."),
+        );
+        add_get(openapi, "/openapi.json", own);
     }
 }
 
 /// What every internal API document shares, added to it: the internal token's scheme (the
-/// shared `INTERNAL_TOKEN` in `x-internal-token`, required by every internal route) and the
-/// error envelope's schemas.
+/// shared `INTERNAL_TOKEN` in `x-internal-token`, required by every internal route), the error
+/// envelope's schemas, and the rest of the service's own port: the operations routes
+/// ([`add_operations`]) and this document's route, `/internal/openapi.json`.
 pub struct InternalParts;
 
 impl Modify for InternalParts {
@@ -48,7 +57,126 @@ impl Modify for InternalParts {
         );
         components.add_security_scheme(INTERNAL, SecurityScheme::ApiKey(ApiKey::Header(key)));
         add_error_schemas(components);
+        add_operations(openapi);
+        let own = operation(
+            "This document.",
+            json_answer("The internal API's document."),
+        )
+        .security(SecurityRequirement::new(INTERNAL, Vec::<String>::new()))
+        .response("401", error_answer("`internal_token_invalid`."));
+        add_get(openapi, "/internal/openapi.json", own);
     }
+}
+
+/// The tag of the operations routes.
+pub const OPERATIONS: &str = "operations";
+
+/// Adds the operations routes every service serves on its own port (`shared::http::ops_routes`):
+/// `GET /health`, `GET /ready` and `GET /metrics`.
+pub fn add_operations(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder, Type};
+    let object = |required: &[&str], description: &str| {
+        let mut schema = ObjectBuilder::new().description(Some(description));
+        for field in required {
+            schema = schema
+                .property(*field, ObjectBuilder::new().schema_type(Type::String))
+                .required(*field);
+        }
+        ContentBuilder::new().schema(Some(schema)).build()
+    };
+    let health = ResponseBuilder::new()
+        .description("Alive: the last answer of the background probe (up to a second old).")
+        .content(
+            "application/json",
+            object(
+                &["status", "service"],
+                "`status` is `healthy`; the other fields are the service's own (its database, \
+                 its upstreams, its queue).",
+            ),
+        )
+        .build();
+    add_get(
+        openapi,
+        "/health",
+        operation("Liveness, never waiting on a dependency.", health),
+    );
+    let ready = ResponseBuilder::new()
+        .description("Ready: its database answers (the gateway: every upstream was up).")
+        .content(
+            "application/json",
+            object(&["status", "service"], "`status` is `ready`."),
+        )
+        .build();
+    add_get(
+        openapi,
+        "/ready",
+        operation("Readiness.", ready).response(
+            "503",
+            error_answer("`service_unavailable`: not ready, or shutting down."),
+        ),
+    );
+    let metrics = ResponseBuilder::new()
+        .description("Prometheus text exposition.")
+        .content(
+            "text/plain",
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        )
+        .build();
+    add_get(openapi, "/metrics", operation("Metrics.", metrics));
+}
+
+/// An operation of [`OPERATIONS`] answering `ok` with 200.
+pub fn operation(
+    summary: &str,
+    ok: utoipa::openapi::Response,
+) -> utoipa::openapi::path::OperationBuilder {
+    utoipa::openapi::path::OperationBuilder::new()
+        .tag(OPERATIONS)
+        .summary(Some(summary))
+        .response("200", ok)
+}
+
+/// A 200 answer whose body is a JSON object.
+pub fn json_answer(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new()))
+                .build(),
+        )
+        .build()
+}
+
+/// An answer in the error envelope.
+pub fn error_answer(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorAnswer")))
+                .build(),
+        )
+        .build()
+}
+
+/// Adds `GET path` answered by `operation`.
+pub fn add_get(
+    openapi: &mut utoipa::openapi::OpenApi,
+    path: &str,
+    operation: utoipa::openapi::path::OperationBuilder,
+) {
+    use utoipa::openapi::path::{HttpMethod, PathItem};
+    openapi.paths.paths.insert(
+        path.to_owned(),
+        PathItem::new(HttpMethod::Get, operation.build()),
+    );
 }
 
 fn add_error_schemas(components: &mut utoipa::openapi::Components) {
@@ -132,6 +260,24 @@ pub enum EventsSchema {
     One(EventSchema),
     /// Several, applied in order.
     Many(Vec<EventSchema>),
+}
+
+/// The answers of a consumer's `POST /events` (the orders and payment services').
+#[derive(IntoResponses)]
+pub enum DeliveryAnswers {
+    /// Applied (each event id once; a repeat is acknowledged without applying it again).
+    #[response(status = 200)]
+    Applied(Acknowledged),
+    /// `invalid_event`: an event this service takes with bad `data` (none of the batch is
+    /// applied), or `validation_failed`.
+    #[response(status = 400)]
+    Invalid(ErrorAnswer),
+    /// `internal_token_invalid`: no `x-internal-token`, or not the service's.
+    #[response(status = 401)]
+    NotInternal(ErrorAnswer),
+    /// `payload_too_large`.
+    #[response(status = 413)]
+    TooLarge(ErrorAnswer),
 }
 
 /// `{"success": true}`: received and applied (or recorded for applying).

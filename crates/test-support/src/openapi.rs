@@ -58,11 +58,19 @@ pub fn assert_documents_routes(source: &str, doc: &Value, public: impl Fn(&str) 
     assert_eq!(documented(doc), routes);
 }
 
-/// Whether `path` belongs to the internal API (`/internal/*` and the bus's and consumers'
-/// `/events*`), the internal document's own route aside.
-pub fn is_internal(path: &str) -> bool {
-    (path.starts_with("/internal/") && path != "/internal/openapi.json")
-        || path.starts_with("/events")
+/// Asserts that an internal API document describes exactly the internal routes of `source`
+/// (`/internal/*`, the bus's and the consumers' `/events*`) and the operations routes every
+/// service serves (`shared::http::ops_routes`).
+pub fn assert_documents_internal_routes(source: &str, doc: &Value) {
+    assert_refs_resolve(doc);
+    let mut routes: BTreeSet<_> = routed(source)
+        .into_iter()
+        .filter(|(_, path)| path.starts_with("/internal/") || path.starts_with("/events"))
+        .collect();
+    for path in ["/health", "/ready", "/metrics"] {
+        routes.insert(("GET".to_owned(), path.to_owned()));
+    }
+    assert_eq!(documented(doc), routes);
 }
 
 /// Asserts that every `$ref` in `doc` names a schema the document has.

@@ -61,15 +61,7 @@ fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, A
     path = "/events",
     tag = "events",
     request_body = shared::openapi::EventsSchema,
-    responses(
-        (status = 200, description = "Applied (each event id once; a repeat is acknowledged \
-            without applying it again).", body = shared::openapi::Acknowledged),
-        (status = 400, description = "`invalid_event`: an event this service takes with bad \
-            `data` (none of the batch is applied), or `validation_failed`.",
-            body = ErrorAnswer),
-        InternalRefusals,
-        (status = 413, description = "`payload_too_large`.", body = ErrorAnswer),
-    ),
+    responses(shared::openapi::DeliveryAnswers),
     security(("internal" = []))
 )]
 pub async fn receive_events(

@@ -20,15 +20,7 @@ use shared::ApiError;
     path = "/events",
     tag = "events",
     request_body = shared::openapi::EventsSchema,
-    responses(
-        (status = 200, description = "Applied (each event id once; a repeat is acknowledged \
-            without applying it again).", body = shared::openapi::Acknowledged),
-        (status = 400, description = "`invalid_event`: an event this service takes with bad \
-            `data` (none of the batch is applied), or `validation_failed`.",
-            body = shared::openapi::ErrorAnswer),
-        shared::openapi::InternalRefusals,
-        (status = 413, description = "`payload_too_large`.", body = shared::openapi::ErrorAnswer),
-    ),
+    responses(shared::openapi::DeliveryAnswers),
     security(("internal" = []))
 )]
 pub async fn receive_events(

@@ -9,12 +9,7 @@ fn document() -> Value {
 
 #[test]
 fn every_route_of_the_event_api_is_documented_and_no_other() {
-    let internal = test_support::openapi::is_internal;
-    test_support::openapi::assert_documents_routes(
-        include_str!("../mod.rs"),
-        &document(),
-        internal,
-    );
+    test_support::openapi::assert_documents_internal_routes(include_str!("../mod.rs"), &document());
 }
 
 #[test]

@@ -48,6 +48,7 @@ shared::openapi_document! {
                        service. Every call needs the internal token."),
     paths(super::super::events::receive_events, super::super::events::internal_order,
         super::super::events::refund_order),
+    components(schemas(shared::openapi::Acknowledged)),
     tags((name = "events", description = "Deliveries from the bus, at least once."),
         (name = "orders", description = "Orders as the other services see them."))
 }

@@ -9,5 +9,6 @@ shared::openapi_document! {
                        background), `OrderCancelled` refunds or stops it; other types are \
                        ignored. Every call needs the internal token."),
     paths(super::super::events::receive_events),
+    components(schemas(shared::openapi::Acknowledged)),
     tags((name = "events", description = "Deliveries from the bus, at least once."))
 }

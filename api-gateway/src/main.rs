@@ -16,9 +16,9 @@ async fn main() -> anyhow::Result<()> {
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = api_gateway::Config::from_env(&env)?;
     let backends = Backends::from_config(&config.common)?;
-    let port = config.common.port;
+    let (host, port) = (config.common.host, config.common.port);
     let app = api_gateway::build(config, backends).await?;
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await?;
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());
     app.run(listener, shutdown).await

@@ -21,14 +21,14 @@ async fn main() -> anyhow::Result<()> {
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = auth_service::Config::from_env(&env)?;
-    let port = config.common.port;
+    let (host, port) = (config.common.host, config.common.port);
     // Without Redis the auth service keeps revocations itself (others ask it); with Redis all share.
     let backends = match config.common.redis_url {
         Some(_) => Backends::from_config(&config.common)?,
         None => Backends::in_process(),
     };
     let app = auth_service::build(config, backends).await?;
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await?;
     tracing::info!(port, "auth-service listening");
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());

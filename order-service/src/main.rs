@@ -22,9 +22,9 @@ async fn main() -> anyhow::Result<()> {
     let env = Env::from_process();
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
-    let port = config.common.port;
+    let (host, port) = (config.common.host, config.common.port);
     let app = build(config.clone(), Backends::from_config(&config.common)?).await?;
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await?;
     tracing::info!(port, "order-service listening");
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());

@@ -23,9 +23,9 @@ async fn main() -> anyhow::Result<()> {
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
     let backends = Backends::from_config(&config.common)?;
-    let port = config.common.port;
+    let (host, port) = (config.common.host, config.common.port);
     let app = build(config, backends).await?;
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await?;
     tracing::info!(port, "payment-service listening");
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());

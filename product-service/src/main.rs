@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
     let config = Config::from_env(&env)?;
     let backends = Backends::from_config(&config.common)?;
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.common.port)).await?;
+    let listener = tokio::net::TcpListener::bind((config.common.host, config.common.port)).await?;
     let app = build(config, backends).await?;
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());

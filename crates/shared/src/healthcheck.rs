@@ -1,8 +1,9 @@
-//! `<service> --healthcheck`: asks the running service's own `/health` on 127.0.0.1:$PORT and exits
-//! 0 on a 200, 1 otherwise — a container health check that needs no curl in the image.
+//! `<service> --healthcheck`: asks the running service's own `/health` on $HOST:$PORT (loopback
+//! when `HOST` is every interface or unset) and exits 0 on a 200, 1 otherwise — a container health
+//! check that needs no curl in the image.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// If the process was started with `--healthcheck`, runs the check and exits; otherwise returns.
@@ -14,12 +15,27 @@ pub fn exit_if_requested(default_port: u16) {
         .ok()
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or(default_port);
-    std::process::exit(if check(port) { 0 } else { 1 });
+    let host = probed(std::env::var("HOST").ok().as_deref());
+    std::process::exit(if check_at(host, port) { 0 } else { 1 });
+}
+
+/// Where the service bound to `HOST` answers: that address, or loopback for every interface.
+pub fn probed(host: Option<&str>) -> IpAddr {
+    match host.and_then(|h| h.trim().parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(a)) if a.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        Some(a) if !a.is_unspecified() => a,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    }
 }
 
 /// True when `GET /health` on 127.0.0.1:`port` answers 200 within 2 s.
 pub fn check(port: u16) -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    check_at(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+}
+
+/// True when `GET /health` on `host`:`port` answers 200 within 2 s.
+pub fn check_at(host: IpAddr, port: u16) -> bool {
+    let addr = SocketAddr::from((host, port));
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
         return false;
     };
@@ -46,6 +62,15 @@ pub fn check(port: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_probe_goes_where_the_service_listens() {
+        assert_eq!(probed(None).to_string(), "127.0.0.1");
+        assert_eq!(probed(Some("0.0.0.0")).to_string(), "127.0.0.1");
+        assert_eq!(probed(Some("::")).to_string(), "::1");
+        assert_eq!(probed(Some("10.1.2.3")).to_string(), "10.1.2.3");
+        assert_eq!(probed(Some("nonsense")).to_string(), "127.0.0.1");
+    }
 
     #[tokio::test]
     async fn healthy_and_unhealthy_services_are_told_apart() {

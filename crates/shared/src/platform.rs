@@ -22,6 +22,8 @@ pub const TOKEN_AUDIENCE: &str = "ecommerce-api";
 /// Configuration keys every service reads.
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
+    /// `HOST` (default `0.0.0.0`, every interface): the address a standalone service binds.
+    pub host: std::net::IpAddr,
     /// `PORT`.
     pub port: u16,
     /// `JWT_SECRET` (≥ 32 bytes).
@@ -80,6 +82,10 @@ impl CommonConfig {
             }
         }
         Self {
+            host: r.parse(
+                "HOST",
+                std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED),
+            ),
             port: r.parse("PORT", default_port),
             jwt_secret: r.secret("JWT_SECRET", 32),
             encryption_key: r.secret_exact("ENCRYPTION_KEY", 32),
@@ -278,6 +284,18 @@ mod tests {
         let c = read(&env).unwrap();
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/"));
         assert_eq!(c.redis_key_prefix, "shop:");
+    }
+
+    #[test]
+    fn the_bind_address_is_every_interface_unless_host_says_otherwise() {
+        let c = read(&base_env()).unwrap();
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        let c = read(&base_env().with("HOST", "127.0.0.1")).unwrap();
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        let c = read(&base_env().with("HOST", "::")).unwrap();
+        assert_eq!(c.host.to_string(), "::");
+        let err = read(&base_env().with("HOST", "localhost:80")).unwrap_err();
+        assert!(err.problems[0].starts_with("HOST"), "{err}");
     }
 
     #[test]

@@ -25,8 +25,9 @@ pub struct Gateway {
     pub local: Router,
 }
 
-/// Serves `gateway` on `listener` until `shutdown`, then marks `draining`, stops accepting and
-/// lets in-flight requests finish (up to 30 s).
+/// Serves `gateway` on `listener` until `shutdown`, then marks `draining`, goes on serving for
+/// its delay (`/ready` answering 503), stops accepting and lets in-flight requests finish (up to
+/// 30 s).
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
@@ -34,10 +35,20 @@ pub async fn serve(
     draining: Draining,
 ) -> std::io::Result<()> {
     let mut connections = JoinSet::new();
+    // Fires once draining has begun and its delay has passed: then accepting stops and open
+    // keep-alive connections end after their current request.
+    let stop = CancellationToken::new();
+    let stopping = {
+        let (draining, stop) = (draining.clone(), stop.clone());
+        tokio::spawn(async move {
+            draining.begin(&shutdown).await;
+            stop.cancel();
+        })
+    };
     loop {
         tokio::select! {
             biased;
-            _ = shutdown.cancelled() => break,
+            _ = stop.cancelled() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -50,16 +61,16 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (gateway, shutdown) = (gateway.clone(), shutdown.clone());
+                let (gateway, stop) = (gateway.clone(), stop.clone());
                 connections.spawn(async move {
                     let peer = gateway.proxy.peer(peer.ip());
                     let mut pipeline = Pipeline::new(&gateway.proxy, &gateway.local, peer);
-                    serve_connection(stream, &mut pipeline, &shutdown).await;
+                    serve_connection(stream, &mut pipeline, &stop).await;
                 });
             }
         }
     }
-    draining.start();
+    stopping.abort();
     drop(listener);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}

@@ -22,6 +22,9 @@ pub const TOKEN_AUDIENCE: &str = "ecommerce-api";
 /// Configuration keys every service reads.
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
+    /// `SHUTDOWN_DELAY_MS` (default 0): how long a service goes on serving, `/ready` answering
+    /// 503, once shutdown starts, before it stops accepting.
+    pub shutdown_delay: Duration,
     /// `HOST` (default `0.0.0.0`, every interface): the address a standalone service binds.
     pub host: std::net::IpAddr,
     /// `PORT`.
@@ -82,6 +85,7 @@ impl CommonConfig {
             }
         }
         Self {
+            shutdown_delay: Duration::from_millis(r.parse("SHUTDOWN_DELAY_MS", 0u64)),
             host: r.parse(
                 "HOST",
                 std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED),
@@ -226,7 +230,7 @@ impl Common {
             },
             decryption: BodyDecryption(Some(Arc::new(cipher))),
             internal_token: InternalToken(Arc::from(config.internal_token.expose().as_str())),
-            draining: Draining::default(),
+            draining: Draining::with_delay(config.shutdown_delay),
             backends,
         })
     }
@@ -296,6 +300,15 @@ mod tests {
         assert_eq!(c.host.to_string(), "::");
         let err = read(&base_env().with("HOST", "localhost:80")).unwrap_err();
         assert!(err.problems[0].starts_with("HOST"), "{err}");
+    }
+
+    #[test]
+    fn the_shutdown_delay_is_none_unless_set() {
+        assert_eq!(read(&base_env()).unwrap().shutdown_delay, Duration::ZERO);
+        let c = read(&base_env().with("SHUTDOWN_DELAY_MS", "5000")).unwrap();
+        assert_eq!(c.shutdown_delay, Duration::from_secs(5));
+        let err = read(&base_env().with("SHUTDOWN_DELAY_MS", "soon")).unwrap_err();
+        assert!(err.problems[0].starts_with("SHUTDOWN_DELAY_MS"), "{err}");
     }
 
     #[test]

@@ -38,13 +38,11 @@ pub async fn serve(
     // Fires once draining has begun and its delay has passed: then accepting stops and open
     // keep-alive connections end after their current request.
     let stop = CancellationToken::new();
-    let stopping = {
-        let (draining, stop) = (draining.clone(), stop.clone());
-        tokio::spawn(async move {
-            draining.begin(&shutdown).await;
-            stop.cancel();
-        })
-    };
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        draining.begin(&shutdown).await;
+        stopping.cancel();
+    });
     loop {
         tokio::select! {
             biased;
@@ -70,7 +68,6 @@ pub async fn serve(
             }
         }
     }
-    stopping.abort();
     drop(listener);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}

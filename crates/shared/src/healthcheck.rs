@@ -28,11 +28,6 @@ pub fn probed(host: Option<&str>) -> IpAddr {
     }
 }
 
-/// True when `GET /health` on 127.0.0.1:`port` answers 200 within 2 s.
-pub fn check(port: u16) -> bool {
-    check_at(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
-}
-
 /// True when `GET /health` on `host`:`port` answers 200 within 2 s.
 pub fn check_at(host: IpAddr, port: u16) -> bool {
     let addr = SocketAddr::from((host, port));
@@ -78,21 +73,27 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, ok).await });
-        assert!(tokio::task::spawn_blocking(move || check(port))
-            .await
-            .unwrap());
+        assert!(tokio::task::spawn_blocking(move || check_at(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port
+        ))
+        .await
+        .unwrap());
 
         let bad = axum::Router::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let bad_port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, bad).await });
-        assert!(!tokio::task::spawn_blocking(move || check(bad_port))
-            .await
-            .unwrap());
+        assert!(!tokio::task::spawn_blocking(move || check_at(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bad_port
+        ))
+        .await
+        .unwrap());
 
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let closed_port = closed.local_addr().unwrap().port();
         drop(closed);
-        assert!(!check(closed_port));
+        assert!(!check_at(IpAddr::V4(Ipv4Addr::LOCALHOST), closed_port));
     }
 }

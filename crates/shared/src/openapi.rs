@@ -225,41 +225,15 @@ pub enum InternalRefusals {
     NotInternal(ErrorAnswer),
 }
 
-/// An event as the bus delivers it to a subscriber's `POST /events`.
-#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
-#[schema(
-    as = Event,
-    examples(json!({"id": "6b13f727b32d7cebb0000003", "type": "PaymentProcessed",
-        "data": {"orderId": "6b13f727b32d7cebb0000002", "paymentId": "6b13f727b32d7cebb0000004",
-            "transactionId": "txn_1", "amount": 999.99},
-        "occurredAt": "2026-12-05T11:36:07.866Z", "source": "payment-service"}))
-)]
-#[serde(rename_all = "camelCase")]
-pub struct EventSchema {
-    /// Unique id; a consumer applies each id once.
-    pub id: String,
-    /// The event's type (`OrderCreated`, `PaymentProcessed`…); docs/internal-api.md lists them
-    /// with their `data`.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// The payload.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    /// When it happened (ISO-8601, milliseconds).
-    pub occurred_at: String,
-    /// The emitting service.
-    pub source: String,
-}
-
 /// One event or an array of them.
 #[derive(ToSchema, serde::Deserialize)]
 #[schema(as = Events)]
 #[serde(untagged)]
 pub enum EventsSchema {
     /// One event.
-    One(EventSchema),
+    One(crate::events::EventEnvelope),
     /// Several, applied in order.
-    Many(Vec<EventSchema>),
+    Many(Vec<crate::events::EventEnvelope>),
 }
 
 /// The answers of a consumer's `POST /events` (the orders and payment services').

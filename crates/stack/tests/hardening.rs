@@ -298,7 +298,7 @@ async fn refunds_cancels_and_shipping_racing_end_in_one_allowed_state(t: &mut Te
             cancelled += 1;
         }
     }
-    assert_eq!(t.stock(&pid).await, 100 - 8 + cancelled);
+    t.wait_stock(&pid, 100 - 8 + cancelled).await;
     // No order can be moved along once its money went back.
     for oid in &orders {
         let o: Value = t.get(&format!("/api/orders/{oid}"), Some(&user)).await.1["data"].clone();

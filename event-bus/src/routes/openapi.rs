@@ -10,7 +10,7 @@ use super::events;
 use super::wire::MAX_BATCH;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::openapi::EventSchema;
+use shared::events::EventEnvelope;
 use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
@@ -117,7 +117,7 @@ pub struct DeliverySchema {
 pub struct StoredEventSchema {
     /// The event as received.
     #[serde(flatten)]
-    event: EventSchema,
+    event: EventEnvelope,
     /// When the bus stored it (ISO-8601).
     received_at: String,
     /// Each subscriber's delivery (absent inside a dead letter).

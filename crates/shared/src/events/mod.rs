@@ -41,9 +41,17 @@ pub mod types {
     pub const PAYMENT_SERVICE_CONSUMES: [&str; 2] = [ORDER_CREATED, ORDER_CANCELLED];
 }
 
-/// An event as stored and delivered: `{id, type, data, occurredAt, source}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An event as stored and delivered: `{id, type, data, occurredAt, source}` (the schema `Event`
+/// of the OpenAPI documents: a subscriber's `POST /events` receives it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    as = Event,
+    examples(json!({"id": "6b13f727b32d7cebb0000003", "type": "PaymentProcessed",
+        "data": {"orderId": "6b13f727b32d7cebb0000002", "paymentId": "6b13f727b32d7cebb0000004",
+            "transactionId": "txn_1", "amount": 999.99},
+        "occurredAt": "2026-12-05T11:36:07.866Z", "source": "payment-service"}))
+)]
 pub struct EventEnvelope {
     /// Unique id (ObjectId hex); consumers apply each id once.
     pub id: String,
@@ -51,6 +59,7 @@ pub struct EventEnvelope {
     #[serde(rename = "type")]
     pub event_type: String,
     /// Payload, fields as in the original.
+    #[schema(value_type = Object)]
     pub data: Value,
     /// When it happened (ISO-8601, ms).
     pub occurred_at: String,

@@ -331,6 +331,23 @@ impl TestStack {
         body["data"]["stock"].as_i64().unwrap()
     }
 
+    /// Polls the product until its stock is `expected` (10 s deadline): a release a refund queued
+    /// is applied by the order service's release worker, not by the request.
+    pub async fn wait_stock(&self, pid: &str, expected: i64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let stock = self.stock(pid).await;
+            if stock == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "product {pid} has stock {stock}, never {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Polls the order until `done` holds (10 s deadline).
     pub async fn wait_order(&self, token: &str, oid: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(10);

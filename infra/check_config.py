@@ -13,9 +13,11 @@ patches and the Secret template), and for the Dockerfile and skaffold.yaml:
 * `PORT`, `containerPort`, Service ports and published ports equal the port the code defaults to;
 * probe paths exist in the crate's routes (and readiness uses /ready, liveness /health);
 * service URLs (`*_SERVICE_URL`, `EVENT_BUS_URL`, `EVENT_SUBSCRIBERS`) point to the right service
-  and port; `DATABASE_URL` names the service's own MongoDB database (ecommerce_<name>);
+  and port; `DATABASE_URL` names the service's own MongoDB database (ecommerce_<name>), with
+  credentials and `authSource=admin`;
 * ConfigMap/Secret references exist; production sets PAYLOAD_MAC=required and DEV_TOOLS=false;
-  the event bus keeps one replica and has no HPA.
+  every service's Deployment runs at least two replicas, rolls with none unavailable, and has
+  an HPA (minReplicas >= 2) and a PodDisruptionBudget keeping one pod.
 
 Usage: check_config.py [--root REPO]   (exit 1 naming every mismatch)
 """
@@ -170,6 +172,9 @@ def check_env(where: str, crate: Crate, env: dict, fails: Failures, cfg: dict | 
             u = urlparse(interpolated(db))
             if u.scheme != "mongodb" or u.path.lstrip("/") != f"ecommerce_{crate.db}":
                 fails.add(where, f"DATABASE_URL should be mongodb://…/ecommerce_{crate.db} (got {u.scheme}://…{u.path})")
+            # MongoDB runs with authentication: the application user is defined in `admin`.
+            if not (u.username and u.password) or "authSource=admin" not in u.query.split("&"):
+                fails.add(where, "DATABASE_URL should carry the application user's credentials and ?authSource=admin")
 
 
 def check_urls(where: str, env: dict, resolve, fails: Failures) -> None:
@@ -374,8 +379,11 @@ def check_k8s(root: Path, crates: dict[str, Crate], fails: Failures) -> int:
             if not c.get("resources", {}).get("requests") or not c.get("resources", {}).get("limits"):
                 fails.add(where, "needs resource requests and limits")
             checked += 1
-        if pkg == "event-bus" and spec.get("replicas") != 1:
-            fails.add(where0, "the event bus must keep 1 replica (its delivery workers are per process)")
+        if spec.get("replicas", 1) < 2:
+            fails.add(where0, "needs at least 2 replicas")
+        rolling = spec.get("strategy", {})
+        if rolling.get("type") != "RollingUpdate" or rolling.get("rollingUpdate", {}).get("maxUnavailable") != 0:
+            fails.add(where0, "must roll out with strategy RollingUpdate, maxUnavailable 0")
     for pkg in sorted(set(SERVICES) - set(deployments)):
         fails.add("infra/k8s/base", f"no Deployment runs image ecommerce/{pkg}")
 
@@ -406,10 +414,18 @@ def check_k8s(root: Path, crates: dict[str, Crate], fails: Failures) -> int:
     for pkg, srv in want_srv.items():
         if pkg in crates and resolve(srv, crates[pkg].port) != pkg:
             fails.add("infra/k8s", f"Service {srv}:{crates[pkg].port} does not reach {pkg}")
-    for _, h in kinds("HorizontalPodAutoscaler"):
-        target = h["spec"]["scaleTargetRef"]["name"]
-        if deployments.get("event-bus") and target == deployments["event-bus"][0]["metadata"]["name"]:
-            fails.add("infra/k8s", "the event bus must not be autoscaled (1 replica)")
+    scaled = {h["spec"]["scaleTargetRef"]["name"]: h["spec"] for _, h in kinds("HorizontalPodAutoscaler")}
+    budgets = [p["spec"] for _, p in kinds("PodDisruptionBudget")]
+    for pkg, (d, _, app) in deployments.items():
+        name = d["metadata"]["name"]
+        hpa = scaled.get(name)
+        if not hpa:
+            fails.add(f"infra/k8s Deployment {name}", "has no HorizontalPodAutoscaler")
+        elif hpa.get("minReplicas", 1) < 2 or hpa.get("maxReplicas", 0) < hpa.get("minReplicas", 1):
+            fails.add(f"infra/k8s Deployment {name}", "its HPA needs minReplicas >= 2 <= maxReplicas")
+        if not any(b.get("selector", {}).get("matchLabels", {}).get("app") == app and b.get("minAvailable") == 1
+                   for b in budgets):
+            fails.add(f"infra/k8s Deployment {name}", "has no PodDisruptionBudget with minAvailable 1")
     for _, ing in kinds("Ingress"):
         for rule in ing["spec"].get("rules", []):
             for p in rule.get("http", {}).get("paths", []):

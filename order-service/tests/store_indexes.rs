@@ -32,7 +32,7 @@ async fn every_mongo_list_and_worker_query_has_its_compound_index() {
         doc! {"held": 1, "created_at": 1},
     ];
     assert_mongo_indexes(&db.url, "outbox", &outbox).await;
-    // `due_releases`: not done, not held, due first; `release_done`/`release_failed` by order;
+    // `claim_releases`: not done, not held, due first; `release_done`/`release_failed` by order;
     // holds left by a stopped process.
     let releases = [
         doc! {"done_at": 1, "held": 1, "next_attempt_at": 1, "_id": 1},

@@ -12,7 +12,7 @@ pub enum Error {
     /// The provider refused a refund (after retries).
     #[error("refund failed: {0}")]
     RefundFailed(String),
-    /// The service is shutting down; the work resumes after restart.
+    /// The service is shutting down; the work is given back for any replica to resume.
     #[error("shutting down")]
     ShuttingDown,
 }

@@ -93,17 +93,6 @@ pub async fn build_with_provider(
         metrics,
     };
     let router = routes::router(state.clone(), &config.common.http_options(SERVICE));
-    // Charges a previous run left `processing` go back to `pending` before anything is served.
-    let resume = match state.store.recover().await {
-        Ok(refunding) => refunding,
-        // Serve anyway (503 on writes and `/ready`); the worker takes over the interrupted work as
-        // stale once the database is back.
-        Err(shared::store::StoreError::Unavailable(e)) => {
-            tracing::error!(error = %e, "database unavailable at startup; recovery left to the worker");
-            Vec::new()
-        }
-        Err(e) => return Err(e).context("recovering interrupted payments"),
-    };
     let relay = OutboxRelay {
         store: state.store.outbox(),
         bus,
@@ -120,7 +109,7 @@ pub async fn build_with_provider(
     let draining = state.common.draining.clone();
     Ok(App::new(SERVICE, router, draining, state.health.clone())
         .worker("the payment worker", move |stop| {
-            workers::payments::run(processor, concurrency, resume, stop)
+            workers::payments::run(processor, concurrency, stop)
         })
         .worker("the outbox relay", |stop| relay.run(stop))
         // Charges and refunds that requests started: stopped with the server, then awaited.

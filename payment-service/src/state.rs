@@ -25,7 +25,7 @@ pub struct AppState {
     /// Charges and refunds started by requests run here, so that a dropped connection never
     /// leaves one half done and shutdown waits for them.
     pub tasks: TaskTracker,
-    /// Cancelled at shutdown; request-started work stops with it (and resumes after restart).
+    /// Cancelled at shutdown; request-started work stops with it and gives its claim back.
     pub cancel: CancellationToken,
     /// How long a request waits for its charge before answering 202.
     pub charge_wait: Duration,

@@ -88,6 +88,11 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A duration in whole milliseconds, as stored times count them (saturating far beyond any lease).
+pub fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
 /// UTC milliseconds as the ISO-8601 string the original's clients see (`2024-01-01T00:00:00.000Z`).
 pub fn iso_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

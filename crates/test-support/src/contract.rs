@@ -47,7 +47,9 @@ impl Drop for TempSqlite {
 /// invoking module; each `checks` entry an `async fn(&dyn Store)` run as one test per backend
 /// (modules `sqlite`, `sqlite_file`, `mongo`; the MongoDB one runs in a fresh database dropped after,
 /// even when the check fails, and skips without `MONGO_TEST_URL`, or fails under `CI=true`); each `sqlite_only` entry an `async fn(Arc<dyn Store>)` run on a SQLite
-/// file with four worker threads (module `sqlite_races`). Races stay off MongoDB because FerretDB,
+/// file with four worker threads (module `sqlite_races`); each `replicas` entry an
+/// `async fn(Arc<dyn Store>, Arc<dyn Store>)` given two stores on one SQLite file, as two replicas
+/// sharing a database (module `sqlite_replicas`). Races stay off MongoDB because FerretDB,
 /// the stand-in the tests use, does not make a conditional update atomic under concurrent writers
 /// (real MongoDB does).
 #[macro_export]
@@ -56,6 +58,7 @@ macro_rules! store_contract {
         connect: $connect:ident,
         checks: [$($check:ident),* $(,)?]
         $(, sqlite_only: [$($race:ident),* $(,)?])?
+        $(, replicas: [$($replicas:ident),* $(,)?])?
         $(,)?
     ) => {
         mod sqlite {
@@ -101,6 +104,19 @@ macro_rules! store_contract {
                         let db = $crate::contract::TempSqlite::new();
                         let store = super::$connect(&db.url()).await;
                         super::$race(store).await;
+                    }
+                )*
+            }
+        )?
+        $(
+            mod sqlite_replicas {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $replicas() {
+                        let db = $crate::contract::TempSqlite::new();
+                        let first = super::$connect(&db.url()).await;
+                        let second = super::$connect(&db.url()).await;
+                        super::$replicas(first, second).await;
                     }
                 )*
             }

@@ -1,16 +1,14 @@
 //! One subscriber's delivery loop: takes handed-over deliveries, claims due ones as slots free
 //! up, attempts each (`POST <url>/events`), and records acknowledgements together.
 
-use super::{
-    millis, DeliverySettings, Inbox, Inboxes, ACK_BATCH, ACK_DELAY, CLAIM_BATCH, IDLE_POLL,
-};
+use super::{DeliverySettings, Inbox, Inboxes, ACK_BATCH, ACK_DELAY, CLAIM_BATCH, IDLE_POLL};
 use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
 use crate::store::{EventStore, FailedAttempt};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::metrics::Metrics;
-use shared::store::{now_ms, StoreError};
+use shared::store::{millis, now_ms, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

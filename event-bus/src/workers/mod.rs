@@ -17,6 +17,7 @@ pub use inbox::{Inbox, Inboxes};
 
 use shared::config::Secret;
 use shared::retry::Backoff;
+use shared::store::millis;
 use std::time::Duration;
 
 /// Most deliveries claimed in one store write.
@@ -65,8 +66,4 @@ impl DeliverySettings {
             self.concurrency * INBOX_WINDOWS
         }
     }
-}
-
-pub(super) fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }

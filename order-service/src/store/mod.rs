@@ -120,8 +120,10 @@ pub trait OrderStore: Send + Sync {
     /// Queues a stock release for `order_id` (no-op if one is already queued).
     async fn queue_release(&self, order_id: &str) -> Result<(), StoreError>;
 
-    /// Order ids whose stock release is due, oldest first.
-    async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Claims the stock releases due, oldest first, and returns their order ids: they are not due
+    /// again (to this caller or another replica) before `lease` has passed, unless
+    /// [`release_failed`](Self::release_failed) says otherwise.
+    async fn claim_releases(&self, limit: u32, lease: Duration) -> Result<Vec<String>, StoreError>;
 
     /// Marks the release of `order_id` as done.
     async fn release_done(&self, order_id: &str) -> Result<(), StoreError>;

@@ -1,5 +1,8 @@
 //! The release worker: gives stock back to the product service for every queued release (cancelled
 //! or failed orders, unstored orders), retrying with backoff while the product service is down.
+//! Replicas share the queue: each claims a batch for [`LEASE`] before working on it, so two do
+//! not release the same order in the normal case; the product service releases an order's stock
+//! once however often it is asked, so a claim that lapsed (a crashed replica) costs nothing.
 
 use crate::clients::ProductsClient;
 use crate::store::OrderStore;
@@ -8,6 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// Releases claimed at once. Each is one call to the product service, made one after another.
+const BATCH: u32 = 10;
+/// How long a claim on a batch lasts: longer than the batch's calls may take (each is bounded by
+/// `PRODUCT_TIMEOUT_MS`); a failed release is due again after its backoff instead.
+const LEASE: Duration = Duration::from_secs(60);
 
 /// Background loop that drains the release queue.
 pub struct ReleaseWorker {
@@ -28,7 +37,7 @@ impl ReleaseWorker {
     pub async fn run(self, cancel: CancellationToken) {
         let mut failures: u32 = 0;
         loop {
-            let due = match self.store.due_releases(50).await {
+            let due = match self.store.claim_releases(BATCH, LEASE).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the release queue");

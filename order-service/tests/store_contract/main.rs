@@ -12,6 +12,8 @@ use serde_json::json;
 use shared::events::{types, EventEnvelope};
 use shared::ids::new_object_id;
 use shared::mongo::MongoOptions;
+use std::sync::Arc;
+use std::time::Duration;
 
 const CANCELLABLE: &[OrderStatus] = &OrderStatus::CANCELLABLE;
 
@@ -81,7 +83,7 @@ async fn insert(store: &dyn OrderStore, o: &Order) {
 }
 
 async fn outbox_types(store: &dyn OrderStore) -> Vec<String> {
-    let due = store.outbox().due(100).await.unwrap();
+    let due = store.outbox().claim(100, Duration::ZERO).await.unwrap();
     due.into_iter().map(|e| e.event_type).collect()
 }
 
@@ -96,7 +98,7 @@ use payments::*;
 use queues::*;
 use transitions::*;
 
-async fn connect(url: &str) -> std::sync::Arc<dyn OrderStore> {
+async fn connect(url: &str) -> Arc<dyn OrderStore> {
     order_service::store::connect(url, MongoOptions::default())
         .await
         .unwrap()
@@ -115,9 +117,11 @@ test_support::store_contract!(
         check_payment_events_apply_once_per_event_id,
         check_release_queue_retries_later_and_finishes,
         check_outbox_delivers_retries_and_counts,
+        check_claims_lease_the_work_until_its_outcome,
         check_refused_and_unknown_payment_events_are_recorded_once,
     ],
     sqlite_only: [check_concurrent_cancels_and_payments_apply_once],
+    replicas: [check_replicas_claiming_at_once_never_share_an_event_or_a_release],
 );
 
 #[tokio::test]

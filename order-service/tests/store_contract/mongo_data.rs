@@ -81,10 +81,13 @@ async fn mongo_holds_a_stopped_process_left_are_released_or_deleted_once_old() {
     let pending = hold_cancellation(&db, &young, shared::store::now_ms()).await;
 
     assert_eq!(
-        store.due_releases(10).await.unwrap(),
+        store.claim_releases(10, Duration::ZERO).await.unwrap(),
         vec![applied.id.clone()]
     );
-    assert_eq!(store.outbox().due(10).await.unwrap(), vec![kept.clone()]);
+    assert_eq!(
+        store.outbox().claim(10, Duration::ZERO).await.unwrap(),
+        vec![kept.clone()]
+    );
     for collection in ["outbox", "release_tasks"] {
         let left = ids(&db, collection).await;
         assert!(left.contains(&kept.id), "{collection}: {left:?}");
@@ -164,10 +167,10 @@ async fn mongo_orders_stored_by_the_camel_case_version_are_upgraded_at_connect()
         (vec![o.clone()], 1)
     );
     assert_eq!(
-        store.outbox().due(10).await.unwrap(),
+        store.outbox().claim(10, Duration::ZERO).await.unwrap(),
         vec![waiting, stranded]
     );
-    let mut due = store.due_releases(10).await.unwrap();
+    let mut due = store.claim_releases(10, Duration::ZERO).await.unwrap();
     due.sort();
     let mut expected = vec![o.id.clone(), earlier];
     expected.sort();

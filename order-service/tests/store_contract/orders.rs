@@ -10,7 +10,7 @@ pub async fn check_created_orders_read_back_with_their_event(store: &dyn OrderSt
     insert(store, &o).await;
     assert_eq!(store.get(&o.id).await.unwrap(), Some(o.clone()));
     assert_eq!(store.get(&new_object_id()).await.unwrap(), None);
-    let due = store.outbox().due(10).await.unwrap();
+    let due = store.outbox().claim(10, Duration::ZERO).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].data["orderId"], json!(o.id));
     assert_eq!(due[0].data["totalAmount"], json!(39.98));

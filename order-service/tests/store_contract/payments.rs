@@ -52,7 +52,7 @@ pub async fn check_payment_events_apply_once_per_event_id(store: &dyn OrderStore
         (OrderStatus::Failed, Some("Card declined"))
     );
     assert_eq!(
-        store.due_releases(10).await.unwrap(),
+        store.claim_releases(10, Duration::ZERO).await.unwrap(),
         vec![failing.id.clone()]
     );
     let Some(Transition::Applied(r)) = store
@@ -118,7 +118,11 @@ pub async fn check_refused_and_unknown_payment_events_are_recorded_once(store: &
             .unwrap(),
         None
     );
-    assert!(store.due_releases(10).await.unwrap().is_empty());
+    assert!(store
+        .claim_releases(10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         store
             .advance(

@@ -37,8 +37,11 @@ pub async fn check_cancel_is_conditional_owner_scoped_and_queues_release(store: 
             .unwrap(),
         Transition::Refused(_)
     ));
-    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
-    let due = store.outbox().due(10).await.unwrap();
+    assert_eq!(
+        store.claim_releases(10, Duration::ZERO).await.unwrap(),
+        vec![o.id.clone()]
+    );
+    let due = store.outbox().claim(10, Duration::ZERO).await.unwrap();
     let cancelled = due
         .iter()
         .find(|e| e.event_type == types::ORDER_CANCELLED)
@@ -141,7 +144,11 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
         .await
         .unwrap();
     assert!(matches!(refused, Transition::Refused(ref r) if r.status == OrderStatus::Processing));
-    assert!(store.due_releases(10).await.unwrap().is_empty());
+    assert!(store
+        .claim_releases(10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
     let unshipped = &OrderStatus::UNSHIPPED;
     let Transition::Applied(done) = store
         .cancel(cancel_of(&o.id, None, unshipped), cancellation)
@@ -151,7 +158,10 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
         panic!("a processing order was not cancelled from UNSHIPPED");
     };
     assert_eq!(done.status, OrderStatus::Cancelled);
-    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    assert_eq!(
+        store.claim_releases(10, Duration::ZERO).await.unwrap(),
+        vec![o.id.clone()]
+    );
     let shipped = paid_order(store).await;
     for (from, to) in [
         (OrderStatus::Confirmed, OrderStatus::Processing),
@@ -168,9 +178,7 @@ pub async fn check_cancel_applies_only_from_the_given_statuses(store: &dyn Order
     ));
 }
 
-pub async fn check_concurrent_cancels_and_payments_apply_once(
-    store: std::sync::Arc<dyn OrderStore>,
-) {
+pub async fn check_concurrent_cancels_and_payments_apply_once(store: Arc<dyn OrderStore>) {
     let store = &*store;
     let o = order(&new_object_id(), 1);
     insert(store, &o).await;
@@ -206,5 +214,8 @@ pub async fn check_concurrent_cancels_and_payments_apply_once(
     let last = store.get(&o.id).await.unwrap().unwrap();
     assert_eq!(last.status, OrderStatus::Cancelled);
     assert_eq!(last.payment_status, PaymentStatus::Completed);
-    assert_eq!(store.due_releases(10).await.unwrap(), vec![o.id.clone()]);
+    assert_eq!(
+        store.claim_releases(10, Duration::ZERO).await.unwrap(),
+        vec![o.id.clone()]
+    );
 }

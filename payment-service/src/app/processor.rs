@@ -178,37 +178,31 @@ impl Processor {
         }
     }
 
-    /// Does one piece of due work; `true` when it changed something.
-    pub async fn handle(&self, p: Payment) -> bool {
-        let result = match p.status {
-            PaymentStatus::Pending => match self.store.claim_pending(&p.id).await {
-                Ok(Some(claimed)) => self.charge_claimed(claimed).await.map(|_| true),
-                Ok(None) => Ok(false),
-                Err(e) => Err(e.into()),
-            },
-            PaymentStatus::Completed => self
-                .refund(&p.id)
-                .await
-                .map(|done| done.status == PaymentStatus::Refunded),
-            PaymentStatus::Processing | PaymentStatus::Refunding => self.take_over(&p.id).await,
-            _ => Ok(false),
+    /// Claims the work due on `p`, one conditional update: a `pending` charge, the refund of a
+    /// `completed` payment, or `processing`/`refunding` work gone stale (its worker is gone),
+    /// taken over under its original provider key so nothing is charged or refunded twice.
+    /// `None` when another worker (this replica's or another's) has it, or it moved on.
+    pub async fn claim(&self, p: &Payment) -> Result<Option<Payment>, Error> {
+        let claimed = match p.status {
+            PaymentStatus::Pending => self.store.claim_pending(&p.id).await?,
+            PaymentStatus::Completed => self.store.begin_refund(&p.id).await?,
+            PaymentStatus::Processing | PaymentStatus::Refunding => {
+                let taken = self.store.claim_stale(&p.id, self.stale_before()).await?;
+                if let Some(p) = &taken {
+                    tracing::warn!(payment_id = %p.id, status = p.status.as_str(), "taking over stale payment work");
+                }
+                taken
+            }
+            _ => None,
         };
-        result.unwrap_or_else(|e| {
-            tracing::warn!(payment_id = %p.id, error = %e, "payment work failed; will retry");
-            false
-        })
+        Ok(claimed)
     }
 
-    /// Resumes a stale charge or refund under its original provider key (so nothing is charged
-    /// or refunded twice).
-    async fn take_over(&self, id: &str) -> Result<bool, Error> {
-        let Some(p) = self.store.claim_stale(id, self.stale_before()).await? else {
-            return Ok(false);
-        };
-        tracing::warn!(payment_id = %p.id, status = p.status.as_str(), "taking over stale payment work");
-        let done = match p.status {
-            PaymentStatus::Processing => self.charge_claimed(p).await?,
-            _ => self.refund_claimed(p).await?,
+    /// Does the work [`claim`](Self::claim) gave: `true` when the payment reached an outcome.
+    pub async fn work(&self, claimed: Payment) -> Result<bool, Error> {
+        let done = match claimed.status {
+            PaymentStatus::Processing => self.charge_claimed(claimed).await?,
+            _ => self.refund_claimed(claimed).await?,
         };
         Ok(!matches!(
             done.status,

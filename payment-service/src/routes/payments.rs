@@ -95,10 +95,9 @@ async fn payable_order(
 async fn charge_within_request(state: &AppState, payment: Payment) -> Result<Response, ApiError> {
     let processor = state.processor.clone();
     let id = payment.id.clone();
-    let work = spawn_tracked(
-        state,
-        async move { processor.charge_claimed(payment).await },
-    );
+    let work = spawn_tracked(state, id.clone(), async move {
+        processor.charge_claimed(payment).await
+    });
     match tokio::time::timeout(state.charge_wait, work).await {
         Ok(Ok(Ok(done))) => Ok(created(payment_json(&done))),
         Ok(Ok(Err(e))) => Err(e.into()),
@@ -172,15 +171,25 @@ async fn claim_existing(state: &AppState, existing: Payment) -> Result<Claim, Ap
     }
 }
 
-/// Runs `work` on the tracker, stopped (to be resumed after restart) when the service shuts down.
-fn spawn_tracked<F>(state: &AppState, work: F) -> tokio::task::JoinHandle<Result<Payment, Error>>
+/// Runs `work` on payment `id`, claimed by the caller, on the tracker. Shutdown stops it and
+/// gives the claim back, for any replica (or the next start) to resume at once.
+fn spawn_tracked<F>(
+    state: &AppState,
+    id: String,
+    work: F,
+) -> tokio::task::JoinHandle<Result<Payment, Error>>
 where
     F: Future<Output = Result<Payment, Error>> + Send + 'static,
 {
-    let cancel = state.cancel.clone();
+    let (cancel, store) = (state.cancel.clone(), state.store.clone());
     state.tasks.spawn(async move {
         tokio::select! {
-            _ = cancel.cancelled() => Err(Error::ShuttingDown),
+            _ = cancel.cancelled() => {
+                if let Err(e) = store.give_back(std::slice::from_ref(&id)).await {
+                    tracing::warn!(payment_id = %id, error = %e, "claim not given back; taken over once stale");
+                }
+                Err(Error::ShuttingDown)
+            }
             r = work => r,
         }
     })
@@ -266,10 +275,9 @@ pub async fn refund_payment(
         return refunded_by_the_worker(&state, &id, gate.cancelled).await;
     };
     let processor = state.processor.clone();
-    let work = spawn_tracked(
-        &state,
-        async move { processor.refund_claimed(claimed).await },
-    );
+    let work = spawn_tracked(&state, claimed.id.clone(), async move {
+        processor.refund_claimed(claimed).await
+    });
     match work.await {
         Ok(Ok(done)) => Ok(ok(payment_json(&done))),
         Ok(Err(e)) => Err(e.into()),

@@ -98,9 +98,11 @@ pub trait PaymentStore: Send + Sync {
     async fn claim_stale(&self, id: &str, stale_before: i64)
         -> Result<Option<Payment>, StoreError>;
 
-    /// After a restart: puts `processing` payments back to `pending` (their provider key makes the
-    /// second charge attempt safe) and returns the ones left `refunding`.
-    async fn recover(&self) -> Result<Vec<Payment>, StoreError>;
+    /// Gives back the work on these payments that a stopping worker cuts short, for any replica
+    /// to take up at once: a `processing` charge goes back to `pending`, a `refunding` refund back
+    /// to `completed` with its refund requested (each provider key makes the second attempt
+    /// safe). Payments in other states are left alone.
+    async fn give_back(&self, ids: &[String]) -> Result<(), StoreError>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,9 +1,13 @@
-//! Startup recovery, shutdown, and the configured simulated provider.
+//! Work taken over after a crash or given back at shutdown, shutdown, and the configured
+//! simulated provider.
 
-use crate::helpers::{new_id, spawn_app, spawn_app_simulated, token, TestApp};
+use crate::helpers::{
+    new_id, spawn_app, spawn_app_simulated, spawn_app_with, token, ScriptedProvider, TestApp,
+};
 use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
 use serde_json::json;
-use shared::events::EventEnvelope;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 fn payment(user: &str, status: PaymentStatus) -> Payment {
     let new = NewPayment {
@@ -16,23 +20,24 @@ fn payment(user: &str, status: PaymentStatus) -> Payment {
 }
 
 #[tokio::test]
-async fn a_restart_resumes_interrupted_charges_and_refunds() {
+async fn a_restart_takes_over_the_charges_and_refunds_a_crashed_run_left() {
     let db = test_support::TempSqlite::new();
-    restart_resumes_interrupted_work(&db.url()).await;
+    crashed_work_is_taken_over(&db.url()).await;
 }
 
 #[tokio::test]
-async fn on_mongodb_a_restart_resumes_interrupted_charges_and_refunds() {
+async fn on_mongodb_a_restart_takes_over_the_charges_and_refunds_a_crashed_run_left() {
     let Some(db) = test_support::TestMongo::new() else {
         return;
     };
-    restart_resumes_interrupted_work(&db.url).await;
+    crashed_work_is_taken_over(&db.url).await;
     db.cleanup().await;
 }
 
-/// Leaves a charge `processing` and a refund `refunding` in the database at `url`, then starts
-/// the service on it: both finish, each with one provider call.
-async fn restart_resumes_interrupted_work(url: &str) {
+/// Leaves a charge `processing` and a refund `refunding` in the database at `url`, untouched for
+/// ten minutes (their worker crashed), then starts the service on it: both are taken over and
+/// finish, each with one provider call.
+async fn crashed_work_is_taken_over(url: &str) {
     let user = new_id();
     let (charging, refunding) = (
         payment(&user, PaymentStatus::Processing),
@@ -42,7 +47,7 @@ async fn restart_resumes_interrupted_work(url: &str) {
         let store = payment_service::store::connect(url).await.unwrap();
         store.insert(&charging).await.unwrap();
         store.insert(&refunding).await.unwrap();
-        let e = EventEnvelope::new("PaymentProcessed", json!({}), "test");
+        let e = shared::events::EventEnvelope::new("PaymentProcessed", json!({}), "test");
         store
             .complete(&refunding.id, "txn_old", &e)
             .await
@@ -50,11 +55,8 @@ async fn restart_resumes_interrupted_work(url: &str) {
             .unwrap();
         store.begin_refund(&refunding.id).await.unwrap().unwrap();
     }
-    let mut app = crate::helpers::spawn_app_with(
-        crate::helpers::ScriptedProvider::new(),
-        &[("DATABASE_URL", url)],
-    )
-    .await;
+    untouched_for_ten_minutes(url, &[&charging.id, &refunding.id]).await;
+    let mut app = spawn_app_with(ScriptedProvider::new(), &[("DATABASE_URL", url)]).await;
     let t = token(&user, "user");
     app.wait_event("PaymentProcessed", &charging.order_id).await;
     app.wait_status(&t, &charging.order_id, "completed").await;
@@ -64,6 +66,71 @@ async fn restart_resumes_interrupted_work(url: &str) {
     app.wait_status(&t, &refunding.order_id, "refunded").await;
     assert_eq!(app.provider.inner.refunds_for("txn_old"), 1);
     app.stop().await.unwrap();
+}
+
+/// Sets back the `updated_at` of payments `ids` in the database at `url` by ten minutes, as if
+/// their worker had crashed that long ago.
+async fn untouched_for_ten_minutes(url: &str, ids: &[&str]) {
+    const TEN_MINUTES: i64 = 10 * 60 * 1000;
+    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    if url.starts_with("mongodb") {
+        use mongodb::bson::doc;
+        let db = shared::mongo::connect(url, "payments_test", "test", Default::default())
+            .await
+            .unwrap();
+        db.collection::<mongodb::bson::Document>("payments")
+            .update_many(
+                doc! {"_id": {"$in": ids}},
+                doc! {"$inc": {"updated_at": -TEN_MINUTES}},
+            )
+            .await
+            .unwrap();
+    } else {
+        let db = shared::sqlite::Database::open(url).await.unwrap();
+        db.write(move |tx| {
+            for id in &ids {
+                tx.execute(
+                    "UPDATE payments SET updated_at = updated_at - ? WHERE id = ?",
+                    rusqlite::params![TEN_MINUTES, id],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+}
+
+/// Two replicas on one database. The first one's worker is charging a payment (the provider holds
+/// the call) when it stops: it gives the claim back, and the second replica charges the payment
+/// at once, long before the claim would have gone stale.
+#[tokio::test]
+async fn a_stopping_replica_gives_its_charge_back_to_the_other_at_once() {
+    let db = test_support::TempSqlite::new();
+    let url = db.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let mut first = spawn_app_with(ScriptedProvider::held(), &env).await;
+    let (user, order) = (new_id(), new_id());
+    first
+        .post_events(TestApp::order_created(&order, &user, 3.0))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while first.provider.attempts.load(Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never charged");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut second = spawn_app_with(ScriptedProvider::new(), &env).await;
+    first.stop().await.unwrap();
+    let started = tokio::time::Instant::now();
+    second.wait_event("PaymentProcessed", &order).await;
+    let store = payment_service::store::connect(&url).await.unwrap();
+    let p = store.get_by_order(&order).await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Completed);
+    assert_eq!(second.provider.inner.charges_for(&p.id), 1);
+    assert_eq!(first.provider.inner.charges_for(&p.id), 0, "cut short");
+    // Taken up as given back, not as stale (that takes the retry budget + 30 s).
+    assert!(started.elapsed() < Duration::from_secs(5));
+    second.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -84,11 +151,7 @@ async fn on_mongodb_the_worker_takes_over_a_charge_abandoned_while_running() {
 /// Puts a long-untouched `processing` payment into the database at `url` of a running service:
 /// its worker finds it stale and charges it once.
 async fn worker_takes_over_abandoned_charge(url: &str) {
-    let mut app = crate::helpers::spawn_app_with(
-        crate::helpers::ScriptedProvider::new(),
-        &[("DATABASE_URL", url)],
-    )
-    .await;
+    let mut app = spawn_app_with(ScriptedProvider::new(), &[("DATABASE_URL", url)]).await;
     // Serving means startup recovery is over: what follows can only be found as stale.
     test_support::probe::health(&app.url).await;
     let user = new_id();

@@ -76,18 +76,40 @@ pub async fn check_an_aborted_refund_returns_to_completed(store: &dyn PaymentSto
     assert_eq!(now.status, PaymentStatus::Completed);
 }
 
-pub async fn check_recovery_requeues_processing_and_returns_refunding(store: &dyn PaymentStore) {
-    let p = payment(PaymentStatus::Processing);
-    store.insert(&p).await.unwrap();
-    let r = completed(store).await;
-    store.begin_refund(&r.id).await.unwrap().unwrap();
-    let refunding = store.recover().await.unwrap();
-    assert_eq!(
-        refunding.iter().map(|p| &p.id).collect::<Vec<_>>(),
-        vec![&r.id]
-    );
-    let now = store.get(&p.id).await.unwrap().unwrap();
-    assert_eq!(now.status, PaymentStatus::Pending);
+pub async fn check_given_back_work_is_due_again_at_once(store: &dyn PaymentStore) {
+    let charging = payment(PaymentStatus::Processing);
+    store.insert(&charging).await.unwrap();
+    let refunding = completed(store).await;
+    store.begin_refund(&refunding.id).await.unwrap().unwrap();
+    let other = payment(PaymentStatus::Processing);
+    store.insert(&other).await.unwrap();
+    let done = completed(store).await;
+    // In flight, not stale: no worker may take them.
+    let stale_before = shared::store::now_ms() - 60_000;
+    assert!(store.due_work(10, stale_before).await.unwrap().is_empty());
+    let ids = [charging.id.clone(), refunding.id.clone(), done.id.clone()];
+    store.give_back(&ids).await.unwrap();
+    let status = |id: &str| {
+        let id = id.to_owned();
+        async move { store.get(&id).await.unwrap().unwrap() }
+    };
+    assert_eq!(status(&charging.id).await.status, PaymentStatus::Pending);
+    let back = status(&refunding.id).await;
+    assert_eq!(back.status, PaymentStatus::Completed);
+    assert!(back.refund_requested, "the refund is still wanted");
+    assert_eq!(status(&done.id).await, done, "not in flight: left alone");
+    assert_eq!(status(&other.id).await.status, PaymentStatus::Processing);
+    let mut due: Vec<_> = store
+        .due_work(10, stale_before)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    due.sort();
+    let mut want = vec![charging.id.clone(), refunding.id.clone()];
+    want.sort();
+    assert_eq!(due, want);
     store.ping().await.unwrap();
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 use shared::events::EventEnvelope;
 use shared::ids::new_object_id;
 use shared::store::StoreError;
+use std::time::Duration;
 
 fn payment(status: PaymentStatus) -> Payment {
     Payment::from_new(
@@ -57,7 +58,7 @@ test_support::store_contract!(
     check_refund_happens_once,
     check_an_aborted_refund_returns_to_completed,
     check_order_cancelled_cancels_pending_and_flags_completed,
-    check_recovery_requeues_processing_and_returns_refunding,
+    check_given_back_work_is_due_again_at_once,
     check_a_cancellation_seen_before_the_order_keeps_it_from_being_charged,
     check_stale_in_flight_work_is_listed_and_taken_over_once,
     check_the_outbox_hands_out_events_until_acknowledged,
@@ -78,7 +79,7 @@ async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {
     // MongoDB connects lazily: an unreachable server fails the first call, quickly, as unavailable.
     let opts = shared::mongo::MongoOptions {
         pool_size: 2,
-        server_selection_timeout: std::time::Duration::from_millis(300),
+        server_selection_timeout: Duration::from_millis(300),
     };
     let started = std::time::Instant::now();
     let store = payment_service::store::connect_with("mongodb://127.0.0.1:1/x", opts)
@@ -91,7 +92,7 @@ async fn connect_picks_the_backend_by_scheme_and_lists_the_supported_ones() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
@@ -176,7 +177,10 @@ async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
 
     let outbox = store.outbox();
     assert_eq!(outbox.pending().await.unwrap(), 0);
-    assert_eq!(outbox.due(10).await.unwrap(), vec![applied.clone()]);
+    assert_eq!(
+        outbox.claim(10, Duration::ZERO).await.unwrap(),
+        vec![applied.clone()]
+    );
     assert_eq!(outbox.pending().await.unwrap(), 1);
     let left: Vec<String> = {
         use futures_util::TryStreamExt;
@@ -197,7 +201,7 @@ async fn mongo_holds_left_by_a_crash_are_released_or_discarded_once_old() {
         .delivered(std::slice::from_ref(&applied.id))
         .await
         .unwrap();
-    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert!(outbox.claim(10, Duration::ZERO).await.unwrap().is_empty());
     assert_eq!(outbox.pending().await.unwrap(), 0);
     db.cleanup().await;
 }
@@ -267,7 +271,7 @@ async fn mongo_data_stored_by_the_camel_case_version_is_upgraded_at_connect() {
     assert_eq!(store.get(&p.id).await.unwrap().unwrap(), p);
     assert_eq!(store.get_by_order(&p.order_id).await.unwrap().unwrap(), p);
     assert_eq!(
-        store.outbox().due(10).await.unwrap(),
+        store.outbox().claim(10, Duration::ZERO).await.unwrap(),
         vec![processed, waiting]
     );
     let stored = payments

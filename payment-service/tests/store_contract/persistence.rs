@@ -5,7 +5,7 @@ use super::*;
 
 pub async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn PaymentStore) {
     let outbox = store.outbox();
-    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert!(outbox.claim(10, Duration::ZERO).await.unwrap().is_empty());
     let first = event("PaymentProcessed");
     let second = event("PaymentFailed");
     let a = payment(PaymentStatus::Processing);
@@ -23,22 +23,25 @@ pub async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn Pa
         .unwrap()
         .unwrap();
     assert_eq!(outbox.pending().await.unwrap(), 2);
-    let due = outbox.due(10).await.unwrap();
+    let due = outbox.claim(10, Duration::ZERO).await.unwrap();
     assert_eq!(due, vec![first.clone(), second.clone()]);
-    assert_eq!(outbox.due(1).await.unwrap(), vec![first.clone()]);
+    assert_eq!(
+        outbox.claim(1, Duration::ZERO).await.unwrap(),
+        vec![first.clone()]
+    );
     outbox
-        .failed(
-            std::slice::from_ref(&first.id),
-            std::time::Duration::from_secs(60),
-        )
+        .failed(std::slice::from_ref(&first.id), Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(outbox.due(10).await.unwrap(), vec![second.clone()]);
+    assert_eq!(
+        outbox.claim(10, Duration::ZERO).await.unwrap(),
+        vec![second.clone()]
+    );
     outbox
         .delivered(std::slice::from_ref(&second.id))
         .await
         .unwrap();
-    assert!(outbox.due(10).await.unwrap().is_empty());
+    assert!(outbox.claim(10, Duration::ZERO).await.unwrap().is_empty());
     assert_eq!(outbox.pending().await.unwrap(), 1);
     // A transition that did not apply writes no event.
     assert!(store

@@ -1,6 +1,12 @@
 //! The transactional outbox: events stored in the caller's own transaction (SQLite schema and
 //! insert; MongoDB stores have their own), and the relay that delivers them to the bus at least
 //! once, in batches, woken when new ones are stored.
+//!
+//! Replicas share one outbox: the relay of each claims the batch it sends (one conditional update
+//! pushes the events' next attempt past a lease, [`CLAIM_LEASE`]), so two relays do not send the
+//! same events in the normal case; a relay that crashed mid-batch leaves its claim to lapse, and
+//! another sends the batch then. The bus stores an event once by id, so an event sent twice (a lease
+//! that ran out, a lost acknowledgement) is still delivered once.
 
 use super::EventEnvelope;
 use crate::client::ServiceClient;
@@ -15,8 +21,10 @@ use tokio_util::sync::CancellationToken;
 /// Where a service keeps events until the bus acknowledges them.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Up to `limit` undelivered events whose next attempt is due, oldest first.
-    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError>;
+    /// Claims up to `limit` undelivered events whose next attempt is due, oldest first: they are
+    /// not due again (to this caller or any other replica) before `lease` has passed, unless
+    /// [`failed`](Self::failed) says otherwise.
+    async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<EventEnvelope>, StoreError>;
     /// Marks events as delivered.
     async fn delivered(&self, ids: &[String]) -> Result<(), StoreError>;
     /// Records a failed attempt; the next one is due after `retry_in`.
@@ -40,8 +48,11 @@ DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at, id, next_attempt_at)
     WHERE delivered_at IS NULL;";
 
-const OUTBOX_DUE: &str = "SELECT event FROM outbox WHERE delivered_at IS NULL \
-    AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?";
+/// Claims the due events (one statement: SQLite runs it alone); `RETURNING` gives no order, so
+/// the caller sorts.
+const OUTBOX_CLAIM: &str = "UPDATE outbox SET next_attempt_at = ?1 WHERE id IN \
+    (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?2 \
+    ORDER BY created_at, id LIMIT ?3) RETURNING created_at, id, event";
 const OUTBOX_PENDING: &str = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL";
 
 /// Inserts `event` into the outbox inside the caller's transaction.
@@ -74,17 +85,23 @@ impl SqliteOutbox {
 
 #[async_trait]
 impl OutboxStore for SqliteOutbox {
-    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.db
-            .read(|conn| {
-                let mut due = conn.prepare_cached(OUTBOX_DUE)?;
-                let rows = due.query_map(rusqlite::params![now_ms(), limit], |row| {
-                    row.get::<_, String>(0)
+    async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<EventEnvelope>, StoreError> {
+        let now = now_ms();
+        let until = now.saturating_add(crate::store::millis(lease));
+        let mut rows = self
+            .db
+            .write(move |tx| {
+                let mut claim = tx.prepare_cached(OUTBOX_CLAIM)?;
+                let rows = claim.query_map(rusqlite::params![until, now, limit], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get(2)?))
                 })?;
-                rows.map(|event| Ok(serde_json::from_str(&event?)?))
-                    .collect()
+                Ok(rows.collect::<Result<Vec<(i64, String, String)>, _>>()?)
             })
-            .await
+            .await?;
+        rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        rows.iter()
+            .map(|(_, _, event)| Ok(serde_json::from_str(event)?))
+            .collect()
     }
 
     async fn delivered(&self, ids: &[String]) -> Result<(), StoreError> {
@@ -132,6 +149,8 @@ impl OutboxStore for SqliteOutbox {
 
 /// Most outbox events posted to the bus in one request.
 const RELAY_BATCH: u32 = 100;
+/// How long the relay's claim on a batch lasts: far longer than one post to the bus may take.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(30);
 
 /// Delivers outbox events to the bus (`POST /events` with an array) until acknowledged. Writers
 /// wake it after each event they store.
@@ -185,7 +204,7 @@ impl OutboxRelay {
     async fn deliver_batch(&self) -> Result<usize, String> {
         let batch = self
             .store
-            .due(RELAY_BATCH)
+            .claim(RELAY_BATCH, CLAIM_LEASE)
             .await
             .map_err(|e| e.to_string())?;
         if batch.is_empty() {
@@ -240,12 +259,15 @@ mod tests {
             "order-service",
         );
         insert(&pool, &e).await;
-        assert_eq!(outbox.due(10).await.unwrap(), vec![e.clone()]);
+        assert_eq!(
+            outbox.claim(10, Duration::ZERO).await.unwrap(),
+            vec![e.clone()]
+        );
         outbox
             .failed(std::slice::from_ref(&e.id), Duration::from_secs(60))
             .await
             .unwrap();
-        assert!(outbox.due(10).await.unwrap().is_empty());
+        assert!(outbox.claim(10, Duration::ZERO).await.unwrap().is_empty());
         assert_eq!(outbox.pending().await.unwrap(), 1);
         outbox.delivered(std::slice::from_ref(&e.id)).await.unwrap();
         assert_eq!(outbox.pending().await.unwrap(), 0);
@@ -308,13 +330,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_relay_scan_and_the_pending_count_read_only_the_undelivered_index() {
+    async fn the_relay_claim_and_the_pending_count_read_only_the_undelivered_index() {
         let pool = outbox_db().await;
-        for sql in [OUTBOX_DUE, OUTBOX_PENDING] {
-            let lines = crate::sqlite::query_plan(&pool, sql).await.unwrap();
-            // One walk of the partial index (only undelivered events are in it), in its order:
-            // no table scan, no sort.
-            assert_eq!(lines, ["SCAN outbox USING INDEX outbox_pending"], "{sql}");
-        }
+        // One walk of the partial index (only undelivered events are in it), in its order: no
+        // table scan, no sort; the claim then updates the rows it found by primary key.
+        let lines = crate::sqlite::query_plan(&pool, OUTBOX_PENDING)
+            .await
+            .unwrap();
+        assert_eq!(lines, ["SCAN outbox USING INDEX outbox_pending"]);
+        let lines = crate::sqlite::query_plan(&pool, OUTBOX_CLAIM)
+            .await
+            .unwrap();
+        assert_eq!(
+            lines,
+            [
+                "SEARCH outbox USING COVERING INDEX sqlite_autoindex_outbox_1 (id=?)",
+                "LIST SUBQUERY 1",
+                "SCAN outbox USING INDEX outbox_pending",
+            ]
+        );
     }
 }

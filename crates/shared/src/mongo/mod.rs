@@ -1,7 +1,7 @@
 //! MongoDB connection setup shared by every service's Mongo store: database name from the URL path
 //! (or the service's default), bounded server selection, pool size, the error mapping, and the
 //! indexes each store ensures (`indexes`), the upgrades of data stored by earlier versions
-//! (`upgrade`) and the outbox protocol (`outbox`).
+//! (`upgrade`), the outbox protocol (`outbox`) and the claim replicas share queues with ([`claim`]).
 
 mod indexes;
 pub mod outbox;
@@ -70,6 +70,21 @@ pub async fn connect(
     app_name: &str,
     opts: MongoOptions,
 ) -> Result<Database, StoreError> {
+    let options = client_options(url, app_name, opts).await?;
+    let client = Client::with_options(options).map_err(StoreError::from)?;
+    let name = database_in_url(url).unwrap_or_else(|| default_db.to_string());
+    Ok(client.database(&name))
+}
+
+/// The driver's options for `url` and `opts`. Credentials come from the URL
+/// (`mongodb://user:password@host/db?authSource=admin`, the password percent-encoded); with no
+/// `authMechanism` the driver asks the server which SCRAM mechanisms the user has and takes
+/// SCRAM-SHA-256 when it is among them (MongoDB 4.0 and later).
+async fn client_options(
+    url: &str,
+    app_name: &str,
+    opts: MongoOptions,
+) -> Result<ClientOptions, StoreError> {
     let mut options = ClientOptions::parse(url)
         .await
         .map_err(|e| StoreError::Other(format!("bad DATABASE_URL: {e}")))?;
@@ -82,9 +97,7 @@ pub async fn connect(
             .min(opts.server_selection_timeout),
     );
     options.connect_timeout = Some(options.connect_timeout.unwrap_or(Duration::from_secs(2)));
-    let client = Client::with_options(options).map_err(StoreError::from)?;
-    let name = database_in_url(url).unwrap_or_else(|| default_db.to_string());
-    Ok(client.database(&name))
+    Ok(options)
 }
 
 /// One page of the documents of `coll` that match `filter`, in `sort` order, checked into `T`
@@ -114,6 +127,56 @@ where
         .map(T::try_from)
         .collect::<Result<_, _>>()?;
     Ok((items, total))
+}
+
+/// The field a [`claim`] tags the documents it won with.
+pub const CLAIM: &str = "claim";
+
+/// Claims up to `limit` documents of `coll` that match `due`, in `sort` order, for this caller, as
+/// replicas sharing a queue do: the candidates are read, then ONE conditional update applies `set`
+/// (which must make a document stop matching `due`, e.g. a `next_attempt_at` past a lease) to
+/// those still matching, tagging them with a fresh [`CLAIM`] nonce; another replica may have
+/// claimed some in between, and the nonce tells which this call won. Single-document atomicity
+/// is all it needs: no transactions. Returns the documents won, in `sort` order.
+pub async fn claim<T>(
+    coll: &mongodb::Collection<T>,
+    due: mongodb::bson::Document,
+    sort: mongodb::bson::Document,
+    limit: u32,
+    mut set: mongodb::bson::Document,
+) -> Result<Vec<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    use futures_util::TryStreamExt;
+    use mongodb::bson::{doc, Document};
+    let candidates: Vec<Document> = coll
+        .clone_with_type::<Document>()
+        .find(due.clone())
+        .sort(sort.clone())
+        .limit(i64::from(limit))
+        .projection(doc! {"_id": 1})
+        .await?
+        .try_collect()
+        .await?;
+    let ids: Vec<_> = candidates
+        .into_iter()
+        .filter_map(|mut d| d.remove("_id"))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nonce = crate::ids::new_object_id();
+    let mut filter = due;
+    filter.insert("_id", doc! {"$in": &ids});
+    set.insert(CLAIM, &nonce);
+    coll.update_many(filter, doc! {"$set": set}).await?;
+    Ok(coll
+        .find(doc! {"_id": {"$in": &ids}, CLAIM: &nonce})
+        .sort(sort)
+        .await?
+        .try_collect()
+        .await?)
 }
 
 /// Pings the database (`/ready`).
@@ -199,6 +262,41 @@ mod tests {
             with_database("mongodb://h:1?a=b", "t"),
             "mongodb://h:1/t?a=b"
         );
+    }
+
+    /// The URL shape docker-compose and the manifests give every service: the application user,
+    /// defined in `admin`, with a password that needs percent-encoding.
+    #[tokio::test]
+    async fn production_urls_carry_the_user_defined_in_admin() {
+        use mongodb::options::AuthMechanism;
+        let url =
+            "mongodb://ecommerce:p%40ss%3Aw0rd@mongodb:27017/ecommerce_orders?authSource=admin";
+        let options = client_options(url, "order-service", MongoOptions::default())
+            .await
+            .unwrap();
+        let credential = options.credential.expect("credentials");
+        assert_eq!(credential.username.as_deref(), Some("ecommerce"));
+        assert_eq!(credential.password.as_deref(), Some("p@ss:w0rd"));
+        assert_eq!(credential.source.as_deref(), Some("admin"));
+        // Negotiated with the server: SCRAM-SHA-256 for a user that has it (MongoDB 7's default).
+        assert_eq!(credential.mechanism, None);
+        assert_eq!(database_in_url(url).as_deref(), Some("ecommerce_orders"));
+        assert_eq!(options.app_name.as_deref(), Some("order-service"));
+        let pinned = format!("{url}&authMechanism=SCRAM-SHA-256");
+        let options = client_options(&pinned, "x", MongoOptions::default())
+            .await
+            .unwrap();
+        let mechanism = options.credential.and_then(|c| c.mechanism);
+        assert_eq!(mechanism, Some(AuthMechanism::ScramSha256));
+        // An unencoded `@` in the password is refused by name, not sent to the wrong host.
+        let err = client_options(
+            "mongodb://ecommerce:p@ss@mongodb:27017/ecommerce_orders?authSource=admin",
+            "x",
+            MongoOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("bad DATABASE_URL"), "{err}");
     }
 
     #[test]

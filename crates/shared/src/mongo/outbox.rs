@@ -4,8 +4,9 @@
 //! Stored schema, collection [`OUTBOX`], the SQLite table's columns under the same names:
 //! `{_id: event id, event: the envelope as JSON text, created_at, attempts, next_attempt_at,
 //! delivered_at?}`, plus `held: <change id>` and `aggregate_id` while the change that wrote it
-//! is in flight. A store may queue other documents with a change the same way (orders' stock
-//! releases): [`Task`]s, in their own collections, carrying the same hold fields.
+//! is in flight, and the `claim` of the relay that last claimed it ([`super::claim`]). A store
+//! may queue other documents with a change the same way (orders' stock releases): [`Task`]s, in
+//! their own collections, carrying the same hold fields.
 //!
 //! MongoDB commits one document at a time, so a change and its event are written thus:
 //! 1. the event (and the change's tasks) are inserted HELD, tagged with the change id (the event
@@ -216,18 +217,20 @@ fn undelivered() -> Document {
 
 #[async_trait]
 impl OutboxStore for MongoOutbox {
-    async fn due(&self, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<EventEnvelope>, StoreError> {
         self.settle().await?;
-        let mut filter = undelivered();
-        filter.insert("next_attempt_at", doc! {"$lte": now_ms()});
-        let docs: Vec<Document> = self
-            .outbox()
-            .find(filter)
-            .sort(doc! {"created_at": 1, "_id": 1})
-            .limit(i64::from(limit))
-            .await?
-            .try_collect()
-            .await?;
+        let now = now_ms();
+        let mut due = undelivered();
+        due.insert("next_attempt_at", doc! {"$lte": now});
+        let until = now.saturating_add(crate::store::millis(lease));
+        let docs = super::claim(
+            &self.outbox(),
+            due,
+            doc! {"created_at": 1, "_id": 1},
+            limit,
+            doc! {"next_attempt_at": until},
+        )
+        .await?;
         docs.iter()
             .map(|d| {
                 let text = d

@@ -111,38 +111,15 @@ impl EventStore for MongoEventStore {
         let due = doc! {
             "subscriber": subscriber, "status": PENDING, "next_attempt_at": {"$lte": now},
         };
-        let candidates: Vec<String> = self
-            .deliveries
-            .find(due.clone())
-            .sort(doc! {"seq": 1, "event_id": 1})
-            .limit(i64::from(limit))
-            .await?
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .map(|d| d.id)
-            .collect();
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One conditional update leases the candidates still due; the nonce tells which this
-        // call won (another replica may have leased some in between).
-        let nonce = shared::ids::new_object_id();
-        let mut filter = due;
-        filter.insert("_id", doc! {"$in": &candidates});
-        self.deliveries
-            .update_many(
-                filter,
-                doc! {"$set": {"next_attempt_at": lease_until, "claim": &nonce}},
-            )
-            .await?;
-        let mut won: Vec<StoredDelivery> = self
-            .deliveries
-            .find(doc! {"_id": {"$in": &candidates}, "claim": &nonce})
-            .await?
-            .try_collect()
-            .await?;
-        won.sort_by(|a, b| (a.seq, &a.event_id).cmp(&(b.seq, &b.event_id)));
+        // One conditional update leases those still due (another replica may lease some first).
+        let won = shared::mongo::claim(
+            &self.deliveries,
+            due,
+            doc! {"seq": 1, "event_id": 1},
+            limit,
+            doc! {"next_attempt_at": lease_until},
+        )
+        .await?;
         let events = self.events_of(&won).await?;
         Ok(won
             .into_iter()

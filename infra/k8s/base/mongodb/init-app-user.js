@@ -11,4 +11,7 @@ db.getSiblingDB("admin").createUser({
   user: user,
   pwd: pwd,
   roles: dbs.map((name) => ({ role: "readWrite", db: name })),
+  // SCRAM-SHA-256 only (MongoDB 7 would also store SCRAM-SHA-1 credentials by default); the
+  // services' driver negotiates it from the URL's `authSource=admin`.
+  mechanisms: ["SCRAM-SHA-256"],
 });

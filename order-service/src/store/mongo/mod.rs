@@ -205,10 +205,10 @@ impl OrderStore for MongoOrderStore {
         releases::queue(&self.db, order_id).await
     }
 
-    async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+    async fn claim_releases(&self, limit: u32, lease: Duration) -> Result<Vec<String>, StoreError> {
         self.ensure_indexes().await?;
         self.outbox.settle().await?;
-        releases::due(&self.db, limit).await
+        releases::claim(&self.db, limit, lease).await
     }
 
     async fn release_done(&self, order_id: &str) -> Result<(), StoreError> {

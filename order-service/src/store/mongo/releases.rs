@@ -1,10 +1,10 @@
 //! The queue of stock releases in MongoDB, `release_tasks`: `{_id, order_id, attempts,
 //! next_attempt_at, done_at?}`, the columns of the SQLite table. A release a change queues is a
 //! task of the outbox protocol (`_id` = the change id, held until the change applied); one queued
-//! on its own (an order that could not be stored) has the order id as `_id`.
+//! on its own (an order that could not be stored) has the order id as `_id`. The worker of each
+//! replica claims the releases it makes (`claim`, set by [`shared::mongo::claim`]).
 
 use super::docs::RELEASES;
-use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::Database;
 use shared::mongo::insert_new;
@@ -32,20 +32,26 @@ pub(super) async fn queue(db: &Database, order_id: &str) -> Result<(), StoreErro
         .map(drop)
 }
 
-/// The order ids whose release is due, oldest first, each once.
-pub(super) async fn due(db: &Database, limit: u32) -> Result<Vec<String>, StoreError> {
-    let rows: Vec<Document> = db
-        .collection::<Document>(RELEASES)
-        .find(doc! {
+/// Claims the releases due, oldest first, for `lease` ([`shared::mongo::claim`]); their order
+/// ids, each once.
+pub(super) async fn claim(
+    db: &Database,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<String>, StoreError> {
+    let now = now_ms();
+    let rows = shared::mongo::claim(
+        &db.collection::<Document>(RELEASES),
+        doc! {
             "done_at": {"$exists": false},
             "held": {"$exists": false},
-            "next_attempt_at": {"$lte": now_ms()},
-        })
-        .sort(doc! {"next_attempt_at": 1, "_id": 1})
-        .limit(i64::from(limit))
-        .await?
-        .try_collect()
-        .await?;
+            "next_attempt_at": {"$lte": now},
+        },
+        doc! {"next_attempt_at": 1, "_id": 1},
+        limit,
+        doc! {"next_attempt_at": now.saturating_add(shared::store::millis(lease))},
+    )
+    .await?;
     let mut ids: Vec<String> = Vec::with_capacity(rows.len());
     for d in rows {
         let id = d

@@ -271,12 +271,23 @@ impl OrderStore for SqliteOrderStore {
             .await
     }
 
-    async fn due_releases(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+    async fn claim_releases(&self, limit: u32, lease: Duration) -> Result<Vec<String>, StoreError> {
+        let now = now_ms();
+        let until = now.saturating_add(shared::store::millis(lease));
         self.db
-            .read(|conn| {
-                let mut stmt = conn.prepare_cached(DUE_RELEASES)?;
-                let ids = stmt.query_map(params![now_ms(), limit], |row| row.get(0))?;
-                Ok(ids.collect::<Result<_, _>>()?)
+            .write(move |tx| {
+                // One write transaction: no other writer runs between the read and the lease.
+                let ids: Vec<String> = tx
+                    .prepare_cached(DUE_RELEASES)?
+                    .query_map(params![now, limit], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let mut lease = tx.prepare_cached(
+                    "UPDATE release_tasks SET next_attempt_at = ? WHERE order_id = ?",
+                )?;
+                for id in &ids {
+                    lease.execute(params![until, id])?;
+                }
+                Ok(ids)
             })
             .await
     }

@@ -46,7 +46,7 @@ async fn every_order_list_and_its_total_read_through_the_index_for_its_filter() 
 }
 
 #[tokio::test]
-async fn idempotency_lookups_and_due_releases_read_through_their_indexes() {
+async fn idempotency_lookups_and_release_claims_read_through_their_indexes() {
     let store = store().await;
     let key_lookup = find_by_key_sql();
     assert_index_served(&store.db, &key_lookup, &["orders_user_idempotency"]).await;

@@ -19,8 +19,7 @@ pub(super) const CANCELLED_ORDERS: &str = "cancelled_orders";
 
 /// The indexes: one payment per order; the worker's scan (`due_work`: one `$or` branch per status,
 /// each read in `created_at` order from its own index and merged; a completed payment is only in
-/// the second's range when a refund is requested; `recover` finds payments by status); the owner
-/// lookup; and the outbox's.
+/// the second's range when a refund is requested); the owner lookup; and the outbox's.
 pub(super) fn indexes() -> Vec<IndexSpec> {
     let mut specs = vec![
         IndexSpec::named(PAYMENTS, "payments_order_unique", doc! {"order_id": 1}).unique(),

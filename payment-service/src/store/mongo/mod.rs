@@ -286,15 +286,25 @@ impl PaymentStore for MongoPaymentStore {
         .await
     }
 
-    async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
+    async fn give_back(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         self.indexed().await?;
+        let now = now_ms();
         self.payments
             .update_many(
-                doc! {"status": "processing"},
-                doc! {"$set": {"status": "pending", "updated_at": now_ms()}},
+                doc! {"_id": {"$in": ids}, "status": "processing"},
+                doc! {"$set": {"status": "pending", "updated_at": now}},
             )
             .await?;
-        self.find_many(doc! {"status": "refunding"}, None).await
+        self.payments
+            .update_many(
+                doc! {"_id": {"$in": ids}, "status": "refunding"},
+                doc! {"$set": {"status": "completed", "refund_requested": true, "updated_at": now}},
+            )
+            .await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

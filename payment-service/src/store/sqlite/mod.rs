@@ -30,9 +30,11 @@ const DUE_WORK: &str = "SELECT * FROM payments INDEXED BY payments_work \
 const BY_ORDER: &str = "SELECT * FROM payments WHERE order_id = ?";
 
 /// Payments left mid-charge by a stop are retried; those left mid-refund are resumed.
-const RECOVER_CHARGES: &str =
-    "UPDATE payments SET status = 'pending', updated_at = ? WHERE status = 'processing'";
-const RECOVER_REFUNDS: &str = "SELECT * FROM payments WHERE status = 'refunding'";
+/// Gives one payment's interrupted work back (the SET expressions read the row as it was).
+const GIVE_BACK: &str = "UPDATE payments SET \
+    status = CASE status WHEN 'processing' THEN 'pending' ELSE 'completed' END, \
+    refund_requested = CASE status WHEN 'refunding' THEN 1 ELSE refund_requested END, \
+    updated_at = ? WHERE id = ? AND status IN ('processing', 'refunding')";
 
 /// Payments in a SQLite database.
 #[derive(Clone)]
@@ -247,15 +249,17 @@ impl PaymentStore for SqlitePaymentStore {
         self.transition(sql, binds, None).await
     }
 
-    async fn recover(&self) -> Result<Vec<Payment>, StoreError> {
+    async fn give_back(&self, ids: &[String]) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
         self.db
-            .write(|tx| {
-                tx.prepare_cached(RECOVER_CHARGES)?.execute([now_ms()])?;
+            .write(move |tx| {
+                let now = now_ms();
+                let mut give_back = tx.prepare_cached(GIVE_BACK)?;
+                for id in &ids {
+                    give_back.execute(params![now, id])?;
+                }
                 Ok(())
             })
-            .await?;
-        self.db
-            .read(|conn| all::<Payment>(conn, RECOVER_REFUNDS, []))
             .await
     }
 

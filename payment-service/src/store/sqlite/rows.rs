@@ -23,7 +23,8 @@ pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payments (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS payments_status ON payments (status, created_at);
+-- Read by nothing since startup recovery gave way to claims given back: gone.
+DROP INDEX IF EXISTS payments_status;
 -- The worker's work (see `DUE_WORK`), oldest first: only payments with something to do are in it,
 -- however many completed ones pile up.
 CREATE INDEX IF NOT EXISTS payments_work ON payments (created_at, id)

@@ -46,7 +46,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "ci",
         "[step...]",
-        "what CI runs (.ci/run): infra fmt clippy deps test api fuzz",
+        "what CI runs (.ci/run): infra fmt clippy deps test api topology fuzz",
     ),
 ];
 

@@ -48,8 +48,10 @@ impl Drop for TempSqlite {
 /// (modules `sqlite`, `sqlite_file`, `mongo`; the MongoDB one runs in a fresh database dropped after,
 /// even when the check fails, and skips without `MONGO_TEST_URL`, or fails under `CI=true`); each `sqlite_only` entry an `async fn(Arc<dyn Store>)` run on a SQLite
 /// file with four worker threads (module `sqlite_races`); each `replicas` entry an
-/// `async fn(Arc<dyn Store>, Arc<dyn Store>)` given two stores on one SQLite file, as two replicas
-/// sharing a database (module `sqlite_replicas`). Races stay off MongoDB because FerretDB,
+/// `async fn(Arc<dyn Store>, Arc<dyn Store>)` given two stores on one database, as two replicas
+/// sharing it, on a SQLite file and on MongoDB (modules `sqlite_replicas`, `mongo_replicas`: what
+/// replicas share is decided by unique inserts, atomic on FerretDB too). Races stay off MongoDB
+/// because FerretDB,
 /// the stand-in the tests use, does not make a conditional update atomic under concurrent writers
 /// (real MongoDB does).
 #[macro_export]
@@ -117,6 +119,21 @@ macro_rules! store_contract {
                         let first = super::$connect(&db.url()).await;
                         let second = super::$connect(&db.url()).await;
                         super::$replicas(first, second).await;
+                    }
+                )*
+            }
+            mod mongo_replicas {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $replicas() {
+                        let Some(db) = $crate::TestMongo::new() else { return };
+                        let first = super::$connect(&db.url).await;
+                        let second = super::$connect(&db.url).await;
+                        let checked = $crate::contract::catch_unwind(super::$replicas(first, second)).await;
+                        db.cleanup().await;
+                        if let Err(panic) = checked {
+                            ::std::panic::resume_unwind(panic);
+                        }
                     }
                 )*
             }

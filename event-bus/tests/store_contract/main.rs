@@ -60,6 +60,10 @@ test_support::store_contract!(
     check_leased_appends_are_due_when_their_lease_ends,
     check_subscribers_get_deliveries_only_of_the_types_they_want,
     ],
+    replicas: [
+        check_concurrent_appends_of_one_id_store_it_once,
+        check_concurrent_claims_never_share_a_delivery,
+    ],
 );
 
 #[tokio::test]
@@ -102,16 +106,20 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
     assert_eq!(peek(reopened.as_ref(), "orders", NOW, 10).await.len(), 1);
 }
 
-// SQLite only: FerretDB (our MongoDB stand-in) does not make conditional updates atomic under
-// concurrency, so racing appends could all see the event incomplete and all report it as new there.
-#[tokio::test]
-async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
-    let db = test_support::TempSqlite::new();
-    let url = db.url();
-    let store: Arc<dyn EventStore> = connect(&url).await;
+/// Two replicas (stores on one database), eight appends of one id at once: the event is stored,
+/// and reported as newly stored, once. On MongoDB the call whose insert of the event succeeded
+/// reports it: a unique insert, atomic on FerretDB too.
+async fn check_concurrent_appends_of_one_id_store_it_once(
+    first: Arc<dyn EventStore>,
+    second: Arc<dyn EventStore>,
+) {
     let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
             tokio::spawn(async move {
                 let stored = store
                     .append(&[event("same", "A")], &subs(), NOW)
@@ -127,24 +135,22 @@ async fn concurrent_appends_of_one_id_on_a_file_database_store_it_once() {
         stored += t.await.unwrap();
     }
     assert_eq!(stored, 1);
-    let c = store.counts().await.unwrap();
+    let c = first.counts().await.unwrap();
     assert_eq!((c.total_events, c.pending), (1, 2));
 }
 
-// SQLite only, for the same reason: replicas (here eight workers on one file) claiming at once
-// never claim one delivery twice, and together claim every one.
-#[tokio::test]
-async fn concurrent_claims_on_a_file_database_never_share_a_delivery() {
-    let db = test_support::TempSqlite::new();
-    let url = db.url();
-    let store: Arc<dyn EventStore> = connect(&url).await;
+/// Two replicas, eight claimers between them, claiming at once: no delivery is claimed twice, and
+/// together they claim every one.
+async fn check_concurrent_claims_never_share_a_delivery(
+    first: Arc<dyn EventStore>,
+    second: Arc<dyn EventStore>,
+) {
     let events: Vec<_> = (0..200).map(|i| event(&format!("e{i:03}"), "A")).collect();
-    store.append(&events, &subs(), NOW).await.unwrap();
-    let second = connect(&url).await;
+    first.append(&events, &subs(), NOW).await.unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = if i % 2 == 0 {
-                store.clone()
+                first.clone()
             } else {
                 second.clone()
             };

@@ -85,6 +85,7 @@ impl MongoOutbox {
             ),
             IndexSpec::named(OUTBOX, "outbox_held", doc! {"held": 1, "created_at": 1}),
         ];
+        specs.extend(super::claim_indexes());
         for collection in tasks {
             specs.push(IndexSpec::keys(
                 collection,
@@ -228,7 +229,7 @@ impl OutboxStore for MongoOutbox {
             due,
             doc! {"created_at": 1, "_id": 1},
             limit,
-            doc! {"next_attempt_at": until},
+            until,
         )
         .await?;
         docs.iter()

@@ -31,10 +31,13 @@ pub(super) async fn apply(db: &Database, upgrades: &[Upgrade]) -> Result<(), Sto
         }
         tracing::info!(upgrade = upgrade.name, "upgrading stored data");
         (upgrade.run)(db).await?;
-        let record = doc! {"$set": {"applied_at": now_ms()}};
-        done.update_one(doc! {"_id": upgrade.name}, record)
-            .upsert(true)
-            .await?;
+        // Recorded once: a replica that ran it at the same time may record it first.
+        let record = doc! {"_id": upgrade.name, "applied_at": now_ms()};
+        if let Err(e) = done.insert_one(record).await {
+            if !super::is_duplicate_key(&e) {
+                return Err(e.into());
+            }
+        }
     }
     Ok(())
 }

@@ -82,9 +82,9 @@ pub(super) fn requeue(now: i64) -> Document {
 /// The indexes: the latest complete events, of one type or all (and their count), `_id` breaking
 /// ties as the sort does; a subscriber's pending deliveries in event order with the due time read
 /// from the index; when a subscriber's next pending delivery is due; dead letters, latest first,
-/// and the counts by status; the deliveries of listed events, and a replay's.
+/// and the counts by status; the deliveries of listed events, and a replay's; the claim tokens'.
 pub(super) fn indexes() -> Vec<IndexSpec> {
-    vec![
+    let mut specs = vec![
         IndexSpec::named(
             EVENTS,
             "events_complete_seq",
@@ -115,7 +115,9 @@ pub(super) fn indexes() -> Vec<IndexSpec> {
             "deliveries_event",
             doc! {"event_id": 1, "subscriber": 1},
         ),
-    ]
+    ];
+    specs.extend(shared::mongo::claim_indexes());
+    specs
 }
 
 /// Maps an `insert_many` error to `Ok` when every failed document was a duplicate `_id` (already

@@ -1,7 +1,7 @@
 //! `EventStore` for [`MongoEventStore`]: every state change is one conditional update on one
 //! delivery document; reads are indexed queries joined in memory by event id.
 
-use super::docs::{delivery_id, ignore_duplicates, requeue, wanting};
+use super::docs::{delivery_id, requeue, wanting};
 use super::MongoEventStore;
 use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
@@ -39,6 +39,68 @@ impl MongoEventStore {
     }
 }
 const DEAD: &str = "dead";
+/// How long an append waits for another call that is storing the same event to finish it.
+const APPEND_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl MongoEventStore {
+    /// Inserts the deliveries of these incomplete events (those missing), then marks them
+    /// complete in one conditional update tagged with a nonce: the ids this call completed.
+    async fn finish(
+        &self,
+        open: &[StoredEnvelope],
+        now: i64,
+        due_at: i64,
+    ) -> Result<HashSet<String>, StoreError> {
+        if open.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let fanout: Vec<(&str, i64, &[String])> = open
+            .iter()
+            .map(|e| (e.id.as_str(), e.seq, e.subscribers.as_slice()))
+            .collect();
+        self.insert_deliveries(&fanout, now, due_at).await?;
+        let open_ids: Vec<&str> = open.iter().map(|e| e.id.as_str()).collect();
+        let nonce = shared::ids::new_object_id();
+        self.events
+            .update_many(
+                doc! {"_id": {"$in": &open_ids}, "complete": false},
+                doc! {"$set": {"complete": true, "completed_by": &nonce}},
+            )
+            .await?;
+        Ok(self
+            .events
+            .find(doc! {"_id": {"$in": &open_ids}, "completed_by": &nonce})
+            .await?
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect())
+    }
+
+    /// Those of these stored events still incomplete after [`APPEND_WAIT`]: left by an append
+    /// that failed half-way (one in progress finishes within it).
+    async fn left_incomplete(&self, ids: &[String]) -> Result<Vec<StoredEnvelope>, StoreError> {
+        let deadline = tokio::time::Instant::now() + APPEND_WAIT;
+        let mut ids = ids.to_vec();
+        loop {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let open: Vec<StoredEnvelope> = self
+                .events_by_id(&ids)
+                .await?
+                .into_iter()
+                .filter(|e| !e.complete)
+                .collect();
+            if open.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(open);
+            }
+            ids = open.into_iter().map(|e| e.id).collect();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
 
 #[async_trait]
 impl EventStore for MongoEventStore {
@@ -61,43 +123,23 @@ impl EventStore for MongoEventStore {
             .zip(first..)
             .map(|(e, seq)| StoredEnvelope::new(e, seq, subscribers, now))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Err(e) = self.events.insert_many(docs).ordered(false).await {
-            ignore_duplicates(e)?;
-        }
-        // Ours, plus any left incomplete by an append that failed half-way.
-        let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
-        let open: Vec<StoredEnvelope> = self
-            .events_by_id(&ids)
-            .await?
-            .into_iter()
-            .filter(|e| !e.complete)
-            .collect();
-        if open.is_empty() {
-            return Ok(Vec::new());
-        }
-        let fanout: Vec<(&str, i64, &[String])> = open
+        // Who stores an event is decided by its insert (a unique `_id`, atomic on MongoDB and on
+        // FerretDB alike): that call finishes it and reports it. One there already is complete
+        // (stored earlier), being finished by the call that inserted it (given a moment), or was
+        // left half-done by an append that failed: this call finishes that one.
+        let inserted = shared::mongo::insert_new_many(&self.events, docs.clone()).await?;
+        let (mine, theirs): (Vec<_>, Vec<_>) =
+            docs.into_iter().zip(inserted).partition(|(_, i)| *i);
+        let mine: Vec<StoredEnvelope> = mine.into_iter().map(|(d, _)| d).collect();
+        let mut stored = self.finish(&mine, now, due_at).await?;
+        let theirs: Vec<String> = theirs.into_iter().map(|(d, _)| d.id).collect();
+        let left = self.left_incomplete(&theirs).await?;
+        stored.extend(self.finish(&left, now, due_at).await?);
+        Ok(batch
             .iter()
-            .map(|e| (e.id.as_str(), e.seq, e.subscribers.as_slice()))
-            .collect();
-        self.insert_deliveries(&fanout, now, due_at).await?;
-        let open_ids: Vec<&str> = open.iter().map(|e| e.id.as_str()).collect();
-        let nonce = shared::ids::new_object_id();
-        self.events
-            .update_many(
-                doc! {"_id": {"$in": &open_ids}, "complete": false},
-                doc! {"$set": {"complete": true, "completed_by": &nonce}},
-            )
-            .await?;
-        let won: HashSet<String> = self
-            .events
-            .find(doc! {"_id": {"$in": &open_ids}, "completed_by": &nonce})
-            .await?
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
-        Ok(ids.into_iter().filter(|id| won.contains(id)).collect())
+            .map(|e| e.id.clone())
+            .filter(|id| stored.contains(id))
+            .collect())
     }
 
     async fn claim(
@@ -117,7 +159,7 @@ impl EventStore for MongoEventStore {
             due,
             doc! {"seq": 1, "event_id": 1},
             limit,
-            doc! {"next_attempt_at": lease_until},
+            lease_until,
         )
         .await?;
         let events = self.events_of(&won).await?;

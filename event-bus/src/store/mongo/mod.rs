@@ -1,9 +1,11 @@
 //! The MongoDB event store. Without transactions, an append stores each event with
 //! `complete: false` and its subscriber list, inserts the deliveries (one document each, `_id` from
-//! event id and subscriber, so a repeat is a duplicate key), then flips `complete` in one
-//! conditional update tagged with the caller's nonce: every step is idempotent, a crashed append is
-//! finished by the next append of the same id, and exactly one caller reports the event as newly
-//! stored. Event listings, event totals and replay skip incomplete events; their deliveries, once
+//! event id and subscriber, so a repeat is a duplicate key), then flips `complete`. The call whose
+//! insert of the event document succeeded (a unique `_id`: atomic on MongoDB and FerretDB alike)
+//! finishes and reports it, so two bus replicas given the same event at once store and hand it
+//! over once; a later append of the same id finishes one a failed append left incomplete (after
+//! giving one in progress a moment), deciding by a conditional update tagged with its nonce.
+//! Every step is idempotent. Event listings, event totals and replay skip incomplete events; their deliveries, once
 //! inserted, are attempted (the event is durable, and hiding due work would spin the worker).
 //! Deliveries are separate documents, not an array in the event, so each state change is one
 //! conditional `update_one` on top-level fields (no positional array operators) and due / dead /

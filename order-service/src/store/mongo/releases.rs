@@ -49,7 +49,7 @@ pub(super) async fn claim(
         },
         doc! {"next_attempt_at": 1, "_id": 1},
         limit,
-        doc! {"next_attempt_at": now.saturating_add(shared::store::millis(lease))},
+        now.saturating_add(shared::store::millis(lease)),
     )
     .await?;
     let mut ids: Vec<String> = Vec::with_capacity(rows.len());

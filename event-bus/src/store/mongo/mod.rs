@@ -63,14 +63,20 @@ impl MongoEventStore {
     /// Reserves `n` consecutive arrival numbers; returns the first.
     async fn reserve_seq(&self, n: usize) -> Result<i64, StoreError> {
         let n = i64::try_from(n).map_err(|e| StoreError::Other(e.to_string()))?;
-        let counter = self
-            .db
-            .collection::<Document>(COUNTERS)
-            .find_one_and_update(doc! {"_id": EVENT_SEQ}, doc! {"$inc": {"seq": n}})
-            .upsert(true)
-            .return_document(ReturnDocument::After)
-            .await?
-            .ok_or_else(|| StoreError::Other("sequence counter missing".to_string()))?;
+        let counters = self.db.collection::<Document>(COUNTERS);
+        let bump = || {
+            counters
+                .find_one_and_update(doc! {"_id": EVENT_SEQ}, doc! {"$inc": {"seq": n}})
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+        };
+        // The first appends to a new database may create the counter at the same moment; the
+        // one whose upsert lost (a duplicate key) finds it there on its second try.
+        let counter = match bump().await {
+            Err(e) if shared::mongo::is_duplicate_key(&e) => bump().await?,
+            other => other?,
+        }
+        .ok_or_else(|| StoreError::Other("sequence counter missing".to_string()))?;
         let last = counter
             .get_i64("seq")
             .map_err(|e| StoreError::Other(format!("sequence counter: {e}")))?;

@@ -15,6 +15,8 @@ patches and the Secret template), and for the Dockerfile and skaffold.yaml:
 * service URLs (`*_SERVICE_URL`, `EVENT_BUS_URL`, `EVENT_SUBSCRIBERS`) point to the right service
   and port; `DATABASE_URL` names the service's own MongoDB database (ecommerce_<name>), with
   credentials and `authSource=admin`;
+* the Ingress routes exactly the public paths to the gateway (`/api`, `/health`, `/docs`,
+  `/openapi.json`, `/openapi.yaml`) and nothing that covers `/metrics` or `/ready`;
 * ConfigMap/Secret references exist; production sets PAYLOAD_MAC=required and DEV_TOOLS=false;
   every service's Deployment runs at least two replicas, rolls with none unavailable, and has
   an HPA (minReplicas >= 2) and a PodDisruptionBudget keeping one pod.
@@ -57,6 +59,21 @@ URL_KEYS = {
     "EVENT_BUS_URL": "event-bus",
 }
 SUBSCRIBERS = {"orders": "order-service", "payments": "payment-service"}
+# What the Ingress may route to the gateway (README: the API, liveness, the docs page and the API's
+# document), and the gateway routes that must stay inside the cluster.
+PUBLIC_PATHS = {"/api", "/health", "/docs", "/openapi.json", "/openapi.yaml"}
+PRIVATE_PATHS = ["/metrics", "/ready"]
+
+
+def ingress_covers(path: str, path_type: str, target: str) -> bool:
+    """Whether an Ingress path of `path_type` sends `target` to its backend (ingress-nginx:
+    Prefix by path element, ImplementationSpecific without regex as a plain string prefix)."""
+    if path_type == "Exact":
+        return target == path
+    if path_type == "Prefix":
+        base = path.rstrip("/")
+        return base == "" or target == base or target.startswith(base + "/")
+    return target.startswith(path)
 
 
 def interpolated(v):
@@ -427,11 +444,25 @@ def check_k8s(root: Path, crates: dict[str, Crate], fails: Failures) -> int:
                    for b in budgets):
             fails.add(f"infra/k8s Deployment {name}", "has no PodDisruptionBudget with minAvailable 1")
     for _, ing in kinds("Ingress"):
+        routed = set()
         for rule in ing["spec"].get("rules", []):
             for p in rule.get("http", {}).get("paths", []):
                 b = p["backend"]["service"]
                 if resolve(b["name"], b["port"].get("number")) != "api-gateway":
                     fails.add("infra/k8s Ingress", f"backend {b} is not the gateway")
+                path, path_type = p.get("path", "/"), p.get("pathType", "ImplementationSpecific")
+                routed.add(path)
+                if path not in PUBLIC_PATHS:
+                    fails.add("infra/k8s Ingress", f"path {path} is not one of the public paths {sorted(PUBLIC_PATHS)}")
+                for private in PRIVATE_PATHS:
+                    if ingress_covers(path, path_type, private):
+                        fails.add("infra/k8s Ingress", f"path {path} ({path_type}) makes {private} public")
+                if path_type in ("Exact", "Prefix") and not re.fullmatch(r"/[A-Za-z0-9/_-]*", path):
+                    fails.add("infra/k8s Ingress",
+                              f"path {path} is {path_type}: ingress-nginx refuses other characters than "
+                              "letters, digits, /, _ and - there (use ImplementationSpecific)")
+        for missing in sorted(PUBLIC_PATHS - routed):
+            fails.add("infra/k8s Ingress", f"public path {missing} is not routed to the gateway")
 
     # overlay patches that set environment variables must stay within the ConfigMap's keys
     for patch in sorted((k8s / "overlays").rglob("*.yaml")):

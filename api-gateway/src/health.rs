@@ -61,27 +61,25 @@ impl Upstreams {
         }
     }
 
-    /// The `/health` answer from the last check, with Redis's state.
+    /// The `/health` answer from the last check (`shared::health`'s shape: `degraded` while an
+    /// upstream is down), with the breakers' and Redis's states.
     pub fn report(&self, redis: &str) -> Value {
         let states = self.states();
-        let services: Map<String, Value> = self
+        let services = self
             .targets
             .iter()
-            .zip(&states)
-            .map(|((name, _, _), up)| (name.to_string(), json!(if *up { "up" } else { "down" })))
-            .collect();
+            .zip(states)
+            .map(|((name, _, _), up)| (*name, up));
         let breakers: Map<String, Value> = self
             .breakers
             .iter()
             .map(|(name, b)| (name.to_string(), json!(b.state().as_str())))
             .collect();
-        json!({
-            "status": if states.iter().all(|up| *up) { "healthy" } else { "degraded" },
-            "service": "api-gateway",
-            "services": services,
-            "breakers": breakers,
-            "redis": redis,
-        })
+        shared::health::Report::new("api-gateway")
+            .dependencies("services", services)
+            .field("breakers", breakers)
+            .field("redis", redis)
+            .into_json()
     }
 
     /// `Ok` when every target needed for readiness was up at the last check.

@@ -11,12 +11,14 @@
 //! - `policy`: the gateway's header rules, each written once (upstream request, answers, CORS,
 //!   error envelopes);
 //! - `proxy`: routes, admission (bearer pre-check, rate limits, breaker), failure statuses,
-//!   metrics; `upstream`: connection pools, exchanges, answer bodies, breakers;
+//!   metrics and logs (labelled by `labels`); `upstream`: connection pools, exchanges, answer
+//!   bodies, breakers;
 //! - `server`: accept loop and drain.
 
 pub mod codec;
 pub mod config;
 pub mod health;
+pub mod labels;
 pub mod limits;
 pub mod local;
 pub mod net;
@@ -85,7 +87,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         config.common.payload_mac,
     )
     .map_err(anyhow::Error::msg)?;
-    let metrics = shared::metrics::Metrics::new("api-gateway");
+    let metrics = shared::metrics::Metrics::new("api-gateway", env!("CARGO_PKG_VERSION"));
     let proxy = proxy::Proxy::new(&config, common.clone(), metrics.clone());
     let names = ["auth", "products", "orders", "payments"];
     let breakers: Arc<[_]> = names.into_iter().zip(proxy.breakers()).collect();

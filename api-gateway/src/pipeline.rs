@@ -189,6 +189,7 @@ impl Pipeline<'_> {
         proxy.record(
             head.method.as_str(),
             route,
+            path,
             status.as_u16(),
             elapsed,
             &req.request_id,

@@ -70,6 +70,8 @@ pub struct Proxy {
     rule_headers: [RuleHeaders; 3],
     pub(crate) trusted: Vec<IpNet>,
     pub(crate) cors: Cors,
+    /// Metrics and log labels of proxied paths.
+    labels: crate::labels::RouteLabels,
 }
 
 /// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
@@ -109,6 +111,7 @@ impl Proxy {
             .map(RuleHeaders::new),
             trusted: config.trusted_proxies.clone(),
             cors: Cors::new(&config.common.allowed_origins),
+            labels: crate::labels::RouteLabels::of_the_api(),
         }
     }
 
@@ -241,21 +244,23 @@ impl Proxy {
         );
     }
 
-    /// Counts and logs one answered request.
+    /// Counts and logs one answered request to `path` on `route`, labelled with the path's
+    /// template (its route's prefix when none matches).
     pub(crate) fn record(
         &self,
         method: &str,
         route: &Route,
+        path: &str,
         status: u16,
         elapsed: f64,
         request_id: &[u8],
     ) {
-        self.metrics
-            .record_request(method, route.prefix, status, elapsed);
+        let label = self.labels.label(path).unwrap_or(route.prefix);
+        self.metrics.record_request(method, label, status, elapsed);
         tracing::info!(
             service = "api-gateway",
             http.method = method,
-            http.route = route.prefix,
+            http.route = label,
             status,
             latency_ms = elapsed * 1000.0,
             request_id = std::str::from_utf8(request_id).unwrap_or(""),

@@ -48,7 +48,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         refresh: RefreshTokens::new(config.refresh_secret.expose()),
         auth_rate: config.auth_rate,
         refresh_ttl_ms: i64::try_from(config.refresh_ttl.as_millis()).unwrap_or(i64::MAX),
-        metrics: shared::metrics::Metrics::new(SERVICE),
+        metrics: shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION")),
     };
     if let Some(admin) = &config.admin {
         bootstrap_admin(&state, admin).await?;

@@ -51,7 +51,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         health: health.clone(),
         store,
         inboxes: Inboxes::new(&config.subscribers, &settings),
-        metrics: shared::metrics::Metrics::new(SERVICE),
+        metrics: shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION")),
     };
     let router = routes::router(state.clone(), &config.common.http_options(SERVICE));
     let mut app = App::new(SERVICE, router, state.common.draining.clone(), health);

@@ -65,7 +65,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         products: ProductsClient::new(products),
         outbox_wake: Default::default(),
         release_wake: Default::default(),
-        metrics: shared::metrics::Metrics::new(SERVICE),
+        metrics: shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION")),
     };
     let relay = OutboxRelay {
         store: state.store.outbox(),

@@ -62,7 +62,7 @@ pub async fn build_with_provider(
     );
     let bus = ServiceClient::new(http, &config.event_bus_url, "Event bus", token);
     let relay_wake = Arc::new(Notify::new());
-    let metrics = shared::metrics::Metrics::new(SERVICE);
+    let metrics = shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION"));
     let processor = Arc::new(Processor {
         store: store.clone(),
         provider,

@@ -13,6 +13,9 @@ pub enum Error {
     /// Another product has the SKU.
     #[error("Product with this SKU already exists")]
     SkuTaken,
+    /// `isActive=false` asked by someone who is not an admin.
+    #[error("Only admins may list inactive products")]
+    InactiveListForbidden,
     /// A reservation could not be taken.
     #[error(transparent)]
     Reserve(#[from] ReserveError),
@@ -41,6 +44,7 @@ impl From<Error> for ApiError {
         match e {
             Error::ProductNotFound => ApiError::not_found("product_not_found", e.to_string()),
             Error::SkuTaken => ApiError::conflict("sku_taken", e.to_string()),
+            Error::InactiveListForbidden => ApiError::forbidden(e.to_string()),
             Error::Reserve(e) => e.into(),
             Error::Api(e) => e,
             Error::Store(e) => e.into(),
@@ -93,5 +97,17 @@ mod tests {
         );
         let (status, _, _) = answer(Error::of_product(StoreError::Unavailable("down".into())));
         assert_eq!(status, 503);
+    }
+
+    #[test]
+    fn an_inactive_list_for_a_non_admin_is_403_forbidden() {
+        assert_eq!(
+            answer(Error::InactiveListForbidden),
+            (
+                403,
+                "forbidden",
+                "Only admins may list inactive products".into()
+            )
+        );
     }
 }

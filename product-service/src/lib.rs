@@ -28,7 +28,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let store = store::connect(&config.database_url, config.common.mongo)
         .await
         .context("opening the product database")?;
-    let metrics = shared::metrics::Metrics::new(SERVICE);
+    let metrics = shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION"));
     let cache = ProductCache::new(backends.cache.clone(), metrics.clone());
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
     let draining = common.draining.clone();

@@ -2,7 +2,8 @@
 //! payment services merged into one, answered as `GET /openapi.json` and `GET /openapi.yaml`, and
 //! a docs page (Swagger UI) at `GET /docs/` whose scripts and styles are served from here, so it
 //! works with no internet connection. The internal API has documents of its own that the gateway
-//! never serves; its own `/health`, `/ready` and `/metrics` are described in the README.
+//! never serves. The gateway's own routes are described here too (`/metrics` answers only the
+//! internal token).
 
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -77,10 +78,14 @@ fn merged() -> OpenApi {
     doc
 }
 
-/// The gateway's operations routes, this document and the docs page.
+/// The gateway's operations routes (`/metrics` only with the internal token: this is the public
+/// port), this document and the docs page.
 fn add_own_routes(doc: &mut OpenApi) {
     use shared::openapi::{add_get, error_answer, json_answer, operation};
     shared::openapi::add_operations(doc);
+    shared::openapi::add_internal_scheme(doc.components.get_or_insert_with(Default::default));
+    let metrics = shared::openapi::metrics_operation();
+    add_get(doc, "/metrics", shared::openapi::internal_only(metrics));
     let document = |format: &str| {
         operation(
             &format!("This document, as {format}."),

@@ -1,10 +1,12 @@
 //! `GET /health` (liveness, with the state of every upstream; always 200) and `GET /ready`
 //! (503 while draining or while a proxied upstream did not answer its /health at the last check),
-//! both from the states the background refresh keeps (no upstream call per request); `GET /metrics`.
+//! both from the states the background refresh keeps (no upstream call per request); `GET /metrics`,
+//! which needs the internal token: the gateway's port is the public one.
 
 use super::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use shared::auth::InternalCaller;
 use shared::metrics::Gauge;
 
 /// The view the background refresh keeps: every upstream's state and Redis's.
@@ -23,8 +25,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text: requests by route and status (proxied ones by prefix), latency histograms,
-/// each upstream's circuit breaker state and the requests it refused.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// each upstream's circuit breaker state and the requests it refused. Only for a caller with the
+/// internal token (a scraper): clients reach this port, and the figures are not theirs to read.
+pub async fn metrics(State(state): State<AppState>, _scraper: InternalCaller) -> Response {
     let labels: Vec<[(&str, &str); 1]> = state
         .breakers
         .iter()

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Reads `/metrics` as text.
 async fn metrics(app: &crate::helpers::TestApp) -> String {
-    let res = app.client.get(app.at("/metrics")).send().await.unwrap();
-    res.text().await.unwrap()
+    app.metrics().await
 }
 
 #[tokio::test]

@@ -147,6 +147,19 @@ impl TestApp {
             .0
     }
 
+    /// `GET /metrics` as a scraper sends it (with the internal token): the exposition text.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .client
+            .get(self.at("/metrics"))
+            .header("x-internal-token", test_support::INTERNAL_TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        res.text().await.expect("text")
+    }
+
     pub async fn get_json(
         &self,
         path: &str,

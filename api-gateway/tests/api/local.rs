@@ -191,16 +191,47 @@ async fn metrics_count_proxied_and_local_requests() {
     let app = spawn_app(&[]).await;
     app.get_json("/api/products/1").await;
     app.get_json("/api/products/2").await;
+    app.get_json("/api/products/2/nothing-documented").await;
     app.get_json("/health").await;
-    let res = app.client.get(app.at("/metrics")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
+    let text = app.metrics().await;
     assert!(
-        text.contains(r#"http_requests_total{service="api-gateway",method="GET",route="/api/products",status="200"} 2"#),
-        "{text}"
+        text.contains(r#"http_requests_total{service="api-gateway",method="GET",route="/api/products/{id}",status="200"} 2"#),
+        "the path's template, not the prefix and never the id: {text}"
     );
+    assert!(
+        text.contains(r#"http_requests_total{service="api-gateway",method="GET",route="/api/products",status="200"} 1"#),
+        "an undocumented path counts under its prefix: {text}"
+    );
+    assert!(!text.contains(r#"route="/api/products/2"#), "{text}");
     assert!(
         text.contains(r#"route="/health",status="200"} 1"#),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_on_the_public_port_answer_only_the_internal_token() {
+    let app = spawn_app(&[]).await;
+    for token in [None, Some("not-the-internal-token")] {
+        let mut req = app.client.get(app.at("/metrics"));
+        if let Some(t) = token {
+            req = req.header("x-internal-token", t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401, "{token:?}");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "internal_token_invalid", "{body}");
+        assert!(!body.to_string().contains("http_requests_total"));
+    }
+    let text = app.metrics().await;
+    assert!(
+        text.contains(r#"route="/metrics",status="401"} 2"#),
+        "refusals are counted: {text}"
+    );
+    test_support::probe::assert_build_and_process_samples(
+        &text,
+        "api-gateway",
+        env!("CARGO_PKG_VERSION"),
     );
 }

@@ -211,7 +211,11 @@ async fn expect_continue_large_heads_and_refused_heads() {
     assert_eq!(app.products.hits(), 2);
     // Refused heads are counted, under no route.
     let mut c = Client::connect(&app).await;
-    c.send("GET /metrics HTTP/1.1\r\nHost: shop\r\n\r\n").await;
+    c.send(&format!(
+        "GET /metrics HTTP/1.1\r\nHost: shop\r\nx-internal-token: {}\r\n\r\n",
+        test_support::INTERNAL_TOKEN
+    ))
+    .await;
     let metrics = c.answer(false).await;
     let text = String::from_utf8_lossy(&metrics.body).to_string();
     assert!(

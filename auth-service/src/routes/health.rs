@@ -1,5 +1,5 @@
-//! Liveness (`/health`, the original's fields with `database` for `mongodb`/`redis`), readiness
-//! (`/ready`) and the internal session-status call other services make.
+//! Liveness (`/health`: `shared::health`'s shape, `database` up or down), readiness (`/ready`)
+//! and the internal session-status call other services make.
 
 use crate::app::sessions::StoredSessions;
 use crate::error::Error;
@@ -22,8 +22,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn UserStore>) -> Value {
-    shared::health::database_report(crate::SERVICE, store.ping(), ("connected", "disconnected"))
-        .await
+    shared::health::database_report(crate::SERVICE, store.ping()).await
 }
 
 /// `GET /ready`: 503 while draining or when the database does not answer.

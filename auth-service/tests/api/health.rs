@@ -7,14 +7,15 @@ use shared::platform::Backends;
 use test_support::probe;
 
 #[tokio::test]
-async fn health_reports_the_original_fields_without_auth() {
+async fn health_reports_the_database_in_the_shape_every_service_shares_without_auth() {
     let app = spawn_app().await;
     let r = app.get("/health", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.body,
-        json!({"status": "healthy", "service": "auth-service", "database": "connected"})
+        json!({"status": "healthy", "service": "auth-service", "database": "up"})
     );
+    probe::assert_health_shape(&r.body, "auth-service");
     assert!(r.headers.contains_key("x-request-id"));
     let r = app.get("/ready", None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -106,6 +107,7 @@ async fn metrics_count_requests_by_route_and_login_outcomes() {
             r#"http_request_duration_seconds_count{service="auth-service",method="POST",route="/api/auth/login"} 2"#,
         ],
     );
+    probe::assert_build_and_process_samples(&text, "auth-service", env!("CARGO_PKG_VERSION"));
 }
 
 #[tokio::test]

@@ -141,8 +141,8 @@ async fn with_mongodb_unreachable_writes_are_503_ready_is_503_and_health_is_200(
 
     assert_eq!(test_support::probe::ready(&server.url).await.status, 503);
     let body = test_support::probe::health(&server.url).await;
-    assert_eq!(body["status"], "healthy");
-    assert_eq!(body["database"], "disconnected");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"], "down");
 }
 
 /// One replica of the service in production mode: MongoDB store plus Redis backends.

@@ -1,6 +1,7 @@
 //! `/health` answers kept current by a background task, so that a liveness probe never waits on a
 //! database or another service: the task runs the service's probe every `HEALTH_REFRESH_MS`
-//! (default 1000) and stores the answer's bytes; a request only reads them.
+//! (default 1000) and stores the answer's bytes; a request only reads them. Every service gives
+//! its answer one shape ([`Report`]).
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -22,16 +23,89 @@ pub async fn answers<T, E>(check: impl Future<Output = Result<T, E>>) -> bool {
     matches!(tokio::time::timeout(PROBE_WAIT, check).await, Ok(Ok(_)))
 }
 
+/// The one shape of every `/health` answer: `{status, service, <dependency>: "up" | "down", …,
+/// <figures>…}`. `status` is `healthy` while every dependency it names answered, else `degraded`
+/// (the answer is 200 either way: it is liveness; `/ready` is what a dependency fails). A service
+/// with a database names it `database`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    healthy: bool,
+    body: serde_json::Map<String, Value>,
+}
+
+/// How `/health` spells a dependency's state.
+pub fn state(up: bool) -> &'static str {
+    if up {
+        "up"
+    } else {
+        "down"
+    }
+}
+
+impl Report {
+    /// The report of `service`, healthy until a dependency is down.
+    pub fn new(service: &str) -> Self {
+        let mut body = serde_json::Map::new();
+        body.insert("status".into(), Value::Null);
+        body.insert("service".into(), service.into());
+        Self {
+            healthy: true,
+            body,
+        }
+    }
+
+    /// `name: "up"` or `"down"`; down makes the report `degraded`.
+    pub fn dependency(self, name: &str, up: bool) -> Self {
+        let healthy = self.healthy && up;
+        Self {
+            healthy,
+            ..self.field(name, state(up))
+        }
+    }
+
+    /// `name: {key: "up" | "down", …}` for a group of dependencies (the gateway's upstreams); any
+    /// one down makes the report `degraded`.
+    pub fn dependencies<'a>(
+        self,
+        name: &str,
+        states: impl IntoIterator<Item = (&'a str, bool)>,
+    ) -> Self {
+        let mut healthy = self.healthy;
+        let mut group = serde_json::Map::new();
+        for (key, up) in states {
+            healthy &= up;
+            group.insert(key.into(), state(up).into());
+        }
+        Self {
+            healthy,
+            ..self.field(name, group)
+        }
+    }
+
+    /// `name: value`, a figure or state that does not make the report degraded.
+    pub fn field(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.body.insert(name.into(), value.into());
+        self
+    }
+
+    /// The answer's JSON.
+    pub fn into_json(mut self) -> Value {
+        let status = if self.healthy { "healthy" } else { "degraded" };
+        self.body.insert("status".into(), status.into());
+        Value::Object(self.body)
+    }
+}
+
 /// The `/health` answer of a service whose only dependency is its database:
-/// `{status: "healthy", service, database}`, `database` being `up.0` when `ping` succeeds within
-/// [`PROBE_WAIT`], else `up.1` (the words differ between services, as in the original).
+/// `{status, service, database}`, `database` being `up` when `ping` succeeds within
+/// [`PROBE_WAIT`], else `down` (and `status` then `degraded`).
 pub async fn database_report<T, E>(
     service: &str,
     ping: impl Future<Output = Result<T, E>>,
-    (up, down): (&str, &str),
 ) -> Value {
-    let database = if answers(ping).await { up } else { down };
-    serde_json::json!({"status": "healthy", "service": service, "database": database})
+    Report::new(service)
+        .dependency("database", answers(ping).await)
+        .into_json()
 }
 
 /// A service's `/health` answer and the probe that refreshes it.
@@ -133,13 +207,38 @@ mod tests {
 
     #[tokio::test]
     async fn a_database_report_says_whether_the_ping_answered() {
-        let up = database_report("svc", async { Ok::<(), ()>(()) }, ("up", "down")).await;
+        let up = database_report("svc", async { Ok::<(), ()>(()) }).await;
         assert_eq!(
             up,
             json!({"status": "healthy", "service": "svc", "database": "up"})
         );
-        let down = database_report("svc", async { Err::<(), ()>(()) }, ("on", "off")).await;
-        assert_eq!(down["database"], "off");
+        let down = database_report("svc", async { Err::<(), ()>(()) }).await;
+        assert_eq!(
+            down,
+            json!({"status": "degraded", "service": "svc", "database": "down"})
+        );
+    }
+
+    #[test]
+    fn a_report_is_degraded_when_any_dependency_is_down_and_keeps_its_fields_in_order() {
+        let report = Report::new("svc")
+            .dependency("database", true)
+            .field("pending", 3)
+            .dependencies("services", [("a", true), ("b", false)])
+            .field("redis", "not configured")
+            .into_json();
+        assert_eq!(
+            report,
+            json!({"status": "degraded", "service": "svc", "database": "up", "pending": 3,
+                   "services": {"a": "up", "b": "down"}, "redis": "not configured"})
+        );
+        let keys: Vec<_> = report.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["status", "service", "database", "pending", "services", "redis"]
+        );
+        let figures_never_degrade = Report::new("svc").field("dead", 5).into_json();
+        assert_eq!(figures_never_degrade["status"], "healthy");
     }
 
     #[tokio::test(start_paused = true)]

@@ -84,31 +84,33 @@ async fn request_context(service: &'static str, mut req: Request, next: Next) ->
     if let Some(v) = &id_value {
         req.headers_mut().insert(REQUEST_ID, v.clone());
     }
-    let route = req.extensions().get::<MatchedPath>().cloned();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let method = req.method().clone();
+    // The context of what the handler logs; the response line below carries the same fields
+    // itself, at the top level of a JSON line (the gateway's has the same layout).
     let span = tracing::info_span!(
         "request",
         service,
-        http.method = %req.method(),
-        http.route = route.as_ref().map_or("unmatched", |p| p.as_str()),
+        http.method = %method,
+        http.route = route,
         request_id = %id,
         user.id = tracing::field::Empty,
     );
     let started = Instant::now();
     let mut res = {
         use tracing::Instrument;
-        crate::telemetry::with_request_id(id, next.run(req))
-            .instrument(span.clone())
+        crate::telemetry::with_request_id(id.clone(), next.run(req))
+            .instrument(span)
             .await
     };
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::warn!(status, latency_ms, "response");
-        } else {
-            tracing::info!(status, latency_ms, "response");
-        }
-    });
+    if status >= 500 {
+        tracing::warn!(service, http.method = %method, http.route = route, request_id = %id, status, latency_ms, "response");
+    } else {
+        tracing::info!(service, http.method = %method, http.route = route, request_id = %id, status, latency_ms, "response");
+    }
     let headers = res.headers_mut();
     if let Some(v) = id_value {
         headers.insert(REQUEST_ID, v);

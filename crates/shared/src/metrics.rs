@@ -1,6 +1,10 @@
 //! Prometheus metrics kept per service instance (not a global recorder, so services sharing one
 //! process keep separate numbers): requests by route and status, a latency histogram, and named
-//! business counters, rendered in the text exposition format on `GET /metrics`.
+//! business counters, rendered in the text exposition format on `GET /metrics` with the
+//! service's `build_info` and the process's CPU, memory and descriptors (shared by every service
+//! of one process, as in embedded mode).
+
+mod process;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -42,6 +46,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct Metrics {
     service: &'static str,
+    version: &'static str,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -78,10 +83,12 @@ fn escape(v: &str) -> String {
 }
 
 impl Metrics {
-    /// Empty metrics for `service`.
-    pub fn new(service: &'static str) -> Self {
+    /// Empty metrics for `service` built as `version` (its `CARGO_PKG_VERSION`, shown by
+    /// `build_info`).
+    pub fn new(service: &'static str, version: &'static str) -> Self {
         Self {
             service,
+            version,
             inner: Arc::new(Mutex::new(Inner::default())),
         }
     }
@@ -144,7 +151,8 @@ impl Metrics {
         });
     }
 
-    /// The Prometheus text exposition, with `gauges` read by the caller just now.
+    /// The Prometheus text exposition, with `gauges` read by the caller just now, then
+    /// `build_info` and the process's figures (read from `/proc/self` now; Linux only).
     pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         let service = self.service;
@@ -200,6 +208,19 @@ impl Metrics {
             }
             let _ = writeln!(out, "}} {}", g.value);
         }
+        let version = escape(self.version);
+        let _ = writeln!(
+            out,
+            "# HELP build_info The service's name and version; always 1.\n# TYPE build_info gauge\n\
+             build_info{{service=\"{service}\",version=\"{version}\"}} 1"
+        );
+        for f in process::figures() {
+            let (name, help, kind, value) = (f.name, f.help, f.kind, f.value);
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{service=\"{service}\"}} {value}"
+            );
+        }
         out
     }
 }
@@ -240,7 +261,7 @@ mod tests {
 
     #[test]
     fn renders_requests_histogram_counters_and_gauges() {
-        let m = Metrics::new("svc");
+        let m = Metrics::new("svc", "1.2.3");
         m.record_request("GET", "/api/x", 200, 0.004);
         m.record_request("GET", "/api/x", 200, 9.0);
         m.incr("widgets_total", "Widgets by outcome.", &[("outcome", "ok")]);
@@ -270,5 +291,24 @@ mod tests {
         assert!(text.contains("breaker{service=\"svc\",upstream=\"a\"} 0\n"));
         assert!(text.contains("breaker{service=\"svc\",upstream=\"b\\\"\"} 1\n"));
         assert_eq!(text.matches("# TYPE breaker gauge").count(), 1, "{text}");
+        assert!(text.contains(
+            "# TYPE build_info gauge\nbuild_info{service=\"svc\",version=\"1.2.3\"} 1\n"
+        ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_process_figures_follow_under_their_standard_names_and_types() {
+        let text = Metrics::new("svc", "0.0.0").render(&[]);
+        for (name, kind) in [
+            ("process_cpu_seconds_total", "counter"),
+            ("process_resident_memory_bytes", "gauge"),
+            ("process_open_fds", "gauge"),
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} {kind}\n{name}{{service=\"svc\"}} ")),
+                "{text}"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! What every service's OpenAPI document shares: the answer envelopes (`{success, data}`,
 //! `{success, data, pagination}`, and the error envelope with its `code`), the bearer scheme of
-//! protected routes, the internal token of the internal API's document, and the route serving a
-//! document.
+//! protected routes, the internal token of the internal API's document (and of the gateway's
+//! `/metrics`), the operations routes (`operations`), and the route serving a document.
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -9,6 +9,12 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::{IntoResponses, Modify, ToSchema};
+
+mod operations;
+
+pub use operations::{
+    add_get, add_operations, error_answer, json_answer, metrics_operation, operation, OPERATIONS,
+};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
@@ -51,132 +57,38 @@ pub struct InternalParts;
 impl Modify for InternalParts {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        let key = ApiKeyValue::with_description(
-            crate::auth::INTERNAL_TOKEN_HEADER,
-            "`INTERNAL_TOKEN`, shared by the services; clients never have it.",
-        );
-        components.add_security_scheme(INTERNAL, SecurityScheme::ApiKey(ApiKey::Header(key)));
+        add_internal_scheme(components);
         add_error_schemas(components);
         add_operations(openapi);
-        let own = operation(
+        let own = internal_only(operation(
             "This document.",
             json_answer("The internal API's document."),
-        )
-        .security(SecurityRequirement::new(INTERNAL, Vec::<String>::new()))
-        .response("401", error_answer("`internal_token_invalid`."));
+        ));
         add_get(openapi, "/internal/openapi.json", own);
     }
 }
 
-/// The tag of the operations routes.
-pub const OPERATIONS: &str = "operations";
-
-/// Adds the operations routes every service serves on its own port (`shared::http::ops_routes`):
-/// `GET /health`, `GET /ready` and `GET /metrics`.
-pub fn add_operations(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder, Type};
-    let object = |required: &[&str], description: &str| {
-        let mut schema = ObjectBuilder::new().description(Some(description));
-        for field in required {
-            schema = schema
-                .property(*field, ObjectBuilder::new().schema_type(Type::String))
-                .required(*field);
-        }
-        ContentBuilder::new().schema(Some(schema)).build()
-    };
-    let health = ResponseBuilder::new()
-        .description("Alive: the last answer of the background probe (up to a second old).")
-        .content(
-            "application/json",
-            object(
-                &["status", "service"],
-                "`status` is `healthy`; the other fields are the service's own (its database, \
-                 its upstreams, its queue).",
-            ),
-        )
-        .build();
-    add_get(
-        openapi,
-        "/health",
-        operation("Liveness, never waiting on a dependency.", health),
+/// Adds the internal token's scheme ([`INTERNAL`]: the shared `INTERNAL_TOKEN` in
+/// `x-internal-token`) to a document's components.
+pub fn add_internal_scheme(components: &mut utoipa::openapi::Components) {
+    let key = ApiKeyValue::with_description(
+        crate::auth::INTERNAL_TOKEN_HEADER,
+        "`INTERNAL_TOKEN`, shared by the services; clients never have it.",
     );
-    let ready = ResponseBuilder::new()
-        .description("Ready: its database answers (the gateway: every upstream was up).")
-        .content(
-            "application/json",
-            object(&["status", "service"], "`status` is `ready`."),
-        )
-        .build();
-    add_get(
-        openapi,
-        "/ready",
-        operation("Readiness.", ready).response(
-            "503",
-            error_answer("`service_unavailable`: not ready, or shutting down."),
-        ),
-    );
-    let metrics = ResponseBuilder::new()
-        .description("Prometheus text exposition.")
-        .content(
-            "text/plain",
-            ContentBuilder::new()
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                .build(),
-        )
-        .build();
-    add_get(openapi, "/metrics", operation("Metrics.", metrics));
+    components.add_security_scheme(INTERNAL, SecurityScheme::ApiKey(ApiKey::Header(key)));
 }
 
-/// An operation of [`OPERATIONS`] answering `ok` with 200.
-pub fn operation(
-    summary: &str,
-    ok: utoipa::openapi::Response,
-) -> utoipa::openapi::path::OperationBuilder {
-    utoipa::openapi::path::OperationBuilder::new()
-        .tag(OPERATIONS)
-        .summary(Some(summary))
-        .response("200", ok)
-}
-
-/// A 200 answer whose body is a JSON object.
-pub fn json_answer(description: &str) -> utoipa::openapi::Response {
-    use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder};
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(ObjectBuilder::new()))
-                .build(),
-        )
-        .build()
-}
-
-/// An answer in the error envelope.
-pub fn error_answer(description: &str) -> utoipa::openapi::Response {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorAnswer")))
-                .build(),
-        )
-        .build()
-}
-
-/// Adds `GET path` answered by `operation`.
-pub fn add_get(
-    openapi: &mut utoipa::openapi::OpenApi,
-    path: &str,
+/// `operation` answered only with the internal token: its security requirement and the 401 of
+/// every other caller (the document needs [`add_internal_scheme`]).
+pub fn internal_only(
     operation: utoipa::openapi::path::OperationBuilder,
-) {
-    use utoipa::openapi::path::{HttpMethod, PathItem};
-    openapi.paths.paths.insert(
-        path.to_owned(),
-        PathItem::new(HttpMethod::Get, operation.build()),
-    );
+) -> utoipa::openapi::path::OperationBuilder {
+    operation
+        .security(SecurityRequirement::new(INTERNAL, Vec::<String>::new()))
+        .response(
+            "401",
+            error_answer("`internal_token_invalid`: no `x-internal-token`, or not the service's."),
+        )
 }
 
 fn add_error_schemas(components: &mut utoipa::openapi::Components) {

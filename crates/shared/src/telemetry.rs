@@ -7,18 +7,27 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
-/// Installs the global subscriber once (later calls are no-ops). JSON lines when `json` is true.
+/// Installs the global subscriber once (later calls are no-ops), writing to stdout. JSON lines when
+/// `json` is true: an event's fields at the top level (every service's response line carries
+/// `service`, `http.method`, `http.route`, `request_id`, `status` and `latency_ms` there), the
+/// request's span, if any, under `span`. Text otherwise, coloured only on a terminal.
 pub fn init(json: bool) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let result = if json {
         fmt()
             .json()
             .with_env_filter(filter)
+            .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
             .try_init()
     } else {
-        fmt().with_env_filter(filter).compact().try_init()
+        fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stdout().is_terminal())
+            .compact()
+            .try_init()
     };
     // Already installed (tests, or the launcher starting several services): keep the first.
     let _ = result;

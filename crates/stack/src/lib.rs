@@ -2,6 +2,7 @@
 //! over HTTP exactly as in production, sharing one set of in-process backends (cache, limits,
 //! revocations). Used by the `ecommerce` binary and by the end-to-end tests.
 
+pub mod demo;
 pub mod secrets;
 
 use anyhow::Context;
@@ -55,6 +56,18 @@ impl Service {
         }
     }
 
+    /// The launcher's variable for the service's port.
+    pub fn port_variable(self) -> &'static str {
+        match self {
+            Service::Gateway => "GATEWAY_PORT",
+            Service::Auth => "AUTH_PORT",
+            Service::Products => "PRODUCT_PORT",
+            Service::Orders => "ORDER_PORT",
+            Service::Payments => "PAYMENT_PORT",
+            Service::Events => "EVENT_BUS_PORT",
+        }
+    }
+
     /// The service's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -93,6 +106,8 @@ pub struct StackOptions {
     pub env: Env,
     /// A payment provider to use instead of the simulated one configured by env.
     pub payment_provider: Option<Arc<dyn payment_service::clients::provider::PaymentProvider>>,
+    /// Load the demo catalogue ([`demo`]) before the services start.
+    pub demo_data: bool,
 }
 
 impl StackOptions {
@@ -102,6 +117,22 @@ impl StackOptions {
             .iter()
             .map(|s| (*s, s.default_port()))
             .collect()
+    }
+
+    /// The ports `env` asks for (`GATEWAY_PORT`, `AUTH_PORT`, `PRODUCT_PORT`, `ORDER_PORT`,
+    /// `PAYMENT_PORT`, `EVENT_BUS_PORT`; 0 picks a free port), the usual ones for the others.
+    pub fn ports_from(env: &Env) -> anyhow::Result<HashMap<Service, u16>> {
+        let mut ports = Self::usual_ports();
+        for svc in Service::ALL {
+            let key = svc.port_variable();
+            if let Some(raw) = env.get(key) {
+                let port = raw.trim().parse::<u16>().map_err(|_| {
+                    anyhow::anyhow!("{key} must be a port number, 0 to 65535 (0 picks a free port); got {raw:?}")
+                })?;
+                ports.insert(svc, port);
+            }
+        }
+        Ok(ports)
     }
 }
 
@@ -117,6 +148,7 @@ pub struct Stack {
     env: Env,
     backends: Backends,
     provider: Option<Arc<dyn payment_service::clients::provider::PaymentProvider>>,
+    demo_added: Option<usize>,
 }
 
 impl Stack {
@@ -126,9 +158,14 @@ impl Stack {
         let mut addrs = HashMap::new();
         for svc in Service::ALL {
             let port = opts.ports.get(&svc).copied().unwrap_or(0);
-            let listener = TcpListener::bind((opts.host, port))
-                .await
-                .with_context(|| format!("cannot bind {} to {}:{port}", svc.name(), opts.host))?;
+            let listener = TcpListener::bind((opts.host, port)).await.with_context(|| {
+                format!(
+                    "cannot bind {} to {}:{port}; choose another port with {}=<port> (0 picks a free one)",
+                    svc.name(),
+                    opts.host,
+                    svc.port_variable()
+                )
+            })?;
             addrs.insert(svc, listener.local_addr()?);
             listeners.insert(svc, listener);
         }
@@ -169,6 +206,16 @@ impl Stack {
                 env = env.with(&key, value);
             }
         }
+        let mut demo_added = None;
+        if opts.demo_data {
+            let url = env
+                .get("PRODUCTS_DATABASE_URL")
+                .context("no product database")?;
+            let store = product_service::store::connect(url, Default::default())
+                .await
+                .context("opening the product database for the demo data")?;
+            demo_added = Some(demo::load(&*store).await.context("loading the demo data")?);
+        }
         // One Redis shared by every service when REDIS_URL is set, else one in-process set.
         let backends = match env.get("REDIS_URL") {
             Some(url) => {
@@ -187,6 +234,7 @@ impl Stack {
             env,
             backends,
             provider: opts.payment_provider,
+            demo_added,
         };
         for svc in Service::ALL {
             let listener = listeners.remove(&svc).context("listener missing")?;
@@ -254,6 +302,11 @@ impl Stack {
         };
         self.running.insert(svc, Running { cancel, handle });
         Ok(())
+    }
+
+    /// How many demo products this start added (`None` without demo data).
+    pub fn demo_added(&self) -> Option<usize> {
+        self.demo_added
     }
 
     /// The base URL of a service.

@@ -338,3 +338,55 @@ async fn bad_input_gets_json_errors_and_changes_nothing(t: &mut TestStack) {
     assert_eq!(s, 404);
     assert_eq!(body["success"], false);
 }
+
+/// The launcher's demo catalogue: loaded before the services start, visible at once through the
+/// gateway, and loading it again on the same data adds nothing.
+#[tokio::test]
+async fn the_demo_catalogue_loads_once() {
+    let data = test_support::TempSqlite::new();
+    let dir = std::path::PathBuf::from(data.url().trim_start_matches("sqlite://"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    for expected in [stack::demo::PRODUCTS.len(), 0] {
+        let started = stack::Stack::start(stack::StackOptions {
+            data_dir: dir.clone(),
+            host: "127.0.0.1".parse().unwrap(),
+            ports: std::collections::HashMap::new(),
+            env: test_support::test_env(),
+            payment_provider: None,
+            demo_data: true,
+        })
+        .await
+        .unwrap();
+        assert_eq!(started.demo_added(), Some(expected));
+        let url = format!("{}/api/products?limit=100", started.url(Service::Gateway));
+        let page: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        assert_eq!(page["pagination"]["total"], stack::demo::PRODUCTS.len());
+        let categories: std::collections::BTreeSet<_> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["category"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(categories.len(), 6);
+        assert!(page["data"][0]["images"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
+        started.shutdown().await.unwrap();
+    }
+}
+
+#[test]
+fn launcher_ports_come_from_their_variables() {
+    use stack::StackOptions;
+    let env = shared::config::Env::from_pairs([("GATEWAY_PORT", "8080"), ("EVENT_BUS_PORT", "0")]);
+    let ports = StackOptions::ports_from(&env).unwrap();
+    assert_eq!(ports[&Service::Gateway], 8080);
+    assert_eq!(ports[&Service::Events], 0, "any free port");
+    assert_eq!(ports[&Service::Auth], 4001, "the usual port otherwise");
+    let bad = shared::config::Env::from_pairs([("ORDER_PORT", "70000")]);
+    let err = StackOptions::ports_from(&bad).unwrap_err().to_string();
+    assert!(err.contains("ORDER_PORT") && err.contains("70000"), "{err}");
+}

@@ -1,5 +1,5 @@
-//! The operations endpoints every service answers without credentials (`/health`, `/ready`,
-//! `/metrics`), probed the same way in every service's tests.
+//! The operations endpoints every service answers without credentials on its own port (`/health`,
+//! `/ready`, `/metrics`), probed the same way in every service's tests.
 
 use serde_json::Value;
 use std::time::Duration;
@@ -31,6 +31,21 @@ pub async fn health(base: &str) -> Value {
     let answer = get(base, "/health").await;
     assert_eq!(answer.status, 200, "/health: {}", answer.body);
     answer.body
+}
+
+/// Asserts the shape every service's `/health` shares (`shared::health::Report`): `status`
+/// `healthy`, or `degraded` exactly when `database` is `down`; `service` named; `database` `up`
+/// or `down`.
+pub fn assert_health_shape(body: &Value, service: &str) {
+    assert_eq!(body["service"], service, "{body}");
+    let database = body["database"].as_str();
+    assert!(matches!(database, Some("up" | "down")), "database: {body}");
+    let expected = if database == Some("up") {
+        "healthy"
+    } else {
+        "degraded"
+    };
+    assert_eq!(body["status"], expected, "{body}");
 }
 
 /// `GET /ready`: its status and body.
@@ -79,5 +94,35 @@ pub fn assert_samples(text: &str, lines: &[&str]) {
             text.lines().any(|l| l == *line),
             "no sample `{line}` in:\n{text}"
         );
+    }
+}
+
+/// Asserts the samples every `/metrics` carries besides the service's own: `build_info` of
+/// `service` at `version` (the crate's `CARGO_PKG_VERSION`) and, on Linux, the process's CPU
+/// seconds, resident memory and open descriptors under their standard names.
+pub fn assert_build_and_process_samples(text: &str, service: &str, version: &str) {
+    assert_samples(
+        text,
+        &[&format!(
+            "build_info{{service=\"{service}\",version=\"{version}\"}} 1"
+        )],
+    );
+    if cfg!(target_os = "linux") {
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+        ] {
+            let prefix = format!("{name}{{service=\"{service}\"}} ");
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no sample `{prefix}…` in:\n{text}"));
+            let value: f64 = value.parse().unwrap_or(-1.0);
+            assert!(value >= 0.0, "{name} = {value}");
+            if name != "process_cpu_seconds_total" {
+                assert!(value > 0.0, "{name} = {value}");
+            }
+        }
     }
 }

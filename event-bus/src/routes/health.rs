@@ -5,7 +5,7 @@ use crate::state::AppState;
 use crate::store::EventStore;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Liveness with the totals: `{status, service, database, totalEvents, pending, dead}`, from the
@@ -14,32 +14,23 @@ pub async fn health(State(state): State<AppState>) -> Response {
     state.health.response()
 }
 
-/// The `/health` answer; a database that does not answer makes it `degraded` with
-/// `database: "unavailable"` and null totals.
+/// The `/health` answer (`shared::health`'s shape) with the totals; a database that does not
+/// answer makes it `degraded` with `database: "down"` and null totals.
 pub async fn report(store: Arc<dyn EventStore>) -> Value {
-    match tokio::time::timeout(shared::health::PROBE_WAIT, store.counts()).await {
-        Ok(Ok(c)) => json!({
-            "status": "healthy",
-            "service": crate::SERVICE,
-            "database": "up",
-            "totalEvents": c.total_events,
-            "pending": c.pending,
-            "dead": c.dead,
-        }),
-        failed => {
-            if let Ok(Err(e)) = failed {
-                tracing::error!(error = %e, "health counts unavailable");
-            }
-            json!({
-                "status": "degraded",
-                "service": crate::SERVICE,
-                "database": "unavailable",
-                "totalEvents": null,
-                "pending": null,
-                "dead": null,
-            })
+    let counts = match tokio::time::timeout(shared::health::PROBE_WAIT, store.counts()).await {
+        Ok(Ok(c)) => Some(c),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "health counts unavailable");
+            None
         }
-    }
+        Err(_) => None,
+    };
+    shared::health::Report::new(crate::SERVICE)
+        .dependency("database", counts.is_some())
+        .field("totalEvents", counts.as_ref().map(|c| c.total_events))
+        .field("pending", counts.as_ref().map(|c| c.pending))
+        .field("dead", counts.as_ref().map(|c| c.dead))
+        .into_json()
 }
 
 /// Prometheus metrics: request and delivery counters plus the store totals as gauges (left out

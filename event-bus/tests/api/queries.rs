@@ -105,6 +105,7 @@ async fn health_reports_real_counts_of_events_pending_and_dead_deliveries() {
         health,
         json!({"status": "healthy", "service": "event-bus", "database": "up", "totalEvents": 0, "pending": 0, "dead": 0})
     );
+    test_support::probe::assert_health_shape(&health, "event-bus");
     app.publish(
         &json!([{"id": "h-1", "type": "A", "data": {}}, {"id": "h-2", "type": "A", "data": {}}]),
     )
@@ -191,5 +192,10 @@ async fn metrics_count_requests_by_route_and_deliveries_by_outcome() {
     assert!(
         text.contains("event_bus_deliveries_dead{service=\"event-bus\"} 0\n"),
         "{text}"
+    );
+    test_support::probe::assert_build_and_process_samples(
+        &text,
+        "event-bus",
+        env!("CARGO_PKG_VERSION"),
     );
 }

@@ -103,6 +103,17 @@ impl Order {
     pub fn total_of(items: &[OrderItem]) -> i64 {
         items.iter().map(|i| i.price_cents * i.quantity).sum()
     }
+
+    /// The payment status clients are shown: `refund_pending` for a paid order that was
+    /// cancelled (every such order is refunded: its cancellation told payments, which refunds
+    /// until it succeeds, and a payment landing after the cancellation is refunded the same way)
+    /// until `PaymentRefunded` makes it `refunded`; else the stored status.
+    pub fn shown_payment_status(&self) -> PaymentStatus {
+        match (self.status, self.payment_status) {
+            (OrderStatus::Cancelled, PaymentStatus::Completed) => PaymentStatus::RefundPending,
+            (_, stored) => stored,
+        }
+    }
 }
 
 /// The effect of a payment event on an order.
@@ -147,6 +158,46 @@ pub enum Transition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_paid_order_shows_its_refund_pending_until_refunded() {
+        use OrderStatus as O;
+        use PaymentStatus as P;
+        let order = |status, payment_status| Order {
+            id: "a".repeat(24),
+            user_id: "b".repeat(24),
+            items: Vec::new(),
+            total_cents: 0,
+            status,
+            payment_status,
+            payment_id: None,
+            shipping_address: ShippingAddress {
+                street: "s".into(),
+                city: "c".into(),
+                state: "st".into(),
+                zip_code: "z".into(),
+                country: "co".into(),
+            },
+            tracking_number: None,
+            notes: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        for (status, stored, shown) in [
+            (O::Cancelled, P::Completed, P::RefundPending),
+            (O::Cancelled, P::Refunded, P::Refunded),
+            (O::Cancelled, P::Pending, P::Pending),
+            (O::Confirmed, P::Completed, P::Completed),
+            (O::Shipped, P::Completed, P::Completed),
+            (O::Delivered, P::Refunded, P::Refunded),
+        ] {
+            assert_eq!(
+                order(status, stored).shown_payment_status(),
+                shown,
+                "{status:?} {stored:?}"
+            );
+        }
+    }
 
     #[test]
     fn totals_are_integer_cents() {

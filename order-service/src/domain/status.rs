@@ -61,6 +61,10 @@ pub enum PaymentStatus {
     Failed,
     /// Paid and refunded.
     Refunded,
+    /// Paid, the order cancelled, the refund under way (until `PaymentRefunded` arrives). Shown
+    /// to clients ([`super::Order::shown_payment_status`]), never stored: the store keeps
+    /// `completed`, which the refund's event changes to `refunded`.
+    RefundPending,
 }
 
 shared::spelled!(PaymentStatus);
@@ -96,5 +100,24 @@ mod tests {
         );
         assert_eq!(OrderStatus::Cancelled.admin_predecessor(), None);
         assert_eq!(OrderStatus::Confirmed.admin_predecessor(), None);
+    }
+
+    #[test]
+    fn payment_statuses_are_spelled_in_snake_case() {
+        let all = <PaymentStatus as VariantNames>::VARIANTS;
+        assert_eq!(
+            all,
+            [
+                "pending",
+                "processing",
+                "completed",
+                "failed",
+                "refunded",
+                "refund_pending"
+            ]
+        );
+        for s in all {
+            assert_eq!(PaymentStatus::parse(s).map(PaymentStatus::as_str), Some(*s));
+        }
     }
 }

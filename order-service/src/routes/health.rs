@@ -7,7 +7,7 @@ use crate::store::OrderStore;
 use crate::SERVICE;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Liveness, from the view refreshed in the background (no database call). Always 200: a database
@@ -16,21 +16,18 @@ pub async fn health(State(state): State<AppState>) -> Response {
     state.health.response()
 }
 
-/// The `/health` answer: the original's fields plus the number of undelivered events and whether
-/// the database answered (`"up"`/`"down"`).
+/// The `/health` answer (`shared::health`'s shape): whether the database answered (`up`/`down`)
+/// and the number of undelivered events (null when it did not).
 pub async fn report(store: Arc<dyn OrderStore>) -> Value {
     let outbox = store.outbox();
     let pending = tokio::time::timeout(shared::health::PROBE_WAIT, outbox.pending())
         .await
         .ok()
         .and_then(Result::ok);
-    let database = if pending.is_some() { "up" } else { "down" };
-    json!({
-        "status": "healthy",
-        "service": SERVICE,
-        "outboxPending": pending,
-        "database": database,
-    })
+    shared::health::Report::new(SERVICE)
+        .dependency("database", pending.is_some())
+        .field("outboxPending", pending)
+        .into_json()
 }
 
 /// Readiness: 503 while draining or when the database does not answer.

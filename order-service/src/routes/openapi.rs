@@ -28,6 +28,7 @@ pub struct OrderSchema {
     /// The sum of the lines, with at most 2 decimals.
     total_amount: f64,
     status: OrderStatusSchema,
+    /// `refund_pending` once a paid order is cancelled, until its refund is done (`refunded`).
     payment_status: PaymentStatusSchema,
     shipping_address: AddressSchema,
     /// Once paid.

@@ -146,7 +146,8 @@ pub async fn get_order(
     }
 }
 
-/// `PUT /api/orders/:id/cancel`: from pending/confirmed only; stock is released in the background.
+/// `PUT /api/orders/:id/cancel`: from pending/confirmed only; stock is released in the background;
+/// a paid order answers `paymentStatus: "refund_pending"` (as GET shows it until the refund is done).
 #[utoipa::path(
     put,
     path = "/api/orders/{id}/cancel",
@@ -154,7 +155,7 @@ pub async fn get_order(
     params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
         description = "The order's id (24 hex digits).")),
     responses(
-        (status = 200, description = "The order, cancelled (a paid one is refunded).", body = Answer<OrderSchema>),
+        (status = 200, description = "The order, cancelled. A paid one is refunded in the background: its `paymentStatus` is `refund_pending` (here and in every read) until the refund is done, then `refunded`.", body = Answer<OrderSchema>),
         (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
         TokenRefusals,
         (status = 404, description = "`order_not_found` (also another user's order).", body = ErrorAnswer),

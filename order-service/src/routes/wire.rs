@@ -9,7 +9,8 @@ use shared::store::iso_ms;
 use shared::validate::Validator;
 use shared::ApiError;
 
-/// The order JSON clients and other services see.
+/// The order JSON clients and other services see (the payment status as shown:
+/// `Order::shown_payment_status`).
 pub fn order_json(order: &Order) -> Value {
     let mut v = json!({
         "_id": order.id,
@@ -17,7 +18,7 @@ pub fn order_json(order: &Order) -> Value {
         "items": order.items.iter().map(item_json).collect::<Vec<_>>(),
         "totalAmount": cents_to_json(order.total_cents),
         "status": order.status.as_str(),
-        "paymentStatus": order.payment_status.as_str(),
+        "paymentStatus": order.shown_payment_status().as_str(),
         "shippingAddress": order.shipping_address,
         "createdAt": iso_ms(order.created_at),
         "updatedAt": iso_ms(order.updated_at),

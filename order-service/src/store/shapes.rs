@@ -87,7 +87,9 @@ impl TryFrom<StoredOrder> for Order {
     fn try_from(s: StoredOrder) -> Result<Self, StoreError> {
         Ok(Order {
             status: OrderStatus::parse(&s.status).ok_or_else(|| bad("status", &s.status))?,
+            // `refund_pending` is only ever shown, never stored.
             payment_status: PaymentStatus::parse(&s.payment_status)
+                .filter(|p| *p != PaymentStatus::RefundPending)
                 .ok_or_else(|| bad("payment status", &s.payment_status))?,
             id: s.id,
             user_id: s.user_id,

@@ -179,6 +179,11 @@ async fn metrics_count_requests_and_orders_in_prometheus_text() {
             r#"order_events_total{service="order-service",event="order_rejected",outcome="product_not_found"} 1"#,
         ],
     );
+    test_support::probe::assert_build_and_process_samples(
+        &text,
+        "order-service",
+        env!("CARGO_PKG_VERSION"),
+    );
     assert!(
         text.contains("# TYPE order_outbox_pending gauge\norder_outbox_pending{service=\"order-service\"} 1\n"),
         "{text}"

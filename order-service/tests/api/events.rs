@@ -136,6 +136,83 @@ async fn payment_refunded_marks_the_payment_refunded() {
 }
 
 #[tokio::test]
+async fn cancelling_a_paid_order_shows_its_refund_pending_until_payment_refunded() {
+    let mut app = spawn_app().await;
+    app.products.add(MOUSE, "Mouse", json!(10), 10);
+    let (_, token) = user();
+    let id = app.place(&token, &[(MOUSE, 1)]).await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = envelope(
+        "650000000000000000000011",
+        "PaymentProcessed",
+        json!({"orderId": id, "paymentId": "p", "transactionId": "tx", "amount": 10}),
+    );
+    assert_eq!(app.deliver(&paid).await.status(), 200);
+
+    let cancel = app
+        .put(&format!("/api/orders/{id}/cancel"), &token, &json!({}))
+        .await;
+    assert_eq!(cancel.status(), 200);
+    let answer = cancel.json::<Value>().await.unwrap()["data"].clone();
+    let shown = |o: &Value| (o["status"].clone(), o["paymentStatus"].clone());
+    let pending = (json!("cancelled"), json!("refund_pending"));
+    assert_eq!(shown(&answer), pending, "the refund is under way, not done");
+    let read: Value = app
+        .get(&format!("/api/orders/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown(&read["data"]), pending, "GET says the same");
+    let listed: Value = app.get("/api/orders", &token).await.json().await.unwrap();
+    assert_eq!(shown(&listed["data"][0]), pending, "and so does the list");
+    // Payments is told the stored state: a completed payment to refund.
+    let cancelled = app.next_event("OrderCancelled").await;
+    assert_eq!(cancelled["data"]["paymentStatus"], "completed");
+
+    let refunded = envelope(
+        "650000000000000000000012",
+        "PaymentRefunded",
+        json!({"orderId": id, "paymentId": "p", "refundAmount": 10}),
+    );
+    assert_eq!(app.deliver(&refunded).await.status(), 200);
+    let order = order_json(&app, &id).await;
+    assert_eq!(shown(&order), (json!("cancelled"), json!("refunded")));
+}
+
+#[tokio::test]
+async fn a_payment_landing_after_the_cancellation_shows_its_refund_pending() {
+    let app = spawn_app().await;
+    app.products.add(MOUSE, "Mouse", json!(10), 10);
+    let (_, token) = user();
+    let id = app.place(&token, &[(MOUSE, 1)]).await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancel = app
+        .put(&format!("/api/orders/{id}/cancel"), &token, &json!({}))
+        .await;
+    assert_eq!(
+        cancel.json::<Value>().await.unwrap()["data"]["paymentStatus"],
+        "pending",
+        "nothing was paid: nothing to refund"
+    );
+    let paid = envelope(
+        "650000000000000000000013",
+        "PaymentProcessed",
+        json!({"orderId": id, "paymentId": "p", "transactionId": "tx", "amount": 10}),
+    );
+    assert_eq!(app.deliver(&paid).await.status(), 200);
+    let order = order_json(&app, &id).await;
+    assert_eq!(
+        (order["status"].as_str(), order["paymentStatus"].as_str()),
+        (Some("cancelled"), Some("refund_pending"))
+    );
+}
+
+#[tokio::test]
 async fn events_need_the_internal_token_a_valid_envelope_and_ignore_unknown_types() {
     let app = spawn_app().await;
     let (_, token) = user();

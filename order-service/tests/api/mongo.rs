@@ -112,6 +112,9 @@ async fn with_mongodb_unreachable_writes_and_ready_are_503_json_and_health_is_20
     assert!(ready.json::<Value>().await.is_ok(), "/ready answers JSON");
     assert_eq!(health.status(), 200);
     let health: Value = health.json().await.unwrap();
-    assert_eq!(health["database"], "down");
+    assert_eq!(
+        (&health["status"], &health["database"]),
+        (&json!("degraded"), &json!("down"))
+    );
     assert_eq!(health["outboxPending"], Value::Null);
 }

@@ -29,7 +29,8 @@ async fn with_the_bus_down_orders_still_answer_201_and_the_event_arrives_once_it
         "the request waited for the bus"
     );
     // `/health` is refreshed in the background: wait for it to count the undelivered event.
-    test_support::probe::health_when(&app.url, |h| h["outboxPending"] == 1).await;
+    let health = test_support::probe::health_when(&app.url, |h| h["outboxPending"] == 1).await;
+    test_support::probe::assert_health_shape(&health, "order-service");
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _bus = TestServer::start_on(bus_listener, bus_router(tx));

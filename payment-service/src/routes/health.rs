@@ -1,5 +1,5 @@
-//! Liveness (`/health`, the original's body plus the database state), readiness (`/ready`: database reachable, not
-//! draining) and Prometheus metrics (`/metrics`).
+//! Liveness (`/health`: `shared::health`'s shape, `database` up or down), readiness (`/ready`:
+//! database reachable, not draining) and Prometheus metrics (`/metrics`).
 
 use crate::state::AppState;
 use crate::store::PaymentStore;
@@ -16,7 +16,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn PaymentStore>) -> Value {
-    shared::health::database_report(crate::SERVICE, store.ping(), ("up", "down")).await
+    shared::health::database_report(crate::SERVICE, store.ping()).await
 }
 
 /// `GET /ready`.

@@ -6,12 +6,14 @@ use serde_json::json;
 use test_support::probe;
 
 #[tokio::test]
-async fn health_keeps_the_original_body_and_ready_checks_the_database() {
+async fn health_has_the_shared_shape_and_ready_checks_the_database() {
     let app = spawn_app().await;
+    let health = probe::health(&app.url).await;
     assert_eq!(
-        probe::health(&app.url).await,
+        health,
         json!({"status": "healthy", "service": "payment-service", "database": "up"})
     );
+    probe::assert_health_shape(&health, "payment-service");
     assert_eq!(probe::ready(&app.url).await.status, 200);
 }
 
@@ -124,6 +126,7 @@ async fn metrics_count_requests_payment_outcomes_and_provider_calls() {
         ],
     );
     assert!(text.contains("payment_outbox_pending"), "{text}");
+    probe::assert_build_and_process_samples(&text, "payment-service", env!("CARGO_PKG_VERSION"));
 }
 
 #[tokio::test]

@@ -136,7 +136,7 @@ async fn an_unreachable_mongodb_gives_503_on_writes_and_ready_but_health_stays_2
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         (body["status"].as_str(), body["database"].as_str()),
-        (Some("healthy"), Some("down"))
+        (Some("degraded"), Some("down"))
     );
     app.stop().await.unwrap();
 }

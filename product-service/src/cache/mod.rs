@@ -77,7 +77,8 @@ impl ProductCache {
         Ok(Some(answer))
     }
 
-    /// The answer for one page of the active product list, from the cache or the store.
+    /// The answer for one page of the product list (active products, or an admin's inactive
+    /// ones), from the cache or the store.
     pub async fn list(
         &self,
         store: &dyn ProductStore,
@@ -184,7 +185,7 @@ async fn delete(cache: &dyn Cache, keys: Vec<String>) {
 /// The key of a list page: the generation, the filter in a stable text form, the page.
 fn list_key(generation: u64, f: &ProductFilter, page: PageRequest) -> String {
     let (min, max) = (f.min_price_cents, f.max_price_cents);
-    let filter = serde_json::json!([f.category, min, max, f.search, f.sort.as_str()]);
+    let filter = serde_json::json!([f.category, min, max, f.search, f.sort.as_str(), f.is_active]);
     let (number, size) = (page.page, page.limit);
     format!("products:{generation}:list:{filter}:{number}:{size}")
 }
@@ -239,7 +240,10 @@ mod tests {
             .await
             .unwrap();
         let backend = Arc::new(MemoryCache::default());
-        let cache = ProductCache::new(backend.clone(), Metrics::new(crate::SERVICE));
+        let cache = ProductCache::new(
+            backend.clone(),
+            Metrics::new(crate::SERVICE, env!("CARGO_PKG_VERSION")),
+        );
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
         let filter = ProductFilter::default();
@@ -288,7 +292,7 @@ mod tests {
         let store = SqliteProductStore::connect("sqlite::memory:")
             .await
             .unwrap();
-        let metrics = Metrics::new(crate::SERVICE);
+        let metrics = Metrics::new(crate::SERVICE, env!("CARGO_PKG_VERSION"));
         let cache = ProductCache::new(Arc::new(MemoryCache::default()), metrics.clone());
         let p = store.create(new_product()).await.unwrap();
         let page = PageRequest { page: 1, limit: 20 };
@@ -347,7 +351,7 @@ mod tests {
             .unwrap();
         let cache = ProductCache::new(
             Arc::new(MemoryCache::default()),
-            Metrics::new(crate::SERVICE),
+            Metrics::new(crate::SERVICE, env!("CARGO_PKG_VERSION")),
         );
         for i in 0..10 {
             let new = NewProduct {

@@ -1,5 +1,6 @@
 //! A product as the store keeps it (money in integer cents, times in UTC milliseconds), the fields
-//! of a new product, a partial update, and the list filter with its sort orders.
+//! of a new product, a partial update, and the list filter with its sort orders (each key both
+//! ways).
 
 use strum::{EnumString, IntoStaticStr, VariantNames};
 
@@ -146,9 +147,12 @@ pub enum SortOrder {
     /// Most expensive first.
     #[strum(serialize = "-price")]
     PriceDesc,
-    /// By name, A to Z.
+    /// By name, A to Z (case ignored).
     #[strum(serialize = "name")]
     NameAsc,
+    /// By name, Z to A (case ignored).
+    #[strum(serialize = "-name")]
+    NameDesc,
 }
 
 impl SortOrder {
@@ -158,9 +162,11 @@ impl SortOrder {
 
 shared::spelled!(SortOrder);
 
-/// Which active products a list shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which products a list shows: the active ones (the default), or only the inactive ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductFilter {
+    /// Active products (`true`, what everyone sees) or the inactive ones (admins only).
+    pub is_active: bool,
     /// Exact category.
     pub category: Option<String>,
     /// Lowest price in cents (inclusive).
@@ -173,6 +179,20 @@ pub struct ProductFilter {
     pub sort: SortOrder,
 }
 
+impl Default for ProductFilter {
+    /// Every active product, newest first.
+    fn default() -> Self {
+        Self {
+            is_active: true,
+            category: None,
+            min_price_cents: None,
+            max_price_cents: None,
+            search: None,
+            sort: SortOrder::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,12 +201,20 @@ mod tests {
     fn every_allowed_sort_round_trips() {
         assert_eq!(
             SortOrder::ALLOWED,
-            ["createdAt", "-createdAt", "price", "-price", "name"]
+            [
+                "createdAt",
+                "-createdAt",
+                "price",
+                "-price",
+                "name",
+                "-name"
+            ]
         );
         for s in SortOrder::ALLOWED {
             assert_eq!(SortOrder::parse(s).map(SortOrder::as_str), Some(*s));
         }
-        assert_eq!(SortOrder::parse("-name"), None);
+        assert_eq!(SortOrder::parse("-name"), Some(SortOrder::NameDesc));
+        assert_eq!(SortOrder::parse("-stock"), None);
     }
 
     #[test]

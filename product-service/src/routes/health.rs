@@ -1,5 +1,5 @@
-//! Liveness (`/health`, the original's fields plus the database state), readiness (`/ready`: database reachable, 503
-//! while draining) and `GET /metrics` (Prometheus text).
+//! Liveness (`/health`: `shared::health`'s shape, `database` up or down), readiness (`/ready`:
+//! database reachable, 503 while draining) and `GET /metrics` (Prometheus text).
 
 use crate::state::AppState;
 use crate::store::ProductStore;
@@ -16,7 +16,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// The `/health` answer: `database` says whether the store answered a ping (`up`) or not (`down`).
 pub async fn report(store: Arc<dyn ProductStore>) -> Value {
-    shared::health::database_report(crate::SERVICE, store.ping(), ("up", "down")).await
+    shared::health::database_report(crate::SERVICE, store.ping()).await
 }
 
 /// `GET /ready`.

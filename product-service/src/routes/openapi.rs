@@ -122,9 +122,12 @@ pub struct ListParams {
     /// A case-insensitive part of the name or description.
     #[param(max_length = 200)]
     search: Option<String>,
-    /// The order (default `-createdAt`, newest first).
+    /// The order (default `-createdAt`, newest first); every key both ways (`-` first: descending).
     #[param(inline)]
     sort: Option<SortParam>,
+    /// `false`: the inactive (deleted) products instead of the active ones. Admins only: anyone
+    /// else asking gets 403 `forbidden`. Default `true`.
+    is_active: Option<bool>,
 }
 
 shared::spelled_schema!(

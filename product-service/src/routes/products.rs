@@ -11,9 +11,11 @@ use crate::domain::ProductPatch;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::response::Response;
-use shared::auth::{bearer_token, RequireAdmin};
+use shared::auth::{bearer_from_value, RequireAdmin};
 use shared::encoded::AcceptedCoding;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody, QueryMap};
@@ -28,31 +30,47 @@ impl FromRequestParts<AppState> for MaybeAdmin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = bearer_token(parts) else {
-            return Ok(Self(false));
-        };
-        let claims = state.common.authenticator.authenticate(token).await.ok();
-        Ok(Self(claims.is_some_and(|c| c.role == "admin")))
+        Ok(Self(is_admin(state, &parts.headers).await))
     }
 }
 
-/// `GET /api/products`.
+/// Whether `headers` carry a valid admin token (no token, a bad one or another role: false).
+async fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_from_value);
+    let Some(token) = token else {
+        return false;
+    };
+    let claims = state.common.authenticator.authenticate(token).await.ok();
+    claims.is_some_and(|c| c.role == "admin")
+}
+
+/// `GET /api/products`: active products; with `isActive=false`, an admin's list of the inactive
+/// ones (anyone else: 403). The token is checked only then, so the public list stays one cache read.
 #[utoipa::path(
     get,
     path = "/api/products",
     tag = "products",
     params(ListParams),
     responses(
-        (status = 200, description = "A page of the active products.", body = PageAnswer<ProductSchema>),
+        (status = 200, description = "A page of the active products (with `isActive=false`, of the inactive ones: admins only).", body = PageAnswer<ProductSchema>),
         (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
-    )
+        (status = 403, description = "`forbidden`: `isActive=false` without an admin's token (customers and anonymous callers see only active products).", body = ErrorAnswer),
+    ),
+    security((), ("bearer" = []))
 )]
 pub async fn list_products(
     State(state): State<AppState>,
+    headers: HeaderMap,
     accepted: AcceptedCoding,
     QueryMap(params): QueryMap,
 ) -> Result<Response, Error> {
     let (filter, page) = list_query(&params)?;
+    if !filter.is_active && !is_admin(&state, &headers).await {
+        return Err(Error::InactiveListForbidden);
+    }
     let answer = state
         .cache
         .list(&*state.store, &filter, page)

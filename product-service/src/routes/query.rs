@@ -1,5 +1,5 @@
-//! The `GET /api/products` query string: page, limit, filters and sort, validated with every bad
-//! or unknown parameter reported.
+//! The `GET /api/products` query string: page, limit, filters (`isActive=false`: the inactive
+//! products, for admins) and sort, validated with every bad or unknown parameter reported.
 
 use crate::domain::{ProductFilter, SortOrder};
 use shared::store::PageRequest;
@@ -18,12 +18,14 @@ pub fn list_query(
     let min_price_cents = q.money("minPrice");
     let max_price_cents = q.money("maxPrice");
     let search = q.string("search", 200);
+    let is_active = q.bool("isActive").unwrap_or(true);
     let sort = q
         .one_of("sort", SortOrder::ALLOWED)
         .and_then(|s| SortOrder::parse(&s))
         .unwrap_or_default();
     q.finish()?;
     let filter = ProductFilter {
+        is_active,
         category,
         min_price_cents,
         max_price_cents,
@@ -67,5 +69,18 @@ mod tests {
         let err = list_query(&params(&[("limit", "0"), ("sort", "x"), ("zzz", "1")])).unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["limit", "sort", "zzz"]);
+    }
+
+    #[test]
+    fn is_active_picks_the_active_or_the_inactive_products() {
+        let (filter, _) = list_query(&params(&[("isActive", "false"), ("sort", "-name")])).unwrap();
+        assert_eq!(
+            (filter.is_active, filter.sort),
+            (false, SortOrder::NameDesc)
+        );
+        let (filter, _) = list_query(&params(&[("isActive", "true")])).unwrap();
+        assert_eq!(filter, ProductFilter::default());
+        let err = list_query(&params(&[("isActive", "no")])).unwrap_err();
+        assert_eq!(err.errors[0].field, "isActive");
     }
 }

@@ -7,13 +7,13 @@ use shared::platform::Backends;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
-async fn health_answers_the_original_fields_without_auth() {
+async fn health_answers_the_shape_every_service_shares_without_auth() {
     let app = spawn_app().await;
     let r = app.get("/health", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "healthy");
-    assert_eq!(r.body["service"], "product-service");
     assert_eq!(r.body["database"], "up");
+    test_support::probe::assert_health_shape(&r.body, "product-service");
     assert!(r.headers.contains_key("x-request-id"));
 }
 
@@ -77,5 +77,10 @@ async fn metrics_count_requests_by_route_and_reservation_outcomes() {
             r#"product_reservations_total{service="product-service",outcome="product_not_found"} 1"#,
             r#"product_cache_lookups_total{service="product-service",result="miss"} 1"#,
         ],
+    );
+    test_support::probe::assert_build_and_process_samples(
+        &text,
+        "product-service",
+        env!("CARGO_PKG_VERSION"),
     );
 }

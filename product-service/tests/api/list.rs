@@ -88,3 +88,70 @@ async fn bad_list_parameters_are_400() {
     let r = app.get("/api/products?color=red", None).await;
     assert_eq!(r.body["errors"][0]["message"], "\"color\" is not allowed");
 }
+
+#[tokio::test]
+async fn every_documented_sort_key_works_both_ways() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    for (sort, expected) in [
+        ("createdAt", ["S-1", "S-2", "S-3"]),
+        ("-createdAt", ["S-3", "S-2", "S-1"]),
+        ("price", ["S-1", "S-3", "S-2"]),
+        ("-price", ["S-2", "S-3", "S-1"]),
+        ("name", ["S-2", "S-3", "S-1"]),
+        ("-name", ["S-1", "S-3", "S-2"]),
+    ] {
+        let r = app.get(&format!("/api/products?sort={sort}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{sort}: {}", r.body);
+        assert_eq!(skus(&r.body), expected, "{sort}");
+    }
+}
+
+#[tokio::test]
+async fn admins_list_the_inactive_products_and_no_one_else_may() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let admin = app.admin();
+    let phone = app.get("/api/products?search=Phone", None).await.body["data"][0]["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deleted = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/products/{phone}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK);
+
+    let r = app.get("/api/products?isActive=false", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(skus(&r.body), ["S-3"]);
+    assert_eq!(r.body["data"][0]["isActive"], false);
+    assert_eq!(r.body["pagination"]["total"], 1);
+    let r = app.get("/api/products?isActive=true", Some(&admin)).await;
+    assert_eq!(
+        skus(&r.body),
+        ["S-2", "S-1"],
+        "the active ones, as without the filter"
+    );
+
+    let user = app.user();
+    for token in [Some(user.as_str()), None, Some("not-a-token")] {
+        let r = app.get("/api/products?isActive=false", token).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{token:?}: {}", r.body);
+        assert_eq!(r.body["code"], "forbidden");
+        assert_eq!(r.body["error"], "Only admins may list inactive products");
+    }
+    let r = app.get("/api/products", Some(&user)).await;
+    assert_eq!(
+        skus(&r.body),
+        ["S-2", "S-1"],
+        "customers see the active ones"
+    );
+    let r = app.get("/api/products?isActive=no", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["field"], "isActive");
+}

@@ -88,6 +88,6 @@ async fn an_unreachable_mongodb_gives_503_writes_and_readiness_but_a_200_health(
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         (r.body["status"].as_str(), r.body["database"].as_str()),
-        (Some("healthy"), Some("down"))
+        (Some("degraded"), Some("down"))
     );
 }

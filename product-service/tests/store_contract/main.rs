@@ -67,6 +67,8 @@ test_support::store_contract!(
     check_search_matches_regex_characters_literally,
     check_a_failed_reservation_leaves_the_order_free_to_reserve,
     check_update_keeps_metadata_and_timestamps_consistent,
+    check_every_sort_key_orders_both_ways,
+    check_the_inactive_products_are_listed_apart,
     ],
     sqlite_only: [check_concurrent_reservations_never_oversell],
 );

@@ -201,3 +201,74 @@ pub async fn check_update_keeps_metadata_and_timestamps_consistent(store: &dyn P
     assert!(updated.updated_at >= p.updated_at);
     assert_eq!(store.get(&p.id).await.unwrap().unwrap(), updated);
 }
+
+pub async fn check_every_sort_key_orders_both_ways(store: &dyn ProductStore) {
+    // Names, prices and creation times each in a different order, so that each sort is seen.
+    for (sku, name, price) in [
+        ("O-1", "banana", 300),
+        ("O-2", "Apple", 100),
+        ("O-3", "cherry", 200),
+    ] {
+        let mut p = new_product(sku, price, 1);
+        p.name = name.into();
+        // Created in this order: equal creation times are ordered by id, which grows.
+        store.create(p).await.unwrap();
+    }
+    let skus = |sort| async move {
+        let filter = ProductFilter {
+            sort,
+            ..Default::default()
+        };
+        let (items, _) = store.list(&filter, PAGE).await.unwrap();
+        items.into_iter().map(|p| p.sku).collect::<Vec<_>>()
+    };
+    let cases = [
+        (SortOrder::CreatedAsc, ["O-1", "O-2", "O-3"]),
+        (SortOrder::CreatedDesc, ["O-3", "O-2", "O-1"]),
+        (SortOrder::PriceAsc, ["O-2", "O-3", "O-1"]),
+        (SortOrder::PriceDesc, ["O-1", "O-3", "O-2"]),
+        (SortOrder::NameAsc, ["O-2", "O-1", "O-3"]),
+        (SortOrder::NameDesc, ["O-3", "O-1", "O-2"]),
+    ];
+    assert_eq!(
+        cases.len(),
+        SortOrder::ALLOWED.len(),
+        "every documented key"
+    );
+    for (sort, expected) in cases {
+        assert_eq!(skus(sort).await, expected, "{}", sort.as_str());
+    }
+}
+
+pub async fn check_the_inactive_products_are_listed_apart(store: &dyn ProductStore) {
+    let mut hidden = Vec::new();
+    for (sku, name) in [("I-1", "alpha"), ("I-2", "Bravo"), ("I-3", "charlie")] {
+        let mut p = new_product(sku, 100, 1);
+        p.name = name.into();
+        let p = store.create(p).await.unwrap();
+        if sku != "I-2" {
+            store
+                .update(&p.id, ProductPatch::deactivate())
+                .await
+                .unwrap();
+            hidden.push(p.sku);
+        }
+    }
+    let inactive = ProductFilter {
+        is_active: false,
+        sort: SortOrder::NameDesc,
+        ..Default::default()
+    };
+    let (items, total) = store.list(&inactive, PAGE).await.unwrap();
+    let skus: Vec<_> = items.iter().map(|p| p.sku.as_str()).collect();
+    assert_eq!((skus, total), (vec!["I-3", "I-1"], 2));
+    assert!(items.iter().all(|p| !p.is_active));
+    let (items, total) = store.list(&ProductFilter::default(), PAGE).await.unwrap();
+    assert_eq!((items[0].sku.as_str(), total), ("I-2", 1));
+    let in_kitchen = ProductFilter {
+        category: Some("Kitchen".into()),
+        ..inactive
+    };
+    assert_eq!(store.list(&in_kitchen, PAGE).await.unwrap().1, 0);
+    assert_eq!(hidden.len(), 2);
+}

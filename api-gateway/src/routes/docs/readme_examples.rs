@@ -165,13 +165,15 @@ fn check(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
     }
 }
 
-/// A parameter's value as JSON: a number where the schema wants one.
+/// A parameter's value as JSON: a number or a boolean where the schema wants one.
 fn parameter_value(schema: &Value, raw: &str) -> Value {
     let numeric = ["integer", "number"]
         .map(|t| json!(t))
         .contains(&schema["type"]);
+    let boolean = schema["type"] == "boolean";
     match raw.parse::<f64>() {
         Ok(_) if numeric => serde_json::from_str(raw).unwrap(),
+        _ if boolean && (raw == "true" || raw == "false") => json!(raw == "true"),
         _ => json!(raw),
     }
 }

@@ -192,3 +192,25 @@ async fn the_page_and_its_scripts_come_from_the_gateway() {
         (StatusCode::NOT_FOUND, "application/json")
     );
 }
+
+#[test]
+fn the_gateways_metrics_are_documented_as_answering_only_the_internal_token() {
+    let merged = json(document());
+    let metrics = &merged["paths"]["/metrics"]["get"];
+    assert_eq!(metrics["security"], serde_json::json!([{"internal": []}]));
+    assert_eq!(
+        metrics["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorAnswer"
+    );
+    let scheme = &merged["components"]["securitySchemes"]["internal"];
+    assert_eq!(
+        (&scheme["in"], &scheme["name"]),
+        (&"header".into(), &"x-internal-token".into())
+    );
+    for open in ["/health", "/ready", "/openapi.json"] {
+        assert!(
+            merged["paths"][open]["get"].get("security").is_none(),
+            "{open}"
+        );
+    }
+}

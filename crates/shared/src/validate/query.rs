@@ -100,6 +100,19 @@ impl<'a> QueryValidator<'a> {
         }
     }
 
+    /// An optional boolean parameter: `true` or `false`.
+    pub fn bool(&mut self, key: &'static str) -> Option<bool> {
+        self.known.push(key);
+        match self.params.get(key)?.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.err(key, "must be a boolean");
+                None
+            }
+        }
+    }
+
     /// An optional ObjectId parameter.
     pub fn object_id(&mut self, key: &'static str) -> Option<String> {
         self.known.push(key);
@@ -149,5 +162,20 @@ mod tests {
         assert_eq!(q.int("limit", 20, 1, 100), 20);
         let err = q.finish().unwrap_err();
         assert_eq!(err.errors.len(), 2);
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_and_nothing_else() {
+        let params: HashMap<String, String> = [("a", "true"), ("b", "false"), ("c", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut q = QueryValidator::new(&params);
+        assert_eq!(
+            (q.bool("a"), q.bool("b"), q.bool("c"), q.bool("d")),
+            (Some(true), Some(false), None, None)
+        );
+        let err = q.finish().unwrap_err();
+        assert_eq!(err.errors[0].message, "\"c\" must be a boolean");
     }
 }

@@ -179,6 +179,7 @@ impl TestStack {
             ports,
             env,
             payment_provider: Some(provider.clone()),
+            demo_data: false,
         })
         .await
         .unwrap();

@@ -63,9 +63,24 @@ fn protected_routes_name_the_bearer_scheme_and_answers_use_the_envelopes() {
     assert!(created.to_string().contains("Product"), "{created}");
     let conflict = &create["responses"]["409"]["content"]["application/json"]["schema"];
     assert_eq!(conflict["$ref"], "#/components/schemas/ErrorAnswer");
-    assert!(doc["paths"]["/api/products"]["get"]
-        .get("security")
-        .is_none());
+    // The list is public; an admin's token only matters for `isActive=false`.
+    let list = &doc["paths"]["/api/products"]["get"];
+    assert_eq!(list["security"], json!([{}, {"bearer": []}]));
+    let parameter = |name: &str| {
+        list["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} documented"))
+            .clone()
+    };
+    assert_eq!(parameter("isActive")["schema"]["type"], "boolean");
+    assert!(list["responses"]["403"].is_object());
+    assert_eq!(
+        parameter("sort")["schema"]["enum"],
+        json!(crate::domain::SortOrder::ALLOWED)
+    );
 }
 
 #[test]

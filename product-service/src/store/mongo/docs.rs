@@ -11,8 +11,9 @@ use shared::store::{now_ms, StoreError};
 pub(super) const PRODUCTS: &str = "products";
 
 /// The `products` indexes, named explicitly so that existing ones are recognised: the unique SKU,
-/// and one per sort of the active list with and without a category (equality fields, then the
-/// sort key and `_id`), which a price range narrows when the sort is by price.
+/// and one per sort key of the list with and without a category (equality fields, then the sort
+/// key and `_id`, read forwards or backwards), which a price range narrows when the sort is by
+/// price.
 pub(super) fn product_indexes() -> Vec<IndexSpec> {
     let list = |name, keys| IndexSpec::named(PRODUCTS, name, keys);
     vec![
@@ -54,7 +55,7 @@ pub(super) fn escape_regex(s: &str) -> String {
 }
 
 pub(super) fn filter_doc(f: &ProductFilter) -> Document {
-    let mut d = doc! {"is_active": true};
+    let mut d = doc! {"is_active": f.is_active};
     if let Some(c) = &f.category {
         d.insert("category", c.as_str());
     }
@@ -88,6 +89,7 @@ pub(super) fn sort_doc(sort: SortOrder) -> Document {
         SortOrder::PriceAsc => doc! {"price_cents": 1, "_id": 1},
         SortOrder::PriceDesc => doc! {"price_cents": -1, "_id": -1},
         SortOrder::NameAsc => doc! {"name_key": 1, "_id": 1},
+        SortOrder::NameDesc => doc! {"name_key": -1, "_id": -1},
     }
 }
 

@@ -32,9 +32,10 @@ CREATE TABLE IF NOT EXISTS products (
     updated_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS products_sku ON products (sku);
--- One index per sort of the active list, with and without a category: filter columns, then the
--- sort key, then `_id` breaking ties, so a page is read in order and stops at its limit (a price
--- range is a range of the price indexes). They replace single-column indexes of older versions.
+-- One index per sort key of the list (active or inactive products), with and without a category:
+-- filter columns, then the sort key, then `_id` breaking ties, so a page is read in order, either
+-- way, and stops at its limit (a price range is a range of the price indexes). They replace
+-- single-column indexes of older versions.
 DROP INDEX IF EXISTS products_active_created;
 DROP INDEX IF EXISTS products_category;
 DROP INDEX IF EXISTS products_price;
@@ -78,7 +79,7 @@ impl From<rusqlite::Error> for ReserveError {
 }
 
 fn push_filter(q: &mut Query, f: &ProductFilter) {
-    q.push(" WHERE is_active = 1");
+    q.push(" WHERE is_active = ").bind(f.is_active);
     if let Some(c) = &f.category {
         q.push(" AND category = ").bind(c.clone());
     }
@@ -105,6 +106,7 @@ fn order_by(sort: SortOrder) -> &'static str {
         SortOrder::PriceAsc => " ORDER BY price_cents ASC, _id ASC",
         SortOrder::PriceDesc => " ORDER BY price_cents DESC, _id DESC",
         SortOrder::NameAsc => " ORDER BY name COLLATE NOCASE ASC, _id ASC",
+        SortOrder::NameDesc => " ORDER BY name COLLATE NOCASE DESC, _id DESC",
     }
 }
 

@@ -17,6 +17,7 @@ async fn store() -> SqliteProductStore {
 
 fn filter(category: Option<&str>, prices: Option<(i64, i64)>, sort: SortOrder) -> ProductFilter {
     ProductFilter {
+        is_active: true,
         category: category.map(str::to_string),
         min_price_cents: prices.map(|p| p.0),
         max_price_cents: prices.map(|p| p.1),
@@ -26,7 +27,7 @@ fn filter(category: Option<&str>, prices: Option<(i64, i64)>, sort: SortOrder) -
 }
 
 #[tokio::test]
-async fn each_sort_with_or_without_a_category_reads_its_index_in_order() {
+async fn each_sort_both_ways_with_or_without_a_category_reads_its_index_in_order() {
     let store = store().await;
     let cases = [
         (
@@ -54,12 +55,24 @@ async fn each_sort_with_or_without_a_category_reads_its_index_in_order() {
             "products_by_name",
             "products_category_name",
         ),
+        (
+            SortOrder::NameDesc,
+            "products_by_name",
+            "products_category_name",
+        ),
     ];
-    for (sort, all, in_category) in cases {
-        let (_, rows) = list_queries(&filter(None, None, sort), PAGE);
-        assert_index_served(&store.db, &rows.sql, &[all]).await;
-        let (_, rows) = list_queries(&filter(Some("Books"), None, sort), PAGE);
-        assert_index_served(&store.db, &rows.sql, &[in_category]).await;
+    assert_eq!(cases.len(), SortOrder::ALLOWED.len(), "every sort");
+    // An admin's list of inactive products reads the same indexes.
+    for is_active in [true, false] {
+        for (sort, all, in_category) in cases {
+            let mut f = filter(None, None, sort);
+            f.is_active = is_active;
+            let (_, rows) = list_queries(&f, PAGE);
+            assert_index_served(&store.db, &rows.sql, &[all]).await;
+            f.category = Some("Books".into());
+            let (_, rows) = list_queries(&f, PAGE);
+            assert_index_served(&store.db, &rows.sql, &[in_category]).await;
+        }
     }
 }
 
@@ -76,7 +89,11 @@ async fn a_price_range_is_a_range_of_a_price_index() {
         assert_index_filtered(&store.db, &count.sql, &["products_category_price"]).await;
     }
     // Sorted by something else, the range still narrows through an index (no whole-table scan).
-    for sort in [SortOrder::CreatedDesc, SortOrder::NameAsc] {
+    for sort in [
+        SortOrder::CreatedDesc,
+        SortOrder::NameAsc,
+        SortOrder::NameDesc,
+    ] {
         for category in [None, Some("Books")] {
             let (_, rows) = list_queries(&filter(category, range, sort), PAGE);
             assert_index_filtered(&store.db, &rows.sql, &[]).await;

@@ -287,6 +287,55 @@ mod tests {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    /// What a JSON log subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Written(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Written {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Written {
+        type Writer = Written;
+
+        fn make_writer(&'a self) -> Written {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_json_response_line_has_its_fields_at_the_top_level() {
+        let written = Written::default();
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let subscriber = crate::telemetry::json_subscriber(filter, written.clone());
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let res = call("/big", Method::GET, &[("x-request-id", "req-42")]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["message"] == "response")
+            .unwrap_or_else(|| panic!("no response line in {text}"));
+        assert_eq!(line["service"], "test", "{line}");
+        assert_eq!(line["http.method"], "GET", "{line}");
+        assert_eq!(line["http.route"], "/big", "{line}");
+        assert_eq!(line["request_id"], "req-42", "{line}");
+        assert_eq!(line["status"], 200, "{line}");
+        assert!(line["latency_ms"].is_number(), "{line}");
+        assert!(
+            line.get("fields").is_none() && line.get("span").is_none(),
+            "{line}"
+        );
+    }
+
     #[tokio::test]
     async fn unknown_routes_and_methods_get_json() {
         let res = call("/nope", Method::GET, &[]).await;

@@ -15,22 +15,33 @@ pub fn init(json: bool) {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let result = if json {
-        fmt()
-            .json()
-            .with_env_filter(filter)
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
+        tracing::subscriber::set_global_default(json_subscriber(filter, std::io::stdout))
+            .map_err(drop)
     } else {
         fmt()
             .with_env_filter(filter)
             .with_ansi(std::io::stdout().is_terminal())
             .compact()
             .try_init()
+            .map_err(drop)
     };
     // Already installed (tests, or the launcher starting several services): keep the first.
     let _ = result;
+}
+
+/// The JSON-lines subscriber of [`init`], writing to `writer`.
+pub fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    fmt()
+        .json()
+        .with_env_filter(filter)
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
+        .finish()
 }
 
 /// The id of the request being handled on this task, if any.

@@ -206,3 +206,26 @@ async fn mongo_orders_stored_by_the_camel_case_version_are_upgraded_at_connect()
     );
     m.cleanup().await;
 }
+
+/// A claimer that stopped between its two writes leaves a claim token and a document still due:
+/// once the token is older than a lease another replica takes the document over; a fresh token
+/// keeps it from everyone else.
+#[tokio::test]
+async fn a_claim_token_its_claimer_left_behind_is_taken_over_after_a_lease() {
+    let Some(m) = TestMongo::new() else { return };
+    let store = connect(&m.url).await;
+    let db = raw(&m).await;
+    let (stale, fresh) = (new_object_id(), new_object_id());
+    store.queue_release(&stale).await.unwrap();
+    store.queue_release(&fresh).await.unwrap();
+    let now = shared::store::now_ms();
+    let tokens = db.collection::<Document>(shared::mongo::CLAIMS);
+    for (id, at) in [(&stale, now - 120_000), (&fresh, now)] {
+        let token = doc! {"_id": format!("release_tasks/{id}/0"), "at": at};
+        tokens.insert_one(token).await.unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    assert_eq!(store.claim_releases(10, lease).await.unwrap(), vec![stale]);
+    assert!(store.claim_releases(10, lease).await.unwrap().is_empty());
+    m.cleanup().await;
+}

@@ -198,7 +198,40 @@ where
             doc! {"_id": format!("{}/{id}/{times}", namespace.coll), "at": now}
         })
         .collect();
-    let inserted = insert_new_many(&tokens_coll, tokens).await?;
+    let mut inserted = insert_new_many(&tokens_coll, tokens.clone()).await?;
+    // A token whose claimer stopped between its two writes (the token, then the document) would
+    // keep the document from everyone: one older than a lease is taken over.
+    let lost: Vec<(usize, &str)> = inserted
+        .iter()
+        .zip(&tokens)
+        .enumerate()
+        .filter(|(_, (mine, _))| !**mine)
+        .filter_map(|(i, (_, t))| t.get_str("_id").ok().map(|id| (i, id)))
+        .collect();
+    if !lost.is_empty() {
+        let stale_before = now - (lease_until - now).max(1_000);
+        let ids: Vec<&str> = lost.iter().map(|(_, id)| *id).collect();
+        let stale: Vec<Document> = tokens_coll
+            .find(doc! {"_id": {"$in": &ids}, "at": {"$lt": stale_before}})
+            .await?
+            .try_collect()
+            .await?;
+        for token in stale {
+            let (Ok(id), Some(at)) = (token.get_str("_id"), token.get("at")) else {
+                continue;
+            };
+            let gone = tokens_coll
+                .delete_one(doc! {"_id": id, "at": at.clone()})
+                .await?
+                .deleted_count
+                == 1;
+            if gone && insert_new(&tokens_coll, &doc! {"_id": id, "at": now}).await? {
+                if let Some((i, _)) = lost.iter().find(|(_, lost_id)| *lost_id == id) {
+                    inserted[*i] = true;
+                }
+            }
+        }
+    }
     sweep_claim_tokens(&tokens_coll, now).await;
     let won: Vec<Bson> = candidates
         .into_iter()

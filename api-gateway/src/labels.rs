@@ -24,16 +24,20 @@ impl Template {
         }
     }
 
-    fn matches(&self, path: &str) -> bool {
+    fn matches(&self, parts: &[&str]) -> bool {
         self.segments
             .iter()
-            .zip(path.split('/'))
+            .zip(parts)
             .all(|(want, got)| match want {
-                Some(literal) => **literal == *got,
+                Some(literal) => **literal == **got,
                 None => !got.is_empty(),
             })
     }
 }
+
+/// Segments of the longest path labelled (the API's have at most six, counting the empty one
+/// before the first `/`).
+const MAX_SEGMENTS: usize = 8;
 
 /// The templates, by their number of segments.
 pub struct RouteLabels {
@@ -71,13 +75,20 @@ impl RouteLabels {
         )
     }
 
-    /// The template matching `path` (no query), if any.
+    /// The template matching `path` (no query), if any. The path is split once, on the stack:
+    /// this runs for every proxied request.
     pub fn label(&self, path: &str) -> Option<&str> {
-        let n = path.split('/').count();
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut n = 0;
+        for part in path.split('/') {
+            *parts.get_mut(n)? = part;
+            n += 1;
+        }
+        let parts = &parts[..n];
         self.by_len
             .get(n)?
             .iter()
-            .find(|t| t.matches(path))
+            .find(|t| t.matches(parts))
             .map(|t| &*t.label)
     }
 }

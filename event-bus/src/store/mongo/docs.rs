@@ -119,19 +119,3 @@ pub(super) fn indexes() -> Vec<IndexSpec> {
     specs.extend(shared::mongo::claim_indexes());
     specs
 }
-
-/// Maps an `insert_many` error to `Ok` when every failed document was a duplicate `_id` (already
-/// stored by an earlier or concurrent call), else to the `StoreError`.
-pub(super) fn ignore_duplicates(e: mongodb::error::Error) -> Result<(), StoreError> {
-    use mongodb::error::ErrorKind;
-    if let ErrorKind::InsertMany(m) = e.kind.as_ref() {
-        let only_dups = m.write_concern_error.is_none()
-            && m.write_errors
-                .as_ref()
-                .is_some_and(|errs| errs.iter().all(|w| w.code == 11000));
-        if only_dups {
-            return Ok(());
-        }
-    }
-    Err(e.into())
-}

@@ -17,7 +17,7 @@ mod event_store;
 use super::shapes::{StoredDelivery, StoredEnvelope};
 use super::StoreError;
 use crate::domain::Delivery;
-use docs::{ignore_duplicates, COUNTERS, DELIVERIES, EVENTS, EVENT_SEQ};
+use docs::{COUNTERS, DELIVERIES, EVENTS, EVENT_SEQ};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
@@ -121,10 +121,10 @@ impl MongoEventStore {
         if docs.is_empty() {
             return Ok(());
         }
-        match self.deliveries.insert_many(docs).ordered(false).await {
-            Ok(_) => Ok(()),
-            Err(e) => ignore_duplicates(e),
-        }
+        // Those there already (a repeat, or another replica's) are kept as they are.
+        shared::mongo::insert_new_many(&self.deliveries, docs)
+            .await
+            .map(drop)
     }
 
     /// Pairs deliveries with their events, keeping the deliveries' order.

@@ -1,9 +1,13 @@
 //! The route label of a proxied request in metrics and logs: the path template the services'
 //! OpenAPI documents give it (`/api/products/{id}`), so a label names an operation, never an id,
 //! and their number stays bounded. A path no template matches is labelled with its route's prefix
-//! (`/api/products`).
+//! (`/api/products`). Each route holds only the templates under its own prefix, so labelling a
+//! request compares the few segments after the prefix with a handful of templates.
 
-/// One path template, split at `/`: `None` where a parameter stands.
+/// Segments after a route's prefix in the longest path labelled (the API's have at most two).
+const MAX_SEGMENTS: usize = 8;
+
+/// One path template's segments after its route's prefix: `None` where a parameter stands.
 struct Template {
     label: Box<str>,
     segments: Vec<Option<Box<str>>>,
@@ -11,17 +15,21 @@ struct Template {
 }
 
 impl Template {
-    fn new(template: &str) -> Self {
-        let segments: Vec<Option<Box<str>>> = template
-            .split('/')
-            .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.into()))
+    /// The template `label`, whose part after the prefix is `rest`; `None` when it has more
+    /// than [`MAX_SEGMENTS`] segments.
+    fn new(label: &str, rest: &str) -> Option<Self> {
+        let mut parts = [""; MAX_SEGMENTS];
+        let n = split(rest, &mut parts)?;
+        let segments: Vec<Option<Box<str>>> = parts[..n]
+            .iter()
+            .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| (*s).into()))
             .collect();
         let literals = segments.iter().filter(|s| s.is_some()).count();
-        Self {
-            label: template.into(),
+        Some(Self {
+            label: label.into(),
             segments,
             literals,
-        }
+        })
     }
 
     fn matches(&self, parts: &[&str]) -> bool {
@@ -35,55 +43,62 @@ impl Template {
     }
 }
 
-/// Segments of the longest path labelled (the API's have at most six, counting the empty one
-/// before the first `/`).
-const MAX_SEGMENTS: usize = 8;
+/// Splits `rest` (`""` or `/a/b…`) into its segments (`a`, `b`) in `parts` and gives their
+/// number; `None` when `parts` cannot hold them all.
+fn split<'a>(rest: &'a str, parts: &mut [&'a str]) -> Option<usize> {
+    let mut rest = rest;
+    let mut n = 0;
+    while let Some(after) = rest.strip_prefix('/') {
+        let end = after.bytes().position(|b| b == b'/').unwrap_or(after.len());
+        *parts.get_mut(n)? = &after[..end];
+        n += 1;
+        rest = &after[end..];
+    }
+    Some(n)
+}
 
-/// The templates, by their number of segments.
+/// The templates under one route's prefix, by their number of segments after it.
 pub struct RouteLabels {
+    prefix: Box<str>,
     by_len: Vec<Vec<Template>>,
 }
 
 impl RouteLabels {
-    /// Labels for these path templates.
-    pub fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Self {
+    /// Labels for the templates among `templates` that are `prefix` or lie under it.
+    pub fn new<'a>(prefix: &str, templates: impl IntoIterator<Item = &'a str>) -> Self {
         let mut by_len: Vec<Vec<Template>> = Vec::new();
-        for t in templates {
-            let t = Template::new(t);
+        for template in templates {
+            let Some(t) = under(prefix, template).and_then(|rest| Template::new(template, rest))
+            else {
+                continue;
+            };
             let n = t.segments.len();
             if by_len.len() <= n {
                 by_len.resize_with(n + 1, Vec::new);
             }
             by_len[n].push(t);
         }
-        // The most literal template first: `/api/products/bulk` before `/api/products/{id}`.
+        // The most literal template first: `/bulk` before `/{id}`.
         for group in &mut by_len {
             group.sort_by_key(|t| std::cmp::Reverse(t.literals));
         }
-        Self { by_len }
+        Self {
+            prefix: prefix.into(),
+            by_len,
+        }
     }
 
-    /// The templates of the gateway's merged API document under `/api/`.
-    pub fn of_the_api() -> Self {
+    /// The labels of the gateway's merged API document's templates under `prefix`.
+    pub fn of_the_api<const N: usize>(prefixes: [&str; N]) -> [Self; N] {
         let doc = crate::routes::docs::document();
-        Self::new(
-            doc.paths
-                .paths
-                .keys()
-                .map(String::as_str)
-                .filter(|p| p.starts_with("/api/")),
-        )
+        prefixes.map(|prefix| Self::new(prefix, doc.paths.paths.keys().map(String::as_str)))
     }
 
-    /// The template matching `path` (no query), if any. The path is split once, on the stack:
-    /// this runs for every proxied request.
+    /// The template matching `path` (no query), if it lies under this prefix and one matches.
+    /// The rest of the path is split once, on the stack: this runs for every proxied request.
     pub fn label(&self, path: &str) -> Option<&str> {
         let mut parts = [""; MAX_SEGMENTS];
-        let mut n = 0;
-        for part in path.split('/') {
-            *parts.get_mut(n)? = part;
-            n += 1;
-        }
+        let n = split(under(&self.prefix, path)?, &mut parts)?;
         let parts = &parts[..n];
         self.by_len
             .get(n)?
@@ -93,50 +108,74 @@ impl RouteLabels {
     }
 }
 
+/// What follows `prefix` in `path` when the path is the prefix or lies under it (`""` or `/…`).
+fn under<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn labels() -> RouteLabels {
-        RouteLabels::new([
-            "/api/products",
-            "/api/products/{id}",
-            "/api/products/bulk",
-            "/api/orders/{id}/cancel",
-            "/api/payments/{id}/refund",
-        ])
+    fn labels(prefix: &str) -> RouteLabels {
+        RouteLabels::new(
+            prefix,
+            [
+                "/api/products",
+                "/api/products/{id}",
+                "/api/products/bulk",
+                "/api/productsx/{id}",
+                "/api/orders/{id}/cancel",
+                "/api/payments/{id}/refund",
+            ],
+        )
     }
 
     #[test]
     fn a_path_is_labelled_with_its_template() {
-        let l = labels();
+        let l = labels("/api/products");
         assert_eq!(l.label("/api/products"), Some("/api/products"));
         let id = "/api/products/6b13f727b32d7cebb0000001";
         assert_eq!(l.label(id), Some("/api/products/{id}"));
         assert_eq!(l.label("/api/products/bulk"), Some("/api/products/bulk"));
         assert_eq!(
-            l.label("/api/orders/abc/cancel"),
+            labels("/api/orders").label("/api/orders/abc/cancel"),
             Some("/api/orders/{id}/cancel")
         );
     }
 
     #[test]
-    fn paths_no_template_matches_have_no_label() {
-        let l = labels();
+    fn paths_no_template_of_the_route_matches_have_no_label() {
+        let l = labels("/api/products");
         assert_eq!(l.label("/api/products/"), None, "an empty id");
-        assert_eq!(l.label("/api/orders/abc/ship"), None);
-        assert_eq!(l.label("/api/products/a/b/c/d"), None);
-        assert_eq!(l.label("/api/payments//refund"), None);
+        assert_eq!(l.label("/api/products/a/b/c/d/e/f/g"), None);
+        assert_eq!(
+            l.label("/api/products/1/2/3/4/5/6/7/8/9"),
+            None,
+            "past the stack"
+        );
+        assert_eq!(l.label("/api/productsx/1"), None, "another prefix");
+        assert_eq!(l.label("/api/orders/abc/cancel"), None, "another route");
+        let orders = labels("/api/orders");
+        assert_eq!(orders.label("/api/orders/abc/ship"), None);
+        assert_eq!(orders.label("/api/orders/abc"), None);
+        let payments = labels("/api/payments");
+        assert_eq!(payments.label("/api/payments//refund"), None);
     }
 
     #[test]
     fn every_documented_operation_has_its_own_label() {
-        let l = RouteLabels::of_the_api();
-        assert_eq!(l.label("/api/auth/login"), Some("/api/auth/login"));
+        let [auth, products] = RouteLabels::of_the_api(["/api/auth", "/api/products"]);
+        assert_eq!(auth.label("/api/auth/login"), Some("/api/auth/login"));
         assert_eq!(
-            l.label("/api/auth/users/6b13f727b32d7cebb0000001"),
+            auth.label("/api/auth/users/6b13f727b32d7cebb0000001"),
             Some("/api/auth/users/{id}")
         );
-        assert_eq!(l.label("/api/products/bulk"), Some("/api/products/bulk"));
+        assert_eq!(
+            products.label("/api/products/bulk"),
+            Some("/api/products/bulk")
+        );
+        assert_eq!(products.label("/api/auth/login"), None);
     }
 }

@@ -4,6 +4,7 @@
 //! client body), and the metrics and log line of every answer.
 
 use crate::config::{Config, RateLimits, Upstream};
+use crate::labels::RouteLabels;
 use crate::limits::{self, ClientKeys, Verdict};
 use crate::net::{client_ip_from, IpNet};
 use crate::policy::{Cors, Peer};
@@ -26,6 +27,8 @@ pub struct Route {
     pub(crate) host: Vec<u8>,
     /// Fails requests fast while the upstream is unreachable.
     pub(crate) breaker: Arc<Breaker>,
+    /// Metrics and log labels of the paths under the prefix.
+    labels: RouteLabels,
 }
 
 impl Route {
@@ -34,6 +37,7 @@ impl Route {
         up: &Upstream,
         connect_timeout: Duration,
         config: &Config,
+        labels: RouteLabels,
     ) -> Self {
         Self {
             prefix,
@@ -42,6 +46,7 @@ impl Route {
             host: up.authority.as_str().as_bytes().to_vec(),
             // Named like the upstream in `/health` (auth, products, orders, payments).
             breaker: Breaker::new(prefix.trim_start_matches("/api/"), config.breaker),
+            labels,
         }
     }
 
@@ -70,8 +75,6 @@ pub struct Proxy {
     rule_headers: [RuleHeaders; 3],
     pub(crate) trusted: Vec<IpNet>,
     pub(crate) cors: Cors,
-    /// Metrics and log labels of proxied paths.
-    labels: crate::labels::RouteLabels,
 }
 
 /// Paths whose bearer token is not pre-checked: a client refreshing an expired session may still
@@ -92,15 +95,21 @@ impl Proxy {
     /// Builds the proxy and its upstream connection pool.
     pub fn new(config: &Config, common: Common, metrics: shared::metrics::Metrics) -> Self {
         let connect_timeout = config.upstream_timeout.min(Duration::from_secs(5));
+        let prefixes = ["/api/auth", "/api/products", "/api/orders", "/api/payments"];
+        let upstreams = [
+            &config.auth,
+            &config.products,
+            &config.orders,
+            &config.payments,
+        ];
+        let mut labels = RouteLabels::of_the_api(prefixes).into_iter();
         Self {
             common,
             metrics,
-            routes: [
-                Route::new("/api/auth", &config.auth, connect_timeout, config),
-                Route::new("/api/products", &config.products, connect_timeout, config),
-                Route::new("/api/orders", &config.orders, connect_timeout, config),
-                Route::new("/api/payments", &config.payments, connect_timeout, config),
-            ],
+            routes: std::array::from_fn(|i| {
+                let labels = labels.next().expect("one label set per prefix");
+                Route::new(prefixes[i], upstreams[i], connect_timeout, config, labels)
+            }),
             timeout: config.upstream_timeout,
             limits: config.rate_limits,
             rule_headers: [
@@ -111,7 +120,6 @@ impl Proxy {
             .map(RuleHeaders::new),
             trusted: config.trusted_proxies.clone(),
             cors: Cors::new(&config.common.allowed_origins),
-            labels: crate::labels::RouteLabels::of_the_api(),
         }
     }
 
@@ -255,7 +263,7 @@ impl Proxy {
         elapsed: f64,
         request_id: &[u8],
     ) {
-        let label = self.labels.label(path).unwrap_or(route.prefix);
+        let label = route.labels.label(path).unwrap_or(route.prefix);
         self.metrics.record_request(method, label, status, elapsed);
         tracing::info!(
             service = "api-gateway",

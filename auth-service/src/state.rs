@@ -83,3 +83,5 @@ impl FromRequestParts<AppState> for LiveAdmin {
         }
     }
 }
+
+shared::impl_operations!(AppState, crate::SERVICE);

@@ -49,3 +49,5 @@ impl AppState {
         );
     }
 }
+
+shared::impl_operations!(AppState, crate::SERVICE, gauges: crate::routes::health::gauges);

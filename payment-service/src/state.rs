@@ -34,3 +34,5 @@ pub struct AppState {
 }
 
 shared::impl_common_from_ref!(AppState, common);
+
+shared::impl_operations!(AppState, crate::SERVICE, gauges: crate::routes::health::gauges);

@@ -42,3 +42,5 @@ impl Deref for AppState {
 }
 
 shared::impl_common_from_ref!(AppState, common);
+
+shared::impl_operations!(AppState, crate::SERVICE);

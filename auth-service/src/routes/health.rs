@@ -1,5 +1,5 @@
-//! Liveness (`/health`: `shared::health`'s shape, `database` up or down), readiness (`/ready`)
-//! and the internal session-status call other services make.
+//! The service's `/health` report (`shared::health`'s shape, `database` up or down; the routes
+//! are `shared::ops`'s) and the internal session-status call other services make.
 
 use crate::app::sessions::StoredSessions;
 use crate::error::Error;
@@ -15,25 +15,9 @@ use shared::sessions::SessionAuthority;
 use shared::ApiError;
 use std::sync::Arc;
 
-/// `GET /health`: always 200, from the view refreshed in the background (no database call).
-pub async fn health(State(state): State<AppState>) -> Response {
-    state.health.response()
-}
-
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn UserStore>) -> Value {
     shared::health::database_report(crate::SERVICE, store.ping()).await
-}
-
-/// `GET /ready`: 503 while draining or when the database does not answer.
-pub async fn ready(State(state): State<AppState>) -> Response {
-    let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
-}
-
-/// `GET /metrics`: request counts, latency histograms and the auth outcome counters.
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    shared::metrics::exposition(state.metrics.render(&[]))
 }
 
 /// `GET /internal/sessions/:sid`: `{sid, revoked}`; an unknown sid counts as revoked.

@@ -10,11 +10,10 @@ pub(crate) mod wire;
 use crate::state::AppState;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use shared::http::{ops_routes, HttpOptions};
+use shared::http::HttpOptions;
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
-    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let api = Router::new()
         .route("/register", post(auth::register))
         .route("/login", post(auth::login))
@@ -28,9 +27,6 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .nest("/api/auth", api)
         .route("/internal/sessions/{sid}", get(health::session_status))
         .route("/openapi.json", get(openapi::document))
-        .route("/internal/openapi.json", get(openapi::internal::document))
-        .merge(ops_routes(health::health, health::ready, health::metrics))
-        .layer(track)
-        .with_state(state);
-    shared::http::standard_layers(routes, http)
+        .route("/internal/openapi.json", get(openapi::internal::document));
+    shared::ops::service_router(routes, state, http)
 }

@@ -190,24 +190,6 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
         .max_age(CORS_MAX_AGE)
 }
 
-/// The operations routes every service serves on its own port: `GET /health`, `/ready` and
-/// `/metrics`, answered by the service's handlers.
-pub fn ops_routes<S, H, HT, R, RT, M, MT>(health: H, ready: R, metrics: M) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    H: axum::handler::Handler<HT, S>,
-    R: axum::handler::Handler<RT, S>,
-    M: axum::handler::Handler<MT, S>,
-    HT: 'static,
-    RT: 'static,
-    MT: 'static,
-{
-    Router::new()
-        .route("/health", axum::routing::get(health))
-        .route("/ready", axum::routing::get(ready))
-        .route("/metrics", axum::routing::get(metrics))
-}
-
 /// Wraps a service router with the JSON fallbacks and every standard layer.
 pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
     let service = opts.service;

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod money;
 pub mod mongo;
 pub mod openapi;
+pub mod ops;
 pub mod payload;
 pub mod platform;
 pub mod rate_limit;

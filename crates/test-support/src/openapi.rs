@@ -60,7 +60,7 @@ pub fn assert_documents_routes(source: &str, doc: &Value, public: impl Fn(&str) 
 
 /// Asserts that an internal API document describes exactly the internal routes of `source`
 /// (`/internal/*`, the bus's and the consumers' `/events*`) and the operations routes every
-/// service serves (`shared::http::ops_routes`).
+/// service serves (`shared::ops`).
 pub fn assert_documents_internal_routes(source: &str, doc: &Value) {
     assert_refs_resolve(doc);
     let mut routes: BTreeSet<_> = routed(source)

@@ -1,18 +1,10 @@
-//! `GET /health` (the original's fields, with real counts) and `GET /ready` (database reachable,
-//! 503 while draining) and `GET /metrics`.
+//! What the bus adds to the operations routes (`shared::ops`): its `/health` report (the
+//! original's fields, with real counts) and its `/metrics` gauges (the same totals).
 
 use crate::state::AppState;
 use crate::store::EventStore;
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// Liveness with the totals: `{status, service, database, totalEvents, pending, dead}`, from the
-/// view refreshed in the background (no database call). Always 200.
-pub async fn health(State(state): State<AppState>) -> Response {
-    state.health.response()
-}
 
 /// The `/health` answer (`shared::health`'s shape) with the totals; a database that does not
 /// answer makes it `degraded` with `database: "down"` and null totals.
@@ -33,10 +25,9 @@ pub async fn report(store: Arc<dyn EventStore>) -> Value {
         .into_json()
 }
 
-/// Prometheus metrics: request and delivery counters plus the store totals as gauges (left out
-/// when the database does not answer).
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let gauges = match state.store.counts().await {
+/// The `/metrics` gauges: the store totals (left out when the database does not answer).
+pub async fn gauges(state: &AppState) -> Vec<shared::metrics::Gauge<'static>> {
+    match state.store.counts().await {
         Ok(c) => vec![
             shared::metrics::Gauge::new(
                 "event_bus_events",
@@ -58,12 +49,5 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "metrics totals unavailable");
             Vec::new()
         }
-    };
-    shared::metrics::exposition(state.metrics.render(&gauges))
-}
-
-/// Readiness: the database answers and the service is not draining.
-pub async fn ready(State(state): State<AppState>) -> Response {
-    let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
+    }
 }

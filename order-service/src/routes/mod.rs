@@ -10,11 +10,10 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post, put};
 use axum::Router;
-use shared::http::{ops_routes, HttpOptions};
+use shared::http::HttpOptions;
 
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
-    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let routes = Router::new()
         .route(
             "/api/orders",
@@ -27,9 +26,6 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
         .route("/openapi.json", get(openapi::document))
-        .route("/internal/openapi.json", get(openapi::internal::document))
-        .merge(ops_routes(health::health, health::ready, health::metrics))
-        .layer(track)
-        .with_state(state);
-    shared::http::standard_layers(routes, http)
+        .route("/internal/openapi.json", get(openapi::internal::document));
+    shared::ops::service_router(routes, state, http)
 }

@@ -1,34 +1,20 @@
-//! Liveness (`/health`: `shared::health`'s shape, `database` up or down), readiness (`/ready`:
-//! database reachable, not draining) and Prometheus metrics (`/metrics`).
+//! What the service adds to the operations routes (`shared::ops`): its `/health` report
+//! (`database` up or down) and its `/metrics` gauge (the outbox backlog).
 
 use crate::state::AppState;
 use crate::store::PaymentStore;
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// `GET /health`: always 200 while the process runs (liveness), from the view refreshed in the
-/// background (no database call); the database state is reported, not acted on (that is `/ready`).
-pub async fn health(State(state): State<AppState>) -> Response {
-    state.health.response()
-}
 
 /// The `/health` answer: whether the database answers.
 pub async fn report(store: Arc<dyn PaymentStore>) -> Value {
     shared::health::database_report(crate::SERVICE, store.ping()).await
 }
 
-/// `GET /ready`.
-pub async fn ready(State(state): State<AppState>) -> Response {
-    let check = state.store.ping().await.map_err(|e| e.to_string());
-    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
-}
-
-/// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// The `/metrics` gauge: the outbox backlog (left out when the database does not answer).
+pub async fn gauges(state: &AppState) -> Vec<shared::metrics::Gauge<'static>> {
     let pending = state.store.outbox().pending().await.ok();
-    let gauges: Vec<shared::metrics::Gauge<'_>> = pending
+    pending
         .map(|n| {
             shared::metrics::Gauge::new(
                 "payment_outbox_pending",
@@ -37,6 +23,5 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             )
         })
         .into_iter()
-        .collect();
-    shared::metrics::exposition(state.metrics.render(&gauges))
+        .collect()
 }

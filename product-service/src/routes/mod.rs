@@ -11,11 +11,10 @@ pub mod wire;
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::{ops_routes, HttpOptions};
+use shared::http::HttpOptions;
 
-/// The fully layered router. Requests are counted per matched route only.
+/// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
-    let track = axum::middleware::from_fn_with_state(state.metrics.clone(), shared::metrics::track);
     let routes = Router::new()
         .route(
             "/api/products",
@@ -38,9 +37,6 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
             post(reservations::release_reservation),
         )
         .route("/openapi.json", get(openapi::document))
-        .route("/internal/openapi.json", get(openapi::internal::document))
-        .merge(ops_routes(health::health, health::ready, health::metrics))
-        .route_layer(track)
-        .with_state(state);
-    shared::http::standard_layers(routes, http)
+        .route("/internal/openapi.json", get(openapi::internal::document));
+    shared::ops::service_router(routes, state, http)
 }

@@ -5,7 +5,7 @@
 /// The tag of the operations routes.
 pub const OPERATIONS: &str = "operations";
 
-/// Adds the operations routes every service serves on its own port (`shared::http::ops_routes`):
+/// Adds the operations routes every service serves on its own port (`shared::ops`):
 /// `GET /health`, `GET /ready` and `GET /metrics`.
 pub fn add_operations(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, ObjectBuilder, ResponseBuilder, Type};

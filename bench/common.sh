@@ -29,6 +29,18 @@ for s in socks: s.close()
 PY
 }
 
+# PIN=1: the proxies under test on CPU 0 with one worker each (TOKIO_WORKER_THREADS=1, one nginx
+# worker), the load generator and the upstream on CPU 1, so each proxy's throughput is one core's
+# and other processes disturb the comparison less. SUT and LOAD prefix the commands; PROXY_WORKERS
+# is nginx's worker_processes line and GATEWAY_WORKERS the gateway's extra environment.
+if [[ "${PIN:-0}" == 1 ]]; then
+  need taskset
+  SUT=(taskset -c 0) LOAD=(taskset -c 1)
+  PROXY_WORKERS="worker_processes 1;" GATEWAY_WORKERS=(TOKIO_WORKER_THREADS=1)
+else
+  SUT=() LOAD=() PROXY_WORKERS="worker_processes auto;" GATEWAY_WORKERS=()
+fi
+
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {

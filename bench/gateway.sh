@@ -5,7 +5,8 @@
 # from other processes on the machine hits all of them alike. Prints the numbers and the ratios.
 #
 # Usage: bench/gateway.sh            (from anywhere)
-# Env:   DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 PATH_UNDER_TEST=/api/products/bench
+# Env:   DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 PATH_UNDER_TEST=/api/products/bench PIN=0
+#        (PIN=1: proxies on CPU 0, one worker each; wrk and the upstream on CPU 1; see common.sh)
 # Needs: wrk and nginx (apt-get install -y wrk nginx), python3 (free ports), curl.
 set -euo pipefail
 
@@ -20,19 +21,19 @@ source bench/common.sh
 prepare wrk nginx curl python3
 read -r UP_PORT GW_PORT NGX_PORT GW2_PORT NGX2_PORT < <(free_ports 5)
 
-"$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
+"${LOAD[@]}" "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
 
 start_gateway() {
-  env "${GATEWAY_ENV[@]}" PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
-    "$@" "$BIN/api-gateway" >> "$WORK/gateway.log" 2>&1 &
+  "${SUT[@]}" env "${GATEWAY_ENV[@]}" "${GATEWAY_WORKERS[@]}" \
+    PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" "$@" "$BIN/api-gateway" >> "$WORK/gateway.log" 2>&1 &
   PIDS+=($!)
 }
 start_gateway PORT="$GW_PORT"
 GW_PID=${PIDS[-1]}
 start_gateway PORT="$GW2_PORT" RATE_LIMIT_ENABLED=false
 
-nginx_conf "worker_processes auto;"
-nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
+nginx_conf "$PROXY_WORKERS"
+"${SUT[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
 NGINX_PID=$!
 
 wait_for "http://127.0.0.1:$UP_PORT$PATH_UNDER_TEST"
@@ -42,7 +43,7 @@ wait_for "http://127.0.0.1:$GW2_PORT$PATH_UNDER_TEST"
 wait_for "http://127.0.0.1:$NGX2_PORT$PATH_UNDER_TEST"
 
 rps() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
+  "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
 }
 
 PORTS=("$UP_PORT" "$GW_PORT" "$GW2_PORT" "$NGX_PORT" "$NGX2_PORT")
@@ -65,7 +66,7 @@ if grep -q "Non-2xx" "$WORK/wrk.log"; then
   echo "warning: some responses were not 2xx:" >&2
   grep "Non-2xx" "$WORK/wrk.log" >&2
 fi
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS alternating rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS alternating rounds, $(nproc) CPUs${PIN:+, PIN=$PIN}, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-36s %12s   %s\n' "target ($PATH_UNDER_TEST)" "requests/s" "rounds"
 printf '%-36s %12.0f  %s\n' \
   "upstream direct" "$DIRECT" "${RESULTS[$UP_PORT]}" \
@@ -90,7 +91,7 @@ if command -v perf >/dev/null; then
     local pids=$1 port=$2
     perf stat -x, -e task-clock -p "$pids" -o "$WORK/perf-$port.txt" -- sleep 3 2>/dev/null &
     local perf_pid=$!
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "http://127.0.0.1:$port$PATH_UNDER_TEST" > "$WORK/cpu-$port.txt"
+    "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "http://127.0.0.1:$port$PATH_UNDER_TEST" > "$WORK/cpu-$port.txt"
     wait "$perf_pid" || true
     python3 - "$WORK/perf-$port.txt" "$WORK/cpu-$port.txt" <<'PY'
 import re, sys

@@ -7,6 +7,7 @@
 # GATEWAY_BIN_B measures a second gateway build in the same rounds (an A/B).
 #
 # Usage: bench/gateway_mix.sh        Env: DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 GATEWAY_BIN_B=
+#        PIN=0 (PIN=1: proxies on CPU 0, one worker each; wrk and the upstream on CPU 1; see common.sh)
 # Needs: wrk and nginx (apt-get install -y wrk nginx), python3, curl.
 set -euo pipefail
 
@@ -20,9 +21,9 @@ source bench/common.sh
 prepare wrk nginx curl python3
 read -r UP_PORT GW_PORT GWB_PORT NGX_PORT NGX2_PORT < <(free_ports 5)
 
-"$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
+"${LOAD[@]}" "$BIN/examples/bench_upstream" "$UP_PORT" & PIDS+=($!)
 start_gateway() { # BINARY PORT
-  env "${GATEWAY_ENV[@]}" RATE_LIMIT_WRITE=1000000000/900 PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
+  "${SUT[@]}" env "${GATEWAY_ENV[@]}" "${GATEWAY_WORKERS[@]}" RATE_LIMIT_WRITE=1000000000/900 PRODUCT_SERVICE_URL="http://127.0.0.1:$UP_PORT" \
     PORT="$2" "$1" >> "$WORK/gateway-$2.log" 2>&1 &
   PIDS+=($!)
 }
@@ -48,8 +49,8 @@ $(grep add_header <<<"$NGINX_SAME_HEADERS")
 NGINX_SAME_HEADERS="$PREFLIGHT
 $NGINX_SAME_HEADERS
       $CORS_ANSWER"
-nginx_conf "worker_processes auto;"
-nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
+nginx_conf "$PROXY_WORKERS"
+"${SUT[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
 # Plain nginx proxies everything, preflights too, and adds no headers.
 TARGETS+=("$NGX2_PORT" "$NGX_PORT")
 
@@ -81,7 +82,7 @@ end
 LUA
 rps() {
   echo "target port $2" >> "$WORK/wrk.log"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" -s "$WORK/mix.lua" "http://127.0.0.1:$2" |
+  "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" -s "$WORK/mix.lua" "http://127.0.0.1:$2" |
     tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
 }
 for port in "${TARGETS[@]}"; do rps 2s "$port" >/dev/null; done
@@ -97,7 +98,7 @@ if grep -q "Non-2xx" "$WORK/wrk.log"; then
 fi
 GW=$(median ${RESULTS[$GW_PORT]}) NGX=$(median ${RESULTS[$NGX2_PORT]}) PLAIN=$(median ${RESULTS[$NGX_PORT]})
 echo "browser-like mix (preflight, GET, GET, POST, GET, GET per thread), wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
-  "median of $ROUNDS alternating rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "median of $ROUNDS alternating rounds, $(nproc) CPUs${PIN:+, PIN=$PIN}, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-40s %12.0f  %s\n' "through api-gateway" "$GW" "${RESULTS[$GW_PORT]}"
 if [[ -n "${GATEWAY_BIN_B:-}" ]]; then
   GWB=$(median ${RESULTS[$GWB_PORT]})

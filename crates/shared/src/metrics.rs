@@ -227,16 +227,15 @@ impl Metrics {
 
 /// Middleware counting every request by its matched route (`unmatched` for 404s).
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    // Cheap clones (a standard method is a tag, a matched path a shared string): nothing is
+    // allocated per request.
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let res = next.run(req).await;
     metrics.record_request(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -46,8 +46,8 @@ DB_DEFAULT = re.compile(r"r\s*\.\s*string\s*\(\s*\"DATABASE_URL\"\s*,\s*\"sqlite
 COMMON_READ = re.compile(
     r"CommonConfig::(?:read\s*\(\s*&mut\s+r|reader\s*\(\s*env)\s*,\s*([A-Z_0-9]+|\d+)\s*\)"
 )
-# The operations routes (/health, /ready, /metrics) a crate gets from `shared::http::ops_routes`.
-OPS_ROUTES_FN = re.compile(r"pub fn ops_routes\b.*?\n\}\n", re.S)
+# The operations routes (/health, /ready, /metrics) a crate gets from `shared::ops::service_router`.
+OPS_ROUTES_FN = re.compile(r"pub fn service_router\b.*?\n\}\n", re.S)
 CONST_U16 = re.compile(r"const\s+([A-Z_][A-Z0-9_]*)\s*:\s*u16\s*=\s*(\d+)\s*;")
 
 SERVICES = ["api-gateway", "auth-service", "product-service", "order-service", "payment-service", "event-bus"]
@@ -128,7 +128,7 @@ class Crate:
             self.keys.add("RUST_LOG")
         self.required = set(REQUIRED_CALL.findall(both))
         self.routes = set(ROUTE.findall(own))
-        if re.search(r"\bops_routes\s*\(", own):
+        if re.search(r"\bservice_router\s*\(", own):
             body = OPS_ROUTES_FN.search(shared_src)
             self.routes |= set(ROUTE.findall(body.group(0))) if body else set()
         m = DB_DEFAULT.search(own)

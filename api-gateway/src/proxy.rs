@@ -95,21 +95,20 @@ impl Proxy {
     /// Builds the proxy and its upstream connection pool.
     pub fn new(config: &Config, common: Common, metrics: shared::metrics::Metrics) -> Self {
         let connect_timeout = config.upstream_timeout.min(Duration::from_secs(5));
-        let prefixes = ["/api/auth", "/api/products", "/api/orders", "/api/payments"];
-        let upstreams = [
-            &config.auth,
-            &config.products,
-            &config.orders,
-            &config.payments,
-        ];
-        let mut labels = RouteLabels::of_the_api(prefixes).into_iter();
+        let templates = crate::labels::api_templates();
+        let route = |prefix, upstream| {
+            let labels = RouteLabels::new(prefix, templates.iter().map(String::as_str));
+            Route::new(prefix, upstream, connect_timeout, config, labels)
+        };
         Self {
             common,
             metrics,
-            routes: std::array::from_fn(|i| {
-                let labels = labels.next().expect("one label set per prefix");
-                Route::new(prefixes[i], upstreams[i], connect_timeout, config, labels)
-            }),
+            routes: [
+                route("/api/auth", &config.auth),
+                route("/api/products", &config.products),
+                route("/api/orders", &config.orders),
+                route("/api/payments", &config.payments),
+            ],
             timeout: config.upstream_timeout,
             limits: config.rate_limits,
             rule_headers: [

@@ -192,20 +192,44 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
 
 /// Wraps a service router with the JSON fallbacks and every standard layer.
 pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
+    layered(router, opts, None)
+}
+
+/// [`standard_layers`], counting every answer in `metrics` by its matched route
+/// ([`crate::metrics::track`]): 404 and 405 answers (`unmatched` when no route matched), timeouts
+/// and panics included. CORS preflights, answered before any route, are not counted.
+pub fn standard_layers_counted(
+    router: Router,
+    opts: &HttpOptions,
+    metrics: crate::metrics::Metrics,
+) -> Router {
+    layered(router, opts, Some(metrics))
+}
+
+fn layered(router: Router, opts: &HttpOptions, metrics: Option<crate::metrics::Metrics>) -> Router {
     let service = opts.service;
     let limit = opts.request_timeout;
     let compress_when = SizeAbove::new(crate::encoded::COMPRESS_FROM)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
-    router
+    // Layers run outside-in in reverse order of these calls; axum wraps each route and the
+    // fallbacks in them, so every one of them sees the matched route.
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Layers run outside-in in reverse order of these calls.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(move |req, next| {
             bounded(limit, req, next)
-        }))
+        }));
+    let router = match metrics {
+        Some(metrics) => router.layer(middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        )),
+        None => router,
+    };
+    router
         .layer(
             CompressionLayer::new()
                 .gzip(true)

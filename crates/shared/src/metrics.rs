@@ -225,8 +225,8 @@ impl Metrics {
     }
 }
 
-/// Middleware counting every request a route answers, by its matched path. Requests no route
-/// answers (404, and 405 for a method the path lacks) are answered outside it and not counted.
+/// Middleware counting every answer by its request's matched path (`unmatched` when no route
+/// matched); `shared::http::standard_layers_counted` puts it around the routes and the fallbacks.
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     // Cheap clones (a standard method is a tag, a matched path a shared string): nothing is
     // allocated per request.

@@ -102,8 +102,15 @@ impl Metrics {
         f(&mut guard);
     }
 
-    /// Counts one answered request and its latency.
+    /// Counts one answered request and its latency. An extension method (anything but the nine
+    /// standard ones) is counted as `other`: clients choose the method, and must not be able to
+    /// add series without end.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "TRACE"
+            | "CONNECT" => method,
+            _ => "other",
+        };
         self.with(|m| {
             if !m.requests.contains_key(route) {
                 m.requests.insert(route.to_string(), BTreeMap::new());
@@ -297,6 +304,27 @@ mod tests {
     }
 
     #[cfg(target_os = "linux")]
+    #[test]
+    fn extension_methods_share_one_series() {
+        let m = Metrics::new("svc", "0.0.0");
+        for method in ["FOO", "BAR1", "get", "PROPFIND"] {
+            m.record_request(method, "unmatched", 405, 0.001);
+        }
+        m.record_request("PATCH", "unmatched", 404, 0.001);
+        let text = m.render(&[]);
+        let series: Vec<_> = text
+            .lines()
+            .filter(|l| l.starts_with("http_requests_total{"))
+            .collect();
+        assert_eq!(
+            series,
+            [
+                r#"http_requests_total{service="svc",method="PATCH",route="unmatched",status="404"} 1"#,
+                r#"http_requests_total{service="svc",method="other",route="unmatched",status="405"} 4"#,
+            ]
+        );
+    }
+
     #[test]
     fn the_process_figures_follow_under_their_standard_names_and_types() {
         let text = Metrics::new("svc", "0.0.0").render(&[]);

@@ -103,13 +103,13 @@ impl Metrics {
     }
 
     /// Counts one answered request and its latency. An extension method (anything but the nine
-    /// standard ones) is counted as `other`: clients choose the method, and must not be able to
-    /// add series without end.
+    /// standard ones) is counted as `OTHER`, the label the gateway gives refused heads: clients
+    /// choose the method, and must not be able to add series without end.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let method = match method {
             "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "TRACE"
             | "CONNECT" => method,
-            _ => "other",
+            _ => "OTHER",
         };
         self.with(|m| {
             if !m.requests.contains_key(route) {
@@ -319,8 +319,8 @@ mod tests {
         assert_eq!(
             series,
             [
+                r#"http_requests_total{service="svc",method="OTHER",route="unmatched",status="405"} 4"#,
                 r#"http_requests_total{service="svc",method="PATCH",route="unmatched",status="404"} 1"#,
-                r#"http_requests_total{service="svc",method="other",route="unmatched",status="405"} 4"#,
             ]
         );
     }

@@ -242,6 +242,30 @@ fn layered(router: Router, opts: &HttpOptions, metrics: Option<crate::metrics::M
         }))
 }
 
+/// Test routes that misbehave: `GET /panic` panics, `GET /slow` answers after 5 s (past any test
+/// timeout).
+#[cfg(test)]
+pub(crate) fn misbehaving_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    use axum::routing::get;
+    Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                if true {
+                    panic!("boom");
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,24 +274,7 @@ mod tests {
     use tower::ServiceExt;
 
     fn app() -> Router {
-        let r = Router::new()
-            .route("/big", get(|| async { "x".repeat(4096) }))
-            .route(
-                "/panic",
-                get(|| async {
-                    if true {
-                        panic!("boom");
-                    }
-                    "unreachable"
-                }),
-            )
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            );
+        let r = misbehaving_routes().route("/big", get(|| async { "x".repeat(4096) }));
         standard_layers(
             r,
             &HttpOptions {

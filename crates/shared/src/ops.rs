@@ -159,24 +159,8 @@ mod tests {
     }
 
     fn app(state: Svc) -> Router {
-        let routes = Router::new()
-            .route("/items/{id}", get(|| async { "item" }))
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            )
-            .route(
-                "/panic",
-                get(|| async {
-                    if true {
-                        panic!("boom");
-                    }
-                    "unreachable"
-                }),
-            );
+        let routes =
+            crate::http::misbehaving_routes().route("/items/{id}", get(|| async { "item" }));
         let http = HttpOptions {
             service: "test-service",
             allowed_origins: vec![],

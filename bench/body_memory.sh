@@ -9,13 +9,11 @@
 #   bash bench/body_memory.sh path/to/ecommerce  # also an other build of the launcher, same run
 #
 # The launcher uses its usual ports (3000, 4001–4005): nothing else may listen there.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 need python3
-cargo build --release -q --bin ecommerce
-BINS=("${CARGO_TARGET_DIR:-target}/release/ecommerce" "$@")
+cargo build --release -q -p stack --bin ecommerce
+BINS=("$BIN/ecommerce" "$@")
 
 run_one() { # BIN LABEL
   local data="$WORK/data-${2%% *}"

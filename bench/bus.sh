@@ -15,19 +15,12 @@
 #        PROFILE=<perf.data> (needs perf)
 #        BUS_ENV="DELIVERY_CONCURRENCY=8 ..." (extra bus settings) EVENT_BUS_BIN=<another build>
 # Needs: wrk (apt-get install -y wrk), curl, python3, taskset.
-set -euo pipefail
-DURATION=${DURATION:-5s}
-BATCH=${BATCH:-10}
-CONNECTIONS=${CONNECTIONS:-4}
-BASELINE_CONNECTIONS=${BASELINE_CONNECTIONS:-32}
-DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=5s BATCH=10 CONNECTIONS=4 BASELINE_CONNECTIONS=32 DRAIN_TIMEOUT=120
 need wrk curl python3 taskset
-cargo build --release -q -p event-bus --bin event-bus --example bench_subscriber --example bench_client
-BIN="${CARGO_TARGET_DIR:-target}/release"
-EVENT_BUS_BIN=${EVENT_BUS_BIN:-$BIN/event-bus}
+cargo build --release -q -p event-bus --example bench_subscriber --example bench_client
+release_bin EVENT_BUS_BIN event-bus event-bus
 read -r BUS_PORT S1 S2 S3 S0 < <(free_ports 5)
 TOKEN=$INTERNAL_TOKEN
 

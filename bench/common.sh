@@ -3,6 +3,10 @@
 # services a service started alone asks, bench access tokens, the header set nginx adds to match
 # the gateway, medians, CPU and memory of a process, and waiting for a URL to answer.
 
+set -euo pipefail
+# Every script runs from the repository's root.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
 # need TOOL...: fails naming the first tool missing.
 need() {
   for tool in "$@"; do
@@ -10,12 +14,31 @@ need() {
   done
 }
 
-# prepare TOOL...: fails naming a missing tool, builds the gateway and the trivial upstream, and
-# sets BIN to where they are.
+# defaults NAME=VALUE...: each NAME the caller did not set (or set empty) takes its VALUE.
+defaults() {
+  local pair name
+  for pair in "$@"; do
+    name=${pair%%=*}
+    [[ -n "${!name:-}" ]] || printf -v "$name" '%s' "${pair#*=}"
+  done
+}
+
+# Where the release builds are.
+BIN="${CARGO_TARGET_DIR:-target}/release"
+
+# prepare TOOL...: fails naming a missing tool, builds the gateway and the trivial upstream.
 prepare() {
   need "$@"
   cargo build --release -q -p api-gateway --bin api-gateway --example bench_upstream
-  BIN="${CARGO_TARGET_DIR:-target}/release"
+}
+
+# release_bin VAR PACKAGE BINARY: the build VAR names (another one to measure), else BINARY built
+# from PACKAGE, with VAR set to it.
+release_bin() {
+  if [[ -z "${!1:-}" ]]; then
+    cargo build --release -q -p "$2" --bin "$3"
+    printf -v "$1" '%s' "$BIN/$3"
+  fi
 }
 
 # free_ports N: N free loopback TCP ports on one line.
@@ -45,6 +68,15 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Whatever has not ended 10 s after TERM (nginx under valgrind does not) is killed.
+  local tries=100 alive
+  while ((tries-- > 0)); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -129,10 +161,10 @@ NGINX_SAME_HEADERS=$(cat <<'NGINX'
 NGINX
 )
 
-# nginx_conf PROCESS_LINES: an nginx.conf in $WORK proxying 127.0.0.1:$NGX_PORT plainly and
-# 127.0.0.1:$NGX2_PORT with the gateway's headers to the upstream on $UP_PORT (keep-alive pool);
-# PROCESS_LINES are the top-level directives on processes (workers, master).
-nginx_conf() {
+# nginx_config PROCESS_LINES HTTP_LINES: an nginx.conf in $WORK that keeps its pid, log and
+# temporary files there, with PROCESS_LINES at the top level (workers, master) and HTTP_LINES
+# (upstreams, servers) in its http block.
+nginx_config() {
   cat > "$WORK/nginx.conf" <<NGINX
 $1
 daemon off;
@@ -147,6 +179,15 @@ http {
   fastcgi_temp_path $WORK/fastcgi;
   uwsgi_temp_path $WORK/uwsgi;
   scgi_temp_path $WORK/scgi;
+$2
+}
+NGINX
+}
+
+# nginx_conf PROCESS_LINES: an nginx.conf in $WORK proxying 127.0.0.1:$NGX_PORT plainly and
+# 127.0.0.1:$NGX2_PORT with the gateway's headers to the upstream on $UP_PORT (keep-alive pool).
+nginx_conf() {
+  nginx_config "$1" "$(cat <<NGINX
   upstream bench_upstream { server 127.0.0.1:$UP_PORT; keepalive 256; }
   server {
     listen 127.0.0.1:$NGX_PORT;
@@ -168,8 +209,8 @@ http {
 $NGINX_SAME_HEADERS
     }
   }
-}
 NGINX
+)"
 }
 
 # wait_for URL [SECONDS]: until the URL answers 2xx, or fail with the logs.

@@ -9,15 +9,10 @@
 # Usage: bench/gateway_mix.sh        Env: DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2 GATEWAY_BIN_B=
 #        PIN=0 (PIN=1: proxies on CPU 0, one worker each; wrk and the upstream on CPU 1; see common.sh)
 # Needs: wrk and nginx (apt-get install -y wrk nginx), python3, curl.
-set -euo pipefail
 
-DURATION=${DURATION:-5s}
-ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=5s ROUNDS=3 CONNECTIONS=64 THREADS=2
 prepare wrk nginx curl python3
 read -r UP_PORT GW_PORT GWB_PORT NGX_PORT NGX2_PORT < <(free_ports 5)
 

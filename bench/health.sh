@@ -8,18 +8,11 @@
 # Env:   DURATION=5s ROUNDS=3 CONNECTIONS=32 ECOMMERCE_BIN=<another build of the launcher>
 # Needs: wrk (apt-get install -y wrk), curl, taskset. The launcher uses its usual ports (3000,
 #        4001–4005): nothing else may listen there.
-set -euo pipefail
-DURATION=${DURATION:-5s}
-ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-32}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=5s ROUNDS=3 CONNECTIONS=32
 need wrk curl taskset
-if [ -z "${ECOMMERCE_BIN:-}" ]; then
-  cargo build --release -q --bin ecommerce
-  ECOMMERCE_BIN="${CARGO_TARGET_DIR:-target}/release/ecommerce"
-fi
+release_bin ECOMMERCE_BIN stack ecommerce
 
 DATA_DIR="$WORK/data" RUST_LOG=warn taskset -c 0 "$ECOMMERCE_BIN" >"$WORK/ecommerce.log" 2>&1 &
 PIDS+=($!)

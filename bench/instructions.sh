@@ -7,12 +7,10 @@
 #
 # Usage: bench/instructions.sh        Env: REQUESTS=5000
 # Needs: valgrind and nginx (apt-get install -y valgrind nginx), python3, curl.
-set -euo pipefail
 
-REQUESTS=${REQUESTS:-5000}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults REQUESTS=5000
 prepare valgrind callgrind_control callgrind_annotate nginx curl python3
 read -r UP_PORT GW_PORT NGX_PORT NGX2_PORT < <(free_ports 4)
 

@@ -8,17 +8,12 @@
 # Env:   DURATION=10s CONNECTIONS=8 ECOMMERCE_BIN=<another build of the launcher>
 #        BENCH_EXTRA_ENV="HASH_CONCURRENCY=2 …" (more settings for the launcher)
 # Needs: wrk, curl, taskset. The launcher uses its usual ports (3000, 4001–4005).
-set -euo pipefail
-DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-8}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=10s CONNECTIONS=8
 need wrk curl taskset
-cargo build --release -q --bin ecommerce -p stack
+release_bin ECOMMERCE_BIN stack ecommerce
 cargo build --release -q -p auth-service --example hash_time
-BIN="${CARGO_TARGET_DIR:-target}/release"
-ECOMMERCE_BIN=${ECOMMERCE_BIN:-$BIN/ecommerce}
 
 HASH_MS=$(taskset -c 0 "$BIN/examples/hash_time")
 

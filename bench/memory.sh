@@ -10,17 +10,11 @@
 # Usage: bash bench/memory.sh
 # Env:   DURATION=150 PAYMENT_LATENCY_MS=20 ECOMMERCE_BIN=<another build of the launcher>
 # Needs: wrk, curl, python3, taskset. The launcher uses its usual ports (3000, 4001–4005).
-set -euo pipefail
-DURATION=${DURATION:-150}
-PAYMENT_LATENCY_MS=${PAYMENT_LATENCY_MS:-20}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=150 PAYMENT_LATENCY_MS=20
 need wrk curl python3 taskset
-if [ -z "${ECOMMERCE_BIN:-}" ]; then
-  cargo build --release -q --bin ecommerce
-  ECOMMERCE_BIN=${CARGO_TARGET_DIR:-target}/release/ecommerce
-fi
+release_bin ECOMMERCE_BIN stack ecommerce
 CPUS=$(nproc)
 CLIENT_CPU=$((CPUS > 1 ? CPUS - 1 : 0))
 

@@ -9,21 +9,11 @@
 # Env:   SECONDS_ONE=10 SECONDS_MANY=15 CLIENTS=64 POLL_ONE_MS=5 POLL_MANY_MS=5 (how often a client
 #        looks at its order) ECOMMERCE_BIN=<another build of the launcher>
 # Needs: curl, taskset. The launcher uses its usual ports (3000, 4001–4005).
-set -euo pipefail
-SECONDS_ONE=${SECONDS_ONE:-10}
-SECONDS_MANY=${SECONDS_MANY:-15}
-CLIENTS=${CLIENTS:-64}
-POLL_ONE_MS=${POLL_ONE_MS:-5}
-POLL_MANY_MS=${POLL_MANY_MS:-5}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults SECONDS_ONE=10 SECONDS_MANY=15 CLIENTS=64 POLL_ONE_MS=5 POLL_MANY_MS=5
 cargo build --release -q -p stack --example order_flow
-BIN="${CARGO_TARGET_DIR:-target}/release"
-if [ -z "${ECOMMERCE_BIN:-}" ]; then
-  cargo build --release -q --bin ecommerce -p stack
-  ECOMMERCE_BIN=$BIN/ecommerce
-fi
+release_bin ECOMMERCE_BIN stack ecommerce
 
 DATA_DIR="$WORK/data" ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn \
   RATE_LIMIT_ENABLED=false PAYMENT_LATENCY_MS=200 PAYMENT_FAILURE_RATE=0 \

@@ -12,22 +12,12 @@
 # The service accepts a token only while its session is live, and a service running alone asks the
 # auth service; a stub answers that every session is live (and acknowledges events, so the outbox
 # relay has nowhere to fail). The orders are written straight into each service's database.
-set -euo pipefail
 
-OTHERS=${OTHERS:-20000}
-OWN=${OWN:-10}
-DURATION=${DURATION:-5s}
-ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-1}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults OTHERS=20000 OWN=10 DURATION=5s ROUNDS=3 CONNECTIONS=32 THREADS=1
 need wrk sqlite3 python3 curl
-if [[ -z "${ORDER_SERVICE_BIN:-}" ]]; then
-  cargo build --release -q -p order-service --bin order-service
-  ORDER_SERVICE_BIN="${CARGO_TARGET_DIR:-target}/release/order-service"
-fi
+release_bin ORDER_SERVICE_BIN order-service order-service
 
 # Servers on the first core, the load generator on the last (when there are two).
 CPUS=$(nproc)

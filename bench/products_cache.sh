@@ -15,22 +15,13 @@
 # The service accepts an admin token only while its session is live, and a service running alone
 # asks the auth service: a stub answers that every session is live. The products are created
 # through the API, so the cached page is exactly what clients get.
-set -euo pipefail
 
-DURATION=${DURATION:-5s}
-ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-1}
-PRODUCTS=${PRODUCTS:-20}
-cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
-source bench/common.sh
+source "$(dirname "$0")/common.sh"
+defaults DURATION=5s ROUNDS=3 CONNECTIONS=32 THREADS=1 PRODUCTS=20
 need wrk nginx python3 curl
-if [[ -z "${PRODUCT_SERVICE_BIN:-}" || -z "${API_GATEWAY_BIN:-}" ]]; then
-  cargo build --release -q -p product-service --bin product-service -p api-gateway --bin api-gateway
-fi
-PRODUCT_SERVICE_BIN=${PRODUCT_SERVICE_BIN:-${CARGO_TARGET_DIR:-target}/release/product-service}
-API_GATEWAY_BIN=${API_GATEWAY_BIN:-${CARGO_TARGET_DIR:-target}/release/api-gateway}
+release_bin PRODUCT_SERVICE_BIN product-service product-service
+release_bin API_GATEWAY_BIN api-gateway api-gateway
 
 # Servers on the first core, the load generator on the last (when there are two).
 CPUS=$(nproc)
@@ -83,22 +74,9 @@ mkdir -p "$WORK/www/api"
 curl -fsS "$LIST" -o "$WORK/www/api/products"
 # nginx's workers drop root privileges: let them reach the file.
 chmod o+x "$WORK" && chmod -R o+rX "$WORK/www"
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
+nginx_config "worker_processes 1;" "$(cat <<NGINX
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
   types { }
   default_type application/json;
   server {
@@ -116,8 +94,8 @@ http {
       proxy_buffering on;
     }
   }
-}
 NGINX
+)"
 taskset -c "$SERVER_CPU" nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
 STATIC="http://127.0.0.1:$NGX_PORT/api/products"
 VIA_GATEWAY="http://127.0.0.1:$GW_PORT/api/products"

@@ -69,7 +69,7 @@ async fn a_stale_pending_claim_is_undone_and_the_order_can_reserve_again() {
 
     assert!(reserved.created);
     assert_eq!(reserved.reservation.items[0].quantity, 2);
-    let stock = store.get(&id).await.unwrap().unwrap().stock;
+    let stock = store.get(&id).await.unwrap().unwrap().fields.stock;
     assert_eq!(
         stock, 8,
         "the dead claim's 3 units came back and 2 were taken"
@@ -94,7 +94,7 @@ async fn a_live_pending_claim_makes_other_calls_answer_unavailable_without_touch
         "{err:?}"
     );
     assert_eq!(
-        store.get(&id).await.unwrap().unwrap().stock,
+        store.get(&id).await.unwrap().unwrap().fields.stock,
         7,
         "nothing was put back"
     );

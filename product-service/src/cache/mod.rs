@@ -68,7 +68,7 @@ impl ProductCache {
             return Ok(None);
         };
         let answer = ProductAnswer {
-            active: product.is_active,
+            active: product.fields.is_active,
             body: encode(key.is_some(), product_answer(&product)),
         };
         if let (Some(key), Some(g)) = (key, generation) {

@@ -21,11 +21,22 @@ impl Metadata {
     }
 }
 
-/// A stored product.
+/// A stored product: its fields under an id, with the times it was created and last changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Product {
     /// 24-hex ObjectId.
     pub id: String,
+    /// What clients set: name, price, stock, ….
+    pub fields: NewProduct,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// The fields of a product (already validated): those of one to create, and of a stored one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
     /// Display name.
     pub name: String,
     /// Description.
@@ -36,38 +47,11 @@ pub struct Product {
     pub stock: i64,
     /// Category (exact-match filter).
     pub category: String,
-    /// Stock keeping unit, unique (case-sensitive).
+    /// Stock keeping unit (trimmed), unique (case-sensitive).
     pub sku: String,
     /// Image URLs.
     pub images: Vec<String>,
-    /// False once soft-deleted.
-    pub is_active: bool,
-    /// Free-form client data.
-    pub metadata: Option<Metadata>,
-    /// Creation time (ms).
-    pub created_at: i64,
-    /// Last change (ms).
-    pub updated_at: i64,
-}
-
-/// The fields of a product to create (already validated).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewProduct {
-    /// Display name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Unit price in cents.
-    pub price_cents: i64,
-    /// Initial stock.
-    pub stock: i64,
-    /// Category.
-    pub category: String,
-    /// Stock keeping unit (trimmed).
-    pub sku: String,
-    /// Image URLs.
-    pub images: Vec<String>,
-    /// Whether it is visible (default true).
+    /// Whether it is visible (default true; false once soft-deleted).
     pub is_active: bool,
     /// Free-form client data.
     pub metadata: Option<Metadata>,
@@ -78,15 +62,7 @@ impl NewProduct {
     pub fn into_product(self, id: String, now: i64) -> Product {
         Product {
             id,
-            name: self.name,
-            description: self.description,
-            price_cents: self.price_cents,
-            stock: self.stock,
-            category: self.category,
-            sku: self.sku,
-            images: self.images,
-            is_active: self.is_active,
-            metadata: self.metadata,
+            fields: self,
             created_at: now,
             updated_at: now,
         }

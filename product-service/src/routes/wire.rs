@@ -33,20 +33,21 @@ pub const MAX_BULK_IDS: usize = 100;
 
 /// The product JSON clients see (`price` as a number, ISO timestamps, `_id`).
 pub fn product_json(p: &Product) -> Value {
+    let f = &p.fields;
     let mut v = json!({
         "_id": p.id,
-        "name": p.name,
-        "description": p.description,
-        "price": cents_to_json(p.price_cents),
-        "stock": p.stock,
-        "category": p.category,
-        "sku": p.sku,
-        "images": p.images,
-        "isActive": p.is_active,
+        "name": f.name,
+        "description": f.description,
+        "price": cents_to_json(f.price_cents),
+        "stock": f.stock,
+        "category": f.category,
+        "sku": f.sku,
+        "images": f.images,
+        "isActive": f.is_active,
         "createdAt": iso_ms(p.created_at),
         "updatedAt": iso_ms(p.updated_at),
     });
-    if let Some(m) = &p.metadata {
+    if let Some(m) = &f.metadata {
         // Checked when it was stored and when it was read back.
         v["metadata"] = serde_json::from_str(m.as_json_text()).unwrap_or_default();
     }

@@ -1,7 +1,7 @@
 //! The stored shape of a product, the same in both backends (a row of `products` in SQLite, a
 //! document in MongoDB), and its mapping to and from the domain `Product`.
 
-use crate::domain::{Metadata, Product};
+use crate::domain::{Metadata, NewProduct, Product};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::{json_text, Stored};
 use shared::store::StoreError;
@@ -34,18 +34,19 @@ pub struct StoredProduct {
 impl StoredProduct {
     /// The stored shape of `p`.
     pub(super) fn new(p: &Product) -> Result<Self, StoreError> {
+        let f = &p.fields;
         Ok(Self {
             id: p.id.clone(),
-            name: p.name.clone(),
-            name_key: p.name.to_ascii_lowercase(),
-            description: p.description.clone(),
-            price_cents: p.price_cents,
-            stock: p.stock,
-            category: p.category.clone(),
-            sku: p.sku.clone(),
-            images: p.images.clone(),
-            is_active: p.is_active,
-            metadata: p.metadata.as_ref().map(|m| m.as_json_text().to_owned()),
+            name: f.name.clone(),
+            name_key: f.name.to_ascii_lowercase(),
+            description: f.description.clone(),
+            price_cents: f.price_cents,
+            stock: f.stock,
+            category: f.category.clone(),
+            sku: f.sku.clone(),
+            images: f.images.clone(),
+            is_active: f.is_active,
+            metadata: f.metadata.as_ref().map(|m| m.as_json_text().to_owned()),
             created_at: p.created_at,
             updated_at: p.updated_at,
         })
@@ -56,8 +57,7 @@ impl TryFrom<StoredProduct> for Product {
     type Error = StoreError;
 
     fn try_from(d: StoredProduct) -> Result<Self, StoreError> {
-        Ok(Product {
-            id: d.id,
+        let fields = NewProduct {
             name: d.name,
             description: d.description,
             price_cents: d.price_cents,
@@ -67,6 +67,10 @@ impl TryFrom<StoredProduct> for Product {
             images: d.images,
             is_active: d.is_active,
             metadata: d.metadata.map(checked_metadata).transpose()?,
+        };
+        Ok(Product {
+            id: d.id,
+            fields,
             created_at: d.created_at,
             updated_at: d.updated_at,
         })

@@ -39,7 +39,7 @@ fn line(id: &str, quantity: i64) -> ReservationLine {
 const PAGE: PageRequest = PageRequest { page: 1, limit: 20 };
 
 async fn stock_of(store: &dyn ProductStore, id: &str) -> i64 {
-    store.get(id).await.unwrap().unwrap().stock
+    store.get(id).await.unwrap().unwrap().fields.stock
 }
 mod products;
 mod reservations;

@@ -9,7 +9,7 @@ pub async fn check_create_then_get_round_trips(store: &dyn ProductStore) {
     let read = store.get(&created.id).await.unwrap().unwrap();
     assert_eq!(read, created);
     assert_eq!(
-        read.metadata,
+        read.fields.metadata,
         Some(meta(serde_json::json!({"color": "red"})))
     );
     assert!(store
@@ -42,20 +42,23 @@ pub async fn check_list_filters_sorts_and_pages(store: &dyn ProductStore) {
 
     let (all, total) = store.list(&ProductFilter::default(), PAGE).await.unwrap();
     assert_eq!(total, 3);
-    assert_eq!(all[0].sku, "L-3", "newest first by default");
+    assert_eq!(all[0].fields.sku, "L-3", "newest first by default");
     let by_price = ProductFilter {
         sort: SortOrder::PriceAsc,
         ..Default::default()
     };
     let (items, _) = store.list(&by_price, PAGE).await.unwrap();
-    let skus: Vec<_> = items.iter().map(|p| p.sku.as_str()).collect();
+    let skus: Vec<_> = items.iter().map(|p| p.fields.sku.as_str()).collect();
     assert_eq!(skus, ["L-1", "L-2", "L-3"]);
     let range = ProductFilter {
         min_price_cents: Some(1000),
         max_price_cents: Some(2000),
         ..Default::default()
     };
-    assert_eq!(store.list(&range, PAGE).await.unwrap().0[0].sku, "L-2");
+    assert_eq!(
+        store.list(&range, PAGE).await.unwrap().0[0].fields.sku,
+        "L-2"
+    );
     let kitchen = ProductFilter {
         category: Some("Kitchen".into()),
         ..Default::default()
@@ -65,7 +68,10 @@ pub async fn check_list_filters_sorts_and_pages(store: &dyn ProductStore) {
         search: Some("blue 50%".into()),
         ..Default::default()
     };
-    assert_eq!(store.list(&search, PAGE).await.unwrap().0[0].sku, "L-1");
+    assert_eq!(
+        store.list(&search, PAGE).await.unwrap().0[0].fields.sku,
+        "L-1"
+    );
     let wildcard = ProductFilter {
         search: Some("%".into()),
         ..Default::default()
@@ -77,7 +83,10 @@ pub async fn check_list_filters_sorts_and_pages(store: &dyn ProductStore) {
     );
     let page2 = PageRequest { page: 2, limit: 2 };
     let (items, total) = store.list(&by_price, page2).await.unwrap();
-    assert_eq!((items.len(), total, items[0].sku.as_str()), (1, 3, "L-3"));
+    assert_eq!(
+        (items.len(), total, items[0].fields.sku.as_str()),
+        (1, 3, "L-3")
+    );
 }
 
 pub async fn check_update_applies_patch_and_keeps_sku_unique(store: &dyn ProductStore) {
@@ -90,11 +99,14 @@ pub async fn check_update_applies_patch_and_keeps_sku_unique(store: &dyn Product
     };
     let updated = store.update(&a.id, patch).await.unwrap();
     assert_eq!(
-        (updated.name.as_str(), updated.price_cents),
+        (updated.fields.name.as_str(), updated.fields.price_cents),
         ("Renamed", 250)
     );
-    assert_eq!(updated.sku, "U-1");
-    assert_eq!(updated.images, a.images, "untouched fields are kept");
+    assert_eq!(updated.fields.sku, "U-1");
+    assert_eq!(
+        updated.fields.images, a.fields.images,
+        "untouched fields are kept"
+    );
     let clash = ProductPatch {
         sku: Some("U-2".into()),
         ..Default::default()
@@ -113,8 +125,8 @@ pub async fn check_soft_delete_hides_from_lists_but_keeps_the_record(store: &dyn
         .update(&p.id, ProductPatch::deactivate())
         .await
         .unwrap();
-    assert!(!deleted.is_active);
-    assert!(!store.get(&p.id).await.unwrap().unwrap().is_active);
+    assert!(!deleted.fields.is_active);
+    assert!(!store.get(&p.id).await.unwrap().unwrap().fields.is_active);
     assert_eq!(
         store.list(&ProductFilter::default(), PAGE).await.unwrap().1,
         0
@@ -152,7 +164,7 @@ pub async fn check_name_sort_ignores_case(store: &dyn ProductStore) {
         ..Default::default()
     };
     let (items, _) = store.list(&by_name, PAGE).await.unwrap();
-    let names: Vec<_> = items.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<_> = items.iter().map(|p| p.fields.name.as_str()).collect();
     assert_eq!(names, ["Apple", "banana", "cherry"]);
     let renamed = ProductPatch {
         name: Some("Zucchini".into()),
@@ -161,7 +173,7 @@ pub async fn check_name_sort_ignores_case(store: &dyn ProductStore) {
     store.update(&items[0].id, renamed).await.unwrap();
     let (items, _) = store.list(&by_name, PAGE).await.unwrap();
     assert_eq!(
-        items[2].name, "Zucchini",
+        items[2].fields.name, "Zucchini",
         "a rename moves the product in the name sort"
     );
 }
@@ -194,10 +206,13 @@ pub async fn check_update_keeps_metadata_and_timestamps_consistent(store: &dyn P
     };
     let updated = store.update(&p.id, patch).await.unwrap();
     assert_eq!(
-        updated.metadata,
+        updated.fields.metadata,
         Some(meta(serde_json::json!({"size": "XL"})))
     );
-    assert_eq!((updated.stock, updated.created_at), (7, p.created_at));
+    assert_eq!(
+        (updated.fields.stock, updated.created_at),
+        (7, p.created_at)
+    );
     assert!(updated.updated_at >= p.updated_at);
     assert_eq!(store.get(&p.id).await.unwrap().unwrap(), updated);
 }
@@ -220,7 +235,7 @@ pub async fn check_every_sort_key_orders_both_ways(store: &dyn ProductStore) {
             ..Default::default()
         };
         let (items, _) = store.list(&filter, PAGE).await.unwrap();
-        items.into_iter().map(|p| p.sku).collect::<Vec<_>>()
+        items.into_iter().map(|p| p.fields.sku).collect::<Vec<_>>()
     };
     let cases = [
         (SortOrder::CreatedAsc, ["O-1", "O-2", "O-3"]),
@@ -251,7 +266,7 @@ pub async fn check_the_inactive_products_are_listed_apart(store: &dyn ProductSto
                 .update(&p.id, ProductPatch::deactivate())
                 .await
                 .unwrap();
-            hidden.push(p.sku);
+            hidden.push(p.fields.sku);
         }
     }
     let inactive = ProductFilter {
@@ -260,11 +275,11 @@ pub async fn check_the_inactive_products_are_listed_apart(store: &dyn ProductSto
         ..Default::default()
     };
     let (items, total) = store.list(&inactive, PAGE).await.unwrap();
-    let skus: Vec<_> = items.iter().map(|p| p.sku.as_str()).collect();
+    let skus: Vec<_> = items.iter().map(|p| p.fields.sku.as_str()).collect();
     assert_eq!((skus, total), (vec!["I-3", "I-1"], 2));
-    assert!(items.iter().all(|p| !p.is_active));
+    assert!(items.iter().all(|p| !p.fields.is_active));
     let (items, total) = store.list(&ProductFilter::default(), PAGE).await.unwrap();
-    assert_eq!((items[0].sku.as_str(), total), ("I-2", 1));
+    assert_eq!((items[0].fields.sku.as_str(), total), ("I-2", 1));
     let in_kitchen = ProductFilter {
         category: Some("Kitchen".into()),
         ..inactive

@@ -152,10 +152,11 @@ impl ProductStore for SqliteProductStore {
     async fn create(&self, new: NewProduct) -> Result<Product, StoreError> {
         let product = new.into_product(shared::ids::new_object_id(), now_ms());
         let metadata = product
+            .fields
             .metadata
             .as_ref()
             .map(|m| m.as_json_text().to_owned());
-        let images = to_json_text(&product.images)?;
+        let images = to_json_text(&product.fields.images)?;
         self.db
             .write(move |tx| {
                 tx.prepare_cached(
@@ -165,14 +166,14 @@ impl ProductStore for SqliteProductStore {
                 )?
                 .execute(params![
                     product.id,
-                    product.name,
-                    product.description,
-                    product.price_cents,
-                    product.stock,
-                    product.category,
-                    product.sku,
+                    product.fields.name,
+                    product.fields.description,
+                    product.fields.price_cents,
+                    product.fields.stock,
+                    product.fields.category,
+                    product.fields.sku,
                     images,
-                    product.is_active,
+                    product.fields.is_active,
                     metadata,
                     product.created_at,
                     product.updated_at,

@@ -26,9 +26,8 @@ impl AuthUser {
     }
 }
 
-impl<S> FromRequestParts<S> for AuthUser
+impl<S: Sync> FromRequestParts<S> for AuthUser
 where
-    S: Send + Sync,
     Authenticator: FromRef<S>,
 {
     type Rejection = ApiError;
@@ -50,10 +49,9 @@ where
 #[derive(Debug, Clone)]
 pub struct RequireAdmin(pub AuthUser);
 
-impl<S> FromRequestParts<S> for RequireAdmin
+impl<S: Sync> FromRequestParts<S> for RequireAdmin
 where
-    S: Send + Sync,
-    Authenticator: FromRef<S>,
+    AuthUser: FromRequestParts<S, Rejection = ApiError>,
 {
     type Rejection = ApiError;
 
@@ -85,9 +83,8 @@ impl InternalToken {
 /// A caller that presented the internal service token (other services, never clients).
 pub struct InternalCaller;
 
-impl<S> FromRequestParts<S> for InternalCaller
+impl<S: Sync> FromRequestParts<S> for InternalCaller
 where
-    S: Send + Sync,
     InternalToken: FromRef<S>,
 {
     type Rejection = ApiError;

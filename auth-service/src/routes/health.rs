@@ -29,7 +29,7 @@ pub async fn report(store: Arc<dyn UserStore>) -> Value {
     responses(
         (status = 200, description = "Whether it is live.",
             body = shared::openapi::Answer<super::openapi::internal::SessionStatusSchema>),
-        (status = 400, description = "`invalid_id`.", body = shared::openapi::ErrorAnswer),
+        shared::openapi::InvalidId,
         shared::openapi::InternalRefusals,
     ),
     security(("internal" = []))

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, ToSchema};
 
+shared::object_id_param!(pub UserIdParam, "id", "The user's id (24 hex digits).");
+
 /// A user as the API shows it (never the password hash).
 #[derive(ToSchema, Serialize)]
 #[schema(as = User)]

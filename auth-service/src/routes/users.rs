@@ -1,7 +1,7 @@
 //! `/api/auth/users` (admin): list users and change a user's role or active flag. Disabling or
 //! changing the role of a user ends all their sessions, so their old tokens stop working at once.
 
-use super::openapi::{UserChangeSchema, UserSchema};
+use super::openapi::{UserChangeSchema, UserIdParam, UserSchema};
 use super::wire::{user_json, PatchUserRequest};
 use crate::app::accounts;
 use crate::error::Error;
@@ -11,19 +11,18 @@ use axum::response::Response;
 use serde_json::Value;
 use shared::error::{ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
-use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer};
-use shared::store::PageRequest;
+use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer, PageParams};
 use shared::validate::QueryValidator;
+
+/// The page size of `GET /api/auth/users` when the client names none.
+const PAGE_SIZE: u64 = 20;
 
 /// `GET /users?page&limit`: users, newest first.
 #[utoipa::path(
     get,
     path = "/api/auth/users",
     tag = "auth",
-    params(
-        ("page" = Option<i64>, Query, minimum = 1, maximum = 1_000_000, description = "1-based page (default 1)."),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)."),
-    ),
+    params(PageParams<PAGE_SIZE>),
     responses(
         (status = 200, description = "A page of users, newest first.", body = PageAnswer<UserSchema>),
         (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
@@ -37,12 +36,14 @@ pub async fn list_users(
     QueryMap(query): QueryMap,
 ) -> Result<Response, Error> {
     let mut q = QueryValidator::new(&query);
-    let page = q.int("page", 1, 1, 1_000_000) as u64;
-    let limit = q.int("limit", 20, 1, 100) as u64;
+    let page = q.page(PAGE_SIZE);
     q.finish()?;
-    let (users, total) = state.store.list_users(PageRequest { page, limit }).await?;
+    let (users, total) = state.store.list_users(page).await?;
     let data: Vec<Value> = users.iter().map(user_json).collect();
-    Ok(paginated(data, Pagination::new(page, limit, total)))
+    Ok(paginated(
+        data,
+        Pagination::new(page.page, page.limit, total),
+    ))
 }
 
 /// `PATCH /users/:id`: change role and/or active flag.
@@ -50,8 +51,7 @@ pub async fn list_users(
     patch,
     path = "/api/auth/users/{id}",
     tag = "auth",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The user's id (24 hex digits).")),
+    params(UserIdParam),
     request_body = UserChangeSchema,
     responses(
         (status = 200, description = "The user after the change.", body = Answer<UserSchema>),

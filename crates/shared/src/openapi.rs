@@ -1,7 +1,8 @@
 //! What every service's OpenAPI document shares: the answer envelopes (`{success, data}`,
 //! `{success, data, pagination}`, and the error envelope with its `code`), the bearer scheme of
 //! protected routes, the internal token of the internal API's document (and of the gateway's
-//! `/metrics`), the operations routes (`operations`), and the route serving a document.
+//! `/metrics`), the operations routes (`operations`), the shared parameters (`params`: pages,
+//! ids), and the route serving a document.
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,10 +12,14 @@ use utoipa::openapi::security::{
 use utoipa::{IntoResponses, Modify, ToSchema};
 
 mod operations;
+mod params;
+#[cfg(test)]
+mod tests;
 
 pub use operations::{
     add_get, add_operations, error_answer, json_answer, metrics_operation, operation, OPERATIONS,
 };
+pub use params::{object_id_param, PageParams, OBJECT_ID_PATTERN};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
@@ -127,6 +132,14 @@ pub enum TokenRefusals {
     /// `token_missing`, `token_invalid`, `token_expired` or `session_revoked`.
     #[response(status = 401)]
     Unauthenticated(ErrorAnswer),
+}
+
+/// The refusal of a route whose path holds an id that is not one ([`IdPath`](crate::extract::IdPath)).
+#[derive(IntoResponses)]
+pub enum InvalidId {
+    /// `invalid_id`.
+    #[response(status = 400)]
+    Invalid(ErrorAnswer),
 }
 
 /// The refusal of every internal route.

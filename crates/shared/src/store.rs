@@ -45,11 +45,16 @@ impl From<StoreError> for ApiError {
 pub struct PageRequest {
     /// 1-based page.
     pub page: u64,
-    /// Page size (1–100).
+    /// Page size (1–[`MAX_LIMIT`](Self::MAX_LIMIT)).
     pub limit: u64,
 }
 
 impl PageRequest {
+    /// The highest `page` a client may ask for.
+    pub const MAX_PAGE: u64 = 1_000_000;
+    /// The highest `limit`.
+    pub const MAX_LIMIT: u64 = 100;
+
     /// Rows to skip.
     pub fn offset(&self) -> u64 {
         (self.page - 1) * self.limit

@@ -1,6 +1,7 @@
 //! Internal routes: `POST /events` (payment outcomes from the bus, each event id applied once),
 //! `GET /internal/orders/:id`, and `POST /internal/orders/:id/refund` (the order side of a refund).
 
+use super::openapi::internal::InternalOrderIdParam;
 use super::wire::{order_json, RefundOrderRequest};
 use crate::app::{self, events};
 use crate::domain::{PaymentChange, PaymentEvent, Transition};
@@ -8,13 +9,12 @@ use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use axum::Json;
 use serde_json::{json, Value};
 use shared::auth::InternalCaller;
 use shared::error::ok;
-use shared::events::{types, EventEnvelope, IncomingEvents};
+use shared::events::{types, EventConsumer, EventEnvelope};
 use shared::extract::{IdPath, JsonBody};
-use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals, InvalidId};
 use shared::ApiError;
 
 fn invalid(message: String) -> ApiError {
@@ -55,48 +55,36 @@ fn change_of(event: &EventEnvelope) -> Result<Option<(String, PaymentChange)>, A
     Ok(Some((order_id.to_ascii_lowercase(), change)))
 }
 
-/// `POST /events`: one envelope or an array. All are checked before any is applied.
-#[utoipa::path(
-    post,
-    path = "/events",
-    tag = "events",
-    request_body = shared::openapi::EventsSchema,
-    responses(shared::openapi::DeliveryAnswers),
-    security(("internal" = []))
-)]
-pub async fn receive_events(
-    State(state): State<AppState>,
-    _caller: InternalCaller,
-    JsonBody(IncomingEvents(events)): JsonBody<IncomingEvents>,
-) -> Result<Json<Value>, ApiError> {
-    let mut changes = Vec::new();
-    for event in &events {
-        if let Some((order_id, change)) = change_of(event)? {
-            let id = event.id.clone();
-            changes.push(PaymentEvent {
-                id,
-                order_id,
-                change,
-            });
-        }
+/// `POST /events` ([`shared::events::receive_events`]): payment outcomes, each applied to its
+/// order once.
+impl EventConsumer for AppState {
+    type Reaction = PaymentEvent;
+
+    fn reaction_to(event: &EventEnvelope) -> Result<Option<PaymentEvent>, ApiError> {
+        Ok(change_of(event)?.map(|(order_id, change)| PaymentEvent {
+            id: event.id.clone(),
+            order_id,
+            change,
+        }))
     }
-    for payment in changes {
-        let outcome = state.store.apply_payment(&payment, events::update).await?;
+
+    async fn apply(&self, payment: PaymentEvent) -> Result<(), ApiError> {
+        let outcome = self.store.apply_payment(&payment, events::update).await?;
         let counted = match outcome {
             None => "duplicate",
             Some(Transition::NotFound) => "unknown_order",
             Some(Transition::Refused(_)) => "not_applicable",
             Some(Transition::Applied(_)) => {
-                state.event_written();
+                self.event_written();
                 if matches!(payment.change, PaymentChange::Failed { .. }) {
-                    state.release_queued();
+                    self.release_queued();
                 }
                 "applied"
             }
         };
-        state.count_event("payment_event", counted);
+        self.count_event("payment_event", counted);
+        Ok(())
     }
-    Ok(Json(json!({"success": true})))
 }
 
 /// `POST /internal/orders/:id/refund` `{by: "owner"|"admin"}`: the payment service asks before it
@@ -108,7 +96,7 @@ pub async fn receive_events(
     post,
     path = "/internal/orders/{id}/refund",
     tag = "orders",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$", description = "The order.")),
+    params(InternalOrderIdParam),
     request_body = super::openapi::internal::RefundRequestSchema,
     responses(
         (status = 200, description = "The order, and whether this call cancelled it.",
@@ -141,10 +129,10 @@ pub async fn refund_order(
     get,
     path = "/internal/orders/{id}",
     tag = "orders",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$", description = "The order.")),
+    params(InternalOrderIdParam),
     responses(
         (status = 200, description = "The order.", body = Answer<super::openapi::OrderSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         InternalRefusals,
         (status = 404, description = "`order_not_found`.", body = ErrorAnswer),
     ),

@@ -22,7 +22,7 @@ pub fn router(state: AppState, http: &HttpOptions) -> Router {
         .route("/api/orders/{id}", get(orders::get_order))
         .route("/api/orders/{id}/cancel", put(orders::cancel_order))
         .route("/api/orders/{id}/status", put(orders::update_status))
-        .route("/events", post(events::receive_events))
+        .route("/events", post(shared::events::receive_events::<AppState>))
         .route("/internal/orders/{id}", get(events::internal_order))
         .route("/internal/orders/{id}/refund", post(events::refund_order))
         .route("/openapi.json", get(openapi::document))

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
+shared::object_id_param!(pub OrderIdParam, "id", "The order's id (24 hex digits).");
+
 /// An order as its owner (and admins) see it.
 #[derive(ToSchema, Serialize)]
 #[schema(as = Order)]
@@ -142,17 +144,11 @@ pub struct StatusChangeSchema {
     tracking_number: Option<String>,
 }
 
-/// The list's query string (unknown parameters are refused).
+/// The list's filters (after `page` and `limit`; unknown parameters are refused).
 #[derive(IntoParams, Deserialize)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    page: Option<i64>,
-    /// Page size (default 10).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
     /// Only orders in this status.
     #[param(inline)]
     status: Option<OrderStatusSchema>,

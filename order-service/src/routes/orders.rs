@@ -1,7 +1,8 @@
 //! `/api/orders`: place, list, read, cancel, and (admins) move an order along fulfilment.
 
 use super::openapi::{
-    ListParams, NewOrderSchema, OrderSchema, PlaceHeaders, PlaceRefusals, StatusChangeSchema,
+    ListParams, NewOrderSchema, OrderIdParam, OrderSchema, PlaceHeaders, PlaceRefusals,
+    StatusChangeSchema,
 };
 use super::wire::{order_json, CreateOrderRequest, UpdateStatusRequest};
 use crate::app::{self, events, place_order};
@@ -15,10 +16,14 @@ use axum::response::Response;
 use shared::auth::{AuthUser, RequireAdmin};
 use shared::error::{created, ok, paginated, Pagination};
 use shared::extract::{IdPath, JsonBody, QueryMap};
-use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer, TokenRefusals};
-use shared::store::PageRequest;
+use shared::openapi::{
+    AdminRefusals, Answer, ErrorAnswer, InvalidId, PageAnswer, PageParams, TokenRefusals,
+};
 use shared::validate::QueryValidator;
 use shared::ApiError;
+
+/// The page size of `GET /api/orders` when the client names none (the original's).
+const PAGE_SIZE: u64 = 10;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get("idempotency-key") else {
@@ -79,7 +84,7 @@ pub async fn create_order(
     get,
     path = "/api/orders",
     tag = "orders",
-    params(ListParams),
+    params(PageParams<PAGE_SIZE>, ListParams),
     responses(
         (status = 200, description = "A page of the caller's orders (an admin's: everyone's), newest first.", body = PageAnswer<OrderSchema>),
         (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
@@ -94,8 +99,7 @@ pub async fn list_orders(
     QueryMap(params): QueryMap,
 ) -> Result<Response, Error> {
     let mut q = QueryValidator::new(&params);
-    let page = q.int("page", 1, 1, 1_000_000) as u64;
-    let limit = q.int("limit", 10, 1, 100) as u64;
+    let page = q.page(PAGE_SIZE);
     let status = q.one_of("status", OrderStatus::ALL);
     let user_id = q.object_id("userId");
     q.finish()?;
@@ -110,12 +114,12 @@ pub async fn list_orders(
         user_id,
         status: status.as_deref().and_then(OrderStatus::parse),
     };
-    let (orders, total) = state
-        .store
-        .list(&filter, PageRequest { page, limit })
-        .await?;
+    let (orders, total) = state.store.list(&filter, page).await?;
     let data = orders.iter().map(order_json).collect();
-    Ok(paginated(data, Pagination::new(page, limit, total)))
+    Ok(paginated(
+        data,
+        Pagination::new(page.page, page.limit, total),
+    ))
 }
 
 /// `GET /api/orders/:id`: own order, or any for admins; others' are 404.
@@ -123,11 +127,10 @@ pub async fn list_orders(
     get,
     path = "/api/orders/{id}",
     tag = "orders",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The order's id (24 hex digits).")),
+    params(OrderIdParam),
     responses(
         (status = 200, description = "The order.", body = Answer<OrderSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         TokenRefusals,
         (status = 404, description = "`order_not_found` (also another user's order).", body = ErrorAnswer),
     ),
@@ -152,11 +155,10 @@ pub async fn get_order(
     put,
     path = "/api/orders/{id}/cancel",
     tag = "orders",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The order's id (24 hex digits).")),
+    params(OrderIdParam),
     responses(
         (status = 200, description = "The order, cancelled. A paid one is refunded in the background: its `paymentStatus` is `refund_pending` (here and in every read) until the refund is done, then `refunded`.", body = Answer<OrderSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         TokenRefusals,
         (status = 404, description = "`order_not_found` (also another user's order).", body = ErrorAnswer),
         (status = 409, description = "`invalid_status_transition`: no longer pending or confirmed.", body = ErrorAnswer),
@@ -182,8 +184,7 @@ pub async fn cancel_order(
     put,
     path = "/api/orders/{id}/status",
     tag = "orders",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The order's id (24 hex digits).")),
+    params(OrderIdParam),
     request_body = StatusChangeSchema,
     responses(
         (status = 200, description = "The order after the step.", body = Answer<OrderSchema>),

@@ -4,82 +4,68 @@
 
 use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
 use crate::state::AppState;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
-use shared::auth::InternalCaller;
-use shared::events::{types, EventEnvelope, IncomingEvents};
-use shared::extract::JsonBody;
+use serde_json::Value;
+use shared::events::{types, EventConsumer, EventEnvelope};
 use shared::validate::Validator;
 use shared::ApiError;
 
-/// `POST /events`: one event or an array. Every event is checked before any is applied.
-#[utoipa::path(
-    post,
-    path = "/events",
-    tag = "events",
-    request_body = shared::openapi::EventsSchema,
-    responses(shared::openapi::DeliveryAnswers),
-    security(("internal" = []))
-)]
-pub async fn receive_events(
-    _caller: InternalCaller,
-    State(state): State<AppState>,
-    JsonBody(IncomingEvents(events)): JsonBody<IncomingEvents>,
-) -> Result<Response, ApiError> {
-    let reactions = events
-        .iter()
-        .map(reaction_to)
-        .collect::<Result<Vec<_>, _>>()?;
-    for (event_id, reaction) in reactions {
-        apply(&state, event_id, reaction).await?;
-    }
-    Ok(Json(json!({"success": true})).into_response())
-}
-
 /// What an incoming event asks of this service.
-enum Reaction {
+pub enum Reaction {
     /// Record a payment to charge.
-    Charge(Payment),
+    Charge {
+        /// The event's id (applied once).
+        event_id: String,
+        /// The payment to record.
+        payment: Payment,
+    },
     /// Refund (or never charge) the order's payment.
-    Cancel(String),
-    /// Not for us.
-    Ignore,
+    Cancel {
+        /// The event's id (applied once).
+        event_id: String,
+        /// The cancelled order.
+        order_id: String,
+    },
 }
 
-fn reaction_to(event: &EventEnvelope) -> Result<(&str, Reaction), ApiError> {
-    let reaction = match event.event_type.as_str() {
-        types::ORDER_CREATED => Reaction::Charge(Payment::from_new(
-            order_created(&event.data)?,
-            PaymentStatus::Pending,
-        )),
-        types::ORDER_CANCELLED => Reaction::Cancel(order_cancelled(&event.data)?),
-        _ => Reaction::Ignore,
-    };
-    Ok((event.id.as_str(), reaction))
-}
+/// `POST /events` ([`shared::events::receive_events`]): orders to charge and orders cancelled.
+impl EventConsumer for AppState {
+    type Reaction = Reaction;
 
-async fn apply(state: &AppState, event_id: &str, reaction: Reaction) -> Result<(), ApiError> {
-    match reaction {
-        Reaction::Charge(payment) => {
-            if state.store.record_order_created(event_id, &payment).await? {
-                tracing::info!(order_id = %payment.order_id, payment_id = %payment.id, "payment recorded");
-                state.processor.worker_wake.notify_one();
-            }
-        }
-        Reaction::Cancel(order_id) => {
-            let payment = state
-                .store
-                .record_order_cancelled(event_id, &order_id)
-                .await?;
-            if payment.is_some_and(|p| p.status == PaymentStatus::Completed) {
-                state.processor.worker_wake.notify_one();
-            }
-        }
-        Reaction::Ignore => {}
+    fn reaction_to(event: &EventEnvelope) -> Result<Option<Reaction>, ApiError> {
+        let event_id = event.id.clone();
+        Ok(match event.event_type.as_str() {
+            types::ORDER_CREATED => Some(Reaction::Charge {
+                event_id,
+                payment: Payment::from_new(order_created(&event.data)?, PaymentStatus::Pending),
+            }),
+            types::ORDER_CANCELLED => Some(Reaction::Cancel {
+                event_id,
+                order_id: order_cancelled(&event.data)?,
+            }),
+            _ => None,
+        })
     }
-    Ok(())
+
+    async fn apply(&self, reaction: Reaction) -> Result<(), ApiError> {
+        match reaction {
+            Reaction::Charge { event_id, payment } => {
+                if self.store.record_order_created(&event_id, &payment).await? {
+                    tracing::info!(order_id = %payment.order_id, payment_id = %payment.id, "payment recorded");
+                    self.processor.worker_wake.notify_one();
+                }
+            }
+            Reaction::Cancel { event_id, order_id } => {
+                let payment = self
+                    .store
+                    .record_order_cancelled(&event_id, &order_id)
+                    .await?;
+                if payment.is_some_and(|p| p.status == PaymentStatus::Completed) {
+                    self.processor.worker_wake.notify_one();
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn event_data_error(e: ApiError) -> ApiError {
@@ -128,6 +114,7 @@ fn order_cancelled(data: &Value) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The service's bus subscription lists exactly the types it acts on: those are checked (an
     /// event without data is refused), every other type is ignored.
@@ -141,7 +128,7 @@ mod tests {
                 occurred_at: "2026-01-01T00:00:00.000Z".into(),
                 source: "test".into(),
             };
-            let acted_on = reaction_to(&event).is_err();
+            let acted_on = AppState::reaction_to(&event).is_err();
             assert_eq!(
                 acted_on,
                 types::PAYMENT_SERVICE_CONSUMES.contains(&t),

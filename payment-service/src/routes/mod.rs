@@ -14,7 +14,7 @@ use shared::http::HttpOptions;
 /// The fully layered router.
 pub fn router(state: AppState, http: &HttpOptions) -> Router {
     let routes = Router::new()
-        .route("/events", post(events::receive_events))
+        .route("/events", post(shared::events::receive_events::<AppState>))
         .route("/api/payments/process", post(payments::process_payment))
         .route("/api/payments/{order_id}", get(payments::get_payment))
         .route("/api/payments/{id}/refund", post(payments::refund_payment))

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, ToSchema};
 
+shared::object_id_param!(pub OrderIdParam, "order_id", "The order's id (24 hex digits).");
+shared::object_id_param!(pub PaymentIdParam, "id", "The payment's id (24 hex digits).");
+
 /// An order's payment as its owner (and admins) see it.
 #[derive(ToSchema, Serialize)]
 #[schema(as = Payment)]

@@ -1,7 +1,7 @@
 //! `/api/payments`: pay an order (`POST /process`), read an order's payment, refund a payment.
 //! Charges and refunds run on the service's task tracker through the worker's code path.
 
-use super::openapi::{ChargeRefusals, ChargeSchema, PaymentSchema};
+use super::openapi::{ChargeRefusals, ChargeSchema, OrderIdParam, PaymentIdParam, PaymentSchema};
 use super::wire::{payment_json, ProcessPaymentRequest};
 use crate::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
 use crate::error::Error;
@@ -14,7 +14,7 @@ use serde_json::json;
 use shared::auth::AuthUser;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody};
-use shared::openapi::{Answer, ErrorAnswer, TokenRefusals};
+use shared::openapi::{Answer, ErrorAnswer, InvalidId, TokenRefusals};
 use shared::store::StoreError;
 use shared::ApiError;
 use std::future::Future;
@@ -200,11 +200,10 @@ where
     get,
     path = "/api/payments/{order_id}",
     tag = "payments",
-    params(("order_id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The order's id (24 hex digits).")),
+    params(OrderIdParam),
     responses(
         (status = 200, description = "The order's payment.", body = Answer<PaymentSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         TokenRefusals,
         (status = 404, description = "`payment_not_found` (also another user's).", body = ErrorAnswer),
     ),
@@ -230,11 +229,10 @@ pub async fn get_payment(
     post,
     path = "/api/payments/{id}/refund",
     tag = "payments",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The payment's id (24 hex digits).")),
+    params(PaymentIdParam),
     responses(
         (status = 200, description = "The payment, refunded.", body = Answer<PaymentSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         TokenRefusals,
         (status = 404, description = "`payment_not_found` (also another user's) or `order_not_found`.", body = ErrorAnswer),
         (status = 409, description = "`payment_not_refundable` (not completed, or refunded already) or `order_not_refundable` (an owner's, once the order is being fulfilled).", body = ErrorAnswer),

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
+shared::object_id_param!(pub ProductIdParam, "id", "The product's id (24 hex digits).");
+
 /// A product as clients see it.
 #[derive(ToSchema, Serialize)]
 #[schema(as = Product)]
@@ -99,17 +101,11 @@ pub struct BulkSchema {
     ids: Vec<String>,
 }
 
-/// The list's query string (unknown parameters are refused).
+/// The list's filters (after `page` and `limit`; unknown parameters are refused).
 #[derive(IntoParams, Deserialize)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    page: Option<i64>,
-    /// Page size (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
     /// Only this category.
     #[param(max_length = 100)]
     category: Option<String>,

@@ -1,8 +1,10 @@
 //! `/api/products`: the public catalogue reads (cached) and the admin writes, each write bumping
 //! the cache generation after the database write.
 
-use super::openapi::{BulkSchema, ChangeRefusals, ListParams, ProductFieldsSchema, ProductSchema};
-use super::query::list_query;
+use super::openapi::{
+    BulkSchema, ChangeRefusals, ListParams, ProductFieldsSchema, ProductIdParam, ProductSchema,
+};
+use super::query::{list_query, PAGE_SIZE};
 use super::wire::{
     product_json, BulkRequest, CreateProductRequest, PatchProductRequest, ReplaceProductRequest,
 };
@@ -19,7 +21,7 @@ use shared::auth::{bearer_from_value, RequireAdmin};
 use shared::encoded::AcceptedCoding;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody, QueryMap};
-use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, PageAnswer};
+use shared::openapi::{AdminRefusals, Answer, ErrorAnswer, InvalidId, PageAnswer, PageParams};
 use shared::ApiError;
 
 /// Optional authentication: true when a valid admin token came along; anything else reads as
@@ -53,7 +55,7 @@ async fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
     get,
     path = "/api/products",
     tag = "products",
-    params(ListParams),
+    params(PageParams<PAGE_SIZE>, ListParams),
     responses(
         (status = 200, description = "A page of the active products (with `isActive=false`, of the inactive ones: admins only).", body = PageAnswer<ProductSchema>),
         (status = 400, description = "`validation_failed`: a bad or unknown parameter.", body = ErrorAnswer),
@@ -84,11 +86,10 @@ pub async fn list_products(
     get,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The product's id (24 hex digits).")),
+    params(ProductIdParam),
     responses(
         (status = 200, description = "The product.", body = Answer<ProductSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         (status = 404, description = "`product_not_found` (or deleted, to anyone but an admin).", body = ErrorAnswer),
     ),
     security((), ("bearer" = []))
@@ -139,8 +140,7 @@ pub async fn create_product(
     put,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The product's id (24 hex digits).")),
+    params(ProductIdParam),
     request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
@@ -164,8 +164,7 @@ pub async fn replace_product(
     patch,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The product's id (24 hex digits).")),
+    params(ProductIdParam),
     request_body(content = ProductFieldsSchema, description = "Any of the fields, at least one."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
@@ -189,11 +188,10 @@ pub async fn patch_product(
     delete,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The product's id (24 hex digits).")),
+    params(ProductIdParam),
     responses(
         (status = 200, description = "The product, now inactive.", body = Answer<ProductSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         AdminRefusals,
         (status = 404, description = "`product_not_found`.", body = ErrorAnswer),
     ),

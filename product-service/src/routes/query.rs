@@ -7,13 +7,15 @@ use shared::validate::QueryValidator;
 use shared::ApiError;
 use std::collections::HashMap;
 
+/// The page size of `GET /api/products` when the client names none.
+pub const PAGE_SIZE: u64 = 20;
+
 /// Validates `GET /api/products` query parameters (unknown ones are errors).
 pub fn list_query(
     params: &HashMap<String, String>,
 ) -> Result<(ProductFilter, PageRequest), ApiError> {
     let mut q = QueryValidator::new(params);
-    let page = q.int("page", 1, 1, 1_000_000);
-    let limit = q.int("limit", 20, 1, 100);
+    let page = q.page(PAGE_SIZE);
     let category = q.string("category", 100);
     let min_price_cents = q.money("minPrice");
     let max_price_cents = q.money("maxPrice");
@@ -32,13 +34,7 @@ pub fn list_query(
         search,
         sort,
     };
-    Ok((
-        filter,
-        PageRequest {
-            page: page as u64,
-            limit: limit as u64,
-        },
-    ))
+    Ok((filter, page))
 }
 
 #[cfg(test)]

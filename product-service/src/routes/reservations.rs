@@ -2,7 +2,8 @@
 //! their one-time release (docs/internal-api.md). Every stock change bumps the cache generation.
 
 use super::openapi::internal::{
-    ReleasedSchema, ReservationRequestSchema, ReservationSchema, ReserveRefusals,
+    ReleasedSchema, ReservationOrderParam, ReservationRequestSchema, ReservationSchema,
+    ReserveRefusals,
 };
 use super::wire::{reservation_json, ReserveRequest};
 use crate::app::reservations;
@@ -13,7 +14,7 @@ use serde_json::json;
 use shared::auth::InternalCaller;
 use shared::error::{created, ok};
 use shared::extract::{IdPath, JsonBody};
-use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals, InvalidId};
 use shared::ApiError;
 
 /// `POST /internal/reservations`: 201 when taken now, 200 when the order already holds it.
@@ -51,11 +52,10 @@ pub async fn create_reservation(
     post,
     path = "/internal/reservations/{order_id}/release",
     tag = "reservations",
-    params(("order_id" = String, Path, pattern = r"^[0-9a-fA-F]{24}$",
-        description = "The order whose reservation to release.")),
+    params(ReservationOrderParam),
     responses(
         (status = 200, description = "Released (now or before).", body = Answer<ReleasedSchema>),
-        (status = 400, description = "`invalid_id`.", body = ErrorAnswer),
+        InvalidId,
         InternalRefusals,
         (status = 404, description = "`reservation_not_found`.", body = ErrorAnswer),
     ),

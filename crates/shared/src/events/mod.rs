@@ -1,9 +1,11 @@
-//! Events between services: the envelope, the names used, the batch the bus delivers, and the
-//! transactional outbox (`outbox`: SQLite schema, insert inside the caller's transaction, and the
-//! relay that delivers to the bus at least once).
+//! Events between services: the envelope, the names used, the batch the bus delivers, a
+//! consumer's `POST /events` (`consumer`), and the transactional outbox (`outbox`: SQLite schema,
+//! insert inside the caller's transaction, and the relay that delivers to the bus at least once).
 
+pub mod consumer;
 mod outbox;
 
+pub use consumer::{receive_events, EventConsumer};
 pub use outbox::{outbox_insert, OutboxRelay, OutboxStore, SqliteOutbox, SQLITE_OUTBOX_SCHEMA};
 
 use crate::store::now_ms;

@@ -2,6 +2,7 @@
 
 use super::text::{has_control, Lines, CONTROL_MESSAGE};
 use crate::error::{ApiError, FieldError};
+use crate::store::PageRequest;
 use std::collections::HashMap;
 
 /// Reads query parameters with the same error collection: `page`, `limit`, filters.
@@ -24,6 +25,22 @@ impl<'a> QueryValidator<'a> {
     fn err(&mut self, key: &str, what: &str) {
         self.errors
             .push(FieldError::new(key, format!("\"{key}\" {what}")));
+    }
+
+    /// `page` (default 1) and `limit` (default `default_limit`) of a list, within
+    /// [`PageRequest`]'s bounds (documented by [`PageParams`](crate::openapi::PageParams)).
+    pub fn page(&mut self, default_limit: u64) -> PageRequest {
+        let page = self.int("page", 1, 1, PageRequest::MAX_PAGE as i64);
+        let limit = self.int(
+            "limit",
+            default_limit as i64,
+            1,
+            PageRequest::MAX_LIMIT as i64,
+        );
+        PageRequest {
+            page: page as u64,
+            limit: limit as u64,
+        }
     }
 
     /// An optional integer parameter in a range, with a default.
@@ -162,6 +179,37 @@ mod tests {
         assert_eq!(q.int("limit", 20, 1, 100), 20);
         let err = q.finish().unwrap_err();
         assert_eq!(err.errors.len(), 2);
+    }
+
+    #[test]
+    fn a_page_defaults_and_keeps_within_its_bounds() {
+        let read = |pairs: &[(&str, &str)]| {
+            let params: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut q = QueryValidator::new(&params);
+            let page = q.page(10);
+            (page, q.finish().map_err(|e| e.errors))
+        };
+        assert_eq!(read(&[]), (PageRequest { page: 1, limit: 10 }, Ok(())));
+        assert_eq!(
+            read(&[("page", "3"), ("limit", "100")]).0,
+            PageRequest {
+                page: 3,
+                limit: 100
+            }
+        );
+        let (page, errors) = read(&[("page", "1000001"), ("limit", "0")]);
+        assert_eq!(page, PageRequest { page: 1, limit: 10 });
+        let fields: Vec<String> = errors.unwrap_err().into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            fields,
+            [
+                "\"page\" must be less than or equal to 1000000",
+                "\"limit\" must be greater than or equal to 1"
+            ]
+        );
     }
 
     #[test]

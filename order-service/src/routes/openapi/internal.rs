@@ -10,6 +10,8 @@ use super::OrderSchema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+shared::object_id_param!(pub InternalOrderIdParam, "id", "The order.");
+
 /// Who asks for the refund: the owner's refund may cancel a `pending` or `confirmed` order; an
 /// admin's anything not shipped yet. Unknown fields are refused.
 #[derive(ToSchema, Deserialize)]
@@ -46,7 +48,7 @@ shared::openapi_document! {
         description = "Deliveries from the event bus (`PaymentProcessed`, `PaymentFailed`, \
                        `PaymentRefunded`; other types are ignored), and the calls of the payment \
                        service. Every call needs the internal token."),
-    paths(super::super::events::receive_events, super::super::events::internal_order,
+    paths(shared::events::consumer::receive_events, super::super::events::internal_order,
         super::super::events::refund_order),
     components(schemas(shared::openapi::Acknowledged)),
     tags((name = "events", description = "Deliveries from the bus, at least once."),

@@ -8,7 +8,7 @@ shared::openapi_document! {
         description = "Deliveries from the event bus: `OrderCreated` charges the order (in the \
                        background), `OrderCancelled` refunds or stops it; other types are \
                        ignored. Every call needs the internal token."),
-    paths(super::super::events::receive_events),
+    paths(shared::events::consumer::receive_events),
     components(schemas(shared::openapi::Acknowledged)),
     tags((name = "events", description = "Deliveries from the bus, at least once."))
 }

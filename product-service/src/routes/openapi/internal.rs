@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, ToSchema};
 
+shared::object_id_param!(
+    pub ReservationOrderParam,
+    "order_id",
+    "The order whose reservation to release."
+);
+
 /// A reservation of an order's lines, all or nothing. Duplicate lines are summed. Unknown fields
 /// are refused.
 #[derive(ToSchema, Deserialize)]

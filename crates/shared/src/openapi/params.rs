@@ -1,0 +1,74 @@
+//! Parameters that routes of several services share: the pages of a list (`page`, `limit`) and
+//! the ObjectId in a path, each documented once with the bounds the service enforces.
+
+/// The pattern of an ObjectId in a path or a body: 24 hex digits, either case
+/// ([`ids::is_object_id`](crate::ids::is_object_id)).
+pub const OBJECT_ID_PATTERN: &str = r"^[0-9a-fA-F]{24}$";
+
+/// The path parameter `name`, an ObjectId as [`IdPath`](crate::extract::IdPath) reads it,
+/// described as `description` (see [`object_id_param!`](crate::object_id_param)).
+pub fn object_id_param(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(utoipa::openapi::Required::True)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .pattern(Some(OBJECT_ID_PATTERN)),
+        ))
+        .build()
+}
+
+/// Declares a type for a route's `params(…)`: the path parameter `$name`, an ObjectId (as
+/// [`IdPath`](crate::extract::IdPath) reads it), described as `$description`.
+///
+/// `shared::object_id_param!(pub ProductIdParam, "id", "The product's id (24 hex digits).");`
+#[macro_export]
+macro_rules! object_id_param {
+    ($(#[$meta:meta])* $vis:vis $type:ident, $name:literal, $description:literal) => {
+        $(#[$meta])*
+        #[doc = concat!("The path parameter `", $name, "`: ", $description)]
+        $vis struct $type;
+
+        impl ::utoipa::IntoParams for $type {
+            fn into_params(
+                _: impl Fn() -> Option<::utoipa::openapi::path::ParameterIn>,
+            ) -> Vec<::utoipa::openapi::path::Parameter> {
+                vec![$crate::openapi::object_id_param($name, $description)]
+            }
+        }
+    };
+}
+
+/// The `page` and `limit` query parameters of a list whose page size defaults to `DEFAULT_LIMIT`:
+/// what [`QueryValidator::page`](crate::validate::QueryValidator::page) reads.
+pub struct PageParams<const DEFAULT_LIMIT: u64>;
+
+impl<const DEFAULT_LIMIT: u64> utoipa::IntoParams for PageParams<DEFAULT_LIMIT> {
+    fn into_params(
+        parameter_in: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        let mut params = PageQuery::into_params(parameter_in);
+        for p in params.iter_mut().filter(|p| p.name == "limit") {
+            p.description = Some(format!("Page size (default {DEFAULT_LIMIT})."));
+        }
+        params
+    }
+}
+
+/// The parameters of [`PageParams`], their bounds [`PageRequest`](crate::store::PageRequest)'s.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageQuery {
+    /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
+    page: Option<i64>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}

@@ -66,42 +66,46 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
 
-    eprintln!(
-        "\nE-commerce platform is running (embedded mode, data in {}/)\n",
+    // One write: the services log to stdout meanwhile, and a banner written piece by piece to
+    // stderr came out with a log line in the middle of it.
+    let mut banner = format!(
+        "\nE-commerce platform is running (embedded mode, data in {}/)\n\n",
         data_dir.display()
     );
     for svc in Service::ALL.iter().rev() {
-        eprintln!("  {:<16} {}", svc.name(), stack.url(*svc));
+        banner += &format!("  {:<16} {}\n", svc.name(), stack.url(*svc));
     }
-    eprintln!("\nAdmin login:  {admin_email}");
+    banner += &format!("\nAdmin login:  {admin_email}\n");
     if password_from_env {
-        eprintln!("    password: the value of ADMIN_PASSWORD");
+        banner += "    password: the value of ADMIN_PASSWORD\n";
     } else {
-        eprintln!(
-            "    password: {admin_password}   (generated; kept in {}/secrets.env)",
+        banner += &format!(
+            "    password: {admin_password}   (generated; kept in {}/secrets.env)\n",
             data_dir.display()
         );
     }
     if auth_limit_from_env {
-        eprintln!("\nLogin and registration limit: {auth_limit} (RATE_LIMIT_AUTH)");
+        banner += &format!("\nLogin and registration limit: {auth_limit} (RATE_LIMIT_AUTH)\n");
     } else {
-        eprintln!(
+        banner += &format!(
             "\nLogin and registration limit: {auth_limit} per client and per email, friendlier than \
-             the services' production default of 5/60 (set RATE_LIMIT_AUTH to change it)"
+             the services' production default of 5/60 (set RATE_LIMIT_AUTH to change it)\n"
         );
     }
     if let Some(added) = stack.demo_added() {
-        eprintln!(
-            "Demo catalogue: {added} products added ({} in all)",
+        banner += &format!(
+            "Demo catalogue: {added} products added ({} in all)\n",
             stack::demo::PRODUCTS.len()
         );
     }
     let gateway = stack.url(Service::Gateway);
-    eprintln!(
-        "\nTry:\n  curl -s -X POST {gateway}/api/auth/login -H 'Content-Type: application/json' \\"
+    banner += &format!(
+        "\nTry:\n  curl -s -X POST {gateway}/api/auth/login -H 'Content-Type: application/json' \\\n"
     );
-    eprintln!("       -d '{{\"email\":\"{admin_email}\",\"password\":\"<password above>\"}}'");
-    eprintln!("\nPress Ctrl-C to stop.\n");
+    banner +=
+        &format!("       -d '{{\"email\":\"{admin_email}\",\"password\":\"<password above>\"}}'\n");
+    banner += "\nPress Ctrl-C to stop.\n\n";
+    std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes())?;
 
     let shutdown = CancellationToken::new();
     shared::shutdown::cancel_on_signal(shutdown.clone());

@@ -9,6 +9,7 @@
 
 use shared::config::Env;
 use stack::{Service, Stack, StackOptions};
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -66,45 +67,55 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
 
-    // One write: the services log to stdout meanwhile, and a banner written piece by piece to
-    // stderr came out with a log line in the middle of it.
-    let mut banner = format!(
-        "\nE-commerce platform is running (embedded mode, data in {}/)\n\n",
+    // Written at once: the services log to stdout meanwhile, and a banner written piece by piece
+    // to stderr came out with a log line in the middle of it.
+    let mut banner = String::new();
+    writeln!(
+        banner,
+        "\nE-commerce platform is running (embedded mode, data in {}/)\n",
         data_dir.display()
-    );
+    )?;
     for svc in Service::ALL.iter().rev() {
-        banner += &format!("  {:<16} {}\n", svc.name(), stack.url(*svc));
+        writeln!(banner, "  {:<16} {}", svc.name(), stack.url(*svc))?;
     }
-    banner += &format!("\nAdmin login:  {admin_email}\n");
+    writeln!(banner, "\nAdmin login:  {admin_email}")?;
     if password_from_env {
-        banner += "    password: the value of ADMIN_PASSWORD\n";
+        writeln!(banner, "    password: the value of ADMIN_PASSWORD")?;
     } else {
-        banner += &format!(
-            "    password: {admin_password}   (generated; kept in {}/secrets.env)\n",
+        writeln!(
+            banner,
+            "    password: {admin_password}   (generated; kept in {}/secrets.env)",
             data_dir.display()
-        );
+        )?;
     }
     if auth_limit_from_env {
-        banner += &format!("\nLogin and registration limit: {auth_limit} (RATE_LIMIT_AUTH)\n");
+        writeln!(
+            banner,
+            "\nLogin and registration limit: {auth_limit} (RATE_LIMIT_AUTH)"
+        )?;
     } else {
-        banner += &format!(
+        writeln!(banner,
             "\nLogin and registration limit: {auth_limit} per client and per email, friendlier than \
-             the services' production default of 5/60 (set RATE_LIMIT_AUTH to change it)\n"
-        );
+             the services' production default of 5/60 (set RATE_LIMIT_AUTH to change it)"
+        )?;
     }
     if let Some(added) = stack.demo_added() {
-        banner += &format!(
-            "Demo catalogue: {added} products added ({} in all)\n",
+        writeln!(
+            banner,
+            "Demo catalogue: {added} products added ({} in all)",
             stack::demo::PRODUCTS.len()
-        );
+        )?;
     }
     let gateway = stack.url(Service::Gateway);
-    banner += &format!(
-        "\nTry:\n  curl -s -X POST {gateway}/api/auth/login -H 'Content-Type: application/json' \\\n"
-    );
-    banner +=
-        &format!("       -d '{{\"email\":\"{admin_email}\",\"password\":\"<password above>\"}}'\n");
-    banner += "\nPress Ctrl-C to stop.\n\n";
+    writeln!(
+        banner,
+        "\nTry:\n  curl -s -X POST {gateway}/api/auth/login -H 'Content-Type: application/json' \\"
+    )?;
+    writeln!(
+        banner,
+        "       -d '{{\"email\":\"{admin_email}\",\"password\":\"<password above>\"}}'"
+    )?;
+    writeln!(banner, "\nPress Ctrl-C to stop.\n")?;
     std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes())?;
 
     let shutdown = CancellationToken::new();

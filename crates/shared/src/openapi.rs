@@ -134,7 +134,8 @@ pub enum TokenRefusals {
     Unauthenticated(ErrorAnswer),
 }
 
-/// The refusal of a route whose path holds an id that is not one ([`IdPath`](crate::extract::IdPath)).
+/// The refusal of a route whose path holds an id that is not one: 400 `invalid_id`, as
+/// [`IdPath`](crate::extract::IdPath) answers.
 #[derive(IntoResponses)]
 pub enum InvalidId {
     /// `invalid_id`.

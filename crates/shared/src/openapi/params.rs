@@ -50,25 +50,35 @@ pub struct PageParams<const DEFAULT_LIMIT: u64>;
 
 impl<const DEFAULT_LIMIT: u64> utoipa::IntoParams for PageParams<DEFAULT_LIMIT> {
     fn into_params(
-        parameter_in: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
-        let mut params = PageQuery::into_params(parameter_in);
-        for p in params.iter_mut().filter(|p| p.name == "limit") {
-            p.description = Some(format!("Page size (default {DEFAULT_LIMIT})."));
-        }
-        params
+        use crate::store::PageRequest;
+        vec![
+            query_count("page", "1-based page (default 1).", PageRequest::MAX_PAGE),
+            query_count(
+                "limit",
+                &format!("Page size (default {DEFAULT_LIMIT})."),
+                PageRequest::MAX_LIMIT,
+            ),
+        ]
     }
 }
 
-/// The parameters of [`PageParams`], their bounds [`PageRequest`](crate::store::PageRequest)'s.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    page: Option<i64>,
-    /// Page size.
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+/// The optional query parameter `name`, a whole number from 1 to `max`.
+fn query_count(name: &str, description: &str, max: u64) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::Integer))
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(1))
+                .maximum(Some(max)),
+        ))
+        .build()
 }

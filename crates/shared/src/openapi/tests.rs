@@ -44,13 +44,4 @@ fn an_object_id_param_is_a_required_path_string_of_24_hex_digits() {
             "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
         }])
     );
-    let pattern = |s: &str| s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    for id in [
-        "6b13f727b32d7cebb0000001",
-        "6B13F727B32D7CEBB0000001",
-        "6b13",
-        "zz13f727b32d7cebb0000001",
-    ] {
-        assert_eq!(pattern(id), crate::ids::is_object_id(id), "{id}");
-    }
 }

@@ -8,7 +8,6 @@ pub mod health;
 
 use crate::health::Upstreams;
 use crate::upstream::breaker::Breaker;
-use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use shared::metrics::Metrics;
@@ -52,11 +51,5 @@ pub fn router(state: AppState, dev_tools: bool, opts: &shared::http::HttpOptions
             .route("/api/dev/decrypt", post(dev::decrypt));
     }
     let metrics = state.metrics.clone();
-    let router = router
-        .with_state(state)
-        .layer(middleware::from_fn_with_state(
-            metrics,
-            shared::metrics::track,
-        ));
-    shared::http::standard_layers(router, opts)
+    shared::http::standard_layers(router.with_state(state), opts, metrics)
 }

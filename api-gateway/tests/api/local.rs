@@ -193,6 +193,7 @@ async fn metrics_count_proxied_and_local_requests() {
     app.get_json("/api/products/2").await;
     app.get_json("/api/products/2/nothing-documented").await;
     app.get_json("/health").await;
+    app.get_json("/nowhere").await;
     let text = app.metrics().await;
     assert!(
         text.contains(r#"http_requests_total{service="api-gateway",method="GET",route="/api/products/{id}",status="200"} 2"#),
@@ -206,6 +207,10 @@ async fn metrics_count_proxied_and_local_requests() {
     assert!(
         text.contains(r#"route="/health",status="200"} 1"#),
         "{text}"
+    );
+    assert!(
+        text.contains(r#"method="GET",route="unmatched",status="404"} 1"#),
+        "a stray to the gateway's own routes is counted as the services count theirs: {text}"
     );
 }
 

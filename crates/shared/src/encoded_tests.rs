@@ -59,6 +59,7 @@ fn layered(route: Router) -> Router {
             allowed_origins: vec![],
             request_timeout: Duration::from_secs(5),
         },
+        crate::metrics::Metrics::new("test", "0.0.0"),
     )
 }
 

@@ -77,7 +77,8 @@ pub fn request_id_of(headers: &axum::http::HeaderMap) -> String {
 }
 
 /// The routes probes call, every second or so (the gateway's health view, orchestrators, Prometheus):
-/// their answers are logged at debug, unless they fail, so that they do not bury the traffic.
+/// their answers are logged at debug, unless refused or failed (4xx, 5xx), so that they do not bury
+/// the traffic.
 const PROBES: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 /// The outer middleware: the request id (kept or made, and echoed), the request span and its
@@ -112,7 +113,7 @@ async fn request_context(service: &'static str, mut req: Request, next: Next) ->
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(service, http.method = %method, http.route = route, request_id = %id, status, latency_ms, "response");
-    } else if PROBES.contains(&route) {
+    } else if status < 400 && PROBES.contains(&route) {
         tracing::debug!(service, http.method = %method, http.route = route, request_id = %id, status, latency_ms, "response");
     } else {
         tracing::info!(service, http.method = %method, http.route = route, request_id = %id, status, latency_ms, "response");
@@ -196,23 +197,15 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
         .max_age(CORS_MAX_AGE)
 }
 
-/// Wraps a service router with the JSON fallbacks and every standard layer.
-pub fn standard_layers(router: Router, opts: &HttpOptions) -> Router {
-    layered(router, opts, None)
-}
-
-/// [`standard_layers`], counting every answer in `metrics` by its matched route
+/// Wraps a router (a service's, or the gateway's own routes) with the JSON fallbacks and every
+/// standard layer, counting every answer in `metrics` by its matched route
 /// ([`crate::metrics::track`]): 404 and 405 answers (`unmatched` when no route matched), timeouts
 /// and panics included. CORS preflights, answered before any route, are not counted.
-pub fn standard_layers_counted(
+pub fn standard_layers(
     router: Router,
     opts: &HttpOptions,
     metrics: crate::metrics::Metrics,
 ) -> Router {
-    layered(router, opts, Some(metrics))
-}
-
-fn layered(router: Router, opts: &HttpOptions, metrics: Option<crate::metrics::Metrics>) -> Router {
     let service = opts.service;
     let limit = opts.request_timeout;
     let compress_when = SizeAbove::new(crate::encoded::COMPRESS_FROM)
@@ -221,21 +214,17 @@ fn layered(router: Router, opts: &HttpOptions, metrics: Option<crate::metrics::M
         .and(NotForContentType::SSE);
     // Layers run outside-in in reverse order of these calls; axum wraps each route and the
     // fallbacks in them, so every one of them sees the matched route.
-    let router = router
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(move |req, next| {
             bounded(limit, req, next)
-        }));
-    let router = match metrics {
-        Some(metrics) => router.layer(middleware::from_fn_with_state(
+        }))
+        .layer(middleware::from_fn_with_state(
             metrics,
             crate::metrics::track,
-        )),
-        None => router,
-    };
-    router
+        ))
         .layer(
             CompressionLayer::new()
                 .gzip(true)

@@ -233,7 +233,7 @@ impl Metrics {
 }
 
 /// Middleware counting every answer by its request's matched path (`unmatched` when no route
-/// matched); `shared::http::standard_layers_counted` puts it around the routes and the fallbacks.
+/// matched); `shared::http::standard_layers` puts it around the routes and the fallbacks.
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     // Cheap clones (a standard method is a tag, a matched path a shared string): nothing is
     // allocated per request.

@@ -3,7 +3,7 @@
 //! service's router around its own routes ([`service_router`]).
 
 use crate::health::HealthView;
-use crate::http::{standard_layers_counted, HttpOptions};
+use crate::http::{standard_layers, HttpOptions};
 use crate::metrics::{Gauge, Metrics};
 use crate::shutdown::Draining;
 use axum::extract::State;
@@ -56,7 +56,7 @@ async fn metrics<S: Operations>(State(state): State<S>) -> Response {
 
 /// A service's whole router: its own `routes`, the operations routes, the state, and the standard
 /// layers, counting every answer by its matched route
-/// ([`crate::http::standard_layers_counted`]).
+/// ([`crate::http::standard_layers`]).
 pub fn service_router<S: Operations>(routes: Router<S>, state: S, http: &HttpOptions) -> Router {
     let counts = state.metrics().clone();
     let routes = routes
@@ -64,7 +64,7 @@ pub fn service_router<S: Operations>(routes: Router<S>, state: S, http: &HttpOpt
         .route("/ready", get(ready::<S>))
         .route("/metrics", get(metrics::<S>))
         .with_state(state);
-    standard_layers_counted(routes, http, counts)
+    standard_layers(routes, http, counts)
 }
 
 /// Implements [`Operations`] for a service's handler state `$state` named `$service`, from the

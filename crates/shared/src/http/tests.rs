@@ -15,6 +15,7 @@ fn app() -> Router {
             allowed_origins: vec![],
             request_timeout: Duration::from_millis(100),
         },
+        crate::metrics::Metrics::new("test", "0.0.0"),
     )
 }
 
@@ -116,16 +117,16 @@ async fn security_headers_request_id_and_compression() {
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
 }
 
-/// The response lines `paths` leave at log filter `filter`, as (route, level).
-async fn response_lines(filter: &str, paths: &[&str]) -> Vec<(String, String)> {
+/// The response lines requests for `paths` leave at log filter `filter`, as (route, level).
+async fn response_lines(filter: &str, paths: &[(Method, &str)]) -> Vec<(String, String)> {
     let written = Written::default();
     let subscriber = crate::telemetry::json_subscriber(
         tracing_subscriber::EnvFilter::new(filter),
         written.clone(),
     );
     let _logging = tracing::subscriber::set_default(subscriber);
-    for path in paths {
-        call(path, Method::GET, &[]).await;
+    for (method, path) in paths {
+        call(path, method.clone(), &[]).await;
     }
     let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
     text.lines()
@@ -136,14 +137,28 @@ async fn response_lines(filter: &str, paths: &[&str]) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn probes_answered_are_logged_at_debug_and_failed_ones_at_warn() {
+async fn probes_answered_are_logged_at_debug_refused_ones_at_info_failed_ones_at_warn() {
     let line = |route: &str, level: &str| (format!("{route:?}"), format!("{level:?}"));
+    let get = |path| (Method::GET, path);
     assert_eq!(
-        response_lines("info", &["/health", "/ready", "/big"]).await,
-        [line("/ready", "WARN"), line("/big", "INFO")]
+        response_lines(
+            "info",
+            &[
+                get("/health"),
+                get("/ready"),
+                get("/big"),
+                (Method::DELETE, "/health")
+            ]
+        )
+        .await,
+        [
+            line("/ready", "WARN"),
+            line("/big", "INFO"),
+            line("/health", "INFO")
+        ]
     );
     assert_eq!(
-        response_lines("debug", &["/health"]).await,
+        response_lines("debug", &[get("/health")]).await,
         [line("/health", "DEBUG")]
     );
 }

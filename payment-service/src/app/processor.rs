@@ -11,7 +11,7 @@ const PAYMENTS_HELP: &str = "Payments that reached an outcome.";
 const PROVIDER_CALLS: &str = "payment_provider_calls_total";
 const PROVIDER_CALLS_HELP: &str = "Provider charge and refund calls by result.";
 use crate::clients::provider::{PaymentProvider, ProviderError};
-use crate::store::PaymentStore;
+use crate::store::{Outcome, PaymentStore};
 use serde_json::json;
 use shared::events::{types, EventEnvelope};
 use shared::money::cents_to_json;
@@ -95,9 +95,9 @@ impl Processor {
                     }),
                     crate::SERVICE,
                 );
-                self.store
-                    .complete(&p.id, &charge.transaction_id, &event)
-                    .await?
+                let transaction_id = &charge.transaction_id;
+                let outcome = Outcome::Charged { transaction_id };
+                self.store.settle(&p.id, outcome, &event).await?
             }
             Err(e) => {
                 let reason = failure_reason(e);
@@ -107,7 +107,8 @@ impl Processor {
                     json!({"orderId": p.order_id, "paymentId": p.id, "reason": reason}),
                     crate::SERVICE,
                 );
-                self.store.fail(&p.id, &reason, &event).await?
+                let outcome = Outcome::Failed { reason: &reason };
+                self.store.settle(&p.id, outcome, &event).await?
             }
         };
         self.relay_wake.notify_one();
@@ -155,10 +156,9 @@ impl Processor {
                     }),
                     crate::SERVICE,
                 );
-                let done = self
-                    .store
-                    .finish_refund(&p.id, refund.amount_cents, &event)
-                    .await?;
+                let refund_cents = refund.amount_cents;
+                let outcome = Outcome::Refunded { refund_cents };
+                let done = self.store.settle(&p.id, outcome, &event).await?;
                 self.relay_wake.notify_one();
                 self.refund_settled.notify_waiters();
                 if done.is_some() {

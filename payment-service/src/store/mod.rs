@@ -16,6 +16,26 @@ use std::sync::Arc;
 pub use mongo::MongoPaymentStore;
 pub use sqlite::SqlitePaymentStore;
 
+/// The provider's answer for a payment being worked on ([`PaymentStore::settle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// Charged: `processing → completed`, with the provider's transaction id.
+    Charged {
+        /// The provider's id of the charge.
+        transaction_id: &'a str,
+    },
+    /// Not charged: `processing → failed`, with the reason.
+    Failed {
+        /// Why (kept as the payment's failure reason).
+        reason: &'a str,
+    },
+    /// Refunded: `refunding → refunded`, with the amount (and the time it is stored).
+    Refunded {
+        /// The amount refunded, in cents.
+        refund_cents: i64,
+    },
+}
+
 /// Storage of payments, processed event ids and the event outbox.
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
@@ -56,34 +76,18 @@ pub trait PaymentStore: Send + Sync {
     /// cleared); `None` if it is not failed or its order was cancelled.
     async fn claim_failed(&self, id: &str) -> Result<Option<Payment>, StoreError>;
 
-    /// `processing → completed` with the provider's transaction id, writing `event` to the outbox
-    /// in the same transaction. `None` if the payment was not processing.
-    async fn complete(
+    /// Stores the provider's answer for a payment being worked on, writing `event` to the outbox
+    /// in the same transaction. The change is made only from the status the outcome follows
+    /// (`processing` for a charge, `refunding` for a refund); `None` if the payment was not in it.
+    async fn settle(
         &self,
         id: &str,
-        transaction_id: &str,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError>;
-
-    /// `processing → failed` with `reason`, writing `event` to the outbox in the same transaction.
-    async fn fail(
-        &self,
-        id: &str,
-        reason: &str,
+        outcome: Outcome<'_>,
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, StoreError>;
 
     /// Takes a `completed` payment for refunding (`completed → refunding`); `None` otherwise.
     async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError>;
-
-    /// `refunding → refunded` with the amount and time, writing `event` to the outbox in the same
-    /// transaction. `None` if the payment was not refunding.
-    async fn finish_refund(
-        &self,
-        id: &str,
-        refund_cents: i64,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError>;
 
     /// `refunding → completed` after the provider refused the refund.
     async fn abort_refund(&self, id: &str) -> Result<(), StoreError>;

@@ -49,7 +49,13 @@ async fn crashed_work_is_taken_over(url: &str) {
         store.insert(&refunding).await.unwrap();
         let e = shared::events::EventEnvelope::new("PaymentProcessed", json!({}), "test");
         store
-            .complete(&refunding.id, "txn_old", &e)
+            .settle(
+                &refunding.id,
+                payment_service::store::Outcome::Charged {
+                    transaction_id: "txn_old",
+                },
+                &e,
+            )
             .await
             .unwrap()
             .unwrap();

@@ -12,19 +12,35 @@ pub async fn check_claims_are_conditional(store: &dyn PaymentStore) {
     assert!(store.claim_pending(&p.id).await.unwrap().is_none());
     assert!(store.due_work(10, 0).await.unwrap().is_empty());
     let done = store
-        .complete(&p.id, "txn_9", &event("PaymentProcessed"))
+        .settle(
+            &p.id,
+            Outcome::Charged {
+                transaction_id: "txn_9",
+            },
+            &event("PaymentProcessed"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(done.status, PaymentStatus::Completed);
     assert_eq!(done.transaction_id.as_deref(), Some("txn_9"));
     assert!(store
-        .fail(&p.id, "late", &event("PaymentFailed"))
+        .settle(
+            &p.id,
+            Outcome::Failed { reason: "late" },
+            &event("PaymentFailed")
+        )
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .complete(&p.id, "txn_x", &event("PaymentProcessed"))
+        .settle(
+            &p.id,
+            Outcome::Charged {
+                transaction_id: "txn_x"
+            },
+            &event("PaymentProcessed")
+        )
         .await
         .unwrap()
         .is_none());
@@ -35,7 +51,11 @@ pub async fn check_a_failed_payment_is_claimed_again_with_a_new_attempt(store: &
     let p = payment(PaymentStatus::Processing);
     store.insert(&p).await.unwrap();
     let failed = store
-        .fail(&p.id, "declined", &event("PaymentFailed"))
+        .settle(
+            &p.id,
+            Outcome::Failed { reason: "declined" },
+            &event("PaymentFailed"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -52,7 +72,13 @@ pub async fn check_refund_happens_once(store: &dyn PaymentStore) {
     assert_eq!(taken.status, PaymentStatus::Refunding);
     assert!(store.begin_refund(&p.id).await.unwrap().is_none());
     let done = store
-        .finish_refund(&p.id, 2_599, &event("PaymentRefunded"))
+        .settle(
+            &p.id,
+            Outcome::Refunded {
+                refund_cents: 2_599,
+            },
+            &event("PaymentRefunded"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -60,7 +86,11 @@ pub async fn check_refund_happens_once(store: &dyn PaymentStore) {
     assert_eq!(done.refund_cents, Some(2_599));
     assert!(done.refunded_at.is_some());
     assert!(store
-        .finish_refund(&p.id, 1, &event("PaymentRefunded"))
+        .settle(
+            &p.id,
+            Outcome::Refunded { refund_cents: 1 },
+            &event("PaymentRefunded")
+        )
         .await
         .unwrap()
         .is_none());

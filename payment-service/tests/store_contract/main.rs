@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use payment_service::domain::{NewPayment, Payment, PaymentMethod, PaymentStatus};
-use payment_service::store::PaymentStore;
+use payment_service::store::{Outcome, PaymentStore};
 use serde_json::json;
 use shared::events::EventEnvelope;
 use shared::ids::new_object_id;
@@ -30,7 +30,13 @@ async fn completed(store: &dyn PaymentStore) -> Payment {
     let p = payment(PaymentStatus::Processing);
     store.insert(&p).await.unwrap();
     store
-        .complete(&p.id, "txn_1", &event("PaymentProcessed"))
+        .settle(
+            &p.id,
+            Outcome::Charged {
+                transaction_id: "txn_1",
+            },
+            &event("PaymentProcessed"),
+        )
         .await
         .unwrap()
         .unwrap()

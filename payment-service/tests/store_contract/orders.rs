@@ -86,7 +86,11 @@ pub async fn check_a_cancelled_order_with_a_failed_payment_is_not_retried(
     let p = payment(PaymentStatus::Processing);
     store.insert(&p).await.unwrap();
     store
-        .fail(&p.id, "declined", &event("PaymentFailed"))
+        .settle(
+            &p.id,
+            Outcome::Failed { reason: "declined" },
+            &event("PaymentFailed"),
+        )
         .await
         .unwrap()
         .unwrap();

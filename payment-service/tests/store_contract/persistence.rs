@@ -11,14 +11,20 @@ pub async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn Pa
     let a = payment(PaymentStatus::Processing);
     store.insert(&a).await.unwrap();
     store
-        .complete(&a.id, "txn_a", &first)
+        .settle(
+            &a.id,
+            Outcome::Charged {
+                transaction_id: "txn_a",
+            },
+            &first,
+        )
         .await
         .unwrap()
         .unwrap();
     let b = payment(PaymentStatus::Processing);
     store.insert(&b).await.unwrap();
     store
-        .fail(&b.id, "declined", &second)
+        .settle(&b.id, Outcome::Failed { reason: "declined" }, &second)
         .await
         .unwrap()
         .unwrap();
@@ -45,7 +51,13 @@ pub async fn check_the_outbox_hands_out_events_until_acknowledged(store: &dyn Pa
     assert_eq!(outbox.pending().await.unwrap(), 1);
     // A transition that did not apply writes no event.
     assert!(store
-        .complete(&a.id, "txn_again", &event("PaymentProcessed"))
+        .settle(
+            &a.id,
+            Outcome::Charged {
+                transaction_id: "txn_again"
+            },
+            &event("PaymentProcessed")
+        )
         .await
         .unwrap()
         .is_none());

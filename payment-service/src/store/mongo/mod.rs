@@ -20,7 +20,7 @@ mod docs;
 mod incoming;
 
 use super::shapes::{to_payment, StoredPayment};
-use super::PaymentStore;
+use super::{Outcome, PaymentStore};
 use crate::domain::Payment;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -192,62 +192,40 @@ impl PaymentStore for MongoPaymentStore {
         .await
     }
 
-    async fn complete(
+    async fn settle(
         &self,
         id: &str,
-        transaction_id: &str,
+        outcome: Outcome<'_>,
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, StoreError> {
-        self.transition_with_event(
-            doc! {"_id": id, "status": "processing"},
-            doc! {"$set": {
-                "status": "completed",
-                "transaction_id": transaction_id,
-                "updated_at": now_ms(),
-            }},
-            event,
-        )
-        .await
-    }
-
-    async fn fail(
-        &self,
-        id: &str,
-        reason: &str,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError> {
-        self.transition_with_event(
-            doc! {"_id": id, "status": "processing"},
-            doc! {"$set": {"status": "failed", "failure_reason": reason, "updated_at": now_ms()}},
-            event,
-        )
-        .await
+        let now = now_ms();
+        let (from, set) = match outcome {
+            Outcome::Charged { transaction_id } => (
+                "processing",
+                doc! {"status": "completed", "transaction_id": transaction_id, "updated_at": now},
+            ),
+            Outcome::Failed { reason } => (
+                "processing",
+                doc! {"status": "failed", "failure_reason": reason, "updated_at": now},
+            ),
+            Outcome::Refunded { refund_cents } => (
+                "refunding",
+                doc! {
+                    "status": "refunded",
+                    "refund_cents": refund_cents,
+                    "refunded_at": now,
+                    "updated_at": now,
+                },
+            ),
+        };
+        self.transition_with_event(doc! {"_id": id, "status": from}, doc! {"$set": set}, event)
+            .await
     }
 
     async fn begin_refund(&self, id: &str) -> Result<Option<Payment>, StoreError> {
         self.transition(
             doc! {"_id": id, "status": "completed"},
             doc! {"$set": {"status": "refunding", "updated_at": now_ms()}},
-        )
-        .await
-    }
-
-    async fn finish_refund(
-        &self,
-        id: &str,
-        refund_cents: i64,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError> {
-        let now = now_ms();
-        self.transition_with_event(
-            doc! {"_id": id, "status": "refunding"},
-            doc! {"$set": {
-                "status": "refunded",
-                "refund_cents": refund_cents,
-                "refunded_at": now,
-                "updated_at": now,
-            }},
-            event,
         )
         .await
     }

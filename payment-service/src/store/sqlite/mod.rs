@@ -5,7 +5,7 @@
 mod plans;
 mod rows;
 
-use super::PaymentStore;
+use super::{Outcome, PaymentStore};
 use crate::domain::{Payment, PaymentStatus};
 use async_trait::async_trait;
 use rows::{insert_payment, SCHEMA};
@@ -171,27 +171,30 @@ impl PaymentStore for SqlitePaymentStore {
             .await
     }
 
-    async fn complete(
+    async fn settle(
         &self,
         id: &str,
-        transaction_id: &str,
+        outcome: Outcome<'_>,
         event: &EventEnvelope,
     ) -> Result<Option<Payment>, StoreError> {
-        let sql = "UPDATE payments SET status = 'completed', transaction_id = ?, updated_at = ? \
-                   WHERE id = ? AND status = 'processing' RETURNING *";
-        let binds = vec![text(transaction_id), Value::Integer(now_ms()), text(id)];
-        self.transition(sql, binds, Some(event)).await
-    }
-
-    async fn fail(
-        &self,
-        id: &str,
-        reason: &str,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError> {
-        let sql = "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? \
-                   WHERE id = ? AND status = 'processing' RETURNING *";
-        let binds = vec![text(reason), Value::Integer(now_ms()), text(id)];
+        let now = Value::Integer(now_ms());
+        let (sql, binds) = match outcome {
+            Outcome::Charged { transaction_id } => (
+                "UPDATE payments SET status = 'completed', transaction_id = ?, updated_at = ? \
+                 WHERE id = ? AND status = 'processing' RETURNING *",
+                vec![text(transaction_id), now, text(id)],
+            ),
+            Outcome::Failed { reason } => (
+                "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? \
+                 WHERE id = ? AND status = 'processing' RETURNING *",
+                vec![text(reason), now, text(id)],
+            ),
+            Outcome::Refunded { refund_cents } => (
+                "UPDATE payments SET status = 'refunded', refund_cents = ?, refunded_at = ?, \
+                 updated_at = ? WHERE id = ? AND status = 'refunding' RETURNING *",
+                vec![Value::Integer(refund_cents), now.clone(), now, text(id)],
+            ),
+        };
         self.transition(sql, binds, Some(event)).await
     }
 
@@ -200,24 +203,6 @@ impl PaymentStore for SqlitePaymentStore {
                    WHERE id = ? AND status = 'completed' RETURNING *";
         self.transition(sql, vec![Value::Integer(now_ms()), text(id)], None)
             .await
-    }
-
-    async fn finish_refund(
-        &self,
-        id: &str,
-        refund_cents: i64,
-        event: &EventEnvelope,
-    ) -> Result<Option<Payment>, StoreError> {
-        let now = now_ms();
-        let sql = "UPDATE payments SET status = 'refunded', refund_cents = ?, refunded_at = ?, \
-                   updated_at = ? WHERE id = ? AND status = 'refunding' RETURNING *";
-        let binds = vec![
-            Value::Integer(refund_cents),
-            Value::Integer(now),
-            Value::Integer(now),
-            text(id),
-        ];
-        self.transition(sql, binds, Some(event)).await
     }
 
     async fn abort_refund(&self, id: &str) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use event_bus::domain::Subscription;
-use event_bus::store::StoreError;
+use event_bus::store::{NewEvents, StoreError};
 use serde_json::json;
 use shared::events::EventEnvelope;
 use shared::mongo::MongoOptions;
@@ -53,7 +53,11 @@ async fn indexes_missed_at_startup_are_created_by_the_first_operation_that_reach
         source: "order-service".into(),
     };
     let stored = store
-        .append(&[event], &[Subscription::all("orders")], 1)
+        .append(NewEvents::due_now(
+            &[event],
+            &[Subscription::all("orders")],
+            1,
+        ))
         .await
         .unwrap();
     assert_eq!(stored, ["late-1"]);

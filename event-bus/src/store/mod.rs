@@ -18,61 +18,29 @@ use std::sync::Arc;
 /// The event log and its per-subscriber deliveries.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores the events not stored yet, each with one pending delivery (due at `now`) per
-    /// subscription in `subscribers` that wants its type, all in one transaction (which
+    /// Stores the events not stored yet, each with one pending delivery (due at `new.due_at`) per
+    /// subscription in `new.subscribers` that wants its type, all in one transaction (which
     /// concurrent calls may share: group commit). Ids already stored (also repeated within
-    /// `events`) are skipped without new deliveries. Returns the ids that were newly stored.
-    async fn append(
-        &self,
-        events: &[EventEnvelope],
-        subscribers: &[Subscription],
-        now: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        self.append_leased(events, subscribers, now, now).await
-    }
+    /// `new.events`) are skipped without new deliveries. Returns the ids that were newly stored.
+    async fn append(&self, new: NewEvents<'_>) -> Result<Vec<String>, StoreError>;
 
-    /// [`append`](Self::append), with the new deliveries due only at `due_at`: leased to the
-    /// caller, who hands them to its delivery workers itself (and releases those it cannot).
-    async fn append_leased(
-        &self,
-        events: &[EventEnvelope],
-        subscribers: &[Subscription],
-        now: i64,
-        due_at: i64,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Claims up to `limit` pending deliveries of `subscriber` due at `now`, in the order events
-    /// arrived, in one conditional update: each one claimed is not due again (to this or any other
-    /// replica sharing the database) before `lease_until`, unless a change below makes it so.
-    async fn claim(
-        &self,
-        subscriber: &str,
-        now: i64,
-        lease_until: i64,
-        limit: u32,
-    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Claims up to `claim.limit` pending deliveries of `claim.subscriber` due at `claim.now`, in
+    /// the order events arrived, in one conditional update: each one claimed is not due again (to
+    /// this or any other replica sharing the database) before `claim.lease_until`, unless a change
+    /// below makes it so.
+    async fn claim(&self, claim: Claim<'_>) -> Result<Vec<DueDelivery>, StoreError>;
 
     /// When the earliest pending delivery of `subscriber` is due (UTC ms; a claimed one when its
     /// lease ends), if any.
     async fn next_due_at(&self, subscriber: &str) -> Result<Option<i64>, StoreError>;
 
-    /// Marks the pending deliveries of these events to `subscriber` as acknowledged at `now`, in
-    /// one update. Deliveries not pending (or unknown) are left as they are.
-    async fn mark_delivered(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError>;
+    /// Marks these deliveries, where pending, as acknowledged at `now`, in one update.
+    /// Deliveries not pending (or unknown) are left as they are.
+    async fn mark_delivered(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError>;
 
-    /// Gives claimed deliveries of these events to `subscriber` back, due at `now` (attempts not
-    /// counted), e.g. when the bus stops with them in flight. Only pending ones change.
-    async fn release(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError>;
+    /// Gives these claimed deliveries back, due at `now` (attempts not counted), e.g. when the bus
+    /// stops with them in flight. Only pending ones change.
+    async fn release(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError>;
 
     /// Records a failed attempt of a pending delivery in one conditional update: attempts + 1 and
     /// `error` kept; once attempts reach `max_attempts` it becomes dead, else it stays pending until
@@ -108,6 +76,55 @@ pub trait EventStore: Send + Sync {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Events to store ([`EventStore::append`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvents<'a> {
+    /// The events, in the order they arrived.
+    pub events: &'a [EventEnvelope],
+    /// Who receives them: each subscription that wants an event's type gets a delivery of it.
+    pub subscribers: &'a [Subscription],
+    /// When they arrive (UTC ms).
+    pub now: i64,
+    /// When their deliveries are first due: `now`, or later when they are leased to the caller,
+    /// who hands them to its delivery workers itself (and releases those it cannot).
+    pub due_at: i64,
+}
+
+impl<'a> NewEvents<'a> {
+    /// Events whose deliveries are due at once.
+    pub fn due_now(events: &'a [EventEnvelope], subscribers: &'a [Subscription], now: i64) -> Self {
+        Self {
+            events,
+            subscribers,
+            now,
+            due_at: now,
+        }
+    }
+}
+
+/// A claim on a subscriber's due deliveries ([`EventStore::claim`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The subscriber.
+    pub subscriber: &'a str,
+    /// Deliveries due at or before this time (UTC ms) are claimed.
+    pub now: i64,
+    /// Those claimed are not due again before this time (UTC ms).
+    pub lease_until: i64,
+    /// How many at the most.
+    pub limit: u32,
+}
+
+/// One subscriber's deliveries of some events ([`EventStore::mark_delivered`],
+/// [`EventStore::release`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Deliveries<'a> {
+    /// The subscriber.
+    pub subscriber: &'a str,
+    /// The events.
+    pub event_ids: &'a [String],
 }
 
 /// A failed attempt at a delivery, to record ([`EventStore::mark_failed`]).

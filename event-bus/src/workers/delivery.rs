@@ -3,7 +3,7 @@
 
 use super::{DeliverySettings, Inbox, Inboxes, ACK_BATCH, ACK_DELAY, CLAIM_BATCH, IDLE_POLL};
 use crate::domain::{DeliveryStatus, DueDelivery, Subscriber};
-use crate::store::{EventStore, FailedAttempt};
+use crate::store::{Claim, Deliveries, EventStore, FailedAttempt};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
@@ -157,7 +157,17 @@ impl Worker {
         }
         if !claimed.is_empty() {
             let ids: Vec<String> = claimed.into_iter().collect();
-            if let Err(e) = self.store.release(name, &ids, now_ms()).await {
+            if let Err(e) = self
+                .store
+                .release(
+                    Deliveries {
+                        subscriber: name,
+                        event_ids: &ids,
+                    },
+                    now_ms(),
+                )
+                .await
+            {
                 tracing::warn!(subscriber = name, error = %e, "claims not given back; they end with their lease");
             }
         }
@@ -178,10 +188,13 @@ impl Worker {
         let name = self.subscriber.name();
         let now = now_ms();
         let limit = u32::try_from(room).unwrap_or(u32::MAX);
-        let due = self
-            .store
-            .claim(name, now, now + self.settings.lease_ms(), limit)
-            .await?;
+        let claim = Claim {
+            subscriber: name,
+            now,
+            lease_until: now + self.settings.lease_ms(),
+            limit,
+        };
+        let due = self.store.claim(claim).await?;
         if due.len() == room {
             return Ok((due, Duration::ZERO));
         }
@@ -219,7 +232,11 @@ impl Worker {
     /// Records acknowledged deliveries in one write.
     async fn record_delivered(&self, event_ids: &[String]) -> Result<(), StoreError> {
         let name = self.subscriber.name();
-        self.store.mark_delivered(name, event_ids, now_ms()).await?;
+        let delivered = Deliveries {
+            subscriber: name,
+            event_ids,
+        };
+        self.store.mark_delivered(delivered, now_ms()).await?;
         tracing::debug!(subscriber = name, events = ?event_ids, "delivered");
         self.count("delivered", event_ids.len() as u64);
         Ok(())

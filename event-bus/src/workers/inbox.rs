@@ -4,7 +4,7 @@
 use super::DeliverySettings;
 use crate::clients::subscribers::delivery_body;
 use crate::domain::{DueDelivery, Subscriber, Subscription};
-use crate::store::EventStore;
+use crate::store::{Deliveries, EventStore, NewEvents};
 use shared::events::EventEnvelope;
 use shared::store::{now_ms, StoreError};
 use std::collections::HashSet;
@@ -122,9 +122,13 @@ impl Inboxes {
         } else {
             now
         };
-        let stored = store
-            .append_leased(events, &self.subscriptions, now, due_at)
-            .await?;
+        let new = NewEvents {
+            events,
+            subscribers: &self.subscriptions,
+            now,
+            due_at,
+        };
+        let stored = store.append(new).await?;
         if stored.is_empty() {
             return Ok(stored);
         }
@@ -159,7 +163,16 @@ impl Inboxes {
             if refused.is_empty() {
                 continue;
             }
-            if let Err(e) = store.release(&subscription.name, &refused, now).await {
+            if let Err(e) = store
+                .release(
+                    Deliveries {
+                        subscriber: &subscription.name,
+                        event_ids: &refused,
+                    },
+                    now,
+                )
+                .await
+            {
                 if outcome.is_ok() {
                     outcome = Err(e);
                 }

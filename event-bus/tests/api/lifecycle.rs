@@ -134,7 +134,15 @@ async fn a_stopping_bus_gives_back_the_deliveries_it_had_in_flight() {
         .await
         .unwrap();
     let now = shared::store::now_ms();
-    let due = store.claim("orders", now, now, 10).await.unwrap();
+    let due = store
+        .claim(event_bus::store::Claim {
+            subscriber: "orders",
+            now,
+            lease_until: now,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     let mut ids: Vec<_> = due.iter().map(|d| d.event_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["s-1", "s-2"]);

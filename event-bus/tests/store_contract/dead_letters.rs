@@ -5,7 +5,7 @@ use super::*;
 
 pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn EventStore) {
     store
-        .append(&[event("e1", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
         .await
         .unwrap();
     store
@@ -24,7 +24,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
     assert_eq!((c.pending, c.dead), (1, 1));
     // A dead delivery no longer takes state changes from a worker.
     store
-        .mark_delivered("payments", &ids(&["e1"]), NOW + 8)
+        .mark_delivered(to("payments", &ids(&["e1"])), NOW + 8)
         .await
         .unwrap();
     assert_eq!(store.dead(10).await.unwrap().len(), 1);
@@ -32,7 +32,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
 
 pub async fn check_failures_go_dead_when_stored_attempts_reach_the_maximum(store: &dyn EventStore) {
     store
-        .append(&[event("e1", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
         .await
         .unwrap();
     let first = store
@@ -65,11 +65,11 @@ pub async fn check_failures_go_dead_when_stored_attempts_reach_the_maximum(store
 
 pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store: &dyn EventStore) {
     store
-        .append(&[event("e1", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
         .await
         .unwrap();
     store
-        .mark_delivered("orders", &ids(&["e1"]), NOW)
+        .mark_delivered(to("orders", &ids(&["e1"])), NOW)
         .await
         .unwrap();
     store
@@ -95,11 +95,11 @@ pub async fn check_dead_is_most_recently_failed_first_then_newest_event_and_limi
     store: &dyn EventStore,
 ) {
     store
-        .append(
+        .append(NewEvents::due_now(
             &[event("e1", "A"), event("e2", "A"), event("e3", "A")],
             &subs(),
             NOW,
-        )
+        ))
         .await
         .unwrap();
     let kill = |id: &'static str, at: i64| async move {

@@ -5,11 +5,19 @@ use super::*;
 
 pub async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dyn EventStore) {
     store
-        .append(&[event("b", "A"), event("a", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(
+            &[event("b", "A"), event("a", "A")],
+            &subs(),
+            NOW,
+        ))
         .await
         .unwrap();
     store
-        .append(&[event("c", "A")], &[Subscription::all("orders")], NOW)
+        .append(NewEvents::due_now(
+            &[event("c", "A")],
+            &[Subscription::all("orders")],
+            NOW,
+        ))
         .await
         .unwrap();
     let due = peek(store, "orders", NOW, 10).await;
@@ -25,11 +33,15 @@ pub async fn check_due_deliveries_are_per_subscriber_in_arrival_order(store: &dy
 
 pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn EventStore) {
     store
-        .append(&[event("e1", "A"), event("e2", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(
+            &[event("e1", "A"), event("e2", "A")],
+            &subs(),
+            NOW,
+        ))
         .await
         .unwrap();
     store
-        .mark_delivered("orders", &ids(&["e1"]), NOW + 5)
+        .mark_delivered(to("orders", &ids(&["e1"])), NOW + 5)
         .await
         .unwrap();
     store
@@ -69,15 +81,15 @@ pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn Even
 
 pub async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventStore) {
     store
-        .append(&[event("e1", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
         .await
         .unwrap();
     store
-        .mark_delivered("nobody", &ids(&["e1"]), NOW)
+        .mark_delivered(to("nobody", &ids(&["e1"])), NOW)
         .await
         .unwrap();
     store
-        .mark_delivered("orders", &ids(&["nope"]), NOW)
+        .mark_delivered(to("orders", &ids(&["nope"])), NOW)
         .await
         .unwrap();
     let failed = store
@@ -95,18 +107,42 @@ pub async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventSto
 
 pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn EventStore) {
     let three = [event("e1", "A"), event("e2", "A"), event("e3", "A")];
-    store.append(&three, &subs(), NOW).await.unwrap();
+    store
+        .append(NewEvents::due_now(&three, &subs(), NOW))
+        .await
+        .unwrap();
     let lease = NOW + 30_000;
-    let first = store.claim("orders", NOW, lease, 2).await.unwrap();
+    let first = store
+        .claim(Claim {
+            subscriber: "orders",
+            now: NOW,
+            lease_until: lease,
+            limit: 2,
+        })
+        .await
+        .unwrap();
     let got: Vec<_> = first.iter().map(|d| d.event_id.as_str()).collect();
     assert_eq!(got, ["e1", "e2"]);
     assert_eq!(envelope_of(&first[0]), event("e1", "A"));
     // Leased: a second claim (this replica or another) gets only the rest, until the lease ends.
-    let second = store.claim("orders", NOW + 1, lease, 10).await.unwrap();
+    let second = store
+        .claim(Claim {
+            subscriber: "orders",
+            now: NOW + 1,
+            lease_until: lease,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].event_id, "e3");
     assert!(store
-        .claim("orders", NOW + 2, lease, 10)
+        .claim(Claim {
+            subscriber: "orders",
+            now: NOW + 2,
+            lease_until: lease,
+            limit: 10
+        })
         .await
         .unwrap()
         .is_empty());
@@ -115,11 +151,11 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
     assert_eq!(peek(store, "payments", NOW, 10).await.len(), 3);
     // Acknowledged together; released ones are due at once; the lease is not an attempt.
     store
-        .mark_delivered("orders", &ids(&["e1", "e3", "unknown"]), NOW + 3)
+        .mark_delivered(to("orders", &ids(&["e1", "e3", "unknown"])), NOW + 3)
         .await
         .unwrap();
     store
-        .release("orders", &ids(&["e2"]), NOW + 4)
+        .release(to("orders", &ids(&["e2"])), NOW + 4)
         .await
         .unwrap();
     let again = peek(store, "orders", NOW + 4, 10).await;
@@ -127,7 +163,7 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
     assert_eq!((again[0].event_id.as_str(), again[0].attempts), ("e2", 0));
     // A release never makes a delivery due later than it was, nor revives a delivered one.
     store
-        .release("orders", &ids(&["e1", "e2"]), NOW + 99)
+        .release(to("orders", &ids(&["e1", "e2"])), NOW + 99)
         .await
         .unwrap();
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 4));
@@ -142,14 +178,27 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
         .find(|d| d.subscriber == "orders")
         .unwrap();
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
-    store.claim("payments", NOW, lease, 10).await.unwrap();
+    store
+        .claim(Claim {
+            subscriber: "payments",
+            now: NOW,
+            lease_until: lease,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert!(peek(store, "payments", lease - 1, 10).await.is_empty());
     assert_eq!(peek(store, "payments", lease, 10).await.len(), 3);
 }
 
 pub async fn check_leased_appends_are_due_when_their_lease_ends(store: &dyn EventStore) {
     let stored = store
-        .append_leased(&[event("e1", "A")], &subs(), NOW, NOW + 1000)
+        .append(NewEvents {
+            events: &[event("e1", "A")],
+            subscribers: &subs(),
+            now: NOW,
+            due_at: NOW + 1000,
+        })
         .await
         .unwrap();
     assert_eq!(stored, ["e1"]);
@@ -160,7 +209,7 @@ pub async fn check_leased_appends_are_due_when_their_lease_ends(store: &dyn Even
     assert_eq!((c.total_events, c.pending), (1, 2));
     // Given back (no worker took it): due at once.
     store
-        .release("payments", &ids(&["e1"]), NOW + 1)
+        .release(to("payments", &ids(&["e1"])), NOW + 1)
         .await
         .unwrap();
     assert_eq!(peek(store, "payments", NOW + 1, 10).await.len(), 1);

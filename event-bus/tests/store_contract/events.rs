@@ -5,16 +5,20 @@ use super::*;
 
 pub async fn check_append_is_idempotent_by_id(store: &dyn EventStore) {
     let first = store
-        .append(&[event("e1", "A"), event("e2", "B")], &subs(), NOW)
+        .append(NewEvents::due_now(
+            &[event("e1", "A"), event("e2", "B")],
+            &subs(),
+            NOW,
+        ))
         .await
         .unwrap();
     assert_eq!(first, ["e1", "e2"]);
     let again = store
-        .append(
+        .append(NewEvents::due_now(
             &[event("e2", "B"), event("e3", "A"), event("e3", "A")],
             &subs(),
             NOW,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(again, ["e3"]);
@@ -24,7 +28,10 @@ pub async fn check_append_is_idempotent_by_id(store: &dyn EventStore) {
 
 pub async fn check_recent_is_newest_first_filtered_and_limited(store: &dyn EventStore) {
     for (id, ty) in [("e1", "A"), ("e2", "B"), ("e3", "A"), ("e4", "A")] {
-        store.append(&[event(id, ty)], &subs(), NOW).await.unwrap();
+        store
+            .append(NewEvents::due_now(&[event(id, ty)], &subs(), NOW))
+            .await
+            .unwrap();
     }
     let ids = |v: Vec<event_bus::domain::StoredEvent>| -> Vec<String> {
         v.into_iter().map(|e| e.envelope.id).collect()
@@ -55,15 +62,23 @@ pub async fn check_counts_start_at_zero_and_ping_answers(store: &dyn EventStore)
 pub async fn check_odd_event_ids_and_subscriber_names_stay_apart(store: &dyn EventStore) {
     // Pairs that a naive "<event>/<subscriber>" key would merge.
     store
-        .append(&[event("a/b", "A")], &[Subscription::all("c")], NOW)
+        .append(NewEvents::due_now(
+            &[event("a/b", "A")],
+            &[Subscription::all("c")],
+            NOW,
+        ))
         .await
         .unwrap();
     store
-        .append(&[event("a", "A")], &[Subscription::all("b/c")], NOW)
+        .append(NewEvents::due_now(
+            &[event("a", "A")],
+            &[Subscription::all("b/c")],
+            NOW,
+        ))
         .await
         .unwrap();
     store
-        .mark_delivered("c", &ids(&["a/b"]), NOW + 1)
+        .mark_delivered(to("c", &ids(&["a/b"])), NOW + 1)
         .await
         .unwrap();
     let due = peek(store, "b/c", NOW, 10).await;
@@ -78,7 +93,10 @@ pub async fn check_event_data_round_trips_exactly(store: &dyn EventStore) {
     let mut e = event("e1", "A");
     e.data =
         json!({"big": u64::MAX, "neg": -3, "f": 1.5, "nested": {"z": [1, "x", null], "a": true}});
-    store.append(&[e.clone()], &subs(), NOW).await.unwrap();
+    store
+        .append(NewEvents::due_now(&[e.clone()], &subs(), NOW))
+        .await
+        .unwrap();
     let due = peek(store, "orders", NOW, 1).await;
     assert_eq!(envelope_of(&due[0]), e);
     assert_eq!(store.recent(None, 1).await.unwrap()[0].envelope, e);
@@ -87,8 +105,15 @@ pub async fn check_event_data_round_trips_exactly(store: &dyn EventStore) {
 pub async fn check_an_empty_append_and_no_subscribers_store_nothing_to_deliver(
     store: &dyn EventStore,
 ) {
-    assert!(store.append(&[], &subs(), NOW).await.unwrap().is_empty());
-    let stored = store.append(&[event("e1", "A")], &[], NOW).await.unwrap();
+    assert!(store
+        .append(NewEvents::due_now(&[], &subs(), NOW))
+        .await
+        .unwrap()
+        .is_empty());
+    let stored = store
+        .append(NewEvents::due_now(&[event("e1", "A")], &[], NOW))
+        .await
+        .unwrap();
     assert_eq!(stored, ["e1"]);
     let c = store.counts().await.unwrap();
     assert_eq!((c.total_events, c.pending), (1, 0));
@@ -107,7 +132,7 @@ pub async fn check_subscribers_get_deliveries_only_of_the_types_they_want(store:
         Subscription::all("audit"),
     ];
     let stored = store
-        .append(
+        .append(NewEvents::due_now(
             &[
                 event("o1", "OrderCreated"),
                 event("p1", "PaymentProcessed"),
@@ -115,7 +140,7 @@ pub async fn check_subscribers_get_deliveries_only_of_the_types_they_want(store:
             ],
             &subs,
             NOW,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(stored, ["o1", "p1", "u1"]);

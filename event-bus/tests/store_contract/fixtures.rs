@@ -2,7 +2,7 @@
 //! and helpers to peek at due deliveries.
 
 use event_bus::domain::{DueDelivery, Subscription};
-use event_bus::store::{EventStore, FailedAttempt};
+use event_bus::store::{Claim, Deliveries, EventStore, FailedAttempt};
 use serde_json::json;
 use shared::events::EventEnvelope;
 
@@ -24,7 +24,15 @@ pub fn event(id: &str, ty: &str) -> EventEnvelope {
 
 /// The deliveries of `sub` due at `now`, claimed with a lease ending at `now` (so they stay due).
 pub async fn peek(store: &dyn EventStore, sub: &str, now: i64, limit: u32) -> Vec<DueDelivery> {
-    store.claim(sub, now, now, limit).await.unwrap()
+    store
+        .claim(Claim {
+            subscriber: sub,
+            now,
+            lease_until: now,
+            limit,
+        })
+        .await
+        .unwrap()
 }
 
 /// A failed attempt at the delivery of `event_id` to `subscriber`.
@@ -46,6 +54,14 @@ pub fn failed<'a>(
 
 pub fn ids(ids: &[&str]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
+}
+
+/// The deliveries of these events to `subscriber`.
+pub fn to<'a>(subscriber: &'a str, event_ids: &'a [String]) -> Deliveries<'a> {
+    Deliveries {
+        subscriber,
+        event_ids,
+    }
 }
 
 /// The event a delivery's body carries (the body must be the envelope's JSON).

@@ -10,7 +10,7 @@ mod fixtures;
 use dead_letters::*;
 use deliveries::*;
 use event_bus::domain::{DeliveryStatus, DueDelivery, Subscription};
-use event_bus::store::{EventStore, StoreError};
+use event_bus::store::{Claim, EventStore, NewEvents, StoreError};
 use events::*;
 use fixtures::*;
 use serde_json::json;
@@ -98,7 +98,7 @@ async fn a_file_database_keeps_pending_deliveries_across_reconnects() {
     let url = db.url();
     let store = connect(&url).await;
     store
-        .append(&[event("e1", "A")], &subs(), NOW)
+        .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
         .await
         .unwrap();
     drop(store);
@@ -122,7 +122,7 @@ async fn check_concurrent_appends_of_one_id_store_it_once(
             };
             tokio::spawn(async move {
                 let stored = store
-                    .append(&[event("same", "A")], &subs(), NOW)
+                    .append(NewEvents::due_now(&[event("same", "A")], &subs(), NOW))
                     .await
                     .unwrap();
                 store.replay("same", &subs(), NOW).await.unwrap();
@@ -146,7 +146,10 @@ async fn check_concurrent_claims_never_share_a_delivery(
     second: Arc<dyn EventStore>,
 ) {
     let events: Vec<_> = (0..200).map(|i| event(&format!("e{i:03}"), "A")).collect();
-    first.append(&events, &subs(), NOW).await.unwrap();
+    first
+        .append(NewEvents::due_now(&events, &subs(), NOW))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = if i % 2 == 0 {
@@ -157,7 +160,15 @@ async fn check_concurrent_claims_never_share_a_delivery(
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got = store.claim("orders", NOW, NOW + 60_000, 7).await.unwrap();
+                    let got = store
+                        .claim(Claim {
+                            subscriber: "orders",
+                            now: NOW,
+                            lease_until: NOW + 60_000,
+                            limit: 7,
+                        })
+                        .await
+                        .unwrap();
                     if got.is_empty() {
                         return mine;
                     }
@@ -185,7 +196,9 @@ async fn a_failing_write_does_not_undo_the_writes_that_shared_its_commit() {
             tokio::spawn(async move {
                 if i % 2 == 0 {
                     let id = format!("e{i}");
-                    let stored = store.append(&[event(&id, "A")], &subs(), NOW).await;
+                    let stored = store
+                        .append(NewEvents::due_now(&[event(&id, "A")], &subs(), NOW))
+                        .await;
                     assert_eq!(stored.unwrap(), [id]);
                 } else {
                     let err = store.replay(&format!("missing{i}"), &subs(), NOW).await;
@@ -205,7 +218,7 @@ async fn a_failing_write_does_not_undo_the_writes_that_shared_its_commit() {
 async fn mongo_pending_deliveries_survive_a_reconnect() {
     on_mongo(|store, url| async move {
         store
-            .append(&[event("e1", "A")], &subs(), NOW)
+            .append(NewEvents::due_now(&[event("e1", "A")], &subs(), NOW))
             .await
             .unwrap();
         drop(store);
@@ -243,11 +256,11 @@ async fn mongo_an_append_left_half_done_is_hidden_then_finished_by_the_next_appe
         ));
         // The publisher retries: the event is completed with the subscribers it was stored for.
         let stored = store
-            .append(
+            .append(NewEvents::due_now(
                 &[event("half", "A")],
                 &[Subscription::all("orders")],
                 NOW + 5,
-            )
+            ))
             .await
             .unwrap();
         assert_eq!(stored, ["half"]);
@@ -262,7 +275,7 @@ async fn mongo_an_append_left_half_done_is_hidden_then_finished_by_the_next_appe
         assert_eq!(names, ["orders", "payments"]);
         // Complete now: a further append of the id is a duplicate.
         let again = store
-            .append(&[event("half", "A")], &subs(), NOW + 6)
+            .append(NewEvents::due_now(&[event("half", "A")], &subs(), NOW + 6))
             .await
             .unwrap();
         assert!(again.is_empty());

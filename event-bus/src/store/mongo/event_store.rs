@@ -7,7 +7,7 @@ use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
 use crate::store::shapes::{StoredDelivery, StoredEnvelope};
-use crate::store::{EventStore, FailedAttempt, StoreError};
+use crate::store::{Claim, Deliveries, EventStore, FailedAttempt, NewEvents, StoreError};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
@@ -20,17 +20,17 @@ impl MongoEventStore {
     /// Applies `update` to `subscriber`'s pending deliveries of these events, in one update.
     async fn update_pending(
         &self,
-        subscriber: &str,
-        event_ids: &[String],
+        deliveries: Deliveries<'_>,
         update: mongodb::bson::Document,
     ) -> Result<(), StoreError> {
-        if event_ids.is_empty() {
+        if deliveries.event_ids.is_empty() {
             return Ok(());
         }
         self.indexed().await?;
-        let ids: Vec<String> = event_ids
+        let ids: Vec<String> = deliveries
+            .event_ids
             .iter()
-            .map(|id| delivery_id(id, subscriber))
+            .map(|id| delivery_id(id, deliveries.subscriber))
             .collect();
         self.deliveries
             .update_many(doc! {"_id": {"$in": ids}, "status": PENDING}, update)
@@ -104,13 +104,13 @@ impl MongoEventStore {
 
 #[async_trait]
 impl EventStore for MongoEventStore {
-    async fn append_leased(
-        &self,
-        events: &[EventEnvelope],
-        subscribers: &[Subscription],
-        now: i64,
-        due_at: i64,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn append(&self, new: NewEvents<'_>) -> Result<Vec<String>, StoreError> {
+        let NewEvents {
+            events,
+            subscribers,
+            now,
+            due_at,
+        } = new;
         self.indexed().await?;
         let mut seen = HashSet::new();
         let batch: Vec<&EventEnvelope> = events.iter().filter(|e| seen.insert(&e.id)).collect();
@@ -142,13 +142,13 @@ impl EventStore for MongoEventStore {
             .collect())
     }
 
-    async fn claim(
-        &self,
-        subscriber: &str,
-        now: i64,
-        lease_until: i64,
-        limit: u32,
-    ) -> Result<Vec<DueDelivery>, StoreError> {
+    async fn claim(&self, claim: Claim<'_>) -> Result<Vec<DueDelivery>, StoreError> {
+        let Claim {
+            subscriber,
+            now,
+            lease_until,
+            limit,
+        } = claim;
         self.indexed().await?;
         let due = doc! {
             "subscriber": subscriber, "status": PENDING, "next_attempt_at": {"$lte": now},
@@ -186,27 +186,17 @@ impl EventStore for MongoEventStore {
         Ok(first.map(|d| d.next_attempt_at))
     }
 
-    async fn mark_delivered(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn mark_delivered(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError> {
         let update = doc! {
             "$set": {"status": "delivered", "delivered_at": now, "updated_at": now},
             "$inc": {"attempts": 1_i64},
         };
-        self.update_pending(subscriber, event_ids, update).await
+        self.update_pending(deliveries, update).await
     }
 
-    async fn release(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn release(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError> {
         let update = doc! {"$min": {"next_attempt_at": now}};
-        self.update_pending(subscriber, event_ids, update).await
+        self.update_pending(deliveries, update).await
     }
 
     async fn mark_failed(

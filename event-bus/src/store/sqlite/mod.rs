@@ -10,7 +10,7 @@ mod rows;
 mod writes;
 
 use super::shapes::{StoredDelivery, StoredEnvelope};
-use super::{EventStore, FailedAttempt, StoreError};
+use super::{Claim, Deliveries, EventStore, FailedAttempt, NewEvents, StoreError};
 use crate::domain::{
     Counts, DeadDelivery, Delivery, DeliveryStatus, DueDelivery, StoredEvent, Subscription,
 };
@@ -18,7 +18,6 @@ use async_trait::async_trait;
 use group_commit::GroupCommit;
 use rows::{ADD_DELIVERY_SEQ, DELIVERY_COLUMNS, EVENT_COLUMNS, INDEXES, TABLES};
 use rusqlite::{params, params_from_iter, Connection};
-use shared::events::EventEnvelope;
 use shared::sqlite::Database;
 use shared::sqlite::{all, decode};
 use std::collections::HashMap;
@@ -105,17 +104,16 @@ const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM events), \
 impl SqliteEventStore {
     async fn settle(
         &self,
-        subscriber: &str,
-        event_ids: &[String],
+        deliveries: Deliveries<'_>,
         now: i64,
         release: bool,
     ) -> Result<(), StoreError> {
-        if event_ids.is_empty() {
+        if deliveries.event_ids.is_empty() {
             return Ok(());
         }
         let write = Write::Settle {
-            subscriber: subscriber.to_string(),
-            event_ids: event_ids.to_vec(),
+            subscriber: deliveries.subscriber.to_string(),
+            event_ids: deliveries.event_ids.to_vec(),
             now,
             release,
         };
@@ -128,14 +126,9 @@ impl SqliteEventStore {
 
 #[async_trait]
 impl EventStore for SqliteEventStore {
-    async fn append_leased(
-        &self,
-        events: &[EventEnvelope],
-        subscribers: &[Subscription],
-        now: i64,
-        due_at: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let events = events
+    async fn append(&self, new: NewEvents<'_>) -> Result<Vec<String>, StoreError> {
+        let events = new
+            .events
             .iter()
             .map(|e| {
                 Ok(NewEvent {
@@ -150,13 +143,12 @@ impl EventStore for SqliteEventStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let subscribers = subscribers.to_vec();
         match self
             .write(Write::Append {
                 events,
-                subscribers,
-                now,
-                due_at,
+                subscribers: new.subscribers.to_vec(),
+                now: new.now,
+                due_at: new.due_at,
             })
             .await?
         {
@@ -165,19 +157,12 @@ impl EventStore for SqliteEventStore {
         }
     }
 
-    async fn claim(
-        &self,
-        subscriber: &str,
-        now: i64,
-        lease_until: i64,
-        limit: u32,
-    ) -> Result<Vec<DueDelivery>, StoreError> {
-        let subscriber = subscriber.to_string();
+    async fn claim(&self, claim: Claim<'_>) -> Result<Vec<DueDelivery>, StoreError> {
         let write = Write::Claim {
-            subscriber,
-            now,
-            lease_until,
-            limit,
+            subscriber: claim.subscriber.to_string(),
+            now: claim.now,
+            lease_until: claim.lease_until,
+            limit: claim.limit,
         };
         match self.write(write).await? {
             Written::Claimed(due) => Ok(due),
@@ -195,22 +180,12 @@ impl EventStore for SqliteEventStore {
             .await
     }
 
-    async fn mark_delivered(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.settle(subscriber, event_ids, now, false).await
+    async fn mark_delivered(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError> {
+        self.settle(deliveries, now, false).await
     }
 
-    async fn release(
-        &self,
-        subscriber: &str,
-        event_ids: &[String],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.settle(subscriber, event_ids, now, true).await
+    async fn release(&self, deliveries: Deliveries<'_>, now: i64) -> Result<(), StoreError> {
+        self.settle(deliveries, now, true).await
     }
 
     async fn mark_failed(

@@ -4,7 +4,7 @@
 
 use super::writes::{BODIES, CLAIM, MARK_DELIVERED, RELEASE};
 use super::{dead_sql, deliveries_of_sql, recent_sql, SqliteEventStore, COUNTS, NEXT_DUE};
-use crate::store::EventStore;
+use crate::store::{Claim, EventStore};
 use shared::sqlite::Database;
 use test_support::indexes::{assert_index_filtered, assert_index_served, sqlite_plan};
 
@@ -103,7 +103,15 @@ async fn a_database_from_before_delivery_seq_gets_it_from_its_events() {
         .await
         .expect("seq");
     assert_eq!(seqs, [("a".to_string(), 1), ("b".to_string(), 2)]);
-    let due = store.claim("sub", 10, 100, 10).await.expect("claim");
+    let due = store
+        .claim(Claim {
+            subscriber: "sub",
+            now: 10,
+            lease_until: 100,
+            limit: 10,
+        })
+        .await
+        .expect("claim");
     let ids: Vec<&str> = due.iter().map(|d| d.event_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"], "in event order");
     // Connecting again finds the column and leaves it be.

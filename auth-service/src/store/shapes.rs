@@ -2,10 +2,10 @@
 //! SQLite; documents in MongoDB, the key as `_id`; times as i64 UTC milliseconds in both), and
 //! their mapping to and from the domain types.
 
-use crate::domain::{RefreshToken, Role, Session, User};
+use crate::domain::{RefreshToken, Session, User};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::Stored;
-use shared::store::StoreError;
+use shared::store::{parse_stored, StoreError};
 
 /// A user as stored. `email_lc`, the lookup key, is a MongoDB field (SQLite looks up
 /// `lower(email)`), written and never read back.
@@ -44,14 +44,12 @@ impl TryFrom<StoredUser> for User {
     type Error = StoreError;
 
     fn try_from(d: StoredUser) -> Result<Self, StoreError> {
-        let role = Role::parse(&d.role)
-            .ok_or_else(|| StoreError::Other(format!("stored role is invalid: {}", d.role)))?;
         Ok(User {
+            role: parse_stored("role", &d.role)?,
             id: d.id,
             name: d.name,
             email: d.email,
             password_hash: d.password_hash,
-            role,
             is_active: d.is_active,
             created_at: d.created_at,
             updated_at: d.updated_at,

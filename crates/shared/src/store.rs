@@ -26,6 +26,19 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// A stored value that does not read back: `what` names the field, `value` is what is stored.
+    pub fn invalid(what: &str, value: &str) -> Self {
+        StoreError::Other(format!("stored {what} is invalid: {value:?}"))
+    }
+}
+
+/// Reads a stored spelling (of a string enum, e.g. a status): the value it names, or
+/// [`StoreError::invalid`].
+pub fn parse_stored<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::invalid(what, value))
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -108,6 +121,16 @@ pub fn iso_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_spelling_reads_back_or_names_its_field_and_value() {
+        assert_eq!(parse_stored::<u8>("count", "7").ok(), Some(7));
+        let e = parse_stored::<u8>("status", "shipped?").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("database error: stored status is invalid: \"shipped?\"")
+        );
+    }
 
     #[test]
     fn iso_has_millis_and_z() {

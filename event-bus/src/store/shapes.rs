@@ -3,12 +3,12 @@
 //! to domain types.
 
 use crate::clients::subscribers::delivery_body;
-use crate::domain::{Delivery, DeliveryStatus, StoredEvent};
+use crate::domain::{Delivery, StoredEvent};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
 use shared::sqlite::Stored;
-use shared::store::StoreError;
+use shared::store::{parse_stored, StoreError};
 
 /// One stored event: a row of `events`, or a document. `seq` is SQLite's arrival order; the
 /// document's `complete` turns true once its deliveries exist, until then readers ignore it (the
@@ -108,9 +108,7 @@ impl TryFrom<StoredDelivery> for Delivery {
     fn try_from(d: StoredDelivery) -> Result<Self, StoreError> {
         Ok(Delivery {
             subscriber: d.subscriber,
-            status: DeliveryStatus::parse(&d.status).ok_or_else(|| {
-                StoreError::Other(format!("unknown delivery status {:?}", d.status))
-            })?,
+            status: parse_stored("delivery status", &d.status)?,
             attempts: u32::try_from(d.attempts).unwrap_or(u32::MAX),
             last_error: d.last_error,
             delivered_at: d.delivered_at,

@@ -3,10 +3,10 @@
 //! its mapping to and from the domain `Order`. Field names are snake_case; lines and addresses an
 //! earlier version wrote in camelCase are still read.
 
-use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
+use crate::domain::{Order, OrderItem, PaymentStatus, ShippingAddress};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::{json_text, Stored};
-use shared::store::StoreError;
+use shared::store::{parse_stored, StoreError};
 
 /// An order as stored. `rev`, `event_ids`, `processed_events` and `idem` exist in MongoDB only:
 /// `rev` counts changes (the compare-and-set guard), `event_ids` records the changes applied (the
@@ -77,20 +77,16 @@ pub(crate) fn idem_key(user_id: &str, key: &str) -> String {
     format!("k:{user_id}:{key}")
 }
 
-fn bad(what: &str, value: &str) -> StoreError {
-    StoreError::Other(format!("stored {what} is invalid: {value:?}"))
-}
-
 impl TryFrom<StoredOrder> for Order {
     type Error = StoreError;
 
     fn try_from(s: StoredOrder) -> Result<Self, StoreError> {
         Ok(Order {
-            status: OrderStatus::parse(&s.status).ok_or_else(|| bad("status", &s.status))?,
+            status: parse_stored("status", &s.status)?,
             // `refund_pending` is only ever shown, never stored.
             payment_status: PaymentStatus::parse(&s.payment_status)
                 .filter(|p| *p != PaymentStatus::RefundPending)
-                .ok_or_else(|| bad("payment status", &s.payment_status))?,
+                .ok_or_else(|| StoreError::invalid("payment status", &s.payment_status))?,
             id: s.id,
             user_id: s.user_id,
             items: s.items.into_iter().map(Into::into).collect(),

@@ -1,10 +1,10 @@
 //! The stored shape of a payment, the same in both backends (a row of `payments` in SQLite, a
 //! document in MongoDB), and its mapping to and from the domain `Payment`.
 
-use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use crate::domain::Payment;
 use serde::{Deserialize, Serialize};
 use shared::sqlite::Stored;
-use shared::store::StoreError;
+use shared::store::{parse_stored, StoreError};
 
 /// A payment as stored: a row of `payments`, or a document (which also has the outbox
 /// protocol's `event_ids`, ignored on reading).
@@ -55,12 +55,8 @@ impl TryFrom<StoredPayment> for Payment {
 
     fn try_from(d: StoredPayment) -> Result<Self, StoreError> {
         Ok(Payment {
-            status: PaymentStatus::parse(&d.status).ok_or_else(|| {
-                StoreError::Other(format!("stored status {:?} is unknown", d.status))
-            })?,
-            method: PaymentMethod::parse(&d.method).ok_or_else(|| {
-                StoreError::Other(format!("stored method {:?} is unknown", d.method))
-            })?,
+            status: parse_stored("status", &d.status)?,
+            method: parse_stored("method", &d.method)?,
             id: d.id,
             order_id: d.order_id,
             user_id: d.user_id,

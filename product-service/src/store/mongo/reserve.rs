@@ -12,7 +12,7 @@ use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
-use shared::store::{now_ms, StoreError};
+use shared::store::{now_ms, parse_stored, StoreError};
 use std::time::{Duration, Instant};
 
 /// Stored status of a claim whose stock is still being taken (never shown outside the store).
@@ -49,9 +49,7 @@ impl ReservationDoc {
         if self.in_flight() {
             return Ok(None);
         }
-        let status = ReservationStatus::parse(&self.status).ok_or_else(|| {
-            StoreError::Other(format!("unknown reservation status {:?}", self.status))
-        })?;
+        let status = parse_stored("reservation status", &self.status)?;
         Ok(Some(Reservation {
             order_id: self.order_id,
             status,

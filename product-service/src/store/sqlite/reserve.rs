@@ -7,7 +7,7 @@ use crate::domain::{merge_lines, Reservation, ReservationLine, ReservationStatus
 use crate::store::{ReserveError, Reserved};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use shared::sqlite::Database;
-use shared::store::{now_ms, StoreError};
+use shared::store::{now_ms, parse_stored, StoreError};
 
 /// The reservation of `order_id`, if any.
 pub(super) fn load(conn: &Connection, order_id: &str) -> Result<Option<Reservation>, StoreError> {
@@ -23,8 +23,7 @@ pub(super) fn load(conn: &Connection, order_id: &str) -> Result<Option<Reservati
     else {
         return Ok(None);
     };
-    let status = ReservationStatus::parse(&status)
-        .ok_or_else(|| StoreError::Other(format!("unknown reservation status {status:?}")))?;
+    let status = parse_stored("reservation status", &status)?;
     Ok(Some(Reservation {
         order_id: order_id.to_string(),
         status,

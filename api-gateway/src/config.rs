@@ -87,10 +87,7 @@ impl Config {
             "Payment",
         );
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let timeout_ms: u64 = r.parse("UPSTREAM_TIMEOUT_MS", 15_000);
-        if timeout_ms == 0 {
-            r.problem("UPSTREAM_TIMEOUT_MS: must be positive");
-        }
+        let upstream_timeout = Duration::from_millis(r.at_least("UPSTREAM_TIMEOUT_MS", 15_000, 1));
         let rate_limits = RateLimits {
             enabled: r.bool("RATE_LIMIT_ENABLED", true),
             auth: rule(&mut r, "RATE_LIMIT_AUTH", 5, 60),
@@ -117,7 +114,7 @@ impl Config {
             orders,
             payments,
             event_bus_url,
-            upstream_timeout: Duration::from_millis(timeout_ms.max(1)),
+            upstream_timeout,
             rate_limits,
             trusted_proxies,
             breaker,

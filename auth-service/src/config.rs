@@ -67,18 +67,12 @@ impl Config {
             }
         };
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let hash_concurrency: usize = r.parse("HASH_CONCURRENCY", cpus);
-        if !(1..=256).contains(&hash_concurrency) {
-            r.problem(format!(
-                "HASH_CONCURRENCY: must be between 1 and 256 (got {hash_concurrency})"
-            ));
-        }
-        let argon2_memory_kib: u32 = r.parse("ARGON2_MEMORY_KIB", DEFAULT_ARGON2_MEMORY_KIB);
-        if !(8..=4_194_304).contains(&argon2_memory_kib) {
-            r.problem(format!(
-                "ARGON2_MEMORY_KIB: must be between 8 and 4194304 (got {argon2_memory_kib})"
-            ));
-        }
+        let hash_concurrency = r.within("HASH_CONCURRENCY", cpus.min(256), 1..=256);
+        let argon2_memory_kib = r.within(
+            "ARGON2_MEMORY_KIB",
+            DEFAULT_ARGON2_MEMORY_KIB,
+            8..=4_194_304,
+        );
         let admin = read_admin(&mut r);
         r.finish()?;
         Ok(Self {

@@ -66,24 +66,15 @@ impl Config {
                 r.problem(format!("EVENT_SUBSCRIPTIONS: {p}"));
             }
         }
-        let max_attempts: u32 = r.parse("DELIVERY_MAX_ATTEMPTS", 10);
+        let max_attempts: u32 = r.at_least("DELIVERY_MAX_ATTEMPTS", 10, 1);
         let initial: u64 = r.parse("DELIVERY_BACKOFF_MS", 500);
         let max: u64 = r.parse("DELIVERY_BACKOFF_MAX_MS", 30_000);
-        let timeout: u64 = r.parse("DELIVERY_TIMEOUT_MS", 5_000);
-        let concurrency: usize = r.parse("DELIVERY_CONCURRENCY", 64);
-        if !(1..=4096).contains(&concurrency) {
-            r.problem("DELIVERY_CONCURRENCY: must be from 1 to 4096");
-        }
-        if max_attempts == 0 {
-            r.problem("DELIVERY_MAX_ATTEMPTS: must be at least 1");
-        }
+        let timeout: u64 = r.at_least("DELIVERY_TIMEOUT_MS", 5_000, 1);
+        let concurrency: usize = r.within("DELIVERY_CONCURRENCY", 64, 1..=4096);
         if max < initial {
             r.problem(format!(
                 "DELIVERY_BACKOFF_MAX_MS: must be at least DELIVERY_BACKOFF_MS ({initial})"
             ));
-        }
-        if timeout == 0 {
-            r.problem("DELIVERY_TIMEOUT_MS: must be at least 1");
         }
         r.finish()?;
         Ok(Self {

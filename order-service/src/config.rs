@@ -32,22 +32,16 @@ impl Config {
         let database_url = r.string("DATABASE_URL", "sqlite://data/orders.db");
         let product_service_url = r.url("PRODUCT_SERVICE_URL", "http://localhost:4002");
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let poll_ms: u64 = r.parse("OUTBOX_POLL_MS", 1000);
-        if poll_ms == 0 {
-            r.problem("OUTBOX_POLL_MS: must be at least 1");
-        }
-        let product_ms: u64 = r.parse("PRODUCT_TIMEOUT_MS", 5000);
-        if product_ms == 0 {
-            r.problem("PRODUCT_TIMEOUT_MS: must be at least 1");
-        }
+        let outbox_poll = Duration::from_millis(r.at_least("OUTBOX_POLL_MS", 1000, 1));
+        let product_timeout = Duration::from_millis(r.at_least("PRODUCT_TIMEOUT_MS", 5000, 1));
         r.finish()?;
         Ok(Self {
             common,
             database_url,
             product_service_url,
             event_bus_url,
-            outbox_poll: Duration::from_millis(poll_ms.max(1)),
-            product_timeout: Duration::from_millis(product_ms.max(1)),
+            outbox_poll,
+            product_timeout,
         })
     }
 }
@@ -73,8 +67,14 @@ mod tests {
 
         let bad = env
             .with("OUTBOX_POLL_MS", "soon")
-            .with("PRODUCT_SERVICE_URL", "ftp://x");
+            .with("PRODUCT_SERVICE_URL", "ftp://x")
+            .with("PRODUCT_TIMEOUT_MS", "0")
+            .with("REQUEST_TIMEOUT_MS", "0");
         let err = Config::from_env(&bad).unwrap_err();
+        for zero in ["PRODUCT_TIMEOUT_MS", "REQUEST_TIMEOUT_MS"] {
+            let problem = format!("{zero}: must be at least 1 (got 0)");
+            assert!(err.problems.contains(&problem), "{:?}", err.problems);
+        }
         assert!(err.problems.iter().any(|p| p.starts_with("OUTBOX_POLL_MS")));
         assert!(err
             .problems

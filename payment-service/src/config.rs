@@ -50,17 +50,12 @@ impl Config {
         let database_url = r.string("DATABASE_URL", "sqlite://data/payments.db");
         let order_service_url = r.url("ORDER_SERVICE_URL", "http://localhost:4003");
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let retry_budget = positive_ms(&mut r, "PAYMENT_RETRY_BUDGET_MS", 10_000);
-        let attempt_timeout = positive_ms(&mut r, "PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000);
-        let concurrency: usize = r.parse("PAYMENT_CONCURRENCY", 256);
-        if !(1..=10_000).contains(&concurrency) {
-            r.problem(format!(
-                "PAYMENT_CONCURRENCY: must be between 1 and 10000 (got {concurrency})"
-            ));
-        }
+        let retry_budget = r.at_least("PAYMENT_RETRY_BUDGET_MS", 10_000, 1);
+        let attempt_timeout = r.at_least("PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000, 1);
+        let concurrency: usize = r.within("PAYMENT_CONCURRENCY", 256, 1..=10_000);
         let (latency_min, latency_max) = latency(&mut r);
-        let failure_rate = rate(&mut r, "PAYMENT_FAILURE_RATE", 0.1);
-        let decline_rate = rate(&mut r, "PAYMENT_DECLINE_RATE", 0.0);
+        let failure_rate = r.within("PAYMENT_FAILURE_RATE", 0.1, 0.0..=1.0);
+        let decline_rate = r.within("PAYMENT_DECLINE_RATE", 0.0, 0.0..=1.0);
         let seed = r
             .opt_string("PAYMENT_SEED")
             .and_then(|raw| match raw.trim().parse::<u64>() {
@@ -76,8 +71,8 @@ impl Config {
             database_url,
             order_service_url,
             event_bus_url,
-            retry_budget,
-            attempt_timeout,
+            retry_budget: Duration::from_millis(retry_budget),
+            attempt_timeout: Duration::from_millis(attempt_timeout),
             concurrency,
             simulation: SimulationConfig {
                 latency_min,
@@ -88,23 +83,6 @@ impl Config {
             },
         })
     }
-}
-
-fn positive_ms(r: &mut EnvReader<'_>, key: &str, default: u64) -> Duration {
-    let ms: u64 = r.parse(key, default);
-    if ms == 0 {
-        r.problem(format!("{key}: must be greater than 0"));
-    }
-    Duration::from_millis(ms)
-}
-
-fn rate(r: &mut EnvReader<'_>, key: &str, default: f64) -> f64 {
-    let v: f64 = r.parse(key, default);
-    if !(0.0..=1.0).contains(&v) {
-        r.problem(format!("{key}: must be between 0 and 1 (got {v})"));
-        return default;
-    }
-    v
 }
 
 /// `PAYMENT_LATENCY_MS` as `min-max` (or a single number).

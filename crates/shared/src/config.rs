@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 /// A value that prints as `***`.
@@ -128,6 +129,39 @@ impl EnvReader<'_> {
         }
     }
 
+    /// A number with a default that must lie in `range`: one outside is a problem, named with the
+    /// bounds and the value (the default stands in for it).
+    pub fn within<T>(&mut self, key: &str, default: T, range: RangeInclusive<T>) -> T
+    where
+        T: FromStr + PartialOrd + fmt::Display + Copy,
+        T::Err: fmt::Display,
+    {
+        let value = self.parse(key, default);
+        if range.contains(&value) {
+            return value;
+        }
+        let (low, high) = range.into_inner();
+        self.problem(format!(
+            "{key}: must be between {low} and {high} (got {value})"
+        ));
+        default
+    }
+
+    /// A number with a default that must be at least `min`: a smaller one is a problem (the
+    /// default stands in for it).
+    pub fn at_least<T>(&mut self, key: &str, default: T, min: T) -> T
+    where
+        T: FromStr + PartialOrd + fmt::Display + Copy,
+        T::Err: fmt::Display,
+    {
+        let value = self.parse(key, default);
+        if value >= min {
+            return value;
+        }
+        self.problem(format!("{key}: must be at least {min} (got {value})"));
+        default
+    }
+
     /// A boolean (`true/false/1/0/yes/no`) with a default.
     pub fn bool(&mut self, key: &str, default: bool) -> bool {
         match self.env.get(key).map(|v| v.trim().to_ascii_lowercase()) {
@@ -234,6 +268,25 @@ mod tests {
         assert!(err.problems[0].starts_with("PORT"));
         assert!(err.problems[1].starts_with("JWT_SECRET"));
         assert!(err.problems[2].starts_with("JWT_REFRESH_SECRET"));
+    }
+
+    #[test]
+    fn bounded_numbers_name_their_bounds_and_the_value() {
+        let env = Env::from_pairs([("A", "0"), ("B", "5"), ("C", "70000"), ("D", "10")]);
+        let mut r = env.reader();
+        assert_eq!(r.at_least("A", 1000_u64, 1), 1000);
+        assert_eq!(r.at_least("B", 1000_u64, 1), 5);
+        assert_eq!(r.within("C", 100_u64, 10..=60_000), 100);
+        assert_eq!(r.within("D", 100_u64, 10..=60_000), 10);
+        assert_eq!(r.within("E", 0.5, 0.0..=1.0), 0.5);
+        let err = r.finish().unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "A: must be at least 1 (got 0)",
+                "C: must be between 10 and 60000 (got 70000)",
+            ]
+        );
     }
 
     #[test]

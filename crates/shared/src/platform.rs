@@ -98,7 +98,7 @@ impl CommonConfig {
             redis_url,
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", crate::redis::DEFAULT_KEY_PREFIX),
             allowed_origins: r.list("ALLOWED_ORIGINS"),
-            request_timeout: Duration::from_millis(r.parse("REQUEST_TIMEOUT_MS", 15_000u64)),
+            request_timeout: Duration::from_millis(r.at_least("REQUEST_TIMEOUT_MS", 15_000u64, 1)),
             mongo: read_mongo_options(r),
             health_refresh: read_health_refresh(r),
             auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),
@@ -116,25 +116,15 @@ impl CommonConfig {
 }
 
 fn read_health_refresh(r: &mut EnvReader<'_>) -> Duration {
-    let ms: u64 = r.parse("HEALTH_REFRESH_MS", 1000);
-    if !(10..=60_000).contains(&ms) {
-        r.problem("HEALTH_REFRESH_MS: must be between 10 and 60000");
-    }
-    Duration::from_millis(ms.clamp(10, 60_000))
+    Duration::from_millis(r.within("HEALTH_REFRESH_MS", 1000, 10..=60_000))
 }
 
 fn read_mongo_options(r: &mut EnvReader<'_>) -> crate::mongo::MongoOptions {
-    let pool_size: u32 = r.parse("MONGO_POOL_SIZE", crate::mongo::DEFAULT_POOL_SIZE);
-    let selection_ms: u64 = r.parse("MONGO_SERVER_SELECTION_TIMEOUT_MS", 2000);
-    if pool_size == 0 {
-        r.problem("MONGO_POOL_SIZE: must be at least 1");
-    }
-    if selection_ms == 0 || selection_ms > 2000 {
-        r.problem("MONGO_SERVER_SELECTION_TIMEOUT_MS: must be between 1 and 2000");
-    }
+    let pool_size = r.at_least("MONGO_POOL_SIZE", crate::mongo::DEFAULT_POOL_SIZE, 1);
+    let selection_ms = r.within("MONGO_SERVER_SELECTION_TIMEOUT_MS", 2000, 1..=2000);
     crate::mongo::MongoOptions {
-        pool_size: pool_size.max(1),
-        server_selection_timeout: Duration::from_millis(selection_ms.clamp(1, 2000)),
+        pool_size,
+        server_selection_timeout: Duration::from_millis(selection_ms),
     }
 }
 

@@ -125,7 +125,9 @@ mod tests {
     #[test]
     fn a_stored_spelling_reads_back_or_names_its_field_and_value() {
         assert_eq!(parse_stored::<u8>("count", "7").ok(), Some(7));
-        let e = parse_stored::<u8>("status", "shipped?").err().map(|e| e.to_string());
+        let e = parse_stored::<u8>("status", "shipped?")
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
             Some("database error: stored status is invalid: \"shipped?\"")

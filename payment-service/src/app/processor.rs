@@ -80,10 +80,11 @@ impl Processor {
     /// A completed payment whose order was cancelled meanwhile is refunded at once.
     pub async fn charge_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.charge_key();
-        let outcome = self
+        let answer = self
             .call_provider(|| self.provider.charge(&key, p.amount_cents, p.method))
-            .await;
-        let stored = match outcome {
+            .await
+            .map_err(failure_reason);
+        let (outcome, event) = match &answer {
             Ok(charge) => {
                 let event = EventEnvelope::new(
                     types::PAYMENT_PROCESSED,
@@ -96,21 +97,19 @@ impl Processor {
                     crate::SERVICE,
                 );
                 let transaction_id = &charge.transaction_id;
-                let outcome = Outcome::Charged { transaction_id };
-                self.store.settle(&p.id, outcome, &event).await?
+                (Outcome::Charged { transaction_id }, event)
             }
-            Err(e) => {
-                let reason = failure_reason(e);
+            Err(reason) => {
                 tracing::info!(payment_id = %p.id, %reason, "payment failed");
                 let event = EventEnvelope::new(
                     types::PAYMENT_FAILED,
                     json!({"orderId": p.order_id, "paymentId": p.id, "reason": reason}),
                     crate::SERVICE,
                 );
-                let outcome = Outcome::Failed { reason: &reason };
-                self.store.settle(&p.id, outcome, &event).await?
+                (Outcome::Failed { reason }, event)
             }
         };
+        let stored = self.store.settle(&p.id, outcome, &event).await?;
         self.relay_wake.notify_one();
         if let Some(done) = &stored {
             self.metrics.incr(
@@ -142,10 +141,10 @@ impl Processor {
     pub async fn refund_claimed(&self, p: Payment) -> Result<Payment, Error> {
         let key = p.refund_key();
         let charge_id = p.transaction_id.clone().unwrap_or_default();
-        let outcome = self
+        let answer = self
             .call_provider(|| self.provider.refund(&key, &charge_id, p.amount_cents))
             .await;
-        match outcome {
+        match answer {
             Ok(refund) => {
                 let event = EventEnvelope::new(
                     types::PAYMENT_REFUNDED,
@@ -156,9 +155,10 @@ impl Processor {
                     }),
                     crate::SERVICE,
                 );
-                let refund_cents = refund.amount_cents;
-                let outcome = Outcome::Refunded { refund_cents };
-                let done = self.store.settle(&p.id, outcome, &event).await?;
+                let refunded = Outcome::Refunded {
+                    refund_cents: refund.amount_cents,
+                };
+                let done = self.store.settle(&p.id, refunded, &event).await?;
                 self.relay_wake.notify_one();
                 self.refund_settled.notify_waiters();
                 if done.is_some() {

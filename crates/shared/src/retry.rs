@@ -37,6 +37,36 @@ impl Backoff {
     }
 }
 
+/// A loop's consecutive failures: each one is answered by a wait from the [`Backoff`] schedule,
+/// longer after each failure in a row, until a success starts the schedule over.
+#[derive(Debug, Clone, Copy)]
+pub struct Failures {
+    backoff: Backoff,
+    in_a_row: u32,
+}
+
+impl Failures {
+    /// No failure yet, waits from `backoff`.
+    pub fn new(backoff: Backoff) -> Self {
+        Self {
+            backoff,
+            in_a_row: 0,
+        }
+    }
+
+    /// Counts one more failure and returns how long to wait before trying again.
+    pub fn failed(&mut self) -> Duration {
+        let wait = self.backoff.delay(self.in_a_row);
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        wait
+    }
+
+    /// A success: the next failure waits the shortest again.
+    pub fn succeeded(&mut self) {
+        self.in_a_row = 0;
+    }
+}
+
 /// A retry policy: schedule, per-attempt timeout and overall budget.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -101,6 +131,22 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn failures_wait_longer_in_a_row_and_start_over_after_a_success() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(300),
+            factor: 2.0,
+        };
+        let mut failures = Failures::new(backoff);
+        let waits: Vec<u128> = (0..4).map(|_| failures.failed().as_millis()).collect();
+        for (wait, cap) in waits.iter().zip([100, 200, 300, 300]) {
+            assert!((cap / 2..=cap).contains(wait), "{waits:?}");
+        }
+        failures.succeeded();
+        assert!(failures.failed() <= Duration::from_millis(100));
+    }
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

@@ -8,6 +8,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use shared::auth::INTERNAL_TOKEN_HEADER;
 use shared::metrics::Metrics;
+use shared::retry::Failures;
 use shared::store::{millis, now_ms, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -65,7 +66,7 @@ impl Worker {
         // as many as it asked for, a wake-up, or the wait for the next due time.
         let mut look = true;
         let mut wait = Duration::ZERO;
-        let mut store_failures = 0u32;
+        let mut store_failures = Failures::new(self.settings.backoff);
         // Acknowledged deliveries not recorded yet, and when they must be.
         let mut acks: Vec<String> = Vec::new();
         let mut flush_at = tokio::time::Instant::now();
@@ -82,7 +83,7 @@ impl Worker {
                 let room = (limit - in_flight.len()).min(CLAIM_BATCH);
                 match self.claim(room).await {
                     Ok((due, next)) => {
-                        store_failures = 0;
+                        store_failures.succeeded();
                         look = due.len() == room;
                         wait = next;
                         for d in due {
@@ -174,9 +175,8 @@ impl Worker {
     }
 
     /// Logs a store failure and returns how long to wait before using the store again.
-    fn store_backoff(&self, failures: &mut u32, e: &StoreError) -> Duration {
-        let wait = self.settings.backoff.delay(*failures);
-        *failures = failures.saturating_add(1);
+    fn store_backoff(&self, failures: &mut Failures, e: &StoreError) -> Duration {
+        let wait = failures.failed();
         let name = self.subscriber.name();
         tracing::error!(subscriber = name, error = %e, "delivery store failed");
         wait

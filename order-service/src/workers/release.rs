@@ -6,7 +6,7 @@
 
 use crate::clients::ProductsClient;
 use crate::store::OrderStore;
-use shared::retry::Backoff;
+use shared::retry::{Backoff, Failures};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -35,7 +35,7 @@ pub struct ReleaseWorker {
 impl ReleaseWorker {
     /// Runs until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut failures: u32 = 0;
+        let mut failures = Failures::new(self.backoff);
         loop {
             let due = match self.store.claim_releases(BATCH, LEASE).await {
                 Ok(due) => due,
@@ -51,15 +51,14 @@ impl ReleaseWorker {
                 }
                 match self.products.release(&order_id).await {
                     Ok(()) => {
-                        failures = 0;
+                        failures.succeeded();
                         released_any = true;
                         if let Err(e) = self.store.release_done(&order_id).await {
                             tracing::warn!(error = %e, order_id, "cannot mark release done");
                         }
                     }
                     Err(e) => {
-                        let wait = self.backoff.delay(failures);
-                        failures = failures.saturating_add(1);
+                        let wait = failures.failed();
                         tracing::warn!(error = %e, order_id, retry_in_ms = wait.as_millis() as u64, "stock release failed");
                         let _ = self.store.release_failed(&order_id, wait).await;
                     }

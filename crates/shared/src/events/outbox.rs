@@ -10,7 +10,7 @@
 
 use super::EventEnvelope;
 use crate::client::ServiceClient;
-use crate::retry::Backoff;
+use crate::retry::{Backoff, Failures};
 use crate::store::{now_ms, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -170,18 +170,17 @@ pub struct OutboxRelay {
 impl OutboxRelay {
     /// Runs until `cancel` fires. Every batch is retried with backoff while the bus is down.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut failures: u32 = 0;
+        let mut failures = Failures::new(self.backoff);
         loop {
             // A full batch may have left more behind; after a smaller one everything due when it
             // was read is delivered, and what was written since has woken the relay.
             let full = match self.deliver_batch().await {
                 Ok(n) => {
-                    failures = 0;
+                    failures.succeeded();
                     n == RELAY_BATCH as usize
                 }
                 Err(e) => {
-                    let wait = self.backoff.delay(failures);
-                    failures = failures.saturating_add(1);
+                    let wait = failures.failed();
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox delivery failed");
                     tokio::select! {
                         _ = cancel.cancelled() => return,

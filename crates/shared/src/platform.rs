@@ -44,7 +44,7 @@ pub struct CommonConfig {
     pub redis_key_prefix: String,
     /// `ALLOWED_ORIGINS` (comma-separated; empty = any).
     pub allowed_origins: Vec<String>,
-    /// `REQUEST_TIMEOUT_MS` (default 15000).
+    /// `REQUEST_TIMEOUT_MS` (default 15000, at least 1).
     pub request_timeout: Duration,
     /// `MONGO_POOL_SIZE` (default 10) and `MONGO_SERVER_SELECTION_TIMEOUT_MS` (default and
     /// maximum 2000), used when `DATABASE_URL` is a MongoDB URL.

@@ -5,7 +5,7 @@ use super::UserStore;
 use crate::domain::{RefreshToken, Role, Session, User, UserPatch};
 use async_trait::async_trait;
 use rusqlite::{params, Connection};
-use shared::sqlite::{all, first, Database};
+use shared::sqlite::{first, Database, Query};
 use shared::store::{PageRequest, StoreError};
 
 const MIGRATIONS: &[&str] = &[
@@ -36,8 +36,12 @@ fn user_by_email_sql() -> String {
 }
 
 /// A page of users, newest first (served by `users_created_id`).
-fn users_page_sql() -> String {
-    format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")
+fn users_page(page: PageRequest) -> Query {
+    let mut rows = Query::new(format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, id DESC"
+    ));
+    rows.page(page);
+    rows
 }
 
 const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
@@ -124,13 +128,9 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
+        let (count, rows) = (Query::new(COUNT_USERS), users_page(page));
         self.db
-            .read(|c| {
-                let total: i64 = c.prepare_cached(COUNT_USERS)?.query_row([], |r| r.get(0))?;
-                let page = params![page.limit as i64, page.offset() as i64];
-                let users = all(c, &users_page_sql(), page)?;
-                Ok((users, total.max(0) as u64))
-            })
+            .read(|conn| shared::sqlite::page(conn, &count, &rows))
             .await
     }
 
@@ -257,7 +257,8 @@ mod plans {
             .await
             .expect("in-memory store");
         let pool = &store.db;
-        assert_index_served(pool, &users_page_sql(), &["users_created_id"]).await;
+        let page = PageRequest { page: 2, limit: 20 };
+        assert_index_served(pool, &users_page(page).sql, &["users_created_id"]).await;
         // The total counts every user, from an index alone.
         let plan = assert_index_filtered(pool, COUNT_USERS, &[]).await;
         assert!(

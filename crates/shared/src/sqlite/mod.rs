@@ -16,7 +16,7 @@ mod open;
 mod rows;
 
 pub use rows::{
-    all, all_with, decode, first, first_with, json_text, mark_processed, Query, Stored,
+    all, all_with, decode, first, first_with, json_text, mark_processed, page, Query, Stored,
 };
 
 use crate::store::StoreError;

@@ -3,7 +3,7 @@
 //! [`all_with`]), statements built at run time ([`Query`]), and the processed-events record of
 //! idempotent consumers ([`mark_processed`]).
 
-use crate::store::{now_ms, StoreError};
+use crate::store::{now_ms, PageRequest, StoreError};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -225,6 +225,16 @@ impl Query {
         self
     }
 
+    /// Appends ` LIMIT ? OFFSET ?` bound to `page` (after the `ORDER BY`).
+    pub fn page(&mut self, page: PageRequest) -> &mut Self {
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        self.push(" LIMIT ")
+            .bind(limit)
+            .push(" OFFSET ")
+            .bind(offset)
+    }
+
     /// Runs the statement (cached on `conn`) and reads the integer in its one row.
     pub fn count(&self, conn: &Connection) -> Result<i64, StoreError> {
         let mut stmt = conn.prepare_cached(&self.sql)?;
@@ -235,6 +245,18 @@ impl Query {
     pub fn rows<T: Stored>(&self, conn: &Connection) -> Result<Vec<T>, StoreError> {
         all(conn, &self.sql, rusqlite::params_from_iter(&self.params))
     }
+}
+
+/// One page of a list, checked into `T`, and how many rows match in all: `count` is the list's
+/// `SELECT COUNT(*)`, `rows` its page (the same filter, then [`Query::page`]). The counterpart of
+/// `shared::mongo::page`.
+pub fn page<T: Stored>(
+    conn: &Connection,
+    count: &Query,
+    rows: &Query,
+) -> Result<(Vec<T>, u64), StoreError> {
+    let total = count.count(conn)?;
+    Ok((rows.rows(conn)?, u64::try_from(total).unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -328,5 +350,25 @@ mod tests {
         let mut n = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
         n.bind(1);
         assert_eq!(db.read(|c| n.count(c)).await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_page_is_its_rows_and_the_total_matching() {
+        let db = memory().await;
+        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (1), (2), (3), (4), (5);")?))
+            .await
+            .unwrap();
+        let mut count = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
+        count.bind(1);
+        let mut rows = Query::new("SELECT x FROM t WHERE x > ");
+        rows.bind(1)
+            .push(" ORDER BY x DESC")
+            .page(PageRequest { page: 2, limit: 3 });
+        assert_eq!(
+            rows.sql,
+            "SELECT x FROM t WHERE x > ? ORDER BY x DESC LIMIT ? OFFSET ?"
+        );
+        let (page, total) = db.read(|c| page::<X>(c, &count, &rows)).await.unwrap();
+        assert_eq!((page, total), (vec![X(2)], 4));
     }
 }

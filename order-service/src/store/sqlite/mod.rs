@@ -67,10 +67,7 @@ fn list_queries(filter: &OrderFilter, page: PageRequest) -> (Query, Query) {
     push_filter(&mut count, filter);
     let mut rows = Query::new(format!("SELECT {COLS} FROM orders"));
     push_filter(&mut rows, filter);
-    rows.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-        .bind(page.limit as i64)
-        .push(" OFFSET ")
-        .bind(page.offset() as i64);
+    rows.push(" ORDER BY created_at DESC, id DESC").page(page);
     (count, rows)
 }
 
@@ -143,11 +140,7 @@ impl OrderStore for SqliteOrderStore {
     ) -> Result<(Vec<Order>, u64), StoreError> {
         let (count, rows) = list_queries(filter, page);
         self.db
-            .read(|conn| {
-                let total = count.count(conn)?;
-                let orders = rows.rows(conn)?;
-                Ok((orders, total.max(0) as u64))
-            })
+            .read(|conn| shared::sqlite::page(conn, &count, &rows))
             .await
     }
 

@@ -116,9 +116,7 @@ fn list_queries(filter: &ProductFilter, page: PageRequest) -> (Query, Query) {
     push_filter(&mut count, filter);
     let mut q = Query::new("SELECT * FROM products");
     push_filter(&mut q, filter);
-    q.push(order_by(filter.sort));
-    q.push(" LIMIT ").bind(page.limit as i64);
-    q.push(" OFFSET ").bind(page.offset() as i64);
+    q.push(order_by(filter.sort)).page(page);
     (count, q)
 }
 
@@ -194,13 +192,9 @@ impl ProductStore for SqliteProductStore {
         filter: &ProductFilter,
         page: PageRequest,
     ) -> Result<(Vec<Product>, u64), StoreError> {
-        let (count, q) = list_queries(filter, page);
+        let (count, rows) = list_queries(filter, page);
         self.db
-            .read(|conn| {
-                let total = count.count(conn)?;
-                let products = q.rows(conn)?;
-                Ok((products, total.max(0) as u64))
-            })
+            .read(|conn| shared::sqlite::page(conn, &count, &rows))
             .await
     }
 

@@ -35,6 +35,9 @@ pub struct RateLimits {
     pub read: RateRule,
 }
 
+/// Default port of the gateway.
+pub const DEFAULT_PORT: u16 = 3000;
+
 /// Everything the gateway reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,7 +69,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let (mut r, common) = CommonConfig::reader(env, 3000);
+        let (mut r, common) = CommonConfig::reader(env, DEFAULT_PORT);
         let auth = upstream(&mut r, "AUTH_SERVICE_URL", "http://localhost:4001", "Auth");
         let products = upstream(
             &mut r,

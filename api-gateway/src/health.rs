@@ -75,7 +75,7 @@ impl Upstreams {
             .iter()
             .map(|(name, b)| (name.to_string(), json!(b.state().as_str())))
             .collect();
-        shared::health::Report::new("api-gateway")
+        shared::health::Report::new(crate::SERVICE)
             .dependencies("services", services)
             .field("breakers", breakers)
             .field("redis", redis)

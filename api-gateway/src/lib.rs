@@ -40,6 +40,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// The service name in logs, metrics, `/health` and `/ready`.
+pub const SERVICE: &str = "api-gateway";
+
 /// A built gateway, ready to serve.
 pub struct App {
     gateway: Arc<server::Gateway>,
@@ -61,9 +64,6 @@ impl App {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(service = "api-gateway", %addr, "listening");
-        }
         let refresh = shutdown.child_token();
         let refresher = tokio::spawn(self.health.run(refresh.clone()));
         let served = server::serve(
@@ -79,6 +79,16 @@ impl App {
     }
 }
 
+impl shared::binary::Serve for App {
+    fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
+        self.run(listener, shutdown)
+    }
+}
+
 /// Builds the proxy, its upstream pool and the local router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let common = Common::new(&config.common, backends).map_err(anyhow::Error::msg)?;
@@ -87,7 +97,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
         config.common.payload_mac,
     )
     .map_err(anyhow::Error::msg)?;
-    let metrics = shared::metrics::Metrics::new("api-gateway", env!("CARGO_PKG_VERSION"));
+    let metrics = shared::metrics::Metrics::new(SERVICE, env!("CARGO_PKG_VERSION"));
     let proxy = proxy::Proxy::new(&config, common.clone(), metrics.clone());
     let names = ["auth", "products", "orders", "payments"];
     let breakers: Arc<[_]> = names.into_iter().zip(proxy.breakers()).collect();
@@ -110,7 +120,7 @@ pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {
     let local = routes::router(
         state,
         config.dev_tools,
-        &config.common.http_options("api-gateway"),
+        &config.common.http_options(SERVICE),
     );
     Ok(App {
         gateway: Arc::new(server::Gateway { proxy, local }),

@@ -243,7 +243,7 @@ impl Proxy {
         self.metrics
             .record_request("OTHER", "unmatched", status, 0.0);
         tracing::info!(
-            service = "api-gateway",
+            service = crate::SERVICE,
             status,
             code,
             request_id = std::str::from_utf8(request_id).unwrap_or(""),
@@ -265,7 +265,7 @@ impl Proxy {
         let label = route.labels.label(path).unwrap_or(route.prefix);
         self.metrics.record_request(method, label, status, elapsed);
         tracing::info!(
-            service = "api-gateway",
+            service = crate::SERVICE,
             http.method = method,
             http.route = label,
             status,

@@ -21,12 +21,22 @@ use domain::{Role, User};
 use routes::health::report;
 pub use shared::app::App;
 use shared::health::HealthView;
-use shared::platform::{Backends, Common};
+use shared::platform::{Backends, Common, CommonConfig};
+use shared::redis::RedisError;
 use state::AppState;
 use std::sync::Arc;
 
 /// The service name in logs, `/health` and `/ready`.
 pub const SERVICE: &str = "auth-service";
+
+/// The backends of a standalone auth service: without Redis it keeps the revoked sessions itself
+/// (the other services ask it); with Redis every service shares them there.
+pub fn backends(common: &CommonConfig) -> Result<Backends, RedisError> {
+    match common.redis_url {
+        Some(_) => Backends::from_config(common),
+        None => Ok(Backends::in_process()),
+    }
+}
 
 /// Connects the store (runs migrations), creates the configured admin, builds state and router.
 pub async fn build(config: Config, backends: Backends) -> anyhow::Result<App> {

@@ -6,6 +6,9 @@ use shared::config::{ConfigError, Env};
 use shared::platform::CommonConfig;
 use std::time::Duration;
 
+/// Default port of the event bus.
+pub const DEFAULT_PORT: u16 = 4005;
+
 /// Everything the bus reads at startup.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,7 +36,7 @@ pub struct Config {
 impl Config {
     /// Reads every key from `env`, naming every bad one.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let (mut r, common) = CommonConfig::reader(env, 4005);
+        let (mut r, common) = CommonConfig::reader(env, DEFAULT_PORT);
         let database_url = r.string("DATABASE_URL", "sqlite://data/events.db");
         let mut subscribers: Vec<Subscriber> = Vec::new();
         for entry in r.list("EVENT_SUBSCRIBERS") {

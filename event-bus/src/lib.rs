@@ -13,7 +13,7 @@ pub mod state;
 pub mod store;
 pub mod workers;
 
-use config::Config;
+pub use config::Config;
 use routes::health::report;
 pub use shared::app::App;
 use shared::health::HealthView;

@@ -1,9 +1,8 @@
-//! order-service binary: reads the environment, builds the service and serves it until a signal.
+//! order-service binary: answers the container flags, or serves until SIGTERM or Ctrl-C
+//! (`shared::binary`).
 
-use order_service::{build, Config};
-use shared::config::Env;
+use shared::binary::Binary;
 use shared::platform::Backends;
-use tokio_util::sync::CancellationToken;
 
 /// mimalloc: every request allocates and frees small buffers; glibc's malloc costs more.
 #[global_allocator]
@@ -11,22 +10,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `--healthcheck`: probe the running service and exit (container health checks).
-    shared::healthcheck::exit_if_requested(4003);
-    // `--openapi`: print the API's OpenAPI document and exit.
-    shared::openapi::print_if_requested("--openapi", order_service::routes::openapi::api_doc);
-    shared::openapi::print_if_requested(
-        "--openapi-internal",
-        order_service::routes::openapi::internal::api_doc,
-    );
-    let env = Env::from_process();
-    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
-    let config = Config::from_env(&env)?;
-    let (host, port) = (config.common.host, config.common.port);
-    let app = build(config.clone(), Backends::from_config(&config.common)?).await?;
-    let listener = tokio::net::TcpListener::bind((host, port)).await?;
-    tracing::info!(port, "order-service listening");
-    let shutdown = CancellationToken::new();
-    shared::shutdown::cancel_on_signal(shutdown.clone());
-    app.run(listener, shutdown).await
+    let binary = Binary {
+        name: order_service::SERVICE,
+        default_port: order_service::config::DEFAULT_PORT,
+        openapi: Some(order_service::routes::openapi::api_doc),
+        openapi_internal: Some(order_service::routes::openapi::internal::api_doc),
+    };
+    binary
+        .run(
+            order_service::Config::from_env,
+            |config| &config.common,
+            Backends::from_config,
+            order_service::build,
+        )
+        .await
 }

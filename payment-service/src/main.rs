@@ -1,9 +1,8 @@
-//! payment-service binary: configuration from the environment, serve until SIGTERM/Ctrl-C.
+//! payment-service binary: answers the container flags, or serves until SIGTERM or Ctrl-C
+//! (`shared::binary`).
 
-use payment_service::{build, Config};
-use shared::config::Env;
+use shared::binary::Binary;
 use shared::platform::Backends;
-use tokio_util::sync::CancellationToken;
 
 /// mimalloc: every request allocates and frees small buffers; glibc's malloc costs more.
 #[global_allocator]
@@ -11,23 +10,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `--healthcheck`: probe the running service and exit (container health checks).
-    shared::healthcheck::exit_if_requested(4004);
-    // `--openapi`: print the API's OpenAPI document and exit.
-    shared::openapi::print_if_requested("--openapi", payment_service::routes::openapi::api_doc);
-    shared::openapi::print_if_requested(
-        "--openapi-internal",
-        payment_service::routes::openapi::internal::api_doc,
-    );
-    let env = Env::from_process();
-    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
-    let config = Config::from_env(&env)?;
-    let backends = Backends::from_config(&config.common)?;
-    let (host, port) = (config.common.host, config.common.port);
-    let app = build(config, backends).await?;
-    let listener = tokio::net::TcpListener::bind((host, port)).await?;
-    tracing::info!(port, "payment-service listening");
-    let shutdown = CancellationToken::new();
-    shared::shutdown::cancel_on_signal(shutdown.clone());
-    app.run(listener, shutdown).await
+    let binary = Binary {
+        name: payment_service::SERVICE,
+        default_port: payment_service::config::DEFAULT_PORT,
+        openapi: Some(payment_service::routes::openapi::api_doc),
+        openapi_internal: Some(payment_service::routes::openapi::internal::api_doc),
+    };
+    binary
+        .run(
+            payment_service::Config::from_env,
+            |config| &config.common,
+            Backends::from_config,
+            payment_service::build,
+        )
+        .await
 }

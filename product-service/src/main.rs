@@ -1,10 +1,8 @@
-//! product-service binary: reads the environment, builds the service and serves it until
-//! SIGTERM or Ctrl-C.
+//! product-service binary: answers the container flags, or serves until SIGTERM or Ctrl-C
+//! (`shared::binary`).
 
-use product_service::{build, Config};
-use shared::config::Env;
+use shared::binary::Binary;
 use shared::platform::Backends;
-use tokio_util::sync::CancellationToken;
 
 /// mimalloc: every request allocates and frees small buffers; glibc's malloc costs more.
 #[global_allocator]
@@ -12,22 +10,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `--healthcheck`: probe the running service and exit (container health checks).
-    shared::healthcheck::exit_if_requested(4002);
-    // `--openapi`: print the API's OpenAPI document and exit.
-    shared::openapi::print_if_requested("--openapi", product_service::routes::openapi::api_doc);
-    shared::openapi::print_if_requested(
-        "--openapi-internal",
-        product_service::routes::openapi::internal::api_doc,
-    );
-    let env = Env::from_process();
-    shared::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
-    let config = Config::from_env(&env)?;
-    let backends = Backends::from_config(&config.common)?;
-    let listener = tokio::net::TcpListener::bind((config.common.host, config.common.port)).await?;
-    let app = build(config, backends).await?;
-    let shutdown = CancellationToken::new();
-    shared::shutdown::cancel_on_signal(shutdown.clone());
-    tracing::info!(addr = %listener.local_addr()?, "product-service listening");
-    app.run(listener, shutdown).await
+    let binary = Binary {
+        name: product_service::SERVICE,
+        default_port: product_service::config::DEFAULT_PORT,
+        openapi: Some(product_service::routes::openapi::api_doc),
+        openapi_internal: Some(product_service::routes::openapi::internal::api_doc),
+    };
+    binary
+        .run(
+            product_service::Config::from_env,
+            |config| &config.common,
+            Backends::from_config,
+            product_service::build,
+        )
+        .await
 }

@@ -21,7 +21,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     } else {
         state.upstreams.ready()
     };
-    shared::server::ready_response("api-gateway", &state.common.draining, check)
+    shared::server::ready_response(crate::SERVICE, &state.common.draining, check)
 }
 
 /// Prometheus text: requests by route and status (proxied ones by prefix), latency histograms,

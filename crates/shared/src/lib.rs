@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod binary;
 pub mod cache;
 pub mod client;
 pub mod config;

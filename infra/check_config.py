@@ -6,7 +6,7 @@ patches and the Secret template), and for the Dockerfile and skaffold.yaml:
 
 * every environment variable given to a service is one that service reads (keys extracted from the
   Rust sources: the `EnvReader` calls `r.string("X"`, `r.parse("X"`, `r.within("X"`,
-  `r.at_least("X"`, `r.bool("X"`, `r.secret("X"`,
+  `r.at_least("X"`, `r.millis("X"`, `r.bool("X"`, `r.secret("X"`,
   `r.secret_exact("X"`, `r.url("X"`, `r.list("X"`, `r.opt_string("X"`, helpers called as
   `f(&mut r, "X"`, `env.get("X")`, `std::env::var("X")`, and `RUST_LOG` where tracing's
   `EnvFilter::*_default_env` is used), and every key it requires (`secret`/`secret_exact`) is given;
@@ -36,7 +36,7 @@ from urllib.parse import urlparse
 import yaml
 
 READER_CALL = re.compile(
-    r"\br\s*\.\s*(?:string|parse|within|at_least|bool|secret|secret_exact|url|list|opt_string)\s*(?:::<[^>]*>)?\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
+    r"\br\s*\.\s*(?:string|parse|within|at_least|millis|bool|secret|secret_exact|url|list|opt_string)\s*(?:::<[^>]*>)?\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
 )
 REQUIRED_CALL = re.compile(r"\br\s*\.\s*(?:secret|secret_exact)\s*\(\s*\"([A-Z][A-Z0-9_]*)\"")
 HELPER_CALL = re.compile(r"\(\s*&mut\s+r\s*,\s*\"([A-Z][A-Z0-9_]*)\"")

@@ -90,7 +90,7 @@ impl Config {
             "Payment",
         );
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let upstream_timeout = Duration::from_millis(r.at_least("UPSTREAM_TIMEOUT_MS", 15_000, 1));
+        let upstream_timeout = r.millis("UPSTREAM_TIMEOUT_MS", 15_000);
         let rate_limits = RateLimits {
             enabled: r.bool("RATE_LIMIT_ENABLED", true),
             auth: rule(&mut r, "RATE_LIMIT_AUTH", 5, 60),

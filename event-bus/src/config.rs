@@ -72,7 +72,7 @@ impl Config {
         let max_attempts: u32 = r.at_least("DELIVERY_MAX_ATTEMPTS", 10, 1);
         let initial: u64 = r.parse("DELIVERY_BACKOFF_MS", 500);
         let max: u64 = r.parse("DELIVERY_BACKOFF_MAX_MS", 30_000);
-        let timeout: u64 = r.at_least("DELIVERY_TIMEOUT_MS", 5_000, 1);
+        let delivery_timeout = r.millis("DELIVERY_TIMEOUT_MS", 5_000);
         let concurrency: usize = r.within("DELIVERY_CONCURRENCY", 64, 1..=4096);
         if max < initial {
             r.problem(format!(
@@ -87,7 +87,7 @@ impl Config {
             max_attempts,
             backoff_initial: Duration::from_millis(initial),
             backoff_max: Duration::from_millis(max),
-            delivery_timeout: Duration::from_millis(timeout),
+            delivery_timeout,
             delivery_concurrency: concurrency,
         })
     }

@@ -32,8 +32,8 @@ impl Config {
         let database_url = r.string("DATABASE_URL", "sqlite://data/orders.db");
         let product_service_url = r.url("PRODUCT_SERVICE_URL", "http://localhost:4002");
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let outbox_poll = Duration::from_millis(r.at_least("OUTBOX_POLL_MS", 1000, 1));
-        let product_timeout = Duration::from_millis(r.at_least("PRODUCT_TIMEOUT_MS", 5000, 1));
+        let outbox_poll = r.millis("OUTBOX_POLL_MS", 1000);
+        let product_timeout = r.millis("PRODUCT_TIMEOUT_MS", 5000);
         r.finish()?;
         Ok(Self {
             common,

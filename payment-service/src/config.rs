@@ -50,8 +50,8 @@ impl Config {
         let database_url = r.string("DATABASE_URL", "sqlite://data/payments.db");
         let order_service_url = r.url("ORDER_SERVICE_URL", "http://localhost:4003");
         let event_bus_url = r.url("EVENT_BUS_URL", "http://localhost:4005");
-        let retry_budget = r.at_least("PAYMENT_RETRY_BUDGET_MS", 10_000, 1);
-        let attempt_timeout = r.at_least("PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000, 1);
+        let retry_budget = r.millis("PAYMENT_RETRY_BUDGET_MS", 10_000);
+        let attempt_timeout = r.millis("PAYMENT_ATTEMPT_TIMEOUT_MS", 3_000);
         let concurrency: usize = r.within("PAYMENT_CONCURRENCY", 256, 1..=10_000);
         let (latency_min, latency_max) = latency(&mut r);
         let failure_rate = r.within("PAYMENT_FAILURE_RATE", 0.1, 0.0..=1.0);
@@ -71,8 +71,8 @@ impl Config {
             database_url,
             order_service_url,
             event_bus_url,
-            retry_budget: Duration::from_millis(retry_budget),
-            attempt_timeout: Duration::from_millis(attempt_timeout),
+            retry_budget,
+            attempt_timeout,
             concurrency,
             simulation: SimulationConfig {
                 latency_min,

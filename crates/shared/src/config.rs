@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A value that prints as `***`.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -162,6 +163,12 @@ impl EnvReader<'_> {
         default
     }
 
+    /// A duration given in milliseconds (a timeout, an interval), with a default: at least 1 ms, as
+    /// [`at_least`](Self::at_least) checks.
+    pub fn millis(&mut self, key: &str, default_ms: u64) -> Duration {
+        Duration::from_millis(self.at_least(key, default_ms, 1))
+    }
+
     /// A boolean (`true/false/1/0/yes/no`) with a default.
     pub fn bool(&mut self, key: &str, default: bool) -> bool {
         match self.env.get(key).map(|v| v.trim().to_ascii_lowercase()) {
@@ -272,19 +279,28 @@ mod tests {
 
     #[test]
     fn bounded_numbers_name_their_bounds_and_the_value() {
-        let env = Env::from_pairs([("A", "0"), ("B", "5"), ("C", "70000"), ("D", "10")]);
+        let env = Env::from_pairs([
+            ("A", "0"),
+            ("B", "5"),
+            ("C", "70000"),
+            ("D", "10"),
+            ("G", "0"),
+        ]);
         let mut r = env.reader();
         assert_eq!(r.at_least("A", 1000_u64, 1), 1000);
         assert_eq!(r.at_least("B", 1000_u64, 1), 5);
         assert_eq!(r.within("C", 100_u64, 10..=60_000), 100);
         assert_eq!(r.within("D", 100_u64, 10..=60_000), 10);
         assert_eq!(r.within("E", 0.5, 0.0..=1.0), 0.5);
+        assert_eq!(r.millis("F", 1000), Duration::from_secs(1));
+        assert_eq!(r.millis("G", 1000), Duration::from_secs(1));
         let err = r.finish().unwrap_err();
         assert_eq!(
             err.problems,
             [
                 "A: must be at least 1 (got 0)",
                 "C: must be between 10 and 60000 (got 70000)",
+                "G: must be at least 1 (got 0)",
             ]
         );
     }

@@ -98,7 +98,7 @@ impl CommonConfig {
             redis_url,
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", crate::redis::DEFAULT_KEY_PREFIX),
             allowed_origins: r.list("ALLOWED_ORIGINS"),
-            request_timeout: Duration::from_millis(r.at_least("REQUEST_TIMEOUT_MS", 15_000u64, 1)),
+            request_timeout: r.millis("REQUEST_TIMEOUT_MS", 15_000),
             mongo: read_mongo_options(r),
             health_refresh: read_health_refresh(r),
             auth_service_url: r.url("AUTH_SERVICE_URL", "http://localhost:4001"),

@@ -127,6 +127,16 @@ pub struct Deliveries<'a> {
     pub event_ids: &'a [String],
 }
 
+impl<'a> Deliveries<'a> {
+    /// The deliveries of these events to `subscriber`.
+    pub fn to(subscriber: &'a str, event_ids: &'a [String]) -> Self {
+        Self {
+            subscriber,
+            event_ids,
+        }
+    }
+}
+
 /// A failed attempt at a delivery, to record ([`EventStore::mark_failed`]).
 #[derive(Debug, Clone, Copy)]
 pub struct FailedAttempt<'a> {

@@ -158,17 +158,8 @@ impl Worker {
         }
         if !claimed.is_empty() {
             let ids: Vec<String> = claimed.into_iter().collect();
-            if let Err(e) = self
-                .store
-                .release(
-                    Deliveries {
-                        subscriber: name,
-                        event_ids: &ids,
-                    },
-                    now_ms(),
-                )
-                .await
-            {
+            let given_back = Deliveries::to(name, &ids);
+            if let Err(e) = self.store.release(given_back, now_ms()).await {
                 tracing::warn!(subscriber = name, error = %e, "claims not given back; they end with their lease");
             }
         }
@@ -232,10 +223,7 @@ impl Worker {
     /// Records acknowledged deliveries in one write.
     async fn record_delivered(&self, event_ids: &[String]) -> Result<(), StoreError> {
         let name = self.subscriber.name();
-        let delivered = Deliveries {
-            subscriber: name,
-            event_ids,
-        };
+        let delivered = Deliveries::to(name, event_ids);
         self.store.mark_delivered(delivered, now_ms()).await?;
         tracing::debug!(subscriber = name, events = ?event_ids, "delivered");
         self.count("delivered", event_ids.len() as u64);

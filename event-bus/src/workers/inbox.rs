@@ -163,16 +163,8 @@ impl Inboxes {
             if refused.is_empty() {
                 continue;
             }
-            if let Err(e) = store
-                .release(
-                    Deliveries {
-                        subscriber: &subscription.name,
-                        event_ids: &refused,
-                    },
-                    now,
-                )
-                .await
-            {
+            let given_back = Deliveries::to(&subscription.name, &refused);
+            if let Err(e) = store.release(given_back, now).await {
                 if outcome.is_ok() {
                     outcome = Err(e);
                 }

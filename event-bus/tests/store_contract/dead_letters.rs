@@ -24,7 +24,7 @@ pub async fn check_dead_deliveries_are_listed_with_their_event(store: &dyn Event
     assert_eq!((c.pending, c.dead), (1, 1));
     // A dead delivery no longer takes state changes from a worker.
     store
-        .mark_delivered(to("payments", &ids(&["e1"])), NOW + 8)
+        .mark_delivered(Deliveries::to("payments", &ids(&["e1"])), NOW + 8)
         .await
         .unwrap();
     assert_eq!(store.dead(10).await.unwrap().len(), 1);
@@ -69,7 +69,7 @@ pub async fn check_replay_requeues_every_delivery_and_adds_new_subscribers(store
         .await
         .unwrap();
     store
-        .mark_delivered(to("orders", &ids(&["e1"])), NOW)
+        .mark_delivered(Deliveries::to("orders", &ids(&["e1"])), NOW)
         .await
         .unwrap();
     store

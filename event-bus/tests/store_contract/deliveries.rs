@@ -41,7 +41,7 @@ pub async fn check_delivered_and_failed_deliveries_change_state(store: &dyn Even
         .await
         .unwrap();
     store
-        .mark_delivered(to("orders", &ids(&["e1"])), NOW + 5)
+        .mark_delivered(Deliveries::to("orders", &ids(&["e1"])), NOW + 5)
         .await
         .unwrap();
     store
@@ -85,11 +85,11 @@ pub async fn check_unknown_deliveries_take_no_state_changes(store: &dyn EventSto
         .await
         .unwrap();
     store
-        .mark_delivered(to("nobody", &ids(&["e1"])), NOW)
+        .mark_delivered(Deliveries::to("nobody", &ids(&["e1"])), NOW)
         .await
         .unwrap();
     store
-        .mark_delivered(to("orders", &ids(&["nope"])), NOW)
+        .mark_delivered(Deliveries::to("orders", &ids(&["nope"])), NOW)
         .await
         .unwrap();
     let failed = store
@@ -151,11 +151,14 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
     assert_eq!(peek(store, "payments", NOW, 10).await.len(), 3);
     // Acknowledged together; released ones are due at once; the lease is not an attempt.
     store
-        .mark_delivered(to("orders", &ids(&["e1", "e3", "unknown"])), NOW + 3)
+        .mark_delivered(
+            Deliveries::to("orders", &ids(&["e1", "e3", "unknown"])),
+            NOW + 3,
+        )
         .await
         .unwrap();
     store
-        .release(to("orders", &ids(&["e2"])), NOW + 4)
+        .release(Deliveries::to("orders", &ids(&["e2"])), NOW + 4)
         .await
         .unwrap();
     let again = peek(store, "orders", NOW + 4, 10).await;
@@ -163,7 +166,7 @@ pub async fn check_claims_lease_deliveries_until_settled_or_released(store: &dyn
     assert_eq!((again[0].event_id.as_str(), again[0].attempts), ("e2", 0));
     // A release never makes a delivery due later than it was, nor revives a delivered one.
     store
-        .release(to("orders", &ids(&["e1", "e2"])), NOW + 99)
+        .release(Deliveries::to("orders", &ids(&["e1", "e2"])), NOW + 99)
         .await
         .unwrap();
     assert_eq!(store.next_due_at("orders").await.unwrap(), Some(NOW + 4));
@@ -209,7 +212,7 @@ pub async fn check_leased_appends_are_due_when_their_lease_ends(store: &dyn Even
     assert_eq!((c.total_events, c.pending), (1, 2));
     // Given back (no worker took it): due at once.
     store
-        .release(to("payments", &ids(&["e1"])), NOW + 1)
+        .release(Deliveries::to("payments", &ids(&["e1"])), NOW + 1)
         .await
         .unwrap();
     assert_eq!(peek(store, "payments", NOW + 1, 10).await.len(), 1);

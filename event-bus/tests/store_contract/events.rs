@@ -78,7 +78,7 @@ pub async fn check_odd_event_ids_and_subscriber_names_stay_apart(store: &dyn Eve
         .await
         .unwrap();
     store
-        .mark_delivered(to("c", &ids(&["a/b"])), NOW + 1)
+        .mark_delivered(Deliveries::to("c", &ids(&["a/b"])), NOW + 1)
         .await
         .unwrap();
     let due = peek(store, "b/c", NOW, 10).await;

@@ -2,7 +2,7 @@
 //! and helpers to peek at due deliveries.
 
 use event_bus::domain::{DueDelivery, Subscription};
-use event_bus::store::{Claim, Deliveries, EventStore, FailedAttempt};
+use event_bus::store::{Claim, EventStore, FailedAttempt};
 use serde_json::json;
 use shared::events::EventEnvelope;
 
@@ -54,14 +54,6 @@ pub fn failed<'a>(
 
 pub fn ids(ids: &[&str]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
-}
-
-/// The deliveries of these events to `subscriber`.
-pub fn to<'a>(subscriber: &'a str, event_ids: &'a [String]) -> Deliveries<'a> {
-    Deliveries {
-        subscriber,
-        event_ids,
-    }
 }
 
 /// The event a delivery's body carries (the body must be the envelope's JSON).

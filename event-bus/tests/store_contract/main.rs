@@ -10,7 +10,7 @@ mod fixtures;
 use dead_letters::*;
 use deliveries::*;
 use event_bus::domain::{DeliveryStatus, DueDelivery, Subscription};
-use event_bus::store::{Claim, EventStore, NewEvents, StoreError};
+use event_bus::store::{Claim, Deliveries, EventStore, NewEvents, StoreError};
 use events::*;
 use fixtures::*;
 use serde_json::json;

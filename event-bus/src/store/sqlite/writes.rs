@@ -7,6 +7,7 @@ use crate::domain::{DeliveryStatus, DueDelivery, Subscription};
 use crate::store::StoreError;
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use shared::store::parse_stored;
 use std::collections::{HashMap, HashSet};
 
 /// Events per INSERT statement, and delivery rows per INSERT statement: well under SQLite's
@@ -156,9 +157,8 @@ impl Write {
                         |row| row.get(0),
                     )
                     .optional()?;
-                Ok(Written::Status(
-                    status.and_then(|s| DeliveryStatus::parse(&s)),
-                ))
+                let status = status.map(|s| parse_stored("delivery status", &s));
+                Ok(Written::Status(status.transpose()?))
             }
             Write::Replay {
                 event_id,

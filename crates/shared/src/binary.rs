@@ -76,8 +76,8 @@ impl Binary {
         let env = Env::from_process();
         crate::telemetry::init(env.get("LOG_FORMAT") == Some("json"));
         let config = read(&env)?;
-        let (host, port) = (common(&config).host, common(&config).port);
-        let backends = backends(common(&config))?;
+        let common = common(&config);
+        let (host, port, backends) = (common.host, common.port, backends(common)?);
         let app = build(config, backends).await?;
         let listener = TcpListener::bind((host, port)).await?;
         tracing::info!(service = self.name, addr = %listener.local_addr()?, "listening");

@@ -34,23 +34,28 @@ fn failed(code: &'static str, message: &'static str) -> ApiError {
     )
 )]
 pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let fail = || failed("encryption_failed", "Encryption failed");
-    let body = read_json(req, None, BodyLimits::DEFAULT)
-        .await
-        .map_err(|_| fail())?;
-    let payload = body.get("payload").ok_or_else(fail)?;
+    let body = read_json(req, None, BodyLimits::DEFAULT).await.ok();
+    let encrypted = body
+        .and_then(|body| encrypted(&state, &body))
+        .ok_or_else(|| failed("encryption_failed", "Encryption failed"))?;
+    Ok(Json(json!({"success": true, "encrypted": encrypted, "usage": USAGE})).into_response())
+}
+
+/// The body's `payload` encrypted (in the original's format with `legacy: true`); `None` for a body
+/// the original refuses.
+fn encrypted(state: &AppState, body: &Value) -> Option<String> {
+    let payload = body.get("payload")?;
     let legacy = match body.get("legacy") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(fail()),
+        Some(_) => return None,
     };
-    let plaintext = serde_json::to_vec(payload).map_err(|_| fail())?;
-    let encrypted = if legacy {
+    let plaintext = serde_json::to_vec(payload).ok()?;
+    Some(if legacy {
         state.cipher.encrypt_legacy(&plaintext)
     } else {
         state.cipher.encrypt(&plaintext)
-    };
-    Ok(Json(json!({"success": true, "encrypted": encrypted, "usage": USAGE})).into_response())
+    })
 }
 
 /// `POST /api/dev/decrypt` `{encrypted}` → `{success, decrypted}`.
@@ -65,15 +70,17 @@ pub async fn encrypt(State(state): State<AppState>, req: Request) -> Result<Resp
     )
 )]
 pub async fn decrypt(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let fail = || failed("decryption_failed", "Decryption failed");
-    let body = read_json(req, None, BodyLimits::DEFAULT)
-        .await
-        .map_err(|_| fail())?;
-    let encrypted = body
-        .get("encrypted")
-        .and_then(Value::as_str)
-        .ok_or_else(fail)?;
-    let plain = state.cipher.decrypt(encrypted).map_err(|_| fail())?;
-    let decrypted = parse_bounded(&plain, BodyLimits::DEFAULT).map_err(|_| fail())?;
+    let body = read_json(req, None, BodyLimits::DEFAULT).await.ok();
+    let decrypted = body
+        .and_then(|body| decrypted(&state, &body))
+        .ok_or_else(|| failed("decryption_failed", "Decryption failed"))?;
     Ok(Json(json!({"success": true, "decrypted": decrypted})).into_response())
+}
+
+/// The body's `encrypted` string decrypted and parsed as JSON (within the usual body limits);
+/// `None` for a body the original refuses or a payload that does not decrypt.
+fn decrypted(state: &AppState, body: &Value) -> Option<Value> {
+    let encrypted = body.get("encrypted")?.as_str()?;
+    let plain = state.cipher.decrypt(encrypted).ok()?;
+    parse_bounded(&plain, BodyLimits::DEFAULT).ok()
 }

@@ -136,6 +136,11 @@ async fn dev_tool_failures_are_400_json() {
     let cases = [
         ("/api/dev/encrypt", json!({}), "Encryption failed"),
         (
+            "/api/dev/encrypt",
+            json!({"payload": 1, "legacy": "yes"}),
+            "Encryption failed",
+        ),
+        (
             "/api/dev/decrypt",
             json!({"encrypted": "zz:zz"}),
             "Decryption failed",
@@ -158,17 +163,25 @@ async fn dev_tool_failures_are_400_json() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["success"], false);
         assert_eq!(body["error"], error);
-        assert!(body["code"].is_string());
+        let code = error.replace(' ', "_").to_lowercase();
+        assert_eq!(body["code"], code, "{path} {sent}");
     }
-    let res = app
-        .client
-        .post(app.at("/api/dev/decrypt"))
-        .body("not json")
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
+    for (path, code) in [
+        ("/api/dev/encrypt", "encryption_failed"),
+        ("/api/dev/decrypt", "decryption_failed"),
+    ] {
+        let res = app
+            .client
+            .post(app.at(path))
+            .body("not json")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{path}");
+    }
 }
 
 #[tokio::test]

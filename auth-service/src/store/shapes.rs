@@ -2,10 +2,9 @@
 //! SQLite; documents in MongoDB, the key as `_id`; times as i64 UTC milliseconds in both), and
 //! their mapping to and from the domain types.
 
-use crate::domain::{RefreshToken, Session, User};
+use crate::domain::{RefreshToken, Role, Session, User};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::Stored;
-use shared::store::{parse_stored, StoreError};
 
 /// A user as stored. `email_lc`, the lookup key, is a MongoDB field (SQLite looks up
 /// `lower(email)`), written and never read back.
@@ -18,7 +17,8 @@ pub struct StoredUser {
     #[serde(default, skip_deserializing)]
     email_lc: String,
     password_hash: String,
-    role: String,
+    #[serde(with = "shared::spelled::stored")]
+    role: Role,
     is_active: bool,
     created_at: i64,
     updated_at: i64,
@@ -32,7 +32,7 @@ impl From<&User> for StoredUser {
             email: u.email.clone(),
             email_lc: email_key(&u.email),
             password_hash: u.password_hash.clone(),
-            role: u.role.as_str().to_string(),
+            role: u.role,
             is_active: u.is_active,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -40,20 +40,18 @@ impl From<&User> for StoredUser {
     }
 }
 
-impl TryFrom<StoredUser> for User {
-    type Error = StoreError;
-
-    fn try_from(d: StoredUser) -> Result<Self, StoreError> {
-        Ok(User {
-            role: parse_stored("role", &d.role)?,
+impl From<StoredUser> for User {
+    fn from(d: StoredUser) -> Self {
+        User {
             id: d.id,
             name: d.name,
             email: d.email,
             password_hash: d.password_hash,
+            role: d.role,
             is_active: d.is_active,
             created_at: d.created_at,
             updated_at: d.updated_at,
-        })
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! String enums: a service's enum derives its spellings with strum (`EnumString`,
 //! `IntoStaticStr`, `VariantNames`), and [`spelled!`](crate::spelled) gives it the two methods
-//! every caller uses, once for all of them.
+//! every caller uses, once for all of them; [`stored`] keeps such a field of a stored shape as its
+//! spelling.
 
 /// `as_str` (the spelling, on the wire and in storage) and `parse` (`None` for an unknown
 /// spelling) for a string enum deriving strum's `IntoStaticStr` and `EnumString`.
@@ -21,6 +22,35 @@ macro_rules! spelled {
     };
 }
 
+/// A string enum field of a stored shape (a row or a document), kept as its spelling:
+/// `#[serde(with = "shared::spelled::stored")] status: PaymentStatus`. A stored spelling that names
+/// no value fails the read, quoting it.
+pub mod stored {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the value's spelling.
+    pub fn serialize<T, S>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<&'static str>,
+        S: Serializer,
+    {
+        serializer.serialize_str((*value).into())
+    }
+
+    /// Reads a spelling back into the value it names.
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+    where
+        T: std::str::FromStr,
+        D: Deserializer<'de>,
+    {
+        let spelling = String::deserialize(deserializer)?;
+        spelling
+            .parse()
+            .map_err(|_| D::Error::custom(format!("unknown stored spelling {spelling:?}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(Debug, Clone, Copy, PartialEq, strum::EnumString, strum::IntoStaticStr)]
@@ -37,5 +67,27 @@ mod tests {
         assert_eq!(Light::GreenArrow.as_str(), "green_arrow");
         assert_eq!(Light::parse("red"), Some(Light::Red));
         assert_eq!(Light::parse("Red"), None);
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Row {
+        #[serde(with = "super::stored")]
+        light: Light,
+    }
+
+    #[test]
+    fn a_stored_field_is_its_spelling_and_an_unknown_one_is_refused() {
+        let row = Row {
+            light: Light::GreenArrow,
+        };
+        let text = serde_json::to_string(&row).unwrap();
+        assert_eq!(text, r#"{"light":"green_arrow"}"#);
+        assert_eq!(serde_json::from_str::<Row>(&text).unwrap(), row);
+        let e = serde_json::from_str::<Row>(r#"{"light":"blue"}"#).unwrap_err();
+        assert!(
+            e.to_string().contains(r#"unknown stored spelling "blue""#),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<Row>(r#"{"light":3}"#).is_err());
     }
 }

@@ -26,6 +26,13 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// What an infallible mapping from a stored shape ([`crate::sqlite::Stored`]) fails with: never.
+impl From<std::convert::Infallible> for StoreError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl StoreError {
     /// A stored value that does not read back: `what` names the field, `value` is what is stored.
     pub fn invalid(what: &str, value: &str) -> Self {

@@ -3,12 +3,12 @@
 //! to domain types.
 
 use crate::clients::subscribers::delivery_body;
-use crate::domain::{Delivery, StoredEvent};
+use crate::domain::{Delivery, DeliveryStatus, StoredEvent};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use shared::events::EventEnvelope;
 use shared::sqlite::Stored;
-use shared::store::{parse_stored, StoreError};
+use shared::store::StoreError;
 
 /// One stored event: a row of `events`, or a document. `seq` is SQLite's arrival order; the
 /// document's `complete` turns true once its deliveries exist, until then readers ignore it (the
@@ -90,7 +90,8 @@ pub struct StoredDelivery {
     /// The event's arrival order, copied so due deliveries sort without a join.
     #[serde(default)]
     pub seq: i64,
-    pub status: String,
+    #[serde(with = "shared::spelled::stored")]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     #[serde(default)]
@@ -102,18 +103,16 @@ pub struct StoredDelivery {
     pub claim: Option<String>,
 }
 
-impl TryFrom<StoredDelivery> for Delivery {
-    type Error = StoreError;
-
-    fn try_from(d: StoredDelivery) -> Result<Self, StoreError> {
-        Ok(Delivery {
+impl From<StoredDelivery> for Delivery {
+    fn from(d: StoredDelivery) -> Self {
+        Delivery {
             subscriber: d.subscriber,
-            status: parse_stored("delivery status", &d.status)?,
+            status: d.status,
             attempts: u32::try_from(d.attempts).unwrap_or(u32::MAX),
             last_error: d.last_error,
             delivered_at: d.delivered_at,
             updated_at: d.updated_at,
-        })
+        }
     }
 }
 

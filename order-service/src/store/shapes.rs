@@ -3,10 +3,10 @@
 //! its mapping to and from the domain `Order`. Field names are snake_case; lines and addresses an
 //! earlier version wrote in camelCase are still read.
 
-use crate::domain::{Order, OrderItem, PaymentStatus, ShippingAddress};
+use crate::domain::{Order, OrderItem, OrderStatus, PaymentStatus, ShippingAddress};
 use serde::{Deserialize, Serialize};
 use shared::sqlite::{json_text, Stored};
-use shared::store::{parse_stored, StoreError};
+use shared::store::StoreError;
 
 /// An order as stored. `rev`, `event_ids`, `processed_events` and `idem` exist in MongoDB only:
 /// `rev` counts changes (the compare-and-set guard), `event_ids` records the changes applied (the
@@ -21,8 +21,10 @@ pub struct StoredOrder {
     #[serde(deserialize_with = "json_text")]
     pub items: Vec<StoredItem>,
     pub total_cents: i64,
-    pub status: String,
-    pub payment_status: String,
+    #[serde(with = "shared::spelled::stored")]
+    pub status: OrderStatus,
+    #[serde(with = "shared::spelled::stored")]
+    pub payment_status: PaymentStatus,
     pub payment_id: Option<String>,
     #[serde(deserialize_with = "json_text")]
     pub shipping_address: StoredAddress,
@@ -51,8 +53,8 @@ impl StoredOrder {
             user_id: order.user_id.clone(),
             items: stored_items(&order.items),
             total_cents: order.total_cents,
-            status: order.status.as_str().into(),
-            payment_status: order.payment_status.as_str().into(),
+            status: order.status,
+            payment_status: order.payment_status,
             payment_id: order.payment_id.clone(),
             shipping_address: StoredAddress::from(&order.shipping_address),
             tracking_number: order.tracking_number.clone(),
@@ -81,16 +83,18 @@ impl TryFrom<StoredOrder> for Order {
     type Error = StoreError;
 
     fn try_from(s: StoredOrder) -> Result<Self, StoreError> {
+        // `refund_pending` is only ever shown, never stored.
+        if s.payment_status == PaymentStatus::RefundPending {
+            let shown = PaymentStatus::RefundPending.as_str();
+            return Err(StoreError::invalid("payment status", shown));
+        }
         Ok(Order {
-            status: parse_stored("status", &s.status)?,
-            // `refund_pending` is only ever shown, never stored.
-            payment_status: PaymentStatus::parse(&s.payment_status)
-                .filter(|p| *p != PaymentStatus::RefundPending)
-                .ok_or_else(|| StoreError::invalid("payment status", &s.payment_status))?,
             id: s.id,
             user_id: s.user_id,
             items: s.items.into_iter().map(Into::into).collect(),
             total_cents: s.total_cents,
+            status: s.status,
+            payment_status: s.payment_status,
             payment_id: s.payment_id,
             shipping_address: s.shipping_address.into(),
             tracking_number: s.tracking_number,

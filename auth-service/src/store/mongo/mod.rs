@@ -80,7 +80,7 @@ impl UserStore for MongoUserStore {
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let found = self.users.find_one(doc! {"_id": id}).await?;
-        found.map(User::try_from).transpose()
+        Ok(found.map(User::from))
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -88,7 +88,7 @@ impl UserStore for MongoUserStore {
             .users
             .find_one(doc! {"email_lc": email_key(email)})
             .await?;
-        found.map(User::try_from).transpose()
+        Ok(found.map(User::from))
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<(Vec<User>, u64), StoreError> {
@@ -114,7 +114,7 @@ impl UserStore for MongoUserStore {
             .find_one_and_update(doc! {"_id": id}, doc! {"$set": set})
             .return_document(ReturnDocument::After)
             .await?;
-        updated.map(User::try_from).transpose()
+        Ok(updated.map(User::from))
     }
 
     async fn create_session(&self, s: &Session, t: &RefreshToken) -> Result<(), StoreError> {
@@ -132,7 +132,7 @@ impl UserStore for MongoUserStore {
 
     async fn find_session(&self, sid: &str) -> Result<Option<Session>, StoreError> {
         let found = self.sessions.find_one(doc! {"_id": sid}).await?;
-        found.map(Session::try_from).transpose()
+        Ok(found.map(Session::from))
     }
 
     async fn revoke_session(&self, sid: &str, now: i64) -> Result<bool, StoreError> {
@@ -182,7 +182,7 @@ impl UserStore for MongoUserStore {
         token_hash: &str,
     ) -> Result<Option<RefreshToken>, StoreError> {
         let found = self.tokens.find_one(doc! {"_id": token_hash}).await?;
-        found.map(RefreshToken::try_from).transpose()
+        Ok(found.map(RefreshToken::from))
     }
 
     async fn mark_refresh_token_used(

@@ -102,8 +102,8 @@ async fn client_options(
     Ok(options)
 }
 
-/// One page of the documents of `coll` that match `filter`, in `sort` order, checked into `T`
-/// (the stored shape's `TryFrom`), and how many match in all.
+/// One page of the documents of `coll` that match `filter`, in `sort` order, mapped into `T` (the
+/// stored shape's `From`, or its `TryFrom` check), and how many match in all.
 pub async fn page<T, D>(
     coll: &mongodb::Collection<D>,
     filter: mongodb::bson::Document,
@@ -112,7 +112,7 @@ pub async fn page<T, D>(
 ) -> Result<(Vec<T>, u64), StoreError>
 where
     D: serde::de::DeserializeOwned + Send + Sync,
-    T: TryFrom<D, Error = StoreError>,
+    T: TryFrom<D, Error: Into<StoreError>>,
 {
     use futures_util::TryStreamExt;
     let total = coll.count_documents(filter.clone()).await?;
@@ -127,7 +127,8 @@ where
     let items = docs
         .into_iter()
         .map(T::try_from)
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)?;
     Ok((items, total))
 }
 

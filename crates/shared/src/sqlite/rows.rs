@@ -9,17 +9,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 /// A domain type kept as one row (and, in a MongoDB store, one document): `Row` is its stored
-/// shape, a serde struct whose fields are the columns (the document's fields), and `TryFrom`
-/// checks it into the domain type. A row is decoded by column name, so a `SELECT` lists the
-/// columns of `Row` in any order (a missing `Option` column reads as `None`).
-pub trait Stored: TryFrom<Self::Row, Error = StoreError> {
+/// shape, a serde struct whose fields are the columns (the document's fields), mapped into the
+/// domain type by `From` when every stored value is one, else checked by `TryFrom` (failing with a
+/// [`StoreError`]). A row is decoded by column name, so a `SELECT` lists the columns of `Row` in
+/// any order (a missing `Option` column reads as `None`).
+pub trait Stored: TryFrom<Self::Row, Error: Into<StoreError>> {
     /// The stored shape.
     type Row: DeserializeOwned;
 }
 
 /// Declares the stored shape of a domain type whose fields are stored one for one, as they are:
 /// the serde struct (field attributes such as `#[serde(rename = "_id")]` pass through), the
-/// mapping from the domain type, the (infallible) check back, and [`Stored`].
+/// mappings from and back to the domain type, and [`Stored`].
 ///
 /// ```ignore
 /// shared::stored_as_is! {
@@ -53,13 +54,11 @@ macro_rules! stored_as_is {
             }
         }
 
-        impl ::core::convert::TryFrom<$stored> for $domain {
-            type Error = $crate::store::StoreError;
-
-            fn try_from(row: $stored) -> ::core::result::Result<Self, Self::Error> {
-                Ok(Self {
+        impl ::core::convert::From<$stored> for $domain {
+            fn from(row: $stored) -> Self {
+                Self {
                     $($field: row.$field),*
-                })
+                }
             }
         }
 
@@ -145,7 +144,9 @@ pub fn first<T: Stored>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Option<T>, StoreError> {
-    first_with(conn, sql, params, |row| T::try_from(decode(row)?))
+    first_with(conn, sql, params, |row| {
+        T::try_from(decode(row)?).map_err(Into::into)
+    })
 }
 
 /// Every row `sql` yields for `params`, as `T`, in order.
@@ -160,7 +161,7 @@ pub fn all<T: Stored>(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let stored: T::Row = serde_rusqlite::from_row_with_columns(row, &columns)?;
-        out.push(T::try_from(stored)?);
+        out.push(T::try_from(stored).map_err(Into::into)?);
     }
     Ok(out)
 }
@@ -260,115 +261,4 @@ pub fn page<T: Stored>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sqlite::tests::memory;
-
-    #[tokio::test]
-    async fn processed_ids_are_recorded_once() {
-        let db = memory().await;
-        assert!(db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
-        assert!(!db.write(|tx| mark_processed(tx, "e1")).await.unwrap());
-    }
-
-    /// A stored value of the test table `t (x INTEGER)`.
-    #[derive(Debug, PartialEq)]
-    struct X(i64);
-
-    #[derive(Deserialize)]
-    struct XRow {
-        x: i64,
-    }
-
-    impl TryFrom<XRow> for X {
-        type Error = StoreError;
-
-        fn try_from(r: XRow) -> Result<Self, StoreError> {
-            if r.x < 0 {
-                return Err(StoreError::Other("negative".into()));
-            }
-            Ok(X(r.x))
-        }
-    }
-
-    impl Stored for X {
-        type Row = XRow;
-    }
-
-    #[tokio::test]
-    async fn rows_are_read_into_their_stored_shape_by_column_name_then_checked() {
-        let db = memory().await;
-        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (-1), (5);")?))
-            .await
-            .unwrap();
-        let five = db
-            .read(|c| first::<X>(c, "SELECT 7 AS other, x FROM t WHERE x > ?", [0]))
-            .await
-            .unwrap();
-        assert_eq!(five, Some(X(5)));
-        let err = db
-            .read(|c| all::<X>(c, "SELECT x FROM t ORDER BY x", []))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Other(ref m) if m == "negative"),
-            "{err:?}"
-        );
-        let err = db
-            .read(|c| first::<X>(c, "SELECT 1 AS y", []))
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("x"),
-            "a missing column is named: {err}"
-        );
-    }
-
-    #[test]
-    fn json_fields_read_from_text_or_from_the_structure() {
-        #[derive(Deserialize)]
-        struct S {
-            #[serde(deserialize_with = "json_text")]
-            v: Vec<i64>,
-        }
-        let text: S = serde_json::from_value(serde_json::json!({"v": "[1, 2]"})).unwrap();
-        let value: S = serde_json::from_value(serde_json::json!({"v": [1, 2]})).unwrap();
-        assert_eq!((text.v, value.v), (vec![1, 2], vec![1, 2]));
-    }
-
-    #[tokio::test]
-    async fn a_built_query_binds_its_values_in_order() {
-        let db = memory().await;
-        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (1), (2), (3), (4);")?))
-            .await
-            .unwrap();
-        let mut q = Query::new("SELECT x FROM t WHERE x >= ");
-        q.bind(2).push(" AND x < ").bind(4).push(" ORDER BY x");
-        assert_eq!(q.sql, "SELECT x FROM t WHERE x >= ? AND x < ? ORDER BY x");
-        let rows: Vec<X> = db.read(|c| q.rows(c)).await.unwrap();
-        assert_eq!(rows, vec![X(2), X(3)]);
-        let mut n = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
-        n.bind(1);
-        assert_eq!(db.read(|c| n.count(c)).await.unwrap(), 3);
-    }
-
-    #[tokio::test]
-    async fn a_page_is_its_rows_and_the_total_matching() {
-        let db = memory().await;
-        db.write(|tx| Ok(tx.execute_batch("INSERT INTO t VALUES (1), (2), (3), (4), (5);")?))
-            .await
-            .unwrap();
-        let mut count = Query::new("SELECT COUNT(*) FROM t WHERE x > ");
-        count.bind(1);
-        let mut rows = Query::new("SELECT x FROM t WHERE x > ");
-        rows.bind(1)
-            .push(" ORDER BY x DESC")
-            .page(PageRequest { page: 2, limit: 3 });
-        assert_eq!(
-            rows.sql,
-            "SELECT x FROM t WHERE x > ? ORDER BY x DESC LIMIT ? OFFSET ?"
-        );
-        let (page, total) = db.read(|c| page::<X>(c, &count, &rows)).await.unwrap();
-        assert_eq!((page, total), (vec![X(2)], 4));
-    }
-}
+mod tests;

@@ -54,7 +54,7 @@ impl StoredDelivery {
             event_id: event_id.to_string(),
             subscriber: subscriber.to_string(),
             seq,
-            status: DeliveryStatus::Pending.as_str().to_string(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             last_error: None,
             next_attempt_at: due_at,

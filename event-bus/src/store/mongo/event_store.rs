@@ -299,7 +299,7 @@ impl EventStore for MongoEventStore {
             by_event
                 .entry(d.event_id.clone())
                 .or_default()
-                .push(Delivery::try_from(d)?);
+                .push(Delivery::from(d));
         }
         docs.into_iter()
             .map(|e| {

@@ -136,7 +136,7 @@ impl MongoEventStore {
         deliveries
             .iter()
             .filter_map(|d| events.get(&d.event_id).map(|e| (e, d)))
-            .map(|(e, d)| Ok((e.clone(), Delivery::try_from(d.clone())?)))
+            .map(|(e, d)| Ok((e.clone(), Delivery::from(d.clone()))))
             .collect()
     }
 }

@@ -252,7 +252,7 @@ impl EventStore for SqliteEventStore {
                 let mut dead = Vec::new();
                 while let Some(row) = rows.next()? {
                     dead.push(DeadDelivery {
-                        delivery: decode::<StoredDelivery>(row)?.try_into()?,
+                        delivery: decode::<StoredDelivery>(row)?.into(),
                         event: decode::<StoredEnvelope>(row)?.try_into()?,
                     });
                 }
@@ -307,7 +307,7 @@ fn deliveries_of(
     while let Some(row) = rows.next()? {
         let stored: StoredDelivery = decode(row)?;
         let id = stored.event_id.clone();
-        by_event.entry(id).or_default().push(stored.try_into()?);
+        by_event.entry(id).or_default().push(stored.into());
     }
     Ok(by_event)
 }

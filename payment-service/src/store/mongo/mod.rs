@@ -19,7 +19,7 @@
 mod docs;
 mod incoming;
 
-use super::shapes::{to_payment, StoredPayment};
+use super::shapes::StoredPayment;
 use super::{Outcome, PaymentStore};
 use crate::domain::Payment;
 use async_trait::async_trait;
@@ -83,7 +83,7 @@ impl MongoPaymentStore {
             .find_one_and_update(filter, update)
             .return_document(ReturnDocument::After)
             .await?;
-        to_payment(d)
+        Ok(d.map(Payment::from))
     }
 
     /// Like [`Self::transition`], writing `event` to the outbox when it applies (the shared
@@ -127,7 +127,7 @@ impl MongoPaymentStore {
             find = find.limit(limit);
         }
         let docs: Vec<StoredPayment> = find.await?.try_collect().await?;
-        docs.into_iter().map(Payment::try_from).collect()
+        Ok(docs.into_iter().map(Payment::from).collect())
     }
 }
 
@@ -166,11 +166,13 @@ impl PaymentStore for MongoPaymentStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Payment>, StoreError> {
-        to_payment(self.payments.find_one(doc! {"_id": id}).await?)
+        let found = self.payments.find_one(doc! {"_id": id}).await?;
+        Ok(found.map(Payment::from))
     }
 
     async fn get_by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        to_payment(self.payments.find_one(doc! {"order_id": order_id}).await?)
+        let found = self.payments.find_one(doc! {"order_id": order_id}).await?;
+        Ok(found.map(Payment::from))
     }
 
     async fn claim_pending(&self, id: &str) -> Result<Option<Payment>, StoreError> {

@@ -214,4 +214,43 @@ mod tests {
         let stored = serde_json::to_value(StoredAddress::from(&address)).unwrap();
         assert_eq!(stored["zip_code"], "z");
     }
+
+    #[test]
+    fn statuses_are_stored_as_their_spellings_and_a_shown_only_one_is_refused() {
+        let address = ShippingAddress {
+            street: "s".into(),
+            city: "c".into(),
+            state: "t".into(),
+            zip_code: "z".into(),
+            country: "k".into(),
+        };
+        let mut order = Order {
+            id: "o".into(),
+            user_id: "u".into(),
+            items: Vec::new(),
+            total_cents: 0,
+            status: OrderStatus::Confirmed,
+            payment_status: PaymentStatus::Completed,
+            payment_id: None,
+            shipping_address: address,
+            tracking_number: None,
+            notes: None,
+            created_at: 1,
+            updated_at: 2,
+        };
+        let stored = serde_json::to_value(StoredOrder::new(&order, None, "e")).unwrap();
+        assert_eq!(
+            (&stored["status"], &stored["payment_status"]),
+            (
+                &serde_json::json!("confirmed"),
+                &serde_json::json!("completed")
+            )
+        );
+        let read: StoredOrder = serde_json::from_value(stored).unwrap();
+        assert_eq!(Order::try_from(read).unwrap(), order);
+        order.payment_status = PaymentStatus::RefundPending;
+        let shown_only = StoredOrder::new(&order, None, "e");
+        let err = Order::try_from(shown_only).unwrap_err().to_string();
+        assert!(err.contains("refund_pending"), "{err}");
+    }
 }

@@ -116,6 +116,10 @@ class Stub(http.server.BaseHTTPRequestHandler):
         self.answer(202, b'{"success":true}')
     def log_message(self, *args):
         pass
+# Keep-alive and a deep listen backlog: with a connection per request and the default backlog of
+# 5, a session check now and then waited past its 2 s timeout under load (a 503 in the results).
+Stub.protocol_version = "HTTP/1.1"
+http.server.ThreadingHTTPServer.request_queue_size = 1024
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Stub).serve_forever()
 PY
   PIDS+=($!)

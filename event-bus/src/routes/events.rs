@@ -18,8 +18,9 @@ use serde_json::json;
 use shared::auth::InternalCaller;
 use shared::error::ok;
 use shared::extract::{JsonBody, QueryMap};
-use shared::openapi::{Answer, ErrorAnswer, InternalRefusals};
+use shared::openapi::{Answer, ErrorAnswer, InternalRefusals, InvalidId};
 use shared::validate::QueryValidator;
+use shared::ApiError;
 
 /// `POST /events`: stores the events and their deliveries, then answers 202 with their ids.
 #[utoipa::path(
@@ -117,6 +118,7 @@ pub async fn list_dead(
     params(("id" = String, Path, description = "The event's id.")),
     responses(
         (status = 200, description = "Its deliveries, queued again.", body = Answer<ReplayedSchema>),
+        InvalidId,
         InternalRefusals,
         (status = 404, description = "`event_not_found`.", body = ErrorAnswer),
     ),
@@ -127,7 +129,7 @@ pub async fn replay_event(
     _caller: InternalCaller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
-    let id = path.map(|Path(id)| id).unwrap_or_default();
+    let Path(id) = path.map_err(|_| ApiError::invalid_id("event"))?;
     let queued = events::replay(&state, &id).await?;
     Ok(ok(json!({"id": id, "queued": queued})))
 }

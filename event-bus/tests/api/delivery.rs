@@ -146,6 +146,14 @@ async fn replay_redelivers_a_delivered_event_and_needs_the_token_and_a_known_id(
         res.json::<serde_json::Value>().await.unwrap()["code"],
         "event_not_found"
     );
+    // An id that does not decode (not UTF-8) is a malformed request, not an unknown event.
+    let res = replay("%FF", INTERNAL_TOKEN).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body = res.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(
+        (&body["code"], &body["error"]),
+        (&json!("invalid_id"), &json!("Invalid event id"))
+    );
     assert_eq!(replay("e-4", INTERNAL_TOKEN).await.unwrap().status(), 200);
     assert_eq!(sub.next().await.body["id"], "e-4");
     assert_eq!(sub.calls.load(Ordering::SeqCst), 2);

@@ -39,7 +39,7 @@ pub async fn session_status(
     _caller: InternalCaller,
     sid: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
-    let Path(sid) = sid.map_err(|_| ApiError::bad_request("invalid_id", "Invalid session id"))?;
+    let Path(sid) = sid.map_err(|_| ApiError::invalid_id("session"))?;
     let live = StoredSessions(state.store.clone()).is_live(&sid).await?;
     Ok(ok(json!({ "sid": sid, "revoked": !live })))
 }

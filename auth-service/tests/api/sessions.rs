@@ -189,6 +189,13 @@ async fn internal_session_status_needs_the_internal_token_and_unknown_sids_are_r
         r.body["data"],
         json!({"sid": "unknown-sid", "revoked": true})
     );
+    // A sid that does not decode (not UTF-8) is a malformed request.
+    let r = app.internal_get("/internal/sessions/%FF").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (&r.body["code"], &r.body["error"]),
+        (&json!("invalid_id"), &json!("Invalid session id"))
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,8 @@ macro_rules! spelled {
 
 /// A string enum field of a stored shape (a row or a document), kept as its spelling:
 /// `#[serde(with = "shared::spelled::stored")] status: PaymentStatus`. A stored spelling that names
-/// no value fails the read, quoting it.
+/// no value fails the read, as [`crate::store::parse_stored`] does: `stored PaymentStatus is
+/// invalid: "…"`.
 pub mod stored {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -45,9 +46,14 @@ pub mod stored {
         D: Deserializer<'de>,
     {
         let spelling = String::deserialize(deserializer)?;
-        spelling
-            .parse()
-            .map_err(|_| D::Error::custom(format!("unknown stored spelling {spelling:?}")))
+        spelling.parse().map_err(|_| {
+            // Worded as `store::parse_stored` words it, the type standing for the field's name.
+            let what = std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("value");
+            D::Error::custom(format!("stored {what} is invalid: {spelling:?}"))
+        })
     }
 }
 
@@ -85,7 +91,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<Row>(&text).unwrap(), row);
         let e = serde_json::from_str::<Row>(r#"{"light":"blue"}"#).unwrap_err();
         assert!(
-            e.to_string().contains(r#"unknown stored spelling "blue""#),
+            e.to_string().contains(r#"stored Light is invalid: "blue""#),
             "{e}"
         );
         assert!(serde_json::from_str::<Row>(r#"{"light":3}"#).is_err());

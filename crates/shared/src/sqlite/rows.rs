@@ -248,7 +248,7 @@ impl Query {
     }
 }
 
-/// One page of a list, checked into `T`, and how many rows match in all: `count` is the list's
+/// One page of a list, mapped into `T`, and how many rows match in all: `count` is the list's
 /// `SELECT COUNT(*)`, `rows` its page (the same filter, then [`Query::page`]). The counterpart of
 /// `shared::mongo::page`.
 pub fn page<T: Stored>(

@@ -152,7 +152,7 @@ async fn a_shape_stored_as_is_reads_back_and_an_unknown_spelling_fails_the_read(
     let err = db.read(move |c| all::<Lamp>(c, sql, [])).await.unwrap_err();
     assert!(
         err.to_string()
-            .contains(r#"unknown stored spelling "blue""#),
+            .contains(r#"stored Light is invalid: "blue""#),
         "{err}"
     );
 }

@@ -57,6 +57,8 @@ from pathlib import Path
 
 import yaml
 
+from ports import free_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 SERVICES = ["event-bus", "auth-service", "product-service", "order-service", "payment-service",
@@ -262,18 +264,6 @@ class Proc:
         for line in text[-lines:]:
             out.append("   " + (line if len(line) <= width else line[:width] + " …"))
         return "\n".join(out)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((LOOPBACK, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def wait_until(what, timeout, probe, interval=0.1):

@@ -41,16 +41,9 @@ release_bin() {
   fi
 }
 
-# free_ports N: N free loopback TCP ports on one line.
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks: s.close()
-PY
-}
+# free_ports N: N free loopback TCP ports on one line, outside the range outgoing connections
+# draw from (see .ci/ports.py).
+free_ports() { python3 .ci/ports.py "$1"; }
 
 # PIN=1: the proxies under test on CPU 0 with one worker each (TOKIO_WORKER_THREADS=1, one nginx
 # worker), the load generator and the upstream on CPU 1, so each proxy's throughput is one core's

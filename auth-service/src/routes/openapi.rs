@@ -86,7 +86,12 @@ pub struct RegistrationSchema {
     name: String,
     #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(min_length = 8, max_length = 128)]
+    /// Kept as sent (not trimmed).
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     password: String,
     /// Only `user` (an admin is made by an admin); `admin` is 403.
     role: Option<RoleSchema>,
@@ -102,7 +107,11 @@ pub struct RegistrationSchema {
 pub struct LoginSchema {
     #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     password: String,
 }
 
@@ -114,7 +123,11 @@ pub struct LoginSchema {
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshSchema {
-    #[schema(min_length = 1, max_length = 512)]
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     refresh_token: String,
 }
 
@@ -130,18 +143,28 @@ pub struct LogoutSchema {
     all: Option<bool>,
 }
 
-/// An admin's change to a user: at least one field. Unknown fields are refused.
+/// The fields of an admin's change to a user (see [`UserChangeSchema`]).
 #[derive(ToSchema, Deserialize)]
-#[schema(
-    as = UserChange,
-    examples(json!({"isActive": false}))
-)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserChangeSchema {
+pub struct UserFieldsSchema {
+    #[schema(nullable = false)]
     role: Option<RoleSchema>,
     /// False disables the account and ends its sessions.
+    #[schema(nullable = false)]
     is_active: Option<bool>,
 }
+
+shared::object_schema!(
+    /// An admin's change to a user: at least one field.
+    pub UserChangeSchema as "UserChange" = UserFieldsSchema,
+    |fields| {
+        fields.min_properties = Some(1);
+        fields.description = Some(
+            "An admin's change to a user: at least one field. Unknown fields are refused.".into(),
+        );
+        fields.examples = vec![serde_json::json!({"isActive": false})];
+    }
+);
 
 /// The refusals of a body that does not parse.
 #[derive(IntoResponses)]

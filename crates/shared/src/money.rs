@@ -2,6 +2,9 @@
 
 use serde_json::Value;
 
+/// The largest amount of money the wire takes (10 trillion).
+pub const MAX_MONEY: f64 = 1e13;
+
 /// Parses a JSON number with at most two decimals into non-negative cents.
 pub fn parse_cents(v: &Value) -> Result<i64, &'static str> {
     let Some(f) = v.as_f64().filter(|_| v.is_number()) else {
@@ -13,7 +16,7 @@ pub fn parse_cents(v: &Value) -> Result<i64, &'static str> {
     if f < 0.0 {
         return Err("must be greater than or equal to 0");
     }
-    if f > 1e13 {
+    if f > MAX_MONEY {
         return Err("must be less than or equal to 10000000000000");
     }
     let cents = (f * 100.0).round();

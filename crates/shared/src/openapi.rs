@@ -15,11 +15,13 @@ mod operations;
 mod params;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use operations::{
     add_get, add_operations, error_answer, json_answer, metrics_operation, operation, OPERATIONS,
 };
-pub use params::{object_id_param, PageParams, OBJECT_ID_PATTERN};
+pub use params::{object_id_param, ObjectId, PageParams, OBJECT_ID_PATTERN};
+pub use text::{describe_text, MULTI_LINE_TEXT, RAW_TEXT, TRIMMED_TEXT};
 
 /// The name of the bearer scheme in `components.securitySchemes` (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
@@ -29,8 +31,9 @@ pub const BEARER: &str = "bearer";
 pub const INTERNAL: &str = "internal";
 
 /// What every public document shares, added to it: the bearer scheme (the access token of
-/// `POST /api/auth/login` in `Authorization`), the error envelope's schemas, and the route of
-/// the document itself, `GET /openapi.json`.
+/// `POST /api/auth/login` in `Authorization`), the error envelope's schemas, the route of the
+/// document itself, `GET /openapi.json`, and the wire's rule for the text requests carry
+/// ([`describe_text`]).
 pub struct SharedParts;
 
 impl Modify for SharedParts {
@@ -50,6 +53,7 @@ impl Modify for SharedParts {
             json_answer("The API's document."),
         );
         add_get(openapi, "/openapi.json", own);
+        describe_text(openapi);
     }
 }
 
@@ -271,6 +275,45 @@ macro_rules! spelled_schema {
         impl utoipa::ToSchema for $name {
             fn name() -> std::borrow::Cow<'static, str> {
                 std::borrow::Cow::Borrowed($public)
+            }
+        }
+    };
+}
+
+/// Declares a schema type made from another type's object schema, changed where `#[schema]`
+/// cannot say it: `object_schema!(Type as "Name" = Base, |object| { … })` makes `Type`, the
+/// component `Name`: `Base`'s schema with `object` (its `Object`) changed. For a body two routes
+/// read differently (`POST` requires fields `PATCH` leaves optional), and for `minProperties`,
+/// which utoipa 5's `#[schema(min_properties = …)]` writes as `maxProperties`.
+#[macro_export]
+macro_rules! object_schema {
+    (
+        $(#[$doc:meta])* $vis:vis $name:ident as $public:literal = $base:ty,
+        |$object:ident| $change:block
+    ) => {
+        $(#[$doc])*
+        $vis struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::{schema::Schema, RefOr};
+                let mut schema = <$base as utoipa::PartialSchema>::schema();
+                if let RefOr::T(Schema::Object($object)) = &mut schema {
+                    $change
+                }
+                schema
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($public)
+            }
+
+            fn schemas(
+                schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+            ) {
+                <$base as utoipa::ToSchema>::schemas(schemas);
             }
         }
     };

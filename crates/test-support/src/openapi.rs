@@ -94,3 +94,79 @@ pub fn assert_refs_resolve(doc: &Value) {
     walk(doc, &doc["components"]["schemas"], &mut missing);
     assert!(missing.is_empty(), "references to nothing: {missing:?}");
 }
+
+/// Whether `text` matches a document's `pattern`, as JSON Schema validators match one (anywhere
+/// in the text unless the pattern is anchored).
+pub fn matches(pattern: &str, text: &str) -> bool {
+    regex::Regex::new(pattern)
+        .unwrap_or_else(|e| panic!("pattern {pattern}: {e}"))
+        .is_match(text)
+}
+
+/// The strings requests carry (JSON bodies, query parameters) that `doc` describes with no
+/// `pattern`, `format` or `enum`, each as `METHOD path: where`. The wire refuses control
+/// characters in every one, so the document should say so (`shared::openapi::describe_text`).
+pub fn undescribed_request_strings(doc: &Value) -> Vec<String> {
+    fn walk(
+        schema: &Value,
+        at: &str,
+        doc: &Value,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(Value::String(to)) = schema.get("$ref") {
+            let name = to.trim_start_matches("#/components/schemas/");
+            if seen.insert(name.to_owned()) {
+                walk(&doc["components"]["schemas"][name], name, doc, seen, out);
+            }
+            return;
+        }
+        let is_string = match &schema["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        let described = ["pattern", "format", "enum"]
+            .iter()
+            .any(|k| schema.get(k).is_some());
+        if is_string && !described {
+            out.push(at.to_owned());
+        }
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            for (name, property) in properties {
+                walk(property, &format!("{at}.{name}"), doc, seen, out);
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            walk(items, &format!("{at}[]"), doc, seen, out);
+        }
+        for k in ["oneOf", "allOf", "anyOf"] {
+            for item in schema[k].as_array().into_iter().flatten() {
+                walk(item, at, doc, seen, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let paths = doc["paths"].as_object().into_iter().flatten();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let mut found = Vec::new();
+            let mut seen = BTreeSet::new();
+            let bodies = operation["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten();
+            for (_, content) in bodies {
+                walk(&content["schema"], "body", doc, &mut seen, &mut found);
+            }
+            let parameters = operation["parameters"].as_array().into_iter().flatten();
+            for parameter in parameters.filter(|p| p["in"] == "query") {
+                let at = format!("query {}", parameter["name"].as_str().unwrap_or("?"));
+                walk(&parameter["schema"], &at, doc, &mut seen, &mut found);
+            }
+            let method = method.to_uppercase();
+            out.extend(found.into_iter().map(|at| format!("{method} {path}: {at}")));
+        }
+    }
+    out
+}

@@ -75,7 +75,7 @@ pub struct ChargeSchema {
     /// Default `credit_card`.
     payment_method: Option<PaymentMethodSchema>,
     /// When given, it must be the order's total (else 400 `amount_mismatch`).
-    #[schema(minimum = 0, multiple_of = 0.01)]
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     amount: Option<f64>,
 }
 

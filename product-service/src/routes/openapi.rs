@@ -9,6 +9,7 @@
 use super::products;
 use crate::domain::SortOrder;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
@@ -48,45 +49,153 @@ pub struct ProductSchema {
     updated_at: String,
 }
 
-/// The fields of a product (`POST` and `PUT` require the first six; `PATCH` takes any, at least
-/// one). Unknown fields are refused.
+/// The fields of a product, read by [`NewProductSchema`] and [`ProductChangeSchema`]. Unknown
+/// fields are refused.
 #[derive(ToSchema, Deserialize)]
-#[schema(
-    as = ProductFields,
-    examples(json!({
-        "name": "Laptop",
-        "description": "High-performance laptop",
-        "price": 999.99,
-        "stock": 50,
-        "category": "Electronics",
-        "sku": "LAP001"
-    }))
-)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductFieldsSchema {
-    #[schema(min_length = 2, max_length = 100)]
+    #[schema(nullable = false, min_length = 2, max_length = 100)]
     name: Option<String>,
     /// Tabs and line breaks are allowed.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^(?:[^\s\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?)?$"
+    )]
     description: Option<String>,
     /// The unit price, with at most 2 decimals.
-    #[schema(minimum = 0, maximum = 10_000_000, multiple_of = 0.01)]
+    #[schema(
+        nullable = false,
+        minimum = 0,
+        maximum = 10_000_000,
+        multiple_of = 0.01
+    )]
     price: Option<f64>,
-    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
     stock: Option<i64>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     category: Option<String>,
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(nullable = false, min_length = 1, max_length = 64)]
     sku: Option<String>,
     /// `http` or `https` URLs.
-    #[schema(max_items = 20)]
-    images: Option<Vec<String>>,
+    #[schema(nullable = false, max_items = 20)]
+    images: Option<Vec<ImageUrl>>,
     /// Default `true` on creation.
+    #[schema(nullable = false)]
     is_active: Option<bool>,
-    /// Any JSON object of at most 16 KiB serialized; keys may not start with `$` or hold `.`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(nullable = false, value_type = Option<Metadata>)]
     metadata: Option<serde_json::Value>,
 }
+
+/// The pattern of a key in `metadata`: not starting with `$` and holding no `.` (MongoDB would
+/// read them as operators and paths) and no control character.
+pub const METADATA_KEY_PATTERN: &str =
+    r"^(?:[^$.\u0000-\u001F\u007F-\u009F][^.\u0000-\u001F\u007F-\u009F]*)?$";
+
+/// The client's own data, stored and answered as sent
+/// ([`check_stored_json`](shared::validate::check_stored_json)).
+#[derive(Deserialize)]
+pub struct Metadata;
+
+impl utoipa::PartialSchema for Metadata {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut object = metadata_object();
+        object["description"] = json!(
+            "Any JSON object of at most 16 KiB serialized: keys do not start with `$` or hold \
+             `.`, and neither keys nor strings hold control characters."
+        );
+        serde_json::from_value(object).expect("the metadata's schema is a schema")
+    }
+}
+
+impl ToSchema for Metadata {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        let value = json!({"oneOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "number"},
+            {"type": "string", "pattern": shared::openapi::RAW_TEXT},
+            {"type": "array", "items": {"$ref": "#/components/schemas/MetadataValue"}},
+            metadata_object(),
+        ]});
+        let schema = serde_json::from_value(value).expect("the metadata's schema is a schema");
+        schemas.push(("MetadataValue".into(), schema));
+    }
+}
+
+/// An object in `metadata`: keys as [`METADATA_KEY_PATTERN`] says, values `MetadataValue`s.
+fn metadata_object() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "propertyNames": {"type": "string", "pattern": METADATA_KEY_PATTERN},
+        "additionalProperties": {"$ref": "#/components/schemas/MetadataValue"}
+    })
+}
+
+/// An image's URL: `http` or `https`, with a host, no whitespace, at most 2,048 characters
+/// ([`is_http_url`](super::wire::is_http_url)).
+#[derive(Deserialize)]
+pub struct ImageUrl;
+
+impl utoipa::PartialSchema for ImageUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(IMAGE_URL_PATTERN))
+            .max_length(Some(2048))
+            .into()
+    }
+}
+
+impl ToSchema for ImageUrl {}
+
+/// [`ImageUrl`]'s pattern.
+pub const IMAGE_URL_PATTERN: &str =
+    r"^https?://[^\s/?#\u0000-\u001F\u007F-\u009F][^\s\u0000-\u001F\u007F-\u009F]*$";
+
+/// The fields `POST` and `PUT` require.
+pub const REQUIRED_FIELDS: [&str; 6] = ["name", "description", "price", "stock", "category", "sku"];
+
+shared::object_schema!(
+    /// A new product (`POST`) or the whole product (`PUT`): the fields, the first six required.
+    pub NewProductSchema as "NewProduct" = ProductFieldsSchema,
+    |fields| {
+        fields.required = REQUIRED_FIELDS.map(String::from).to_vec();
+        fields.description = Some(
+            "A product's fields: `name`, `description`, `price`, `stock`, `category` and `sku` \
+             required. Unknown fields are refused."
+                .into(),
+        );
+        fields.examples = vec![json!({
+            "name": "Laptop",
+            "description": "High-performance laptop",
+            "price": 999.99,
+            "stock": 50,
+            "category": "Electronics",
+            "sku": "LAP001"
+        })];
+    }
+);
+
+shared::object_schema!(
+    /// A change to a product (`PATCH`): any of the fields, at least one.
+    pub ProductChangeSchema as "ProductChange" = ProductFieldsSchema,
+    |fields| {
+        fields.min_properties = Some(1);
+        fields.description = Some(
+            "A change to a product: any of its fields, at least one. Unknown fields are refused."
+                .into(),
+        );
+        fields.examples = vec![json!({"price": 899.99, "stock": 40})];
+    }
+);
 
 /// `POST /api/products/bulk`.
 #[derive(ToSchema, Deserialize)]
@@ -98,7 +207,7 @@ pub struct ProductFieldsSchema {
 pub struct BulkSchema {
     /// Product ids (24 hex digits); the active ones come back in this order.
     #[schema(min_items = 1, max_items = 100)]
-    ids: Vec<String>,
+    ids: Vec<shared::openapi::ObjectId>,
 }
 
 /// The list's filters (after `page` and `limit`; unknown parameters are refused).
@@ -110,10 +219,10 @@ pub struct ListParams {
     #[param(max_length = 100)]
     category: Option<String>,
     /// Lowest price (inclusive), at most 2 decimals.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     min_price: Option<f64>,
     /// Highest price (inclusive), at most 2 decimals.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 10_000_000_000_000.0, multiple_of = 0.01)]
     max_price: Option<f64>,
     /// A case-insensitive part of the name or description.
     #[param(max_length = 200)]

@@ -2,7 +2,8 @@
 //! the cache generation after the database write.
 
 use super::openapi::{
-    BulkSchema, ChangeRefusals, ListParams, ProductFieldsSchema, ProductIdParam, ProductSchema,
+    BulkSchema, ChangeRefusals, ListParams, NewProductSchema, ProductChangeSchema, ProductIdParam,
+    ProductSchema,
 };
 use super::query::{list_query, PAGE_SIZE};
 use super::wire::{
@@ -116,7 +117,7 @@ pub async fn get_product(
     post,
     path = "/api/products",
     tag = "products",
-    request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required."),
+    request_body(content = NewProductSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required."),
     responses(
         (status = 201, description = "The product created.", body = Answer<ProductSchema>),
         (status = 400, description = "`validation_failed` (every bad field listed) or `malformed_json`.", body = ErrorAnswer),
@@ -141,7 +142,7 @@ pub async fn create_product(
     path = "/api/products/{id}",
     tag = "products",
     params(ProductIdParam),
-    request_body(content = ProductFieldsSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
+    request_body(content = NewProductSchema, description = "`name`, `description`, `price`, `stock`, `category` and `sku` are required; the others keep their values when left out."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
         ChangeRefusals,
@@ -165,7 +166,7 @@ pub async fn replace_product(
     path = "/api/products/{id}",
     tag = "products",
     params(ProductIdParam),
-    request_body(content = ProductFieldsSchema, description = "Any of the fields, at least one."),
+    request_body(content = ProductChangeSchema, description = "Any of the fields, at least one."),
     responses(
         (status = 200, description = "The product after the change.", body = Answer<ProductSchema>),
         ChangeRefusals,

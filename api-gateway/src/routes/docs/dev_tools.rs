@@ -16,11 +16,12 @@ use utoipa::{IntoResponses, OpenApi, ToSchema};
 #[derive(ToSchema)]
 #[schema(
     as = Encrypted,
-    examples(json!({"encrypted": "<iv>:<ct>:<mac>"}))
+    examples(json!({"encrypted": "fa1809219ebbba4b7a1b752515a8fb03:0617ce59fe5c316942540be8e0828961c5db8702fb16f056d17be94673b34679:629ceeef88054815be83877163b41f6b3e214b01ee94f11e1bf9e1f64e1699da"}))
 )]
 pub struct EncryptedSchema {
-    /// The encrypted body.
-    #[schema(min_length = 1)]
+    /// The encrypted body: a 16-byte IV, a ciphertext of whole 16-byte blocks and, in the current
+    /// form, a 32-byte MAC, each in hex.
+    #[schema(pattern = r"^[0-9a-fA-F]{32}:(?:[0-9a-fA-F]{32})+(?::[0-9a-fA-F]{64})?$")]
     encrypted: String,
 }
 

@@ -214,3 +214,39 @@ fn the_gateways_metrics_are_documented_as_answering_only_the_internal_token() {
         );
     }
 }
+
+#[test]
+fn every_string_a_request_carries_states_what_the_wire_takes() {
+    let merged = json(document());
+    let undescribed = test_support::openapi::undescribed_request_strings(&merged);
+    assert!(undescribed.is_empty(), "{undescribed:#?}");
+}
+
+#[test]
+fn the_encrypted_form_is_described_as_the_cipher_writes_it() {
+    use shared::payload::{MacPolicy, PayloadCipher};
+    use test_support::openapi::matches;
+    let merged = json(document());
+    let encrypted = &merged["components"]["schemas"]["Encrypted"]["properties"]["encrypted"];
+    let pattern = encrypted["pattern"].as_str().unwrap();
+    let cipher =
+        PayloadCipher::new("0123456789abcdef0123456789abcdef", MacPolicy::Optional).unwrap();
+    for plain in [&b"{}"[..], br#"{"payload":"sixteen bytes..."}"#] {
+        for written in [cipher.encrypt(plain), cipher.encrypt_legacy(plain)] {
+            assert!(matches(pattern, &written), "{written}");
+            assert!(cipher.decrypt(&written).is_ok());
+        }
+    }
+    let (iv, block) = ("0".repeat(32), "0".repeat(32));
+    for malformed in [
+        "0".to_owned(),
+        "<iv>:<ct>:<mac>".to_owned(),
+        format!("{iv}:{}", "0".repeat(31)),
+        format!("{iv}:{block}:{}", "0".repeat(63)),
+        format!("{}:{block}", "0".repeat(30)),
+        format!("{iv}:{block}:{}:{block}", "0".repeat(64)),
+    ] {
+        assert!(!matches(pattern, &malformed), "{malformed}");
+        assert!(cipher.decrypt(&malformed).is_err(), "{malformed}");
+    }
+}

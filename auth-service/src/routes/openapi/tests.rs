@@ -59,3 +59,24 @@ fn every_internal_route_is_in_the_internal_document() {
         "header"
     );
 }
+
+#[test]
+fn the_documented_text_and_changes_are_what_the_wire_takes() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    // Passwords and tokens are kept as sent: no trimming, only no control characters.
+    for (schema, field) in [
+        ("Registration", "password"),
+        ("Login", "password"),
+        ("Refresh", "refreshToken"),
+    ] {
+        let pattern = &schemas[schema]["properties"][field]["pattern"];
+        assert_eq!(pattern, shared::openapi::RAW_TEXT, "{schema}.{field}");
+    }
+    // A change names at least one field, with a value: a null is no change.
+    let change = &schemas["UserChange"];
+    assert_eq!(change["minProperties"], 1);
+    for (field, schema) in change["properties"].as_object().unwrap() {
+        assert!(!schema.to_string().contains("null"), "{field}: {schema}");
+    }
+}

@@ -23,6 +23,24 @@ pub fn object_id_param(name: &str, description: &str) -> utoipa::openapi::path::
         .build()
 }
 
+/// An ObjectId in a body, as the type of a schema's field (`ids: Vec<ObjectId>`): a string of 24
+/// hex digits, either case ([`OBJECT_ID_PATTERN`]).
+#[derive(serde::Deserialize)]
+pub struct ObjectId;
+
+impl utoipa::PartialSchema for ObjectId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some("24 hex digits."))
+            .pattern(Some(OBJECT_ID_PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ObjectId {}
+
 /// Declares a type for a route's `params(…)`: the path parameter `$name`, an ObjectId (as
 /// [`IdPath`](crate::extract::IdPath) reads it), described as `$description`.
 ///

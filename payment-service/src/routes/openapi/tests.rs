@@ -49,3 +49,12 @@ fn every_internal_route_is_in_the_internal_document() {
         "header"
     );
 }
+
+#[test]
+fn the_documented_amount_is_the_money_the_wire_takes() {
+    let doc = document();
+    let amount = &doc["components"]["schemas"]["ChargeRequest"]["properties"]["amount"];
+    assert_eq!(amount["maximum"].as_f64(), Some(shared::money::MAX_MONEY));
+    assert_eq!(amount["multipleOf"], json!(0.01));
+    assert_eq!(amount["minimum"], json!(0));
+}

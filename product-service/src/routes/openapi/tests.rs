@@ -1,12 +1,15 @@
 //! The document against the code: every public route with its methods, no other; the limits the
 //! wire enforces; a valid OpenAPI 3.1 shape.
+#![allow(clippy::unwrap_used)]
 
 use super::ApiDoc;
 use crate::routes::wire::{
-    CATEGORY_LEN, DESCRIPTION_LEN, MAX_BULK_IDS, MAX_IMAGES, MAX_PRICE_CENTS, MAX_STOCK, NAME_LEN,
-    SKU_LEN,
+    is_http_url, CreateProductRequest, PatchProductRequest, ReplaceProductRequest, CATEGORY_LEN,
+    DESCRIPTION_LEN, MAX_BULK_IDS, MAX_IMAGES, MAX_PRICE_CENTS, MAX_STOCK, NAME_LEN, SKU_LEN,
 };
 use serde_json::{json, Value};
+use shared::extract::FromJson;
+use test_support::openapi::matches;
 use utoipa::OpenApi;
 
 fn document() -> Value {
@@ -22,7 +25,7 @@ fn every_public_route_is_documented_with_its_methods_and_nothing_else() {
 #[test]
 fn the_documented_limits_are_the_ones_the_wire_enforces() {
     let doc = document();
-    let fields = &doc["components"]["schemas"]["ProductFields"]["properties"];
+    let fields = &doc["components"]["schemas"]["NewProduct"]["properties"];
     let len = |field: &str| {
         (
             fields[field]["minLength"].clone(),
@@ -43,7 +46,7 @@ fn the_documented_limits_are_the_ones_the_wire_enforces() {
     let bulk = &doc["components"]["schemas"]["BulkProducts"]["properties"]["ids"];
     assert_eq!(bulk["maxItems"], json!(MAX_BULK_IDS));
     assert_eq!(
-        doc["components"]["schemas"]["ProductFields"]["additionalProperties"],
+        doc["components"]["schemas"]["NewProduct"]["additionalProperties"],
         json!(false),
         "unknown fields are refused"
     );
@@ -98,4 +101,132 @@ fn every_internal_route_is_in_the_internal_document_with_the_wires_limits() {
         "x-internal-token"
     );
     assert!(doc["components"]["securitySchemes"].get("bearer").is_none());
+}
+
+#[test]
+fn the_bodies_require_what_the_wire_requires() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let body = |method: &str, path: &str| {
+        doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            .clone()
+    };
+    assert_eq!(
+        body("post", "/api/products"),
+        "#/components/schemas/NewProduct"
+    );
+    assert_eq!(
+        body("put", "/api/products/{id}"),
+        "#/components/schemas/NewProduct"
+    );
+    assert_eq!(
+        body("patch", "/api/products/{id}"),
+        "#/components/schemas/ProductChange"
+    );
+    // What an empty body is told is missing.
+    let missing = |refused: Result<(), shared::ApiError>| -> Vec<String> {
+        let errors = refused.expect_err("an empty body is refused").errors;
+        errors
+            .into_iter()
+            .filter(|e| e.message.ends_with(" is required"))
+            .map(|e| e.field)
+            .collect()
+    };
+    let empty = json!({});
+    let required = json!(super::REQUIRED_FIELDS);
+    assert_eq!(
+        json!(missing(CreateProductRequest::from_json(&empty).map(drop))),
+        required
+    );
+    assert_eq!(
+        json!(missing(ReplaceProductRequest::from_json(&empty).map(drop))),
+        required
+    );
+    assert_eq!(schemas["NewProduct"]["required"], required);
+    // PATCH: any field, at least one.
+    assert!(PatchProductRequest::from_json(&empty).is_err());
+    assert!(PatchProductRequest::from_json(&json!({"stock": 1})).is_ok());
+    assert_eq!(schemas["ProductChange"]["minProperties"], 1);
+    assert!(schemas["ProductChange"].get("maxProperties").is_none());
+    assert!(schemas["ProductChange"].get("required").is_none());
+    // The same fields in both, none of them null.
+    assert_eq!(
+        schemas["NewProduct"]["properties"],
+        schemas["ProductChange"]["properties"]
+    );
+    for (field, schema) in schemas["ProductChange"]["properties"].as_object().unwrap() {
+        assert!(!schema.to_string().contains("null"), "{field}: {schema}");
+    }
+}
+
+#[test]
+fn the_documented_text_and_money_are_what_the_wire_takes() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["NewProduct"]["properties"]["description"]["pattern"],
+        shared::openapi::MULTI_LINE_TEXT
+    );
+    let image = schemas["ImageUrl"]["pattern"].as_str().unwrap();
+    for url in [
+        "https://example.com/a.png",
+        "http://x",
+        "https://h/p?q=1#f",
+        "http://",
+        "https:///a",
+        "ftp://example.com/a",
+        "https://a b",
+        "https://a\u{85}",
+        "example.com/a.png",
+        " https://a",
+    ] {
+        assert_eq!(
+            matches(image, url),
+            is_http_url(url) && url.trim() == url,
+            "{url}"
+        );
+    }
+    let ids = &schemas["BulkProducts"]["properties"]["ids"]["items"];
+    assert_eq!(ids["$ref"], "#/components/schemas/ObjectId");
+    assert_eq!(
+        schemas["ObjectId"]["pattern"],
+        shared::openapi::OBJECT_ID_PATTERN
+    );
+    for parameter in doc["paths"]["/api/products"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+    {
+        if ["minPrice", "maxPrice"].contains(&parameter["name"].as_str().unwrap()) {
+            let schema = &parameter["schema"];
+            let maximum = schema["maximum"].as_f64();
+            assert_eq!(maximum, Some(shared::money::MAX_MONEY), "{parameter}");
+            assert_eq!(schema["multipleOf"], json!(0.01), "{parameter}");
+        }
+    }
+}
+
+#[test]
+fn the_documented_metadata_is_what_the_wire_stores() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let metadata = &schemas["NewProduct"]["properties"]["metadata"];
+    assert_eq!(metadata["$ref"], "#/components/schemas/Metadata");
+    let key = schemas["Metadata"]["propertyNames"]["pattern"]
+        .as_str()
+        .unwrap();
+    let value = json!({"$ref": "#/components/schemas/MetadataValue"});
+    assert_eq!(schemas["Metadata"]["additionalProperties"], value);
+    let kinds = schemas["MetadataValue"]["oneOf"].as_array().unwrap();
+    assert_eq!(kinds[3]["pattern"], shared::openapi::RAW_TEXT, "strings");
+    assert_eq!(kinds[4]["items"], value, "arrays");
+    assert_eq!(kinds[5]["propertyNames"]["pattern"], key, "objects");
+    assert_eq!(kinds[5]["additionalProperties"], value, "objects");
+    for sample in [
+        "", "a", "a b", " a", "a$", "$a", "a.b", ".", "é", "a\u{0}", "\u{1f}", "a\u{85}", "\t",
+    ] {
+        let stored = PatchProductRequest::from_json(&json!({"metadata": {sample: 1}})).is_ok();
+        let nested = PatchProductRequest::from_json(&json!({"metadata": {"a": [{sample: 1}]}}));
+        assert_eq!(matches(key, sample), stored, "{sample:?}");
+        assert_eq!(stored, nested.is_ok(), "{sample:?}");
+    }
 }

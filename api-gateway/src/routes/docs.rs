@@ -61,16 +61,7 @@ fn merged() -> OpenApi {
         .iter_mut()
         .filter(|(path, _)| path.starts_with("/api/"));
     for (_, item) in proxied {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            add_gateway_answers(operation);
-        }
+        shared::openapi::operations_mut(item).for_each(add_gateway_answers);
     }
     // The gateway's own operations, which no service stands behind.
     doc.merge(<dev_tools::GatewayDoc as utoipa::OpenApi>::openapi());

@@ -87,11 +87,7 @@ pub struct RegistrationSchema {
     #[schema(format = Email, max_length = 254)]
     email: String,
     /// Kept as sent (not trimmed).
-    #[schema(
-        min_length = 8,
-        max_length = 128,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-    )]
+    #[schema(format = Password, min_length = 8, max_length = 128)]
     password: String,
     /// Only `user` (an admin is made by an admin); `admin` is 403.
     role: Option<RoleSchema>,
@@ -107,11 +103,7 @@ pub struct RegistrationSchema {
 pub struct LoginSchema {
     #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-    )]
+    #[schema(format = Password, min_length = 1, max_length = 128)]
     password: String,
 }
 
@@ -123,11 +115,7 @@ pub struct LoginSchema {
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshSchema {
-    #[schema(
-        min_length = 1,
-        max_length = 512,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-    )]
+    #[schema(format = Password, min_length = 1, max_length = 512)]
     refresh_token: String,
 }
 

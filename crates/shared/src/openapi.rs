@@ -18,7 +18,8 @@ mod tests;
 mod text;
 
 pub use operations::{
-    add_get, add_operations, error_answer, json_answer, metrics_operation, operation, OPERATIONS,
+    add_get, add_operations, error_answer, json_answer, metrics_operation, operation,
+    operations_mut, OPERATIONS,
 };
 pub use params::{object_id_param, ObjectId, PageParams, OBJECT_ID_PATTERN};
 pub use text::{describe_text, MULTI_LINE_TEXT, RAW_TEXT, TRIMMED_TEXT};

@@ -70,8 +70,13 @@ fn the_documented_text_and_changes_are_what_the_wire_takes() {
         ("Login", "password"),
         ("Refresh", "refreshToken"),
     ] {
-        let pattern = &schemas[schema]["properties"][field]["pattern"];
-        assert_eq!(pattern, shared::openapi::RAW_TEXT, "{schema}.{field}");
+        let described = &schemas[schema]["properties"][field];
+        assert_eq!(described["format"], "password", "{schema}.{field}");
+        assert_eq!(
+            described["pattern"],
+            shared::openapi::RAW_TEXT,
+            "{schema}.{field}"
+        );
     }
     // A change names at least one field, with a value: a null is no change.
     let change = &schemas["UserChange"];

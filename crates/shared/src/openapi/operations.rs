@@ -1,6 +1,6 @@
 //! The operations routes every service serves on its own port (`/health`, `/ready`, `/metrics`)
-//! as OpenAPI operations, and the small builders every hand-made operation uses (a JSON or an
-//! error answer, a `GET` added to a document).
+//! as OpenAPI operations, the small builders every hand-made operation uses (a JSON or an error
+//! answer, a `GET` added to a document), and the operations of a path, one by one.
 
 /// The tag of the operations routes.
 pub const OPERATIONS: &str = "operations";
@@ -145,4 +145,20 @@ pub fn add_get(
         path.to_owned(),
         PathItem::new(HttpMethod::Get, operation.build()),
     );
+}
+
+/// The operations of `item` that the APIs use (`GET`, `PUT`, `POST`, `DELETE`, `PATCH`), for a
+/// change made to each.
+pub fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }

@@ -128,6 +128,7 @@ fn describe_text_gives_the_strings_requests_carry_the_trimmed_pattern_and_nothin
                 "note": {"type": ["string", "null"]},
                 "email": {"type": "string", "format": "email"},
                 "secret": {"type": "string", "pattern": "^x$"},
+                "password": {"type": "string", "format": "password"},
                 "kind": {"type": "string", "enum": ["a", "b"]},
                 "count": {"type": "integer"},
                 "tags": {"type": "array", "items": {"$ref": "#/components/schemas/Tag"}},
@@ -153,6 +154,10 @@ fn describe_text_gives_the_strings_requests_carry_the_trimmed_pattern_and_nothin
         assert_eq!(described, &trimmed);
     }
     assert_eq!(new["secret"]["pattern"], "^x$", "its own pattern is kept");
+    assert_eq!(
+        new["password"]["pattern"], RAW_TEXT,
+        "a secret is kept as sent"
+    );
     for untouched in [
         &new["email"],
         &new["kind"],

@@ -4,13 +4,13 @@
 //! [`QueryValidator`](crate::validate::QueryValidator)). So [`describe_text`] gives every string a
 //! request carries that the document describes without a `pattern`, `format` or `enum` of its own
 //! the pattern [`TRIMMED_TEXT`]: without surrounding whitespace, a string's length is what the
-//! wire measures, and `minLength`/`maxLength` mean what they say. A field read otherwise states
-//! its own pattern: [`RAW_TEXT`] (passwords, tokens: kept as sent) or [`MULTI_LINE_TEXT`]
-//! (descriptions).
+//! wire measures, and `minLength`/`maxLength` mean what they say. A secret kept as sent (passwords,
+//! tokens: `format: password`) gets [`RAW_TEXT`]; a multi-line text states its own pattern,
+//! [`MULTI_LINE_TEXT`] (descriptions).
 
 use std::collections::BTreeSet;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{OpenApi, RefOr};
 
 /// Text kept as sent (passwords, tokens): any characters but control characters (C0, DEL and C1:
@@ -27,18 +27,12 @@ pub const MULTI_LINE_TEXT: &str = r"^(?:[^\s\u0000-\u001F\u007F-\u009F](?:[^\u00
 
 /// Gives [`TRIMMED_TEXT`] to every string schema a request body or a query parameter of `openapi`
 /// reaches (through `$ref`s to its components, properties, array items and `oneOf`/`allOf`/
-/// `anyOf`) that has no `pattern`, `format` or `enum`.
+/// `anyOf`) that has no `pattern`, `format` or `enum`, and [`RAW_TEXT`] to each of `format:
+/// password` with no `pattern`.
 pub fn describe_text(openapi: &mut OpenApi) {
     let mut referenced = Vec::new();
     for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in super::operations_mut(item) {
             for schema in request_schemas(operation) {
                 describe(schema, &mut referenced);
             }
@@ -82,10 +76,13 @@ fn describe(schema: &mut RefOr<Schema>, referenced: &mut Vec<String>) {
             }
         }
         RefOr::T(Schema::Object(object)) => {
-            let open =
-                object.pattern.is_none() && object.format.is_none() && object.enum_values.is_none();
-            if open && is_string(&object.schema_type) {
-                object.pattern = Some(TRIMMED_TEXT.to_string());
+            let pattern = match &object.format {
+                None if object.enum_values.is_none() => Some(TRIMMED_TEXT),
+                Some(SchemaFormat::KnownFormat(KnownFormat::Password)) => Some(RAW_TEXT),
+                Some(_) | None => None,
+            };
+            if object.pattern.is_none() && is_string(&object.schema_type) {
+                object.pattern = pattern.map(String::from);
             }
             for property in object.properties.values_mut() {
                 describe(property, referenced);

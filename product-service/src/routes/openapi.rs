@@ -138,8 +138,10 @@ fn metadata_object() -> serde_json::Value {
     })
 }
 
-/// An image's URL: `http` or `https`, with a host, no whitespace, at most 2,048 characters
-/// ([`is_http_url`](super::wire::is_http_url)).
+/// An image's URL: `http` or `https`, with a host, of printable ASCII (a URL's characters; others
+/// are percent-encoded), at most 2,048 characters. The wire
+/// ([`is_http_url`](super::wire::is_http_url)) counts bytes, so ASCII keeps the two measures one;
+/// it also takes other characters, which this leaves undocumented.
 #[derive(Deserialize)]
 pub struct ImageUrl;
 
@@ -157,8 +159,7 @@ impl utoipa::PartialSchema for ImageUrl {
 impl ToSchema for ImageUrl {}
 
 /// [`ImageUrl`]'s pattern.
-pub const IMAGE_URL_PATTERN: &str =
-    r"^https?://[^\s/?#\u0000-\u001F\u007F-\u009F][^\s\u0000-\u001F\u007F-\u009F]*$";
+pub const IMAGE_URL_PATTERN: &str = r##"^https?://[!"$-.0->@-~][!-~]*$"##;
 
 /// The fields `POST` and `PUT` require.
 pub const REQUIRED_FIELDS: [&str; 6] = ["name", "description", "price", "stock", "category", "sku"];

@@ -9,6 +9,10 @@ use serde_json::Value;
 use shared::openapi::ErrorAnswer;
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 
+/// An encrypted body of the documented shape (IV, two blocks, MAC), the document's example and
+/// what the README's `<iv>:<ct>:<mac>` stands for in its tests.
+pub(crate) const ENCRYPTED_EXAMPLE: &str = "fa1809219ebbba4b7a1b752515a8fb03:0617ce59fe5c316942540be8e0828961c5db8702fb16f056d17be94673b34679:629ceeef88054815be83877163b41f6b3e214b01ee94f11e1bf9e1f64e1699da";
+
 /// Any JSON request body to auth, products, orders or payments, encrypted: AES-256-CBC under
 /// `ENCRYPTION_KEY`, written `hex(iv):hex(ciphertext):hex(mac)` (the MAC is HMAC-SHA256; the
 /// original's form without it is accepted unless `PAYLOAD_MAC=required`). The decrypted JSON
@@ -16,7 +20,7 @@ use utoipa::{IntoResponses, OpenApi, ToSchema};
 #[derive(ToSchema)]
 #[schema(
     as = Encrypted,
-    examples(json!({"encrypted": "fa1809219ebbba4b7a1b752515a8fb03:0617ce59fe5c316942540be8e0828961c5db8702fb16f056d17be94673b34679:629ceeef88054815be83877163b41f6b3e214b01ee94f11e1bf9e1f64e1699da"}))
+    examples(json!({"encrypted": ENCRYPTED_EXAMPLE}))
 )]
 pub struct EncryptedSchema {
     /// The encrypted body: a 16-byte IV, a ciphertext of whole 16-byte blocks and, in the current
